@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: installs what tests need (Debian packages, npm packages), builds,
+# and runs every test with node's test runner. .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+npm ci --no-audit --no-fund
+npx tsc -p tsconfig.json
+# Tests start their own servers on loopback ports and stop them by PID.
+node --test --test-concurrency=2 --test-timeout=300000 dist/test/

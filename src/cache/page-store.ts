@@ -1,0 +1,76 @@
+/**
+ * The page store contract. A cached file is a sequence of fixed-size pages keyed by
+ * (fileId, index); fileId already includes the store fingerprint, so a changed source never
+ * matches old pages. Implementations: TieredPageStore (memory + disk tiers).
+ *
+ * Invariants:
+ * - get() never returns bytes that fail their checksum: a corrupt page is deleted, counted in
+ *   stats().corruptPages, and reported as a miss so the caller re-reads the store.
+ * - Pages of pinned files are never evicted; when only pinned pages remain, put() throws
+ *   CACHE_FULL instead of exceeding a quota.
+ * - Disk-tier pages and their index survive a restart (open() rebuilds the index).
+ */
+
+export type EvictionPolicyName = 'LRU' | 'LFU' | 'FIFO';
+
+export interface TierConfig {
+  /** 'memory' or a disk tier name such as 'disk0'. Appears in metrics as {tier}. */
+  readonly name: string;
+  readonly kind: 'memory' | 'disk';
+  /** Directory of a disk tier. */
+  readonly dir?: string;
+  /** Quota in bytes (page payload bytes). */
+  readonly capacityBytes: number;
+}
+
+export interface PageStoreOptions {
+  /** Page size in bytes, default 1 MiB. The last page of a file may be shorter. */
+  readonly pageSize: number;
+  /** Memory tier first, then disk tiers; any may be absent. */
+  readonly tiers: readonly TierConfig[];
+  readonly eviction: EvictionPolicyName;
+}
+
+export interface TierStats {
+  readonly tier: string;
+  readonly kind: 'memory' | 'disk';
+  readonly capacityBytes: number;
+  readonly usedBytes: number;
+  readonly pages: number;
+  readonly evictions: number;
+}
+
+export interface PageStoreStats {
+  readonly tiers: readonly TierStats[];
+  readonly corruptPages: number;
+}
+
+export interface GetOptions {
+  /** Copy a page found only on disk into the memory tier (CACHE_PROMOTE). */
+  readonly promote?: boolean;
+}
+
+export interface PageStore {
+  readonly pageSize: number;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** The page, or undefined on a miss (including a dropped corrupt page). */
+  get(fileId: string, index: number, options?: GetOptions): Promise<Buffer | undefined>;
+  /** Stores a page (memory tier and the first disk tier). Replaces an existing page. */
+  put(fileId: string, index: number, data: Buffer): Promise<void>;
+  has(fileId: string, index: number): boolean;
+  /** Drops every page of a file from every tier; returns the bytes freed. */
+  deleteFile(fileId: string): Promise<number>;
+  /** Marks a file's pages (present and future) as never evictable; persisted across restarts. */
+  setPinned(fileId: string, pinned: boolean): Promise<void>;
+  isPinned(fileId: string): boolean;
+  /** Bytes of this file held in the cache (counting each page once, whatever its tiers). */
+  cachedBytes(fileId: string): number;
+  /** Indexes of the cached pages of a file, ascending. */
+  cachedPages(fileId: string): number[];
+  /** Every fileId with at least one cached page. */
+  files(): IterableIterator<string>;
+  stats(): PageStoreStats;
+  /** Called on each eviction (metrics). */
+  onEvict?: (tier: string, fileId: string, index: number, bytes: number) => void;
+}

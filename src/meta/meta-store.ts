@@ -1,0 +1,73 @@
+import type { EntryType } from '../ufs/under-store.js';
+
+/**
+ * The metadata store contract: a worker's cache of file statuses and directory listings (with
+ * their store fingerprints), plus the attributes Strata owns (pin, TTL, persistence state) and a
+ * small durable journal (write-ahead records of ASYNC_THROUGH writes). Backed by an embedded
+ * off-heap KV engine so millions of entries do not live on the JS heap.
+ *
+ * Paths are full namespace paths, normalised ("/mnt/a/b"). Statuses and listings are a cache and
+ * may be dropped at any time; attributes and journal records are authoritative and are written
+ * with sync so they survive kill -9.
+ */
+
+export interface FileRecord {
+  readonly path: string;
+  readonly type: EntryType;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly etag?: string;
+  /** fingerprintOf(store status): size:mtime:etag. */
+  readonly fingerprint: string;
+  /** When this record was last confirmed against the store (ms since epoch). */
+  readonly syncedAtMs: number;
+}
+
+export type PersistenceState = 'PERSISTED' | 'TO_BE_PERSISTED' | 'NOT_PERSISTED';
+
+export interface FileAttrs {
+  readonly pinned?: boolean;
+  /** Time to live in ms from ttlStartMs; absent = no TTL. */
+  readonly ttlMs?: number;
+  readonly ttlAction?: 'free' | 'delete';
+  readonly ttlStartMs?: number;
+  readonly persistence?: PersistenceState;
+}
+
+export interface Listing {
+  readonly syncedAtMs: number;
+  /** Direct children, sorted by path. */
+  readonly entries: FileRecord[];
+}
+
+export interface MetaStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  getStatus(path: string): Promise<FileRecord | undefined>;
+  putStatus(record: FileRecord): Promise<void>;
+  /** Forgets a path's status and drops its parent's listing (it is no longer complete). */
+  invalidate(path: string): Promise<void>;
+  /** Forgets every status, listing and attribute at or below `path` (unmount, recursive delete). */
+  deleteTree(path: string): Promise<void>;
+
+  /** A listing previously stored with putListing, or undefined. */
+  getListing(dir: string): Promise<Listing | undefined>;
+  /** Replaces the children of `dir` in one atomic batch and marks the listing complete. */
+  putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void>;
+
+  getAttrs(path: string): Promise<FileAttrs | undefined>;
+  /** Merges `patch` into the attributes (undefined values remove keys); synced to disk. */
+  setAttrs(path: string, patch: { [K in keyof FileAttrs]?: FileAttrs[K] | undefined }): Promise<FileAttrs>;
+  deleteAttrs(path: string): Promise<void>;
+  /** All paths with attributes (TTL scans, restoring pins at startup). */
+  allAttrs(): AsyncIterable<[string, FileAttrs]>;
+
+  /** Durable journal (sync writes). Keys are caller-chosen ids. */
+  journalPut(id: string, value: unknown): Promise<void>;
+  journalDelete(id: string): Promise<void>;
+  journalEntries(): AsyncIterable<[string, unknown]>;
+
+  /** Approximate counts for reports. */
+  stats(): Promise<{ statuses: number; listings: number; attrs: number; journal: number }>;
+}

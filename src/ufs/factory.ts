@@ -1,0 +1,77 @@
+import { StrataError } from '../core/errors.js';
+import type { UnderStore } from './under-store.js';
+
+/**
+ * Connectors register by URI scheme; their SDKs are imported lazily so that a process that only
+ * mounts local folders never loads the AWS SDK.
+ */
+
+export interface UfsOptions {
+  /**
+   * Per-mount options (`--option key=value`), e.g. s3: endpoint, region, pathStyle ('true'),
+   * accessKeyId, secretAccessKey; http: timeoutMs. Secrets here are never logged or echoed.
+   */
+  readonly [key: string]: string | undefined;
+}
+
+type Loader = (uri: URL, options: UfsOptions) => Promise<UnderStore>;
+
+const loaders = new Map<string, Loader>([
+  ['file:', async (uri, options) => new (await import('./file/file-store.js')).FileUnderStore(uri, options)],
+  ['s3:', async (uri, options) => new (await import('./s3/s3-store.js')).S3UnderStore(uri, options)],
+  ['http:', async (uri, options) => new (await import('./http/http-store.js')).HttpUnderStore(uri, options)],
+  ['https:', async (uri, options) => new (await import('./http/http-store.js')).HttpUnderStore(uri, options)],
+]);
+
+export const SUPPORTED_SCHEMES = [...loaders.keys()].map((s) => s.slice(0, -1));
+
+/** Parses and checks a store URI without connecting. */
+export function parseUfsUri(uri: string): URL {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch (err) {
+    throw new StrataError('INVALID_URI', `not a URI: ${redactUri(uri)}`, { cause: err });
+  }
+  if (!loaders.has(url.protocol)) {
+    throw new StrataError('INVALID_URI', `unknown store scheme "${url.protocol.slice(0, -1)}" (supported: ${SUPPORTED_SCHEMES.join(', ')})`);
+  }
+  if (url.search || url.hash) throw new StrataError('INVALID_URI', 'store URIs take no query or fragment; use mount options');
+  if (url.protocol === 'file:' && (url.host !== '' || !url.pathname.startsWith('/'))) {
+    throw new StrataError('INVALID_URI', `file URIs look like file:///absolute/path, got ${redactUri(uri)}`);
+  }
+  if (url.protocol === 's3:' && !url.host) throw new StrataError('INVALID_URI', 's3 URIs look like s3://bucket/prefix');
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.host) {
+    throw new StrataError('INVALID_URI', 'http URIs need a host');
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch (err) {
+    throw new StrataError('INVALID_URI', 'URI path has a bad percent-encoding', { cause: err });
+  }
+  if (decoded.split('/').some((s) => s === '..' || s === '.') || decoded.includes('\0')) {
+    throw new StrataError('INVALID_URI', 'URI path may not contain "..", "." or NUL');
+  }
+  return url;
+}
+
+export async function createUnderStore(uri: string, options: UfsOptions = {}): Promise<UnderStore> {
+  const url = parseUfsUri(uri);
+  const loader = loaders.get(url.protocol)!;
+  return loader(url, options);
+}
+
+/** A URI safe to print: user info (credentials) removed. */
+export function redactUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    if (url.username || url.password) {
+      url.username = '';
+      url.password = '';
+    }
+    return url.toString();
+  } catch {
+    return uri.replace(/\/\/[^@/]*@/, '//');
+  }
+}

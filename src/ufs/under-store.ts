@@ -1,0 +1,170 @@
+import type { Readable } from 'node:stream';
+import { StrataError } from '../core/errors.js';
+import { normalizePath } from '../core/paths.js';
+
+/**
+ * The under-store ("UFS") contract. Every connector (file, s3, http…) implements the protected
+ * `_x` methods; the public methods here validate paths and capabilities first, so every backend
+ * gets the same checks (abstract-level's get()/_get() habit).
+ *
+ * Paths are relative to the store's root URI and normalised: "/" is the root, "/a/b" a child.
+ * Connectors must make sure no path resolves outside their root. All methods should be idempotent
+ * where the store allows it, and must translate vendor errors into StrataError (keeping `cause`).
+ */
+
+export type EntryType = 'file' | 'directory';
+
+export interface UfsStatus {
+  /** Path relative to the store root, normalised ("/a/b"). */
+  readonly path: string;
+  readonly type: EntryType;
+  /** Bytes; 0 for directories. */
+  readonly size: number;
+  /** Last modification, ms since epoch; 0 when the store does not know. */
+  readonly mtimeMs: number;
+  /** Store-provided content identity (S3 ETag, HTTP ETag); absent when none. */
+  readonly etag?: string;
+}
+
+export interface ListOptions {
+  /** Opaque token from a previous page. */
+  readonly token?: string;
+  /** Maximum entries in this page (a connector may return fewer). Default 1,000. */
+  readonly limit?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListPage {
+  /** Direct children of the listed directory (not recursive), sorted by path. */
+  readonly entries: UfsStatus[];
+  /** Present when more entries follow. */
+  readonly nextToken?: string;
+}
+
+export interface ReadOptions {
+  /** First byte, default 0. */
+  readonly offset?: number;
+  /** Bytes to read; default to the end of the file. */
+  readonly length?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /** Size in bytes when known in advance (lets S3 use a single PUT). */
+  readonly size?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface UfsCapabilities {
+  /** Whether writes (write, delete, mkdir, rename) are possible at all. */
+  readonly writable: boolean;
+  /** 'atomic': a real rename; 'copy': copy then delete (not atomic); 'none': unsupported. */
+  readonly rename: 'atomic' | 'copy' | 'none';
+  /** Whether directories exist as objects of their own (false for S3 prefixes, HTTP). */
+  readonly directories: boolean;
+  /** Whether list() is possible. */
+  readonly list: boolean;
+  /** Whether read() honours offset/length without reading from 0. */
+  readonly rangeRead: boolean;
+}
+
+export abstract class UnderStore {
+  /** The store's root URI without credentials. */
+  abstract readonly uri: string;
+  abstract readonly capabilities: UfsCapabilities;
+
+  /** Status of one path. Throws NOT_FOUND when absent. The root "/" is a directory. */
+  async status(path: string, options: CallOptions = {}): Promise<UfsStatus> {
+    return this._status(normalizePath(path), options);
+  }
+
+  /** One page of the direct children of a directory. NOT_FOUND / NOT_A_DIRECTORY as usual. */
+  async list(path: string, options: ListOptions = {}): Promise<ListPage> {
+    this.require('list', 'list');
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+      throw new StrataError('INVALID_ARGUMENT', 'list limit must be a positive integer');
+    }
+    return this._list(normalizePath(path), options);
+  }
+
+  /** All direct children, following pages. */
+  async listAll(path: string, options: CallOptions = {}): Promise<UfsStatus[]> {
+    const out: UfsStatus[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.list(path, token === undefined ? options : { ...options, token });
+      out.push(...page.entries);
+      token = page.nextToken;
+    } while (token !== undefined);
+    return out;
+  }
+
+  /** A stream of the requested range. INVALID_RANGE when offset > size. */
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new StrataError('INVALID_RANGE', `bad offset ${offset}`);
+    if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) {
+      throw new StrataError('INVALID_RANGE', `bad length ${options.length}`);
+    }
+    return this._read(normalizePath(path), options);
+  }
+
+  /** Writes a whole file from a stream, replacing any previous one; returns its new status. */
+  async write(path: string, source: Readable, options: WriteOptions = {}): Promise<UfsStatus> {
+    this.require('writable', 'write');
+    const p = normalizePath(path);
+    if (p === '/') throw new StrataError('IS_A_DIRECTORY', 'cannot write to the store root');
+    return this._write(p, source, options);
+  }
+
+  /** Deletes a file, or a directory (only when empty unless `recursive`). NOT_FOUND when absent. */
+  async delete(path: string, options: CallOptions & { recursive?: boolean } = {}): Promise<void> {
+    this.require('writable', 'delete');
+    const p = normalizePath(path);
+    if (p === '/') throw new StrataError('INVALID_PATH', 'cannot delete the store root');
+    return this._delete(p, options);
+  }
+
+  /** Creates a directory and its parents; succeeds when it already exists. */
+  async mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    this.require('writable', 'mkdir');
+    return this._mkdir(normalizePath(path), options);
+  }
+
+  /** Renames a file or directory; the destination must not exist. */
+  async rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
+    this.require('writable', 'rename');
+    if (this.capabilities.rename === 'none') throw new StrataError('UNSUPPORTED', `${this.uri} cannot rename`);
+    const a = normalizePath(from);
+    const b = normalizePath(to);
+    if (a === '/' || b === '/') throw new StrataError('INVALID_PATH', 'cannot rename the store root');
+    if (b.startsWith(`${a}/`)) throw new StrataError('INVALID_ARGUMENT', 'cannot move a directory inside itself');
+    return this._rename(a, b, options);
+  }
+
+  /** Releases sockets and handles. */
+  async close(): Promise<void> {}
+
+  protected abstract _status(path: string, options: CallOptions): Promise<UfsStatus>;
+  protected abstract _list(path: string, options: ListOptions): Promise<ListPage>;
+  protected abstract _read(path: string, options: ReadOptions): Promise<Readable>;
+  protected abstract _write(path: string, source: Readable, options: WriteOptions): Promise<UfsStatus>;
+  protected abstract _delete(path: string, options: CallOptions & { recursive?: boolean }): Promise<void>;
+  protected abstract _mkdir(path: string, options: CallOptions): Promise<void>;
+  protected abstract _rename(from: string, to: string, options: CallOptions): Promise<void>;
+
+  private require(capability: 'writable' | 'list', op: string): void {
+    if (!this.capabilities[capability]) {
+      throw new StrataError(capability === 'writable' ? 'READ_ONLY' : 'UNSUPPORTED', `${this.uri} does not support ${op}`);
+    }
+  }
+}
+
+/** The identity of a file's content in its store; part of every page key. */
+export function fingerprintOf(status: Pick<UfsStatus, 'size' | 'mtimeMs' | 'etag'>): string {
+  return `${status.size}:${Math.trunc(status.mtimeMs)}:${status.etag ?? ''}`;
+}
