@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests use as real parts (S3 server, HTTP server, clients). Idempotent.
+# The list lives in scripts/test-packages.txt, one package per line (# starts a comment).
 set -euo pipefail
-STRATA_TEST_PACKAGES="${STRATA_TEST_PACKAGES:-}"
+list="$(dirname "$0")/test-packages.txt"
 need=()
-for pkg in $STRATA_TEST_PACKAGES; do
+while read -r pkg _; do
+  [ -z "$pkg" ] && continue
+  case "$pkg" in \#*) continue ;; esac
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
-done
+done < "$list"
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then echo "install-test-deps: need root to install: ${need[*]}" >&2; exit 1; fi
   apt-get update -qq
