@@ -21,6 +21,14 @@ export interface FileRecord {
   readonly fingerprint: string;
   /** When this record was last confirmed against the store (ms since epoch). */
   readonly syncedAtMs: number;
+  /**
+   * The page-cache identity of the content (set by the worker). Usually derived from the
+   * fingerprint, but kept when a locally written file is persisted and its store fingerprint
+   * becomes known, so its cached pages stay valid. Implementations store it as given.
+   */
+  readonly cacheId?: string;
+  /** Set while the content lives only in a local staging file (MUST_CACHE, ASYNC_THROUGH before persist). */
+  readonly staging?: string;
 }
 
 export type PersistenceState = 'PERSISTED' | 'TO_BE_PERSISTED' | 'NOT_PERSISTED';

@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { StrataError } from './errors.js';
+import { parseDuration, parseSize } from './units.js';
+
+/**
+ * Configuration of a Strata process: defaults, then a YAML file (`--config` or STRATA_CONFIG),
+ * then environment variables STRATA_*, then flags. Every option documents its default here;
+ * docs/configuration.md lists them for users.
+ */
+export interface ServerConfig {
+  /** Where metadata, pages, staging files and the embedded registry live. Default ./.strata */
+  dataDir: string;
+  /** Listen address. Default 127.0.0.1 (loopback only until TLS/auth are configured). */
+  host: string;
+  /** Listen port; 0 picks a free one. Default 19998. */
+  port: number;
+  /** Mounts as "PATH=URI" (repeatable flag, or a YAML list). Default: "/" on <dataDir>/ufs. */
+  mounts: string[];
+  /** Page size. Default 1 MiB. */
+  pageSize: number;
+  /** Memory tier quota. Default 256 MiB. */
+  memoryCapacity: number;
+  /** Disk tier quota (in <dataDir>/pages). Default 4 GiB; 0 disables the disk tier. */
+  diskCapacity: number;
+  /** Eviction policy: LRU (default), LFU, FIFO. */
+  eviction: 'LRU' | 'LFU' | 'FIFO';
+  /** Pages fetched ahead of sequential readers. Default 4. */
+  readaheadPages: number;
+  /** Delay before an ASYNC_THROUGH write is persisted. Default 0. */
+  persistDelayMs: number;
+  /** Interval of TTL checks. Default 10 s. */
+  ttlCheckIntervalMs: number;
+  /** Bearer token required on the worker RPC when set. Secret: never printed. */
+  token?: string;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  dataDir: '.strata',
+  host: '127.0.0.1',
+  port: 19998,
+  mounts: [],
+  pageSize: 1024 * 1024,
+  memoryCapacity: 256 * 1024 * 1024,
+  diskCapacity: 4 * 1024 * 1024 * 1024,
+  eviction: 'LRU',
+  readaheadPages: 4,
+  persistDelayMs: 0,
+  ttlCheckIntervalMs: 10_000,
+};
+
+type Raw = Record<string, unknown>;
+
+const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unknown }> = {
+  dataDir: { env: 'STRATA_DATA_DIR', parse: String },
+  host: { env: 'STRATA_HOST', parse: String },
+  port: { env: 'STRATA_PORT', parse: (v) => int(v, 'port', 0, 65535) },
+  mounts: { env: 'STRATA_MOUNTS', parse: (v) => (Array.isArray(v) ? v.map(String) : String(v).split(',').filter(Boolean)) },
+  pageSize: { env: 'STRATA_PAGE_SIZE', parse: (v) => positive(parseSize(v as string, 'page size'), 'page size') },
+  memoryCapacity: { env: 'STRATA_MEMORY_CAPACITY', parse: (v) => parseSize(v as string, 'memory capacity') },
+  diskCapacity: { env: 'STRATA_DISK_CAPACITY', parse: (v) => parseSize(v as string, 'disk capacity') },
+  eviction: {
+    env: 'STRATA_EVICTION',
+    parse: (v) => {
+      const s = String(v).toUpperCase();
+      if (s !== 'LRU' && s !== 'LFU' && s !== 'FIFO') throw new StrataError('INVALID_ARGUMENT', 'eviction must be LRU, LFU or FIFO');
+      return s;
+    },
+  },
+  readaheadPages: { env: 'STRATA_READAHEAD_PAGES', parse: (v) => int(v, 'readahead pages', 0, 64) },
+  persistDelayMs: { env: 'STRATA_PERSIST_DELAY', parse: (v) => parseDuration(v as string, 'persist delay') },
+  ttlCheckIntervalMs: { env: 'STRATA_TTL_CHECK_INTERVAL', parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval') },
+  token: { env: 'STRATA_TOKEN', parse: String },
+};
+
+function int(v: unknown, what: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new StrataError('INVALID_ARGUMENT', `${what} must be an integer in [${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+function positive(n: number, what: string): number {
+  if (n <= 0) throw new StrataError('INVALID_ARGUMENT', `${what} must be positive`);
+  return n;
+}
+
+function apply(target: ServerConfig, raw: Raw, source: string): void {
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const spec = KEYS[key as keyof ServerConfig];
+    if (!spec) throw new StrataError('INVALID_ARGUMENT', `unknown configuration key "${key}" in ${source}`);
+    (target as unknown as Raw)[key] = spec.parse(value);
+  }
+}
+
+export async function loadServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, configFile?: string): Promise<ServerConfig> {
+  const config: ServerConfig = { ...DEFAULT_CONFIG, mounts: [] };
+  const file = configFile ?? env.STRATA_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT', `cannot read configuration file ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new StrataError('INVALID_ARGUMENT', `${file} must hold a YAML mapping`);
+      apply(config, parsed as Raw, file);
+    }
+  }
+  const fromEnv: Raw = {};
+  for (const [key, spec] of Object.entries(KEYS)) if (env[spec.env] !== undefined) fromEnv[key] = env[spec.env];
+  apply(config, fromEnv, 'the environment');
+  apply(config, flags, 'flags');
+  return config;
+}
+
+/** The configuration with secrets masked, for `conf show` and logs. */
+export function maskedConfig(config: ServerConfig): Record<string, unknown> {
+  return { ...config, ...(config.token === undefined ? {} : { token: '****' }) };
+}

@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadServerConfig, maskedConfig } from '../core/config.js';
+import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { logger } from './log.js';
+import { createRpcHandler } from './rpc-server.js';
+import { VERSION, WorkerNode } from './worker-node.js';
+
+export const LOCAL_USAGE = `Usage: strata local [options]
+
+Runs the whole system in one process: embedded registry, one worker (page cache + metadata
+cache), the worker RPC and the admin HTTP API (/healthz, /metrics) on one port.
+When ready it prints one JSON line: {"ready":true,"role":"local","addresses":{...}}.
+
+Options:
+  --data-dir DIR           metadata, pages, staging and registry (default ./.strata)
+  --mount PATH=URI         mount a store (repeatable), e.g. --mount /data=file:///srv/data
+                           (default when nothing is mounted: / on <data-dir>/ufs)
+  --host HOST              listen address (default 127.0.0.1)
+  --port PORT              listen port, 0 = any free port (default 19998)
+  --config FILE            YAML configuration file (also STRATA_CONFIG)
+  --page-size SIZE         page size (default 1MiB)
+  --memory-capacity SIZE   memory tier quota (default 256MiB)
+  --disk-capacity SIZE     disk tier quota, 0 disables it (default 4GiB)
+  --eviction POLICY        LRU (default), LFU or FIFO
+  --persist-delay DUR      wait before persisting ASYNC_THROUGH writes (default 0)
+  --ttl-check-interval DUR how often TTLs are applied (default 10s)
+
+Examples:
+  strata local --mount /data=file://$PWD/data --port 0
+  strata local --data-dir /var/lib/strata --mount /sales=s3://bucket/sales
+`;
+
+/** Entry point of `strata local`; resolves with the exit code after SIGTERM/SIGINT. */
+export async function runLocal(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'data-dir': { type: 'string' },
+      mount: { type: 'string', multiple: true },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      config: { type: 'string' },
+      'page-size': { type: 'string' },
+      'memory-capacity': { type: 'string' },
+      'disk-capacity': { type: 'string' },
+      eviction: { type: 'string' },
+      'persist-delay': { type: 'string' },
+      'ttl-check-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(LOCAL_USAGE);
+    return 0;
+  }
+  const config = await loadServerConfig(
+    {
+      dataDir: values['data-dir'],
+      host: values.host,
+      port: values.port,
+      mounts: values.mount,
+      pageSize: values['page-size'],
+      memoryCapacity: values['memory-capacity'],
+      diskCapacity: values['disk-capacity'],
+      eviction: values.eviction,
+      persistDelayMs: values['persist-delay'],
+      ttlCheckIntervalMs: values['ttl-check-interval'],
+    },
+    process.env,
+    values.config,
+  );
+  const local = await startLocal(config);
+  process.stdout.write(`${JSON.stringify(local.ready)}\n`);
+  return new Promise<number>((done) => {
+    const shutdown = (signal: string) => {
+      logger('shutdown', { signal });
+      local.stop().then(
+        () => done(0),
+        () => done(1),
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+export interface LocalProcess {
+  readonly ready: { ready: true; role: 'local'; version: string; pid: number; dataDir: string; addresses: Record<string, string> };
+  readonly node: WorkerNode;
+  readonly server: Server;
+  stop(): Promise<void>;
+}
+
+/** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
+export async function startLocal(config: Awaited<ReturnType<typeof loadServerConfig>>): Promise<LocalProcess> {
+  const dataDir = resolve(config.dataDir);
+  const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
+  await registry.open();
+  const node = new WorkerNode(config, registry);
+  const server = createServer({ keepAlive: true, requestTimeout: 0 });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err) => fail(new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })));
+    server.listen(config.port, config.host, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  try {
+    await node.start(base, base);
+  } catch (err) {
+    server.close();
+    await node.stop();
+    throw err;
+  }
+  const rpc = createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res).catch((err) => {
+      const e = toStrataError(err);
+      logger('request_error', { url: req.url, code: e.code, error: e.message });
+      if (!res.headersSent) {
+        res.writeHead(ERROR_TABLE[e.code].http, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: e.toJSON() }));
+      } else {
+        res.destroy(e);
+      }
+    });
+  });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', role: 'local', version: VERSION, workerId: node.id }));
+      return;
+    }
+    if (path === '/metrics') {
+      node.fs.updateGauges();
+      const text = await node.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': node.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (path === '/api/v1/config') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(maskedConfig(config)));
+      return;
+    }
+    if (await registry.handle(req, res)) return;
+    if (await rpc(req, res)) return;
+    throw new StrataError('NOT_FOUND', `no route ${req.method} ${path}`);
+  }
+  registry.registerWorker({
+    id: node.id,
+    address: base,
+    capacityBytes: config.memoryCapacity + config.diskCapacity,
+    state: 'ACTIVE',
+    version: VERSION,
+    startedAtMs: Date.now(),
+  });
+  logger('ready', { addresses: { registry: base, admin: base, worker: base }, dataDir, config: maskedConfig(config) });
+  let stopping: Promise<void> | undefined;
+  return {
+    ready: { ready: true, role: 'local', version: VERSION, pid: process.pid, dataDir, addresses: { registry: base, admin: base, worker: base } },
+    node,
+    server,
+    stop() {
+      stopping ??= (async () => {
+        registry.unregisterWorker(node.id);
+        await new Promise<void>((ok) => {
+          server.close(() => ok());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        });
+        await node.stop();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TieredPageStore } from '../cache/tiered-page-store.js';
+import type { TierConfig } from '../cache/page-store.js';
+import type { ServerConfig } from '../core/config.js';
+import { StrataError, toStrataError } from '../core/errors.js';
+import { normalizePath } from '../core/paths.js';
+import { LevelMetaStore } from '../meta/level-meta-store.js';
+import type { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { WorkerFileSystem } from '../worker/file-system.js';
+import { WorkerMetrics } from '../worker/metrics.js';
+import { MountTable } from '../worker/mount-table.js';
+import { StagingArea } from '../worker/staging.js';
+import { logger } from './log.js';
+
+export const VERSION = '0.1.0';
+
+/** Parses "PATH=URI" (the --mount flag). */
+export function parseMountFlag(text: string): { path: string; uri: string } {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new StrataError('INVALID_ARGUMENT', `--mount takes PATH=URI, got "${text}"`);
+  return { path: normalizePath(text.slice(0, i)), uri: text.slice(i + 1) };
+}
+
+/**
+ * One worker's parts, assembled from configuration: metadata store, page store, staging area,
+ * mount table (persisted by the registry) and the file system on top of them.
+ */
+export class WorkerNode {
+  readonly metrics = new WorkerMetrics();
+  readonly meta: LevelMetaStore;
+  readonly pages: TieredPageStore;
+  readonly staging: StagingArea;
+  readonly mounts: MountTable;
+  fs!: WorkerFileSystem;
+  id = '';
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly registry: EmbeddedRegistry,
+  ) {
+    const dir = resolve(config.dataDir);
+    this.meta = new LevelMetaStore(join(dir, 'meta'));
+    const tiers: TierConfig[] = [];
+    if (config.memoryCapacity > 0) tiers.push({ name: 'memory', kind: 'memory', capacityBytes: config.memoryCapacity });
+    if (config.diskCapacity > 0) tiers.push({ name: 'disk0', kind: 'disk', dir: join(dir, 'pages'), capacityBytes: config.diskCapacity });
+    this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
+    this.staging = new StagingArea(join(dir, 'staging'));
+    this.mounts = new MountTable(registry);
+  }
+
+  async start(address: string, registryUri: string): Promise<void> {
+    const dir = resolve(this.config.dataDir);
+    await mkdir(dir, { recursive: true });
+    this.id = await workerId(dir);
+    try {
+      await this.meta.open();
+    } catch (err) {
+      throw new StrataError('UNAVAILABLE', `cannot open the metadata store in ${dir}/meta (is another Strata process using this data dir?)`, { cause: err });
+    }
+    await this.pages.open();
+    await this.staging.open();
+    await this.mounts.open();
+    this.fs = new WorkerFileSystem({
+      id: this.id,
+      address,
+      registryUri,
+      version: VERSION,
+      mounts: this.mounts,
+      meta: this.meta,
+      pages: this.pages,
+      staging: this.staging,
+      metrics: this.metrics,
+      readaheadPages: this.config.readaheadPages,
+      persistDelayMs: this.config.persistDelayMs,
+      ttlCheckIntervalMs: this.config.ttlCheckIntervalMs,
+      log: logger,
+      startedAtMs: Date.now(),
+    });
+    await this.fs.start();
+    await this.applyMountFlags(dir);
+  }
+
+  /** Mounts from flags/config: added if absent, replaced if the URI differs; "/" on <dataDir>/ufs when nothing is mounted. */
+  private async applyMountFlags(dir: string): Promise<void> {
+    const wanted = this.config.mounts.map(parseMountFlag);
+    for (const m of wanted.sort((a, b) => a.path.length - b.path.length)) {
+      const existing = this.mounts.get(m.path);
+      if (existing?.record.uri === m.uri) continue;
+      if (existing) await this.fs.unmount(m.path);
+      await this.fs.mount(m.path, m.uri);
+    }
+    if (this.mounts.list().length === 0) {
+      const ufs = join(dir, 'ufs');
+      await mkdir(ufs, { recursive: true });
+      await this.fs.mount('/', pathToFileURL(ufs).toString());
+    }
+  }
+
+  async stop(): Promise<void> {
+    const steps: Array<() => Promise<void>> = [() => this.fs?.stop(), () => this.mounts.close(), () => this.pages.close(), () => this.meta.close()];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        logger('shutdown_error', { error: toStrataError(err).message });
+      }
+    }
+  }
+}
+
+/** A stable worker id kept in the data dir. */
+async function workerId(dir: string): Promise<string> {
+  const file = join(dir, 'worker-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const id = `worker-${randomBytes(4).toString('hex')}`;
+    await writeFile(file, `${id}\n`);
+    return id;
+  }
+}

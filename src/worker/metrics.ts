@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The worker's Prometheus series. Names are a contract (dashboards and alerts depend on them):
+ * add freely, never rename.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly cacheHitBytes = new Counter({
+    name: 'strata_cache_hit_bytes_total',
+    help: 'Bytes served from the page cache',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheMissBytes = new Counter({
+    name: 'strata_cache_miss_bytes_total',
+    help: 'Bytes requested that were not in the page cache',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly ufsReadBytes = new Counter({
+    name: 'strata_ufs_read_bytes_total',
+    help: 'Bytes read from under-stores',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly ufsWriteBytes = new Counter({
+    name: 'strata_ufs_write_bytes_total',
+    help: 'Bytes written to under-stores',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly ufsOps = new Histogram({
+    name: 'strata_ufs_operation_seconds',
+    help: 'Latency of under-store operations',
+    labelNames: ['mount', 'op'] as const,
+    buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly metadataHits = new Counter({
+    name: 'strata_metadata_cache_hits_total',
+    help: 'Status and listing lookups served from the metadata cache',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly metadataMisses = new Counter({
+    name: 'strata_metadata_cache_misses_total',
+    help: 'Status and listing lookups that went to the under-store',
+    labelNames: ['mount'] as const,
+    registers: [this.registry],
+  });
+  readonly usedBytes = new Gauge({
+    name: 'strata_page_store_used_bytes',
+    help: 'Bytes of pages held per tier',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+  readonly capacityBytes = new Gauge({
+    name: 'strata_page_store_capacity_bytes',
+    help: 'Quota per tier',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+  readonly evictions = new Counter({
+    name: 'strata_page_store_evictions_total',
+    help: 'Pages evicted per tier',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+  readonly corruptPages = new Gauge({
+    name: 'strata_page_store_corrupt_pages_total',
+    help: 'Pages that failed their checksum and were dropped (since start)',
+    registers: [this.registry],
+  });
+  readonly pendingPersists = new Gauge({
+    name: 'strata_async_persist_pending',
+    help: 'ASYNC_THROUGH writes not yet persisted to their store',
+    registers: [this.registry],
+  });
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type { MountInfo, MountOptions, WriteType } from '../client/types.js';
+import { WRITE_TYPES } from '../client/types.js';
+import { StrataError } from '../core/errors.js';
+import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
+import { createUnderStore, parseUfsUri, redactUri } from '../ufs/factory.js';
+import type { UnderStore } from '../ufs/under-store.js';
+
+/** What the registry persists for a mount (credentials included; never shown as is). */
+export interface MountRecord {
+  readonly path: string;
+  readonly uri: string;
+  readonly readOnly: boolean;
+  readonly syncIntervalMs: number;
+  readonly writeType: WriteType;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/** Where mounts are persisted: the embedded registry (JSON file) or etcd later. */
+export interface MountPersistence {
+  loadMounts(): Promise<MountRecord[]>;
+  saveMount(record: MountRecord): Promise<void>;
+  deleteMount(path: string): Promise<void>;
+}
+
+export interface ActiveMount {
+  readonly record: MountRecord;
+  readonly store: UnderStore;
+  /** Short stable id of (mount point, URI): part of every cache id, so a remount never reuses pages. */
+  readonly id: string;
+}
+
+export interface Resolved {
+  readonly mount: ActiveMount;
+  /** Path inside the store ("/" for the mount point itself). */
+  readonly ufsPath: string;
+}
+
+export const DEFAULT_SYNC_INTERVAL_MS = -1;
+export const DEFAULT_WRITE_TYPE: WriteType = 'CACHE_THROUGH';
+const SECRET_KEY = /secret|password|token|credential|key$/i;
+
+export function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(options)) out[k] = SECRET_KEY.test(k) ? '****' : v;
+  return out;
+}
+
+export function mountInfo(record: MountRecord): MountInfo {
+  return {
+    path: record.path,
+    uri: redactUri(record.uri),
+    readOnly: record.readOnly,
+    syncIntervalMs: record.syncIntervalMs,
+    writeType: record.writeType,
+    options: maskOptions(record.options),
+  };
+}
+
+/**
+ * The namespace: mount points → under-stores, resolved by longest prefix. A mount may sit below
+ * another mount (as in Alluxio) but not on an existing mount point, and a mount that has mounts
+ * below it cannot be unmounted first.
+ */
+export class MountTable {
+  private readonly mounts = new Map<string, ActiveMount>();
+  /** Mount points sorted longest first, for longest-prefix resolution. */
+  private order: string[] = [];
+
+  constructor(private readonly persistence: MountPersistence) {}
+
+  async open(): Promise<void> {
+    for (const record of await this.persistence.loadMounts()) {
+      this.activate(record, await createUnderStore(record.uri, record.options));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.mounts.values()].map((m) => m.store.close()));
+    this.mounts.clear();
+    this.order = [];
+  }
+
+  static validate(path: string, uri: string, options: MountOptions = {}): MountRecord {
+    const p = normalizePath(path);
+    parseUfsUri(uri);
+    const sync = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
+    if (!Number.isSafeInteger(sync) || sync < -1) {
+      throw new StrataError('INVALID_ARGUMENT', `sync interval must be -1, 0 or a positive number of ms, got ${sync}`);
+    }
+    const writeType = options.writeType ?? DEFAULT_WRITE_TYPE;
+    if (!WRITE_TYPES.includes(writeType)) {
+      throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
+    }
+    return { path: p, uri, readOnly: options.readOnly ?? false, syncIntervalMs: sync, writeType, options: { ...(options.options ?? {}) } };
+  }
+
+  /** Adds a mount after checking it: connects to the store and checks its root is a directory. */
+  async add(record: MountRecord, checkParent: (path: string) => Promise<void>): Promise<ActiveMount> {
+    if (this.mounts.has(record.path)) throw new StrataError('MOUNT_CONFLICT', `${record.path} is already a mount point`);
+    await checkParent(record.path);
+    const store = await createUnderStore(record.uri, record.options);
+    try {
+      const root = await store.status('/');
+      if (root.type !== 'directory') throw new StrataError('INVALID_URI', `${redactUri(record.uri)} is not a directory`);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    await this.persistence.saveMount(record);
+    return this.activate(record, store);
+  }
+
+  async remove(path: string): Promise<ActiveMount> {
+    const p = normalizePath(path);
+    const mount = this.mounts.get(p);
+    if (!mount) throw new StrataError('NOT_MOUNTED', `${p} is not a mount point`);
+    const nested = this.order.filter((m) => m !== p && isWithin(m, p));
+    if (nested.length > 0) throw new StrataError('MOUNT_CONFLICT', `unmount ${nested.join(', ')} first: mounted below ${p}`);
+    await this.persistence.deleteMount(p);
+    this.mounts.delete(p);
+    this.order = this.order.filter((m) => m !== p);
+    await mount.store.close();
+    return mount;
+  }
+
+  list(): ActiveMount[] {
+    return [...this.mounts.values()].sort((a, b) => (a.record.path < b.record.path ? -1 : 1));
+  }
+
+  get(path: string): ActiveMount | undefined {
+    return this.mounts.get(path);
+  }
+
+  /** The mount holding a normalised path, or undefined when none covers it. */
+  tryResolve(path: string): Resolved | undefined {
+    for (const point of this.order) {
+      if (isWithin(path, point)) {
+        const mount = this.mounts.get(point)!;
+        return { mount, ufsPath: relativeTo(path, point) };
+      }
+    }
+    return undefined;
+  }
+
+  resolve(path: string): Resolved {
+    const r = this.tryResolve(path);
+    if (!r) throw new StrataError('NOT_MOUNTED', `no mount covers ${path}`, { details: { path } });
+    return r;
+  }
+
+  /** Mount points directly below `dir` (they appear as directories in its listing). */
+  childMountPoints(dir: string): string[] {
+    return this.order.filter((m) => m !== dir && isWithin(m, dir) && !m.slice(dir === '/' ? 1 : dir.length + 1).includes('/'));
+  }
+
+  /** Mount points strictly below `dir`, at any depth. */
+  mountsBelow(dir: string): string[] {
+    return this.order.filter((m) => m !== dir && isWithin(m, dir));
+  }
+
+  private activate(record: MountRecord, store: UnderStore): ActiveMount {
+    const id = createHash('sha256').update(`${record.path}\0${record.uri}`).digest('base64url').slice(0, 12);
+    const mount: ActiveMount = { record, store, id };
+    this.mounts.set(record.path, mount);
+    this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
+    return mount;
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StrataError } from '../core/errors.js';
+
+export interface StagedFile {
+  readonly id: string;
+  readonly file: string;
+  readonly size: number;
+}
+
+/**
+ * Local staging files for writes: the durable copy of an ASYNC_THROUGH write until it is
+ * persisted, the only copy of a MUST_CACHE file, and a bounded-memory buffer for CACHE_THROUGH
+ * (whose cache pages need the store's fingerprint, known only after the store write).
+ */
+export class StagingArea {
+  constructor(readonly dir: string) {}
+
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /** Streams `source` into a new staging file; with `durable`, fsyncs before returning. */
+  async receive(source: Readable, durable: boolean, signal?: AbortSignal): Promise<StagedFile> {
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    const file = join(this.dir, id);
+    let size = 0;
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+    });
+    try {
+      await pipeline(source, createWriteStream(file, { flags: 'wx', mode: 0o600 }), signal ? { signal } : {});
+      if (durable) {
+        const fh = await open(file, 'r+');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    } catch (err) {
+      await rm(file, { force: true });
+      throw err instanceof StrataError ? err : new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
+    }
+    return { id, file, size };
+  }
+
+  read(file: string, offset: number, length: number): Readable {
+    return createReadStream(file, length > 0 ? { start: offset, end: offset + length - 1 } : { start: 0, end: -1 });
+  }
+
+  /** Reads an exact range of a staging file. */
+  async readRange(file: string, offset: number, length: number): Promise<Buffer> {
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === length ? buf : buf.subarray(0, done);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async remove(file: string): Promise<void> {
+    await rm(file, { force: true });
+  }
+
+  /** Staging files not in `keep` are leftovers of writes never acknowledged: removed at startup. */
+  async sweep(keep: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.dir)) {
+      const file = join(this.dir, name);
+      if (!keep.has(file)) {
+        await rm(file, { force: true, recursive: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
