@@ -27,6 +27,11 @@ export const SUPPORTED_SCHEMES = [...loaders.keys()].map((s) => s.slice(0, -1));
 
 /** Parses and checks a store URI without connecting. */
 export function parseUfsUri(uri: string): URL {
+  // The URL parser resolves "a/../b" silently; a store root given that way is rejected instead.
+  const rawPath = uri.replace(/^[a-z0-9+.-]+:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '';
+  if (rawPath.split('/').some((s) => ['.', '..', '%2e', '%2e%2e', '.%2e', '%2e.'].includes(s.toLowerCase()))) {
+    throw new StrataError('INVALID_URI', `store URI may not contain "." or ".." segments: ${redactUri(uri)}`);
+  }
   let url: URL;
   try {
     url = new URL(uri);

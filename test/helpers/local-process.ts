@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const STRATA_BIN = join(REPO_ROOT, 'bin', 'strata.js');
+
+export interface ReadyLine {
+  ready: true;
+  role: string;
+  pid: number;
+  addresses: Record<string, string>;
+}
+
+export interface RunningStrata {
+  readonly child: ChildProcess;
+  readonly ready: ReadyLine;
+  readonly registry: string;
+  readonly stderr: () => string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash) and wait for exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts `strata local` (the real CLI, as a child process) and waits for its ready line. */
+export async function startLocal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningStrata> {
+  const child = spawn(process.execPath, [STRATA_BIN, 'local', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    if (err.length > 1_000_000) err = err.slice(-500_000);
+  });
+  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  const ready = await new Promise<ReadyLine>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`strata local not ready in 30 s; stderr:\n${err}`)), 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as ReadyLine;
+        if (parsed.ready) {
+          clearTimeout(timer);
+          ok(parsed);
+        }
+      } catch {
+        // not the ready line
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`strata local exited with ${code} before ready; stderr:\n${err}`));
+    });
+  });
+  return {
+    child,
+    ready,
+    registry: ready.addresses.registry!,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `strata` CLI as a child process. */
+export function runCli(args: string[], options: { registry?: string; input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((ok, fail) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(options.env ?? {}) };
+    if (options.registry) env.STRATA_REGISTRY = options.registry;
+    const child = spawn(process.execPath, [STRATA_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => ok({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `strata-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Reads one Prometheus sample (sum over matching label sets). */
+export async function metric(admin: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
