@@ -603,7 +603,9 @@ export class WorkerFileSystem implements StrataFileSystem {
           this.o.metrics.ufsOps.observe({ mount: resolved.mount.record.path, op: 'read' }, (performance.now() - started) / 1000);
           return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         };
-    return this.reader.stream({ cacheId, size: record.size, offset, length, readType, mount: resolved.mount.record.path, source });
+    const stream = this.reader.stream({ cacheId, size: record.size, offset, length, readType, mount: resolved.mount.record.path, source });
+    // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
+    return Object.assign(stream, { contentLength: length });
   }
 
   /** Splits a local file into pages in the page store (after a write). */
