@@ -1,4 +1,4 @@
-import { StrataError } from '../../core/errors.js';
+import { StrataError } from '../core/errors.js';
 
 /**
  * Listing helpers shared by connectors that read a whole directory and page it themselves (file,

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { isStrataError } from '../../src/core/errors.js';
 import { createUnderStore } from '../../src/ufs/factory.js';
 import { FileUnderStore } from '../../src/ufs/file/file-store.js';
-import { compareNames } from '../../src/ufs/file/paging.js';
+import { compareNames } from '../../src/ufs/paging.js';
 import { describeUfsContract } from '../helpers/ufs-contract.js';
 
 describeUfsContract('file', async () => {
