@@ -7,7 +7,8 @@ import { StrataError, toStrataError } from '../../core/errors.js';
 export function mapFsError(err: unknown, path: string, message?: string): StrataError {
   if (err instanceof StrataError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const text = message ?? (err instanceof Error ? err.message : String(err));
+  // The system message names the host path of the store; the store-relative path is enough.
+  const text = message ?? (code ? `${code}: ${path}` : err instanceof Error ? err.message : String(err));
   const details = { path };
   switch (code) {
     case 'ELOOP':

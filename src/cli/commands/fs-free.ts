@@ -1,0 +1,24 @@
+import { defineCommand, flag, print } from '../command.js';
+import { humanBytes, json } from '../format.js';
+import { JSON_OPTION } from '../options.js';
+
+export default defineCommand({
+  words: ['fs', 'free'],
+  summary: 'drop cached pages of a file or tree (pinned files stay)',
+  usage: 'fs free [--json] PATH',
+  examples: ['strata fs free /s3/training-set'],
+  options: { json: JSON_OPTION },
+  args: { min: 1, max: 1 },
+  remote: true,
+  async run(ctx) {
+    const path = ctx.positionals[0] ?? '';
+    const job = await (await ctx.fs()).free(path);
+    await print(
+      ctx.io.stdout,
+      flag(ctx, 'json')
+        ? json(job)
+        : `freed ${job.files} files, ${job.bytes} bytes (${humanBytes(job.bytes)}) under ${path}\n`,
+    );
+    return 0;
+  },
+});

@@ -1,0 +1,56 @@
+import type { CommandSpec } from '../command.js';
+import confShow from './conf-show.js';
+import fsCat from './fs-cat.js';
+import fsCp from './fs-cp.js';
+import fsDu from './fs-du.js';
+import fsFree from './fs-free.js';
+import fsGet from './fs-get.js';
+import fsLoad from './fs-load.js';
+import fsLs from './fs-ls.js';
+import fsMkdir from './fs-mkdir.js';
+import fsMount from './fs-mount.js';
+import fsMounts from './fs-mounts.js';
+import fsMv from './fs-mv.js';
+import fsPin from './fs-pin.js';
+import fsPut from './fs-put.js';
+import fsRm from './fs-rm.js';
+import fsStat from './fs-stat.js';
+import fsTtl from './fs-ttl.js';
+import fsUnmount from './fs-unmount.js';
+import fsUnpin from './fs-unpin.js';
+import report from './report.js';
+import ufsTest from './ufs-test.js';
+
+/** Every subcommand, in help order. `local` and `worker` are dispatched to the server by main. */
+export const COMMANDS: readonly CommandSpec[] = [
+  fsLs,
+  fsStat,
+  fsCat,
+  fsPut,
+  fsGet,
+  fsCp,
+  fsMv,
+  fsRm,
+  fsMkdir,
+  fsMount,
+  fsUnmount,
+  fsMounts,
+  fsLoad,
+  fsFree,
+  fsPin,
+  fsUnpin,
+  fsTtl,
+  fsDu,
+  report,
+  confShow,
+  ufsTest,
+];
+
+/** Finds the command named by the leading words; `group` is set when only the group matched. */
+export function findCommand(words: readonly string[]): { command?: CommandSpec; group?: string } {
+  for (const c of COMMANDS) {
+    if (c.words.every((w, i) => words[i] === w)) return { command: c };
+  }
+  const group = COMMANDS.find((c) => c.words.length > 1 && c.words[0] === words[0])?.words[0];
+  return group === undefined ? {} : { group };
+}

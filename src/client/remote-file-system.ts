@@ -1,0 +1,323 @@
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Pool } from 'undici';
+import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
+import type {
+  ClusterReport,
+  FileInfo,
+  JobSummary,
+  MountInfo,
+  MountOptions,
+  ReadOptions,
+  StrataFileSystem,
+  SyncOption,
+  UsageSummary,
+  WriteOptions,
+} from './types.js';
+
+/**
+ * StrataFileSystem over the worker RPC (routes documented in src/server/rpc-server.ts). One
+ * keep-alive undici Pool per worker; every call has connect and headers deadlines; transport
+ * failures become UNAVAILABLE or TIMEOUT, server errors keep their code.
+ */
+
+export interface RemoteFileSystemOptions {
+  /** Bearer token the worker expects (cluster token). Default: none. */
+  readonly token?: string;
+  /** TCP connect deadline. Default 5,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Deadline for response headers of ordinary calls. Default 30,000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Deadline for headers of load/free/report, which walk whole trees. Default 1 hour. */
+  readonly jobTimeoutMs?: number;
+  /** Longest silence between two body chunks of a read or write. Default 60,000 ms. */
+  readonly bodyTimeoutMs?: number;
+  /** Keep-alive connections per worker. Default 16. */
+  readonly connections?: number;
+}
+
+type Method = 'GET' | 'PUT' | 'POST';
+
+interface CallSpec {
+  readonly method: Method;
+  readonly route: string;
+  readonly query?: Record<string, string | number | undefined>;
+  readonly json?: unknown;
+  readonly body?: Readable;
+  readonly headers?: Record<string, string>;
+  readonly signal?: AbortSignal | undefined;
+  readonly headersTimeout?: number;
+}
+
+type ResponseData = Awaited<ReturnType<Pool['request']>>;
+
+export class RemoteFileSystem implements StrataFileSystem {
+  readonly baseUrl: string;
+  readonly #pool: Pool;
+  readonly #token: string | undefined;
+  readonly #requestTimeoutMs: number;
+  readonly #jobTimeoutMs: number;
+  readonly #bodyTimeoutMs: number;
+
+  constructor(workerBaseUrl: string, options: RemoteFileSystemOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(workerBaseUrl);
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT', `worker address is not a URL: ${workerBaseUrl}`, {
+        cause: err,
+      });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `worker address must be http(s)://host:port, got ${workerBaseUrl}`,
+      );
+    }
+    this.baseUrl = url.origin;
+    this.#token = options.token;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#jobTimeoutMs = options.jobTimeoutMs ?? 3_600_000;
+    this.#bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
+    this.#pool = new Pool(url.origin, {
+      connections: options.connections ?? 16,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      headersTimeout: this.#requestTimeoutMs,
+      bodyTimeout: this.#bodyTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#pool.closed) await this.#pool.close();
+  }
+
+  // ---- metadata ------------------------------------------------------------------------------
+
+  async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
+    return this.#json({
+      method: 'GET',
+      route: 'status',
+      query: { path, syncIntervalMs: options.syncIntervalMs },
+    });
+  }
+
+  async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
+    return this.#json({
+      method: 'GET',
+      route: 'list',
+      query: { path, syncIntervalMs: options.syncIntervalMs },
+    });
+  }
+
+  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    await this.#json({
+      method: 'POST',
+      route: 'delete',
+      json: { path, recursive: options.recursive === true },
+    });
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await this.#json({ method: 'POST', route: 'mkdir', json: { path } });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.#json({ method: 'POST', route: 'rename', json: { from, to } });
+  }
+
+  async mount(path: string, uri: string, options: MountOptions = {}): Promise<MountInfo> {
+    return this.#json({ method: 'POST', route: 'mount', json: { path, uri, options } });
+  }
+
+  async unmount(path: string): Promise<void> {
+    await this.#json({ method: 'POST', route: 'unmount', json: { path } });
+  }
+
+  async mounts(): Promise<MountInfo[]> {
+    return this.#json({ method: 'GET', route: 'mounts' });
+  }
+
+  async load(path: string): Promise<JobSummary> {
+    return this.#json({ method: 'POST', route: 'load', json: { path }, headersTimeout: this.#jobTimeoutMs });
+  }
+
+  async free(path: string): Promise<JobSummary> {
+    return this.#json({ method: 'POST', route: 'free', json: { path }, headersTimeout: this.#jobTimeoutMs });
+  }
+
+  async pin(path: string, pinned: boolean): Promise<void> {
+    await this.#json({ method: 'POST', route: 'pin', json: { path, pinned } });
+  }
+
+  async setTtl(path: string, ttlMs: number | null, action?: 'free' | 'delete'): Promise<void> {
+    await this.#json({ method: 'POST', route: 'ttl', json: { path, ttlMs, action } });
+  }
+
+  async du(path: string): Promise<UsageSummary> {
+    return this.#json({ method: 'GET', route: 'du', query: { path }, headersTimeout: this.#jobTimeoutMs });
+  }
+
+  async report(): Promise<ClusterReport> {
+    return this.#json({ method: 'GET', route: 'report' });
+  }
+
+  // ---- data ----------------------------------------------------------------------------------
+
+  /**
+   * The returned stream errors (UNAVAILABLE) when the connection breaks mid-body or the body is
+   * shorter or longer than its content-length, so a truncated file never looks complete.
+   */
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const res = await this.#call({
+      method: 'GET',
+      route: 'read',
+      query: { path, offset: options.offset, length: options.length, readType: options.readType },
+      signal: options.signal,
+    });
+    if (res.statusCode !== 200) throw await errorFrom(res);
+    const header = res.headers['content-length'];
+    const expected = typeof header === 'string' ? Number(header) : undefined;
+    const checker = new LengthCheck(expected, path);
+    // Not stream.pipeline: it would destroy the body on our consumer's error without a code.
+    res.body.on('error', (err) => checker.destroy(transportError(err, `reading ${path}`)));
+    checker.on('close', () => {
+      if (!res.body.destroyed) res.body.destroy();
+    });
+    return res.body.pipe(checker);
+  }
+
+  async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (options.size !== undefined) headers['content-length'] = String(options.size);
+    return this.#json({
+      method: 'PUT',
+      route: 'write',
+      query: { path, writeType: options.writeType, size: options.size },
+      body: source,
+      headers,
+      signal: options.signal,
+    });
+  }
+
+  // ---- transport -----------------------------------------------------------------------------
+
+  async #json<T>(spec: CallSpec): Promise<T> {
+    const res = await this.#call(spec);
+    if (res.statusCode >= 400) throw await errorFrom(res);
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return undefined as T;
+    }
+    try {
+      return (await res.body.json()) as T;
+    } catch (err) {
+      throw transportError(err, `${spec.route} response`);
+    }
+  }
+
+  async #call(spec: CallSpec): Promise<ResponseData> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    const headers: Record<string, string> = { ...spec.headers };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    let body: string | Readable | undefined = spec.body;
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers['content-type'] = 'application/json';
+    }
+    try {
+      return await this.#pool.request({
+        origin: this.baseUrl,
+        path: `/rpc/v1/${spec.route}${qs ? `?${qs}` : ''}`,
+        method: spec.method,
+        headers,
+        body: body ?? null,
+        signal: spec.signal ?? null,
+        headersTimeout: spec.headersTimeout ?? this.#requestTimeoutMs,
+        bodyTimeout: this.#bodyTimeoutMs,
+      });
+    } catch (err) {
+      throw transportError(err, `${spec.method} ${spec.route} on ${this.baseUrl}`);
+    }
+  }
+}
+
+/** Counts bytes on the way through and fails when the total differs from content-length. */
+class LengthCheck extends Transform {
+  #seen = 0;
+  constructor(
+    private readonly expected: number | undefined,
+    private readonly path: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.expected !== undefined && this.#seen !== this.expected) {
+      cb(new StrataError('UNAVAILABLE', `read of ${this.path} got ${this.#seen} of ${this.expected} bytes`));
+    } else cb();
+  }
+}
+
+/** Rebuilds the server's StrataError from `{"error":{code,message,details}}`. */
+async function errorFrom(res: ResponseData): Promise<StrataError> {
+  let text = '';
+  try {
+    text = await res.body.text();
+  } catch {
+    // the status alone still says something
+  }
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    const e = parsed.error;
+    if (e && isErrorCode(e.code)) {
+      const details =
+        typeof e.details === 'object' && e.details !== null ? (e.details as Record<string, unknown>) : {};
+      return new StrataError(e.code, typeof e.message === 'string' ? e.message : e.code, { details });
+    }
+  } catch {
+    // not our JSON: fall through to the status
+  }
+  return new StrataError(
+    codeForStatus(res.statusCode),
+    `worker answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+  );
+}
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'PERMISSION_DENIED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 400) return 'INVALID_ARGUMENT';
+  if (status === 502 || status === 503) return 'UNAVAILABLE';
+  if (status === 504) return 'TIMEOUT';
+  return 'INTERNAL';
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** Transport failures: deadlines → TIMEOUT (connect → UNAVAILABLE), aborts → CANCELLED, else UNAVAILABLE. */
+export function transportError(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  if (isAbortError(err)) return new StrataError('CANCELLED', `${what}: cancelled`, { cause: err });
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new StrataError('UNAVAILABLE', `${what}: connect timed out`, { cause: err });
+  }
+  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+    return new StrataError('TIMEOUT', `${what}: ${message}`, { cause: err });
+  }
+  return new StrataError('UNAVAILABLE', `${what}: ${message}`, { cause: err });
+}

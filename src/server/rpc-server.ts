@@ -1,0 +1,415 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  READ_TYPES,
+  type ReadOptions,
+  type ReadType,
+  type StrataFileSystem,
+  type SyncOption,
+  WRITE_TYPES,
+  type WriteOptions,
+  type WriteType,
+} from '../client/types.js';
+import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+
+/**
+ * Worker RPC over HTTP/1.1 (measured fastest here with undici; see TESTBED.md). Everything lives
+ * under /rpc/v1/. Reads take the query string, mutations a small JSON body (so connector secrets
+ * in mount options never land in URLs or access logs), data moves as raw bodies.
+ *
+ *   GET  /rpc/v1/status?path=P[&syncIntervalMs=N]              → FileInfo
+ *   GET  /rpc/v1/list?path=P[&syncIntervalMs=N]                → FileInfo[]
+ *   GET  /rpc/v1/read?path=P[&offset=N][&length=N][&readType=T] → bytes (application/octet-stream)
+ *   PUT  /rpc/v1/write?path=P[&writeType=T][&size=N]  body=bytes → FileInfo
+ *   POST /rpc/v1/delete   {"path","recursive"?}                → 204
+ *   POST /rpc/v1/mkdir    {"path"}                             → 204
+ *   POST /rpc/v1/rename   {"from","to"}                        → 204
+ *   POST /rpc/v1/mount    {"path","uri","options"?:MountOptions} → MountInfo
+ *   POST /rpc/v1/unmount  {"path"}                             → 204
+ *   GET  /rpc/v1/mounts                                        → MountInfo[]
+ *   POST /rpc/v1/load     {"path"}                             → JobSummary
+ *   POST /rpc/v1/free     {"path"}                             → JobSummary
+ *   POST /rpc/v1/pin      {"path","pinned":boolean}            → 204
+ *   POST /rpc/v1/ttl      {"path","ttlMs":number|null,"action"?:"free"|"delete"} → 204
+ *   GET  /rpc/v1/du?path=P                                     → UsageSummary
+ *   GET  /rpc/v1/report                                        → ClusterReport
+ *
+ * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
+ * A read that fails before its first byte is such an error; one that fails later destroys the
+ * socket, so the client sees a broken body (never a silently short file). A read stream may carry
+ * a numeric `contentLength` property; it is then sent as content-length and enforced.
+ * Optional auth: `authorization: Bearer <token>`, else UNAUTHENTICATED.
+ */
+
+export const RPC_PREFIX = '/rpc/v1/';
+const MAX_JSON_BODY = 1024 * 1024;
+
+export interface RpcHandlerOptions {
+  /** When set, every call must carry `authorization: Bearer <token>`. */
+  readonly token?: string;
+}
+
+/** A read stream that knows its length (sent as content-length when present). */
+export type SizedReadable = Readable & { readonly contentLength?: number };
+
+export type RpcHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+type Query = URLSearchParams;
+type Route = (ctx: CallContext) => Promise<void>;
+
+interface CallContext {
+  readonly fs: StrataFileSystem;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly query: Query;
+  /** Aborted when the caller goes away before the response is complete. */
+  readonly signal: AbortSignal;
+}
+
+export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions = {}): RpcHandler {
+  const tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://rpc');
+    if (!url.pathname.startsWith(RPC_PREFIX)) return false;
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    try {
+      if (tokenDigest !== undefined) checkToken(req, tokenDigest);
+      const route = ROUTES.get(`${req.method ?? ''} ${url.pathname.slice(RPC_PREFIX.length)}`);
+      if (!route) {
+        throw new StrataError('INVALID_ARGUMENT', `no RPC ${req.method} ${url.pathname}`, {
+          details: { method: req.method, path: url.pathname },
+        });
+      }
+      await route({ fs, req, res, query: url.searchParams, signal: controller.signal });
+    } catch (err) {
+      sendError(res, req, err);
+    }
+    return true;
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Constant-time check: both sides are hashed to equal-length digests first. */
+function checkToken(req: IncomingMessage, expected: Buffer): void {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  if (!m?.[1] || !timingSafeEqual(digest(m[1].trim()), expected)) {
+    throw new StrataError('UNAUTHENTICATED', 'missing or wrong bearer token');
+  }
+}
+
+function sendError(res: ServerResponse, req: IncomingMessage, err: unknown): void {
+  const e = toStrataError(err);
+  if (res.headersSent) {
+    // Mid-stream: the only honest signal left is a broken connection.
+    res.destroy(e);
+    return;
+  }
+  if (res.destroyed) return;
+  const body = JSON.stringify({
+    error: { code: e.code, message: e.message, details: safeDetails(e.details) },
+  });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
+  // An unread upload would be drained to keep the socket; closing is cheaper for big bodies.
+  if (!req.complete) headers.connection = 'close';
+  res.writeHead(ERROR_TABLE[e.code].http, headers);
+  res.end(body);
+}
+
+function safeDetails(details: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  try {
+    JSON.stringify(details);
+    return details;
+  } catch {
+    return {};
+  }
+}
+
+function sendJson(res: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendEmpty(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+// ---- argument parsing: anything malformed is INVALID_ARGUMENT, never a crash -------------------
+
+function bad(message: string): StrataError {
+  return new StrataError('INVALID_ARGUMENT', message);
+}
+
+function requiredString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw bad(`"${name}" is required and must be a string`);
+  return value;
+}
+
+function optionalInt(text: string | null, name: string, min: number): number | undefined {
+  if (text === null || text === '') return undefined;
+  if (!/^-?\d+$/.test(text)) throw bad(`"${name}" must be an integer, got "${text}"`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw bad(`"${name}" must be an integer ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+function oneOf<T extends string>(text: unknown, allowed: readonly T[], name: string): T | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  if (typeof text !== 'string' || !(allowed as readonly string[]).includes(text)) {
+    throw bad(`"${name}" must be one of ${allowed.join(', ')}, got ${JSON.stringify(text)}`);
+  }
+  return text as T;
+}
+
+function syncOption(q: Query): SyncOption {
+  const n = optionalInt(q.get('syncIntervalMs'), 'syncIntervalMs', -1);
+  return n === undefined ? {} : { syncIntervalMs: n };
+}
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_JSON_BODY) throw bad(`request body larger than ${MAX_JSON_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+  } catch (err) {
+    throw new StrataError('INVALID_ARGUMENT', 'request body is not valid JSON', { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad('request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function stringRecord(value: unknown, name: string): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw bad(`"${name}" must be an object of strings`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw bad(`"${name}.${k}" must be a string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+// ---- streaming ---------------------------------------------------------------------------------
+
+/**
+ * Waits until the stream has data or has ended, so an error that the source raises on its first
+ * read (missing file, bad range) is still reported as a JSON error with the right status.
+ */
+function firstReadable(stream: Readable): Promise<void> {
+  if (stream.errored) return Promise.reject(stream.errored);
+  if (stream.readableLength > 0 || stream.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = () => done();
+    const onError = (err: Error) => done(err);
+    const onClose = () =>
+      done(stream.errored ?? new StrataError('INTERNAL', 'read stream closed before data'));
+    stream.on('readable', onReadable);
+    stream.once('error', onError);
+    stream.once('close', onClose);
+  });
+}
+
+async function streamRead(ctx: CallContext, stream: SizedReadable): Promise<void> {
+  const { res } = ctx;
+  try {
+    await firstReadable(stream);
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+  const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
+  const length = stream.contentLength;
+  if (typeof length === 'number' && Number.isSafeInteger(length) && length >= 0)
+    headers['content-length'] = length;
+  // Node then fails the response when the source sends more or fewer bytes than announced.
+  res.strictContentLength = true;
+  res.writeHead(200, headers);
+  await pipeline(stream, res);
+}
+
+// ---- routes ------------------------------------------------------------------------------------
+
+const ROUTES = new Map<string, Route>([
+  [
+    'GET status',
+    async ({ fs, res, query }) =>
+      sendJson(res, await fs.status(requiredString(query.get('path'), 'path'), syncOption(query))),
+  ],
+  [
+    'GET list',
+    async ({ fs, res, query }) =>
+      sendJson(res, await fs.list(requiredString(query.get('path'), 'path'), syncOption(query))),
+  ],
+  [
+    'GET read',
+    async (ctx) => {
+      const q = ctx.query;
+      const path = requiredString(q.get('path'), 'path');
+      const opts: { offset?: number; length?: number; readType?: ReadType; signal: AbortSignal } = {
+        signal: ctx.signal,
+      };
+      const offset = optionalInt(q.get('offset'), 'offset', 0);
+      const length = optionalInt(q.get('length'), 'length', 0);
+      const readType = oneOf(q.get('readType'), READ_TYPES, 'readType');
+      if (offset !== undefined) opts.offset = offset;
+      if (length !== undefined) opts.length = length;
+      if (readType !== undefined) opts.readType = readType;
+      await streamRead(ctx, (await ctx.fs.read(path, opts satisfies ReadOptions)) as SizedReadable);
+    },
+  ],
+  [
+    'PUT write',
+    async ({ fs, req, res, query, signal }) => {
+      const path = requiredString(query.get('path'), 'path');
+      const opts: { writeType?: WriteType; size?: number; signal: AbortSignal } = { signal };
+      const writeType = oneOf(query.get('writeType'), WRITE_TYPES, 'writeType');
+      const size = optionalInt(query.get('size'), 'size', 0);
+      if (writeType !== undefined) opts.writeType = writeType;
+      if (size !== undefined) opts.size = size;
+      sendJson(res, await fs.write(path, req, opts satisfies WriteOptions));
+    },
+  ],
+  [
+    'POST delete',
+    async ({ fs, req, res }) => {
+      const b = await jsonBody(req);
+      if (b.recursive !== undefined && typeof b.recursive !== 'boolean')
+        throw bad('"recursive" must be a boolean');
+      await fs.delete(requiredString(b.path, 'path'), { recursive: b.recursive === true });
+      sendEmpty(res);
+    },
+  ],
+  [
+    'POST mkdir',
+    async ({ fs, req, res }) => {
+      await fs.mkdir(requiredString((await jsonBody(req)).path, 'path'));
+      sendEmpty(res);
+    },
+  ],
+  [
+    'POST rename',
+    async ({ fs, req, res }) => {
+      const b = await jsonBody(req);
+      await fs.rename(requiredString(b.from, 'from'), requiredString(b.to, 'to'));
+      sendEmpty(res);
+    },
+  ],
+  [
+    'POST mount',
+    async ({ fs, req, res }) => {
+      const b = await jsonBody(req);
+      sendJson(
+        res,
+        await fs.mount(requiredString(b.path, 'path'), requiredString(b.uri, 'uri'), mountOptions(b.options)),
+      );
+    },
+  ],
+  [
+    'POST unmount',
+    async ({ fs, req, res }) => {
+      await fs.unmount(requiredString((await jsonBody(req)).path, 'path'));
+      sendEmpty(res);
+    },
+  ],
+  ['GET mounts', async ({ fs, res }) => sendJson(res, await fs.mounts())],
+  [
+    'POST load',
+    async ({ fs, req, res }) =>
+      sendJson(res, await fs.load(requiredString((await jsonBody(req)).path, 'path'))),
+  ],
+  [
+    'POST free',
+    async ({ fs, req, res }) =>
+      sendJson(res, await fs.free(requiredString((await jsonBody(req)).path, 'path'))),
+  ],
+  [
+    'POST pin',
+    async ({ fs, req, res }) => {
+      const b = await jsonBody(req);
+      if (typeof b.pinned !== 'boolean') throw bad('"pinned" must be a boolean');
+      await fs.pin(requiredString(b.path, 'path'), b.pinned);
+      sendEmpty(res);
+    },
+  ],
+  [
+    'POST ttl',
+    async ({ fs, req, res }) => {
+      const b = await jsonBody(req);
+      const ttl = b.ttlMs;
+      if (ttl !== null && !(typeof ttl === 'number' && Number.isSafeInteger(ttl) && ttl >= 0)) {
+        throw bad('"ttlMs" must be a non-negative integer or null');
+      }
+      const action = oneOf(b.action, ['free', 'delete'] as const, 'action');
+      const path = requiredString(b.path, 'path');
+      if (action === undefined) await fs.setTtl(path, ttl);
+      else await fs.setTtl(path, ttl, action);
+      sendEmpty(res);
+    },
+  ],
+  [
+    'GET du',
+    async ({ fs, res, query }) => sendJson(res, await fs.du(requiredString(query.get('path'), 'path'))),
+  ],
+  ['GET report', async ({ fs, res }) => sendJson(res, await fs.report())],
+]);
+
+function mountOptions(value: unknown): {
+  readOnly?: boolean;
+  syncIntervalMs?: number;
+  writeType?: WriteType;
+  options?: Record<string, string>;
+} {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw bad('"options" must be an object');
+  const o = value as Record<string, unknown>;
+  const out: {
+    readOnly?: boolean;
+    syncIntervalMs?: number;
+    writeType?: WriteType;
+    options?: Record<string, string>;
+  } = {};
+  if (o.readOnly !== undefined) {
+    if (typeof o.readOnly !== 'boolean') throw bad('"options.readOnly" must be a boolean');
+    out.readOnly = o.readOnly;
+  }
+  if (o.syncIntervalMs !== undefined) {
+    const n = o.syncIntervalMs;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < -1)
+      throw bad('"options.syncIntervalMs" must be an integer ≥ -1');
+    out.syncIntervalMs = n;
+  }
+  const writeType = oneOf(o.writeType, WRITE_TYPES, 'options.writeType');
+  if (writeType !== undefined) out.writeType = writeType;
+  const connector = stringRecord(o.options, 'options.options');
+  if (connector !== undefined) out.options = connector;
+  return out;
+}
