@@ -1,0 +1,468 @@
+/**
+ * TieredPageStore: a memory tier and disk tiers, inclusive. put() stores a page in memory (if it
+ * fits) and writes it to the first disk tier that can hold it; a memory eviction only drops the
+ * memory copy; a disk eviction deletes the file and the memory copy. get() tries memory, then
+ * disk (verifying the checksum), and with `promote` copies a disk hit into memory.
+ *
+ * Consistency rules (why accounting stays exact under concurrency):
+ * - Every index change is synchronous and updates usedBytes with it (TierIndex).
+ * - Work touching one page's file (put, the unlink after an eviction or delete, dropping a corrupt
+ *   page) runs under a per-page lock; unlinks re-check the index under that lock, so they never
+ *   delete a file a later put wrote.
+ * - A disk entry being written is not ready: it is not read, not evicted. deleteFile may remove it;
+ *   the put then notices its entry is gone and the file is deleted.
+ * - A page evicted or deleted while a get() reads it makes that get a hit or a miss, never a
+ *   corrupt count: corruption is only counted when the entry read is still the indexed one.
+ */
+import { StrataError } from '../core/errors.js';
+import { type DiskEntry, DiskTier } from './disk-tier.js';
+import { KeyLock, Limiter } from './key-lock.js';
+import { MemoryTier } from './memory-tier.js';
+import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
+import type { GetOptions, PageStore, PageStoreOptions, PageStoreStats, TierStats } from './page-store.js';
+import { PinFile } from './pin-file.js';
+
+export interface TieredPageStoreOptions extends PageStoreOptions {
+  /**
+   * fsync each page before renaming it into place. Default false: after a power loss a page may
+   * be empty or torn, which its checksum catches on read (the caller then re-reads the store).
+   */
+  readonly fsync?: boolean;
+  /** Disk writes in flight at once, default 8. */
+  readonly writeConcurrency?: number;
+}
+
+type Tier = MemoryTier | DiskTier;
+
+const DEFAULT_PAGE_SIZE = 1024 * 1024;
+
+export class TieredPageStore implements PageStore {
+  readonly pageSize: number;
+  onEvict?: (tier: string, fileId: string, index: number, bytes: number) => void;
+
+  private readonly memory: MemoryTier | undefined;
+  private readonly disks: DiskTier[] = [];
+  private readonly tiers: Tier[] = [];
+  /** fileId → page index → bytes: every page held by at least one tier. */
+  private readonly fileIndex = new Map<string, Map<number, number>>();
+  private readonly pinned = new Set<string>();
+  private readonly pinFile: PinFile | undefined;
+  private readonly locks = new KeyLock();
+  private readonly writeLimiter: Limiter;
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Puts waiting for an in-flight disk write to finish (and its space to become evictable). */
+  private readonly writeWaiters: Array<() => void> = [];
+  private corruptPages = 0;
+  private state: 'new' | 'open' | 'closed' = 'new';
+
+  constructor(options: TieredPageStoreOptions) {
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isSafeInteger(this.pageSize) || this.pageSize <= 0 || this.pageSize > 0xffffffff) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `pageSize must be a positive integer < 4 GiB: ${this.pageSize}`,
+      );
+    }
+    const policy = options.eviction ?? 'LRU';
+    if (!['LRU', 'LFU', 'FIFO'].includes(policy)) {
+      throw new StrataError('INVALID_ARGUMENT', `unknown eviction policy ${String(policy)}`);
+    }
+    const names = new Set<string>();
+    let memory: MemoryTier | undefined;
+    for (const [i, tier] of options.tiers.entries()) {
+      if (names.has(tier.name)) throw new StrataError('INVALID_ARGUMENT', `duplicate tier name ${tier.name}`);
+      names.add(tier.name);
+      if (!Number.isSafeInteger(tier.capacityBytes) || tier.capacityBytes < 0) {
+        throw new StrataError('INVALID_ARGUMENT', `tier ${tier.name}: capacityBytes must be an integer >= 0`);
+      }
+      if (tier.kind === 'memory') {
+        if (i !== 0)
+          throw new StrataError('INVALID_ARGUMENT', 'the memory tier must be the first and only one');
+        memory = new MemoryTier(tier.name, tier.capacityBytes, policy);
+        this.tiers.push(memory);
+      } else {
+        if (!tier.dir) throw new StrataError('INVALID_ARGUMENT', `disk tier ${tier.name} needs a dir`);
+        const disk = new DiskTier(tier.name, tier.dir, tier.capacityBytes, policy, options.fsync ?? false);
+        this.disks.push(disk);
+        this.tiers.push(disk);
+      }
+    }
+    this.memory = memory;
+    this.pinFile = this.disks[0] ? new PinFile(this.disks[0].dir) : undefined;
+    this.writeLimiter = new Limiter(options.writeConcurrency ?? 8);
+  }
+
+  /**
+   * Rebuilds the disk index from the directories (sizes from stat; headers and checksums are
+   * checked on first read), restores pins, removes temp files, and evicts down to the quotas.
+   * Pages are entered oldest mtime first, so LRU/FIFO order after a restart follows mtime.
+   */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
+    const scans = await Promise.all(this.disks.map((d) => d.scan()));
+    if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
+    for (const [i, disk] of this.disks.entries()) {
+      const scan = scans[i]!;
+      this.corruptPages += scan.badPages;
+      scan.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
+      for (const page of scan.pages) {
+        const key = pageKey(page.fileId, page.index);
+        if (this.disks.some((d) => d !== disk && d.index.has(key))) {
+          // A copy left in a second tier (crash while moving): keep the first one found.
+          this.background(disk.unlinkPage(page.fileId, page.index));
+          continue;
+        }
+        const entry: DiskEntry = { fileId: page.fileId, index: page.index, bytes: page.bytes, ready: true };
+        disk.index.add(key, entry, !this.pinned.has(page.fileId));
+        this.refresh(page.fileId, page.index);
+      }
+      // The quota may have shrunk since the pages were written.
+      while (!disk.index.fits(0)) {
+        const victim = disk.index.victim();
+        if (victim === undefined) break;
+        this.evictDisk(disk, victim);
+      }
+    }
+    this.state = 'open';
+  }
+
+  /** Waits for writes and deletions in flight, then drops the memory tier. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    if (this.memory) for (const key of [...this.memory.index.keys()]) this.memory.index.remove(key);
+  }
+
+  async get(fileId: string, index: number, options: GetOptions = {}): Promise<Buffer | undefined> {
+    this.checkOpen();
+    checkFileId(fileId);
+    checkPageIndex(index);
+    const key = pageKey(fileId, index);
+    const hit = this.memory?.index.get(key);
+    if (hit) {
+      this.memory!.index.touch(key);
+      // Keep the disk copy warm too: evicting it would drop this hot memory copy.
+      for (const disk of this.disks) disk.index.touch(key);
+      return hit.data;
+    }
+    for (const disk of this.disks) {
+      const entry = disk.index.get(key);
+      if (entry === undefined || !entry.ready) continue;
+      disk.index.touch(key);
+      return this.track(this.readDisk(disk, key, entry, options.promote === true));
+    }
+    return undefined;
+  }
+
+  async put(fileId: string, index: number, data: Buffer): Promise<void> {
+    this.checkOpen();
+    checkFileId(fileId);
+    checkPageIndex(index);
+    if (!Buffer.isBuffer(data)) throw new StrataError('INVALID_ARGUMENT', 'page data must be a Buffer');
+    if (data.length > this.pageSize) {
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `page of ${data.length} bytes exceeds pageSize ${this.pageSize}`,
+      );
+    }
+    const key = pageKey(fileId, index);
+    return this.track(this.locks.run(key, () => this.putLocked(key, fileId, index, data)));
+  }
+
+  has(fileId: string, index: number): boolean {
+    const key = pageKey(fileId, index);
+    if (this.memory?.index.has(key)) return true;
+    return this.disks.some((d) => d.index.get(key)?.ready === true);
+  }
+
+  async deleteFile(fileId: string): Promise<number> {
+    this.checkOpen();
+    checkFileId(fileId);
+    const pages = this.fileIndex.get(fileId);
+    if (pages === undefined) return 0;
+    let freed = 0;
+    const unlinks: Promise<void>[] = [];
+    for (const [index, bytes] of [...pages]) {
+      freed += bytes;
+      const key = pageKey(fileId, index);
+      this.memory?.index.remove(key);
+      for (const disk of this.disks) {
+        if (disk.index.remove(key)) unlinks.push(this.unlinkLater(disk, fileId, index));
+      }
+    }
+    this.fileIndex.delete(fileId);
+    await this.track(Promise.all(unlinks));
+    await Promise.all(this.disks.map((d) => d.removeFileDir(fileId)));
+    return freed;
+  }
+
+  async setPinned(fileId: string, pinned: boolean): Promise<void> {
+    this.checkOpen();
+    checkFileId(fileId);
+    if (this.pinned.has(fileId) === pinned) return;
+    this.applyPin(fileId, pinned);
+    try {
+      if (this.pinFile) await this.track(this.pinFile.save(this.pinned));
+    } catch (err) {
+      this.applyPin(fileId, !pinned);
+      throw err;
+    }
+  }
+
+  isPinned(fileId: string): boolean {
+    return this.pinned.has(fileId);
+  }
+
+  cachedBytes(fileId: string): number {
+    let total = 0;
+    for (const bytes of this.fileIndex.get(fileId)?.values() ?? []) total += bytes;
+    return total;
+  }
+
+  cachedPages(fileId: string): number[] {
+    const pages = this.fileIndex.get(fileId);
+    return pages === undefined ? [] : [...pages.keys()].sort((a, b) => a - b);
+  }
+
+  files(): IterableIterator<string> {
+    return this.fileIndex.keys();
+  }
+
+  stats(): PageStoreStats {
+    const tiers: TierStats[] = this.tiers.map((t) => ({
+      tier: t.name,
+      kind: t.kind,
+      capacityBytes: t.index.capacityBytes,
+      usedBytes: t.index.usedBytes,
+      pages: t.index.pages,
+      evictions: t.index.evictions,
+    }));
+    return { tiers, corruptPages: this.corruptPages };
+  }
+
+  // ---- internals ----
+
+  private async putLocked(key: string, fileId: string, index: number, data: Buffer): Promise<void> {
+    const bytes = data.length;
+    let target: DiskTier | undefined;
+    let anyLargeEnough = false;
+    for (;;) {
+      anyLargeEnough = false;
+      for (const disk of this.disks) {
+        if (bytes > disk.index.capacityBytes) continue; // too large for this tier: not stored there
+        anyLargeEnough = true;
+        if (disk.index.canFit(bytes, key)) {
+          target = disk;
+          break;
+        }
+      }
+      if (target !== undefined || !anyLargeEnough) break;
+      // Pages being written hold space but cannot be evicted yet: when they are what is in the
+      // way (not pins), wait for a write to finish instead of failing a burst of puts.
+      const inFlightMayFree = this.disks.some(
+        (d) => d.writingBytes > 0 && d.index.canFit(bytes, key, d.writingBytes),
+      );
+      if (!inFlightMayFree) {
+        throw new StrataError(
+          'CACHE_FULL',
+          `no room for page ${key} (${bytes} bytes): the disk tiers hold pinned pages`,
+          {
+            details: { fileId, index, bytes },
+          },
+        );
+      }
+      await new Promise<void>((resolve) => this.writeWaiters.push(resolve));
+      this.checkOpen();
+    }
+    // A page lives in at most one disk tier: drop copies elsewhere (stale once replaced).
+    for (const disk of this.disks) {
+      if (disk !== target && disk.index.remove(key)) this.unlinkLater(disk, fileId, index);
+    }
+    let entry: DiskEntry | undefined;
+    if (target !== undefined) {
+      // The old entry goes; its file stays until our rename replaces it.
+      target.index.remove(key);
+      while (!target.index.fits(bytes)) {
+        const victim = target.index.victim();
+        if (victim === undefined) throw new StrataError('INTERNAL', 'eviction found no victim after canFit');
+        this.evictDisk(target, victim);
+      }
+      entry = { fileId, index, bytes, ready: false };
+      target.index.add(key, entry, false);
+    }
+    this.putMemory(key, fileId, index, data);
+    this.refresh(fileId, index);
+    if (target === undefined || entry === undefined) return;
+
+    target.writingBytes += bytes;
+    try {
+      await this.writeLimiter.run(() => target.writePage(fileId, index, data));
+    } catch (err) {
+      if (target.index.get(key) === entry) {
+        target.index.remove(key);
+        if (this.memory?.index.get(key)?.data === data) this.memory.index.remove(key);
+        this.refresh(fileId, index);
+      }
+      // The previous file under this name is no longer indexed either.
+      await target.unlinkPage(fileId, index).catch(() => {});
+      throw err;
+    } finally {
+      target.writingBytes -= bytes;
+      for (const wake of this.writeWaiters.splice(0)) wake();
+    }
+    if (target.index.get(key) === entry) {
+      entry.ready = true;
+      target.index.setEvictable(key, !this.pinned.has(fileId));
+    } else if (!target.index.has(key)) {
+      await target.unlinkPage(fileId, index); // deleteFile ran while we wrote
+    }
+  }
+
+  /** Caches a page in memory if it fits (evicting unpinned pages); otherwise skips memory. */
+  private putMemory(key: string, fileId: string, index: number, data: Buffer): void {
+    const memory = this.memory;
+    if (memory === undefined) return;
+    memory.index.remove(key);
+    if (!memory.index.canFit(data.length)) return;
+    while (!memory.index.fits(data.length)) {
+      const victim = memory.index.victim();
+      if (victim === undefined) return;
+      this.evictMemory(victim);
+    }
+    memory.index.add(key, { fileId, index, bytes: data.length, data }, !this.pinned.has(fileId));
+  }
+
+  private async readDisk(
+    disk: DiskTier,
+    key: string,
+    entry: DiskEntry,
+    promote: boolean,
+  ): Promise<Buffer | undefined> {
+    let reason: string;
+    try {
+      const result = await disk.readPage(entry.fileId, entry.index);
+      if (result.ok && result.data.length === entry.bytes) {
+        // Promote only if the page is still indexed (not evicted or deleted while we read).
+        if (promote && this.memory && disk.index.get(key) === entry && !this.memory.index.has(key)) {
+          this.putMemory(key, entry.fileId, entry.index, result.data);
+          this.refresh(entry.fileId, entry.index);
+        }
+        return result.data;
+      }
+      reason = result.ok ? `length ${result.data.length} where ${entry.bytes} was indexed` : result.reason;
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    await this.dropBadPage(disk, key, entry, reason);
+    return undefined;
+  }
+
+  /** Deletes a page that failed its checks, unless a put or a delete replaced it meanwhile. */
+  private dropBadPage(disk: DiskTier, key: string, entry: DiskEntry, _reason: string): Promise<void> {
+    return this.locks.run(key, async () => {
+      if (disk.index.get(key) !== entry) return;
+      disk.index.remove(key);
+      this.memory?.index.remove(key);
+      this.refresh(entry.fileId, entry.index);
+      this.corruptPages++;
+      await disk.unlinkPage(entry.fileId, entry.index);
+    });
+  }
+
+  private evictMemory(key: string): void {
+    const entry = this.memory!.index.remove(key);
+    if (entry === undefined) return;
+    this.memory!.index.evictions++;
+    this.refresh(entry.fileId, entry.index);
+    this.notifyEvict(this.memory!.name, entry.fileId, entry.index, entry.bytes);
+  }
+
+  /** Drops a disk page and its memory copy (tiers are inclusive); the file goes in the background. */
+  private evictDisk(disk: DiskTier, key: string): void {
+    const entry = disk.index.remove(key);
+    if (entry === undefined) return;
+    disk.index.evictions++;
+    this.memory?.index.remove(key);
+    this.refresh(entry.fileId, entry.index);
+    this.notifyEvict(disk.name, entry.fileId, entry.index, entry.bytes);
+    this.unlinkLater(disk, entry.fileId, entry.index);
+  }
+
+  /** Deletes a page file under its lock, unless a later put indexed the page again. */
+  private unlinkLater(disk: DiskTier, fileId: string, index: number): Promise<void> {
+    const key = pageKey(fileId, index);
+    const done = this.locks
+      .run(key, async () => {
+        if (!disk.index.has(key)) await disk.unlinkPage(fileId, index);
+      })
+      .catch(() => {
+        // The file may leak until the next open() rescans; the index is already right.
+      });
+    return this.background(done);
+  }
+
+  private applyPin(fileId: string, pinned: boolean): void {
+    if (pinned) this.pinned.add(fileId);
+    else this.pinned.delete(fileId);
+    for (const index of this.fileIndex.get(fileId)?.keys() ?? []) {
+      const key = pageKey(fileId, index);
+      this.memory?.index.setEvictable(key, !pinned);
+      for (const disk of this.disks) {
+        if (disk.index.get(key)?.ready) disk.index.setEvictable(key, !pinned);
+      }
+    }
+  }
+
+  /** Recomputes the per-file entry of one page from the tiers holding it. */
+  private refresh(fileId: string, index: number): void {
+    const key = pageKey(fileId, index);
+    let bytes: number | undefined;
+    for (const tier of this.tiers) {
+      const entry = tier.index.get(key);
+      if (entry !== undefined) {
+        bytes = entry.bytes;
+        break;
+      }
+    }
+    let pages = this.fileIndex.get(fileId);
+    if (bytes === undefined) {
+      if (pages?.delete(index) && pages.size === 0) this.fileIndex.delete(fileId);
+      return;
+    }
+    if (pages === undefined) {
+      pages = new Map();
+      this.fileIndex.set(fileId, pages);
+    }
+    pages.set(index, bytes);
+  }
+
+  private notifyEvict(tier: string, fileId: string, index: number, bytes: number): void {
+    try {
+      this.onEvict?.(tier, fileId, index, bytes);
+    } catch {
+      // A metrics callback must not break eviction.
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open') {
+      throw new StrataError(
+        'UNAVAILABLE',
+        this.state === 'new' ? 'page store is not open' : 'page store is closed',
+      );
+    }
+  }
+
+  /** Remembers a promise so close() can wait for it. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    const forget = () => this.pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private background(promise: Promise<void>): Promise<void> {
+    return this.track(promise);
+  }
+}

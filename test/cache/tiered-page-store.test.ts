@@ -1,0 +1,498 @@
+import assert from 'node:assert/strict';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { encodePageHeader, PAGE_HEADER_BYTES } from '../../src/cache/page-file.js';
+import type { EvictionPolicyName, TierConfig } from '../../src/cache/page-store.js';
+import { TieredPageStore } from '../../src/cache/tiered-page-store.js';
+import { isStrataError } from '../../src/core/errors.js';
+
+const PAGE = 1024;
+let root: string;
+let seq = 0;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'strata-page-store-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function freshDir(): Promise<string> {
+  const dir = join(root, `d${++seq}`);
+  return dir;
+}
+
+interface Setup {
+  memory?: number;
+  disk?: number;
+  dir?: string;
+  eviction?: EvictionPolicyName;
+}
+
+async function makeStore(s: Setup): Promise<{ store: TieredPageStore; dir: string; evicted: string[] }> {
+  const dir = s.dir ?? (await freshDir());
+  const tiers: TierConfig[] = [];
+  if (s.memory !== undefined) tiers.push({ name: 'memory', kind: 'memory', capacityBytes: s.memory });
+  if (s.disk !== undefined) tiers.push({ name: 'disk0', kind: 'disk', dir, capacityBytes: s.disk });
+  const store = new TieredPageStore({ pageSize: PAGE, tiers, eviction: s.eviction ?? 'LRU' });
+  const evicted: string[] = [];
+  store.onEvict = (tier, fileId, index, bytes) => evicted.push(`${tier}:${fileId}/${index}:${bytes}`);
+  await store.open();
+  return { store, dir, evicted };
+}
+
+function page(seed: number, size = PAGE): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (seed * 31 + i * 7) & 0xff;
+  return b;
+}
+
+function tier(store: TieredPageStore, name: string) {
+  const t = store.stats().tiers.find((x) => x.tier === name);
+  assert.ok(t, `tier ${name}`);
+  return t;
+}
+
+function pagePath(dir: string, fileId: string, index: number): string {
+  return join(dir, fileId.slice(0, 2), fileId, `${index}.page`);
+}
+
+/** Every *.page file under a disk dir, with its payload size. */
+async function pagesOnDisk(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const prefix of await readdir(dir)) {
+    if (prefix === 'pins.json') continue;
+    for (const fileId of await readdir(join(dir, prefix))) {
+      for (const name of await readdir(join(dir, prefix, fileId))) {
+        const st = await stat(join(dir, prefix, fileId, name));
+        out.set(`${fileId}/${name}`, st.size - PAGE_HEADER_BYTES);
+      }
+    }
+  }
+  return out;
+}
+
+function sumCachedBytes(store: TieredPageStore): number {
+  let total = 0;
+  for (const f of store.files()) total += store.cachedBytes(f);
+  return total;
+}
+
+describe('TieredPageStore round trips', () => {
+  test('memory only', async () => {
+    const { store } = await makeStore({ memory: 8 * PAGE });
+    await store.put('fileA', 0, page(1));
+    await store.put('fileA', 1, page(2, 100));
+    assert.ok((await store.get('fileA', 0))?.equals(page(1)));
+    assert.ok((await store.get('fileA', 1))?.equals(page(2, 100)));
+    assert.equal(await store.get('fileA', 2), undefined);
+    assert.equal(store.has('fileA', 1), true);
+    assert.deepEqual(store.cachedPages('fileA'), [0, 1]);
+    assert.equal(store.cachedBytes('fileA'), PAGE + 100);
+    assert.deepEqual([...store.files()], ['fileA']);
+    assert.equal(tier(store, 'memory').usedBytes, PAGE + 100);
+    await store.close();
+  });
+
+  test('disk only: one file per page with a header', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    await store.put('abcdef', 3, page(3));
+    const raw = await readFile(pagePath(dir, 'abcdef', 3));
+    assert.equal(raw.length, PAGE_HEADER_BYTES + PAGE);
+    assert.equal(raw.subarray(0, 4).toString('latin1'), 'STPG');
+    assert.ok((await store.get('abcdef', 3))?.equals(page(3)));
+    assert.equal(tier(store, 'disk0').usedBytes, PAGE);
+    assert.equal(tier(store, 'disk0').pages, 1);
+    // Replacing a page keeps accounting exact.
+    await store.put('abcdef', 3, page(4, 10));
+    assert.ok((await store.get('abcdef', 3))?.equals(page(4, 10)));
+    assert.equal(tier(store, 'disk0').usedBytes, 10);
+    await store.close();
+  });
+
+  test('memory and disk: inclusive', async () => {
+    const { store, dir } = await makeStore({ memory: 8 * PAGE, disk: 8 * PAGE });
+    await store.put('both', 0, page(5));
+    assert.equal(tier(store, 'memory').pages, 1);
+    assert.equal(tier(store, 'disk0').pages, 1);
+    assert.equal(store.cachedBytes('both'), PAGE, 'a page in two tiers counts once');
+    // Served from memory even when the file is gone.
+    await rm(pagePath(dir, 'both', 0));
+    assert.ok((await store.get('both', 0))?.equals(page(5)));
+    await store.close();
+  });
+
+  test('invalid fileIds and indexes are rejected', async () => {
+    const { store } = await makeStore({ memory: 8 * PAGE });
+    for (const bad of ['../x', 'a/b', '', 'x'.repeat(129), 'a.b']) {
+      await assert.rejects(store.put(bad, 0, page(1)), (e) => isStrataError(e, 'INVALID_ARGUMENT'));
+    }
+    await assert.rejects(store.put('ok', -1, page(1)), (e) => isStrataError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(store.put('ok', 0, Buffer.alloc(PAGE + 1)), (e) =>
+      isStrataError(e, 'INVALID_ARGUMENT'),
+    );
+    await store.close();
+  });
+});
+
+describe('eviction under a 4-page quota', () => {
+  for (const kind of ['memory', 'disk'] as const) {
+    const setup = (eviction: EvictionPolicyName): Setup =>
+      kind === 'memory' ? { memory: 4 * PAGE, eviction } : { disk: 4 * PAGE, eviction };
+    const tierName = kind === 'memory' ? 'memory' : 'disk0';
+
+    test(`LRU (${kind}) evicts the least recently used page`, async () => {
+      const { store, evicted } = await makeStore(setup('LRU'));
+      for (let i = 0; i < 4; i++) await store.put('f', i, page(i));
+      await store.get('f', 0);
+      await store.put('f', 4, page(4));
+      assert.deepEqual(store.cachedPages('f'), [0, 2, 3, 4]);
+      assert.deepEqual(evicted, [`${tierName}:f/1:${PAGE}`]);
+      assert.equal(tier(store, tierName).evictions, 1);
+      assert.equal(tier(store, tierName).usedBytes, 4 * PAGE);
+      await store.close();
+    });
+
+    test(`LFU (${kind}) evicts the least frequently used page`, async () => {
+      const { store, evicted } = await makeStore(setup('LFU'));
+      for (let i = 0; i < 4; i++) await store.put('f', i, page(i));
+      for (const [i, n] of [
+        [0, 3],
+        [1, 1],
+        [2, 2],
+        [3, 2],
+      ] as const) {
+        for (let k = 0; k < n; k++) await store.get('f', i);
+      }
+      await store.put('f', 4, page(4));
+      assert.deepEqual(evicted, [`${tierName}:f/1:${PAGE}`]);
+      assert.deepEqual(store.cachedPages('f'), [0, 2, 3, 4]);
+      await store.close();
+    });
+
+    test(`FIFO (${kind}) evicts the oldest page whatever was read`, async () => {
+      const { store, evicted } = await makeStore(setup('FIFO'));
+      for (let i = 0; i < 4; i++) await store.put('f', i, page(i));
+      await store.get('f', 0);
+      await store.get('f', 0);
+      await store.put('f', 4, page(4));
+      assert.deepEqual(evicted, [`${tierName}:f/0:${PAGE}`]);
+      assert.deepEqual(store.cachedPages('f'), [1, 2, 3, 4]);
+      await store.close();
+    });
+  }
+
+  test('a disk eviction deletes the file and the memory copy', async () => {
+    const { store, dir } = await makeStore({ memory: 8 * PAGE, disk: 2 * PAGE });
+    await store.put('g', 0, page(0));
+    await store.put('g', 1, page(1));
+    await store.put('g', 2, page(2));
+    assert.equal(store.has('g', 0), false);
+    assert.equal(tier(store, 'memory').pages, 2);
+    await store.close(); // waits for background unlinks
+    await assert.rejects(stat(pagePath(dir, 'g', 0)), { code: 'ENOENT' });
+  });
+
+  test('a page larger than a tier is not stored there', async () => {
+    const dir = await freshDir();
+    const store = new TieredPageStore({
+      pageSize: PAGE,
+      eviction: 'LRU',
+      tiers: [
+        { name: 'memory', kind: 'memory', capacityBytes: 100 },
+        { name: 'disk0', kind: 'disk', dir, capacityBytes: 4 * PAGE },
+      ],
+    });
+    await store.open();
+    await store.put('big', 0, page(1));
+    assert.equal(tier(store, 'memory').pages, 0);
+    assert.equal(tier(store, 'disk0').pages, 1);
+    assert.ok((await store.get('big', 0))?.equals(page(1)));
+    await store.close();
+  });
+});
+
+describe('pins', () => {
+  test('pinned pages are never evicted; CACHE_FULL when only pinned pages remain', async () => {
+    const { store, evicted } = await makeStore({ disk: 4 * PAGE });
+    await store.setPinned('hot', true);
+    await store.put('hot', 0, page(0));
+    await store.put('hot', 1, page(1));
+    await store.put('cold', 0, page(2));
+    await store.put('cold', 1, page(3));
+    await store.put('cold', 2, page(4)); // evicts cold/0, not hot/*
+    assert.deepEqual(evicted, [`disk0:cold/0:${PAGE}`]);
+    assert.deepEqual(store.cachedPages('hot'), [0, 1]);
+    await store.put('hot', 2, page(5)); // evicts cold/1
+    await store.put('hot', 3, page(6)); // evicts cold/2
+    assert.deepEqual(store.cachedPages('cold'), []);
+    await assert.rejects(store.put('cold', 9, page(7)), (e) => isStrataError(e, 'CACHE_FULL'));
+    assert.deepEqual(store.cachedPages('hot'), [0, 1, 2, 3]);
+    assert.equal(tier(store, 'disk0').usedBytes, 4 * PAGE);
+    // Unpinning makes them evictable again.
+    await store.setPinned('hot', false);
+    await store.put('cold', 9, page(7));
+    assert.deepEqual(store.cachedPages('hot'), [1, 2, 3]);
+    await store.close();
+  });
+
+  test('a full pinned memory tier just skips caching in memory', async () => {
+    const { store } = await makeStore({ memory: 2 * PAGE, disk: 8 * PAGE });
+    await store.setPinned('p', true);
+    await store.put('p', 0, page(0));
+    await store.put('p', 1, page(1));
+    await store.put('q', 0, page(2));
+    assert.equal(tier(store, 'memory').pages, 2);
+    assert.equal(tier(store, 'memory').evictions, 0);
+    assert.equal(tier(store, 'disk0').pages, 3);
+    assert.ok((await store.get('q', 0))?.equals(page(2)));
+    await store.close();
+  });
+});
+
+describe('checksums', () => {
+  async function corruptCase(damage: (path: string) => Promise<void>): Promise<void> {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    await store.put('c', 0, page(9));
+    await store.put('c', 1, page(10));
+    const path = pagePath(dir, 'c', 0);
+    await damage(path);
+    assert.equal(await store.get('c', 0), undefined);
+    assert.equal(store.stats().corruptPages, 1);
+    assert.equal(store.has('c', 0), false);
+    await assert.rejects(stat(path), { code: 'ENOENT' });
+    assert.equal(tier(store, 'disk0').usedBytes, PAGE);
+    assert.deepEqual(store.cachedPages('c'), [1]);
+    assert.ok((await store.get('c', 1))?.equals(page(10)));
+    await store.close();
+  }
+
+  test('a flipped payload byte is detected and the page deleted', async () => {
+    await corruptCase(async (path) => {
+      const fh = await open(path, 'r+');
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, PAGE_HEADER_BYTES + 500);
+      b[0]! ^= 0x04;
+      await fh.write(b, 0, 1, PAGE_HEADER_BYTES + 500);
+      await fh.close();
+    });
+  });
+
+  test('a truncated page is detected', async () => {
+    await corruptCase((path) => truncate(path, PAGE_HEADER_BYTES + 100));
+  });
+
+  test('a damaged header is detected', async () => {
+    await corruptCase(async (path) => {
+      const fh = await open(path, 'r+');
+      await fh.write(Buffer.from('JUNK'), 0, 4, 0);
+      await fh.close();
+    });
+  });
+});
+
+describe('restart', () => {
+  test('disk pages, their bytes and pins survive; temp files are removed', async () => {
+    const { store, dir } = await makeStore({ memory: 8 * PAGE, disk: 16 * PAGE });
+    for (let i = 0; i < 5; i++) await store.put('keep', i, page(i, i === 4 ? 300 : PAGE));
+    await store.put('other', 0, page(42));
+    await store.setPinned('keep', true);
+    await store.setPinned('gone', true);
+    await store.setPinned('gone', false);
+    await store.close();
+    const leftover = `${pagePath(dir, 'keep', 9)}.dead.1.tmp`;
+    await writeFile(leftover, 'half a page');
+    await writeFile(pagePath(dir, 'other', 1), 'short'); // shorter than a header
+
+    const { store: again } = await makeStore({ memory: 8 * PAGE, disk: 16 * PAGE, dir });
+    assert.deepEqual(again.cachedPages('keep'), [0, 1, 2, 3, 4]);
+    assert.equal(again.cachedBytes('keep'), 4 * PAGE + 300);
+    assert.equal(again.isPinned('keep'), true);
+    assert.equal(again.isPinned('gone'), false);
+    for (let i = 0; i < 5; i++) {
+      assert.ok((await again.get('keep', i))?.equals(page(i, i === 4 ? 300 : PAGE)), `page ${i}`);
+    }
+    assert.ok((await again.get('other', 0))?.equals(page(42)));
+    assert.equal(again.has('other', 1), false);
+    assert.equal(again.stats().corruptPages, 1);
+    assert.equal(tier(again, 'disk0').usedBytes, 5 * PAGE + 300);
+    assert.equal(tier(again, 'memory').usedBytes, 0, 'the memory tier starts empty');
+    await assert.rejects(stat(leftover), { code: 'ENOENT' });
+    await again.close();
+  });
+
+  test('LRU order after restart follows mtime; a smaller quota evicts the oldest', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    for (let i = 0; i < 4; i++) await store.put('m', i, page(i));
+    await store.close();
+    // Make page 2 the oldest and page 0 the newest.
+    const t = Date.now() / 1000;
+    for (const [i, age] of [
+      [0, 10],
+      [1, 20],
+      [2, 40],
+      [3, 30],
+    ] as const) {
+      await utimes(pagePath(dir, 'm', i), t - age, t - age);
+    }
+    const { store: again, evicted } = await makeStore({ disk: 2 * PAGE, dir });
+    assert.deepEqual(evicted, [`disk0:m/2:${PAGE}`, `disk0:m/3:${PAGE}`]);
+    assert.deepEqual(again.cachedPages('m'), [0, 1]);
+    await again.put('m', 5, page(5));
+    assert.deepEqual(again.cachedPages('m'), [0, 5]);
+    await again.close();
+    assert.deepEqual([...(await pagesOnDisk(dir)).keys()].sort(), ['m/0.page', 'm/5.page']);
+  });
+});
+
+describe('promote and delete', () => {
+  test('promote copies a disk hit into memory', async () => {
+    const { store, dir } = await makeStore({ memory: 2 * PAGE, disk: 8 * PAGE });
+    for (let i = 0; i < 4; i++) await store.put('pr', i, page(i));
+    // Memory holds pages 2 and 3 now.
+    assert.ok((await store.get('pr', 0))?.equals(page(0)));
+    await rm(pagePath(dir, 'pr', 1));
+    assert.equal(await store.get('pr', 1), undefined, 'a plain get reads disk');
+    assert.ok((await store.get('pr', 0, { promote: true }))?.equals(page(0)));
+    await rm(pagePath(dir, 'pr', 0));
+    assert.ok((await store.get('pr', 0))?.equals(page(0)), 'served from memory after promote');
+    assert.equal(tier(store, 'memory').pages, 2);
+    await store.close();
+  });
+
+  test('deleteFile frees every tier', async () => {
+    const { store, dir } = await makeStore({ memory: 8 * PAGE, disk: 8 * PAGE });
+    for (let i = 0; i < 3; i++) await store.put('del', i, page(i));
+    await store.put('stay', 0, page(7));
+    assert.equal(await store.deleteFile('del'), 3 * PAGE);
+    assert.equal(tier(store, 'memory').usedBytes, PAGE);
+    assert.equal(tier(store, 'disk0').usedBytes, PAGE);
+    assert.deepEqual(store.cachedPages('del'), []);
+    assert.deepEqual([...store.files()], ['stay']);
+    assert.equal(await store.get('del', 1), undefined);
+    await assert.rejects(stat(join(dir, 'de', 'del')), { code: 'ENOENT' });
+    assert.equal(await store.deleteFile('del'), 0);
+    await store.close();
+  });
+});
+
+describe('concurrency', () => {
+  test('usedBytes stays exact under concurrent puts and deletes of the same keys', async () => {
+    const { store, dir } = await makeStore({ memory: 3 * PAGE, disk: 6 * PAGE });
+    const ids = ['k1', 'k2', 'k3'];
+    const ops: Promise<unknown>[] = [];
+    let rnd = 12345;
+    const next = (n: number) => {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) & 0x7fffffff;
+      return (rnd >>> 8) % n; // the low bits of a power-of-two LCG cycle fast
+    };
+    for (let round = 0; round < 400; round++) {
+      const id = ids[next(ids.length)]!;
+      const index = next(8);
+      const op = next(10);
+      if (op < 6) ops.push(store.put(id, index, page(round, 1 + next(PAGE))));
+      else if (op < 8) ops.push(store.deleteFile(id));
+      else if (op < 9) ops.push(store.get(id, index, { promote: true }));
+      else ops.push(store.setPinned(id, next(2) === 0));
+      const disk = tier(store, 'disk0');
+      assert.ok(disk.usedBytes <= disk.capacityBytes);
+      assert.ok(tier(store, 'memory').usedBytes <= 3 * PAGE);
+      // Let some ops reach their disk I/O before more arrive, so they overlap in every phase.
+      if (next(4) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const results = await Promise.allSettled(ops);
+    for (const r of results) {
+      if (r.status === 'rejected') assert.ok(isStrataError(r.reason, 'CACHE_FULL'), String(r.reason));
+    }
+    await store.close(); // waits for background unlinks
+    const disk = tier(store, 'disk0');
+    const full = results.filter((r) => r.status === 'rejected').length;
+    console.log(
+      `# ${ops.length} ops, ${disk.evictions} disk evictions, ${full} CACHE_FULL, ${disk.pages} pages left`,
+    );
+    assert.ok(disk.evictions > 0, 'the quota forced evictions');
+    const onDisk = await pagesOnDisk(dir);
+    let diskBytes = 0;
+    for (const v of onDisk.values()) diskBytes += v;
+    assert.equal(disk.usedBytes, diskBytes, 'usedBytes equals the payload bytes of the files on disk');
+    assert.equal(disk.pages, onDisk.size);
+    assert.equal(disk.usedBytes, sumCachedBytes(store), 'usedBytes equals the sum of cached pages');
+    for (const f of store.files()) {
+      for (const i of store.cachedPages(f)) assert.ok(onDisk.has(`${f}/${i}.page`), `${f}/${i} on disk`);
+    }
+    assert.equal(store.stats().corruptPages, 0);
+
+    // A restart sees the same pages and bytes.
+    const { store: again } = await makeStore({ memory: 3 * PAGE, disk: 6 * PAGE, dir });
+    assert.equal(tier(again, 'disk0').usedBytes, diskBytes);
+    for (const f of again.files()) {
+      for (const i of again.cachedPages(f)) assert.ok(await again.get(f, i), `${f}/${i} readable`);
+    }
+    assert.equal(again.stats().corruptPages, 0);
+    await again.close();
+  });
+
+  test('a burst of puts larger than the quota waits for in-flight writes instead of CACHE_FULL', async () => {
+    const { store, dir } = await makeStore({ disk: 4 * PAGE });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.put('burst', i, page(i))));
+    assert.equal(tier(store, 'disk0').pages, 4);
+    assert.equal(tier(store, 'disk0').evictions, 16);
+    await store.close();
+    assert.equal((await pagesOnDisk(dir)).size, 4);
+  });
+
+  test('two puts of the same page and a put racing deleteFile', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    await Promise.all([store.put('same', 0, page(1, 500)), store.put('same', 0, page(2, 700))]);
+    assert.equal(tier(store, 'disk0').usedBytes, 700);
+    assert.ok((await store.get('same', 0))?.equals(page(2, 700)));
+    const race = [store.put('same', 1, page(3)), store.deleteFile('same'), store.put('same', 2, page(4))];
+    await Promise.all(race);
+    await store.close();
+    const onDisk = await pagesOnDisk(dir);
+    let bytes = 0;
+    for (const v of onDisk.values()) bytes += v;
+    assert.equal(tier(store, 'disk0').usedBytes, bytes);
+    assert.equal(sumCachedBytes(store), bytes);
+  });
+});
+
+describe('scale', () => {
+  test('open() indexes 20,000 pages written by an earlier run', async () => {
+    const dir = await freshDir();
+    const small = Buffer.alloc(16, 1);
+    const file = Buffer.concat([encodePageHeader(0, small), small]);
+    const work: Array<[string, number]> = [];
+    for (let f = 0; f < 200; f++) for (let i = 0; i < 100; i++) work.push([`file${f}`, i]);
+    for (let f = 0; f < 200; f++) await mkdir(join(dir, 'fi', `file${f}`), { recursive: true });
+    // Page files as the store writes them (index 0 in every header: only page 0 is read back).
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let w = work.pop(); w !== undefined; w = work.pop())
+          await writeFile(pagePath(dir, w[0], w[1]), file);
+      }),
+    );
+    const t0 = performance.now();
+    const { store } = await makeStore({ disk: 1e9, dir });
+    const tOpen = performance.now() - t0;
+    assert.equal(tier(store, 'disk0').pages, 20_000);
+    assert.equal(tier(store, 'disk0').usedBytes, 20_000 * 16);
+    assert.equal(store.cachedPages('file7').length, 100);
+    assert.ok((await store.get('file7', 0))?.equals(small));
+    console.log(`# open() of 20000 pages: ${tOpen.toFixed(0)} ms`);
+    await store.close();
+  });
+});
