@@ -354,12 +354,17 @@ describe('durability across restarts and crashes', () => {
   test('a corrupted disk page is detected, dropped and re-read from the store', async () => {
     const body = randomBytes(2 * MiB);
     await writeFile(join(ufs, 'heal.bin'), body);
-    const strata = await startLocal(['--data-dir', data, '--memory-capacity', '0']);
+    // A data dir of its own, so every page file on disk belongs to heal.bin.
+    const own = join(tmp.dir, 'data-heal');
+    const strata = await startLocal(['--data-dir', own, '--memory-capacity', '0', '--mount', `/r=${pathToFileURL(ufs)}`]);
     const fs = await connect(strata.registry);
     try {
       await collect(await fs.read('/r/heal.bin'));
-      const pages = await pageFiles(data);
-      assert.ok(pages.length >= 2);
+      // Pages are written to disk behind the reader: wait until both are there.
+      const pages = await waitFor('page files on disk', async () => {
+        const found = await pageFiles(own);
+        return found.length === 2 ? found : undefined;
+      });
       for (const p of pages) {
         const fh = await open(p, 'r+');
         const size = (await fh.stat()).size;
