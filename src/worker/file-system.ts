@@ -594,14 +594,13 @@ export class WorkerFileSystem implements StrataFileSystem {
     const store = resolved.mount.store;
     const ufsPath = resolved.ufsPath;
     const source = staging
-      ? (off: number, len: number) => this.o.staging.readRange(staging, off, len)
+      ? async (off: number, len: number) => this.o.staging.read(staging, off, len) as AsyncIterable<Buffer>
       : async (off: number, len: number) => {
+          // Time to first byte: whole-run durations depend on how fast the reader consumes.
           const started = performance.now();
           const stream = await store.read(ufsPath, { offset: off, length: len });
-          const chunks: Buffer[] = [];
-          for await (const c of stream) chunks.push(c as Buffer);
           this.o.metrics.ufsOps.observe({ mount: resolved.mount.record.path, op: 'read' }, (performance.now() - started) / 1000);
-          return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          return stream as AsyncIterable<Buffer>;
         };
     const stream = this.reader.stream({ cacheId, size: record.size, offset, length, readType, mount: resolved.mount.record.path, source });
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.

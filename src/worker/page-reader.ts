@@ -4,8 +4,8 @@ import type { ReadType } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
 import type { WorkerMetrics } from './metrics.js';
 
-/** Fetches `length` bytes at `offset` from wherever the file's content lives (store or staging). */
-export type RangeSource = (offset: number, length: number) => Promise<Buffer>;
+/** A stream of `length` bytes at `offset` from wherever the file's content lives (store or staging). */
+export type RangeSource = (offset: number, length: number) => Promise<AsyncIterable<Buffer>>;
 
 export interface RangeRequest {
   readonly cacheId: string;
@@ -19,12 +19,38 @@ export interface RangeRequest {
   readonly source: RangeSource;
 }
 
+/** Longest run of missing pages fetched with one store read (bounds memory per run). */
+export const MAX_RUN_PAGES = 32;
+
+interface Deferred {
+  readonly promise: Promise<Buffer>;
+  resolve(buf: Buffer): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (b: Buffer) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<Buffer>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  promise.catch(() => undefined); // a page nobody waits for must not become an unhandled rejection
+  return { promise, resolve, reject };
+}
+
 /**
  * Serves byte ranges of a file page by page: cached pages from the page store, missing ones from
- * the source, stored for next time. Concurrent misses on one page share one source read
- * (single-flight). Pages ahead of the reader are fetched concurrently (a window of `readahead`
- * pages), and a read that continues where the last one of the same file ended also starts
- * fetching the pages after it, so small sequential reads (FUSE) find them cached.
+ * the source, stored for next time.
+ *
+ * - Consecutive missing pages are fetched with ONE ranged store read (up to MAX_RUN_PAGES), cut
+ *   into pages as the bytes arrive: a cold sequential read costs about what one direct GET does,
+ *   not one request per page.
+ * - Concurrent misses on a page share one store read: every page of a run in progress is
+ *   registered in `inflight` before the read starts.
+ * - Pages ahead of the reader (a window of `readahead`) are requested concurrently, so the next
+ *   run starts before the current one is consumed; and a read that continues where the last read
+ *   of the same file ended prefetches the pages after it (small sequential reads, e.g. FUSE).
  */
 export class PageReader {
   private readonly inflight = new Map<string, Promise<Buffer>>();
@@ -62,8 +88,8 @@ export class PageReader {
     const window = new Map<number, Promise<Buffer>>();
     const ensure = (i: number) => {
       if (i > last || window.has(i)) return;
-      const p = this.page(req, i);
-      p.catch(() => undefined); // observed when awaited; avoid unhandled rejections for pages never reached
+      const p = this.page(req, i, last);
+      p.catch(() => undefined); // observed when awaited
       window.set(i, p);
     };
     const self = this;
@@ -85,17 +111,17 @@ export class PageReader {
   /** Starts filling pages [from, to] of a file in the background (sequential readahead). */
   prefetch(req: RangeRequest, from: number, to: number): void {
     if (req.readType === 'NO_CACHE') return;
-    const lastPage = Math.ceil(req.size / this.pages.pageSize) - 1;
-    for (let i = from; i <= Math.min(to, lastPage); i++) {
-      if (!this.pages.has(req.cacheId, i)) this.fetch(req, i).catch((err) => this.onError(err));
+    const lastPage = Math.min(to, Math.ceil(req.size / this.pages.pageSize) - 1);
+    for (let i = from; i <= lastPage; i++) {
+      if (!this.pages.has(req.cacheId, i)) this.fetch(req, i, lastPage).catch((err) => this.onError(err));
     }
   }
 
-  /** One page, counted as a hit or a miss. */
-  private async page(req: RangeRequest, index: number): Promise<Buffer> {
+  /** One page, counted as a hit or a miss. `last` bounds a run started from here. */
+  private async page(req: RangeRequest, index: number, last: number): Promise<Buffer> {
     const ps = this.pages.pageSize;
     const served = Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
-    if (req.readType !== 'NO_CACHE') {
+    if (req.readType !== 'NO_CACHE' && this.pages.has(req.cacheId, index)) {
       const cached = await this.pages.get(req.cacheId, index, { promote: req.readType === 'CACHE_PROMOTE' });
       if (cached) {
         this.metrics.cacheHitBytes.inc({ mount: req.mount }, served);
@@ -103,33 +129,77 @@ export class PageReader {
       }
     }
     this.metrics.cacheMissBytes.inc({ mount: req.mount }, served);
-    return this.fetch(req, index);
+    return this.fetch(req, index, last);
   }
 
-  /** Reads one page from the source, once however many readers ask, and caches it. */
-  private fetch(req: RangeRequest, index: number): Promise<Buffer> {
-    const key = `${req.cacheId}:${index}`;
-    const existing = this.inflight.get(key);
+  /** The page from a store read in progress, or a new run of store reads starting at it. */
+  private fetch(req: RangeRequest, index: number, last: number): Promise<Buffer> {
+    const existing = this.inflight.get(`${req.cacheId}:${index}`);
     if (existing) return existing;
+    let runEnd = index;
+    while (
+      runEnd < last &&
+      runEnd - index + 1 < MAX_RUN_PAGES &&
+      !this.pages.has(req.cacheId, runEnd + 1) &&
+      !this.inflight.has(`${req.cacheId}:${runEnd + 1}`)
+    ) {
+      runEnd++;
+    }
+    return this.startRun(req, index, runEnd);
+  }
+
+  /** Reads pages [first, lastPage] with one source read, resolving each page as its bytes arrive. */
+  private startRun(req: RangeRequest, first: number, lastPage: number): Promise<Buffer> {
     const ps = this.pages.pageSize;
-    const offset = index * ps;
-    const length = Math.min(ps, req.size - offset);
-    const promise = req.source(offset, length).then((buf) => {
-      if (buf.length !== length) {
-        throw new StrataError('FINGERPRINT_CHANGED', `store returned ${buf.length} bytes for page ${index}, expected ${length}`);
+    const waiting: Deferred[] = [];
+    for (let i = first; i <= lastPage; i++) {
+      const d = deferred();
+      waiting.push(d);
+      this.inflight.set(`${req.cacheId}:${i}`, d.promise);
+    }
+    const offset = first * ps;
+    const length = Math.min(req.size, (lastPage + 1) * ps) - offset;
+    let done = 0;
+    const settle = (i: number, buf: Buffer) => {
+      const key = `${req.cacheId}:${i}`;
+      this.metrics.ufsReadBytes.inc({ mount: req.mount }, buf.length);
+      waiting[i - first]!.resolve(buf);
+      const stored = req.readType === 'NO_CACHE' ? Promise.resolve() : this.pages.put(req.cacheId, i, buf);
+      // Keep the in-flight entry until the page is stored, so a reader never misses it in between.
+      stored.catch((err) => this.onError(err)).finally(() => this.inflight.delete(key));
+    };
+    (async () => {
+      const source = await req.source(offset, length);
+      let index = first;
+      let page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+      let filled = 0;
+      for await (const chunk of source) {
+        let at = 0;
+        while (at < chunk.length) {
+          if (index > lastPage) throw new StrataError('FINGERPRINT_CHANGED', 'the store returned more bytes than the file had');
+          const n = Math.min(chunk.length - at, page.length - filled);
+          chunk.copy(page, filled, at, at + n);
+          filled += n;
+          at += n;
+          if (filled === page.length) {
+            settle(index, page);
+            done++;
+            index++;
+            if (index <= lastPage) page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+            filled = 0;
+          }
+        }
       }
-      this.metrics.ufsReadBytes.inc({ mount: req.mount }, length);
-      return buf;
+      if (index <= lastPage) {
+        throw new StrataError('FINGERPRINT_CHANGED', `the store returned ${offset + (index - first) * ps + filled - offset} of ${length} bytes`);
+      }
+    })().catch((err) => {
+      for (let i = first + done; i <= lastPage; i++) {
+        this.inflight.delete(`${req.cacheId}:${i}`);
+        waiting[i - first]!.reject(err);
+      }
     });
-    this.inflight.set(key, promise);
-    promise.then(
-      (buf) => {
-        const stored = req.readType === 'NO_CACHE' ? Promise.resolve() : this.pages.put(req.cacheId, index, buf);
-        stored.catch((err) => this.onError(err)).finally(() => this.inflight.delete(key));
-      },
-      () => this.inflight.delete(key),
-    );
-    return promise;
+    return waiting[0]!.promise;
   }
 
   private rememberEnd(cacheId: string, end: number): void {

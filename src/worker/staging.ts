@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from '../core/errors.js';
 
@@ -50,7 +50,8 @@ export class StagingArea {
   }
 
   read(file: string, offset: number, length: number): Readable {
-    return createReadStream(file, length > 0 ? { start: offset, end: offset + length - 1 } : { start: 0, end: -1 });
+    if (length === 0) return Readable.from([]);
+    return createReadStream(file, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 });
   }
 
   /** Reads an exact range of a staging file. */
