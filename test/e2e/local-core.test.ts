@@ -385,3 +385,54 @@ describe('durability across restarts and crashes', () => {
     }
   });
 });
+
+describe('TTL expiry, load and unmount', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let strata: RunningStrata;
+  let fs: ConnectedFileSystem;
+  let ufs: string;
+
+  before(async () => {
+    tmp = await tempDir('ttl');
+    ufs = join(tmp.dir, 'ufs');
+    await mkdir(join(ufs, 'tree', 'sub'), { recursive: true });
+    await writeFile(join(ufs, 'tree', 'a.bin'), randomBytes(MiB));
+    await writeFile(join(ufs, 'tree', 'sub', 'b.bin'), randomBytes(MiB));
+    await writeFile(join(ufs, 'doomed.txt'), 'bye');
+    strata = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/t=${pathToFileURL(ufs)}`, '--ttl-check-interval', '200ms']);
+    fs = await connect(strata.registry);
+  });
+
+  after(async () => {
+    await fs?.close();
+    await strata?.stop();
+    await tmp?.cleanup();
+  });
+
+  test('load fills the cache for a whole tree; a TTL with action free empties it', async () => {
+    const loaded = await runCli(['fs', 'load', '/t/tree'], { registry: strata.registry });
+    assert.equal(loaded.code, 0, loaded.stderr);
+    assert.equal((await fs.du('/t/tree')).cachedBytes, 2 * MiB);
+    await fs.setTtl('/t/tree', 300, 'free');
+    await waitFor('TTL free', async () => (await fs.du('/t/tree')).cachedBytes === 0);
+    assert.equal((await fs.status('/t/tree/a.bin')).size, MiB, 'free keeps the file');
+    assert.equal((await fs.status('/t/tree')).ttlMs, undefined, 'the TTL is consumed');
+  });
+
+  test('a TTL with action delete removes the file from the store', async () => {
+    const ttl = await runCli(['fs', 'ttl', '/t/doomed.txt', '300ms', '--action', 'delete'], { registry: strata.registry });
+    assert.equal(ttl.code, 0, ttl.stderr);
+    await waitFor('TTL delete', async () => (await stat(join(ufs, 'doomed.txt')).catch(() => undefined)) === undefined);
+    await expectCode('NOT_FOUND', () => fs.status('/t/doomed.txt', { syncIntervalMs: 0 }));
+  });
+
+  test('CACHE_PROMOTE copies disk pages into memory; unmount frees the mount\'s pages', async () => {
+    await collect(await fs.read('/t/tree/a.bin', { readType: 'CACHE_PROMOTE' }));
+    const used = await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'disk0' });
+    assert.ok(used >= MiB);
+    await fs.unmount('/t');
+    assert.equal(await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'disk0' }), 0);
+    await expectCode('NOT_MOUNTED', () => fs.status('/t/tree/a.bin'));
+    assert.equal((await stat(join(ufs, 'tree', 'a.bin'))).size, MiB, 'unmount leaves the store alone');
+  });
+});
