@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RemoteFileSystem } from '../src/client/remote-file-system.js';
@@ -19,8 +19,8 @@ import type { StrataFileSystem } from '../src/client/types.js';
 import { DEFAULT_CONFIG } from '../src/core/config.js';
 import { startLocal } from '../src/server/local.js';
 import { setQuiet } from '../src/server/log.js';
-import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
 import { tempDir } from '../test/helpers/local-process.js';
+import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
 import { printTable, type Row, saveResults } from './report.js';
 
 const MiB = 1024 * 1024;
@@ -54,7 +54,11 @@ async function rate(n: number, concurrency: number, op: (i: number) => Promise<u
 }
 
 export async function runCoreBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
-  const { values } = parseArgs({ args: argv, options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } },
+    strict: false,
+  });
   const sizeMiB = Number(values['size-mib'] ?? 128);
   const rounds = Number(values.rounds ?? 3);
   const size = sizeMiB * MiB;
@@ -72,7 +76,8 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
     await writeFile(localFile, payload);
     await createBucket(swift, 'bench');
     await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: 'data/big.bin', Body: payload }));
-    for (let i = 0; i < 50; i++) await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `meta/f${i}`, Body: 'x' }));
+    for (let i = 0; i < 50; i++)
+      await s3.send(new PutObjectCommand({ Bucket: 'bench', Key: `meta/f${i}`, Body: 'x' }));
 
     local = await startLocal({
       ...DEFAULT_CONFIG,
@@ -85,7 +90,12 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
     const fs: StrataFileSystem = local.node.fs;
     await mkdir(join(tmp.dir, 'ufs'), { recursive: true });
     await fs.mount('/s3', 's3://bench', {
-      options: { endpoint: swift.endpoint, region: swift.region, accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
+      options: {
+        endpoint: swift.endpoint,
+        region: swift.region,
+        accessKeyId: swift.accessKeyId,
+        secretAccessKey: swift.secretAccessKey,
+      },
     });
     remote = new RemoteFileSystem(local.ready.addresses.worker!);
 
@@ -93,12 +103,25 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
     const direct: number[] = [];
     const cold: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      direct.push(await timeIt(async () => drain((await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: 'data/big.bin' }))).Body as Readable)));
+      direct.push(
+        await timeIt(async () =>
+          drain(
+            (await s3.send(new GetObjectCommand({ Bucket: 'bench', Key: 'data/big.bin' }))).Body as Readable,
+          ),
+        ),
+      );
       await fs.free('/s3/data/big.bin');
       cold.push(await timeIt(async () => drain(await fs.read('/s3/data/big.bin'))));
     }
     const coldRatio = median(cold) / median(direct);
-    rows.push({ metric: 'cold read, time ÷ direct S3 GET', strata: `${median(cold).toFixed(3)} s`, baseline: `${median(direct).toFixed(3)} s`, ratio: coldRatio, target: '≤ 1.2', ok: coldRatio <= 1.2 });
+    rows.push({
+      metric: 'cold read, time ÷ direct S3 GET',
+      strata: `${median(cold).toFixed(3)} s`,
+      baseline: `${median(direct).toFixed(3)} s`,
+      ratio: coldRatio,
+      target: '≤ 1.2',
+      ok: coldRatio <= 1.2,
+    });
 
     // Warm: local file read (the ceiling) vs Strata from its cache, in-process and over the RPC.
     await drain(await fs.read('/s3/data/big.bin'));
@@ -106,23 +129,55 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
     const warm: number[] = [];
     const warmRpc: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      ceiling.push(size / MiB / (await timeIt(() => drain(createReadStream(localFile, { highWaterMark: MiB })))));
+      ceiling.push(
+        size / MiB / (await timeIt(() => drain(createReadStream(localFile, { highWaterMark: MiB })))),
+      );
       warm.push(size / MiB / (await timeIt(async () => drain(await fs.read('/s3/data/big.bin')))));
       warmRpc.push(size / MiB / (await timeIt(async () => drain(await remote!.read('/s3/data/big.bin')))));
     }
     const warmRatio = median(warm) / median(ceiling);
-    rows.push({ metric: 'warm read, throughput ÷ local file', strata: `${median(warm).toFixed(0)} MiB/s`, baseline: `${median(ceiling).toFixed(0)} MiB/s`, ratio: warmRatio, target: '≥ 0.5', ok: warmRatio >= 0.5 });
+    rows.push({
+      metric: 'warm read, throughput ÷ local file',
+      strata: `${median(warm).toFixed(0)} MiB/s`,
+      baseline: `${median(ceiling).toFixed(0)} MiB/s`,
+      ratio: warmRatio,
+      target: '≥ 0.5',
+      ok: warmRatio >= 0.5,
+    });
     const warmRpcRatio = median(warmRpc) / median(ceiling);
-    rows.push({ metric: 'warm read over RPC ÷ local file', strata: `${median(warmRpc).toFixed(0)} MiB/s`, baseline: `${median(ceiling).toFixed(0)} MiB/s`, ratio: warmRpcRatio, target: '(info)', ok: true });
+    rows.push({
+      metric: 'warm read over RPC ÷ local file',
+      strata: `${median(warmRpc).toFixed(0)} MiB/s`,
+      baseline: `${median(ceiling).toFixed(0)} MiB/s`,
+      ratio: warmRpcRatio,
+      target: '(info)',
+      ok: true,
+    });
 
     // Stat: the store's HeadObject rate vs Strata's cached status, same concurrency.
     const keys = Array.from({ length: 50 }, (_, i) => `meta/f${i}`);
     for (const k of keys) await fs.status(`/s3/${k}`);
-    const storeRate = await rate(500, 8, (i) => s3.send(new HeadObjectCommand({ Bucket: 'bench', Key: keys[i % keys.length]! })));
+    const storeRate = await rate(500, 8, (i) =>
+      s3.send(new HeadObjectCommand({ Bucket: 'bench', Key: keys[i % keys.length]! })),
+    );
     const cachedRate = await rate(50_000, 8, (i) => fs.status(`/s3/${keys[i % keys.length]}`));
     const rpcRate = await rate(10_000, 8, (i) => remote!.status(`/s3/${keys[i % keys.length]}`));
-    rows.push({ metric: 'cached stat rate ÷ store HEAD rate', strata: `${cachedRate.toFixed(0)}/s`, baseline: `${storeRate.toFixed(0)}/s`, ratio: cachedRate / storeRate, target: '≥ 20', ok: cachedRate / storeRate >= 20 });
-    rows.push({ metric: 'cached stat over RPC ÷ store HEAD rate', strata: `${rpcRate.toFixed(0)}/s`, baseline: `${storeRate.toFixed(0)}/s`, ratio: rpcRate / storeRate, target: '(info)', ok: true });
+    rows.push({
+      metric: 'cached stat rate ÷ store HEAD rate',
+      strata: `${cachedRate.toFixed(0)}/s`,
+      baseline: `${storeRate.toFixed(0)}/s`,
+      ratio: cachedRate / storeRate,
+      target: '≥ 20',
+      ok: cachedRate / storeRate >= 20,
+    });
+    rows.push({
+      metric: 'cached stat over RPC ÷ store HEAD rate',
+      strata: `${rpcRate.toFixed(0)}/s`,
+      baseline: `${storeRate.toFixed(0)}/s`,
+      ratio: rpcRate / storeRate,
+      target: '(info)',
+      ok: true,
+    });
   } finally {
     await remote?.close?.();
     await local?.stop();

@@ -14,10 +14,19 @@ export interface Row {
 
 export function printTable(title: string, rows: readonly Row[]): void {
   const header = ['metric', 'strata', 'baseline', 'ratio', 'target', 'met'];
-  const cells = rows.map((r) => [r.metric, r.strata, r.baseline, r.ratio.toFixed(2), r.target, r.target === '(info)' ? '' : r.ok ? 'yes' : 'NO']);
+  const cells = rows.map((r) => [
+    r.metric,
+    r.strata,
+    r.baseline,
+    r.ratio.toFixed(2),
+    r.target,
+    r.target === '(info)' ? '' : r.ok ? 'yes' : 'NO',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
-  process.stdout.write(`\n${title}\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n`);
+  process.stdout.write(
+    `\n${title}\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}\n`,
+  );
 }
 
 /** Writes the rows as JSON into bench/results/ (ignored by git). */

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 # npm ci rejects lock files written by npm 11.19 (it omits other platforms' optional packages), so install from the lock with npm install.
 npm install --no-audit --no-fund
+npx biome check src test bench
 npx tsc -p tsconfig.json
 # Tests start their own servers on loopback ports and stop them by PID.
 node --test --test-concurrency=2 --test-timeout=300000 dist/test/

@@ -37,7 +37,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return wantsHelp ? 0 : EXIT_USAGE;
     }
     if (first === 'worker') {
-      throw new StrataError('UNSUPPORTED', 'strata worker (a cluster member on etcd) arrives with the cluster milestone; use "strata local" for now');
+      throw new StrataError(
+        'UNSUPPORTED',
+        'strata worker (a cluster member on etcd) arrives with the cluster milestone; use "strata local" for now',
+      );
     }
     if (first === 'local') {
       // The daemons live in the server package; loaded only when asked for.

@@ -55,27 +55,38 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   dataDir: { env: 'STRATA_DATA_DIR', parse: String },
   host: { env: 'STRATA_HOST', parse: String },
   port: { env: 'STRATA_PORT', parse: (v) => int(v, 'port', 0, 65535) },
-  mounts: { env: 'STRATA_MOUNTS', parse: (v) => (Array.isArray(v) ? v.map(String) : String(v).split(',').filter(Boolean)) },
-  pageSize: { env: 'STRATA_PAGE_SIZE', parse: (v) => positive(parseSize(v as string, 'page size'), 'page size') },
+  mounts: {
+    env: 'STRATA_MOUNTS',
+    parse: (v) => (Array.isArray(v) ? v.map(String) : String(v).split(',').filter(Boolean)),
+  },
+  pageSize: {
+    env: 'STRATA_PAGE_SIZE',
+    parse: (v) => positive(parseSize(v as string, 'page size'), 'page size'),
+  },
   memoryCapacity: { env: 'STRATA_MEMORY_CAPACITY', parse: (v) => parseSize(v as string, 'memory capacity') },
   diskCapacity: { env: 'STRATA_DISK_CAPACITY', parse: (v) => parseSize(v as string, 'disk capacity') },
   eviction: {
     env: 'STRATA_EVICTION',
     parse: (v) => {
       const s = String(v).toUpperCase();
-      if (s !== 'LRU' && s !== 'LFU' && s !== 'FIFO') throw new StrataError('INVALID_ARGUMENT', 'eviction must be LRU, LFU or FIFO');
+      if (s !== 'LRU' && s !== 'LFU' && s !== 'FIFO')
+        throw new StrataError('INVALID_ARGUMENT', 'eviction must be LRU, LFU or FIFO');
       return s;
     },
   },
   readaheadPages: { env: 'STRATA_READAHEAD_PAGES', parse: (v) => int(v, 'readahead pages', 0, 64) },
   persistDelayMs: { env: 'STRATA_PERSIST_DELAY', parse: (v) => parseDuration(v as string, 'persist delay') },
-  ttlCheckIntervalMs: { env: 'STRATA_TTL_CHECK_INTERVAL', parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval') },
+  ttlCheckIntervalMs: {
+    env: 'STRATA_TTL_CHECK_INTERVAL',
+    parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval'),
+  },
   token: { env: 'STRATA_TOKEN', parse: String },
 };
 
 function int(v: unknown, what: string, min: number, max: number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new StrataError('INVALID_ARGUMENT', `${what} must be an integer in [${min}, ${max}], got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new StrataError('INVALID_ARGUMENT', `${what} must be an integer in [${min}, ${max}], got "${v}"`);
   return n;
 }
 
@@ -93,7 +104,11 @@ function apply(target: ServerConfig, raw: Raw, source: string): void {
   }
 }
 
-export async function loadServerConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, configFile?: string): Promise<ServerConfig> {
+export async function loadServerConfig(
+  flags: Raw,
+  env: NodeJS.ProcessEnv = process.env,
+  configFile?: string,
+): Promise<ServerConfig> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, mounts: [] };
   const file = configFile ?? env.STRATA_CONFIG;
   if (file) {
@@ -101,15 +116,21 @@ export async function loadServerConfig(flags: Raw, env: NodeJS.ProcessEnv = proc
     try {
       parsed = parseYaml(await readFile(file, 'utf8'));
     } catch (err) {
-      throw new StrataError('INVALID_ARGUMENT', `cannot read configuration file ${file}: ${(err as Error).message}`, { cause: err });
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `cannot read configuration file ${file}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (parsed !== null && parsed !== undefined) {
-      if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new StrataError('INVALID_ARGUMENT', `${file} must hold a YAML mapping`);
+      if (typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new StrataError('INVALID_ARGUMENT', `${file} must hold a YAML mapping`);
       apply(config, parsed as Raw, file);
     }
   }
   const fromEnv: Raw = {};
-  for (const [key, spec] of Object.entries(KEYS)) if (env[spec.env] !== undefined) fromEnv[key] = env[spec.env];
+  for (const [key, spec] of Object.entries(KEYS))
+    if (env[spec.env] !== undefined) fromEnv[key] = env[spec.env];
   apply(config, fromEnv, 'the environment');
   apply(config, flags, 'flags');
   return config;

@@ -20,30 +20,198 @@ export interface ErrorSpec {
 }
 
 export const ERROR_TABLE = {
-  NOT_FOUND: { errno: 'ENOENT', http: 404, s3: 'NoSuchKey', exit: 2, retryable: false, description: 'The path does not exist.' },
-  ALREADY_EXISTS: { errno: 'EEXIST', http: 409, s3: 'BucketAlreadyOwnedByYou', exit: 3, retryable: false, description: 'The path already exists.' },
-  NOT_A_DIRECTORY: { errno: 'ENOTDIR', http: 409, s3: 'InvalidRequest', exit: 3, retryable: false, description: 'A directory was expected.' },
-  IS_A_DIRECTORY: { errno: 'EISDIR', http: 409, s3: 'InvalidRequest', exit: 3, retryable: false, description: 'A file was expected.' },
-  DIRECTORY_NOT_EMPTY: { errno: 'ENOTEMPTY', http: 409, s3: 'BucketNotEmpty', exit: 3, retryable: false, description: 'The directory is not empty.' },
-  INVALID_PATH: { errno: 'EINVAL', http: 400, s3: 'InvalidArgument', exit: 64, retryable: false, description: 'The path is malformed or escapes its root.' },
-  INVALID_ARGUMENT: { errno: 'EINVAL', http: 400, s3: 'InvalidArgument', exit: 64, retryable: false, description: 'An argument is missing or malformed.' },
-  INVALID_URI: { errno: 'EINVAL', http: 400, s3: 'InvalidArgument', exit: 64, retryable: false, description: 'The under-store URI is malformed or its scheme is unknown.' },
-  INVALID_RANGE: { errno: 'EINVAL', http: 416, s3: 'InvalidRange', exit: 64, retryable: false, description: 'The requested byte range is outside the file.' },
-  NAME_TOO_LONG: { errno: 'ENAMETOOLONG', http: 400, s3: 'KeyTooLongError', exit: 64, retryable: false, description: 'A path segment or the whole path is too long.' },
-  PERMISSION_DENIED: { errno: 'EACCES', http: 403, s3: 'AccessDenied', exit: 77, retryable: false, description: 'The store or the caller lacks permission.' },
-  UNAUTHENTICATED: { errno: 'EACCES', http: 401, s3: 'AccessDenied', exit: 77, retryable: false, description: 'The call carries no valid credentials.' },
-  READ_ONLY: { errno: 'EROFS', http: 403, s3: 'AccessDenied', exit: 77, retryable: false, description: 'The mount or store is read-only.' },
-  UNSUPPORTED: { errno: 'ENOTSUP', http: 501, s3: 'NotImplemented', exit: 69, retryable: false, description: 'The store does not support this operation.' },
-  NOT_MOUNTED: { errno: 'ENOENT', http: 404, s3: 'NoSuchBucket', exit: 2, retryable: false, description: 'No mount covers this path.' },
-  MOUNT_CONFLICT: { errno: 'EBUSY', http: 409, s3: 'InvalidRequest', exit: 3, retryable: false, description: 'The mount point is taken, nested inside a file, or has mounts below it.' },
-  FINGERPRINT_CHANGED: { errno: 'ESTALE', http: 412, s3: 'PreconditionFailed', exit: 75, retryable: true, description: 'The file changed in its store while being read.' },
-  CHECKSUM_MISMATCH: { errno: 'EIO', http: 500, s3: 'InternalError', exit: 74, retryable: true, description: 'Data failed its checksum.' },
-  CACHE_FULL: { errno: 'ENOSPC', http: 507, s3: 'InternalError', exit: 74, retryable: true, description: 'No cache space can be freed (everything is pinned or in use).' },
-  UFS_UNAVAILABLE: { errno: 'EIO', http: 503, s3: 'ServiceUnavailable', exit: 69, retryable: true, description: 'The under-store could not be reached or failed.' },
-  UNAVAILABLE: { errno: 'EIO', http: 503, s3: 'ServiceUnavailable', exit: 69, retryable: true, description: 'The Strata service could not be reached.' },
-  TIMEOUT: { errno: 'ETIMEDOUT', http: 504, s3: 'RequestTimeout', exit: 75, retryable: true, description: 'The operation passed its deadline.' },
-  CANCELLED: { errno: 'EINTR', http: 499, s3: 'RequestTimeout', exit: 130, retryable: false, description: 'The operation was cancelled.' },
-  INTERNAL: { errno: 'EIO', http: 500, s3: 'InternalError', exit: 70, retryable: false, description: 'A bug or unexpected state.' },
+  NOT_FOUND: {
+    errno: 'ENOENT',
+    http: 404,
+    s3: 'NoSuchKey',
+    exit: 2,
+    retryable: false,
+    description: 'The path does not exist.',
+  },
+  ALREADY_EXISTS: {
+    errno: 'EEXIST',
+    http: 409,
+    s3: 'BucketAlreadyOwnedByYou',
+    exit: 3,
+    retryable: false,
+    description: 'The path already exists.',
+  },
+  NOT_A_DIRECTORY: {
+    errno: 'ENOTDIR',
+    http: 409,
+    s3: 'InvalidRequest',
+    exit: 3,
+    retryable: false,
+    description: 'A directory was expected.',
+  },
+  IS_A_DIRECTORY: {
+    errno: 'EISDIR',
+    http: 409,
+    s3: 'InvalidRequest',
+    exit: 3,
+    retryable: false,
+    description: 'A file was expected.',
+  },
+  DIRECTORY_NOT_EMPTY: {
+    errno: 'ENOTEMPTY',
+    http: 409,
+    s3: 'BucketNotEmpty',
+    exit: 3,
+    retryable: false,
+    description: 'The directory is not empty.',
+  },
+  INVALID_PATH: {
+    errno: 'EINVAL',
+    http: 400,
+    s3: 'InvalidArgument',
+    exit: 64,
+    retryable: false,
+    description: 'The path is malformed or escapes its root.',
+  },
+  INVALID_ARGUMENT: {
+    errno: 'EINVAL',
+    http: 400,
+    s3: 'InvalidArgument',
+    exit: 64,
+    retryable: false,
+    description: 'An argument is missing or malformed.',
+  },
+  INVALID_URI: {
+    errno: 'EINVAL',
+    http: 400,
+    s3: 'InvalidArgument',
+    exit: 64,
+    retryable: false,
+    description: 'The under-store URI is malformed or its scheme is unknown.',
+  },
+  INVALID_RANGE: {
+    errno: 'EINVAL',
+    http: 416,
+    s3: 'InvalidRange',
+    exit: 64,
+    retryable: false,
+    description: 'The requested byte range is outside the file.',
+  },
+  NAME_TOO_LONG: {
+    errno: 'ENAMETOOLONG',
+    http: 400,
+    s3: 'KeyTooLongError',
+    exit: 64,
+    retryable: false,
+    description: 'A path segment or the whole path is too long.',
+  },
+  PERMISSION_DENIED: {
+    errno: 'EACCES',
+    http: 403,
+    s3: 'AccessDenied',
+    exit: 77,
+    retryable: false,
+    description: 'The store or the caller lacks permission.',
+  },
+  UNAUTHENTICATED: {
+    errno: 'EACCES',
+    http: 401,
+    s3: 'AccessDenied',
+    exit: 77,
+    retryable: false,
+    description: 'The call carries no valid credentials.',
+  },
+  READ_ONLY: {
+    errno: 'EROFS',
+    http: 403,
+    s3: 'AccessDenied',
+    exit: 77,
+    retryable: false,
+    description: 'The mount or store is read-only.',
+  },
+  UNSUPPORTED: {
+    errno: 'ENOTSUP',
+    http: 501,
+    s3: 'NotImplemented',
+    exit: 69,
+    retryable: false,
+    description: 'The store does not support this operation.',
+  },
+  NOT_MOUNTED: {
+    errno: 'ENOENT',
+    http: 404,
+    s3: 'NoSuchBucket',
+    exit: 2,
+    retryable: false,
+    description: 'No mount covers this path.',
+  },
+  MOUNT_CONFLICT: {
+    errno: 'EBUSY',
+    http: 409,
+    s3: 'InvalidRequest',
+    exit: 3,
+    retryable: false,
+    description: 'The mount point is taken, nested inside a file, or has mounts below it.',
+  },
+  FINGERPRINT_CHANGED: {
+    errno: 'ESTALE',
+    http: 412,
+    s3: 'PreconditionFailed',
+    exit: 75,
+    retryable: true,
+    description: 'The file changed in its store while being read.',
+  },
+  CHECKSUM_MISMATCH: {
+    errno: 'EIO',
+    http: 500,
+    s3: 'InternalError',
+    exit: 74,
+    retryable: true,
+    description: 'Data failed its checksum.',
+  },
+  CACHE_FULL: {
+    errno: 'ENOSPC',
+    http: 507,
+    s3: 'InternalError',
+    exit: 74,
+    retryable: true,
+    description: 'No cache space can be freed (everything is pinned or in use).',
+  },
+  UFS_UNAVAILABLE: {
+    errno: 'EIO',
+    http: 503,
+    s3: 'ServiceUnavailable',
+    exit: 69,
+    retryable: true,
+    description: 'The under-store could not be reached or failed.',
+  },
+  UNAVAILABLE: {
+    errno: 'EIO',
+    http: 503,
+    s3: 'ServiceUnavailable',
+    exit: 69,
+    retryable: true,
+    description: 'The Strata service could not be reached.',
+  },
+  TIMEOUT: {
+    errno: 'ETIMEDOUT',
+    http: 504,
+    s3: 'RequestTimeout',
+    exit: 75,
+    retryable: true,
+    description: 'The operation passed its deadline.',
+  },
+  CANCELLED: {
+    errno: 'EINTR',
+    http: 499,
+    s3: 'RequestTimeout',
+    exit: 130,
+    retryable: false,
+    description: 'The operation was cancelled.',
+  },
+  INTERNAL: {
+    errno: 'EIO',
+    http: 500,
+    s3: 'InternalError',
+    exit: 70,
+    retryable: false,
+    description: 'A bug or unexpected state.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
@@ -58,7 +226,11 @@ export class StrataError extends Error {
   /** Extra machine-readable facts (path, uri, range…). Never secrets. */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
@@ -120,5 +292,7 @@ export function toStrataError(err: unknown, fallback: ErrorCode = 'INTERNAL'): S
 }
 
 export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err as NodeJS.ErrnoException).code === 'ABORT_ERR');
+  return (
+    err instanceof Error && (err.name === 'AbortError' || (err as NodeJS.ErrnoException).code === 'ABORT_ERR')
+  );
 }

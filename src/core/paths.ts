@@ -14,23 +14,33 @@ export function normalizePath(input: string): string {
   if (typeof input !== 'string' || input.length === 0) {
     throw new StrataError('INVALID_PATH', 'path is empty', { details: { path: input } });
   }
-  if (input.includes('\0')) throw new StrataError('INVALID_PATH', 'path contains a NUL byte', { details: { path: input } });
+  if (input.includes('\0'))
+    throw new StrataError('INVALID_PATH', 'path contains a NUL byte', { details: { path: input } });
   if (!input.startsWith('/')) {
     throw new StrataError('INVALID_PATH', `path must be absolute: ${input}`, { details: { path: input } });
   }
   if (Buffer.byteLength(input) > MAX_PATH_BYTES) {
-    throw new StrataError('NAME_TOO_LONG', `path is longer than ${MAX_PATH_BYTES} bytes`, { details: { path: input } });
+    throw new StrataError('NAME_TOO_LONG', `path is longer than ${MAX_PATH_BYTES} bytes`, {
+      details: { path: input },
+    });
   }
   if (input === '/') return '/';
   const body = input.endsWith('/') ? input.slice(1, -1) : input.slice(1);
   const segments = body.split('/');
   for (const segment of segments) {
-    if (segment === '') throw new StrataError('INVALID_PATH', `path has an empty segment: ${input}`, { details: { path: input } });
+    if (segment === '')
+      throw new StrataError('INVALID_PATH', `path has an empty segment: ${input}`, {
+        details: { path: input },
+      });
     if (segment === '.' || segment === '..') {
-      throw new StrataError('INVALID_PATH', `path may not contain "${segment}": ${input}`, { details: { path: input } });
+      throw new StrataError('INVALID_PATH', `path may not contain "${segment}": ${input}`, {
+        details: { path: input },
+      });
     }
     if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
-      throw new StrataError('NAME_TOO_LONG', `path segment longer than ${MAX_SEGMENT_BYTES} bytes`, { details: { path: input } });
+      throw new StrataError('NAME_TOO_LONG', `path segment longer than ${MAX_SEGMENT_BYTES} bytes`, {
+        details: { path: input },
+      });
     }
   }
   return `/${segments.join('/')}`;

@@ -23,12 +23,22 @@ export function parseSize(text: string | number, what = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m?.[2]?.toLowerCase() ?? '';
   if (!m || !(unit in SIZE_UNITS)) {
-    throw new StrataError('INVALID_ARGUMENT', `${what}: cannot parse "${text}" (examples: 4096, 64MiB, 2GiB)`);
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${what}: cannot parse "${text}" (examples: 4096, 64MiB, 2GiB)`,
+    );
   }
   return Math.floor(Number(m[1]) * (SIZE_UNITS[unit] ?? 1));
 }
 
-const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS: Record<string, number> = {
+  '': 1,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
 /** "250", "250ms", "30s", "10m", "2h", "1d" → ms. */
 export function parseDuration(text: string | number, what = 'duration'): number {
@@ -36,7 +46,10 @@ export function parseDuration(text: string | number, what = 'duration'): number 
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m?.[2]?.toLowerCase() ?? '';
   if (!m || !(unit in DURATION_UNITS)) {
-    throw new StrataError('INVALID_ARGUMENT', `${what}: cannot parse "${text}" (examples: 500ms, 30s, 10m, 2h, 1d)`);
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `${what}: cannot parse "${text}" (examples: 500ms, 30s, 10m, 2h, 1d)`,
+    );
   }
   return Math.round(Number(m[1]) * (DURATION_UNITS[unit] ?? 1));
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StrataError } from '../core/errors.js';
 import type { MountPersistence, MountRecord } from '../worker/mount-table.js';
@@ -74,8 +74,10 @@ export class EmbeddedRegistry implements MountPersistence {
     const url = new URL(req.url ?? '/', 'http://registry');
     if (!url.pathname.startsWith('/registry/v1/')) return false;
     let body: unknown;
-    if (req.method === 'GET' && url.pathname === '/registry/v1/workers') body = { workers: this.listWorkers() };
-    else if (req.method === 'GET' && url.pathname === '/registry/v1/mounts') body = { mounts: [...this.mounts.values()].map(mountInfo) };
+    if (req.method === 'GET' && url.pathname === '/registry/v1/workers')
+      body = { workers: this.listWorkers() };
+    else if (req.method === 'GET' && url.pathname === '/registry/v1/mounts')
+      body = { mounts: [...this.mounts.values()].map(mountInfo) };
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no registry route ${url.pathname}` } }));

@@ -91,21 +91,36 @@ export async function runLocal(argv: string[]): Promise<number> {
 }
 
 export interface LocalProcess {
-  readonly ready: { ready: true; role: 'local'; version: string; pid: number; dataDir: string; addresses: Record<string, string> };
+  readonly ready: {
+    ready: true;
+    role: 'local';
+    version: string;
+    pid: number;
+    dataDir: string;
+    addresses: Record<string, string>;
+  };
   readonly node: WorkerNode;
   readonly server: Server;
   stop(): Promise<void>;
 }
 
 /** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
-export async function startLocal(config: Awaited<ReturnType<typeof loadServerConfig>>): Promise<LocalProcess> {
+export async function startLocal(
+  config: Awaited<ReturnType<typeof loadServerConfig>>,
+): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
   const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
   await registry.open();
   const node = new WorkerNode(config, registry);
   const server = createServer({ keepAlive: true, requestTimeout: 0 });
   await new Promise<void>((ok, fail) => {
-    server.once('error', (err) => fail(new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      fail(
+        new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
     server.listen(config.port, config.host, () => ok());
   });
   const port = (server.address() as AddressInfo).port;
@@ -162,10 +177,21 @@ export async function startLocal(config: Awaited<ReturnType<typeof loadServerCon
     version: VERSION,
     startedAtMs: Date.now(),
   });
-  logger('ready', { addresses: { registry: base, admin: base, worker: base }, dataDir, config: maskedConfig(config) });
+  logger('ready', {
+    addresses: { registry: base, admin: base, worker: base },
+    dataDir,
+    config: maskedConfig(config),
+  });
   let stopping: Promise<void> | undefined;
   return {
-    ready: { ready: true, role: 'local', version: VERSION, pid: process.pid, dataDir, addresses: { registry: base, admin: base, worker: base } },
+    ready: {
+      ready: true,
+      role: 'local',
+      version: VERSION,
+      pid: process.pid,
+      dataDir,
+      addresses: { registry: base, admin: base, worker: base },
+    },
     node,
     server,
     stop() {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TieredPageStore } from '../cache/tiered-page-store.js';
 import type { TierConfig } from '../cache/page-store.js';
+import { TieredPageStore } from '../cache/tiered-page-store.js';
 import type { ServerConfig } from '../core/config.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
@@ -44,8 +44,15 @@ export class WorkerNode {
     const dir = resolve(config.dataDir);
     this.meta = new LevelMetaStore(join(dir, 'meta'));
     const tiers: TierConfig[] = [];
-    if (config.memoryCapacity > 0) tiers.push({ name: 'memory', kind: 'memory', capacityBytes: config.memoryCapacity });
-    if (config.diskCapacity > 0) tiers.push({ name: 'disk0', kind: 'disk', dir: join(dir, 'pages'), capacityBytes: config.diskCapacity });
+    if (config.memoryCapacity > 0)
+      tiers.push({ name: 'memory', kind: 'memory', capacityBytes: config.memoryCapacity });
+    if (config.diskCapacity > 0)
+      tiers.push({
+        name: 'disk0',
+        kind: 'disk',
+        dir: join(dir, 'pages'),
+        capacityBytes: config.diskCapacity,
+      });
     this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
     this.staging = new StagingArea(join(dir, 'staging'));
     this.mounts = new MountTable(registry);
@@ -58,7 +65,11 @@ export class WorkerNode {
     try {
       await this.meta.open();
     } catch (err) {
-      throw new StrataError('UNAVAILABLE', `cannot open the metadata store in ${dir}/meta (is another Strata process using this data dir?)`, { cause: err });
+      throw new StrataError(
+        'UNAVAILABLE',
+        `cannot open the metadata store in ${dir}/meta (is another Strata process using this data dir?)`,
+        { cause: err },
+      );
     }
     await this.pages.open();
     await this.staging.open();
@@ -100,7 +111,12 @@ export class WorkerNode {
   }
 
   async stop(): Promise<void> {
-    const steps: Array<() => Promise<void>> = [() => this.fs?.stop(), () => this.mounts.close(), () => this.pages.close(), () => this.meta.close()];
+    const steps: Array<() => Promise<void>> = [
+      () => this.fs?.stop(),
+      () => this.mounts.close(),
+      () => this.pages.close(),
+      () => this.meta.close(),
+    ];
     for (const step of steps) {
       try {
         await step();

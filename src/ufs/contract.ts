@@ -89,7 +89,10 @@ async function expectCode(code: ErrorCode, what: string, fn: () => Promise<unkno
     const value = await fn();
     if (value instanceof Readable) await buffer(value);
   } catch (err) {
-    check(isStrataError(err, code), `${what}: expected ${code}, got ${isStrataError(err) ? err.code : String(err)}`);
+    check(
+      isStrataError(err, code),
+      `${what}: expected ${code}, got ${isStrataError(err) ? err.code : String(err)}`,
+    );
     return;
   }
   throw new ContractFailure(`${what}: expected ${code}, but it succeeded`);
@@ -119,7 +122,9 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
   {
     name: 'status of a missing path is NOT_FOUND',
     async run({ store, fixtureDir }) {
-      await expectCode('NOT_FOUND', 'status(missing)', () => store.status(`${fixtureDir}/no-such-file-${Date.now()}`));
+      await expectCode('NOT_FOUND', 'status(missing)', () =>
+        store.status(`${fixtureDir}/no-such-file-${Date.now()}`),
+      );
     },
   },
   {
@@ -140,7 +145,10 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     async run({ store, fixtureDir }) {
       for (const f of FIXTURE_FILES) {
         const got = await readAll(store, `${fixtureDir}/${f.path}`);
-        check(got.equals(f.content), `${f.path}: ${got.length} bytes read differ from the ${f.content.length} written`);
+        check(
+          got.equals(f.content),
+          `${f.path}: ${got.length} bytes read differ from the ${f.content.length} written`,
+        );
       }
     },
   },
@@ -162,7 +170,10 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       for (const [offset, length] of cases) {
         const got = await readAll(store, p, offset, length);
         const end = length === undefined ? big.length : Math.min(big.length, offset + length);
-        check(got.equals(big.subarray(offset, end)), `range ${offset}+${length}: got ${got.length} bytes, wrong content`);
+        check(
+          got.equals(big.subarray(offset, end)),
+          `range ${offset}+${length}: got ${got.length} bytes, wrong content`,
+        );
       }
       await expectCode('INVALID_RANGE', 'read past the end', () => readAll(store, p, big.length + 1, 5));
     },
@@ -184,7 +195,10 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       const dir = entries.find((e) => e.path.endsWith('/dir'));
       check(dir?.type === 'directory', 'dir is not listed as a directory');
       const small = entries.find((e) => e.path.endsWith('/small.txt'));
-      check(small?.type === 'file' && small.size === fixture('small.txt').length, 'small.txt listed with wrong size');
+      check(
+        small?.type === 'file' && small.size === fixture('small.txt').length,
+        'small.txt listed with wrong size',
+      );
     },
   },
   {
@@ -267,7 +281,9 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       await expectCode('NOT_FOUND', 'delete(missing)', () => store.delete(`${dir}/del/a.txt`));
       await expectCode('DIRECTORY_NOT_EMPTY', 'delete(non-empty dir)', () => store.delete(`${dir}/del`));
       await store.delete(`${dir}/del`, { recursive: true });
-      await expectCode('NOT_FOUND', 'status(after recursive delete)', () => store.status(`${dir}/del/sub/b.txt`));
+      await expectCode('NOT_FOUND', 'status(after recursive delete)', () =>
+        store.status(`${dir}/del/sub/b.txt`),
+      );
     },
   },
   {
@@ -278,9 +294,15 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
       await store.write(`${dir}/ren/a.txt`, Readable.from([Buffer.from('move me')]));
       await store.rename(`${dir}/ren/a.txt`, `${dir}/ren/b.txt`);
       await expectCode('NOT_FOUND', 'status(renamed source)', () => store.status(`${dir}/ren/a.txt`));
-      check((await readAll(store, `${dir}/ren/b.txt`)).toString() === 'move me', 'renamed file content differs');
+      check(
+        (await readAll(store, `${dir}/ren/b.txt`)).toString() === 'move me',
+        'renamed file content differs',
+      );
       await store.rename(`${dir}/ren`, `${dir}/ren2`);
-      check((await readAll(store, `${dir}/ren2/b.txt`)).toString() === 'move me', 'renamed directory lost its file');
+      check(
+        (await readAll(store, `${dir}/ren2/b.txt`)).toString() === 'move me',
+        'renamed directory lost its file',
+      );
       await expectCode('NOT_FOUND', 'rename(missing)', () => store.rename(`${dir}/nope`, `${dir}/nope2`));
     },
   },
@@ -294,7 +316,10 @@ export interface RunOptions {
 }
 
 /** Prepares scratch space; returns the context and a cleanup function. */
-export async function prepareContract(store: UnderStore, options: RunOptions = {}): Promise<{ ctx: ContractContext; cleanup: () => Promise<void> }> {
+export async function prepareContract(
+  store: UnderStore,
+  options: RunOptions = {},
+): Promise<{ ctx: ContractContext; cleanup: () => Promise<void> }> {
   const dir = `/strata-contract-${randomBytes(4).toString('hex')}`;
   if (store.capabilities.writable) {
     await writeFixturesThrough(store, `${dir}/fixture`);
@@ -312,7 +337,12 @@ export function caseApplies(store: UnderStore, c: ContractCase, hasFixtures: boo
   if (c.needs === 'rename' && store.capabilities.rename === 'none') return 'store cannot rename';
   if (c.needs === 'list' && !store.capabilities.list) return 'store cannot list';
   if (c.needs === 'rangeRead' && !store.capabilities.rangeRead) return 'store has no range reads';
-  if (!hasFixtures && !c.writes && c.name !== 'root is a directory' && c.name !== 'paths that climb out are rejected') {
+  if (
+    !hasFixtures &&
+    !c.writes &&
+    c.name !== 'root is a directory' &&
+    c.name !== 'paths that climb out are rejected'
+  ) {
     return 'needs a fixture tree (--fixture-dir) on a read-only store';
   }
   return undefined;
@@ -335,7 +365,12 @@ export async function runUfsContract(store: UnderStore, options: RunOptions = {}
           await c.run(ctx);
           result = { name: c.name, status: 'pass', ms: performance.now() - started };
         } catch (err) {
-          result = { name: c.name, status: 'fail', ms: performance.now() - started, error: err instanceof Error ? err.message : String(err) };
+          result = {
+            name: c.name,
+            status: 'fail',
+            ms: performance.now() - started,
+            error: err instanceof Error ? err.message : String(err),
+          };
         }
       }
       results.push(result);

@@ -29,7 +29,9 @@ export const SUPPORTED_SCHEMES = [...loaders.keys()].map((s) => s.slice(0, -1));
 export function parseUfsUri(uri: string): URL {
   // The URL parser resolves "a/../b" silently; a store root given that way is rejected instead.
   const rawPath = uri.replace(/^[a-z0-9+.-]+:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '';
-  if (rawPath.split('/').some((s) => ['.', '..', '%2e', '%2e%2e', '.%2e', '%2e.'].includes(s.toLowerCase()))) {
+  if (
+    rawPath.split('/').some((s) => ['.', '..', '%2e', '%2e%2e', '.%2e', '%2e.'].includes(s.toLowerCase()))
+  ) {
     throw new StrataError('INVALID_URI', `store URI may not contain "." or ".." segments: ${redactUri(uri)}`);
   }
   let url: URL;
@@ -39,13 +41,18 @@ export function parseUfsUri(uri: string): URL {
     throw new StrataError('INVALID_URI', `not a URI: ${redactUri(uri)}`, { cause: err });
   }
   if (!loaders.has(url.protocol)) {
-    throw new StrataError('INVALID_URI', `unknown store scheme "${url.protocol.slice(0, -1)}" (supported: ${SUPPORTED_SCHEMES.join(', ')})`);
+    throw new StrataError(
+      'INVALID_URI',
+      `unknown store scheme "${url.protocol.slice(0, -1)}" (supported: ${SUPPORTED_SCHEMES.join(', ')})`,
+    );
   }
-  if (url.search || url.hash) throw new StrataError('INVALID_URI', 'store URIs take no query or fragment; use mount options');
+  if (url.search || url.hash)
+    throw new StrataError('INVALID_URI', 'store URIs take no query or fragment; use mount options');
   if (url.protocol === 'file:' && (url.host !== '' || !url.pathname.startsWith('/'))) {
     throw new StrataError('INVALID_URI', `file URIs look like file:///absolute/path, got ${redactUri(uri)}`);
   }
-  if (url.protocol === 's3:' && !url.host) throw new StrataError('INVALID_URI', 's3 URIs look like s3://bucket/prefix');
+  if (url.protocol === 's3:' && !url.host)
+    throw new StrataError('INVALID_URI', 's3 URIs look like s3://bucket/prefix');
   if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.host) {
     throw new StrataError('INVALID_URI', 'http URIs need a host');
   }

@@ -106,7 +106,8 @@ export abstract class UnderStore {
   /** A stream of the requested range. INVALID_RANGE when offset > size. */
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const offset = options.offset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new StrataError('INVALID_RANGE', `bad offset ${offset}`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new StrataError('INVALID_RANGE', `bad offset ${offset}`);
     if (options.length !== undefined && (!Number.isSafeInteger(options.length) || options.length < 0)) {
       throw new StrataError('INVALID_RANGE', `bad length ${options.length}`);
     }
@@ -138,11 +139,13 @@ export abstract class UnderStore {
   /** Renames a file or directory; the destination must not exist. */
   async rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
     this.require('writable', 'rename');
-    if (this.capabilities.rename === 'none') throw new StrataError('UNSUPPORTED', `${this.uri} cannot rename`);
+    if (this.capabilities.rename === 'none')
+      throw new StrataError('UNSUPPORTED', `${this.uri} cannot rename`);
     const a = normalizePath(from);
     const b = normalizePath(to);
     if (a === '/' || b === '/') throw new StrataError('INVALID_PATH', 'cannot rename the store root');
-    if (b.startsWith(`${a}/`)) throw new StrataError('INVALID_ARGUMENT', 'cannot move a directory inside itself');
+    if (b.startsWith(`${a}/`))
+      throw new StrataError('INVALID_ARGUMENT', 'cannot move a directory inside itself');
     return this._rename(a, b, options);
   }
 
@@ -159,7 +162,10 @@ export abstract class UnderStore {
 
   private require(capability: 'writable' | 'list', op: string): void {
     if (!this.capabilities[capability]) {
-      throw new StrataError(capability === 'writable' ? 'READ_ONLY' : 'UNSUPPORTED', `${this.uri} does not support ${op}`);
+      throw new StrataError(
+        capability === 'writable' ? 'READ_ONLY' : 'UNSUPPORTED',
+        `${this.uri} does not support ${op}`,
+      );
     }
   }
 }

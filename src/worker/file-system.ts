@@ -15,12 +15,12 @@ import type {
   WriteType,
 } from '../client/types.js';
 import { READ_TYPES, WRITE_TYPES } from '../client/types.js';
-import { StrataError, isStrataError } from '../core/errors.js';
+import { isStrataError, StrataError } from '../core/errors.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../core/paths.js';
 import type { FileAttrs, FileRecord, MetaStore } from '../meta/meta-store.js';
 import { fingerprintOf, type UfsStatus } from '../ufs/under-store.js';
 import type { WorkerMetrics } from './metrics.js';
-import { type ActiveMount, MountTable, type Resolved, mountInfo } from './mount-table.js';
+import { type ActiveMount, MountTable, mountInfo, type Resolved } from './mount-table.js';
 import { PageReader } from './page-reader.js';
 import { Persister } from './persister.js';
 import type { StagingArea } from './staging.js';
@@ -53,7 +53,14 @@ interface Located {
   readonly resolved: Resolved;
 }
 
-const ROOT_RECORD = (path: string): FileRecord => ({ path, type: 'directory', size: 0, mtimeMs: 0, fingerprint: 'mount', syncedAtMs: 0 });
+const ROOT_RECORD = (path: string): FileRecord => ({
+  path,
+  type: 'directory',
+  size: 0,
+  mtimeMs: 0,
+  fingerprint: 'mount',
+  syncedAtMs: 0,
+});
 
 /**
  * The worker's implementation of the file-system API: namespace resolution, metadata cache with
@@ -68,7 +75,9 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   constructor(private readonly o: WorkerFileSystemOptions) {
     this.log = o.log ?? (() => undefined);
-    this.reader = new PageReader(o.pages, o.metrics, o.readaheadPages ?? 4, (err) => this.log('cache_error', { error: String(err) }));
+    this.reader = new PageReader(o.pages, o.metrics, o.readaheadPages ?? 4, (err) =>
+      this.log('cache_error', { error: String(err) }),
+    );
     this.persister = new Persister({
       meta: o.meta,
       staging: o.staging,
@@ -116,14 +125,20 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
     const located = await this.locate(normalizePath(path), options.syncIntervalMs);
-    return this.info(located.record, located.resolved?.mount.record.path ?? '/', await this.o.meta.getAttrs(located.path));
+    return this.info(
+      located.record,
+      located.resolved?.mount.record.path ?? '/',
+      await this.o.meta.getAttrs(located.path),
+    );
   }
 
   async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
     const p = normalizePath(path);
     const records = await this.listRecords(p, options.syncIntervalMs);
     const mount = this.o.mounts.tryResolve(p)?.mount.record.path ?? '/';
-    return records.map((r) => this.info(r, this.o.mounts.tryResolve(r.path)?.mount.record.path ?? mount, undefined));
+    return records.map((r) =>
+      this.info(r, this.o.mounts.tryResolve(r.path)?.mount.record.path ?? mount, undefined),
+    );
   }
 
   async mkdir(path: string): Promise<void> {
@@ -150,7 +165,9 @@ export class WorkerFileSystem implements StrataFileSystem {
       throw new StrataError('DIRECTORY_NOT_EMPTY', `${p} is not empty`);
     }
     try {
-      await this.timed(r.mount, 'delete', () => r.mount.store.delete(r.ufsPath, options.recursive ? { recursive: true } : {}));
+      await this.timed(r.mount, 'delete', () =>
+        r.mount.store.delete(r.ufsPath, options.recursive ? { recursive: true } : {}),
+      );
     } catch (err) {
       // A directory that holds only not-yet-persisted files may not exist in the store yet.
       if (!(isStrataError(err, 'NOT_FOUND') && stagedBelow.length > 0)) throw err;
@@ -166,8 +183,13 @@ export class WorkerFileSystem implements StrataFileSystem {
     const b = normalizePath(to);
     const ra = this.writable(a);
     const rb = this.writable(b);
-    if (ra.mount !== rb.mount) throw new StrataError('UNSUPPORTED', `rename across mounts (${ra.mount.record.path} → ${rb.mount.record.path}); use cp and rm`);
-    if (this.o.mounts.get(a) || this.o.mounts.mountsBelow(a).length > 0) throw new StrataError('MOUNT_CONFLICT', `${a} is or contains a mount point`);
+    if (ra.mount !== rb.mount)
+      throw new StrataError(
+        'UNSUPPORTED',
+        `rename across mounts (${ra.mount.record.path} → ${rb.mount.record.path}); use cp and rm`,
+      );
+    if (this.o.mounts.get(a) || this.o.mounts.mountsBelow(a).length > 0)
+      throw new StrataError('MOUNT_CONFLICT', `${a} is or contains a mount point`);
     if (this.persister.staged(a) || this.persister.stagedBelow(a).length > 0) {
       throw new StrataError('UNSUPPORTED', `${a} has writes not yet persisted; retry after they are`);
     }
@@ -185,16 +207,22 @@ export class WorkerFileSystem implements StrataFileSystem {
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const p = normalizePath(path);
     const readType = options.readType ?? 'CACHE';
-    if (!READ_TYPES.includes(readType)) throw new StrataError('INVALID_ARGUMENT', `read type must be one of ${READ_TYPES.join(', ')}`);
+    if (!READ_TYPES.includes(readType))
+      throw new StrataError('INVALID_ARGUMENT', `read type must be one of ${READ_TYPES.join(', ')}`);
     let located = await this.locate(p, undefined);
     if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     const offset = options.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > located.record.size) {
-      throw new StrataError('INVALID_RANGE', `offset ${offset} is outside ${p} (${located.record.size} bytes)`);
+      throw new StrataError(
+        'INVALID_RANGE',
+        `offset ${offset} is outside ${p} (${located.record.size} bytes)`,
+      );
     }
     const length = Math.min(options.length ?? Number.MAX_SAFE_INTEGER, located.record.size - offset);
-    if (!Number.isSafeInteger(length) || length < 0) throw new StrataError('INVALID_RANGE', `bad length ${options.length}`);
-    const cacheId = located.record.cacheId ?? this.cacheId(located.resolved.mount, p, located.record.fingerprint);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new StrataError('INVALID_RANGE', `bad length ${options.length}`);
+    const cacheId =
+      located.record.cacheId ?? this.cacheId(located.resolved.mount, p, located.record.fingerprint);
     if (!located.record.staging && !this.reader.isCached(cacheId, offset, length)) {
       located = await this.revalidate(located);
       if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
@@ -207,20 +235,25 @@ export class WorkerFileSystem implements StrataFileSystem {
     const r = this.writable(p);
     if (this.o.mounts.get(p) || p === '/') throw new StrataError('IS_A_DIRECTORY', `${p} is a mount point`);
     const writeType: WriteType = options.writeType ?? r.mount.record.writeType;
-    if (!WRITE_TYPES.includes(writeType)) throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
+    if (!WRITE_TYPES.includes(writeType))
+      throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
     const existing = await this.tryLocate(p, -1);
     if (existing?.record.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     const mountPath = r.mount.record.path;
     let record: FileRecord;
     if (writeType === 'THROUGH') {
-      const st = await this.timed(r.mount, 'write', () => r.mount.store.write(r.ufsPath, source, this.sizeOpt(options)));
+      const st = await this.timed(r.mount, 'write', () =>
+        r.mount.store.write(r.ufsPath, source, this.sizeOpt(options)),
+      );
       this.o.metrics.ufsWriteBytes.inc({ mount: mountPath }, st.size);
       record = this.toRecord(p, st, r.mount);
     } else if (writeType === 'CACHE_THROUGH') {
       const staged = await this.o.staging.receive(source, false, options.signal);
       try {
         const st = await this.timed(r.mount, 'write', () =>
-          r.mount.store.write(r.ufsPath, this.o.staging.read(staged.file, 0, staged.size), { size: staged.size }),
+          r.mount.store.write(r.ufsPath, this.o.staging.read(staged.file, 0, staged.size), {
+            size: staged.size,
+          }),
         );
         this.o.metrics.ufsWriteBytes.inc({ mount: mountPath }, st.size);
         record = this.toRecord(p, st, r.mount);
@@ -246,9 +279,12 @@ export class WorkerFileSystem implements StrataFileSystem {
       if (existing?.record.staging) await this.dropStaged(existing.record);
       await this.persister.add(record, writeType === 'ASYNC_THROUGH');
       await this.importPages(staged.file, staged.size, record.cacheId!);
-      await this.o.meta.setAttrs(p, { persistence: writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'NOT_PERSISTED' });
+      await this.o.meta.setAttrs(p, {
+        persistence: writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'NOT_PERSISTED',
+      });
     }
-    if (existing?.record.cacheId && existing.record.cacheId !== record.cacheId) await this.o.pages.deleteFile(existing.record.cacheId);
+    if (existing?.record.cacheId && existing.record.cacheId !== record.cacheId)
+      await this.o.pages.deleteFile(existing.record.cacheId);
     if (!record.staging) {
       await this.o.meta.invalidate(p);
       await this.o.meta.putStatus(record);
@@ -265,7 +301,8 @@ export class WorkerFileSystem implements StrataFileSystem {
       const parent = this.o.mounts.tryResolve(p);
       if (!parent) return;
       const existing = await this.tryLocate(p, 0).catch(() => undefined);
-      if (existing && existing.record.type === 'file') throw new StrataError('MOUNT_CONFLICT', `${p} is a file in ${parent.mount.record.path}`);
+      if (existing && existing.record.type === 'file')
+        throw new StrataError('MOUNT_CONFLICT', `${p} is a file in ${parent.mount.record.path}`);
     });
     await this.o.meta.deleteTree(record.path);
     await this.o.meta.invalidate(record.path);
@@ -337,8 +374,10 @@ export class WorkerFileSystem implements StrataFileSystem {
       await this.o.meta.setAttrs(p, { ttlMs: undefined, ttlAction: undefined, ttlStartMs: undefined });
       return;
     }
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new StrataError('INVALID_ARGUMENT', `TTL must be a non-negative number of ms`);
-    if (action !== 'free' && action !== 'delete') throw new StrataError('INVALID_ARGUMENT', 'TTL action must be free or delete');
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0)
+      throw new StrataError('INVALID_ARGUMENT', `TTL must be a non-negative number of ms`);
+    if (action !== 'free' && action !== 'delete')
+      throw new StrataError('INVALID_ARGUMENT', 'TTL action must be free or delete');
     await this.o.meta.setAttrs(p, { ttlMs, ttlAction: action, ttlStartMs: Date.now() });
   }
 
@@ -346,7 +385,8 @@ export class WorkerFileSystem implements StrataFileSystem {
   async checkTtls(now = Date.now()): Promise<number> {
     const expired: Array<[string, FileAttrs]> = [];
     for await (const [path, attrs] of this.o.meta.allAttrs()) {
-      if (attrs.ttlMs !== undefined && (attrs.ttlStartMs ?? 0) + attrs.ttlMs <= now) expired.push([path, attrs]);
+      if (attrs.ttlMs !== undefined && (attrs.ttlStartMs ?? 0) + attrs.ttlMs <= now)
+        expired.push([path, attrs]);
     }
     for (const [path, attrs] of expired) {
       try {
@@ -354,13 +394,19 @@ export class WorkerFileSystem implements StrataFileSystem {
           await this.delete(path, { recursive: true });
           await this.o.meta.deleteAttrs(path);
         } else {
-          await this.o.meta.setAttrs(path, { ttlMs: undefined, ttlAction: undefined, ttlStartMs: undefined, pinned: undefined });
+          await this.o.meta.setAttrs(path, {
+            ttlMs: undefined,
+            ttlAction: undefined,
+            ttlStartMs: undefined,
+            pinned: undefined,
+          });
           await this.pin(path, false).catch(() => undefined);
           await this.free(path);
         }
         this.log('ttl_expired', { path, action: attrs.ttlAction ?? 'free' });
       } catch (err) {
-        if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_MOUNTED')) await this.o.meta.deleteAttrs(path);
+        if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_MOUNTED'))
+          await this.o.meta.deleteAttrs(path);
         else this.log('ttl_error', { path, error: String(err) });
       }
     }
@@ -400,7 +446,13 @@ export class WorkerFileSystem implements StrataFileSystem {
           capacityBytes: stats.tiers.reduce((a, t) => a + t.capacityBytes, 0),
           usedBytes: Math.max(0, ...stats.tiers.map((t) => t.usedBytes)),
           hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
-          tiers: stats.tiers.map((t) => ({ tier: t.tier, capacityBytes: t.capacityBytes, usedBytes: t.usedBytes, pages: t.pages, evictions: t.evictions })),
+          tiers: stats.tiers.map((t) => ({
+            tier: t.tier,
+            capacityBytes: t.capacityBytes,
+            usedBytes: t.usedBytes,
+            pages: t.pages,
+            evictions: t.evictions,
+          })),
           startedAtMs: this.o.startedAtMs ?? 0,
           version: this.o.version,
         },
@@ -416,7 +468,8 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   private writable(p: string): Resolved {
     const r = this.o.mounts.resolve(p);
-    if (r.mount.record.readOnly) throw new StrataError('READ_ONLY', `${r.mount.record.path} is mounted read-only`);
+    if (r.mount.record.readOnly)
+      throw new StrataError('READ_ONLY', `${r.mount.record.path} is mounted read-only`);
     return r;
   }
 
@@ -431,9 +484,18 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   private toRecord(path: string, st: UfsStatus, mount: ActiveMount, cacheId?: string): FileRecord {
     const fingerprint = st.type === 'directory' ? 'dir' : fingerprintOf(st);
-    const base = { path, type: st.type, size: st.size, mtimeMs: st.mtimeMs, fingerprint, syncedAtMs: Date.now() };
+    const base = {
+      path,
+      type: st.type,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      fingerprint,
+      syncedAtMs: Date.now(),
+    };
     const withEtag = st.etag === undefined ? base : { ...base, etag: st.etag };
-    return st.type === 'file' ? { ...withEtag, cacheId: cacheId ?? this.cacheId(mount, path, fingerprint) } : withEtag;
+    return st.type === 'file'
+      ? { ...withEtag, cacheId: cacheId ?? this.cacheId(mount, path, fingerprint) }
+      : withEtag;
   }
 
   private fresh(rec: FileRecord, interval: number): boolean {
@@ -489,7 +551,12 @@ export class WorkerFileSystem implements StrataFileSystem {
       }
       throw err;
     }
-    const record = this.toRecord(p, st, resolved.mount, cached?.fingerprint === fingerprintOf(st) ? cached.cacheId : undefined);
+    const record = this.toRecord(
+      p,
+      st,
+      resolved.mount,
+      cached?.fingerprint === fingerprintOf(st) ? cached.cacheId : undefined,
+    );
     if (cached && cached.fingerprint !== record.fingerprint) {
       await this.o.meta.invalidate(p); // the parent's listing shows the old size/mtime
       if (cached.cacheId) await this.o.pages.deleteFile(cached.cacheId);
@@ -502,7 +569,8 @@ export class WorkerFileSystem implements StrataFileSystem {
   private async revalidate(located: Located): Promise<Located> {
     const id = this.recordCacheId(located);
     const last = this.verifiedAt.get(id) ?? 0;
-    if (Date.now() - last <= (this.o.missRevalidateMs ?? 1000) || located.record.type !== 'file') return located;
+    if (Date.now() - last <= (this.o.missRevalidateMs ?? 1000) || located.record.type !== 'file')
+      return located;
     const fresh = await this.locate(located.path, 0);
     if (this.verifiedAt.size > 10_000) this.verifiedAt.clear();
     this.verifiedAt.set(this.recordCacheId(fresh), Date.now());
@@ -534,7 +602,11 @@ export class WorkerFileSystem implements StrataFileSystem {
     return [...byName.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  private async listFromStore(p: string, resolved: Resolved, syncOverride: number | undefined): Promise<FileRecord[]> {
+  private async listFromStore(
+    p: string,
+    resolved: Resolved,
+    syncOverride: number | undefined,
+  ): Promise<FileRecord[]> {
     const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
     const label = { mount: resolved.mount.record.path };
     const cached = await this.o.meta.getListing(p);
@@ -545,21 +617,31 @@ export class WorkerFileSystem implements StrataFileSystem {
     this.o.metrics.metadataMisses.inc(label);
     let entries: UfsStatus[];
     try {
-      entries = await this.timed(resolved.mount, 'list', () => resolved.mount.store.listAll(resolved.ufsPath));
+      entries = await this.timed(resolved.mount, 'list', () =>
+        resolved.mount.store.listAll(resolved.ufsPath),
+      );
     } catch (err) {
-      if (isStrataError(err, 'NOT_FOUND') && (this.o.mounts.mountsBelow(p).length > 0 || this.persister.stagedBelow(p).length > 0)) return [];
+      if (
+        isStrataError(err, 'NOT_FOUND') &&
+        (this.o.mounts.mountsBelow(p).length > 0 || this.persister.stagedBelow(p).length > 0)
+      )
+        return [];
       throw err;
     }
     const now = Date.now();
     const records = entries.map((st) => {
-      const path = p === '/' ? st.path.replace(/^\/?/, '/') : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
+      const path =
+        p === '/'
+          ? st.path.replace(/^\/?/, '/')
+          : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
       return { ...this.toRecord(path, st, resolved.mount), syncedAtMs: now };
     });
     if (cached) {
       // Pages of files that changed or vanished can never be served again: free them now.
       const current = new Map(records.map((r) => [r.path, r.fingerprint]));
       for (const old of cached.entries) {
-        if (old.cacheId && current.get(old.path) !== old.fingerprint) await this.o.pages.deleteFile(old.cacheId);
+        if (old.cacheId && current.get(old.path) !== old.fingerprint)
+          await this.o.pages.deleteFile(old.cacheId);
       }
     }
     await this.o.meta.putListing(p, records, now);
@@ -587,7 +669,12 @@ export class WorkerFileSystem implements StrataFileSystem {
     }
   }
 
-  private streamRecord(located: Located, offset: number, length: number, readType: ReadOptions['readType'] & string): Readable {
+  private streamRecord(
+    located: Located,
+    offset: number,
+    length: number,
+    readType: ReadOptions['readType'] & string,
+  ): Readable {
     const { record, resolved } = located;
     const cacheId = this.recordCacheId(located);
     const staging = record.staging;
@@ -599,10 +686,21 @@ export class WorkerFileSystem implements StrataFileSystem {
           // Time to first byte: whole-run durations depend on how fast the reader consumes.
           const started = performance.now();
           const stream = await store.read(ufsPath, { offset: off, length: len });
-          this.o.metrics.ufsOps.observe({ mount: resolved.mount.record.path, op: 'read' }, (performance.now() - started) / 1000);
+          this.o.metrics.ufsOps.observe(
+            { mount: resolved.mount.record.path, op: 'read' },
+            (performance.now() - started) / 1000,
+          );
           return stream as AsyncIterable<Buffer>;
         };
-    const stream = this.reader.stream({ cacheId, size: record.size, offset, length, readType, mount: resolved.mount.record.path, source });
+    const stream = this.reader.stream({
+      cacheId,
+      size: record.size,
+      offset,
+      length,
+      readType,
+      mount: resolved.mount.record.path,
+      source,
+    });
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
     return Object.assign(stream, { contentLength: length });
   }
@@ -629,8 +727,13 @@ export class WorkerFileSystem implements StrataFileSystem {
   }
 
   private info(record: FileRecord, mount: string, attrs: FileAttrs | undefined): FileInfo {
-    const cachedBytes = record.type === 'file' && record.cacheId ? this.o.pages.cachedBytes(record.cacheId) : 0;
-    const persistence = record.staging ? (this.persister.isPending(record.path) ? 'TO_BE_PERSISTED' : 'NOT_PERSISTED') : 'PERSISTED';
+    const cachedBytes =
+      record.type === 'file' && record.cacheId ? this.o.pages.cachedBytes(record.cacheId) : 0;
+    const persistence = record.staging
+      ? this.persister.isPending(record.path)
+        ? 'TO_BE_PERSISTED'
+        : 'NOT_PERSISTED'
+      : 'PERSISTED';
     const base: FileInfo = {
       path: record.path,
       name: baseName(record.path),
@@ -639,7 +742,8 @@ export class WorkerFileSystem implements StrataFileSystem {
       mtimeMs: record.mtimeMs,
       fingerprint: record.fingerprint,
       cachedBytes,
-      cachedPercent: record.size > 0 ? Math.floor((cachedBytes * 100) / record.size) : record.type === 'file' ? 100 : 0,
+      cachedPercent:
+        record.size > 0 ? Math.floor((cachedBytes * 100) / record.size) : record.type === 'file' ? 100 : 0,
       pinned: attrs?.pinned ?? (record.cacheId ? this.o.pages.isPinned(record.cacheId) : false),
       persistence,
       mount,

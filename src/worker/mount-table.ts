@@ -86,23 +86,35 @@ export class MountTable {
     parseUfsUri(uri);
     const sync = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
     if (!Number.isSafeInteger(sync) || sync < -1) {
-      throw new StrataError('INVALID_ARGUMENT', `sync interval must be -1, 0 or a positive number of ms, got ${sync}`);
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `sync interval must be -1, 0 or a positive number of ms, got ${sync}`,
+      );
     }
     const writeType = options.writeType ?? DEFAULT_WRITE_TYPE;
     if (!WRITE_TYPES.includes(writeType)) {
       throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
     }
-    return { path: p, uri, readOnly: options.readOnly ?? false, syncIntervalMs: sync, writeType, options: { ...(options.options ?? {}) } };
+    return {
+      path: p,
+      uri,
+      readOnly: options.readOnly ?? false,
+      syncIntervalMs: sync,
+      writeType,
+      options: { ...(options.options ?? {}) },
+    };
   }
 
   /** Adds a mount after checking it: connects to the store and checks its root is a directory. */
   async add(record: MountRecord, checkParent: (path: string) => Promise<void>): Promise<ActiveMount> {
-    if (this.mounts.has(record.path)) throw new StrataError('MOUNT_CONFLICT', `${record.path} is already a mount point`);
+    if (this.mounts.has(record.path))
+      throw new StrataError('MOUNT_CONFLICT', `${record.path} is already a mount point`);
     await checkParent(record.path);
     const store = await createUnderStore(record.uri, record.options);
     try {
       const root = await store.status('/');
-      if (root.type !== 'directory') throw new StrataError('INVALID_URI', `${redactUri(record.uri)} is not a directory`);
+      if (root.type !== 'directory')
+        throw new StrataError('INVALID_URI', `${redactUri(record.uri)} is not a directory`);
     } catch (err) {
       await store.close();
       throw err;
@@ -116,7 +128,8 @@ export class MountTable {
     const mount = this.mounts.get(p);
     if (!mount) throw new StrataError('NOT_MOUNTED', `${p} is not a mount point`);
     const nested = this.order.filter((m) => m !== p && isWithin(m, p));
-    if (nested.length > 0) throw new StrataError('MOUNT_CONFLICT', `unmount ${nested.join(', ')} first: mounted below ${p}`);
+    if (nested.length > 0)
+      throw new StrataError('MOUNT_CONFLICT', `unmount ${nested.join(', ')} first: mounted below ${p}`);
     await this.persistence.deleteMount(p);
     this.mounts.delete(p);
     this.order = this.order.filter((m) => m !== p);
@@ -151,7 +164,9 @@ export class MountTable {
 
   /** Mount points directly below `dir` (they appear as directories in its listing). */
   childMountPoints(dir: string): string[] {
-    return this.order.filter((m) => m !== dir && isWithin(m, dir) && !m.slice(dir === '/' ? 1 : dir.length + 1).includes('/'));
+    return this.order.filter(
+      (m) => m !== dir && isWithin(m, dir) && !m.slice(dir === '/' ? 1 : dir.length + 1).includes('/'),
+    );
   }
 
   /** Mount points strictly below `dir`, at any depth. */

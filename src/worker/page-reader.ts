@@ -120,7 +120,8 @@ export class PageReader {
   /** One page, counted as a hit or a miss. `last` bounds a run started from here. */
   private async page(req: RangeRequest, index: number, last: number): Promise<Buffer> {
     const ps = this.pages.pageSize;
-    const served = Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
+    const served =
+      Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
     if (req.readType !== 'NO_CACHE' && this.pages.has(req.cacheId, index)) {
       const cached = await this.pages.get(req.cacheId, index, { promote: req.readType === 'CACHE_PROMOTE' });
       if (cached) {
@@ -176,7 +177,8 @@ export class PageReader {
       for await (const chunk of source) {
         let at = 0;
         while (at < chunk.length) {
-          if (index > lastPage) throw new StrataError('FINGERPRINT_CHANGED', 'the store returned more bytes than the file had');
+          if (index > lastPage)
+            throw new StrataError('FINGERPRINT_CHANGED', 'the store returned more bytes than the file had');
           const n = Math.min(chunk.length - at, page.length - filled);
           chunk.copy(page, filled, at, at + n);
           filled += n;
@@ -191,7 +193,10 @@ export class PageReader {
         }
       }
       if (index <= lastPage) {
-        throw new StrataError('FINGERPRINT_CHANGED', `the store returned ${offset + (index - first) * ps + filled - offset} of ${length} bytes`);
+        throw new StrataError(
+          'FINGERPRINT_CHANGED',
+          `the store returned ${offset + (index - first) * ps + filled - offset} of ${length} bytes`,
+        );
       }
     })().catch((err) => {
       for (let i = first + done; i <= lastPage; i++) {

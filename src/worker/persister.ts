@@ -49,7 +49,11 @@ export class Persister {
       if (entry.persist) this.schedule(entry.record.path, 0, 0);
     }
     const swept = await this.o.staging.sweep(keep);
-    this.o.log('persist_recovered', { staged: this.stagedFiles.size, pending: this.pendingPaths.size, sweptUnacknowledged: swept });
+    this.o.log('persist_recovered', {
+      staged: this.stagedFiles.size,
+      pending: this.pendingPaths.size,
+      sweptUnacknowledged: swept,
+    });
   }
 
   get pending(): number {
@@ -77,7 +81,8 @@ export class Persister {
     const previous = this.stagedFiles.get(record.path);
     await this.o.meta.journalPut(record.path, { record, persist } satisfies JournalEntry);
     this.stagedFiles.set(record.path, record);
-    if (previous?.staging && previous.staging !== record.staging) await this.o.staging.remove(previous.staging);
+    if (previous?.staging && previous.staging !== record.staging)
+      await this.o.staging.remove(previous.staging);
     if (persist) this.schedule(record.path, this.o.delayMs, 0);
     else this.pendingPaths.delete(record.path);
   }
@@ -115,7 +120,11 @@ export class Persister {
     const resolved = this.o.mounts.tryResolve(path);
     try {
       if (!resolved) throw new Error(`no mount covers ${path}`);
-      const st = await resolved.mount.store.write(resolved.ufsPath, this.o.staging.read(record.staging, 0, record.size), { size: record.size });
+      const st = await resolved.mount.store.write(
+        resolved.ufsPath,
+        this.o.staging.read(record.staging, 0, record.size),
+        { size: record.size },
+      );
       this.o.metrics.ufsWriteBytes.inc({ mount: resolved.mount.record.path }, st.size);
       if (this.stagedFiles.get(path) !== record) return; // overwritten meanwhile; the newer write persists next
       const persisted = this.o.toRecord(path, st, resolved.mount, record.cacheId);
@@ -129,7 +138,12 @@ export class Persister {
       this.o.log('persisted', { path, bytes: st.size });
     } catch (err) {
       const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
-      this.o.log('persist_failed', { path, attempt, retryInMs: backoff, error: err instanceof Error ? err.message : String(err) });
+      this.o.log('persist_failed', {
+        path,
+        attempt,
+        retryInMs: backoff,
+        error: err instanceof Error ? err.message : String(err),
+      });
       this.schedule(path, backoff, attempt + 1);
     }
   }

@@ -44,7 +44,9 @@ export class StagingArea {
       }
     } catch (err) {
       await rm(file, { force: true });
-      throw err instanceof StrataError ? err : new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
+      throw err instanceof StrataError
+        ? err
+        : new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
     }
     return { id, file, size };
   }

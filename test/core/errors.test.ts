@@ -9,7 +9,8 @@ test('every error code is documented in docs/errors.md with its mappings', async
   for (const [code, spec] of Object.entries(ERROR_TABLE)) {
     const row = doc.split('\n').find((l) => l.startsWith(`| \`${code}\` |`));
     assert.ok(row, `${code} missing from docs/errors.md`);
-    for (const cell of [spec.errno, String(spec.http), spec.s3, String(spec.exit)]) assert.ok(row.includes(`| ${cell} |`), `${code}: ${cell} not in its row`);
+    for (const cell of [spec.errno, String(spec.http), spec.s3, String(spec.exit)])
+      assert.ok(row.includes(`| ${cell} |`), `${code}: ${cell} not in its row`);
   }
 });
 
@@ -18,7 +19,10 @@ test('system errors map to stable codes and keep their cause', () => {
   const e = toStrataError(enoent);
   assert.equal(e.code, 'NOT_FOUND');
   assert.equal(e.cause, enoent);
-  assert.equal(toStrataError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })).code, 'UFS_UNAVAILABLE');
+  assert.equal(
+    toStrataError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })).code,
+    'UFS_UNAVAILABLE',
+  );
   assert.equal(toStrataError(new Error('weird')).code, 'INTERNAL');
   const own = new StrataError('READ_ONLY', 'ro');
   assert.equal(toStrataError(own), own);

@@ -17,11 +17,28 @@ test('paths are normalised once and never climb out', () => {
   assert.equal(normalizePath('/'), '/');
   assert.equal(normalizePath('/a/b/'), '/a/b');
   assert.equal(normalizePath('/ünï côde/x'), '/ünï côde/x');
-  for (const bad of ['', 'a/b', '/a/../b', '/..', '/a/./b', '/a//b', '/a\0b', '//']) assert.equal(code(() => normalizePath(bad)), 'INVALID_PATH', bad);
-  assert.equal(code(() => normalizePath(`/${'x'.repeat(256)}`)), 'NAME_TOO_LONG');
-  assert.equal(code(() => normalizePath(`/${'abc/'.repeat(1100)}x`)), 'NAME_TOO_LONG');
-  assert.equal(code(() => joinPath('/a', '..')), 'INVALID_PATH');
-  assert.equal(code(() => joinPath('/a', 'b/c')), undefined);
+  for (const bad of ['', 'a/b', '/a/../b', '/..', '/a/./b', '/a//b', '/a\0b', '//'])
+    assert.equal(
+      code(() => normalizePath(bad)),
+      'INVALID_PATH',
+      bad,
+    );
+  assert.equal(
+    code(() => normalizePath(`/${'x'.repeat(256)}`)),
+    'NAME_TOO_LONG',
+  );
+  assert.equal(
+    code(() => normalizePath(`/${'abc/'.repeat(1100)}x`)),
+    'NAME_TOO_LONG',
+  );
+  assert.equal(
+    code(() => joinPath('/a', '..')),
+    'INVALID_PATH',
+  );
+  assert.equal(
+    code(() => joinPath('/a', 'b/c')),
+    undefined,
+  );
 });
 
 test('path helpers', () => {
@@ -38,8 +55,21 @@ test('path helpers', () => {
 test('store URIs are checked before use and printed without credentials', () => {
   assert.equal(parseUfsUri('file:///srv/data').pathname, '/srv/data');
   assert.equal(parseUfsUri('s3://bucket/prefix').host, 'bucket');
-  for (const bad of ['nope://x', 'file://host/x', 'file:///a/../etc', 'file:///a/%2e%2e/etc', 's3:///nobucket', 'not a uri', 'file:///a?x=1', 'http://']) {
-    assert.equal(code(() => parseUfsUri(bad)), 'INVALID_URI', bad);
+  for (const bad of [
+    'nope://x',
+    'file://host/x',
+    'file:///a/../etc',
+    'file:///a/%2e%2e/etc',
+    's3:///nobucket',
+    'not a uri',
+    'file:///a?x=1',
+    'http://',
+  ]) {
+    assert.equal(
+      code(() => parseUfsUri(bad)),
+      'INVALID_URI',
+      bad,
+    );
   }
   assert.equal(redactUri('https://user:secret@host/base'), 'https://host/base');
 });

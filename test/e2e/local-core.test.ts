@@ -8,7 +8,14 @@ import { pathToFileURL } from 'node:url';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { isStrataError } from '../../src/core/errors.js';
 import { collect } from '../../src/worker/file-system.js';
-import { metric, type RunningStrata, runCli, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
+import {
+  metric,
+  type RunningStrata,
+  runCli,
+  startLocal,
+  tempDir,
+  waitFor,
+} from '../helpers/local-process.js';
 
 const MiB = 1024 * 1024;
 
@@ -66,8 +73,15 @@ describe('strata local on a file:// mount', () => {
     assert.equal(afterCold - before, big.length, 'the cold read reads each byte from the store once');
     const hitsBefore = await metric(strata.registry, 'strata_cache_hit_bytes_total', { mount: '/m' });
     assert.ok((await collect(await fs.read('/m/big.bin'))).equals(big));
-    assert.equal(await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/m' }), afterCold, 'warm read does not touch the store');
-    assert.equal((await metric(strata.registry, 'strata_cache_hit_bytes_total', { mount: '/m' })) - hitsBefore, big.length);
+    assert.equal(
+      await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/m' }),
+      afterCold,
+      'warm read does not touch the store',
+    );
+    assert.equal(
+      (await metric(strata.registry, 'strata_cache_hit_bytes_total', { mount: '/m' })) - hitsBefore,
+      big.length,
+    );
     const info = await fs.status('/m/big.bin');
     assert.equal(info.cachedBytes, big.length);
     assert.equal(info.cachedPercent, 100);
@@ -91,9 +105,14 @@ describe('strata local on a file:// mount', () => {
     const file = randomBytes(3 * MiB);
     await writeFile(join(ufs, 'shared.bin'), file);
     const before = await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/m' });
-    const reads = await Promise.all(Array.from({ length: 8 }, async () => collect(await fs.read('/m/shared.bin'))));
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, async () => collect(await fs.read('/m/shared.bin'))),
+    );
     for (const r of reads) assert.ok(r.equals(file));
-    assert.equal((await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/m' })) - before, file.length);
+    assert.equal(
+      (await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/m' })) - before,
+      file.length,
+    );
   });
 
   test('NO_CACHE reads do not fill the cache', async () => {
@@ -129,10 +148,18 @@ describe('strata local on a file:// mount', () => {
     assert.equal(mustCache.persistence, 'NOT_PERSISTED');
     await assert.rejects(stat(join(ufs, 'w', 'mc.bin')), { code: 'ENOENT' });
     assert.ok((await collect(await fs.read('/m/w/mc.bin'))).equals(body));
-    assert.ok((await fs.list('/m/w')).some((e) => e.name === 'mc.bin'), 'a MUST_CACHE file is listed');
+    assert.ok(
+      (await fs.list('/m/w')).some((e) => e.name === 'mc.bin'),
+      'a MUST_CACHE file is listed',
+    );
     await fs.write('/m/w/async.bin', Readable.from([body]), { writeType: 'ASYNC_THROUGH' });
-    await waitFor('async persist', async () => (await readFile(join(ufs, 'w', 'async.bin')).catch(() => undefined))?.equals(body));
-    await waitFor('persisted state', async () => (await fs.status('/m/w/async.bin')).persistence === 'PERSISTED');
+    await waitFor('async persist', async () =>
+      (await readFile(join(ufs, 'w', 'async.bin')).catch(() => undefined))?.equals(body),
+    );
+    await waitFor(
+      'persisted state',
+      async () => (await fs.status('/m/w/async.bin')).persistence === 'PERSISTED',
+    );
   });
 
   test('pin, ttl and du', async () => {
@@ -321,9 +348,17 @@ describe('durability across restarts and crashes', () => {
       const info = await fs.status('/r/keep.bin');
       assert.equal(info.cachedBytes, body.length, 'disk pages survived');
       assert.equal(info.pinned, true, 'pin survived');
-      assert.equal(await metric(strata.registry, 'strata_metadata_cache_misses_total', { mount: '/r' }), 0, 'status came from the metadata store');
+      assert.equal(
+        await metric(strata.registry, 'strata_metadata_cache_misses_total', { mount: '/r' }),
+        0,
+        'status came from the metadata store',
+      );
       assert.ok((await collect(await fs.read('/r/keep.bin'))).equals(body));
-      assert.equal(await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/r' }), 0, 'served from disk pages');
+      assert.equal(
+        await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/r' }),
+        0,
+        'served from disk pages',
+      );
     } finally {
       await fs.close();
       await strata.stop();
@@ -343,7 +378,9 @@ describe('durability across restarts and crashes', () => {
     strata = await startLocal(['--data-dir', data]);
     fs = await connect(strata.registry);
     try {
-      await waitFor('persist after restart', async () => (await readFile(join(ufs, 'async', 'crash.bin')).catch(() => undefined))?.equals(body));
+      await waitFor('persist after restart', async () =>
+        (await readFile(join(ufs, 'async', 'crash.bin')).catch(() => undefined))?.equals(body),
+      );
       assert.ok((await collect(await fs.read('/r/async/crash.bin'))).equals(body));
     } finally {
       await fs.close();
@@ -356,7 +393,14 @@ describe('durability across restarts and crashes', () => {
     await writeFile(join(ufs, 'heal.bin'), body);
     // A data dir of its own, so every page file on disk belongs to heal.bin.
     const own = join(tmp.dir, 'data-heal');
-    const strata = await startLocal(['--data-dir', own, '--memory-capacity', '0', '--mount', `/r=${pathToFileURL(ufs)}`]);
+    const strata = await startLocal([
+      '--data-dir',
+      own,
+      '--memory-capacity',
+      '0',
+      '--mount',
+      `/r=${pathToFileURL(ufs)}`,
+    ]);
     const fs = await connect(strata.registry);
     try {
       await collect(await fs.read('/r/heal.bin'));
@@ -375,8 +419,15 @@ describe('durability across restarts and crashes', () => {
         await fh.close();
       }
       const before = await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/r' });
-      assert.ok((await collect(await fs.read('/r/heal.bin'))).equals(body), 'correct bytes despite corruption');
-      assert.ok((await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/r' })) - before >= body.length, 'healed from the store');
+      assert.ok(
+        (await collect(await fs.read('/r/heal.bin'))).equals(body),
+        'correct bytes despite corruption',
+      );
+      assert.ok(
+        (await metric(strata.registry, 'strata_ufs_read_bytes_total', { mount: '/r' })) - before >=
+          body.length,
+        'healed from the store',
+      );
       assert.ok((await metric(strata.registry, 'strata_page_store_corrupt_pages_total')) >= 2);
       assert.ok((await collect(await fs.read('/r/heal.bin'))).equals(body));
     } finally {
@@ -399,7 +450,14 @@ describe('TTL expiry, load and unmount', () => {
     await writeFile(join(ufs, 'tree', 'a.bin'), randomBytes(MiB));
     await writeFile(join(ufs, 'tree', 'sub', 'b.bin'), randomBytes(MiB));
     await writeFile(join(ufs, 'doomed.txt'), 'bye');
-    strata = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/t=${pathToFileURL(ufs)}`, '--ttl-check-interval', '200ms']);
+    strata = await startLocal([
+      '--data-dir',
+      join(tmp.dir, 'data'),
+      '--mount',
+      `/t=${pathToFileURL(ufs)}`,
+      '--ttl-check-interval',
+      '200ms',
+    ]);
     fs = await connect(strata.registry);
   });
 
@@ -420,13 +478,18 @@ describe('TTL expiry, load and unmount', () => {
   });
 
   test('a TTL with action delete removes the file from the store', async () => {
-    const ttl = await runCli(['fs', 'ttl', '/t/doomed.txt', '300ms', '--action', 'delete'], { registry: strata.registry });
+    const ttl = await runCli(['fs', 'ttl', '/t/doomed.txt', '300ms', '--action', 'delete'], {
+      registry: strata.registry,
+    });
     assert.equal(ttl.code, 0, ttl.stderr);
-    await waitFor('TTL delete', async () => (await stat(join(ufs, 'doomed.txt')).catch(() => undefined)) === undefined);
+    await waitFor(
+      'TTL delete',
+      async () => (await stat(join(ufs, 'doomed.txt')).catch(() => undefined)) === undefined,
+    );
     await expectCode('NOT_FOUND', () => fs.status('/t/doomed.txt', { syncIntervalMs: 0 }));
   });
 
-  test('CACHE_PROMOTE copies disk pages into memory; unmount frees the mount\'s pages', async () => {
+  test("CACHE_PROMOTE copies disk pages into memory; unmount frees the mount's pages", async () => {
     await collect(await fs.read('/t/tree/a.bin', { readType: 'CACHE_PROMOTE' }));
     const used = await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'disk0' });
     assert.ok(used >= MiB);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { metric, type RunningStrata, runCli, startLocal, tempDir } from '../helpers/local-process.js';
-import { createBucket, startSwiftS3, type SwiftS3, testS3Client } from '../helpers/swift.js';
+import { type NginxServer, startNginx } from '../helpers/nginx.js';
+import { createBucket, type SwiftS3, startSwiftS3, testS3Client } from '../helpers/swift.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +26,8 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
   const object = randomBytes(3 * MiB + 11);
   let s3Options: string[];
 
-  const cli = (args: string[], input?: Buffer) => runCli(args, { registry: strata.registry, ...(input ? { input } : {}) });
+  const cli = (args: string[], input?: Buffer) =>
+    runCli(args, { registry: strata.registry, ...(input ? { input } : {}) });
 
   before(async () => {
     tmp = await tempDir('stores');
@@ -69,8 +70,13 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
     const lake = list.find((m) => m.path === '/lake');
     assert.ok(lake);
     assert.equal(lake.options.secretAccessKey, '****');
-    assert.ok(!mounts.stdout.includes(swift.secretAccessKey === 'testing' ? 'testing"' : swift.secretAccessKey));
-    assert.ok(!strata.stderr().includes(`secretAccessKey":"${swift.secretAccessKey}`), 'logs do not carry the secret');
+    assert.ok(
+      !mounts.stdout.includes(swift.secretAccessKey === 'testing' ? 'testing"' : swift.secretAccessKey),
+    );
+    assert.ok(
+      !strata.stderr().includes(`secretAccessKey":"${swift.secretAccessKey}`),
+      'logs do not carry the secret',
+    );
   });
 
   test('cat reads through the cache: the second read does not touch S3', async () => {
@@ -98,7 +104,9 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
     await writeFile(local, payload);
     const put = await cli(['fs', 'put', local, '/lake/up/upload.bin']);
     assert.equal(put.code, 0, put.stderr);
-    const got = await body((await s3.send(new GetObjectCommand({ Bucket: 'lake', Key: 'up/upload.bin' }))).Body as Readable);
+    const got = await body(
+      (await s3.send(new GetObjectCommand({ Bucket: 'lake', Key: 'up/upload.bin' }))).Body as Readable,
+    );
     assert.ok(got.equals(payload));
     const get = await cli(['fs', 'get', '/lake/up/upload.bin', join(tmp.dir, 'download.bin')]);
     assert.equal(get.code, 0, get.stderr);
@@ -114,9 +122,15 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
   test('an HTTP origin mounts read-only; writes fail with READ_ONLY', async () => {
     const mounted = await cli(['fs', 'mount', '--readonly', '/web', nginx.url]);
     assert.equal(mounted.code, 0, mounted.stderr);
-    assert.equal((await runCliBinary(['fs', 'cat', '/web/datasets/iris.csv'])).toString(), 'sepal,petal\n1,2\n');
+    assert.equal(
+      (await runCliBinary(['fs', 'cat', '/web/datasets/iris.csv'])).toString(),
+      'sepal,petal\n1,2\n',
+    );
     const ls = await cli(['fs', 'ls', '--json', '/web/datasets']);
-    assert.deepEqual((JSON.parse(ls.stdout) as Array<{ name: string }>).map((e) => e.name), ['iris.csv']);
+    assert.deepEqual(
+      (JSON.parse(ls.stdout) as Array<{ name: string }>).map((e) => e.name),
+      ['iris.csv'],
+    );
     const put = await cli(['fs', 'put', '-', '/web/datasets/new.csv'], Buffer.from('x'));
     assert.notEqual(put.code, 0);
     assert.match(put.stderr, /READ_ONLY/);
@@ -125,7 +139,9 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
   test('strata ufs test runs the contract suite against the S3 store', async () => {
     const report = await runCli(['ufs', 'test', 's3://lake/contract', ...s3Options, '--json']);
     assert.equal(report.code, 0, report.stdout + report.stderr);
-    const parsed = JSON.parse(report.stdout) as { results?: Array<{ status: string }> } | Array<{ status: string }>;
+    const parsed = JSON.parse(report.stdout) as
+      | { results?: Array<{ status: string }> }
+      | Array<{ status: string }>;
     const results = Array.isArray(parsed) ? parsed : (parsed.results ?? []);
     assert.ok(results.length >= 10);
     assert.ok(results.every((r) => r.status !== 'fail'));
@@ -136,14 +152,18 @@ describe('strata local over real S3 (Swift s3api) and HTTP (nginx) stores, throu
     const { spawn } = await import('node:child_process');
     const { STRATA_BIN } = await import('../helpers/local-process.js');
     return new Promise((ok, fail) => {
-      const child = spawn(process.execPath, [STRATA_BIN, ...args], { env: { ...process.env, STRATA_REGISTRY: strata.registry } });
+      const child = spawn(process.execPath, [STRATA_BIN, ...args], {
+        env: { ...process.env, STRATA_REGISTRY: strata.registry },
+      });
       const chunks: Buffer[] = [];
       let err = '';
       child.stdout.on('data', (c: Buffer) => chunks.push(c));
       child.stderr.on('data', (c: Buffer) => {
         err += c.toString();
       });
-      child.on('close', (code) => (code === 0 ? ok(Buffer.concat(chunks)) : fail(new Error(`exit ${code}: ${err}`))));
+      child.on('close', (code) =>
+        code === 0 ? ok(Buffer.concat(chunks)) : fail(new Error(`exit ${code}: ${err}`)),
+      );
     });
   }
 });

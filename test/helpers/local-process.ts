@@ -39,7 +39,10 @@ export async function startLocal(args: string[], env: NodeJS.ProcessEnv = {}): P
   });
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
   const ready = await new Promise<ReadyLine>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`strata local not ready in 30 s; stderr:\n${err}`)), 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`strata local not ready in 30 s; stderr:\n${err}`)),
+      30_000,
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
@@ -82,7 +85,10 @@ export interface CliResult {
 }
 
 /** Runs the real `strata` CLI as a child process. */
-export function runCli(args: string[], options: { registry?: string; input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { registry?: string; input?: Buffer | string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((ok, fail) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...(options.env ?? {}) };
     if (options.registry) env.STRATA_REGISTRY = options.registry;
@@ -107,7 +113,11 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: (
 }
 
 /** Reads one Prometheus sample (sum over matching label sets). */
-export async function metric(admin: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metric(
+  admin: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`${admin}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
@@ -118,7 +128,11 @@ export async function metric(admin: string, name: string, labels: Record<string,
   return sum;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

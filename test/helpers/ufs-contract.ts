@@ -1,12 +1,20 @@
 import { after, before, describe, test } from 'node:test';
-import { CONTRACT_CASES, type ContractContext, caseApplies, prepareContract } from '../../src/ufs/contract.js';
+import {
+  CONTRACT_CASES,
+  type ContractContext,
+  caseApplies,
+  prepareContract,
+} from '../../src/ufs/contract.js';
 import type { UnderStore } from '../../src/ufs/under-store.js';
 
 /**
  * Registers the under-store contract suite with node:test. `open` returns a connected store; for
  * read-only stores pass the fixture directory the test prepared.
  */
-export function describeUfsContract(label: string, open: () => Promise<{ store: UnderStore; fixtureDir?: string; close?: () => Promise<void> }>): void {
+export function describeUfsContract(
+  label: string,
+  open: () => Promise<{ store: UnderStore; fixtureDir?: string; close?: () => Promise<void> }>,
+): void {
   describe(`under-store contract: ${label}`, () => {
     let ctx: ContractContext;
     let store: UnderStore;
@@ -18,7 +26,10 @@ export function describeUfsContract(label: string, open: () => Promise<{ store: 
       store = opened.store;
       close = opened.close;
       hasFixtures = store.capabilities.writable || opened.fixtureDir !== undefined;
-      const prepared = await prepareContract(store, opened.fixtureDir === undefined ? {} : { fixtureDir: opened.fixtureDir });
+      const prepared = await prepareContract(
+        store,
+        opened.fixtureDir === undefined ? {} : { fixtureDir: opened.fixtureDir },
+      );
       ctx = prepared.ctx;
       cleanup = prepared.cleanup;
     });

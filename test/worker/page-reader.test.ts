@@ -11,7 +11,11 @@ import { MAX_RUN_PAGES, PageReader, type RangeRequest } from '../../src/worker/p
 const PS = 64 * 1024;
 
 async function setup(data: Buffer, chunk = 10_000) {
-  const pages = new TieredPageStore({ pageSize: PS, tiers: [{ name: 'memory', kind: 'memory', capacityBytes: 64 * 1024 * 1024 }], eviction: 'LRU' });
+  const pages = new TieredPageStore({
+    pageSize: PS,
+    tiers: [{ name: 'memory', kind: 'memory', capacityBytes: 64 * 1024 * 1024 }],
+    eviction: 'LRU',
+  });
   await pages.open();
   const reader = new PageReader(pages, new WorkerMetrics(), 4);
   const calls: Array<[number, number]> = [];
@@ -51,14 +55,22 @@ test('runs are bounded and skip pages already cached', async () => {
   await collect(reader.stream(req(3 * PS, PS)));
   calls.length = 0;
   assert.ok((await collect(reader.stream(req(0, data.length)))).equals(data));
-  assert.ok(calls.every(([, len]) => len <= MAX_RUN_PAGES * PS), JSON.stringify(calls));
-  assert.ok(!calls.some(([off, len]) => off <= 3 * PS && 3 * PS < off + len), 'cached page 3 is not read again');
+  assert.ok(
+    calls.every(([, len]) => len <= MAX_RUN_PAGES * PS),
+    JSON.stringify(calls),
+  );
+  assert.ok(
+    !calls.some(([off, len]) => off <= 3 * PS && 3 * PS < off + len),
+    'cached page 3 is not read again',
+  );
 });
 
 test('concurrent readers of the same pages share the store reads', async () => {
   const data = randomBytes(8 * PS);
   const { reader, calls, req } = await setup(data);
-  const results = await Promise.all(Array.from({ length: 6 }, () => collect(reader.stream(req(0, data.length)))));
+  const results = await Promise.all(
+    Array.from({ length: 6 }, () => collect(reader.stream(req(0, data.length)))),
+  );
   for (const r of results) assert.ok(r.equals(data));
   const bytes = calls.reduce((a, [, len]) => a + len, 0);
   assert.equal(bytes, data.length, 'each byte read from the store once');
@@ -72,7 +84,10 @@ test('a short store answer fails the read instead of serving wrong bytes', async
       return Readable.from([data.subarray(off, off + len - 10)]);
     },
   });
-  await assert.rejects(collect(reader.stream(short)), (err: unknown) => err instanceof StrataError && err.code === 'FINGERPRINT_CHANGED');
+  await assert.rejects(
+    collect(reader.stream(short)),
+    (err: unknown) => err instanceof StrataError && err.code === 'FINGERPRINT_CHANGED',
+  );
 });
 
 test('ranges inside and across pages return exact bytes', async () => {

@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StrataError, toStrataError } from '../../core/errors.js';
 import { joinPath } from '../../core/paths.js';
 import type { UfsOptions } from '../factory.js';
+import { compareNames, encodeToken, mapBounded, pageOf } from '../paging.js';
 import {
   type CallOptions,
   type ListOptions,
@@ -30,7 +31,6 @@ import {
 } from '../under-store.js';
 import { Confinement } from './confine.js';
 import { mapFsError, throwIfAborted } from './fs-errors.js';
-import { compareNames, encodeToken, mapBounded, pageOf } from '../paging.js';
 import { FileRangeStream } from './range-stream.js';
 
 /** Writes land in a hidden sibling first; list() never shows these. */
