@@ -7,6 +7,8 @@ bash scripts/install-test-deps.sh
 # npm ci rejects lock files written by npm 11.19 (it omits other platforms' optional packages), so install from the lock with npm install.
 npm install --no-audit --no-fund
 npx biome check src test bench
+# The FUSE addon needs libfuse3-dev (installed above); it is not part of a plain npm install.
+bash scripts/build-fuse.sh
 npx tsc -p tsconfig.json
 # Tests start their own servers on loopback ports and stop them by PID.
 node --test --test-concurrency=2 --test-timeout=300000 dist/test/

@@ -37,10 +37,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return wantsHelp ? 0 : EXIT_USAGE;
     }
     if (first === 'worker') {
-      throw new StrataError(
-        'UNSUPPORTED',
-        'strata worker (a cluster member on etcd) arrives with the cluster milestone; use "strata local" for now',
-      );
+      const { runWorker } = await import('../server/worker.js');
+      return await runWorker([...leading, ...rest.slice(1)]);
+    }
+    if (first === 'gateway' && rest[1] === 's3') {
+      const { runS3Gateway } = (await import('../gateway/s3/index.js')) as { runS3Gateway: (argv: string[]) => Promise<number> };
+      return await runS3Gateway([...leading, ...rest.slice(2)]);
     }
     if (first === 'local') {
       // The daemons live in the server package; loaded only when asked for.
@@ -48,6 +50,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         runLocal: (argv: string[]) => Promise<number>;
       };
       return await runLocal([...leading, ...rest.slice(1)]);
+    }
+    if (first === 'fuse') {
+      const { runFuse } = (await import('../fuse/cli.js')) as {
+        runFuse: (argv: string[]) => Promise<number>;
+      };
+      return await runFuse([...rest.slice(1), ...leading]);
     }
     if (first === 'help') {
       const target = findCommand(rest.slice(1));

@@ -1,18 +1,29 @@
 import { request } from 'undici';
 import { StrataError } from '../core/errors.js';
-import { RemoteFileSystem, type RemoteFileSystemOptions, transportError } from './remote-file-system.js';
+import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
+import { RemoteFileSystem, transportError } from './remote-file-system.js';
 import type { StrataFileSystem } from './types.js';
 
 /**
- * Connects to a Strata deployment through its registry. For this milestone the registry is the
- * `http://host:port` of a `strata local` process (its ready line's addresses.registry), which
- * answers GET /registry/v1/workers with {"workers":[{"id","address",...}]}; we talk to the first
- * worker. `etcd://` arrives with the cluster milestone.
+ * Connects to a Strata deployment through its registry:
+ * - `etcd://host:port[,host:port]`: a cluster. The client watches the live workers in etcd and
+ *   routes each path to its owners on a consistent-hash ring (ClusterFileSystem).
+ * - `http://host:port`: a `strata local` process (its ready line's addresses.registry), which
+ *   answers GET /registry/v1/workers; we talk to its one worker.
  */
 
-export interface ConnectOptions extends RemoteFileSystemOptions {}
+export interface ConnectOptions extends ClusterOptions {}
 
-export type ConnectedFileSystem = StrataFileSystem & { close(): Promise<void> };
+export interface WorkerLocation {
+  readonly id: string;
+  readonly address: string;
+}
+
+export type ConnectedFileSystem = StrataFileSystem & {
+  close(): Promise<void>;
+  /** The workers owning a path, primary first. */
+  location(path: string): WorkerLocation[];
+};
 
 export interface WorkerEntry {
   readonly id: string;
@@ -66,10 +77,23 @@ export async function connect(
   registryUri: string,
   options: ConnectOptions = {},
 ): Promise<ConnectedFileSystem> {
+  if (registryUri.startsWith('etcd://')) {
+    const { createRegistry } = await import('../registry/factory.js');
+    const registry = await createRegistry(registryUri, {});
+    await registry.open();
+    try {
+      return await ClusterFileSystem.open(registry, options);
+    } catch (err) {
+      await registry.close();
+      throw err;
+    }
+  }
   const workers = await listWorkers(registryUri, options);
   const first = workers[0];
   if (!first) throw new StrataError('UNAVAILABLE', `registry ${registryUri} lists no live workers`);
-  return new RemoteFileSystem(first.address, options);
+  return Object.assign(new RemoteFileSystem(first.address, options), {
+    location: (): WorkerLocation[] => [{ id: first.id, address: first.address }],
+  });
 }
 
 function registryUrl(uri: string): URL {
@@ -81,8 +105,6 @@ function registryUrl(uri: string): URL {
       cause: err,
     });
   }
-  if (url.protocol === 'etcd:')
-    throw new StrataError('UNSUPPORTED', 'etcd registry arrives with the cluster milestone');
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new StrataError('INVALID_ARGUMENT', `registry must be http://host:port (or etcd://), got ${uri}`);
   }

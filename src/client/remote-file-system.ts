@@ -183,7 +183,11 @@ export class RemoteFileSystem implements StrataFileSystem {
     checker.on('close', () => {
       if (!res.body.destroyed) res.body.destroy();
     });
-    return res.body.pipe(checker);
+    const fingerprint = res.headers['x-strata-fingerprint'];
+    return Object.assign(res.body.pipe(checker), {
+      ...(expected === undefined ? {} : { contentLength: expected }),
+      ...(typeof fingerprint === 'string' ? { fingerprint: decodeURIComponent(fingerprint) } : {}),
+    });
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {

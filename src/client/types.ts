@@ -33,6 +33,8 @@ export interface FileInfo {
 
 export interface MountOptions {
   readonly readOnly?: boolean;
+  /** When every owning worker fails, clients may read this mount's store directly. Default false. */
+  readonly fallbackToUfs?: boolean;
   /** -1 trust the cache, 0 check the store on every access, N ms maximum staleness. Default -1? see DEFAULT_SYNC_INTERVAL_MS. */
   readonly syncIntervalMs?: number;
   readonly writeType?: WriteType;
@@ -45,6 +47,7 @@ export interface MountInfo {
   /** Store URI with credentials removed. */
   readonly uri: string;
   readonly readOnly: boolean;
+  readonly fallbackToUfs: boolean;
   readonly syncIntervalMs: number;
   readonly writeType: WriteType;
   /** Connector options with secrets masked as "****". */

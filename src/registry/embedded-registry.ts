@@ -1,73 +1,249 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StrataError } from '../core/errors.js';
 import type { MountPersistence, MountRecord } from '../worker/mount-table.js';
 import { mountInfo } from '../worker/mount-table.js';
+import { JsonFile } from './json-file.js';
+import type {
+  JobRecord,
+  LeaderHandle,
+  Registry,
+  Unwatch,
+  WorkerInfo,
+  WorkerRegistration,
+} from './registry.js';
+import { DEFAULT_LEASE_TTL_MS } from './registry.js';
 
-/** A worker as the registry knows it. */
-export interface WorkerEntry {
+/** @deprecated use WorkerInfo; kept for callers of the single-process milestone. */
+export type WorkerEntry = WorkerInfo;
+
+export interface EmbeddedRegistryOptions {
+  /** Default lease TTL of registerWorker (ms). */
+  readonly leaseTtlMs?: number;
+}
+
+interface Lease {
+  info: WorkerInfo;
+  readonly registration: EmbeddedWorkerRegistration;
+}
+
+interface Candidate {
   readonly id: string;
-  /** Base URL of its RPC endpoint. */
-  readonly address: string;
-  readonly capacityBytes: number;
-  readonly state: 'ACTIVE' | 'DRAINING';
-  readonly version: string;
-  readonly startedAtMs: number;
+  readonly elect: () => void;
 }
 
 /**
- * The registry of `strata local`: membership and the mount table for one process on one machine.
- * Mounts are persisted in `<dir>/mounts.json`, replaced atomically (write, fsync, rename) so a
- * crash leaves either the old or the new table. It serves a read-only HTTP view under
- * `/registry/v1/` that clients use to find workers (the etcd registry replaces this in a cluster).
+ * The registry of `strata local`: one process on one machine. Membership lives in memory with
+ * leases (a registration keeps its lease alive with a timer, like an etcd client would); the
+ * mount table, config and job records are JSON files under `dir`, each replaced atomically.
+ * Watches and elections are in-process. It also serves a read-only HTTP view under
+ * `/registry/v1/` that clients of `strata local` use to find workers.
  */
-export class EmbeddedRegistry implements MountPersistence {
-  private readonly workers = new Map<string, WorkerEntry>();
+export class EmbeddedRegistry implements Registry, MountPersistence {
+  readonly uri: string;
+  private readonly dir: string;
+  private readonly leaseTtlMs: number;
+  private readonly leases = new Map<string, Lease>();
   private mounts = new Map<string, MountRecord>();
-  private writing: Promise<void> = Promise.resolve();
+  private config = new Map<string, string>();
+  private jobs = new Map<string, JobRecord>();
+  private readonly workerWatchers = new Set<(workers: WorkerInfo[]) => void>();
+  private readonly mountWatchers = new Set<(mounts: MountRecord[]) => void>();
+  private readonly elections = new Map<string, Candidate[]>();
+  private readonly mountsFile: JsonFile<{ version: 1; mounts: MountRecord[] }>;
+  private readonly configFile: JsonFile<{ version: 1; config: Record<string, string> }>;
+  private readonly jobsFile: JsonFile<{ version: 1; jobs: JobRecord[] }>;
+  private opened = false;
 
-  constructor(private readonly dir: string) {}
-
-  async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    try {
-      const text = await readFile(join(this.dir, 'mounts.json'), 'utf8');
-      const parsed = JSON.parse(text) as { mounts: MountRecord[] };
-      this.mounts = new Map(parsed.mounts.map((m) => [m.path, m]));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new StrataError('INTERNAL', `cannot read the mount table in ${this.dir}`, { cause: err });
-      }
-    }
+  constructor(dir: string, options: EmbeddedRegistryOptions = {}) {
+    this.dir = resolve(dir);
+    // embedded:///abs/dir, percent-encoded like a file URL so createRegistry() can read it back.
+    this.uri = `embedded:${pathToFileURL(this.dir).href.slice('file:'.length)}`;
+    this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.mountsFile = new JsonFile(join(this.dir, 'mounts.json'));
+    this.configFile = new JsonFile(join(this.dir, 'config.json'));
+    this.jobsFile = new JsonFile(join(this.dir, 'jobs.json'));
   }
 
+  async open(): Promise<void> {
+    // Idempotent: createRegistry() opens, and callers may open again.
+    if (this.opened) return;
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (err) {
+      throw new StrataError('INTERNAL', `cannot create the registry directory ${this.dir}`, { cause: err });
+    }
+    const [mounts, config, jobs] = await Promise.all([
+      this.mountsFile.read(),
+      this.configFile.read(),
+      this.jobsFile.read(),
+    ]);
+    this.mounts = new Map((mounts?.mounts ?? []).map((m) => [m.path, m]));
+    this.config = new Map(Object.entries(config?.config ?? {}));
+    this.jobs = new Map((jobs?.jobs ?? []).map((j) => [j.id, j]));
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    for (const lease of [...this.leases.values()]) lease.registration.dispose();
+    this.leases.clear();
+    this.workerWatchers.clear();
+    this.mountWatchers.clear();
+    this.elections.clear();
+    await Promise.all([this.mountsFile.flush(), this.configFile.flush(), this.jobsFile.flush()]);
+  }
+
+  // ---- membership ----
+
+  async registerWorker(info: WorkerInfo, options: { leaseTtlMs?: number } = {}): Promise<WorkerRegistration> {
+    const ttl = options.leaseTtlMs ?? this.leaseTtlMs;
+    if (!(ttl > 0)) throw new StrataError('INVALID_ARGUMENT', `lease TTL must be positive, got ${ttl}`);
+    // A second registration of the same id replaces the first (a restarted worker); the old
+    // handle then no longer owns the entry.
+    this.leases.get(info.id)?.registration.dispose();
+    const registration = new EmbeddedWorkerRegistration(this, info.id, ttl);
+    this.leases.set(info.id, { info: { ...info }, registration });
+    this.notifyWorkers();
+    return registration;
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return this.workerSnapshot();
+  }
+
+  async watchWorkers(onChange: (workers: WorkerInfo[]) => void): Promise<Unwatch> {
+    this.workerWatchers.add(onChange);
+    deliver(onChange, this.workerSnapshot());
+    return () => {
+      this.workerWatchers.delete(onChange);
+    };
+  }
+
+  /** @internal used by EmbeddedWorkerRegistration */
+  ownsLease(id: string, registration: EmbeddedWorkerRegistration): boolean {
+    return this.leases.get(id)?.registration === registration;
+  }
+
+  /** @internal */
+  updateLease(id: string, registration: EmbeddedWorkerRegistration, patch: Partial<WorkerInfo>): void {
+    const lease = this.leases.get(id);
+    if (lease?.registration !== registration)
+      throw new StrataError('UNAVAILABLE', `worker ${id} no longer holds its registry lease`);
+    lease.info = { ...lease.info, ...patch };
+    this.notifyWorkers();
+  }
+
+  /** @internal */
+  dropLease(id: string, registration: EmbeddedWorkerRegistration): void {
+    if (this.leases.get(id)?.registration !== registration) return;
+    this.leases.delete(id);
+    this.notifyWorkers();
+  }
+
+  private workerSnapshot(): WorkerInfo[] {
+    return [...this.leases.values()].map((l) => ({ ...l.info })).sort((a, b) => compare(a.id, b.id));
+  }
+
+  private notifyWorkers(): void {
+    const snapshot = this.workerSnapshot();
+    for (const w of this.workerWatchers) deliver(w, snapshot);
+  }
+
+  // ---- mounts ----
+
   async loadMounts(): Promise<MountRecord[]> {
-    return [...this.mounts.values()];
+    return this.mountSnapshot();
   }
 
   async saveMount(record: MountRecord): Promise<void> {
     this.mounts.set(record.path, record);
-    await this.persist();
+    await this.persistMounts();
   }
 
   async deleteMount(path: string): Promise<void> {
-    this.mounts.delete(path);
-    await this.persist();
+    if (!this.mounts.delete(path)) return;
+    await this.persistMounts();
   }
 
-  registerWorker(entry: WorkerEntry): void {
-    this.workers.set(entry.id, entry);
+  async watchMounts(onChange: (mounts: MountRecord[]) => void): Promise<Unwatch> {
+    this.mountWatchers.add(onChange);
+    deliver(onChange, this.mountSnapshot());
+    return () => {
+      this.mountWatchers.delete(onChange);
+    };
   }
 
-  unregisterWorker(id: string): void {
-    this.workers.delete(id);
+  private mountSnapshot(): MountRecord[] {
+    return [...this.mounts.values()].sort((a, b) => compare(a.path, b.path));
   }
 
-  listWorkers(): WorkerEntry[] {
-    return [...this.workers.values()];
+  private async persistMounts(): Promise<void> {
+    const snapshot = this.mountSnapshot();
+    await this.mountsFile.write({ version: 1, mounts: snapshot });
+    for (const w of this.mountWatchers) deliver(w, snapshot);
   }
+
+  // ---- config and jobs ----
+
+  async getConfig(key: string): Promise<string | undefined> {
+    return this.config.get(key);
+  }
+
+  async setConfig(key: string, value: string): Promise<void> {
+    this.config.set(key, value);
+    await this.configFile.write({ version: 1, config: Object.fromEntries(this.config) });
+  }
+
+  async putJob(job: JobRecord): Promise<void> {
+    if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
+    this.jobs.set(job.id, structuredClone(job));
+    await this.jobsFile.write({ version: 1, jobs: [...this.jobs.values()] });
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const job = this.jobs.get(id);
+    return job === undefined ? undefined : structuredClone(job);
+  }
+
+  async listJobs(): Promise<JobRecord[]> {
+    return [...this.jobs.values()].map((j) => structuredClone(j)).sort((a, b) => compare(a.id, b.id));
+  }
+
+  // ---- election: one FIFO queue per role; the head is the leader ----
+
+  async campaign(role: string, candidateId: string): Promise<LeaderHandle> {
+    let queue = this.elections.get(role);
+    if (queue === undefined) {
+      queue = [];
+      this.elections.set(role, queue);
+    }
+    let elect!: () => void;
+    const elected = new Promise<void>((ok) => {
+      elect = ok;
+    });
+    const candidate: Candidate = { id: candidateId, elect };
+    queue.push(candidate);
+    if (queue[0] === candidate) elect();
+    return {
+      elected,
+      resign: async () => {
+        const q = this.elections.get(role);
+        if (q === undefined) return;
+        const i = q.indexOf(candidate);
+        if (i < 0) return;
+        q.splice(i, 1);
+        if (i === 0) q[0]?.elect();
+      },
+    };
+  }
+
+  async leader(role: string): Promise<string | undefined> {
+    return this.elections.get(role)?.[0]?.id;
+  }
+
+  // ---- HTTP view ----
 
   /** Serves GET /registry/v1/workers and /registry/v1/mounts; false for other paths. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -75,9 +251,9 @@ export class EmbeddedRegistry implements MountPersistence {
     if (!url.pathname.startsWith('/registry/v1/')) return false;
     let body: unknown;
     if (req.method === 'GET' && url.pathname === '/registry/v1/workers')
-      body = { workers: this.listWorkers() };
+      body = { workers: this.workerSnapshot() };
     else if (req.method === 'GET' && url.pathname === '/registry/v1/mounts')
-      body = { mounts: [...this.mounts.values()].map(mountInfo) };
+      body = { mounts: this.mountSnapshot().map(mountInfo) };
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no registry route ${url.pathname}` } }));
@@ -87,21 +263,78 @@ export class EmbeddedRegistry implements MountPersistence {
     res.end(JSON.stringify(body));
     return true;
   }
+}
 
-  /** Serialised, atomic replace of mounts.json. */
-  private persist(): Promise<void> {
-    const snapshot = JSON.stringify({ version: 1, mounts: [...this.mounts.values()] }, null, 2);
-    this.writing = this.writing.then(async () => {
-      const tmp = join(this.dir, `.mounts.${randomBytes(4).toString('hex')}.tmp`);
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(snapshot);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, join(this.dir, 'mounts.json'));
-    });
-    return this.writing;
+/**
+ * A worker's lease in the embedded registry. A keepalive timer renews it every TTL/3; when
+ * renewals stop (stopKeepAlive(), the in-process stand-in for a crash) the lease expires after
+ * the TTL, the worker leaves the membership and onLost is called.
+ */
+export class EmbeddedWorkerRegistration implements WorkerRegistration {
+  onLost?: (err: unknown) => void;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private done = false;
+
+  constructor(
+    private readonly registry: EmbeddedRegistry,
+    private readonly id: string,
+    private readonly ttlMs: number,
+  ) {
+    this.renew();
+    this.keepAliveTimer = setInterval(() => this.renew(), Math.max(1, Math.floor(ttlMs / 3)));
+    this.keepAliveTimer.unref();
   }
+
+  async update(patch: Partial<Pick<WorkerInfo, 'state' | 'capacityBytes'>>): Promise<void> {
+    if (this.done) throw new StrataError('UNAVAILABLE', `worker ${this.id} is no longer registered`);
+    this.registry.updateLease(this.id, this, patch);
+  }
+
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.dispose();
+    this.registry.dropLease(this.id, this);
+  }
+
+  /** Stops renewing the lease without revoking it, as a crashed process would. */
+  stopKeepAlive(): void {
+    clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+  }
+
+  /** @internal stops the timers; the registry removes the entry itself. */
+  dispose(): void {
+    this.done = true;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.expiryTimer);
+  }
+
+  private renew(): void {
+    clearTimeout(this.expiryTimer);
+    // Not unref'd: a live lease keeps the process up, as etcd3's keepalive does; close() ends it.
+    this.expiryTimer = setTimeout(() => this.expire(), this.ttlMs);
+  }
+
+  private expire(): void {
+    if (this.done) return;
+    const owned = this.registry.ownsLease(this.id, this);
+    this.dispose();
+    if (!owned) return;
+    this.registry.dropLease(this.id, this);
+    this.onLost?.(new StrataError('UNAVAILABLE', `the registry lease of worker ${this.id} expired`));
+  }
+}
+
+/** A throwing watcher must not break the registry or the other watchers. */
+function deliver<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch {
+    // The watcher's own bug; nothing sensible to do with it here.
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

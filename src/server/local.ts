@@ -169,7 +169,7 @@ export async function startLocal(
     if (await rpc(req, res)) return;
     throw new StrataError('NOT_FOUND', `no route ${req.method} ${path}`);
   }
-  registry.registerWorker({
+  const registration = await registry.registerWorker({
     id: node.id,
     address: base,
     capacityBytes: config.memoryCapacity + config.diskCapacity,
@@ -196,13 +196,14 @@ export async function startLocal(
     server,
     stop() {
       stopping ??= (async () => {
-        registry.unregisterWorker(node.id);
+        await registration.close();
         await new Promise<void>((ok) => {
           server.close(() => ok());
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 2000).unref();
         });
         await node.stop();
+        await registry.close();
       })();
       return stopping;
     },

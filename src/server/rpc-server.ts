@@ -52,7 +52,10 @@ export interface RpcHandlerOptions {
 }
 
 /** A read stream that knows its length (sent as content-length when present). */
-export type SizedReadable = Readable & { readonly contentLength?: number };
+export type SizedReadable = Readable & { readonly contentLength?: number; readonly fingerprint?: string };
+
+/** Response header carrying the content identity of a read, so a resumed read can check it. */
+export const FINGERPRINT_HEADER = 'x-strata-fingerprint';
 
 export type RpcHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -250,6 +253,7 @@ async function streamRead(ctx: CallContext, stream: SizedReadable): Promise<void
   const length = stream.contentLength;
   if (typeof length === 'number' && Number.isSafeInteger(length) && length >= 0)
     headers['content-length'] = length;
+  if (typeof stream.fingerprint === 'string') headers[FINGERPRINT_HEADER] = encodeURIComponent(stream.fingerprint);
   // Node then fails the response when the source sends more or fewer bytes than announced.
   res.strictContentLength = true;
   res.writeHead(200, headers);
@@ -384,6 +388,7 @@ const ROUTES = new Map<string, Route>([
 
 function mountOptions(value: unknown): {
   readOnly?: boolean;
+  fallbackToUfs?: boolean;
   syncIntervalMs?: number;
   writeType?: WriteType;
   options?: Record<string, string>;
@@ -393,6 +398,7 @@ function mountOptions(value: unknown): {
   const o = value as Record<string, unknown>;
   const out: {
     readOnly?: boolean;
+    fallbackToUfs?: boolean;
     syncIntervalMs?: number;
     writeType?: WriteType;
     options?: Record<string, string>;
@@ -400,6 +406,10 @@ function mountOptions(value: unknown): {
   if (o.readOnly !== undefined) {
     if (typeof o.readOnly !== 'boolean') throw bad('"options.readOnly" must be a boolean');
     out.readOnly = o.readOnly;
+  }
+  if (o.fallbackToUfs !== undefined) {
+    if (typeof o.fallbackToUfs !== 'boolean') throw bad('"options.fallbackToUfs" must be a boolean');
+    out.fallbackToUfs = o.fallbackToUfs;
   }
   if (o.syncIntervalMs !== undefined) {
     const n = o.syncIntervalMs;

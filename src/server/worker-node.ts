@@ -8,7 +8,7 @@ import type { ServerConfig } from '../core/config.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
 import { LevelMetaStore } from '../meta/level-meta-store.js';
-import type { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import type { Registry } from '../registry/registry.js';
 import { WorkerFileSystem } from '../worker/file-system.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { MountTable } from '../worker/mount-table.js';
@@ -39,7 +39,7 @@ export class WorkerNode {
 
   constructor(
     readonly config: ServerConfig,
-    readonly registry: EmbeddedRegistry,
+    readonly registry: Registry,
   ) {
     const dir = resolve(config.dataDir);
     this.meta = new LevelMetaStore(join(dir, 'meta'));
@@ -58,7 +58,15 @@ export class WorkerNode {
     this.mounts = new MountTable(registry);
   }
 
-  async start(address: string, registryUri: string): Promise<void> {
+  /**
+   * `defaultRootMount`: with nothing mounted, mount "/" on <dataDir>/ufs (strata local). Cluster
+   * workers take the mount table from the registry instead.
+   */
+  async start(
+    address: string,
+    registryUri: string,
+    options: { defaultRootMount?: boolean } = {},
+  ): Promise<void> {
     const dir = resolve(this.config.dataDir);
     await mkdir(dir, { recursive: true });
     this.id = await workerId(dir);
@@ -91,11 +99,11 @@ export class WorkerNode {
       startedAtMs: Date.now(),
     });
     await this.fs.start();
-    await this.applyMountFlags(dir);
+    await this.applyMountFlags(dir, options.defaultRootMount ?? true);
   }
 
   /** Mounts from flags/config: added if absent, replaced if the URI differs; "/" on <dataDir>/ufs when nothing is mounted. */
-  private async applyMountFlags(dir: string): Promise<void> {
+  private async applyMountFlags(dir: string, defaultRootMount: boolean): Promise<void> {
     const wanted = this.config.mounts.map(parseMountFlag);
     for (const m of wanted.sort((a, b) => a.path.length - b.path.length)) {
       const existing = this.mounts.get(m.path);
@@ -103,7 +111,7 @@ export class WorkerNode {
       if (existing) await this.fs.unmount(m.path);
       await this.fs.mount(m.path, m.uri);
     }
-    if (this.mounts.list().length === 0) {
+    if (defaultRootMount && this.mounts.list().length === 0) {
       const ufs = join(dir, 'ufs');
       await mkdir(ufs, { recursive: true });
       await this.fs.mount('/', pathToFileURL(ufs).toString());

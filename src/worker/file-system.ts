@@ -324,6 +324,16 @@ export class WorkerFileSystem implements StrataFileSystem {
     this.log('unmounted', { path: p, freedFiles: victims.length });
   }
 
+  /** Applies a mount-table snapshot from the registry; frees what removed mounts had cached. */
+  async applyMounts(records: Parameters<MountTable['apply']>[0]): Promise<void> {
+    for (const gone of await this.o.mounts.apply(records)) {
+      if (this.o.mounts.get(gone.record.path)?.id === gone.id) continue;
+      await this.o.meta.deleteTree(gone.record.path);
+      for (const id of [...this.o.pages.files()].filter((x) => x.endsWith(gone.id))) await this.o.pages.deleteFile(id);
+      this.log('mount_removed', { path: gone.record.path });
+    }
+  }
+
   async mounts(): Promise<MountInfo[]> {
     return this.o.mounts.list().map((m) => mountInfo(m.record));
   }
@@ -702,7 +712,7 @@ export class WorkerFileSystem implements StrataFileSystem {
       source,
     });
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
-    return Object.assign(stream, { contentLength: length });
+    return Object.assign(stream, { contentLength: length, fingerprint: record.fingerprint });
   }
 
   /** Splits a local file into pages in the page store (after a write). */

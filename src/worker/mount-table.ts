@@ -14,6 +14,8 @@ export interface MountRecord {
   readonly syncIntervalMs: number;
   readonly writeType: WriteType;
   readonly options: Readonly<Record<string, string>>;
+  /** Clients may read the store directly when every owner fails (absent in older records = false). */
+  readonly fallbackToUfs?: boolean;
 }
 
 /** Where mounts are persisted: the embedded registry (JSON file) or etcd later. */
@@ -51,6 +53,7 @@ export function mountInfo(record: MountRecord): MountInfo {
     path: record.path,
     uri: redactUri(record.uri),
     readOnly: record.readOnly,
+    fallbackToUfs: record.fallbackToUfs ?? false,
     syncIntervalMs: record.syncIntervalMs,
     writeType: record.writeType,
     options: maskOptions(record.options),
@@ -102,6 +105,7 @@ export class MountTable {
       syncIntervalMs: sync,
       writeType,
       options: { ...(options.options ?? {}) },
+      fallbackToUfs: options.fallbackToUfs ?? false,
     };
   }
 
@@ -135,6 +139,28 @@ export class MountTable {
     this.order = this.order.filter((m) => m !== p);
     await mount.store.close();
     return mount;
+  }
+
+  /**
+   * Makes the active mounts match a registry snapshot (another worker mounted or unmounted),
+   * without writing back. Returns the mounts that went away or were replaced, for cleanup.
+   */
+  async apply(records: readonly MountRecord[]): Promise<ActiveMount[]> {
+    const wanted = new Map(records.map((r) => [r.path, r]));
+    const gone: ActiveMount[] = [];
+    for (const [path, active] of this.mounts) {
+      const next = wanted.get(path);
+      if (!next || JSON.stringify(next) !== JSON.stringify(active.record)) {
+        this.mounts.delete(path);
+        gone.push(active);
+        await active.store.close().catch(() => undefined);
+      }
+    }
+    for (const record of records) {
+      if (!this.mounts.has(record.path)) this.activate(record, await createUnderStore(record.uri, record.options));
+    }
+    this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
+    return gone;
   }
 
   list(): ActiveMount[] {

@@ -270,7 +270,7 @@ describe('strata CLI against a worker over RPC', () => {
 
     const etcd = await run(['fs', 'ls', '/', '--registry', 'etcd://127.0.0.1:2379'], cleanEnv());
     assert.equal(etcd.code, 69);
-    assert.match(etcd.stderr, /UNSUPPORTED: etcd registry arrives with the cluster milestone/);
+    assert.match(etcd.stderr, /UNAVAILABLE/);
   });
 
   test('usage errors exit 64 with help', async () => {

@@ -160,6 +160,7 @@ export class MemoryFileSystem implements StrataFileSystem {
       path: p,
       uri,
       readOnly: options.readOnly ?? false,
+      fallbackToUfs: options.fallbackToUfs ?? false,
       syncIntervalMs: options.syncIntervalMs ?? -1,
       writeType: options.writeType ?? 'CACHE_THROUGH',
       options: masked,

@@ -1,11 +1,13 @@
 import type { CommandSpec } from '../command.js';
 import confShow from './conf-show.js';
+import fsAnonymous from './fs-anonymous.js';
 import fsCat from './fs-cat.js';
 import fsCp from './fs-cp.js';
 import fsDu from './fs-du.js';
 import fsFree from './fs-free.js';
 import fsGet from './fs-get.js';
 import fsLoad from './fs-load.js';
+import fsLocation from './fs-location.js';
 import fsLs from './fs-ls.js';
 import fsMkdir from './fs-mkdir.js';
 import fsMount from './fs-mount.js';
@@ -41,6 +43,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   fsUnpin,
   fsTtl,
   fsDu,
+  fsAnonymous,
+  fsLocation,
   report,
   confShow,
   ufsTest,

@@ -1,0 +1,370 @@
+import type { Readable } from 'node:stream';
+import { Readable as ReadableStream } from 'node:stream';
+import { createRing, type HashRing, type RingAlgorithm } from '../cluster/ring.js';
+import { StrataError, isStrataError } from '../core/errors.js';
+import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
+import type { Unwatch, WorkerInfo } from '../registry/registry.js';
+import type { UnderStore } from '../ufs/under-store.js';
+import { fingerprintOf } from '../ufs/under-store.js';
+import type { MountRecord } from '../worker/mount-table.js';
+import { RemoteFileSystem, type RemoteFileSystemOptions } from './remote-file-system.js';
+import type {
+  ClusterReport,
+  FileInfo,
+  JobSummary,
+  MountInfo,
+  MountOptions,
+  ReadOptions,
+  StrataFileSystem,
+  SyncOption,
+  UsageSummary,
+  WorkerReport,
+  WriteOptions,
+} from './types.js';
+
+/** Where the client learns the live workers (and, for direct store reads, the mount records). */
+export interface WorkerDirectory {
+  listWorkers(): Promise<WorkerInfo[]>;
+  watchWorkers?(onChange: (workers: WorkerInfo[]) => void): Promise<Unwatch>;
+  /** Mount records with credentials, for fallbackToUfs reads. */
+  loadMounts?(): Promise<MountRecord[]>;
+  close?(): Promise<void>;
+}
+
+export interface ClusterOptions extends RemoteFileSystemOptions {
+  /** Owners tried for one path before giving up (primary first). Default 3. */
+  readonly replicas?: number;
+  readonly algorithm?: RingAlgorithm;
+}
+
+type ReadableWithMeta = Readable & { fingerprint?: string; contentLength?: number };
+
+/** Errors that say "this worker is gone or stuck", as opposed to answers about the path. */
+function workerFailed(err: unknown): boolean {
+  return isStrataError(err, 'UNAVAILABLE') || isStrataError(err, 'TIMEOUT');
+}
+
+/**
+ * The client side of the cluster: routes each path to the workers that own it on a consistent-
+ * hash ring built from the registry's live workers (weighted by capacity), and follows
+ * membership changes. A dead or stuck owner is skipped for the next replica; a read that breaks
+ * midway resumes at the same byte on the next replica, after checking the content fingerprint is
+ * the same; when every owner fails and the mount allows it, the store is read directly.
+ * Operations on whole trees (load, free, du, pin) walk the tree and send each file to its owner.
+ */
+export class ClusterFileSystem implements StrataFileSystem {
+  private ring: HashRing = createRing([]);
+  private workers = new Map<string, WorkerInfo>();
+  private readonly clients = new Map<string, RemoteFileSystem>();
+  private unwatch: Unwatch | undefined;
+  private readonly stores = new Map<string, Promise<UnderStore>>();
+
+  private constructor(
+    private readonly directory: WorkerDirectory,
+    private readonly options: ClusterOptions,
+  ) {}
+
+  static async open(directory: WorkerDirectory, options: ClusterOptions = {}): Promise<ClusterFileSystem> {
+    const fs = new ClusterFileSystem(directory, options);
+    fs.setWorkers(await directory.listWorkers());
+    if (directory.watchWorkers) fs.unwatch = await directory.watchWorkers((w) => fs.setWorkers(w));
+    return fs;
+  }
+
+  async close(): Promise<void> {
+    this.unwatch?.();
+    await Promise.allSettled([...this.clients.values()].map((c) => c.close()));
+    await Promise.allSettled([...this.stores.values()].map(async (s) => (await s).close()));
+    await this.directory.close?.();
+  }
+
+  /** The workers that own a path, primary first (what `strata fs location` prints). */
+  location(path: string): WorkerInfo[] {
+    const p = normalizePath(path);
+    return this.ring.owners(p, Math.min(this.options.replicas ?? 3, this.ring.nodes.length)).map((id) => this.workers.get(id)!);
+  }
+
+  liveWorkers(): WorkerInfo[] {
+    return [...this.workers.values()];
+  }
+
+  private setWorkers(list: WorkerInfo[]): void {
+    // Draining workers finish what they serve but get no new paths.
+    const active = list.filter((w) => w.state === 'ACTIVE');
+    this.workers = new Map(active.map((w) => [w.id, w]));
+    this.ring = createRing(
+      active.map((w) => ({ id: w.id, weight: Math.max(1, w.capacityBytes) })),
+      this.options.algorithm === undefined ? {} : { algorithm: this.options.algorithm },
+    );
+    const live = new Set(active.map((w) => w.address));
+    for (const [address, client] of this.clients) {
+      if (!live.has(address)) {
+        this.clients.delete(address);
+        client.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private client(worker: WorkerInfo): RemoteFileSystem {
+    let c = this.clients.get(worker.address);
+    if (!c) {
+      c = new RemoteFileSystem(worker.address, this.options);
+      this.clients.set(worker.address, c);
+    }
+    return c;
+  }
+
+  /** Runs `fn` on the owners of `path` in order until one answers. */
+  private async routed<T>(path: string, fn: (fs: RemoteFileSystem) => Promise<T>): Promise<T> {
+    const owners = this.location(path);
+    if (owners.length === 0) throw new StrataError('UNAVAILABLE', 'no live workers in the cluster');
+    let last: unknown;
+    for (const owner of owners) {
+      try {
+        return await fn(this.client(owner));
+      } catch (err) {
+        if (!workerFailed(err)) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  /** Runs `fn` on any live worker (cluster-wide operations). */
+  private async anyWorker<T>(fn: (fs: RemoteFileSystem) => Promise<T>): Promise<T> {
+    return this.routed('/', fn);
+  }
+
+  status(path: string, options: SyncOption = {}): Promise<FileInfo> {
+    return this.routed(path, (fs) => fs.status(path, options));
+  }
+
+  list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
+    return this.routed(path, (fs) => fs.list(path, options));
+  }
+
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const p = normalizePath(path);
+    const owners = this.location(p);
+    const start = options.offset ?? 0;
+    let attempt = 0;
+    let last: unknown;
+    const open = async (offset: number, length: number | undefined): Promise<ReadableWithMeta> => {
+      const opts: ReadOptions = {
+        offset,
+        ...(length === undefined ? {} : { length }),
+        ...(options.readType === undefined ? {} : { readType: options.readType }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      };
+      while (attempt < owners.length) {
+        try {
+          return (await this.client(owners[attempt]!).read(p, opts)) as ReadableWithMeta;
+        } catch (err) {
+          if (!workerFailed(err)) throw err;
+          last = err;
+          attempt++;
+        }
+      }
+      const direct = await this.readStoreDirectly(p, offset, length, last);
+      if (direct) {
+        attempt = Number.POSITIVE_INFINITY;
+        return direct;
+      }
+      throw last ?? new StrataError('UNAVAILABLE', 'no live workers in the cluster');
+    };
+    const first = await open(start, options.length);
+    const fingerprint = first.fingerprint;
+    const total = first.contentLength;
+    async function* resume(): AsyncGenerator<Buffer> {
+      let stream: ReadableWithMeta = first;
+      let served = 0;
+      for (;;) {
+        try {
+          for await (const chunk of stream) {
+            served += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+          return;
+        } catch (err) {
+          if (!workerFailed(err) || total === undefined) throw err;
+          attempt++;
+          stream = await open(start + served, total - served);
+          if (fingerprint !== undefined && stream.fingerprint !== undefined && stream.fingerprint !== fingerprint) {
+            stream.destroy();
+            throw new StrataError('FINGERPRINT_CHANGED', `${p} changed while being read; retry`, { details: { path: p } });
+          }
+        }
+      }
+    }
+    const out = ReadableStream.from(resume(), { objectMode: false });
+    return Object.assign(out, { ...(total === undefined ? {} : { contentLength: total }), ...(fingerprint === undefined ? {} : { fingerprint }) });
+  }
+
+  /** Reads the store itself when the mount allows it (every owner failed). */
+  private async readStoreDirectly(p: string, offset: number, length: number | undefined, cause: unknown): Promise<ReadableWithMeta | undefined> {
+    const records = (await this.directory.loadMounts?.().catch(() => undefined)) ?? [];
+    const mount = records.filter((m) => isWithin(p, m.path)).sort((a, b) => b.path.length - a.path.length)[0];
+    if (!mount?.fallbackToUfs) return undefined;
+    let store = this.stores.get(mount.path);
+    if (!store) {
+      store = import('../ufs/factory.js').then((f) => f.createUnderStore(mount.uri, mount.options));
+      this.stores.set(mount.path, store);
+    }
+    const s = await store;
+    const ufsPath = relativeTo(p, mount.path);
+    const st = await s.status(ufsPath);
+    const len = length ?? st.size - offset;
+    const stream = await s.read(ufsPath, { offset, length: len });
+    void cause;
+    return Object.assign(stream, { fingerprint: fingerprintOf(st), contentLength: Math.max(0, Math.min(len, st.size - offset)) });
+  }
+
+  async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
+    const owners = this.location(path);
+    let last: unknown = new StrataError('UNAVAILABLE', 'no live workers in the cluster');
+    for (const owner of owners) {
+      try {
+        return await this.client(owner).write(path, source, options);
+      } catch (err) {
+        // A body already partly sent cannot be replayed: only an unreached owner is skipped.
+        if (!workerFailed(err) || source.readableDidRead) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    return this.routed(path, (fs) => fs.delete(path, options));
+  }
+
+  mkdir(path: string): Promise<void> {
+    return this.routed(path, (fs) => fs.mkdir(path));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.routed(from, (fs) => fs.rename(from, to));
+  }
+
+  mount(path: string, uri: string, options: MountOptions = {}): Promise<MountInfo> {
+    return this.anyWorker((fs) => fs.mount(path, uri, options));
+  }
+
+  unmount(path: string): Promise<void> {
+    return this.anyWorker((fs) => fs.unmount(path));
+  }
+
+  mounts(): Promise<MountInfo[]> {
+    return this.anyWorker((fs) => fs.mounts());
+  }
+
+  /** Every file at or below `path`, listing each directory on its owner. */
+  private async *files(path: string): AsyncGenerator<FileInfo> {
+    const root = await this.status(path);
+    if (root.type === 'file') {
+      yield root;
+      return;
+    }
+    const stack = [root.path];
+    while (stack.length > 0) {
+      for (const e of await this.list(stack.pop()!)) {
+        if (e.type === 'directory') stack.push(e.path);
+        else yield e;
+      }
+    }
+  }
+
+  private async eachFile(path: string, fn: (file: FileInfo) => Promise<void>, concurrency = 8): Promise<void> {
+    const running = new Set<Promise<void>>();
+    for await (const f of this.files(path)) {
+      const p = fn(f).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+    await Promise.all(running);
+  }
+
+  async load(path: string): Promise<JobSummary> {
+    let files = 0;
+    let bytes = 0;
+    await this.eachFile(path, async (f) => {
+      const r = await this.routed(f.path, (fs) => fs.load(f.path));
+      files += r.files;
+      bytes += r.bytes;
+    });
+    return { files, bytes };
+  }
+
+  async free(path: string): Promise<JobSummary> {
+    let files = 0;
+    let bytes = 0;
+    await this.eachFile(path, async (f) => {
+      const r = await this.routed(f.path, (fs) => fs.free(f.path));
+      files += r.files;
+      bytes += r.bytes;
+    });
+    return { files, bytes };
+  }
+
+  async pin(path: string, pinned: boolean): Promise<void> {
+    await this.eachFile(path, (f) => this.routed(f.path, (fs) => fs.pin(f.path, pinned)));
+  }
+
+  async setTtl(path: string, ttlMs: number | null, action: 'free' | 'delete' = 'free'): Promise<void> {
+    const root = await this.status(path);
+    if (root.type === 'file' || action === 'delete' || ttlMs === null) {
+      await this.routed(path, (fs) => fs.setTtl(path, ttlMs, action));
+      if (root.type === 'file' || ttlMs !== null) return;
+    }
+    // Freeing a tree frees pages on every file's owner, so each owner gets the TTL for its files.
+    await this.eachFile(path, (f) => this.routed(f.path, (fs) => fs.setTtl(f.path, ttlMs, action)));
+  }
+
+  async du(path: string): Promise<UsageSummary> {
+    let files = 0;
+    let bytes = 0;
+    let cachedBytes = 0;
+    let directories = 0;
+    const root = await this.status(path);
+    if (root.type === 'directory') {
+      const stack = [root.path];
+      directories++;
+      while (stack.length > 0) {
+        for (const e of await this.list(stack.pop()!)) {
+          if (e.type === 'directory') {
+            directories++;
+            stack.push(e.path);
+          }
+        }
+      }
+    }
+    // Cached bytes live on each file's owner, not on the owner of its directory.
+    await this.eachFile(path, async (f) => {
+      const s = await this.status(f.path);
+      files++;
+      bytes += s.size;
+      cachedBytes += s.cachedBytes;
+    });
+    return { files, directories, bytes, cachedBytes };
+  }
+
+  async report(): Promise<ClusterReport> {
+    const workers = this.liveWorkers();
+    const reports = await Promise.allSettled(workers.map((w) => this.client(w).report()));
+    const merged: WorkerReport[] = [];
+    let base: ClusterReport | undefined;
+    let pending = 0;
+    reports.forEach((r, i) => {
+      const w = workers[i]!;
+      if (r.status === 'fulfilled') {
+        base ??= r.value;
+        pending += r.value.pendingPersists;
+        merged.push(...r.value.workers.map((x) => ({ ...x, state: w.state })));
+      } else {
+        merged.push({ id: w.id, address: w.address, state: 'LOST', capacityBytes: w.capacityBytes, usedBytes: 0, hitRatio: 0, tiers: [], startedAtMs: w.startedAtMs, version: w.version });
+      }
+    });
+    if (!base) throw new StrataError('UNAVAILABLE', 'no worker answered');
+    return { ...base, workers: merged.sort((a, b) => (a.id < b.id ? -1 : 1)), pendingPersists: pending };
+  }
+}

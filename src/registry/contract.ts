@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import type { MountRecord } from '../worker/mount-table.js';
+import type { Registry, WorkerInfo } from './registry.js';
+
+/**
+ * The one registry contract suite: every Registry implementation runs these cases
+ * (test/registry/registry.test.ts runs them on `embedded` and on a real etcd). Each case gets a
+ * fresh, empty registry from the caller.
+ */
+
+export interface RegistryContractContext {
+  readonly registry: Registry;
+  /**
+   * Registers `info` with a lease of `leaseTtlMs` whose owner then dies without closing it (etcd:
+   * a child process killed with SIGKILL; embedded: the keepalive timer stopped).
+   */
+  crashWorker(info: WorkerInfo, leaseTtlMs: number): Promise<void>;
+  /** A second registry object on the same state (new client / reopened files). */
+  reopen(): Promise<Registry>;
+  /** Receives measured figures (ms), e.g. lease expiry detection and watch latency. */
+  measure?(metric: string, ms: number): void;
+}
+
+export interface RegistryContractCase {
+  readonly name: string;
+  run(ctx: RegistryContractContext): Promise<void>;
+}
+
+/** TTL of the crash case: short to keep the suite fast (etcd's minimum is about 2 s). */
+export const CONTRACT_LEASE_TTL_MS = 2000;
+/** Slack over the TTL for the registry to notice an expired lease. */
+export const EXPIRY_MARGIN_MS = 3000;
+const WATCH_TIMEOUT_MS = 5000;
+
+export function workerInfo(id: string, overrides: Partial<WorkerInfo> = {}): WorkerInfo {
+  return {
+    id,
+    address: `http://127.0.0.1:${20000 + (hash(id) % 10000)}`,
+    capacityBytes: 1 << 30,
+    state: 'ACTIVE',
+    version: '0.1.0',
+    startedAtMs: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+function mountRecord(path: string, uri: string, options: Record<string, string> = {}): MountRecord {
+  return { path, uri, readOnly: false, syncIntervalMs: -1, writeType: 'CACHE_THROUGH', options };
+}
+
+/** Collects watch snapshots and waits for one that matches. */
+class Snapshots<T> {
+  readonly seen: { at: number; items: T[] }[] = [];
+  private waiters: { pred: (items: T[]) => boolean; ok: (items: T[]) => void }[] = [];
+  readonly push = (items: T[]): void => {
+    this.seen.push({ at: performance.now(), items });
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.pred(items)) return true;
+      w.ok(items);
+      return false;
+    });
+  };
+
+  get last(): T[] | undefined {
+    return this.seen.at(-1)?.items;
+  }
+
+  /** Resolves with the first snapshot (latest included) that matches, at the time it arrived. */
+  async next(what: string, pred: (items: T[]) => boolean, timeoutMs = WATCH_TIMEOUT_MS): Promise<number> {
+    const last = this.seen.at(-1);
+    if (last !== undefined && pred(last.items)) return last.at;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((ok, fail) => {
+        this.waiters.push({ pred, ok: () => ok() });
+        timer = setTimeout(
+          () => fail(new Error(`watch: no snapshot where ${what} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    return performance.now();
+  }
+}
+
+const ids = (workers: WorkerInfo[]): string[] => workers.map((w) => w.id);
+
+export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
+  {
+    name: 'register, list, update and close workers',
+    async run({ registry }) {
+      assert.deepEqual(await registry.listWorkers(), []);
+      const a = workerInfo('w-a');
+      const b = workerInfo('w-b', { capacityBytes: 5 });
+      const ra = await registry.registerWorker(a);
+      const rb = await registry.registerWorker(b);
+      assert.deepEqual(await registry.listWorkers(), [a, b]);
+      await ra.update({ state: 'DRAINING' });
+      assert.deepEqual(await registry.listWorkers(), [{ ...a, state: 'DRAINING' }, b]);
+      await ra.update({ capacityBytes: 42 });
+      assert.deepEqual((await registry.listWorkers())[0], { ...a, state: 'DRAINING', capacityBytes: 42 });
+      await ra.close();
+      assert.deepEqual(await registry.listWorkers(), [b]);
+      await ra.close(); // idempotent
+      await assert.rejects(ra.update({ state: 'ACTIVE' }), { code: 'UNAVAILABLE' });
+      await rb.close();
+      assert.deepEqual(await registry.listWorkers(), []);
+    },
+  },
+  {
+    name: 'a worker whose keepalive stops disappears within the TTL plus a margin',
+    async run({ registry, crashWorker, measure }) {
+      const survivor = await registry.registerWorker(workerInfo('w-live'), {
+        leaseTtlMs: CONTRACT_LEASE_TTL_MS,
+      });
+      const dead = workerInfo('w-dead');
+      await crashWorker(dead, CONTRACT_LEASE_TTL_MS);
+      const t0 = performance.now();
+      assert.deepEqual(ids(await registry.listWorkers()), ['w-dead', 'w-live']);
+      const deadline = t0 + CONTRACT_LEASE_TTL_MS + EXPIRY_MARGIN_MS;
+      let gone = false;
+      while (performance.now() < deadline) {
+        if (!ids(await registry.listWorkers()).includes('w-dead')) {
+          gone = true;
+          break;
+        }
+        await sleep(50);
+      }
+      const elapsed = performance.now() - t0;
+      assert.ok(gone, `w-dead still listed ${Math.round(elapsed)} ms after its keepalive stopped`);
+      measure?.('lease expiry detected after crash (ms, TTL 2000)', elapsed);
+      // The live worker keeps its lease well past its TTL.
+      assert.ok(elapsed > 1000, `w-dead vanished after only ${Math.round(elapsed)} ms`);
+      assert.deepEqual(ids(await registry.listWorkers()), ['w-live']);
+      await survivor.close();
+    },
+  },
+  {
+    name: 'watchWorkers sees join, update and leave as full snapshots',
+    async run({ registry, measure }) {
+      const keep = await registry.registerWorker(workerInfo('w-0'));
+      const snaps = new Snapshots<WorkerInfo>();
+      const unwatch = await registry.watchWorkers(snaps.push);
+      await snaps.next('the initial list is w-0', (ws) => ids(ws).join() === 'w-0');
+      let t = performance.now();
+      const reg = await registry.registerWorker(workerInfo('w-1'));
+      let at = await snaps.next('w-1 joined', (ws) => ids(ws).join() === 'w-0,w-1');
+      measure?.('watch latency, register to callback (ms)', at - t);
+      t = performance.now();
+      await reg.update({ state: 'DRAINING' });
+      at = await snaps.next('w-1 is DRAINING', (ws) => ws.find((w) => w.id === 'w-1')?.state === 'DRAINING');
+      measure?.('watch latency, update to callback (ms)', at - t);
+      assert.deepEqual(snaps.last, [workerInfo('w-0'), workerInfo('w-1', { state: 'DRAINING' })]);
+      t = performance.now();
+      await reg.close();
+      at = await snaps.next('w-1 left', (ws) => ids(ws).join() === 'w-0');
+      measure?.('watch latency, close to callback (ms)', at - t);
+      // Every snapshot is a whole list, never a delta.
+      for (const s of snaps.seen) assert.ok(ids(s.items).includes('w-0'), 'a snapshot lacks w-0');
+      unwatch();
+      const count = snaps.seen.length;
+      const late = await registry.registerWorker(workerInfo('w-2'));
+      await sleep(300);
+      assert.equal(snaps.seen.length, count, 'a callback arrived after unwatch');
+      await late.close();
+      await keep.close();
+    },
+  },
+  {
+    name: 'mounts: save, load, overwrite, delete and watch (secrets stored as given)',
+    async run({ registry }) {
+      assert.deepEqual(await registry.loadMounts(), []);
+      const snaps = new Snapshots<MountRecord>();
+      const unwatch = await registry.watchMounts(snaps.push);
+      await snaps.next('the initial table is empty', (ms) => ms.length === 0);
+      const secret = { accessKeyId: 'AKIA-TEST', secretAccessKey: 's3cr3t/with=chars', region: 'x' };
+      const s3 = mountRecord('/data/s3', 's3://bucket/prefix', secret);
+      const root = mountRecord('/', 'file:///srv/data');
+      const nested = mountRecord('/data/s3/deeper', 'https://example.test/base');
+      await registry.saveMount(s3);
+      await registry.saveMount(root);
+      await registry.saveMount(nested);
+      assert.deepEqual(await registry.loadMounts(), [root, s3, nested]);
+      assert.deepEqual((await registry.loadMounts())[1]?.options, secret);
+      await snaps.next('three mounts', (ms) => ms.length === 3);
+      const ro = { ...s3, readOnly: true, syncIntervalMs: 60_000 };
+      await registry.saveMount(ro);
+      assert.deepEqual(await registry.loadMounts(), [root, ro, nested]);
+      await snaps.next('/data/s3 became read-only', (ms) =>
+        ms.some((m) => m.path === '/data/s3' && m.readOnly),
+      );
+      await registry.deleteMount('/data/s3');
+      await registry.deleteMount('/not/mounted'); // no-op
+      assert.deepEqual(await registry.loadMounts(), [root, nested]);
+      await snaps.next('/data/s3 deleted', (ms) => ms.map((m) => m.path).join() === '/,/data/s3/deeper');
+      unwatch();
+    },
+  },
+  {
+    name: 'config get and set',
+    async run({ registry }) {
+      assert.equal(await registry.getConfig('page.size'), undefined);
+      await registry.setConfig('page.size', '1MiB');
+      await registry.setConfig('a/b c', 'x=y');
+      assert.equal(await registry.getConfig('page.size'), '1MiB');
+      assert.equal(await registry.getConfig('a/b c'), 'x=y');
+      await registry.setConfig('page.size', '4MiB');
+      assert.equal(await registry.getConfig('page.size'), '4MiB');
+      await registry.setConfig('empty', '');
+      assert.equal(await registry.getConfig('empty'), '');
+    },
+  },
+  {
+    name: 'jobs put, get and list',
+    async run({ registry }) {
+      assert.equal(await registry.getJob('j1'), undefined);
+      assert.deepEqual(await registry.listJobs(), []);
+      const j1 = {
+        id: 'j1',
+        kind: 'load',
+        state: 'RUNNING',
+        path: '/data',
+        progress: { done: 1, total: 10 },
+      };
+      const j2 = { id: 'j2', kind: 'free', state: 'PENDING' };
+      await registry.putJob(j2);
+      await registry.putJob(j1);
+      assert.deepEqual(await registry.getJob('j1'), j1);
+      assert.deepEqual(await registry.listJobs(), [j1, j2]);
+      const done = { ...j1, state: 'SUCCEEDED', progress: { done: 10, total: 10 } };
+      await registry.putJob(done);
+      assert.deepEqual(await registry.getJob('j1'), done);
+      assert.deepEqual(
+        (await registry.listJobs()).map((j) => j.state),
+        ['SUCCEEDED', 'PENDING'],
+      );
+    },
+  },
+  {
+    name: 'campaign: the first candidate leads, the second takes over after it resigns',
+    async run({ registry }) {
+      assert.equal(await registry.leader('scheduler'), undefined);
+      const a = await registry.campaign('scheduler', 'cand-a');
+      await withTimeout(a.elected, 5000, 'cand-a was not elected');
+      assert.equal(await registry.leader('scheduler'), 'cand-a');
+      const b = await registry.campaign('scheduler', 'cand-b');
+      let bElected = false;
+      void b.elected.then(() => {
+        bElected = true;
+      });
+      await sleep(300);
+      assert.equal(bElected, false, 'cand-b was elected while cand-a leads');
+      assert.equal(await registry.leader('scheduler'), 'cand-a');
+      // Roles are independent.
+      const other = await registry.campaign('compactor', 'cand-c');
+      await withTimeout(other.elected, 5000, 'cand-c was not elected for another role');
+      assert.equal(await registry.leader('compactor'), 'cand-c');
+      await a.resign();
+      await withTimeout(b.elected, 5000, 'cand-b was not elected after cand-a resigned');
+      assert.equal(await registry.leader('scheduler'), 'cand-b');
+      await b.resign();
+      assert.equal(await registry.leader('scheduler'), undefined);
+      await other.resign();
+    },
+  },
+  {
+    name: 'mounts, config and jobs survive reopening the registry',
+    async run({ registry, reopen }) {
+      const m = mountRecord('/keep', 's3://b/p', { secretAccessKey: 'kept' });
+      await registry.saveMount(m);
+      await registry.setConfig('k', 'v');
+      await registry.putJob({ id: 'j', kind: 'load', state: 'RUNNING' });
+      const second = await reopen();
+      try {
+        assert.deepEqual(await second.loadMounts(), [m]);
+        assert.equal(await second.getConfig('k'), 'v');
+        assert.deepEqual(await second.getJob('j'), { id: 'j', kind: 'load', state: 'RUNNING' });
+      } finally {
+        await second.close();
+      }
+    },
+  },
+];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((ok) => setTimeout(ok, ms));
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, fail) => {
+        timer = setTimeout(() => fail(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function hash(text: string): number {
+  let h = 0;
+  for (const c of text) h = (h * 31 + (c.codePointAt(0) ?? 0)) >>> 0;
+  return h;
+}

@@ -1,0 +1,461 @@
+import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
+import { StrataError } from '../core/errors.js';
+import type { MountRecord } from '../worker/mount-table.js';
+import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
+import type {
+  JobRecord,
+  LeaderHandle,
+  Registry,
+  Unwatch,
+  WorkerInfo,
+  WorkerRegistration,
+} from './registry.js';
+import { DEFAULT_LEASE_TTL_MS } from './registry.js';
+
+export const DEFAULT_ETCD_PREFIX = '/strata/';
+export const DEFAULT_CALL_TIMEOUT_MS = 5000;
+
+export interface EtcdRegistryOptions {
+  /** Key prefix of every key Strata writes (default "/strata/"). A path in the URI overrides it. */
+  readonly prefix?: string;
+  /** Default lease TTL of registerWorker (ms); etcd counts in whole seconds, so it is rounded up. */
+  readonly leaseTtlMs?: number;
+  /** Deadline of every call (ms). */
+  readonly callTimeoutMs?: number;
+}
+
+/** Parses etcd://host:port[,host2:port2...][/prefix/] into gRPC endpoints and an optional key prefix. */
+export function parseEtcdUri(uri: string): { hosts: string[]; prefix: string | undefined } {
+  const m = /^etcd:\/\/([^/?#]+)(\/[^?#]*)?$/.exec(uri);
+  if (m === null) throw new StrataError('INVALID_URI', `not an etcd URI: ${uri} (expected etcd://host:port)`);
+  const hosts: string[] = [];
+  for (const part of (m[1] ?? '').split(',')) {
+    const hp = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(part);
+    if (hp === null || Number(hp[2]) < 1 || Number(hp[2]) > 65535)
+      throw new StrataError('INVALID_URI', `etcd endpoint must be host:port, got "${part}" in ${uri}`);
+    hosts.push(`http://${hp[1]}:${hp[2]}`);
+  }
+  const path = m[2];
+  const prefix = path === undefined || path === '/' ? undefined : path.endsWith('/') ? path : `${path}/`;
+  return { hosts, prefix };
+}
+
+const WORKERS = 'workers/';
+const MOUNTS = 'mounts/';
+const CONFIG = 'config/';
+const JOBS = 'jobs/';
+
+/**
+ * The cluster registry on etcd (npm etcd3, loaded on open()). Keys under the prefix:
+ * `workers/<id>` (JSON WorkerInfo on the worker's lease), `mounts/<encoded path>` (JSON
+ * MountRecord), `config/<key>`, `jobs/<id>`, and `election/<role>/<lease>` for elections.
+ * Every call has a deadline and fails with UNAVAILABLE when etcd cannot be reached in time.
+ */
+export class EtcdRegistry implements Registry {
+  readonly uri: string;
+  readonly prefix: string;
+  private readonly hosts: string[];
+  private readonly leaseTtlMs: number;
+  readonly callTimeoutMs: number;
+  private client: Etcd3 | undefined;
+  private nsRef: Namespace | undefined;
+  private readonly registrations = new Set<EtcdWorkerRegistration>();
+  private readonly unwatches = new Set<Unwatch>();
+
+  constructor(uri: string, options: EtcdRegistryOptions = {}) {
+    const parsed = parseEtcdUri(uri);
+    this.uri = uri;
+    this.hosts = parsed.hosts;
+    this.prefix = parsed.prefix ?? options.prefix ?? DEFAULT_ETCD_PREFIX;
+    this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
+  async open(): Promise<void> {
+    if (this.client !== undefined) return;
+    let mod: typeof import('etcd3');
+    try {
+      mod = await import('etcd3');
+    } catch (err) {
+      throw new StrataError('UNSUPPORTED', 'the etcd registry needs the npm package etcd3', { cause: err });
+    }
+    const timeout = this.callTimeoutMs;
+    this.client = new mod.Etcd3({
+      hosts: this.hosts,
+      dialTimeout: timeout,
+      // Unary calls get a gRPC deadline; streams (watch, keepalive) must not.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: { host: hostBreaker(mod.isRecoverableError), watchBackoff: watchBackoff() },
+    });
+    this.nsRef = this.client.namespace(this.prefix);
+    // Fail fast when etcd is not there at all, rather than on the first real call.
+    try {
+      await this.call('connect', () => this.ns.get(`${CONFIG}`).string());
+    } catch (err) {
+      this.client.close();
+      this.client = undefined;
+      this.nsRef = undefined;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    for (const unwatch of [...this.unwatches]) unwatch();
+    await Promise.allSettled([...this.registrations].map((r) => r.close()));
+    this.client = undefined;
+    this.nsRef = undefined;
+    client.close();
+  }
+
+  /** @internal */
+  get ns(): Namespace {
+    if (this.nsRef === undefined) throw new StrataError('UNAVAILABLE', 'the etcd registry is not open');
+    return this.nsRef;
+  }
+
+  /** @internal Runs one etcd call under the deadline and translates its errors. */
+  async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    let work: Promise<T>;
+    try {
+      work = fn();
+    } catch (err) {
+      throw translateEtcdError(err, `etcd ${op}`);
+    }
+    // If the deadline wins, the late failure of `work` must not surface as an unhandled rejection.
+    work.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, fail) => {
+      timer = setTimeout(
+        () =>
+          fail(
+            new StrataError(
+              'UNAVAILABLE',
+              `etcd ${this.hosts.join(',')} did not answer ${op} within ${this.callTimeoutMs} ms`,
+            ),
+          ),
+        this.callTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (err) {
+      throw translateEtcdError(err, `etcd ${op}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- membership ----
+
+  async registerWorker(info: WorkerInfo, options: { leaseTtlMs?: number } = {}): Promise<WorkerRegistration> {
+    const ttlMs = options.leaseTtlMs ?? this.leaseTtlMs;
+    if (!(ttlMs > 0)) throw new StrataError('INVALID_ARGUMENT', `lease TTL must be positive, got ${ttlMs}`);
+    const registration = new EtcdWorkerRegistration(this, { ...info }, Math.max(1, Math.ceil(ttlMs / 1000)));
+    await registration.start();
+    this.registrations.add(registration);
+    return registration;
+  }
+
+  /** @internal */
+  forget(registration: EtcdWorkerRegistration): void {
+    this.registrations.delete(registration);
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return this.listJson<WorkerInfo>(WORKERS, 'id');
+  }
+
+  watchWorkers(onChange: (workers: WorkerInfo[]) => void): Promise<Unwatch> {
+    return this.watchPrefix(WORKERS, () => this.listWorkers(), onChange);
+  }
+
+  // ---- mounts ----
+
+  async loadMounts(): Promise<MountRecord[]> {
+    return this.listJson<MountRecord>(MOUNTS, 'path');
+  }
+
+  async saveMount(record: MountRecord): Promise<void> {
+    await this.call('put mount', () =>
+      this.ns
+        .put(MOUNTS + encodeKey(record.path))
+        .value(JSON.stringify(record))
+        .exec(),
+    );
+  }
+
+  async deleteMount(path: string): Promise<void> {
+    await this.call('delete mount', () =>
+      this.ns
+        .delete()
+        .key(MOUNTS + encodeKey(path))
+        .exec(),
+    );
+  }
+
+  watchMounts(onChange: (mounts: MountRecord[]) => void): Promise<Unwatch> {
+    return this.watchPrefix(MOUNTS, () => this.loadMounts(), onChange);
+  }
+
+  // ---- config and jobs ----
+
+  async getConfig(key: string): Promise<string | undefined> {
+    const value = await this.call('get config', () => this.ns.get(CONFIG + encodeKey(key)).string());
+    return value ?? undefined;
+  }
+
+  async setConfig(key: string, value: string): Promise<void> {
+    await this.call('put config', () =>
+      this.ns
+        .put(CONFIG + encodeKey(key))
+        .value(value)
+        .exec(),
+    );
+  }
+
+  async putJob(job: JobRecord): Promise<void> {
+    if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
+    await this.call('put job', () =>
+      this.ns
+        .put(JOBS + encodeKey(job.id))
+        .value(JSON.stringify(job))
+        .exec(),
+    );
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const text = await this.call('get job', () => this.ns.get(JOBS + encodeKey(id)).string());
+    return text === null ? undefined : parseJson<JobRecord>(text, `job ${id}`);
+  }
+
+  async listJobs(): Promise<JobRecord[]> {
+    return this.listJson<JobRecord>(JOBS, 'id');
+  }
+
+  // ---- election ----
+
+  async campaign(role: string, candidateId: string): Promise<LeaderHandle> {
+    const ttl = Math.max(1, Math.ceil(this.leaseTtlMs / 1000));
+    const campaign = this.ns.election(encodeKey(role), ttl).campaign(candidateId);
+    const elected = new Promise<void>((ok, fail) => {
+      campaign.on('elected', () => ok());
+      campaign.on('error', (err) => fail(translateEtcdError(err, `etcd campaign for ${role}`)));
+    });
+    // A caller that never awaits `elected` must not crash the process when the campaign fails.
+    elected.catch(() => undefined);
+    // Surface "etcd unreachable" now rather than through a promise that never settles.
+    await this.call('campaign', () => campaign.getCampaignKey());
+    return {
+      elected,
+      resign: () => this.call('resign', () => campaign.resign()),
+    };
+  }
+
+  async leader(role: string): Promise<string | undefined> {
+    // Read the election keys directly (lowest create revision): the observer can miss the first leader.
+    return this.call('leader', () => this.ns.election(encodeKey(role)).leader());
+  }
+
+  // ---- helpers ----
+
+  private async listJson<T>(prefix: string, sortKey: keyof T): Promise<T[]> {
+    const kvs = await this.call(`list ${prefix}`, () => this.ns.getAll().prefix(prefix).strings());
+    const out = Object.entries(kvs).map(([key, text]) => parseJson<T>(text, key));
+    return out.sort((a, b) => compare(String(a[sortKey]), String(b[sortKey])));
+  }
+
+  /**
+   * A prefix watch that calls back with the full list after every change. Events only trigger a
+   * re-read (serialised and coalesced), so callbacks are in order and never stale for long. After
+   * a reconnect (etcd restarted) it re-reads too, in case events were lost while disconnected.
+   */
+  private async watchPrefix<T>(
+    prefix: string,
+    load: () => Promise<T[]>,
+    onChange: (items: T[]) => void,
+  ): Promise<Unwatch> {
+    let stopped = false;
+    let running = false;
+    let dirty = false;
+    const refresh = async (): Promise<void> => {
+      if (running) {
+        dirty = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          dirty = false;
+          let items: T[];
+          try {
+            items = await load();
+          } catch {
+            // etcd is away: the watcher reconnects and its "connected" event re-reads.
+            return;
+          }
+          if (stopped) return;
+          try {
+            onChange(items);
+          } catch {
+            // The watcher's own bug; keep watching.
+          }
+        } while (dirty && !stopped);
+      } finally {
+        running = false;
+      }
+    };
+    const watcher: Watcher = await this.call(`watch ${prefix}`, () =>
+      this.ns.watch().prefix(prefix).create(),
+    );
+    let connected = true;
+    watcher.on('data', () => void refresh());
+    watcher.on('disconnected', () => {
+      connected = false;
+    });
+    watcher.on('connected', () => {
+      if (!connected) void refresh();
+      connected = true;
+    });
+    // Without a listener an 'error' event would crash the process; the watch manager retries.
+    watcher.on('error', () => undefined);
+    await refresh();
+    const unwatch: Unwatch = () => {
+      if (stopped) return;
+      stopped = true;
+      this.unwatches.delete(unwatch);
+      watcher.cancel().catch(() => undefined);
+    };
+    this.unwatches.add(unwatch);
+    return unwatch;
+  }
+}
+
+/**
+ * A worker's key on an etcd lease kept alive by etcd3. When the lease is lost (etcd unreachable
+ * for longer than the TTL, or etcd says it expired) onLost is called and the handle keeps trying
+ * to register again on a new lease until it succeeds or is closed.
+ */
+export class EtcdWorkerRegistration implements WorkerRegistration {
+  onLost?: (err: unknown) => void;
+  private lease: Lease | undefined;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly registry: EtcdRegistry,
+    private info: WorkerInfo,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  private get key(): string {
+    return WORKERS + encodeKey(this.info.id);
+  }
+
+  /** @internal grants a lease and puts the record on it. */
+  async start(): Promise<void> {
+    const lease = this.registry.ns.lease(this.ttlSeconds);
+    lease.on('lost', (err) => this.lost(lease, err));
+    try {
+      await this.registry.call('grant lease', () => lease.grant());
+      await this.registry.call('register worker', () =>
+        lease.put(this.key).value(JSON.stringify(this.info)).exec(),
+      );
+    } catch (err) {
+      lease.release();
+      lease.revoke().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      lease.revoke().catch(() => undefined);
+      return;
+    }
+    this.lease = lease;
+  }
+
+  async update(patch: Partial<Pick<WorkerInfo, 'state' | 'capacityBytes'>>): Promise<void> {
+    if (this.closed) throw new StrataError('UNAVAILABLE', `worker ${this.info.id} is no longer registered`);
+    this.info = { ...this.info, ...patch };
+    const lease = this.lease;
+    // While re-registering, the new lease is put with the updated record.
+    if (lease === undefined)
+      throw new StrataError('UNAVAILABLE', `worker ${this.info.id} lost its lease; re-registering`);
+    await this.registry.call('update worker', () =>
+      lease.put(this.key).value(JSON.stringify(this.info)).exec(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.registry.forget(this);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease === undefined) return;
+    try {
+      await this.registry.call('revoke lease', () => lease.revoke());
+    } catch {
+      // etcd is away: stop the keepalive and let the lease expire on its own within the TTL.
+      lease.release();
+    }
+  }
+
+  private lost(lease: Lease, err: unknown): void {
+    if (this.closed || this.lease !== lease) return;
+    this.lease = undefined;
+    try {
+      this.onLost?.(translateEtcdError(err, `lease of worker ${this.info.id}`));
+    } catch {
+      // The owner's handler failing must not stop the re-registration.
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.start().catch(() => this.scheduleRetry());
+    }, 1000);
+  }
+}
+
+/** Maps etcd3/gRPC failures to Strata codes, keeping the original as `cause`. */
+export function translateEtcdError(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  const name = err instanceof Error ? err.name || err.constructor.name : '';
+  const ctor = err instanceof Error ? err.constructor.name : '';
+  const message = err instanceof Error ? err.message : String(err);
+  const kind = `${name} ${ctor}`;
+  if (
+    /GRPCUnavailable|GRPCDeadlineExceeded|GRPCCancelled|GRPCConnectFailed|BrokenCircuit|EtcdHostDown|TaskCancelled|ClientClosed|EtcdLeaseInvalid|EtcdWatchStreamEnded/.test(
+      kind,
+    ) ||
+    /ECONNREFUSED|UNAVAILABLE|No connection established|deadline/i.test(message)
+  ) {
+    return new StrataError('UNAVAILABLE', `${what}: etcd unavailable (${message})`, { cause: err });
+  }
+  if (/EtcdPermissionDenied|EtcdRoleNotGranted/.test(kind))
+    return new StrataError('PERMISSION_DENIED', `${what}: ${message}`, { cause: err });
+  if (/EtcdAuthenticationFailed|EtcdInvalidAuthToken|GRPCUnauthenticated/.test(kind))
+    return new StrataError('UNAUTHENTICATED', `${what}: ${message}`, { cause: err });
+  return new StrataError('INTERNAL', `${what}: ${message}`, { cause: err });
+}
+
+/** Keys may hold "/" (mount paths); encoding keeps one record per key and prefixes unambiguous. */
+function encodeKey(text: string): string {
+  return encodeURIComponent(text);
+}
+
+function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StrataError('INTERNAL', `etcd record ${what} is not valid JSON`, { cause: err });
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

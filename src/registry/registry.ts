@@ -1,0 +1,85 @@
+import type { MountRecord } from '../worker/mount-table.js';
+
+/**
+ * The registry contract: cluster membership, the mount table, cluster configuration, job records
+ * and leader election. Two implementations pass one contract suite: `embedded` (one process or
+ * one machine; what `strata local` uses) and `etcd` (several machines; Raft-replicated).
+ *
+ * Invariants:
+ * - A worker is listed only while its lease is alive: registerWorker() returns a handle that keeps
+ *   the lease alive until close(); a crashed worker disappears after `leaseTtlMs`.
+ * - watch callbacks receive the full current list after every change (snapshots, not deltas), so
+ *   a consumer that missed events still converges. The first callback, right after the watch
+ *   starts, carries the current list. Lists are sorted (workers by id, mounts by path).
+ * - No call hangs: a registry that cannot be reached fails with StrataError `UNAVAILABLE`.
+ * - Mount records hold connector secrets: implementations store them as given and never log them.
+ */
+
+/** Default lease TTL of a worker registration (ms). */
+export const DEFAULT_LEASE_TTL_MS = 5000;
+
+export type WorkerState = 'ACTIVE' | 'DRAINING';
+
+export interface WorkerInfo {
+  readonly id: string;
+  /** Base URL of the worker RPC, e.g. http://10.0.0.5:29999 */
+  readonly address: string;
+  /** Cache capacity in bytes; the ring weights workers by it. */
+  readonly capacityBytes: number;
+  readonly state: WorkerState;
+  readonly version: string;
+  readonly startedAtMs: number;
+}
+
+export interface WorkerRegistration {
+  /** Changes the advertised record (e.g. state DRAINING) without losing the lease. */
+  update(patch: Partial<Pick<WorkerInfo, 'state' | 'capacityBytes'>>): Promise<void>;
+  /** Revokes the lease: the worker leaves the membership at once. */
+  close(): Promise<void>;
+  /** Called when the lease was lost (e.g. registry unreachable longer than the TTL). */
+  onLost?: (err: unknown) => void;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  readonly kind: string;
+  readonly state: string;
+  readonly [key: string]: unknown;
+}
+
+export interface LeaderHandle {
+  /** Resolves once this candidate is the leader. */
+  readonly elected: Promise<void>;
+  /** Gives up leadership or candidacy. */
+  resign(): Promise<void>;
+}
+
+export type Unwatch = () => void;
+
+export interface Registry {
+  /** A URI clients can use to reach this registry (etcd://host:port, http://host:port). */
+  readonly uri: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  registerWorker(info: WorkerInfo, options?: { leaseTtlMs?: number }): Promise<WorkerRegistration>;
+  listWorkers(): Promise<WorkerInfo[]>;
+  watchWorkers(onChange: (workers: WorkerInfo[]) => void): Promise<Unwatch>;
+
+  loadMounts(): Promise<MountRecord[]>;
+  saveMount(record: MountRecord): Promise<void>;
+  deleteMount(path: string): Promise<void>;
+  watchMounts(onChange: (mounts: MountRecord[]) => void): Promise<Unwatch>;
+
+  getConfig(key: string): Promise<string | undefined>;
+  setConfig(key: string, value: string): Promise<void>;
+
+  putJob(job: JobRecord): Promise<void>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  listJobs(): Promise<JobRecord[]>;
+
+  /** Campaign for a singleton role (e.g. "scheduler"). */
+  campaign(role: string, candidateId: string): Promise<LeaderHandle>;
+  /** The current leader's candidate id, if any. */
+  leader(role: string): Promise<string | undefined>;
+}

@@ -1,0 +1,196 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { loadServerConfig, maskedConfig, type ServerConfig } from '../core/config.js';
+import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { createRegistry } from '../registry/factory.js';
+import type { Registry, WorkerRegistration } from '../registry/registry.js';
+import { logger } from './log.js';
+import { createRpcHandler } from './rpc-server.js';
+import { VERSION, WorkerNode } from './worker-node.js';
+
+export const WORKER_USAGE = `Usage: strata worker --registry etcd://HOST:PORT [options]
+
+Runs one cluster worker: page cache, metadata cache and the worker RPC, registered in the
+registry with a lease. It owns the paths that hash to it on the clients' ring. The mount table
+comes from the registry (any worker's "strata fs mount" reaches all of them).
+When ready it prints one JSON line: {"ready":true,"role":"worker","id":...,"addresses":{...}}.
+SIGTERM drains: the worker is marked DRAINING (clients stop sending new paths), serves what is
+in flight, then leaves the registry and exits.
+
+Options:
+  --registry URI           etcd://host:port[,host:port...] (also STRATA_REGISTRY)
+  --data-dir DIR           metadata, pages and staging (default ./.strata)
+  --host HOST              listen address (default 127.0.0.1)
+  --advertise-host HOST    address other machines reach this worker at (default: --host)
+  --port PORT              listen port, 0 = any free port (default 19998)
+  --config FILE            YAML configuration file (also STRATA_CONFIG)
+  --page-size SIZE, --memory-capacity SIZE, --disk-capacity SIZE, --eviction POLICY,
+  --persist-delay DUR, --ttl-check-interval DUR   as for "strata local"
+  --lease-ttl DUR          registry lease (default 5s): a crashed worker leaves the ring after it
+  --drain-timeout DUR      longest wait for in-flight requests on SIGTERM (default 10s)
+
+Example:
+  strata worker --registry etcd://127.0.0.1:2379 --data-dir /var/lib/strata/w1 --port 0
+`;
+
+export async function runWorker(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      registry: { type: 'string' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      'advertise-host': { type: 'string' },
+      port: { type: 'string' },
+      config: { type: 'string' },
+      'page-size': { type: 'string' },
+      'memory-capacity': { type: 'string' },
+      'disk-capacity': { type: 'string' },
+      eviction: { type: 'string' },
+      'persist-delay': { type: 'string' },
+      'ttl-check-interval': { type: 'string' },
+      'lease-ttl': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(WORKER_USAGE);
+    return 0;
+  }
+  const registryUri = values.registry ?? process.env.STRATA_REGISTRY;
+  if (!registryUri) throw new StrataError('INVALID_ARGUMENT', 'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)');
+  const config = await loadServerConfig(
+    {
+      dataDir: values['data-dir'],
+      host: values.host,
+      port: values.port,
+      pageSize: values['page-size'],
+      memoryCapacity: values['memory-capacity'],
+      diskCapacity: values['disk-capacity'],
+      eviction: values.eviction,
+      persistDelayMs: values['persist-delay'],
+      ttlCheckIntervalMs: values['ttl-check-interval'],
+    },
+    process.env,
+    values.config,
+  );
+  const { parseDuration } = await import('../core/units.js');
+  const worker = await startWorker(config, registryUri, {
+    advertiseHost: values['advertise-host'],
+    leaseTtlMs: values['lease-ttl'] === undefined ? 5000 : parseDuration(values['lease-ttl'], 'lease TTL'),
+    drainTimeoutMs: values['drain-timeout'] === undefined ? 10_000 : parseDuration(values['drain-timeout'], 'drain timeout'),
+  });
+  process.stdout.write(`${JSON.stringify(worker.ready)}\n`);
+  return new Promise<number>((done) => {
+    const shutdown = (signal: string) => {
+      logger('shutdown', { signal });
+      worker.stop().then(
+        () => done(0),
+        () => done(1),
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+export interface WorkerProcess {
+  readonly ready: { ready: true; role: 'worker'; id: string; version: string; pid: number; addresses: Record<string, string> };
+  readonly node: WorkerNode;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  config: ServerConfig,
+  registryUri: string,
+  options: { advertiseHost?: string | undefined; leaseTtlMs: number; drainTimeoutMs: number },
+): Promise<WorkerProcess> {
+  const registry: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
+  await registry.open();
+  const node = new WorkerNode(config, registry);
+  const server = createServer({ keepAlive: true, requestTimeout: 0 });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err) => fail(new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })));
+    server.listen(config.port, config.host, () => ok());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.advertiseHost ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host);
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    await node.start(base, registryUri, { defaultRootMount: false });
+  } catch (err) {
+    server.close();
+    await node.stop();
+    await registry.close();
+    throw err;
+  }
+  const unwatchMounts = await registry.watchMounts((records) => {
+    node.fs.applyMounts(records).catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
+  });
+  const rpc = createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token });
+  let inFlight = 0;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+    route(req, res).catch((err) => {
+      const e = toStrataError(err);
+      if (!res.headersSent) {
+        res.writeHead(ERROR_TABLE[e.code].http, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: e.toJSON() }));
+      } else {
+        res.destroy(e);
+      }
+    });
+  });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', role: 'worker', version: VERSION, workerId: node.id }));
+      return;
+    }
+    if (path === '/metrics') {
+      node.fs.updateGauges();
+      res.writeHead(200, { 'content-type': node.metrics.registry.contentType });
+      res.end(await node.metrics.registry.metrics());
+      return;
+    }
+    if (await rpc(req, res)) return;
+    throw new StrataError('NOT_FOUND', `no route ${req.method} ${path}`);
+  }
+  const capacityBytes = config.memoryCapacity + config.diskCapacity;
+  const registration: WorkerRegistration = await registry.registerWorker(
+    { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },
+    { leaseTtlMs: options.leaseTtlMs },
+  );
+  registration.onLost = (err) => logger('lease_lost', { error: toStrataError(err).message });
+  logger('ready', { role: 'worker', id: node.id, address: base, registry: registryUri, config: maskedConfig(config) });
+  let stopping: Promise<void> | undefined;
+  return {
+    ready: { ready: true, role: 'worker', id: node.id, version: VERSION, pid: process.pid, addresses: { worker: base, admin: base } },
+    node,
+    stop() {
+      stopping ??= (async () => {
+        // Drain: clients stop routing new paths here; what is in flight finishes.
+        await registration.update({ state: 'DRAINING' }).catch(() => undefined);
+        const deadline = Date.now() + options.drainTimeoutMs;
+        await new Promise((r) => setTimeout(r, 200));
+        while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await registration.close().catch(() => undefined);
+        unwatchMounts();
+        await new Promise<void>((ok) => {
+          server.close(() => ok());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 1000).unref();
+        });
+        await node.stop();
+        await registry.close();
+      })();
+      return stopping;
+    },
+  };
+}
