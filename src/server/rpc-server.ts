@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   READ_TYPES,
   type ReadOptions,
@@ -257,7 +256,19 @@ async function streamRead(ctx: CallContext, stream: SizedReadable): Promise<void
   // Node then fails the response when the source sends more or fewer bytes than announced.
   res.strictContentLength = true;
   res.writeHead(200, headers);
-  await pipeline(stream, res);
+  // Not stream.pipeline: it aborts an internal AbortController on every completion, and building
+  // that DOMException cost ~6% of the CPU of small reads. pipe() plus explicit teardown instead.
+  await new Promise<void>((done) => {
+    stream.once('error', (err) => {
+      res.destroy(err); // the client sees a broken body, never a short success
+      done();
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) stream.destroy();
+      done();
+    });
+    stream.pipe(res);
+  });
 }
 
 // ---- routes ------------------------------------------------------------------------------------

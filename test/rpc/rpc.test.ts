@@ -106,6 +106,7 @@ describe('worker RPC', () => {
       path: '/s3',
       uri: 's3://bucket/prefix',
       readOnly: true,
+      fallbackToUfs: false,
       syncIntervalMs: 1000,
       writeType: 'THROUGH',
       options: { region: 'eu-west-1', secretAccessKey: '****' },

@@ -1,0 +1,107 @@
+/**
+ * Cluster benchmark (issue: cluster). Ratios from one run:
+ *   warm read over the worker RPC ÷ warm read in-process (same worker, same cached file)
+ *   warm read over the worker RPC ÷ a bare node:http + undici transfer of the same bytes (the
+ *     transport ceiling on this machine)
+ *   4 KiB reads/s over the RPC at 64 concurrent ÷ bare HTTP 4 KiB GETs/s at 64 concurrent
+ * Placement figures (keys moved, balance) come from bench/ring.ts.
+ *
+ * Usage: node dist/bench/cluster.js [--size-mib N] [--rounds N]
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { RemoteFileSystem } from '../src/client/remote-file-system.js';
+import { DEFAULT_CONFIG } from '../src/core/config.js';
+import { startLocal } from '../src/server/local.js';
+import { setQuiet } from '../src/server/log.js';
+import { tempDir } from '../test/helpers/local-process.js';
+import { printTable, type Row, saveResults } from './report.js';
+
+const MiB = 1024 * 1024;
+
+async function drain(stream: AsyncIterable<Buffer>): Promise<number> {
+  let n = 0;
+  for await (const c of stream) n += c.length;
+  return n;
+}
+
+async function mibPerSec(bytes: number, fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return bytes / MiB / ((performance.now() - t) / 1000);
+}
+
+async function rate(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await op(next++);
+    }),
+  );
+  return n / ((performance.now() - t) / 1000);
+}
+
+const best = (xs: number[]) => Math.max(...xs);
+
+export async function runClusterBench(argv: string[] = []): Promise<Row[]> {
+  const { values } = parseArgs({ args: argv, options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } }, strict: false });
+  const size = Number(values['size-mib'] ?? 256) * MiB;
+  const rounds = Number(values.rounds ?? 3);
+  setQuiet(true);
+  const tmp = await tempDir('bench-cluster');
+  const payload = Buffer.alloc(size, 7);
+  const small = Buffer.alloc(4096, 3);
+  // The transport ceiling: the same bytes from memory over node:http, read with undici.
+  const bare = createServer((req, res) => {
+    const body = req.url === '/small' ? small : payload;
+    res.writeHead(200, { 'content-length': body.length });
+    Readable.from((function* () {
+      for (let i = 0; i < body.length; i += MiB) yield body.subarray(i, i + MiB);
+    })()).pipe(res);
+  });
+  await new Promise<void>((ok) => bare.listen(0, '127.0.0.1', ok));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  const pool = new Pool(bareUrl, { connections: 64 });
+  const local = await startLocal({ ...DEFAULT_CONFIG, dataDir: join(tmp.dir, 'strata'), port: 0, memoryCapacity: 2 * size, diskCapacity: 4 * size, mounts: [] });
+  const remote = new RemoteFileSystem(local.ready.addresses.worker!, { connections: 64 });
+  const rows: Row[] = [];
+  try {
+    const fs = local.node.fs;
+    await fs.write('/bench/big.bin', Readable.from([payload]), { writeType: 'MUST_CACHE' });
+    await fs.write('/bench/small.bin', Readable.from([small]), { writeType: 'MUST_CACHE' });
+    const inProc: number[] = [];
+    const overRpc: number[] = [];
+    const ceiling: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      inProc.push(await mibPerSec(size, async () => drain(await fs.read('/bench/big.bin'))));
+      overRpc.push(await mibPerSec(size, async () => drain(await remote.read('/bench/big.bin'))));
+      ceiling.push(await mibPerSec(size, async () => drain((await pool.request({ method: 'GET', path: '/big' })).body)));
+    }
+    rows.push({ metric: 'warm read: RPC ÷ in-process', strata: `${best(overRpc).toFixed(0)} MiB/s`, baseline: `${best(inProc).toFixed(0)} MiB/s`, ratio: best(overRpc) / best(inProc), target: '≥ 0.7', ok: best(overRpc) / best(inProc) >= 0.7 });
+    rows.push({ metric: 'warm read: RPC ÷ bare HTTP (transport ceiling)', strata: `${best(overRpc).toFixed(0)} MiB/s`, baseline: `${best(ceiling).toFixed(0)} MiB/s`, ratio: best(overRpc) / best(ceiling), target: '(info)', ok: true });
+    const n = 20_000;
+    const rpcRate = await rate(n, 64, async () => drain(await remote.read('/bench/small.bin')));
+    const bareRate = await rate(n, 64, async () => drain((await pool.request({ method: 'GET', path: '/small' })).body));
+    const inProcRate = await rate(n, 64, async () => drain(await fs.read('/bench/small.bin')));
+    rows.push({ metric: '4 KiB reads/s, 64 concurrent: RPC ÷ bare HTTP', strata: `${rpcRate.toFixed(0)}/s`, baseline: `${bareRate.toFixed(0)}/s`, ratio: rpcRate / bareRate, target: '(info)', ok: true });
+    rows.push({ metric: '4 KiB reads/s, 64 concurrent: RPC ÷ in-process', strata: `${rpcRate.toFixed(0)}/s`, baseline: `${inProcRate.toFixed(0)}/s`, ratio: rpcRate / inProcRate, target: '(info)', ok: true });
+  } finally {
+    await remote.close();
+    await pool.close();
+    bare.close();
+    await local.stop();
+    await tmp.cleanup();
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runClusterBench(process.argv.slice(2));
+  printTable(`Strata cluster benchmark (${new Date().toISOString()})`, rows);
+  await saveResults('cluster', rows);
+}
