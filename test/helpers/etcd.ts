@@ -25,8 +25,12 @@ export interface EtcdProcess {
   restart(): Promise<void>;
 }
 
-/** One single-node etcd on two free loopback ports with a temp data dir (flags from TESTBED.md). */
-export async function startEtcd(): Promise<EtcdProcess> {
+/**
+ * One single-node etcd on two free loopback ports with a temp data dir (flags from TESTBED.md).
+ * `extraClientHosts`: more addresses to serve clients on (e.g. the host ends of veth pairs to the
+ * test's own network namespaces).
+ */
+export async function startEtcd(options: { extraClientHosts?: string[] } = {}): Promise<EtcdProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-etcd-'));
   const clientPort = await freePort();
   let peerPort = await freePort();
@@ -39,7 +43,7 @@ export async function startEtcd(): Promise<EtcdProcess> {
     '--data-dir',
     join(dir, 'data'),
     '--listen-client-urls',
-    clientUrl,
+    [clientUrl, ...(options.extraClientHosts ?? []).map((h) => `http://${h}:${clientPort}`)].join(','),
     '--advertise-client-urls',
     clientUrl,
     '--listen-peer-urls',
