@@ -1,11 +1,31 @@
 /**
- * `npm run bench`: runs every benchmark and prints one table of ratios.
- * Each ratio compares Strata with a baseline measured in the same run.
+ * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
+ * s3, fuse) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * in the same run. Results also go to bench/results/*.json.
  */
-import { runCoreBench } from './core.js';
-import { printTable, saveResults } from './report.js';
+import { printTable, type Row, saveResults } from './report.js';
 
-const rows = await runCoreBench(process.argv.slice(2));
-printTable(`Strata benchmarks (${new Date().toISOString()})`, rows);
-const file = await saveResults('all', rows);
-process.stdout.write(`\nresults: ${file}\n`);
+const SUITES: Record<string, () => Promise<Row[]>> = {
+  core: async () => (await import('./core.js')).runCoreBench([]),
+  ring: async () => (await import('./ring.js')).runRingBench(['--keys', '1000000']),
+  cluster: async () => (await import('./cluster.js')).runClusterBench([]),
+  s3: async () => (await import('./s3-gateway.js')).runS3GatewayBench([]),
+  fuse: async () => (await import('./fuse.js')).runFuseBench([]),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length > 0 ? wanted : Object.keys(SUITES);
+const all: Row[] = [];
+for (const name of names) {
+  const suite = SUITES[name];
+  if (!suite) {
+    process.stderr.write(`unknown suite "${name}" (known: ${Object.keys(SUITES).join(', ')})\n`);
+    process.exit(64);
+  }
+  process.stderr.write(`running ${name}…\n`);
+  const rows = await suite();
+  printTable(`${name} (${new Date().toISOString()})`, rows);
+  all.push(...rows.map((r) => ({ ...r, metric: `${name}: ${r.metric}` })));
+}
+printTable(`Strata benchmarks — all suites`, all);
+process.stdout.write(`\nresults: ${await saveResults('all', all)}\n`);
