@@ -49,7 +49,11 @@ async function rate(n: number, concurrency: number, op: (i: number) => Promise<u
 const best = (xs: number[]) => Math.max(...xs);
 
 export async function runClusterBench(argv: string[] = []): Promise<Row[]> {
-  const { values } = parseArgs({ args: argv, options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } },
+    strict: false,
+  });
   const size = Number(values['size-mib'] ?? 256) * MiB;
   const rounds = Number(values.rounds ?? 3);
   setQuiet(true);
@@ -60,14 +64,23 @@ export async function runClusterBench(argv: string[] = []): Promise<Row[]> {
   const bare = createServer((req, res) => {
     const body = req.url === '/small' ? small : payload;
     res.writeHead(200, { 'content-length': body.length });
-    Readable.from((function* () {
-      for (let i = 0; i < body.length; i += MiB) yield body.subarray(i, i + MiB);
-    })()).pipe(res);
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < body.length; i += MiB) yield body.subarray(i, i + MiB);
+      })(),
+    ).pipe(res);
   });
   await new Promise<void>((ok) => bare.listen(0, '127.0.0.1', ok));
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
   const pool = new Pool(bareUrl, { connections: 64 });
-  const local = await startLocal({ ...DEFAULT_CONFIG, dataDir: join(tmp.dir, 'strata'), port: 0, memoryCapacity: 2 * size, diskCapacity: 4 * size, mounts: [] });
+  const local = await startLocal({
+    ...DEFAULT_CONFIG,
+    dataDir: join(tmp.dir, 'strata'),
+    port: 0,
+    memoryCapacity: 2 * size,
+    diskCapacity: 4 * size,
+    mounts: [],
+  });
   const remote = new RemoteFileSystem(local.ready.addresses.worker!, { connections: 64 });
   const rows: Row[] = [];
   try {
@@ -80,16 +93,48 @@ export async function runClusterBench(argv: string[] = []): Promise<Row[]> {
     for (let r = 0; r < rounds; r++) {
       inProc.push(await mibPerSec(size, async () => drain(await fs.read('/bench/big.bin'))));
       overRpc.push(await mibPerSec(size, async () => drain(await remote.read('/bench/big.bin'))));
-      ceiling.push(await mibPerSec(size, async () => drain((await pool.request({ method: 'GET', path: '/big' })).body)));
+      ceiling.push(
+        await mibPerSec(size, async () => drain((await pool.request({ method: 'GET', path: '/big' })).body)),
+      );
     }
-    rows.push({ metric: 'warm read: RPC ÷ in-process', strata: `${best(overRpc).toFixed(0)} MiB/s`, baseline: `${best(inProc).toFixed(0)} MiB/s`, ratio: best(overRpc) / best(inProc), target: '≥ 0.7', ok: best(overRpc) / best(inProc) >= 0.7 });
-    rows.push({ metric: 'warm read: RPC ÷ bare HTTP (transport ceiling)', strata: `${best(overRpc).toFixed(0)} MiB/s`, baseline: `${best(ceiling).toFixed(0)} MiB/s`, ratio: best(overRpc) / best(ceiling), target: '(info)', ok: true });
+    rows.push({
+      metric: 'warm read: RPC ÷ in-process',
+      strata: `${best(overRpc).toFixed(0)} MiB/s`,
+      baseline: `${best(inProc).toFixed(0)} MiB/s`,
+      ratio: best(overRpc) / best(inProc),
+      target: '≥ 0.7',
+      ok: best(overRpc) / best(inProc) >= 0.7,
+    });
+    rows.push({
+      metric: 'warm read: RPC ÷ bare HTTP (transport ceiling)',
+      strata: `${best(overRpc).toFixed(0)} MiB/s`,
+      baseline: `${best(ceiling).toFixed(0)} MiB/s`,
+      ratio: best(overRpc) / best(ceiling),
+      target: '(info)',
+      ok: true,
+    });
     const n = 20_000;
     const rpcRate = await rate(n, 64, async () => drain(await remote.read('/bench/small.bin')));
-    const bareRate = await rate(n, 64, async () => drain((await pool.request({ method: 'GET', path: '/small' })).body));
+    const bareRate = await rate(n, 64, async () =>
+      drain((await pool.request({ method: 'GET', path: '/small' })).body),
+    );
     const inProcRate = await rate(n, 64, async () => drain(await fs.read('/bench/small.bin')));
-    rows.push({ metric: '4 KiB reads/s, 64 concurrent: RPC ÷ bare HTTP', strata: `${rpcRate.toFixed(0)}/s`, baseline: `${bareRate.toFixed(0)}/s`, ratio: rpcRate / bareRate, target: '(info)', ok: true });
-    rows.push({ metric: '4 KiB reads/s, 64 concurrent: RPC ÷ in-process', strata: `${rpcRate.toFixed(0)}/s`, baseline: `${inProcRate.toFixed(0)}/s`, ratio: rpcRate / inProcRate, target: '(info)', ok: true });
+    rows.push({
+      metric: '4 KiB reads/s, 64 concurrent: RPC ÷ bare HTTP',
+      strata: `${rpcRate.toFixed(0)}/s`,
+      baseline: `${bareRate.toFixed(0)}/s`,
+      ratio: rpcRate / bareRate,
+      target: '(info)',
+      ok: true,
+    });
+    rows.push({
+      metric: '4 KiB reads/s, 64 concurrent: RPC ÷ in-process',
+      strata: `${rpcRate.toFixed(0)}/s`,
+      baseline: `${inProcRate.toFixed(0)}/s`,
+      ratio: rpcRate / inProcRate,
+      target: '(info)',
+      ok: true,
+    });
   } finally {
     await remote.close();
     await pool.close();

@@ -41,7 +41,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return await runWorker([...leading, ...rest.slice(1)]);
     }
     if (first === 'gateway' && rest[1] === 's3') {
-      const { runS3Gateway } = (await import('../gateway/s3/index.js')) as { runS3Gateway: (argv: string[]) => Promise<number> };
+      const { runS3Gateway } = (await import('../gateway/s3/index.js')) as {
+        runS3Gateway: (argv: string[]) => Promise<number>;
+      };
       return await runS3Gateway([...leading, ...rest.slice(2)]);
     }
     if (first === 'local') {

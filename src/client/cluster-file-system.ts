@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { createRing, type HashRing, type RingAlgorithm } from '../cluster/ring.js';
-import { StrataError, isStrataError } from '../core/errors.js';
+import { isStrataError, StrataError } from '../core/errors.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
 import type { UnderStore } from '../ufs/under-store.js';
@@ -81,7 +81,9 @@ export class ClusterFileSystem implements StrataFileSystem {
   /** The workers that own a path, primary first (what `strata fs location` prints). */
   location(path: string): WorkerInfo[] {
     const p = normalizePath(path);
-    return this.ring.owners(p, Math.min(this.options.replicas ?? 3, this.ring.nodes.length)).map((id) => this.workers.get(id)!);
+    return this.ring
+      .owners(p, Math.min(this.options.replicas ?? 3, this.ring.nodes.length))
+      .map((id) => this.workers.get(id)!);
   }
 
   liveWorkers(): WorkerInfo[] {
@@ -189,19 +191,33 @@ export class ClusterFileSystem implements StrataFileSystem {
           if (!workerFailed(err) || total === undefined) throw err;
           attempt++;
           stream = await open(start + served, total - served);
-          if (fingerprint !== undefined && stream.fingerprint !== undefined && stream.fingerprint !== fingerprint) {
+          if (
+            fingerprint !== undefined &&
+            stream.fingerprint !== undefined &&
+            stream.fingerprint !== fingerprint
+          ) {
             stream.destroy();
-            throw new StrataError('FINGERPRINT_CHANGED', `${p} changed while being read; retry`, { details: { path: p } });
+            throw new StrataError('FINGERPRINT_CHANGED', `${p} changed while being read; retry`, {
+              details: { path: p },
+            });
           }
         }
       }
     }
     const out = ReadableStream.from(resume(), { objectMode: false });
-    return Object.assign(out, { ...(total === undefined ? {} : { contentLength: total }), ...(fingerprint === undefined ? {} : { fingerprint }) });
+    return Object.assign(out, {
+      ...(total === undefined ? {} : { contentLength: total }),
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+    });
   }
 
   /** Reads the store itself when the mount allows it (every owner failed). */
-  private async readStoreDirectly(p: string, offset: number, length: number | undefined, cause: unknown): Promise<ReadableWithMeta | undefined> {
+  private async readStoreDirectly(
+    p: string,
+    offset: number,
+    length: number | undefined,
+    cause: unknown,
+  ): Promise<ReadableWithMeta | undefined> {
     const records = (await this.directory.loadMounts?.().catch(() => undefined)) ?? [];
     const mount = records.filter((m) => isWithin(p, m.path)).sort((a, b) => b.path.length - a.path.length)[0];
     if (!mount?.fallbackToUfs) return undefined;
@@ -216,7 +232,10 @@ export class ClusterFileSystem implements StrataFileSystem {
     const len = length ?? st.size - offset;
     const stream = await s.read(ufsPath, { offset, length: len });
     void cause;
-    return Object.assign(stream, { fingerprint: fingerprintOf(st), contentLength: Math.max(0, Math.min(len, st.size - offset)) });
+    return Object.assign(stream, {
+      fingerprint: fingerprintOf(st),
+      contentLength: Math.max(0, Math.min(len, st.size - offset)),
+    });
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
@@ -274,7 +293,11 @@ export class ClusterFileSystem implements StrataFileSystem {
     }
   }
 
-  private async eachFile(path: string, fn: (file: FileInfo) => Promise<void>, concurrency = 8): Promise<void> {
+  private async eachFile(
+    path: string,
+    fn: (file: FileInfo) => Promise<void>,
+    concurrency = 8,
+  ): Promise<void> {
     const running = new Set<Promise<void>>();
     for await (const f of this.files(path)) {
       const p = fn(f).finally(() => running.delete(p));
@@ -361,7 +384,17 @@ export class ClusterFileSystem implements StrataFileSystem {
         pending += r.value.pendingPersists;
         merged.push(...r.value.workers.map((x) => ({ ...x, state: w.state })));
       } else {
-        merged.push({ id: w.id, address: w.address, state: 'LOST', capacityBytes: w.capacityBytes, usedBytes: 0, hitRatio: 0, tiers: [], startedAtMs: w.startedAtMs, version: w.version });
+        merged.push({
+          id: w.id,
+          address: w.address,
+          state: 'LOST',
+          capacityBytes: w.capacityBytes,
+          usedBytes: 0,
+          hitRatio: 0,
+          tiers: [],
+          startedAtMs: w.startedAtMs,
+          version: w.version,
+        });
       }
     });
     if (!base) throw new StrataError('UNAVAILABLE', 'no worker answered');

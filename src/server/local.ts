@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, maskedConfig } from '../core/config.js';
-import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
 import { VERSION, WorkerNode } from './worker-node.js';
@@ -112,63 +112,27 @@ export async function startLocal(
   const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
   await registry.open();
   const node = new WorkerNode(config, registry);
-  const server = createServer({ keepAlive: true, requestTimeout: 0 });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err) =>
-      fail(
-        new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, {
-          cause: err,
-        }),
-      ),
-    );
-    server.listen(config.port, config.host, () => ok());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const base = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const http = await listenHttp(config.host, config.port);
+  const { server, base } = http;
   try {
     await node.start(base, base);
   } catch (err) {
-    server.close();
+    await http.close(0);
     await node.stop();
     throw err;
   }
-  const rpc = createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res).catch((err) => {
-      const e = toStrataError(err);
-      logger('request_error', { url: req.url, code: e.code, error: e.message });
-      if (!res.headersSent) {
-        res.writeHead(ERROR_TABLE[e.code].http, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: e.toJSON() }));
-      } else {
-        res.destroy(e);
-      }
-    });
-  });
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', role: 'local', version: VERSION, workerId: node.id }));
-      return;
-    }
-    if (path === '/metrics') {
-      node.fs.updateGauges();
-      const text = await node.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': node.metrics.registry.contentType });
-      res.end(text);
-      return;
-    }
-    if (path === '/api/v1/config') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(maskedConfig(config)));
-      return;
-    }
-    if (await registry.handle(req, res)) return;
-    if (await rpc(req, res)) return;
-    throw new StrataError('NOT_FOUND', `no route ${req.method} ${path}`);
-  }
+  const configHandler: Handler = async (req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== '/api/v1/config') return false;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(maskedConfig(config)));
+    return true;
+  };
+  http.serve([
+    adminHandler(node, 'local', VERSION),
+    configHandler,
+    (req, res) => registry.handle(req, res),
+    createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token }),
+  ]);
   const registration = await registry.registerWorker({
     id: node.id,
     address: base,
@@ -197,11 +161,7 @@ export async function startLocal(
     stop() {
       stopping ??= (async () => {
         await registration.close();
-        await new Promise<void>((ok) => {
-          server.close(() => ok());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
-        });
+        await http.close();
         await node.stop();
         await registry.close();
       })();

@@ -252,7 +252,8 @@ async function streamRead(ctx: CallContext, stream: SizedReadable): Promise<void
   const length = stream.contentLength;
   if (typeof length === 'number' && Number.isSafeInteger(length) && length >= 0)
     headers['content-length'] = length;
-  if (typeof stream.fingerprint === 'string') headers[FINGERPRINT_HEADER] = encodeURIComponent(stream.fingerprint);
+  if (typeof stream.fingerprint === 'string')
+    headers[FINGERPRINT_HEADER] = encodeURIComponent(stream.fingerprint);
   // Node then fails the response when the source sends more or fewer bytes than announced.
   res.strictContentLength = true;
   res.writeHead(200, headers);

@@ -1,10 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, maskedConfig, type ServerConfig } from '../core/config.js';
-import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { StrataError, toStrataError } from '../core/errors.js';
 import { createRegistry } from '../registry/factory.js';
 import type { Registry, WorkerRegistration } from '../registry/registry.js';
+import { adminHandler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
 import { VERSION, WorkerNode } from './worker-node.js';
@@ -62,7 +61,11 @@ export async function runWorker(argv: string[]): Promise<number> {
     return 0;
   }
   const registryUri = values.registry ?? process.env.STRATA_REGISTRY;
-  if (!registryUri) throw new StrataError('INVALID_ARGUMENT', 'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)');
+  if (!registryUri)
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)',
+    );
   const config = await loadServerConfig(
     {
       dataDir: values['data-dir'],
@@ -82,7 +85,10 @@ export async function runWorker(argv: string[]): Promise<number> {
   const worker = await startWorker(config, registryUri, {
     advertiseHost: values['advertise-host'],
     leaseTtlMs: values['lease-ttl'] === undefined ? 5000 : parseDuration(values['lease-ttl'], 'lease TTL'),
-    drainTimeoutMs: values['drain-timeout'] === undefined ? 10_000 : parseDuration(values['drain-timeout'], 'drain timeout'),
+    drainTimeoutMs:
+      values['drain-timeout'] === undefined
+        ? 10_000
+        : parseDuration(values['drain-timeout'], 'drain timeout'),
   });
   process.stdout.write(`${JSON.stringify(worker.ready)}\n`);
   return new Promise<number>((done) => {
@@ -99,7 +105,14 @@ export async function runWorker(argv: string[]): Promise<number> {
 }
 
 export interface WorkerProcess {
-  readonly ready: { ready: true; role: 'worker'; id: string; version: string; pid: number; addresses: Record<string, string> };
+  readonly ready: {
+    ready: true;
+    role: 'worker';
+    id: string;
+    version: string;
+    pid: number;
+    addresses: Record<string, string>;
+  };
   readonly node: WorkerNode;
   stop(): Promise<void>;
 }
@@ -112,66 +125,48 @@ export async function startWorker(
   const registry: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
   await registry.open();
   const node = new WorkerNode(config, registry);
-  const server = createServer({ keepAlive: true, requestTimeout: 0 });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err) => fail(new StrataError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })));
-    server.listen(config.port, config.host, () => ok());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = options.advertiseHost ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host);
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const http = await listenHttp(config.host, config.port, options.advertiseHost);
+  const base = http.base;
   try {
     await node.start(base, registryUri, { defaultRootMount: false });
   } catch (err) {
-    server.close();
+    await http.close(0);
     await node.stop();
     await registry.close();
     throw err;
   }
   const unwatchMounts = await registry.watchMounts((records) => {
-    node.fs.applyMounts(records).catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
+    node.fs
+      .applyMounts(records)
+      .catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
   });
-  const rpc = createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token });
-  let inFlight = 0;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    inFlight++;
-    res.once('close', () => inFlight--);
-    route(req, res).catch((err) => {
-      const e = toStrataError(err);
-      if (!res.headersSent) {
-        res.writeHead(ERROR_TABLE[e.code].http, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: e.toJSON() }));
-      } else {
-        res.destroy(e);
-      }
-    });
-  });
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', role: 'worker', version: VERSION, workerId: node.id }));
-      return;
-    }
-    if (path === '/metrics') {
-      node.fs.updateGauges();
-      res.writeHead(200, { 'content-type': node.metrics.registry.contentType });
-      res.end(await node.metrics.registry.metrics());
-      return;
-    }
-    if (await rpc(req, res)) return;
-    throw new StrataError('NOT_FOUND', `no route ${req.method} ${path}`);
-  }
+  http.serve([
+    adminHandler(node, 'worker', VERSION),
+    createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token }),
+  ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
   const registration: WorkerRegistration = await registry.registerWorker(
     { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },
     { leaseTtlMs: options.leaseTtlMs },
   );
   registration.onLost = (err) => logger('lease_lost', { error: toStrataError(err).message });
-  logger('ready', { role: 'worker', id: node.id, address: base, registry: registryUri, config: maskedConfig(config) });
+  logger('ready', {
+    role: 'worker',
+    id: node.id,
+    address: base,
+    registry: registryUri,
+    config: maskedConfig(config),
+  });
   let stopping: Promise<void> | undefined;
   return {
-    ready: { ready: true, role: 'worker', id: node.id, version: VERSION, pid: process.pid, addresses: { worker: base, admin: base } },
+    ready: {
+      ready: true,
+      role: 'worker',
+      id: node.id,
+      version: VERSION,
+      pid: process.pid,
+      addresses: { worker: base, admin: base },
+    },
     node,
     stop() {
       stopping ??= (async () => {
@@ -179,14 +174,10 @@ export async function startWorker(
         await registration.update({ state: 'DRAINING' }).catch(() => undefined);
         const deadline = Date.now() + options.drainTimeoutMs;
         await new Promise((r) => setTimeout(r, 200));
-        while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        while (http.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         await registration.close().catch(() => undefined);
         unwatchMounts();
-        await new Promise<void>((ok) => {
-          server.close(() => ok());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 1000).unref();
-        });
+        await http.close(1000);
         await node.stop();
         await registry.close();
       })();

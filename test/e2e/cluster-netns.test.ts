@@ -21,7 +21,13 @@ const ip = (...args: string[]) => run('ip', args);
  * test creates and removes, are ever contacted.
  */
 const tag = randomBytes(2).toString('hex');
-const HOSTS = [1, 2].map((n) => ({ ns: `strata-${tag}-${n}`, hostIf: `st${tag}h${n}`, nsIf: `st${tag}n${n}`, hostIp: `10.213.${n}.1`, nsIp: `10.213.${n}.2` }));
+const HOSTS = [1, 2].map((n) => ({
+  ns: `strata-${tag}-${n}`,
+  hostIf: `st${tag}h${n}`,
+  nsIf: `st${tag}n${n}`,
+  hostIp: `10.213.${n}.1`,
+  nsIp: `10.213.${n}.2`,
+}));
 
 async function netnsUsable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root for ip netns';
@@ -77,7 +83,12 @@ describe('workers on separate network hosts (ip netns + veth)', async () => {
     const port = new URL(etcd.clientUrl).port;
     for (const [i, h] of HOSTS.entries()) {
       workers.push(
-        await startWorker(`etcd://${h.hostIp}:${port}`, ['--host', h.nsIp, '--data-dir', join(tmp.dir, `w${i}`), '--lease-ttl', '2s'], {}, ['ip', 'netns', 'exec', h.ns]),
+        await startWorker(
+          `etcd://${h.hostIp}:${port}`,
+          ['--host', h.nsIp, '--data-dir', join(tmp.dir, `w${i}`), '--lease-ttl', '2s'],
+          {},
+          ['ip', 'netns', 'exec', h.ns],
+        ),
       );
     }
     fs = await connect(etcd.uri, { connectTimeoutMs: 1000, requestTimeoutMs: 3000 });
@@ -85,7 +96,9 @@ describe('workers on separate network hosts (ip netns + veth)', async () => {
     await fs.mount('/net', pathToFileURL(ufs).toString());
     await waitFor('mount everywhere', async () => {
       for (const w of workers) {
-        const list = (await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then((r) => r.json())) as Array<{ path: string }>;
+        const list = (await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then((r) =>
+          r.json(),
+        )) as Array<{ path: string }>;
         if (!list.some((m) => m.path === '/net')) return false;
       }
       return true;
@@ -101,18 +114,27 @@ describe('workers on separate network hosts (ip netns + veth)', async () => {
     await tmp?.cleanup();
   });
 
-  test('reads are served by workers in other namespaces; a cut link fails over', { skip: skip ?? false }, async () => {
+  test('reads are served by workers in other namespaces; a cut link fails over', {
+    skip: skip ?? false,
+  }, async () => {
     for (const w of workers) assert.match(w.ready.addresses.worker, /^http:\/\/10\.213\.\d\.2:\d+$/);
     const check = async (path: string) => {
       const body = await collect(await fs.read(path));
       assert.equal(createHash('sha256').update(body).digest('hex'), digests.get(path));
     };
     for (const path of digests.keys()) await check(path);
-    for (const w of workers) assert.ok((await metric(w.ready.addresses.admin, 'strata_ufs_read_bytes_total', { mount: '/net' })) > 0);
+    for (const w of workers)
+      assert.ok(
+        (await metric(w.ready.addresses.admin, 'strata_ufs_read_bytes_total', { mount: '/net' })) > 0,
+      );
     // Cut host 1 off the network: its worker is unreachable and its lease runs out.
     await ip('link', 'set', HOSTS[0]!.hostIf, 'down');
     for (const path of digests.keys()) await check(path);
-    await waitFor('ring without the cut-off worker', async () => fs.location('/net/f0.bin').length === 1, 15_000);
+    await waitFor(
+      'ring without the cut-off worker',
+      async () => fs.location('/net/f0.bin').length === 1,
+      15_000,
+    );
     for (const path of digests.keys()) await check(path);
   });
 });

@@ -28,7 +28,14 @@ describe('a cluster: etcd + 3 workers + clients', () => {
   const digests = new Map<string, string>();
   let ufs: string;
 
-  const workerArgs = (i: number) => ['--data-dir', join(tmp.dir, `w${i}`), '--lease-ttl', '2s', '--drain-timeout', '2s'];
+  const workerArgs = (i: number) => [
+    '--data-dir',
+    join(tmp.dir, `w${i}`),
+    '--lease-ttl',
+    '2s',
+    '--drain-timeout',
+    '2s',
+  ];
 
   before(async () => {
     tmp = await tempDir('cluster');
@@ -47,7 +54,9 @@ describe('a cluster: etcd + 3 workers + clients', () => {
     // Every worker learns the mount through the registry watch.
     await waitFor('mount on every worker', async () => {
       for (const w of workers) {
-        const r = await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then((x) => x.json() as Promise<Array<{ path: string }>>);
+        const r = await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then(
+          (x) => x.json() as Promise<Array<{ path: string }>>,
+        );
         if (!r.some((m) => m.path === '/lake')) return false;
       }
       return true;
@@ -63,14 +72,24 @@ describe('a cluster: etcd + 3 workers + clients', () => {
 
   async function readAndCheck(path: string): Promise<void> {
     const body = await collect(await fs.read(path));
-    assert.equal(createHash('sha256').update(body).digest('hex'), digests.get(path), `wrong bytes for ${path}`);
+    assert.equal(
+      createHash('sha256').update(body).digest('hex'),
+      digests.get(path),
+      `wrong bytes for ${path}`,
+    );
   }
 
   test('files spread over all workers; each path has one primary owner', async () => {
     for (const path of digests.keys()) await readAndCheck(path);
-    const perWorker = await Promise.all(workers.map((w) => metric(w.ready.addresses.admin, 'strata_ufs_read_bytes_total', { mount: '/lake' })));
+    const perWorker = await Promise.all(
+      workers.map((w) => metric(w.ready.addresses.admin, 'strata_ufs_read_bytes_total', { mount: '/lake' })),
+    );
     for (const bytes of perWorker) assert.ok(bytes > 0, `every worker served some files: ${perWorker}`);
-    assert.equal(perWorker.reduce((a, b) => a + b, 0), FILES * SIZE, 'each file read from the store once, by its owner');
+    assert.equal(
+      perWorker.reduce((a, b) => a + b, 0),
+      FILES * SIZE,
+      'each file read from the store once, by its owner',
+    );
     const loc = await runCli(['fs', 'location', '/lake/data/f0.bin'], { registry: etcd.uri });
     assert.equal(loc.code, 0, loc.stderr);
     const lines = loc.stdout.trim().split('\n');
@@ -110,7 +129,10 @@ describe('a cluster: etcd + 3 workers + clients', () => {
     assert.equal(failures, 0, `failed reads: ${errors.slice(0, 3).join('; ')}`);
     assert.ok(reads > 20, `reads went on (${reads})`);
     workers[1] = await startWorker(etcd.uri, workerArgs(1));
-    await waitFor('worker rejoined', async () => (await fs.report()).workers.filter((w) => w.state === 'ACTIVE').length === 3);
+    await waitFor(
+      'worker rejoined',
+      async () => (await fs.report()).workers.filter((w) => w.state === 'ACTIVE').length === 3,
+    );
     for (const path of paths) await readAndCheck(path);
   });
 
@@ -127,7 +149,11 @@ describe('a cluster: etcd + 3 workers + clients', () => {
     }
     assert.ok(reads > 10);
     await etcd.restart();
-    await waitFor('workers registered again', async () => (await fs.report()).workers.filter((w) => w.state === 'ACTIVE').length === 3, 30_000);
+    await waitFor(
+      'workers registered again',
+      async () => (await fs.report()).workers.filter((w) => w.state === 'ACTIVE').length === 3,
+      30_000,
+    );
     for (const path of paths.slice(0, 5)) await readAndCheck(path);
   });
 

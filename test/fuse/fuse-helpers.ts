@@ -1,8 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { addonBuilt } from '../../src/fuse/native.js';
+import { spawnDaemon } from '../helpers/daemon.js';
 import { STRATA_BIN } from '../helpers/local-process.js';
 
 /** Why FUSE tests cannot run here, or undefined when they can. */
@@ -26,47 +26,15 @@ export interface RunningFuse {
 
 /** `strata fuse mount DIR --foreground` as a child process; resolves on its ready line. */
 export async function startFuse(registry: string, dir: string, args: string[] = []): Promise<RunningFuse> {
-  const child = spawn(
+  const d = await spawnDaemon<unknown>(
     process.execPath,
     [STRATA_BIN, 'fuse', 'mount', dir, '--registry', registry, '--foreground', ...args],
     {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      what: 'strata fuse',
+      timeoutMs: 20_000,
     },
   );
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`fuse not ready in 20 s:\n${err}`)), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{"ready":true')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      fail(new Error(`fuse exited with ${code} before ready:\n${err}`));
-    });
-  });
-  return {
-    child,
-    dir,
-    stderr: () => err,
-    exited,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      return exited;
-    },
-    async kill() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { child: d.child, dir, stderr: d.stderr, exited: d.exited, stop: d.stop, kill: d.kill };
 }
 
 export interface ShResult {

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnDaemon } from './daemon.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const STRATA_BIN = join(REPO_ROOT, 'bin', 'strata.js');
@@ -28,53 +28,17 @@ export interface RunningStrata {
 
 /** Starts `strata local` (the real CLI, as a child process) and waits for its ready line. */
 export async function startLocal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningStrata> {
-  const child = spawn(process.execPath, [STRATA_BIN, 'local', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    if (err.length > 1_000_000) err = err.slice(-500_000);
-  });
-  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-  const ready = await new Promise<ReadyLine>((ok, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`strata local not ready in 30 s; stderr:\n${err}`)),
-      30_000,
-    );
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as ReadyLine;
-        if (parsed.ready) {
-          clearTimeout(timer);
-          ok(parsed);
-        }
-      } catch {
-        // not the ready line
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      fail(new Error(`strata local exited with ${code} before ready; stderr:\n${err}`));
-    });
+  const d = await spawnDaemon<ReadyLine>(process.execPath, [STRATA_BIN, 'local', '--port', '0', ...args], {
+    env,
+    what: 'strata local',
   });
   return {
-    child,
-    ready,
-    registry: ready.addresses.registry!,
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      return exited;
-    },
-    async kill() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    child: d.child,
+    ready: d.ready,
+    registry: d.ready.addresses.registry!,
+    stderr: d.stderr,
+    stop: d.stop,
+    kill: d.kill,
   };
 }
 

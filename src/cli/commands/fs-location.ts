@@ -4,7 +4,9 @@ import { JSON_OPTION } from '../options.js';
 
 /** A file system that can say which workers own a path (the cluster client, or one worker). */
 interface Locating {
-  location(path: string): Promise<Array<{ id: string; address: string }>> | Array<{ id: string; address: string }>;
+  location(
+    path: string,
+  ): Promise<Array<{ id: string; address: string }>> | Array<{ id: string; address: string }>;
 }
 
 export default defineCommand({
@@ -23,12 +25,18 @@ export default defineCommand({
     if (typeof fs.location !== 'function') throw new Error('this client cannot locate paths');
     await (fs as unknown as { status(p: string): Promise<unknown> }).status(path).catch((err: unknown) => {
       // Location is defined for any path; only a malformed one is an error.
-      if ((err as { code?: string }).code === 'INVALID_PATH' || (err as { code?: string }).code === 'NAME_TOO_LONG') throw err;
+      if (
+        (err as { code?: string }).code === 'INVALID_PATH' ||
+        (err as { code?: string }).code === 'NAME_TOO_LONG'
+      )
+        throw err;
     });
     const owners = await fs.location(path);
     await print(
       ctx.io.stdout,
-      flag(ctx, 'json') ? json(owners.map((o) => ({ id: o.id, address: o.address }))) : owners.map((o) => `${o.id} ${o.address}\n`).join(''),
+      flag(ctx, 'json')
+        ? json(owners.map((o) => ({ id: o.id, address: o.address })))
+        : owners.map((o) => `${o.id} ${o.address}\n`).join(''),
     );
     return 0;
   },

@@ -13,7 +13,8 @@ import {
 export default defineCommand({
   words: ['fs', 'mount'],
   summary: 'mount an under-store (file, s3, http) at a path',
-  usage: 'fs mount [--readonly] [--fallback-to-ufs] [--sync-interval MS] [--write-type T] [--option k=v]... [--json] PATH URI',
+  usage:
+    'fs mount [--readonly] [--fallback-to-ufs] [--sync-interval MS] [--write-type T] [--option k=v]... [--json] PATH URI',
   description:
     'Adds PATH → URI to the mount table. Connector options (endpoint, region, accessKeyId, secretAccessKey, pathStyle, timeoutMs…) go in --option; secrets are never echoed back.',
   examples: [
@@ -23,7 +24,10 @@ export default defineCommand({
   ],
   options: {
     readonly: { type: 'boolean', help: 'refuse writes under this mount' },
-    'fallback-to-ufs': { type: 'boolean', help: 'clients read the store directly when all owning workers fail' },
+    'fallback-to-ufs': {
+      type: 'boolean',
+      help: 'clients read the store directly when all owning workers fail',
+    },
     'sync-interval': SYNC_INTERVAL_OPTION,
     'write-type': WRITE_TYPE_OPTION,
     option: { type: 'string', multiple: true, valueName: 'k=v', help: 'connector option (repeatable)' },
