@@ -329,7 +329,8 @@ export class WorkerFileSystem implements StrataFileSystem {
     for (const gone of await this.o.mounts.apply(records)) {
       if (this.o.mounts.get(gone.record.path)?.id === gone.id) continue;
       await this.o.meta.deleteTree(gone.record.path);
-      for (const id of [...this.o.pages.files()].filter((x) => x.endsWith(gone.id))) await this.o.pages.deleteFile(id);
+      for (const id of [...this.o.pages.files()].filter((x) => x.endsWith(gone.id)))
+        await this.o.pages.deleteFile(id);
       this.log('mount_removed', { path: gone.record.path });
     }
   }

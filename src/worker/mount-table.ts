@@ -157,7 +157,8 @@ export class MountTable {
       }
     }
     for (const record of records) {
-      if (!this.mounts.has(record.path)) this.activate(record, await createUnderStore(record.uri, record.options));
+      if (!this.mounts.has(record.path))
+        this.activate(record, await createUnderStore(record.uri, record.options));
     }
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
     return gone;
