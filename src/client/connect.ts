@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { StrataError } from '../core/errors.js';
+import { CLUSTER_TOKEN_KEY } from '../registry/registry.js';
 import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
 import { RemoteFileSystem, transportError } from './remote-file-system.js';
 import type { StrataFileSystem } from './types.js';
@@ -82,7 +83,8 @@ export async function connect(
     const registry = await createRegistry(registryUri, {});
     await registry.open();
     try {
-      return await ClusterFileSystem.open(registry, options);
+      const token = options.token ?? (await registry.getConfig(CLUSTER_TOKEN_KEY));
+      return await ClusterFileSystem.open(registry, token === undefined ? options : { ...options, token });
     } catch (err) {
       await registry.close();
       throw err;

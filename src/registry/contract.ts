@@ -210,6 +210,11 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
       assert.equal(await registry.getConfig('page.size'), '4MiB');
       await registry.setConfig('empty', '');
       assert.equal(await registry.getConfig('empty'), '');
+      // initConfig: first writer wins, everyone reads the same value.
+      const raced = await Promise.all(['a', 'b', 'c'].map((v) => registry.initConfig('cluster.token', v)));
+      assert.equal(new Set(raced).size, 1);
+      assert.equal(await registry.getConfig('cluster.token'), raced[0]);
+      assert.equal(await registry.initConfig('page.size', 'ignored'), '4MiB');
     },
   },
   {

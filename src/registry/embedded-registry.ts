@@ -196,6 +196,13 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     await this.configFile.write({ version: 1, config: Object.fromEntries(this.config) });
   }
 
+  async initConfig(key: string, value: string): Promise<string> {
+    const existing = this.config.get(key);
+    if (existing !== undefined) return existing;
+    await this.setConfig(key, value);
+    return value;
+  }
+
   async putJob(job: JobRecord): Promise<void> {
     if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
     this.jobs.set(job.id, structuredClone(job));

@@ -215,6 +215,17 @@ export class EtcdRegistry implements Registry {
     );
   }
 
+  async initConfig(key: string, value: string): Promise<string> {
+    const k = CONFIG + encodeKey(key);
+    await this.call('init config', () =>
+      this.ns.if(k, 'Create', '==', 0).then(this.ns.put(k).value(value)).commit(),
+    );
+    const stored = await this.getConfig(key);
+    if (stored === undefined)
+      throw new StrataError('UNAVAILABLE', `config ${key} vanished right after it was set`);
+    return stored;
+  }
+
   async putJob(job: JobRecord): Promise<void> {
     if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
     await this.call('put job', () =>

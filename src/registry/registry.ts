@@ -20,6 +20,9 @@ export const DEFAULT_LEASE_TTL_MS = 5000;
 
 export type WorkerState = 'ACTIVE' | 'DRAINING';
 
+/** Config key of the bearer token every worker RPC call must carry in a cluster. */
+export const CLUSTER_TOKEN_KEY = 'cluster.token';
+
 export interface WorkerInfo {
   readonly id: string;
   /** Base URL of the worker RPC, e.g. http://10.0.0.5:29999 */
@@ -73,6 +76,8 @@ export interface Registry {
 
   getConfig(key: string): Promise<string | undefined>;
   setConfig(key: string, value: string): Promise<void>;
+  /** Sets `key` only if it is absent (atomically); returns the value stored either way. */
+  initConfig(key: string, value: string): Promise<string>;
 
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;

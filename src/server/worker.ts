@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, maskedConfig, type ServerConfig } from '../core/config.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { createRegistry } from '../registry/factory.js';
-import type { Registry, WorkerRegistration } from '../registry/registry.js';
+import { CLUSTER_TOKEN_KEY, type Registry, type WorkerRegistration } from '../registry/registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
@@ -124,6 +125,10 @@ export async function startWorker(
 ): Promise<WorkerProcess> {
   const registry: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
   await registry.open();
+  // Every RPC call carries the cluster token. Unless one is configured, the first worker creates
+  // it in the registry (atomically) and everyone with registry access — workers, clients — uses it.
+  const token =
+    config.token ?? (await registry.initConfig(CLUSTER_TOKEN_KEY, randomBytes(24).toString('base64url')));
   const node = new WorkerNode(config, registry);
   const http = await listenHttp(config.host, config.port, options.advertiseHost);
   const base = http.base;
@@ -140,10 +145,7 @@ export async function startWorker(
       .applyMounts(records)
       .catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
   });
-  http.serve([
-    adminHandler(node, 'worker', VERSION),
-    createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token }),
-  ]);
+  http.serve([adminHandler(node, 'worker', VERSION), createRpcHandler(node.fs, { token })]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
   const registration: WorkerRegistration = await registry.registerWorker(
     { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },

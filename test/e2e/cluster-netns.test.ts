@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { collect } from '../../src/worker/file-system.js';
-import { type RunningWorker, startWorker } from '../helpers/cluster.js';
+import { clusterToken, type RunningWorker, startWorker, workerMounts } from '../helpers/cluster.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { metric, tempDir, waitFor } from '../helpers/local-process.js';
 
@@ -94,13 +94,10 @@ describe('workers on separate network hosts (ip netns + veth)', async () => {
     fs = await connect(etcd.uri, { connectTimeoutMs: 1000, requestTimeoutMs: 3000 });
     await waitFor('2 workers', async () => fs.location('/net/f0.bin').length === 2);
     await fs.mount('/net', pathToFileURL(ufs).toString());
+    const token = await clusterToken(etcd.uri);
     await waitFor('mount everywhere', async () => {
-      for (const w of workers) {
-        const list = (await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then((r) =>
-          r.json(),
-        )) as Array<{ path: string }>;
-        if (!list.some((m) => m.path === '/net')) return false;
-      }
+      for (const w of workers)
+        if (!(await workerMounts(w.ready.addresses.worker, token)).includes('/net')) return false;
       return true;
     });
   });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { collect } from '../../src/worker/file-system.js';
-import { type RunningWorker, startWorker } from '../helpers/cluster.js';
+import { clusterToken, type RunningWorker, startWorker, workerMounts } from '../helpers/cluster.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { metric, runCli, tempDir, waitFor } from '../helpers/local-process.js';
 
@@ -52,15 +52,15 @@ describe('a cluster: etcd + 3 workers + clients', () => {
     await waitFor('3 workers in the ring', async () => (await fs.report()).workers.length === 3);
     await fs.mount('/lake', pathToFileURL(ufs).toString(), { fallbackToUfs: true });
     // Every worker learns the mount through the registry watch.
+    const token = await clusterToken(etcd.uri);
     await waitFor('mount on every worker', async () => {
-      for (const w of workers) {
-        const r = await fetch(`${w.ready.addresses.worker}/rpc/v1/mounts`).then(
-          (x) => x.json() as Promise<Array<{ path: string }>>,
-        );
-        if (!r.some((m) => m.path === '/lake')) return false;
-      }
+      for (const w of workers)
+        if (!(await workerMounts(w.ready.addresses.worker, token)).includes('/lake')) return false;
       return true;
     });
+    // Every call needs the cluster token the first worker put in the registry.
+    const anonymous = await fetch(`${workers[0]!.ready.addresses.worker}/rpc/v1/mounts`);
+    assert.equal(anonymous.status, 401);
   });
 
   after(async () => {

@@ -36,3 +36,23 @@ export async function startWorker(
     { env, what: 'strata worker' },
   );
 }
+
+/** The cluster token the workers created in the registry (every RPC call needs it). */
+export async function clusterToken(registryUri: string): Promise<string> {
+  const { createRegistry } = await import('../../src/registry/factory.js');
+  const registry = await createRegistry(registryUri, {});
+  try {
+    const token = await registry.getConfig('cluster.token');
+    if (token === undefined) throw new Error('no cluster token in the registry');
+    return token;
+  } finally {
+    await registry.close();
+  }
+}
+
+/** Mount points one worker currently serves (asked directly, bypassing routing). */
+export async function workerMounts(address: string, token: string): Promise<string[]> {
+  const res = await fetch(`${address}/rpc/v1/mounts`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`worker ${address} answered ${res.status}`);
+  return ((await res.json()) as Array<{ path: string }>).map((m) => m.path);
+}
