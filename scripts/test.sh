@@ -11,4 +11,5 @@ npx biome check src test bench
 bash scripts/build-fuse.sh
 npx tsc -p tsconfig.json
 # Tests start their own servers on loopback ports and stop them by PID.
-node --test --test-concurrency=2 --test-timeout=300000 dist/test/
+# Only *.test.js: node --test would also run every helper under a folder named test.
+node --test --test-concurrency=2 --test-timeout=300000 $(find dist/test -name '*.test.js' | sort)
