@@ -33,6 +33,10 @@ export interface ServerConfig {
   ttlCheckIntervalMs: number;
   /** Bearer token required on the worker RPC when set. Secret: never printed. */
   token?: string;
+  /** S3 gateway port of `strata local`: 0 = any free port, -1 = no gateway. Default 39999 (0 with --port 0). */
+  s3Port?: number;
+  /** Enables virtual-host style S3 requests: "<bucket>.<domain>". */
+  s3Domain?: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -81,6 +85,8 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
     parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval'),
   },
   token: { env: 'STRATA_TOKEN', parse: String },
+  s3Port: { env: 'STRATA_S3_PORT', parse: (v) => int(v, 's3 port', -1, 65535) },
+  s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
 };
 
 function int(v: unknown, what: string, min: number, max: number): number {
@@ -95,9 +101,12 @@ function positive(n: number, what: string): number {
   return n;
 }
 
+/** Top-level YAML sections read by other components (the S3 gateway's `s3:`). */
+const FOREIGN_SECTIONS = new Set(['s3']);
+
 function apply(target: ServerConfig, raw: Raw, source: string): void {
   for (const [key, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
+    if (value === undefined || FOREIGN_SECTIONS.has(key)) continue;
     const spec = KEYS[key as keyof ServerConfig];
     if (!spec) throw new StrataError('INVALID_ARGUMENT', `unknown configuration key "${key}" in ${source}`);
     (target as unknown as Raw)[key] = spec.parse(value);

@@ -2,12 +2,21 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, maskedConfig } from '../core/config.js';
-
+import { toStrataError } from '../core/errors.js';
+import {
+  credentialsFrom,
+  loadGatewayConfig,
+  type S3GatewayServer,
+  startS3GatewayServer,
+} from '../gateway/s3/server.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
 import { VERSION, WorkerNode } from './worker-node.js';
+
+/** Alluxio's S3 proxy port. */
+export const DEFAULT_S3_PORT = 39999;
 
 export const LOCAL_USAGE = `Usage: strata local [options]
 
@@ -28,6 +37,10 @@ Options:
   --eviction POLICY        LRU (default), LFU or FIFO
   --persist-delay DUR      wait before persisting ASYNC_THROUGH writes (default 0)
   --ttl-check-interval DUR how often TTLs are applied (default 10s)
+  --s3-port PORT           S3 gateway port, 0 = any free port, -1 = none (default 39999;
+                           0 when --port is 0). Credentials: STRATA_S3_ACCESS_KEY_ID and
+                           STRATA_S3_SECRET_ACCESS_KEY, more keys under "s3:" in --config
+  --s3-domain DOMAIN       accept virtual-host style requests for <bucket>.DOMAIN
 
 Examples:
   strata local --mount /data=file://$PWD/data --port 0
@@ -52,6 +65,8 @@ export async function runLocal(argv: string[]): Promise<number> {
       eviction: { type: 'string' },
       'persist-delay': { type: 'string' },
       'ttl-check-interval': { type: 'string' },
+      's3-port': { type: 'string' },
+      's3-domain': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,11 +86,13 @@ export async function runLocal(argv: string[]): Promise<number> {
       eviction: values.eviction,
       persistDelayMs: values['persist-delay'],
       ttlCheckIntervalMs: values['ttl-check-interval'],
+      s3Port: values['s3-port'],
+      s3Domain: values['s3-domain'],
     },
     process.env,
     values.config,
   );
-  const local = await startLocal(config);
+  const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
   process.stdout.write(`${JSON.stringify(local.ready)}\n`);
   return new Promise<number>((done) => {
     const shutdown = (signal: string) => {
@@ -107,6 +124,7 @@ export interface LocalProcess {
 /** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
 export async function startLocal(
   config: Awaited<ReturnType<typeof loadServerConfig>>,
+  configFile?: string,
 ): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
   const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
@@ -133,6 +151,32 @@ export async function startLocal(
     (req, res) => registry.handle(req, res),
     createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token }),
   ]);
+  const s3Port = config.s3Port ?? (config.port === 0 ? 0 : DEFAULT_S3_PORT);
+  let s3: S3GatewayServer | undefined;
+  if (s3Port >= 0) {
+    const credentials = credentialsFrom(process.env, await loadGatewayConfig(configFile));
+    if (credentials.size === 0)
+      logger('s3_no_credentials', { hint: 'set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY' });
+    try {
+      s3 = await startS3GatewayServer(node.fs, {
+        credentials,
+        host: config.host,
+        port: s3Port,
+        ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
+        onError: (err, req) => logger('s3_error', { url: req.url, error: toStrataError(err).message }),
+      });
+    } catch (err) {
+      await http.close(0);
+      await node.stop();
+      throw err;
+    }
+  }
+  const addresses: Record<string, string> = {
+    registry: base,
+    admin: base,
+    worker: base,
+    ...(s3 ? { s3: s3.url } : {}),
+  };
   const registration = await registry.registerWorker({
     id: node.id,
     address: base,
@@ -142,7 +186,7 @@ export async function startLocal(
     startedAtMs: Date.now(),
   });
   logger('ready', {
-    addresses: { registry: base, admin: base, worker: base },
+    addresses,
     dataDir,
     config: maskedConfig(config),
   });
@@ -154,13 +198,14 @@ export async function startLocal(
       version: VERSION,
       pid: process.pid,
       dataDir,
-      addresses: { registry: base, admin: base, worker: base },
+      addresses,
     },
     node,
     server,
     stop() {
       stopping ??= (async () => {
         await registration.close();
+        await s3?.close();
         await http.close();
         await node.stop();
         await registry.close();

@@ -1,0 +1,489 @@
+/**
+ * S3 gateway benchmark (issue 5). Baseline: Debian nginx with proxy_cache + slice 1m in front of
+ * the same origin (a plain nginx serving the files). Strata mounts that origin read-only
+ * (http:// under-store) at /bench and serves it through `strata gateway s3` (its own process);
+ * every request to the gateway is SigV4-signed (a presigned URL).
+ *
+ *   warm GET throughput of one big object    ÷ nginx proxy_cache hit   (target ≥ 1.0)
+ *   4 KiB GETs at 64 concurrent, warm        ÷ nginx proxy_cache hit   (target ≥ 0.5)
+ *   cold GET time                            ÷ direct GET from origin  (target ≤ 1.1)
+ *   warm ListObjectsV2 over N keys (paged)   vs one listing of the origin directory (target ≥ 50×)
+ *   remote origin (20 ms RTT, 200 Mbit/s userspace proxy): warm GET ÷ direct GET via the proxy (≥ 30×)
+ *
+ * Usage: node dist/bench/s3-gateway.js [--size-mib 1024] [--keys 100000]
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { createServer, Socket as NetSocket, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
+import { signer } from '../test/gateway/sign.js';
+import { REPO_ROOT, tempDir } from '../test/helpers/local-process.js';
+import { startNginx } from '../test/helpers/nginx.js';
+import { printTable, type Row, saveResults } from './report.js';
+
+const MiB = 1024 * 1024;
+const agent = new Agent({ connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+
+async function get(url: string, expect?: number, headers: Record<string, string> = {}): Promise<number> {
+  const res = await request(url, { headers, dispatcher: agent });
+  let n = 0;
+  for await (const chunk of res.body) n += (chunk as Buffer).length;
+  if (res.statusCode >= 300) throw new Error(`GET ${url} → ${res.statusCode}`);
+  if (expect !== undefined && n !== expect)
+    throw new Error(`GET ${url} returned ${n} bytes, expected ${expect}`);
+  return n;
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) b = Math.min(b, await timeIt(fn));
+  return b;
+}
+
+async function rate(n: number, concurrency: number, op: () => Promise<unknown>): Promise<number> {
+  let left = n;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await op();
+    }),
+  );
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function presign(base: string, path: string, query: Record<string, string> = {}): Promise<string> {
+  const u = new URL(base);
+  const req = await signer().presign(
+    {
+      method: 'GET',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path,
+      query,
+      headers: { host: u.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    { expiresIn: 3600 },
+  );
+  const qs = new URLSearchParams(req.query as Record<string, string>).toString();
+  return `${base}${path}?${qs}`;
+}
+
+async function sparseFile(path: string, bytes: number): Promise<void> {
+  // Real bytes (not a hole) so that both sides move data; written in 8 MiB blocks.
+  const fh = await open(path, 'w');
+  const block = Buffer.alloc(8 * MiB);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 7) & 0xff;
+  for (let off = 0; off < bytes; off += block.length)
+    await fh.write(block, 0, Math.min(block.length, bytes - off));
+  await fh.close();
+}
+
+/** nginx proxy_cache + slice in front of `origin` (TESTBED's configuration). */
+async function startCachingNginx(
+  origin: string,
+  dir: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'cache'])
+    await mkdir(join(dir, sub), { recursive: true });
+  const conf = `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  sendfile on; keepalive_requests 100000;
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=c:50m max_size=8g inactive=1h use_temp_path=off;
+  upstream origin { server ${new URL(origin).host}; keepalive 32; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      slice 1m;
+      proxy_cache c;
+      proxy_cache_key $uri$is_args$args$slice_range;
+      proxy_set_header Range $slice_range;
+      proxy_cache_valid 200 206 1h;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://origin;
+    }
+  }
+}`;
+  await writeFile(join(dir, 'nginx.conf'), conf);
+  const child = spawn(
+    '/usr/sbin/nginx',
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await request(url, { dispatcher: agent }).then((r) => r.body.dump());
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => ok(p));
+    });
+    s.on('error', fail);
+  });
+}
+
+/**
+ * A userspace TCP proxy adding `delayMs` each way and limiting each direction to `bytesPerSec`
+ * (netem is not in this kernel; TESTBED.md).
+ */
+export async function startDelayProxy(
+  target: string,
+  delayMs: number,
+  bytesPerSec: number,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const t = new URL(target);
+  const sockets = new Set<Socket>();
+  const pipeDelayed = (from: Socket, to: Socket) => {
+    let nextFree = 0; // when the shaped link is free again (ms)
+    let pending = 0;
+    let ended = false;
+    from.on('data', (chunk: Buffer) => {
+      const now = performance.now();
+      const start = Math.max(now, nextFree);
+      nextFree = start + (chunk.length / bytesPerSec) * 1000;
+      const due = nextFree + delayMs - now;
+      // Backpressure: stop reading while more than ~1 s of data is queued on the link.
+      if (nextFree - now > 1000) {
+        from.pause();
+        setTimeout(() => from.resume(), nextFree - now - 500);
+      }
+      pending++;
+      setTimeout(() => {
+        pending--;
+        if (!to.destroyed) to.write(chunk);
+        if (pending === 0 && ended) to.end();
+      }, due);
+    });
+    from.on('end', () => {
+      ended = true;
+      if (pending === 0) to.end();
+    });
+    from.on('error', () => to.destroy());
+  };
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = new NetSocket({ allowHalfOpen: true });
+    sockets.add(client);
+    sockets.add(upstream);
+    upstream.connect(Number(t.port), t.hostname);
+    pipeDelayed(client, upstream);
+    pipeDelayed(upstream, client);
+    // Ends travel with the delayed data (see pipeDelayed); only errors tear both sides down.
+    upstream.on('close', () => setTimeout(() => client.destroy(), 5000).unref());
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
+  };
+}
+
+/** `strata gateway s3` as its own process, talking to the worker over the RPC. */
+async function startGateway(registry: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = `import { runS3Gateway } from '${REPO_ROOT}/dist/src/gateway/s3/index.js'; process.exit(await runS3Gateway(process.argv.slice(1)));`;
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', script, '--', '--registry', registry, '--port', '0'],
+    {
+      env: { ...process.env, STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY, STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = await new Promise<string>((ok) => createInterface({ input: child.stdout! }).once('line', ok));
+  return {
+    url: (JSON.parse(line) as { addresses: { s3: string } }).addresses.s3,
+    async stop() {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A child process running `strata local`'s worker with the S3 gateway on node.fs (no RPC hop). */
+async function startLocalWithGateway(
+  dataDir: string,
+  memory: string,
+  mounts: string[],
+): Promise<{ url: string; registry: string; stop(): Promise<void> }> {
+  const script = `
+    import { loadServerConfig } from '${REPO_ROOT}/dist/src/core/config.js';
+    import { startLocal } from '${REPO_ROOT}/dist/src/server/local.js';
+    import { startS3GatewayServer } from '${REPO_ROOT}/dist/src/gateway/s3/index.js';
+    const [dataDir, memory, ...mounts] = process.argv.slice(1);
+    const config = await loadServerConfig({ dataDir, port: '0', memoryCapacity: memory, mounts });
+    const local = await startLocal(config);
+    const gw = await startS3GatewayServer(local.node.fs, {
+      credentials: new Map([[process.env.STRATA_S3_ACCESS_KEY_ID, process.env.STRATA_S3_SECRET_ACCESS_KEY]]),
+      port: 0,
+    });
+    process.stdout.write(JSON.stringify({ ready: true, addresses: { ...local.ready.addresses, s3: gw.url } }) + '\\n');
+    process.once('SIGTERM', async () => { await gw.close(); await local.stop(); process.exit(0); });
+  `;
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', script, '--', dataDir, memory, ...mounts],
+    {
+      env: {
+        ...process.env,
+        STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
+        STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
+        STRATA_LOG: 'error',
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const line = await new Promise<string>((ok) =>
+    lines.on('line', (l) => {
+      if (l.includes('"ready":true')) ok(l);
+    }),
+  );
+  return {
+    url: (JSON.parse(line) as { addresses: { s3: string } }).addresses.s3,
+    registry: (JSON.parse(line) as { addresses: { registry: string } }).addresses.registry,
+    async stop() {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function runS3GatewayBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'size-mib': { type: 'string' }, keys: { type: 'string' }, 'remote-mib': { type: 'string' } },
+    strict: false,
+  });
+  const sizeMiB = Number(values['size-mib'] ?? 1024);
+  const keys = Number(values.keys ?? 100_000);
+  const remoteMiB = Number(values['remote-mib'] ?? 64);
+  const tmp = await tempDir('s3bench');
+  const stops: (() => Promise<unknown>)[] = [];
+  const rows: Row[] = [];
+  try {
+    const originDir = join(tmp.dir, 'origin');
+    await mkdir(join(originDir, 'small'), { recursive: true });
+    await mkdir(join(originDir, 'many'), { recursive: true });
+    await sparseFile(join(originDir, 'big.bin'), sizeMiB * MiB);
+    const coldBytes = Math.min(sizeMiB, 256) * MiB;
+    await sparseFile(join(originDir, 'cold.bin'), coldBytes);
+    await sparseFile(join(originDir, 'remote.bin'), remoteMiB * MiB);
+    const small = Buffer.alloc(4096, 's');
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) => writeFile(join(originDir, 'small', `f${i}`), small)),
+    );
+    for (let i = 0; i < keys; i += 1000) {
+      await Promise.all(
+        Array.from({ length: Math.min(1000, keys - i) }, (_, j) =>
+          writeFile(join(originDir, 'many', `k${String(i + j).padStart(7, '0')}`), ''),
+        ),
+      );
+    }
+    const origin = await startNginx(originDir);
+    stops.push(() => origin.stop());
+    const cache = await startCachingNginx(origin.url, join(tmp.dir, 'nginx-cache'));
+    stops.push(() => cache.stop());
+    const proxy = await startDelayProxy(origin.url, 10, 25_000_000);
+    stops.push(() => proxy.stop());
+    // The gateway inside `strata local` (same process as the worker, as `strata local` runs it).
+    const gw = await startLocalWithGateway(join(tmp.dir, 'strata'), `${sizeMiB + 512}MiB`, [
+      `/bench=${origin.url}/`,
+      `/remote=${proxy.url}/`,
+    ]);
+    stops.push(() => gw.stop());
+
+    // 1. big object: cold (first) GET vs direct origin, then warm vs nginx hit.
+    const coldUrl = await presign(gw.url, '/bench/cold.bin');
+    const coldStrata = await timeIt(() => get(coldUrl, coldBytes));
+    const coldDirect = await best(3, () => get(`${origin.url}/cold.bin`, coldBytes));
+    rows.push({
+      metric: `cold GET ${Math.min(sizeMiB, 256)} MiB (time)`,
+      strata: `${coldStrata.toFixed(3)} s`,
+      baseline: `${coldDirect.toFixed(3)} s direct from origin`,
+      ratio: coldStrata / coldDirect,
+      target: '≤ 1.1',
+      ok: coldStrata / coldDirect <= 1.1,
+    });
+    const bigUrl = await presign(gw.url, '/bench/big.bin');
+    await get(bigUrl, sizeMiB * MiB);
+    await get(`${cache.url}/big.bin`, sizeMiB * MiB);
+    await get(`${cache.url}/big.bin`, sizeMiB * MiB);
+    const warmStrata = await best(3, () => get(bigUrl, sizeMiB * MiB));
+    const warmNginx = await best(3, () => get(`${cache.url}/big.bin`, sizeMiB * MiB));
+    const gbps = (s: number) => `${((sizeMiB * MiB) / s / 1e9).toFixed(2)} GB/s`;
+    rows.push({
+      metric: `warm GET ${sizeMiB} MiB (throughput)`,
+      strata: gbps(warmStrata),
+      baseline: `${gbps(warmNginx)} nginx proxy_cache hit`,
+      ratio: warmNginx / warmStrata,
+      target: '≥ 1.0',
+      ok: warmNginx / warmStrata >= 1.0,
+    });
+
+    // 2. 4 KiB GETs at 64 concurrent.
+    const smallUrls = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => presign(gw.url, `/bench/small/f${i}`)),
+    );
+    for (const u of smallUrls) await get(u);
+    for (let i = 0; i < 64; i++) await get(`${cache.url}/small/f${i}`);
+    let si = 0;
+    await rate(2000, 64, () => get(smallUrls[si++ % 64]!));
+    const strataRate = await rate(20000, 64, () => get(smallUrls[si++ % 64]!));
+    let ni = 0;
+    await rate(2000, 64, () => get(`${cache.url}/small/f${ni++ % 64}`));
+    const nginxRate = await rate(20000, 64, () => get(`${cache.url}/small/f${ni++ % 64}`));
+    rows.push({
+      metric: '4 KiB GET, 64 concurrent (req/s)',
+      strata: `${strataRate.toFixed(0)}/s`,
+      baseline: `${nginxRate.toFixed(0)}/s nginx hit`,
+      ratio: strataRate / nginxRate,
+      target: '≥ 0.5',
+      ok: strataRate / nginxRate >= 0.5,
+    });
+
+    // The same with `strata gateway s3` as its own process (one worker-RPC hop more).
+    const separate = await startGateway(gw.registry);
+    stops.push(() => separate.stop());
+    const sepUrls = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => presign(separate.url, `/bench/small/f${i}`)),
+    );
+    await rate(2000, 64, () => get(sepUrls[si++ % 64]!));
+    const sepRate = await rate(20000, 64, () => get(sepUrls[si++ % 64]!));
+    rows.push({
+      metric: '4 KiB GET, 64 concurrent, gateway as own process',
+      strata: `${sepRate.toFixed(0)}/s`,
+      baseline: `${nginxRate.toFixed(0)}/s nginx hit`,
+      ratio: sepRate / nginxRate,
+      target: '(info)',
+      ok: true,
+    });
+
+    // 3. listing: every page of ListObjectsV2 (1,000 keys each) vs one JSON listing of the origin dir.
+    const listAll = async () => {
+      let token: string | undefined;
+      let n = 0;
+      do {
+        const q: Record<string, string> = { 'list-type': '2', prefix: 'many/' };
+        if (token) q['continuation-token'] = token;
+        const res = await request(await presign(gw.url, '/bench', q), { dispatcher: agent });
+        const text = await res.body.text();
+        if (res.statusCode !== 200) throw new Error(text);
+        n += (text.match(/<Key>/g) ?? []).length;
+        token = /<NextContinuationToken>([^<]+)</.exec(text)?.[1];
+      } while (token);
+      if (n !== keys) throw new Error(`listed ${n} of ${keys} keys`);
+    };
+    await listAll();
+    const listStrata = await best(3, listAll);
+    const listOrigin = await best(3, async () => {
+      const res = await request(`${origin.url}/many/`, { dispatcher: agent });
+      const body = (await res.body.json()) as unknown[];
+      if (body.length !== keys) throw new Error(`origin listed ${body.length}`);
+    });
+    const listRemote = await best(1, async () => {
+      const res = await request(`${proxy.url}/many/`, { dispatcher: agent });
+      await res.body.json();
+    });
+    rows.push({
+      metric: `warm ListObjectsV2, ${keys} keys (all pages)`,
+      strata: `${listStrata.toFixed(3)} s`,
+      baseline: `${listOrigin.toFixed(3)} s one nginx JSON listing (local origin)`,
+      ratio: listOrigin / listStrata,
+      target: '≥ 50',
+      ok: listOrigin / listStrata >= 50,
+    });
+    rows.push({
+      metric: `warm ListObjectsV2, ${keys} keys vs remote origin listing`,
+      strata: `${listStrata.toFixed(3)} s`,
+      baseline: `${listRemote.toFixed(3)} s one listing through the 20 ms/200 Mbit/s proxy`,
+      ratio: listRemote / listStrata,
+      target: '(info)',
+      ok: true,
+    });
+
+    // 4. remote origin through the delay proxy.
+    const remoteUrl = await presign(gw.url, '/remote/remote.bin');
+    await get(remoteUrl, remoteMiB * MiB);
+    const remoteWarm = await best(3, () => get(remoteUrl, remoteMiB * MiB));
+    const remoteDirect = await best(1, () => get(`${proxy.url}/remote.bin`, remoteMiB * MiB));
+    rows.push({
+      metric: `remote origin (20 ms RTT, 200 Mbit/s) GET ${remoteMiB} MiB`,
+      strata: `${remoteWarm.toFixed(3)} s warm`,
+      baseline: `${remoteDirect.toFixed(3)} s direct via proxy`,
+      ratio: remoteDirect / remoteWarm,
+      target: '≥ 30',
+      ok: remoteDirect / remoteWarm >= 30,
+    });
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await agent.close();
+    await rm(tmp.dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** A small horizontal bar chart of the ratios against their targets. */
+export function svgChart(title: string, rows: readonly Row[]): string {
+  const w = 760;
+  const rowH = 34;
+  const h = 50 + rows.length * rowH;
+  const max = Math.max(2, ...rows.map((r) => Math.log10(Math.max(r.ratio, 0.01)) + 2));
+  const x = (v: number) => 300 + ((Math.log10(Math.max(v, 0.01)) + 2) / max) * (w - 320);
+  const bars = rows
+    .map((r, i) => {
+      const y = 40 + i * rowH;
+      const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      return `<text x="5" y="${y + 16}" font-size="11">${esc(r.metric)}</text><rect x="300" y="${y + 4}" width="${Math.max(1, x(r.ratio) - 300)}" height="16" fill="${r.ok ? '#3a7' : '#d54'}"/><text x="${x(r.ratio) + 4}" y="${y + 16}" font-size="11">${r.ratio.toFixed(2)} (${esc(r.target)})</text>`;
+    })
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif"><text x="5" y="20" font-size="14">${title} (ratio, log scale)</text>${bars}</svg>`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runS3GatewayBench();
+  printTable(`Strata S3 gateway benchmark (${new Date().toISOString()})`, rows);
+  const file = await saveResults('s3-gateway', rows);
+  const svg = file.replace(/\.json$/, '.svg');
+  await writeFile(svg, svgChart('S3 gateway vs baselines', rows));
+  process.stdout.write(`\nresults: ${file}\nchart: ${svg}\n`);
+}

@@ -1,0 +1,355 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createScope, getSigningKey } from '@smithy/signature-v4';
+import { S3Error } from './errors.js';
+
+/**
+ * AWS Signature Version 4 verification (Authorization header and presigned URLs). The signing
+ * key derivation comes from the maintained @smithy/signature-v4 library; we build the canonical
+ * request from what arrived on the wire and compare signatures in constant time.
+ */
+
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+export const STREAMING_SIGNED = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER';
+export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+function toBytes(d: string | ArrayBuffer | ArrayBufferView | undefined): string | Uint8Array | undefined {
+  if (d === undefined || typeof d === 'string') return d;
+  if (d instanceof ArrayBuffer) return new Uint8Array(d);
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/** node:crypto behind the Checksum interface the library expects. */
+class NodeSha256 {
+  private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+  private readonly secret: string | Uint8Array | undefined;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.secret = toBytes(secret);
+    this.hash = this.make();
+  }
+  private make() {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(toBytes(data) ?? '');
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.hash.digest();
+  }
+  reset(): void {
+    this.hash = this.make();
+  }
+}
+
+/** Where secrets come from: a map or a lookup function. */
+export type CredentialSource = ReadonlyMap<string, string> | ((accessKeyId: string) => string | undefined);
+
+export interface ChunkSigning {
+  readonly signingKey: Uint8Array;
+  readonly seedSignature: string;
+  readonly longDate: string;
+  readonly scope: string;
+}
+
+export type AuthResult =
+  | { readonly kind: 'anonymous' }
+  | {
+      readonly kind: 'signed';
+      readonly accessKeyId: string;
+      /** The x-amz-content-sha256 value (or UNSIGNED-PAYLOAD for presigned URLs). */
+      readonly payloadHash: string;
+      readonly chunkSigning?: ChunkSigning;
+    };
+
+export interface RawTarget {
+  /** Path exactly as sent, still percent-encoded. */
+  readonly rawPath: string;
+  /** Query string as sent, without "?". */
+  readonly rawQuery: string;
+}
+
+export function hmacHex(key: Uint8Array, text: string): string {
+  return createHmac('sha256', key).update(text).digest('hex');
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept). */
+export function uriEncode(value: string, keepSlash = false): string {
+  const out = encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return keepSlash ? out.replace(/%2F/g, '/') : out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function canonicalPath(rawPath: string): string {
+  return rawPath
+    .split('/')
+    .map((seg) => uriEncode(safeDecode(seg)))
+    .join('/');
+}
+
+/** Parses a raw query string into ordered [key, value] pairs, decoded. */
+export function parseQuery(rawQuery: string): [string, string][] {
+  if (rawQuery === '') return [];
+  return rawQuery.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    return eq < 0 ? [safeDecode(part), ''] : [safeDecode(part.slice(0, eq)), safeDecode(part.slice(eq + 1))];
+  });
+}
+
+function canonicalQuery(pairs: [string, string][], skipSignature: boolean): string {
+  return pairs
+    .filter(([k]) => !(skipSignature && k === 'X-Amz-Signature'))
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+function canonicalHeaders(req: IncomingMessage, signed: string[]): string {
+  return signed
+    .map((name) => {
+      const values = req.headersDistinct[name];
+      if (values === undefined) {
+        throw new S3Error('SignatureDoesNotMatch', `signed header ${name} is missing from the request`);
+      }
+      return `${name}:${values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`;
+    })
+    .join('');
+}
+
+/** "20130524T000000Z" → ms since the epoch, or NaN. */
+export function parseAmzDate(s: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+  if (!m) return Number.NaN;
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+}
+
+interface Credential {
+  accessKeyId: string;
+  shortDate: string;
+  region: string;
+  service: string;
+}
+
+function parseCredential(
+  value: string,
+  err: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError',
+): Credential {
+  const parts = value.split('/');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1]!)) {
+    throw new S3Error(err, `The credential is malformed: "${value}"`);
+  }
+  if (parts[3] !== 's3') throw new S3Error(err, `The credential's service must be "s3", not "${parts[3]}"`);
+  return { accessKeyId: parts[0]!, shortDate: parts[1]!, region: parts[2]!, service: parts[3]! };
+}
+
+export interface AuthOptions {
+  readonly credentials: CredentialSource;
+  readonly nowMs?: number;
+}
+
+function lookupSecret(source: CredentialSource, id: string): string | undefined {
+  return typeof source === 'function' ? source(id) : source.get(id);
+}
+
+/** Verifies a request's signature (header or presigned). Unsigned requests are "anonymous". */
+export async function authenticate(
+  req: IncomingMessage,
+  target: RawTarget,
+  options: AuthOptions,
+): Promise<AuthResult> {
+  const now = options.nowMs ?? Date.now();
+  const query = parseQuery(target.rawQuery);
+  const q = (k: string) => query.find(([key]) => key === k)?.[1];
+  const authz = req.headers.authorization;
+  if (authz === undefined && q('X-Amz-Signature') === undefined && q('X-Amz-Credential') === undefined) {
+    if (q('Signature') !== undefined && q('AWSAccessKeyId') !== undefined) {
+      throw new S3Error('InvalidRequest', 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
+    }
+    return { kind: 'anonymous' };
+  }
+  if (authz !== undefined) return verifyHeader(req, target, query, authz, options, now);
+  return verifyPresigned(req, target, query, q, options, now);
+}
+
+async function deriveKey(source: CredentialSource, cred: Credential): Promise<Uint8Array> {
+  const secret = lookupSecret(source, cred.accessKeyId);
+  if (secret === undefined) {
+    throw new S3Error(
+      'InvalidAccessKeyId',
+      'The AWS Access Key Id you provided does not exist in our records.',
+    );
+  }
+  return getSigningKey(
+    NodeSha256,
+    { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
+    cred.shortDate,
+    cred.region,
+    cred.service,
+  );
+}
+
+function checkSignature(expected: string, given: string, stringToSign: string, canonical: string): void {
+  const a = Buffer.from(expected, 'utf8');
+  const b = Buffer.from(given, 'utf8');
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      { extra: { StringToSign: stringToSign, CanonicalRequest: canonical } },
+    );
+  }
+}
+
+async function verifyHeader(
+  req: IncomingMessage,
+  target: RawTarget,
+  query: [string, string][],
+  authz: string,
+  options: AuthOptions,
+  now: number,
+): Promise<AuthResult> {
+  if (authz.startsWith('AWS ')) {
+    throw new S3Error('InvalidRequest', 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
+  }
+  if (!authz.startsWith('AWS4-HMAC-SHA256 ')) {
+    throw new S3Error('AuthorizationHeaderMalformed', 'Unsupported authorization type');
+  }
+  const fields = new Map<string, string>();
+  for (const part of authz.slice('AWS4-HMAC-SHA256 '.length).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (!credential || !signedHeaders || !signature) {
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      'The authorization header is malformed; Credential, SignedHeaders and Signature are required.',
+    );
+  }
+  const cred = parseCredential(credential, 'AuthorizationHeaderMalformed');
+  const amzDate = (req.headers['x-amz-date'] as string | undefined) ?? '';
+  let when = parseAmzDate(amzDate);
+  let longDate = amzDate;
+  if (Number.isNaN(when)) {
+    const d = Date.parse(req.headers.date ?? '');
+    if (Number.isNaN(d))
+      throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+    when = d;
+    longDate = new Date(d)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+  }
+  if (Math.abs(now - when) > MAX_SKEW_MS) {
+    throw new S3Error(
+      'RequestTimeTooSkewed',
+      'The difference between the request time and the current time is too large.',
+    );
+  }
+  if (longDate.slice(0, 8) !== cred.shortDate) {
+    throw new S3Error('SignatureDoesNotMatch', 'The credential date does not match the request date');
+  }
+  const payloadHash = req.headers['x-amz-content-sha256'] as string | undefined;
+  if (payloadHash === undefined) {
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  if (
+    payloadHash !== UNSIGNED_PAYLOAD &&
+    !payloadHash.startsWith('STREAMING-') &&
+    !/^[0-9a-f]{64}$/.test(payloadHash)
+  ) {
+    throw new S3Error(
+      'InvalidArgument',
+      'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a SHA-256 hex digest',
+    );
+  }
+  const signed = signedHeaders.split(';');
+  if (!signed.includes('host')) throw new S3Error('AccessDenied', 'The host header must be signed');
+  const canonical = [
+    req.method ?? 'GET',
+    canonicalPath(target.rawPath),
+    canonicalQuery(query, false),
+    canonicalHeaders(req, signed),
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
+  const scope = createScope(cred.shortDate, cred.region, cred.service);
+  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonical)}`;
+  const key = await deriveKey(options.credentials, cred);
+  checkSignature(hmacHex(key, stringToSign), signature, stringToSign, canonical);
+  const streaming = payloadHash === STREAMING_SIGNED || payloadHash === STREAMING_SIGNED_TRAILER;
+  return {
+    kind: 'signed',
+    accessKeyId: cred.accessKeyId,
+    payloadHash,
+    ...(streaming ? { chunkSigning: { signingKey: key, seedSignature: signature, longDate, scope } } : {}),
+  };
+}
+
+async function verifyPresigned(
+  req: IncomingMessage,
+  target: RawTarget,
+  query: [string, string][],
+  q: (k: string) => string | undefined,
+  options: AuthOptions,
+  now: number,
+): Promise<AuthResult> {
+  const bad = (m: string) => new S3Error('AuthorizationQueryParametersError', m);
+  if (q('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') throw bad('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
+  const credential = q('X-Amz-Credential');
+  const amzDate = q('X-Amz-Date');
+  const expires = q('X-Amz-Expires');
+  const signedHeaders = q('X-Amz-SignedHeaders');
+  const signature = q('X-Amz-Signature');
+  if (!credential || !amzDate || !expires || !signedHeaders || !signature) {
+    throw bad(
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
+  }
+  const cred = parseCredential(credential, 'AuthorizationQueryParametersError');
+  const when = parseAmzDate(amzDate);
+  if (Number.isNaN(when)) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  if (!/^\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
+  const seconds = Number(expires);
+  if (seconds > MAX_PRESIGN_SECONDS)
+    throw bad(
+      'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
+    );
+  if (when - now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
+  if (now > when + seconds * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  const signed = signedHeaders.split(';');
+  const payloadHash = q('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD;
+  const canonical = [
+    req.method ?? 'GET',
+    canonicalPath(target.rawPath),
+    canonicalQuery(query, true),
+    canonicalHeaders(req, signed),
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
+  const scope = createScope(cred.shortDate, cred.region, cred.service);
+  const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+  const key = await deriveKey(options.credentials, cred);
+  checkSignature(hmacHex(key, stringToSign), signature, stringToSign, canonical);
+  return { kind: 'signed', accessKeyId: cred.accessKeyId, payloadHash };
+}

@@ -1,0 +1,232 @@
+import type { FileInfo } from '../../client/types.js';
+import { isStrataError } from '../../core/errors.js';
+import { type Ctx, OWNER, requireBucket } from './context.js';
+import { S3Error, toS3Error } from './errors.js';
+import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
+import { bucketPath, isAddressableBucket, RESERVED_DIR, validateBucketName } from './keys.js';
+import { type ListItem, walk } from './listing.js';
+import { etagOf, loadMeta, validMeta } from './meta.js';
+import { child, parseXml, toXml } from './xml.js';
+
+export async function listBuckets(ctx: Ctx): Promise<void> {
+  let entries: FileInfo[] = [];
+  try {
+    entries = await ctx.fs.list('/');
+  } catch (err) {
+    if (!isStrataError(err, 'NOT_FOUND') && !isStrataError(err, 'NOT_MOUNTED')) throw toS3Error(err);
+  }
+  const buckets = entries
+    .filter((e) => e.type === 'directory' && isAddressableBucket(e.name))
+    .map((e) => ({ Name: e.name, CreationDate: isoDate(e.mtimeMs) }));
+  sendXml(ctx.res, 200, toXml('ListAllMyBucketsResult', { Owner: OWNER, Buckets: { Bucket: buckets } }));
+}
+
+async function isMountPoint(ctx: Ctx): Promise<boolean> {
+  return (await ctx.fs.mounts()).some((m) => m.path === bucketPath(ctx.bucket));
+}
+
+export async function createBucket(ctx: Ctx): Promise<void> {
+  validateBucketName(ctx.bucket);
+  const body = await readBody(ctx.req, 64 * 1024);
+  if (body.length > 0) {
+    const doc = parseXml(body.toString('utf8'));
+    if (doc.name !== 'CreateBucketConfiguration')
+      throw new S3Error(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
+    const loc = child(doc, 'LocationConstraint')?.text ?? '';
+    if (loc !== '' && loc !== ctx.region) {
+      throw new S3Error(
+        'InvalidArgument',
+        `The specified location-constraint "${loc}" is not valid; this gateway serves ${ctx.region}`,
+      );
+    }
+  }
+  let exists = false;
+  try {
+    exists = (await ctx.fs.status(bucketPath(ctx.bucket), { syncIntervalMs: 0 })).type === 'directory';
+  } catch (err) {
+    if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
+  }
+  if (exists)
+    throw new S3Error(
+      'BucketAlreadyOwnedByYou',
+      'Your previous request to create the named bucket succeeded and you already own it.',
+    );
+  try {
+    await ctx.fs.mkdir(bucketPath(ctx.bucket));
+  } catch (err) {
+    throw toS3Error(err);
+  }
+  ctx.cache.invalidate('/');
+  sendEmpty(ctx.res, 200, { location: `/${ctx.bucket}` });
+}
+
+export async function deleteBucket(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  if (await isMountPoint(ctx)) {
+    throw new S3Error(
+      'InvalidRequest',
+      `Bucket ${ctx.bucket} is a mount point; unmount it with "strata fs unmount /${ctx.bucket}" instead`,
+    );
+  }
+  const entries = await ctx.fs.list(bucketPath(ctx.bucket), { syncIntervalMs: 0 });
+  if (entries.some((e) => e.name !== RESERVED_DIR)) {
+    throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+  }
+  try {
+    await ctx.fs.delete(bucketPath(ctx.bucket), { recursive: true });
+  } catch (err) {
+    throw toS3Error(err, { missing: 'NoSuchBucket' });
+  }
+  ctx.cache.invalidate(bucketPath(ctx.bucket));
+  sendEmpty(ctx.res, 204);
+}
+
+export async function headBucket(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  sendEmpty(ctx.res, 200, { 'x-amz-bucket-region': ctx.region });
+}
+
+export async function bucketLocation(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  const loc = ctx.region === 'us-east-1' ? '' : ctx.region;
+  sendXml(
+    ctx.res,
+    200,
+    toXml('LocationConstraint', {}).replace('</LocationConstraint>', `${loc}</LocationConstraint>`),
+  );
+}
+
+function maxKeys(ctx: Ctx): number {
+  const raw = ctx.query.get('max-keys');
+  if (raw === undefined || raw === '') return 1000;
+  if (!/^\d+$/.test(raw))
+    throw new S3Error('InvalidArgument', 'Provided max-keys not an integer or within integer range');
+  return Math.min(Number(raw), 1000);
+}
+
+interface Page {
+  items: ListItem[];
+  truncated: boolean;
+}
+
+async function collect(
+  ctx: Ctx,
+  prefix: string,
+  delimiter: string,
+  after: string,
+  max: number,
+): Promise<Page> {
+  const items: ListItem[] = [];
+  if (max === 0) return { items, truncated: false };
+  const it = walk(ctx.cache, { bucket: ctx.bucket, prefix, delimiter, after });
+  for await (const item of it) {
+    if (items.length === max) {
+      await it.return(undefined);
+      return { items, truncated: true };
+    }
+    items.push(item);
+  }
+  return { items, truncated: false };
+}
+
+/** ETags for listed keys: read the sidecars (bounded concurrency). */
+async function contents(ctx: Ctx, items: ListItem[], enc: (s: string) => string, owner: boolean) {
+  const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
+  const etags = new Array<string>(keys.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const i = next++;
+      const k = keys[i]!;
+      if (k.dirObject) {
+        etags[i] = 'd41d8cd98f00b204e9800998ecf8427e';
+        continue;
+      }
+      etags[i] = etagOf(k.info, validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
+  return keys.map((k, i) => ({
+    Key: enc(k.key),
+    LastModified: isoDate(k.info.mtimeMs),
+    ETag: `"${etags[i]}"`,
+    Size: k.dirObject ? 0 : k.info.size,
+    Owner: owner ? OWNER : undefined,
+    StorageClass: 'STANDARD',
+  }));
+}
+
+export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
+  await requireBucket(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const encodingType = ctx.query.get('encoding-type');
+  if (encodingType !== undefined && encodingType !== 'url')
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  const enc = encodingType === 'url' ? urlEncodeKey : (s: string) => s;
+  const max = maxKeys(ctx);
+  let after: string;
+  let token: string | undefined;
+  const startAfter = ctx.query.get('start-after') ?? '';
+  if (v2) {
+    token = ctx.query.get('continuation-token');
+    if (token !== undefined) {
+      const decoded = Buffer.from(token, 'base64url').toString('utf8');
+      if (token === '' || !decoded.startsWith('k:'))
+        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+      after = decoded.slice(2);
+    } else after = startAfter;
+  } else after = ctx.query.get('marker') ?? '';
+  const page = await collect(ctx, prefix, delimiter, after, max);
+  const last = page.items[page.items.length - 1];
+  const lastName = last === undefined ? '' : last.kind === 'key' ? last.key : last.prefix;
+  const fetchOwner = !v2 || ctx.query.get('fetch-owner') === 'true';
+  const common = {
+    Name: ctx.bucket,
+    Prefix: enc(prefix),
+  };
+  const prefixes = page.items
+    .filter((i): i is Extract<ListItem, { kind: 'prefix' }> => i.kind === 'prefix')
+    .map((p) => ({ Prefix: enc(p.prefix) }));
+  const objects = await contents(ctx, page.items, enc, fetchOwner);
+  if (v2) {
+    sendXml(
+      ctx.res,
+      200,
+      toXml('ListBucketResult', {
+        ...common,
+        ContinuationToken: token,
+        NextContinuationToken: page.truncated
+          ? Buffer.from(`k:${lastName}`).toString('base64url')
+          : undefined,
+        StartAfter: ctx.query.has('start-after') ? enc(startAfter) : undefined,
+        KeyCount: page.items.length,
+        MaxKeys: max,
+        Delimiter: delimiter ? enc(delimiter) : undefined,
+        EncodingType: encodingType,
+        IsTruncated: page.truncated,
+        Contents: objects,
+        CommonPrefixes: prefixes,
+      }),
+    );
+  } else {
+    sendXml(
+      ctx.res,
+      200,
+      toXml('ListBucketResult', {
+        ...common,
+        Marker: enc(after),
+        NextMarker: page.truncated && delimiter ? enc(lastName) : undefined,
+        MaxKeys: max,
+        Delimiter: delimiter ? enc(delimiter) : undefined,
+        EncodingType: encodingType,
+        IsTruncated: page.truncated,
+        Contents: objects,
+        CommonPrefixes: prefixes,
+      }),
+    );
+  }
+}

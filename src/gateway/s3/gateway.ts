@@ -1,0 +1,210 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StrataFileSystem } from '../../client/types.js';
+import { type AuthResult, authenticate, type CredentialSource, parseQuery } from './auth.js';
+import * as buckets from './buckets.js';
+import type { Ctx, GatewayLimits } from './context.js';
+import { S3Error, toS3Error } from './errors.js';
+import { newRequestId, sendError, sendXml } from './http.js';
+import { isAddressableBucket } from './keys.js';
+import { ListingCache } from './listing.js';
+import { loadBucketSettings } from './meta.js';
+import * as multipart from './multipart.js';
+import * as objects from './objects.js';
+import { toXml } from './xml.js';
+
+export interface S3GatewayOptions {
+  /** accessKeyId → secret, or a lookup function. */
+  readonly credentials: CredentialSource;
+  /** Enables virtual-host style: "<bucket>.<domain>". */
+  readonly domain?: string;
+  readonly region?: string;
+  /** Buckets readable without a signature (in addition to each bucket's persisted setting). */
+  readonly anonymousBuckets?: ReadonlySet<string> | readonly string[];
+  /** Largest single PUT (default 5 GiB). */
+  readonly maxBodyBytes?: number;
+  /** Smallest non-last multipart part (default 5 MiB). */
+  readonly minPartBytes?: number;
+  /** Called for every request that fails with a 5xx (logging). */
+  readonly onError?: (err: unknown, req: IncomingMessage) => void;
+}
+
+export interface S3Gateway {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+const SUBRESOURCES_NOT_IMPLEMENTED = [
+  'policy',
+  'cors',
+  'lifecycle',
+  'website',
+  'replication',
+  'encryption',
+  'notification',
+  'logging',
+  'object-lock',
+  'retention',
+  'legal-hold',
+  'accelerate',
+  'requestPayment',
+  'inventory',
+  'metrics',
+  'analytics',
+  'intelligent-tiering',
+  'ownershipControls',
+  'publicAccessBlock',
+  'restore',
+  'select',
+  'torrent',
+];
+
+export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions): S3Gateway {
+  const region = options.region ?? 'us-east-1';
+  const limits: GatewayLimits = {
+    maxObjectBytes: options.maxBodyBytes ?? 5 * 1024 ** 3,
+    minPartBytes: options.minPartBytes ?? 5 * 1024 ** 2,
+  };
+  const cache = new ListingCache(fs);
+  const anonymous = new Set(options.anonymousBuckets ?? []);
+  const domain = options.domain?.toLowerCase();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-id-2', Buffer.from(requestId).toString('base64'));
+    res.setHeader('server', 'Strata');
+    const url = req.url ?? '/';
+    const qi = url.indexOf('?');
+    const rawPath = qi < 0 ? url : url.slice(0, qi);
+    const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
+    let resource = rawPath;
+    try {
+      if (!rawPath.startsWith('/')) throw new S3Error('InvalidRequest', 'The request path must be absolute');
+      let path: string;
+      try {
+        path = decodeURIComponent(rawPath);
+      } catch {
+        throw new S3Error('InvalidArgument', 'The request path is not properly URL-encoded');
+      }
+      resource = path;
+      let bucket = '';
+      let key = '';
+      const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+      if (domain && host.endsWith(`.${domain}`)) {
+        bucket = host.slice(0, -domain.length - 1);
+        key = path.slice(1);
+      } else {
+        const rest = path.slice(1);
+        const slash = rest.indexOf('/');
+        bucket = slash < 0 ? rest : rest.slice(0, slash);
+        key = slash < 0 ? '' : rest.slice(slash + 1);
+      }
+      if (bucket !== '' && !isAddressableBucket(bucket))
+        throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${bucket}`);
+      const query = new Map<string, string>();
+      for (const [k, v] of parseQuery(rawQuery)) if (!query.has(k)) query.set(k, v);
+      const auth = await authenticate(req, { rawPath, rawQuery }, { credentials: options.credentials });
+      if (auth.kind === 'anonymous') await allowAnonymous(req, bucket);
+      const ctx: Ctx = { fs, cache, limits, region, req, res, bucket, key, query, auth, requestId };
+      await route(ctx);
+    } catch (err) {
+      const e = toS3Error(err, { missing: 'NoSuchKey' });
+      if (e.status >= 500) options.onError?.(err, req);
+      // An error before the body was read: do not try to reuse a connection with unread bytes.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendError(req, res, e, resource, requestId);
+    }
+  }
+
+  async function allowAnonymous(req: IncomingMessage, bucket: string): Promise<AuthResult> {
+    const method = req.method ?? 'GET';
+    if (bucket !== '' && (method === 'GET' || method === 'HEAD')) {
+      if (anonymous.has(bucket)) return { kind: 'anonymous' };
+      const settings = await loadBucketSettings(fs, bucket).catch(() => ({ anonymousRead: false }));
+      if (settings.anonymousRead) return { kind: 'anonymous' };
+    }
+    throw new S3Error('AccessDenied', 'Access Denied');
+  }
+
+  return { handle };
+}
+
+async function route(ctx: Ctx): Promise<void> {
+  const method = ctx.req.method ?? 'GET';
+  const q = ctx.query;
+  for (const s of SUBRESOURCES_NOT_IMPLEMENTED) {
+    if (q.has(s))
+      throw new S3Error('NotImplemented', `The ${s} subresource is not implemented by this gateway`);
+  }
+  if (ctx.bucket === '') {
+    if (method === 'GET') return buckets.listBuckets(ctx);
+    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+  }
+  if (ctx.key === '') {
+    switch (method) {
+      case 'GET':
+        if (q.has('location')) return buckets.bucketLocation(ctx);
+        if (q.has('uploads')) return multipart.listUploads(ctx);
+        if (q.has('versioning')) return simple(ctx, 'VersioningConfiguration', {});
+        if (q.has('acl')) return acl(ctx);
+        if (q.has('tagging'))
+          throw new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway');
+        if (q.has('versions'))
+          throw new S3Error('NotImplemented', 'Versioning is not implemented by this gateway');
+        return buckets.listObjects(ctx, q.get('list-type') === '2');
+      case 'HEAD':
+        return buckets.headBucket(ctx);
+      case 'PUT':
+        if (q.has('acl') || q.has('versioning') || q.has('tagging'))
+          throw new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway');
+        return buckets.createBucket(ctx);
+      case 'DELETE':
+        return buckets.deleteBucket(ctx);
+      case 'POST':
+        if (q.has('delete')) return objects.deleteObjects(ctx);
+        break;
+    }
+    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+  }
+  switch (method) {
+    case 'GET':
+      if (q.has('tagging')) return objects.getTagging(ctx);
+      if (q.has('uploadId')) return multipart.listPartsHandler(ctx);
+      if (q.has('acl')) return acl(ctx);
+      return objects.getObject(ctx, false);
+    case 'HEAD':
+      return objects.getObject(ctx, true);
+    case 'PUT':
+      if (q.has('tagging')) return objects.putTagging(ctx);
+      if (q.has('acl'))
+        throw new S3Error('NotImplemented', 'Object ACLs are not implemented by this gateway');
+      if (q.has('uploadId') || q.has('partNumber')) return multipart.uploadPart(ctx);
+      if (ctx.req.headers['x-amz-copy-source'] !== undefined) return objects.copyObject(ctx);
+      return objects.putObject(ctx);
+    case 'POST':
+      if (q.has('uploads')) return multipart.createUpload(ctx);
+      if (q.has('uploadId')) return multipart.completeUpload(ctx);
+      break;
+    case 'DELETE':
+      if (q.has('tagging')) return objects.deleteTagging(ctx);
+      if (q.has('uploadId')) return multipart.abortUpload(ctx);
+      return objects.deleteObject(ctx);
+  }
+  throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+}
+
+function simple(ctx: Ctx, root: string, body: Record<string, string>): void {
+  sendXml(ctx.res, 200, toXml(root, body));
+}
+
+async function acl(ctx: Ctx): Promise<void> {
+  if (ctx.key) await objects.statObject(ctx, ctx.key);
+  // Written by hand: the Grantee needs its xsi:type attribute.
+  sendXml(
+    ctx.res,
+    200,
+    '<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      '<Owner><ID>strata</ID><DisplayName>strata</DisplayName></Owner><AccessControlList><Grant>' +
+      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>strata</ID><DisplayName>strata</DisplayName></Grantee>' +
+      '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
+  );
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { S3Error } from './errors.js';
+import { esc } from './xml.js';
+
+/** Small helpers for S3 responses. */
+
+// A random per-process prefix and a counter: unique, and cheaper than random bytes per request.
+const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let idCounter = 0;
+
+export function newRequestId(): string {
+  idCounter = (idCounter + 1) % 0x100000000;
+  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
+}
+
+export function sendXml(
+  res: ServerResponse,
+  status: number,
+  xml: string,
+  headers: Record<string, string> = {},
+): void {
+  const body = Buffer.from(xml);
+  res.writeHead(status, { ...headers, 'content-type': 'application/xml', 'content-length': body.length });
+  res.end(body);
+}
+
+export function sendEmpty(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number> = {},
+): void {
+  res.writeHead(status, headers);
+  res.end();
+}
+
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: S3Error,
+  resource: string,
+  requestId: string,
+): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  if (err.status === 304 || req.method === 'HEAD') {
+    res.writeHead(err.status, { 'x-amz-error-code': err.code });
+    res.end();
+    return;
+  }
+  const extra = Object.entries(err.extra)
+    .map(([k, v]) => `<${k}>${esc(v)}</${k}>`)
+    .join('');
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${esc(err.message)}</Message><Resource>${esc(resource)}</Resource><RequestId>${requestId}</RequestId>${extra}</Error>`;
+  sendXml(res, err.status, xml);
+}
+
+/** Reads a small request body (XML documents) with a size cap. */
+export async function readBody(req: IncomingMessage, max = 1024 * 1024): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req) {
+    n += (chunk as Buffer).length;
+    if (n > max) throw new S3Error('MalformedXML', `request body larger than ${max} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+export function httpDate(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+}
+
+export function isoDate(ms: number): string {
+  return new Date(Math.floor(ms)).toISOString();
+}
+
+/** encoding-type=url: like S3, percent-encode but keep "/" readable. */
+export function urlEncodeKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/');
+}

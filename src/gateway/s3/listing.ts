@@ -1,0 +1,176 @@
+import type { FileInfo, StrataFileSystem } from '../../client/types.js';
+import { isStrataError } from '../../core/errors.js';
+import { compareKeys, RESERVED_DIR } from './keys.js';
+
+/**
+ * S3 listing over a directory tree. Children are visited sorted by name (directories as
+ * "name/"), which yields keys in UTF-8 binary order; a directory whose key already contains the
+ * delimiter after the prefix becomes one CommonPrefix without being read; subtrees entirely
+ * before the marker are skipped. Sorted directory listings are cached for a short time so paging
+ * through a large prefix does not re-read and re-sort it for every page.
+ */
+
+export interface DirEntry {
+  readonly name: string;
+  /** name, plus "/" for a directory: the sort key. */
+  readonly sortKey: string;
+  readonly info: FileInfo;
+}
+
+export class ListingCache {
+  private readonly entries = new Map<
+    string,
+    { at: number; list: DirEntry[] | undefined; names?: Set<string> }
+  >();
+  constructor(
+    private readonly fs: StrataFileSystem,
+    private readonly ttlMs = 2000,
+    private readonly maxDirs = 256,
+  ) {}
+
+  /** Sorted children of a directory; undefined when it is missing or not a directory. */
+  async list(dir: string): Promise<DirEntry[] | undefined> {
+    const hit = this.entries.get(dir);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.list;
+    let infos: FileInfo[];
+    try {
+      infos = await this.fs.list(dir);
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
+        this.remember(dir, undefined);
+        return undefined;
+      }
+      throw err;
+    }
+    const list = infos
+      .map((info) => ({
+        name: info.name,
+        sortKey: info.type === 'directory' ? `${info.name}/` : info.name,
+        info,
+      }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    this.remember(dir, list);
+    return list;
+  }
+
+  private remember(dir: string, list: DirEntry[] | undefined): void {
+    this.entries.delete(dir);
+    this.entries.set(dir, { at: Date.now(), list });
+    if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /** Whether `dir` (cached listing) has a child `name`; false when `dir` is missing. */
+  async has(dir: string, name: string): Promise<boolean> {
+    const list = await this.list(dir);
+    if (!list) return false;
+    const e = this.entries.get(dir);
+    if (!e?.list) return list.some((x) => x.name === name);
+    e.names ??= new Set(list.map((x) => x.name));
+    return e.names.has(name);
+  }
+
+  /** Forgets `path` and its ancestors' listings (call after every change made through the gateway). */
+  invalidate(path: string): void {
+    for (let p = path; ; ) {
+      this.entries.delete(p);
+      if (p === '/' || p === '') return;
+      const i = p.lastIndexOf('/');
+      p = i <= 0 ? '/' : p.slice(0, i);
+    }
+  }
+}
+
+export type ListItem =
+  | { readonly kind: 'key'; readonly key: string; readonly info: FileInfo; readonly dirObject: boolean }
+  | { readonly kind: 'prefix'; readonly prefix: string };
+
+export interface ListRequest {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter: string;
+  /** Exclusive lower bound (marker / start-after / continuation). */
+  readonly after: string;
+}
+
+/** Yields keys and common prefixes in order. */
+export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerator<ListItem> {
+  const { prefix, delimiter, after } = req;
+  const cut = prefix.lastIndexOf('/');
+  const startKeyPrefix = cut >= 0 ? prefix.slice(0, cut + 1) : '';
+  const startDir = `/${req.bucket}${startKeyPrefix ? `/${startKeyPrefix.slice(0, -1)}` : ''}`;
+  // Keys with empty segments cannot exist here, so a prefix like "a//" matches nothing.
+  if (startKeyPrefix.includes('//') || startKeyPrefix.startsWith('/')) return;
+  let lastPrefix: string | undefined;
+
+  async function* visit(dir: string, keyPrefix: string, self?: FileInfo): AsyncGenerator<ListItem> {
+    const entries = await cache.list(dir);
+    if (!entries) return;
+    if (entries.length === 0) {
+      // An empty directory is listed as a directory object "dir/" (never the start directory itself).
+      if (dir !== startDir && self) yield* emitKey(keyPrefix, self, true);
+      return;
+    }
+    const namePrefix = prefix.startsWith(keyPrefix) ? prefix.slice(keyPrefix.length) : '';
+    let from = lowerBound(entries, namePrefix);
+    if (after.startsWith(keyPrefix)) {
+      const rest = after.slice(keyPrefix.length);
+      const slash = rest.indexOf('/');
+      from = Math.max(from, lowerBound(entries, slash >= 0 ? rest.slice(0, slash + 1) : rest));
+    }
+    for (let i = from; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (namePrefix && !e.sortKey.startsWith(namePrefix) && !namePrefix.startsWith(e.sortKey)) break;
+      if (keyPrefix === '' && e.name === RESERVED_DIR) continue;
+      const key = keyPrefix + e.sortKey;
+      if (e.info.type === 'directory') {
+        if (!(key.startsWith(prefix) || prefix.startsWith(key))) continue;
+        if (compareKeys(key, after) <= 0 && !after.startsWith(key)) continue;
+        if (delimiter && key.startsWith(prefix)) {
+          const idx = key.indexOf(delimiter, prefix.length);
+          if (idx >= 0) {
+            const cp = key.slice(0, idx + delimiter.length);
+            if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
+              lastPrefix = cp;
+              yield { kind: 'prefix', prefix: cp };
+            }
+            continue;
+          }
+        }
+        yield* visit(`${dir === '/' ? '' : dir}/${e.name}`, key, e.info);
+      } else {
+        yield* emitKey(key, e.info, false);
+      }
+    }
+  }
+
+  async function* emitKey(key: string, info: FileInfo, dirObject: boolean): AsyncGenerator<ListItem> {
+    if (!key.startsWith(prefix) || compareKeys(key, after) <= 0) return;
+    if (delimiter) {
+      const idx = key.indexOf(delimiter, prefix.length);
+      if (idx >= 0) {
+        const cp = key.slice(0, idx + delimiter.length);
+        if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
+          lastPrefix = cp;
+          yield { kind: 'prefix', prefix: cp };
+        }
+        return;
+      }
+    }
+    yield { kind: 'key', key, info, dirObject };
+  }
+
+  yield* visit(startDir, startKeyPrefix);
+}
+
+/** First index whose sort key is >= `bound`. */
+function lowerBound(entries: readonly DirEntry[], bound: string): number {
+  if (bound === '') return 0;
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(entries[mid]!.sortKey, bound) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { FileInfo, StrataFileSystem } from '../../client/types.js';
+import { isStrataError } from '../../core/errors.js';
+import { parentOf } from '../../core/paths.js';
+import { bucketSettingsPath, metaPath } from './keys.js';
+import type { ListingCache } from './listing.js';
+
+/**
+ * Object metadata sidecars: one small JSON file per object at `/<bucket>/.strata-s3/meta/<key>`
+ * (a tree that mirrors the data tree, so it has no name clashes the data tree does not have).
+ * A sidecar is trusted only while it still describes the file (same size and store fingerprint),
+ * so a file changed behind the gateway's back falls back to derived values instead of lying.
+ */
+
+export interface ObjectMeta {
+  readonly v: 1;
+  readonly etag: string;
+  readonly size: number;
+  readonly fingerprint: string;
+  /** The fingerprint may change once an ASYNC_THROUGH write is persisted. */
+  readonly provisional?: boolean;
+  readonly contentType?: string;
+  /** content-encoding, content-disposition, content-language, cache-control, expires */
+  readonly headers: Readonly<Record<string, string>>;
+  /** x-amz-meta-* without the prefix, lower-case names. */
+  readonly meta: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly parts?: number;
+}
+
+export interface BucketSettings {
+  readonly anonymousRead?: boolean;
+}
+
+const MAX_SIDECAR = 256 * 1024;
+
+export async function readSmall(fs: StrataFileSystem, path: string): Promise<Buffer | undefined> {
+  let stream: Readable;
+  try {
+    stream = await fs.read(path);
+  } catch (err) {
+    if (
+      isStrataError(err, 'NOT_FOUND') ||
+      isStrataError(err, 'NOT_A_DIRECTORY') ||
+      isStrataError(err, 'IS_A_DIRECTORY')
+    ) {
+      return undefined;
+    }
+    throw err;
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += (chunk as Buffer).length;
+    if (n > MAX_SIDECAR) {
+      stream.destroy();
+      return undefined;
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+export async function writeSmall(fs: StrataFileSystem, path: string, data: string): Promise<void> {
+  const buf = Buffer.from(data);
+  try {
+    await fs.write(path, Readable.from([buf]), { size: buf.length });
+  } catch (err) {
+    if (
+      !isStrataError(err, 'NOT_A_DIRECTORY') &&
+      !isStrataError(err, 'IS_A_DIRECTORY') &&
+      !isStrataError(err, 'ALREADY_EXISTS')
+    )
+      throw err;
+    // A stale sidecar (file where a directory is needed, or the reverse): clear it and retry once.
+    await clearConflicts(fs, path);
+    await fs.write(path, Readable.from([buf]), { size: buf.length });
+  }
+}
+
+async function clearConflicts(fs: StrataFileSystem, path: string): Promise<void> {
+  const chain: string[] = [];
+  for (let p = path; p.split('/').length > 4; p = parentOf(p)) chain.unshift(p);
+  for (const p of chain) {
+    try {
+      const st = await fs.status(p, { syncIntervalMs: 0 });
+      if (p === path ? st.type === 'directory' : st.type !== 'directory') {
+        await fs.delete(p, { recursive: true });
+        return;
+      }
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return;
+      throw err;
+    }
+  }
+}
+
+/**
+ * With a listing cache, a key whose sidecar directory listing (cached ≤ 2 s, dropped on every
+ * change made through this gateway) lacks it is known to have none, without a store round trip.
+ */
+export async function loadMeta(
+  fs: StrataFileSystem,
+  bucket: string,
+  key: string,
+  cache?: ListingCache,
+): Promise<ObjectMeta | undefined> {
+  const path = metaPath(bucket, key);
+  if (cache && !(await cache.has(parentOf(path), path.slice(path.lastIndexOf('/') + 1)))) return undefined;
+  const raw = await readSmall(fs, path);
+  if (!raw) return undefined;
+  try {
+    const m = JSON.parse(raw.toString('utf8')) as ObjectMeta;
+    return m.v === 1 ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sidecar if it still describes `info`. */
+export function validMeta(meta: ObjectMeta | undefined, info: FileInfo): ObjectMeta | undefined {
+  if (!meta || meta.size !== info.size) return undefined;
+  return meta.fingerprint === info.fingerprint || meta.provisional ? meta : undefined;
+}
+
+export async function saveMeta(
+  fs: StrataFileSystem,
+  bucket: string,
+  key: string,
+  meta: ObjectMeta,
+  cache?: ListingCache,
+): Promise<void> {
+  const path = metaPath(bucket, key);
+  try {
+    await writeSmall(fs, path, JSON.stringify(meta));
+  } finally {
+    cache?.invalidate(parentOf(path));
+  }
+}
+
+export async function deleteMeta(
+  fs: StrataFileSystem,
+  bucket: string,
+  key: string,
+  cache?: ListingCache,
+): Promise<void> {
+  const path = metaPath(bucket, key);
+  try {
+    await fs.delete(path);
+  } catch (err) {
+    if (!isStrataError(err, 'NOT_FOUND') && !isStrataError(err, 'DIRECTORY_NOT_EMPTY')) throw err;
+  } finally {
+    cache?.invalidate(parentOf(path));
+  }
+}
+
+/** An ETag for a file the gateway did not write: the store's MD5 ETag, else a stable hash. */
+export function derivedEtag(info: FileInfo): string {
+  const e = info.etag?.replace(/"/g, '');
+  if (e && /^[0-9a-f]{32}(-\d+)?$/.test(e)) return e;
+  return createHash('md5').update(info.fingerprint).digest('hex');
+}
+
+export function etagOf(info: FileInfo, meta: ObjectMeta | undefined): string {
+  return meta?.etag ?? derivedEtag(info);
+}
+
+export async function loadBucketSettings(fs: StrataFileSystem, bucket: string): Promise<BucketSettings> {
+  const raw = await readSmall(fs, bucketSettingsPath(bucket));
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw.toString('utf8')) as BucketSettings;
+  } catch {
+    return {};
+  }
+}
+
+export async function saveBucketSettings(
+  fs: StrataFileSystem,
+  bucket: string,
+  settings: BucketSettings,
+): Promise<void> {
+  await writeSmall(fs, bucketSettingsPath(bucket), JSON.stringify(settings));
+}
+
+/** Turns anonymous read on or off for a bucket (persisted in the bucket's hidden folder). */
+export async function setAnonymousRead(fs: StrataFileSystem, bucket: string, on: boolean): Promise<void> {
+  const current = await loadBucketSettings(fs, bucket);
+  await saveBucketSettings(fs, bucket, { ...current, anonymousRead: on });
+}

@@ -1,0 +1,615 @@
+import type { Readable } from 'node:stream';
+import { pipeline as pipelineCb } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FileInfo, StrataFileSystem } from '../../client/types.js';
+import { isStrataError } from '../../core/errors.js';
+import { parentOf } from '../../core/paths.js';
+import {
+  STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
+  STREAMING_UNSIGNED_TRAILER,
+  UNSIGNED_PAYLOAD,
+} from './auth.js';
+import { AwsChunkedDecoder, CheckedBody, checkContentMd5 } from './body.js';
+import { type Ctx, header, requireBucket } from './context.js';
+import { S3Error, toS3Error } from './errors.js';
+import { httpDate, isoDate, readBody, sendEmpty, sendXml } from './http.js';
+import { bucketPath, isAddressableBucket, isDirKey, keyToPath, metaPath } from './keys.js';
+import { deleteMeta, etagOf, loadMeta, type ObjectMeta, saveMeta, validMeta } from './meta.js';
+import { child, children, parseXml, toXml } from './xml.js';
+
+const STORED_HEADERS = [
+  'content-encoding',
+  'content-disposition',
+  'content-language',
+  'cache-control',
+  'expires',
+];
+const MAX_META_BYTES = 2048;
+
+export interface ObjectState {
+  readonly path: string;
+  readonly info: FileInfo;
+  readonly meta: ObjectMeta | undefined;
+  readonly etag: string;
+}
+
+/** Looks an object up: NoSuchKey (or NoSuchBucket) when it is missing. */
+export async function statObject(
+  ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>,
+  key: string,
+): Promise<ObjectState> {
+  const path = keyToPath(ctx.bucket, key);
+  let info: FileInfo;
+  try {
+    info = await ctx.fs.status(path);
+  } catch (err) {
+    if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
+      await requireBucket(ctx);
+      throw new S3Error('NoSuchKey', 'The specified key does not exist.', { cause: err });
+    }
+    throw toS3Error(err);
+  }
+  if (info.type === 'directory') {
+    // A directory key ("a/b/") exists while the directory is empty; a plain key never names a directory.
+    if (!isDirKey(key) || (await ctx.fs.list(path)).length > 0) {
+      throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+    }
+    return { path, info: { ...info, size: 0 }, meta: undefined, etag: 'd41d8cd98f00b204e9800998ecf8427e' };
+  }
+  if (isDirKey(key)) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+  const meta = validMeta(await loadMeta(ctx.fs, ctx.bucket, key, ctx.cache), info);
+  return { path, info, meta, etag: etagOf(info, meta) };
+}
+
+function objectHeaders(state: ObjectState): Record<string, string | number> {
+  const h: Record<string, string | number> = {
+    etag: `"${state.etag}"`,
+    'last-modified': httpDate(state.info.mtimeMs),
+    'accept-ranges': 'bytes',
+    'content-type': state.meta?.contentType ?? 'binary/octet-stream',
+  };
+  for (const [k, v] of Object.entries(state.meta?.headers ?? {})) h[k] = v;
+  for (const [k, v] of Object.entries(state.meta?.meta ?? {})) h[`x-amz-meta-${k}`] = v;
+  const tags = Object.keys(state.meta?.tags ?? {}).length;
+  if (tags > 0) h['x-amz-tagging-count'] = tags;
+  if (state.meta?.parts) h['x-amz-mp-parts-count'] = state.meta.parts;
+  return h;
+}
+
+function unquote(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function etagMatches(list: string, etag: string): boolean {
+  return list.split(',').some((e) => e.trim() === '*' || unquote(e) === etag);
+}
+
+function parseHttpDate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** RFC 7232 evaluation order, as S3 does it. Returns 304/412 or undefined to proceed. */
+export function preconditions(
+  state: ObjectState,
+  h: { ifMatch?: string; ifNoneMatch?: string; ifModifiedSince?: string; ifUnmodifiedSince?: string },
+  isRead: boolean,
+): 304 | 412 | undefined {
+  const mtime = Math.floor(state.info.mtimeMs / 1000) * 1000;
+  if (h.ifMatch !== undefined) {
+    if (!etagMatches(h.ifMatch, state.etag)) return 412;
+  } else {
+    const t = parseHttpDate(h.ifUnmodifiedSince);
+    if (t !== undefined && mtime > t) return 412;
+  }
+  if (h.ifNoneMatch !== undefined) {
+    if (etagMatches(h.ifNoneMatch, state.etag)) return isRead ? 304 : 412;
+  } else {
+    const t = parseHttpDate(h.ifModifiedSince);
+    if (t !== undefined && mtime <= t && isRead) return 304;
+  }
+  return undefined;
+}
+
+/** Parses one byte range against `size`; undefined means "ignore the header" (as S3 does). */
+export function parseRange(
+  value: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const invalid = () =>
+    new S3Error('InvalidRange', 'The requested range is not satisfiable', {
+      extra: { RangeRequested: value, ActualObjectSize: String(size) },
+    });
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0 || size === 0) throw invalid();
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) throw invalid();
+  return { start, end };
+}
+
+const OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
+  const state = await statObject(ctx, ctx.key);
+  const headers = objectHeaders(state);
+  const verdict = preconditions(
+    state,
+    {
+      ifMatch: header(ctx, 'if-match'),
+      ifNoneMatch: header(ctx, 'if-none-match'),
+      ifModifiedSince: header(ctx, 'if-modified-since'),
+      ifUnmodifiedSince: header(ctx, 'if-unmodified-since'),
+    } as Parameters<typeof preconditions>[1],
+    true,
+  );
+  if (verdict === 304) {
+    sendEmpty(ctx.res, 304, { etag: headers.etag!, 'last-modified': headers['last-modified']! });
+    return;
+  }
+  if (verdict === 412)
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  for (const [q, h] of Object.entries(OVERRIDES)) {
+    const v = ctx.query.get(q);
+    if (v !== undefined) headers[h] = v;
+  }
+  const size = state.info.size;
+  const partNumber = ctx.query.get('partNumber');
+  if (partNumber !== undefined && partNumber !== '1') {
+    throw new S3Error('InvalidPart', 'Only part 1 (the whole object) can be read by part number here');
+  }
+  const range = parseRange(header(ctx, 'range'), size);
+  let status = 200;
+  let offset = 0;
+  let length = size;
+  if (range) {
+    status = 206;
+    offset = range.start;
+    length = range.end - range.start + 1;
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
+  }
+  headers['content-length'] = length;
+  if (head || length === 0 || state.info.type === 'directory') {
+    sendEmpty(ctx.res, status, headers);
+    return;
+  }
+  const stream = await ctx.fs.read(state.path, { offset, length });
+  ctx.res.writeHead(status, headers);
+  await pipeline(stream, ctx.res);
+}
+
+/** x-amz-meta-*, Content-Type and the stored headers from a request. */
+export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta'> {
+  const meta: Record<string, string> = {};
+  const headers: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    const v = Array.isArray(value) ? value.join(',') : (value ?? '');
+    if (name.startsWith('x-amz-meta-')) {
+      meta[name.slice(11)] = v;
+      bytes += name.length - 11 + Buffer.byteLength(v);
+    } else if (STORED_HEADERS.includes(name)) {
+      if (name === 'content-encoding') {
+        const rest = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== 'aws-chunked' && s !== '')
+          .join(',');
+        if (rest) headers[name] = rest;
+      } else headers[name] = v;
+    }
+  }
+  if (bytes > MAX_META_BYTES) {
+    throw new S3Error(
+      'MetadataTooLarge',
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_META_BYTES} bytes)`,
+    );
+  }
+  const ct = header(ctx, 'content-type');
+  return { ...(ct ? { contentType: ct } : {}), headers, meta };
+}
+
+export function parseTagHeader(value: string | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (!value) return tags;
+  for (const [k, v] of new URLSearchParams(value)) tags[k] = v;
+  validateTags(tags);
+  return tags;
+}
+
+export function validateTags(tags: Record<string, string>): void {
+  const keys = Object.keys(tags);
+  if (keys.length > 10) throw new S3Error('InvalidTag', 'Object tags cannot be greater than 10');
+  for (const k of keys) {
+    if (k.length === 0 || k.length > 128)
+      throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid');
+    if ((tags[k] ?? '').length > 256)
+      throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid');
+  }
+}
+
+/** The request body as a verified stream of object bytes (aws-chunked decoded, digests checked). */
+export function bodyStream(ctx: Ctx, maxBytes: number): { source: CheckedBody; failure: () => unknown } {
+  const payload = ctx.auth.kind === 'signed' ? ctx.auth.payloadHash : UNSIGNED_PAYLOAD;
+  const encoding = header(ctx, 'content-encoding') ?? '';
+  const streaming =
+    payload === STREAMING_SIGNED ||
+    payload === STREAMING_SIGNED_TRAILER ||
+    payload === STREAMING_UNSIGNED_TRAILER ||
+    encoding.includes('aws-chunked');
+  const contentLength = header(ctx, 'content-length');
+  const decoded = header(ctx, 'x-amz-decoded-content-length');
+  let length: number | undefined;
+  if (streaming) {
+    if (decoded === undefined || !/^\d+$/.test(decoded)) {
+      throw new S3Error(
+        'MissingContentLength',
+        'You must provide the x-amz-decoded-content-length header for aws-chunked uploads.',
+      );
+    }
+    length = Number(decoded);
+  } else if (contentLength !== undefined) {
+    length = Number(contentLength);
+  } else if (header(ctx, 'transfer-encoding') !== undefined) {
+    throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  } else length = 0;
+  if (length > maxBytes)
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
+  const sha = /^[0-9a-f]{64}$/.test(payload) ? payload : undefined;
+  const checked = new CheckedBody({
+    length,
+    maxBytes,
+    ...(sha !== undefined ? { sha256: sha } : {}),
+    ...(checkContentMd5(header(ctx, 'content-md5')) !== undefined
+      ? { contentMd5: header(ctx, 'content-md5')! }
+      : {}),
+  });
+  let failed: unknown;
+  const chain = streaming
+    ? [
+        ctx.req,
+        new AwsChunkedDecoder(ctx.auth.kind === 'signed' ? ctx.auth.chunkSigning : undefined),
+        checked,
+      ]
+    : [ctx.req, checked];
+  pipelineCb(chain as unknown as [Readable, CheckedBody], (err) => {
+    if (err) failed = err;
+  });
+  return { source: checked, failure: () => failed };
+}
+
+/** Writes a stream to `path`, preferring the body's own S3 error (digest, length) over the store's. */
+export async function writeChecked(
+  ctx: Ctx,
+  path: string,
+  body: { source: CheckedBody; failure: () => unknown },
+  size?: number,
+): Promise<FileInfo> {
+  try {
+    return await ctx.fs.write(path, body.source, size === undefined ? {} : { size });
+  } catch (err) {
+    const cause = body.failure() ?? (body.source.errored as unknown);
+    if (cause instanceof S3Error) throw cause;
+    throw toS3Error(err);
+  } finally {
+    ctx.cache.invalidate(parentOf(path));
+  }
+}
+
+export async function putObject(ctx: Ctx): Promise<void> {
+  const path = keyToPath(ctx.bucket, ctx.key);
+  const tags = parseTagHeader(header(ctx, 'x-amz-tagging'));
+  const md = metadataFromRequest(ctx);
+  await requireBucket(ctx);
+  if (isDirKey(ctx.key)) {
+    const body = await readBody(ctx.req, 0).catch(() => {
+      throw new S3Error(
+        'InvalidArgument',
+        'A key ending in "/" names a directory and must have an empty body',
+      );
+    });
+    if (body.length > 0) throw new S3Error('InvalidArgument', 'A key ending in "/" must have an empty body');
+    await ctx.fs.mkdir(path).catch((err) => {
+      throw toS3Error(err);
+    });
+    ctx.cache.invalidate(parentOf(path));
+    sendEmpty(ctx.res, 200, { etag: '"d41d8cd98f00b204e9800998ecf8427e"' });
+    return;
+  }
+  const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
+  const info = await writeChecked(ctx, path, body);
+  const etag = body.source.md5Hex;
+  await saveMeta(
+    ctx.fs,
+    ctx.bucket,
+    ctx.key,
+    {
+      v: 1,
+      etag,
+      size: info.size,
+      fingerprint: info.fingerprint,
+      ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+      ...md,
+      tags,
+    },
+    ctx.cache,
+  );
+  sendEmpty(ctx.res, 200, { etag: `"${etag}"` });
+}
+
+/** "/bucket/key?versionId=…" (URL-encoded) → bucket and key. */
+export function parseCopySource(value: string | undefined): { bucket: string; key: string } {
+  if (!value)
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
+  let v = value;
+  const q = v.indexOf('?');
+  if (q >= 0) v = v.slice(0, q);
+  try {
+    v = decodeURIComponent(v);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Copy Source is not properly URL-encoded');
+  }
+  if (v.startsWith('/')) v = v.slice(1);
+  const slash = v.indexOf('/');
+  if (slash <= 0 || slash === v.length - 1) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
+  }
+  const bucket = v.slice(0, slash);
+  if (!isAddressableBucket(bucket))
+    throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${bucket}`);
+  return { bucket, key: v.slice(slash + 1) };
+}
+
+export function copySourceConditions(ctx: Ctx, state: ObjectState): void {
+  const verdict = preconditions(
+    state,
+    Object.fromEntries(
+      [
+        ['ifMatch', header(ctx, 'x-amz-copy-source-if-match')],
+        ['ifNoneMatch', header(ctx, 'x-amz-copy-source-if-none-match')],
+        ['ifModifiedSince', header(ctx, 'x-amz-copy-source-if-modified-since')],
+        ['ifUnmodifiedSince', header(ctx, 'x-amz-copy-source-if-unmodified-since')],
+      ].filter(([, v]) => v !== undefined),
+    ),
+    false,
+  );
+  // For copies, a failed "modified-since"/"none-match" is a 412 as well.
+  if (verdict !== undefined) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
+  const ims = parseHttpDate(header(ctx, 'x-amz-copy-source-if-modified-since'));
+  if (
+    ims !== undefined &&
+    header(ctx, 'x-amz-copy-source-if-none-match') === undefined &&
+    Math.floor(state.info.mtimeMs / 1000) * 1000 <= ims
+  ) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
+}
+
+export async function copyObject(ctx: Ctx): Promise<void> {
+  const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
+  const destPath = keyToPath(ctx.bucket, ctx.key);
+  await requireBucket(ctx);
+  const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
+  copySourceConditions(ctx, source);
+  const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  const tagDirective = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
+  if (!['COPY', 'REPLACE'].includes(directive) || !['COPY', 'REPLACE'].includes(tagDirective)) {
+    throw new S3Error('InvalidArgument', 'Unknown metadata or tagging directive');
+  }
+  const same = src.bucket === ctx.bucket && src.key === ctx.key;
+  if (same && directive === 'COPY' && tagDirective === 'COPY') {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  if (source.info.size > ctx.limits.maxObjectBytes) {
+    throw new S3Error(
+      'InvalidRequest',
+      'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
+    );
+  }
+  const md =
+    directive === 'REPLACE'
+      ? metadataFromRequest(ctx)
+      : {
+          ...(source.meta?.contentType !== undefined ? { contentType: source.meta.contentType } : {}),
+          headers: source.meta?.headers ?? {},
+          meta: source.meta?.meta ?? {},
+        };
+  const tags =
+    tagDirective === 'REPLACE'
+      ? parseTagHeader(header(ctx, 'x-amz-tagging'))
+      : { ...(source.meta?.tags ?? {}) };
+  let info = source.info;
+  let etag = source.etag;
+  if (!same) {
+    const checked = new CheckedBody({ maxBytes: Number.MAX_SAFE_INTEGER, length: source.info.size });
+    const stream = await ctx.fs.read(source.path);
+    let failed: unknown;
+    pipelineCb(stream, checked, (err) => {
+      if (err) failed = err;
+    });
+    info = await writeChecked(ctx, destPath, { source: checked, failure: () => failed }, source.info.size);
+    etag = source.meta?.parts ? source.etag : checked.md5Hex;
+  }
+  await saveMeta(
+    ctx.fs,
+    ctx.bucket,
+    ctx.key,
+    {
+      v: 1,
+      etag,
+      size: info.size,
+      fingerprint: info.fingerprint,
+      ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+      ...(source.meta?.parts && !same ? { parts: source.meta.parts } : {}),
+      ...md,
+      tags,
+    },
+    ctx.cache,
+  );
+  sendXml(
+    ctx.res,
+    200,
+    toXml('CopyObjectResult', { LastModified: isoDate(info.mtimeMs), ETag: `"${etag}"` }),
+  );
+}
+
+/** Deletes a file and its sidecar, then the directories it leaves empty (S3 has no empty "folders"). */
+export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<void> {
+  const path = keyToPath(ctx.bucket, key);
+  try {
+    const st = await ctx.fs.status(path, { syncIntervalMs: 0 });
+    if (st.type === 'directory') {
+      if (!isDirKey(key)) return;
+      await ctx.fs.delete(path);
+    } else {
+      if (isDirKey(key)) return;
+      await ctx.fs.delete(path);
+    }
+  } catch (err) {
+    if (
+      isStrataError(err, 'NOT_FOUND') ||
+      isStrataError(err, 'NOT_A_DIRECTORY') ||
+      isStrataError(err, 'DIRECTORY_NOT_EMPTY')
+    ) {
+      // Idempotent: deleting a missing key succeeds.
+    } else throw toS3Error(err);
+  }
+  await deleteMeta(ctx.fs, ctx.bucket, key, ctx.cache);
+  ctx.cache.invalidate(parentOf(path));
+  await pruneEmpty(ctx.fs, parentOf(path), bucketPath(ctx.bucket));
+  await pruneEmpty(ctx.fs, parentOf(metaPath(ctx.bucket, key)), `${bucketPath(ctx.bucket)}/.strata-s3/meta`);
+}
+
+async function pruneEmpty(fs: StrataFileSystem, dir: string, stopAt: string): Promise<void> {
+  for (let d = dir; d.length > stopAt.length && d.startsWith(`${stopAt}/`); d = parentOf(d)) {
+    try {
+      if ((await fs.list(d, { syncIntervalMs: 0 })).length > 0) return;
+      await fs.delete(d);
+    } catch {
+      return;
+    }
+  }
+}
+
+export async function deleteObject(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  await removeObject(ctx, ctx.key);
+  sendEmpty(ctx.res, 204);
+}
+
+export async function deleteObjects(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  const raw = await readBody(ctx.req, 2 * 1024 * 1024);
+  const md5 = header(ctx, 'content-md5');
+  if (md5 !== undefined) {
+    const { createHash } = await import('node:crypto');
+    if (createHash('md5').update(raw).digest('base64') !== md5)
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  const doc = parseXml(raw.toString('utf8'));
+  if (doc.name !== 'Delete')
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema',
+    );
+  const quiet = child(doc, 'Quiet')?.text.trim() === 'true';
+  const objects = children(doc, 'Object');
+  if (objects.length === 0 || objects.length > 1000) {
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema',
+    );
+  }
+  const deleted: { Key: string }[] = [];
+  const errors: { Key: string; Code: string; Message: string }[] = [];
+  for (const o of objects) {
+    const keyEl = child(o, 'Key');
+    if (!keyEl) throw new S3Error('MalformedXML', 'Each Object needs a Key');
+    const key = keyEl.text;
+    try {
+      await removeObject(ctx, key);
+      deleted.push({ Key: key });
+    } catch (err) {
+      const e = toS3Error(err);
+      errors.push({ Key: key, Code: e.code, Message: e.message });
+    }
+  }
+  sendXml(ctx.res, 200, toXml('DeleteResult', { Deleted: quiet ? undefined : deleted, Error: errors }));
+}
+
+async function metaForUpdate(ctx: Ctx): Promise<ObjectMeta> {
+  const state = await statObject(ctx, ctx.key);
+  return (
+    state.meta ?? {
+      v: 1,
+      etag: state.etag,
+      size: state.info.size,
+      fingerprint: state.info.fingerprint,
+      headers: {},
+      meta: {},
+      tags: {},
+    }
+  );
+}
+
+export async function getTagging(ctx: Ctx): Promise<void> {
+  const state = await statObject(ctx, ctx.key);
+  const tags = Object.entries(state.meta?.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+  sendXml(ctx.res, 200, toXml('Tagging', { TagSet: { Tag: tags } }));
+}
+
+export async function putTagging(ctx: Ctx): Promise<void> {
+  const current = await metaForUpdate(ctx);
+  const doc = parseXml((await readBody(ctx.req, 64 * 1024)).toString('utf8'));
+  const set = doc.name === 'Tagging' ? child(doc, 'TagSet') : undefined;
+  if (!set)
+    throw new S3Error(
+      'MalformedXML',
+      'The XML you provided was not well-formed or did not validate against our published schema',
+    );
+  const tags: Record<string, string> = {};
+  for (const t of children(set, 'Tag')) {
+    const k = child(t, 'Key')?.text;
+    const v = child(t, 'Value')?.text ?? '';
+    if (k === undefined) throw new S3Error('MalformedXML', 'Each Tag needs a Key');
+    if (Object.hasOwn(tags, k))
+      throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key');
+    tags[k] = v;
+  }
+  validateTags(tags);
+  await saveMeta(ctx.fs, ctx.bucket, ctx.key, { ...current, tags }, ctx.cache);
+  sendEmpty(ctx.res, 200);
+}
+
+export async function deleteTagging(ctx: Ctx): Promise<void> {
+  const current = await metaForUpdate(ctx);
+  await saveMeta(ctx.fs, ctx.bucket, ctx.key, { ...current, tags: {} }, ctx.cache);
+  sendEmpty(ctx.res, 204);
+}

@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from '../../src/client/connect.js';
+import { type S3GatewayServer, startS3GatewayServer } from '../../src/gateway/s3/index.js';
+import { type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
+
+/**
+ * A real `strata local` (child process) with a file:// store at "/", and the S3 gateway in this
+ * process on a free port, talking to it over the worker RPC as `strata gateway s3` does.
+ */
+
+export const ACCESS_KEY = 'AKIASTRATATEST';
+export const SECRET_KEY = 'strata-test-secret-key';
+
+export interface Harness {
+  readonly url: string;
+  readonly port: number;
+  readonly store: string;
+  readonly home: string;
+  readonly local: RunningStrata;
+  readonly gateway: S3GatewayServer;
+  /** Environment for CLIs: temp HOME and AWS config, never the real ~/.aws. */
+  readonly env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(opts: { minPartBytes?: number } = {}): Promise<Harness> {
+  const tmp = await tempDir('s3gw');
+  const store = join(tmp.dir, 'store');
+  const home = join(tmp.dir, 'home');
+  await mkdir(store, { recursive: true });
+  await mkdir(join(home, '.aws'), { recursive: true });
+  const local = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/=file://${store}`]);
+  const fs = await connect(local.registry);
+  const gateway = await startS3GatewayServer(fs, {
+    credentials: new Map([[ACCESS_KEY, SECRET_KEY]]),
+    port: 0,
+    ...(opts.minPartBytes !== undefined ? { minPartBytes: opts.minPartBytes } : {}),
+  });
+  const port = Number(new URL(gateway.url).port);
+  await writeFile(
+    join(home, '.aws', 'config'),
+    `[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`,
+  );
+  await writeFile(
+    join(home, '.aws', 'credentials'),
+    `[default]\naws_access_key_id = ${ACCESS_KEY}\naws_secret_access_key = ${SECRET_KEY}\n`,
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, '.aws', 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, '.aws', 'credentials'),
+    AWS_ACCESS_KEY_ID: ACCESS_KEY,
+    AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+  return {
+    url: gateway.url,
+    port,
+    store,
+    home,
+    local,
+    gateway,
+    env,
+    async stop() {
+      await gateway.close();
+      await (fs as { close(): Promise<void> }).close();
+      await local.stop();
+      await tmp.cleanup();
+    },
+  };
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program with arguments (no shell), optional stdin, and returns its output. */
+export function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+  timeoutMs = 120_000,
+): Promise<Run> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** `aws` with the harness endpoint; throws with the CLI's stderr on failure. */
+export async function aws(h: Harness, args: string[], expectFail = false): Promise<Run> {
+  const r = await run('aws', ['--endpoint-url', h.url, ...args], h.env);
+  if (!expectFail && r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r;
+}

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { connect } from '../../src/client/connect.js';
+import { setAnonymousRead } from '../../src/gateway/s3/index.js';
+import { REPO_ROOT, runCli } from '../helpers/local-process.js';
+import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js';
+import { signer } from './sign.js';
+
+/** Raw HTTP against the gateway, signed with the maintained SigV4 library (an independent signer). */
+
+interface Resp {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function send(
+  h: Harness,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | string,
+): Promise<Resp> {
+  return new Promise((ok, fail) => {
+    const req = request(`${h.url}${path}`, { method, headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () =>
+        ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }),
+      );
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+async function signed(
+  h: Harness,
+  method: string,
+  path: string,
+  opts: {
+    body?: Buffer | string;
+    headers?: Record<string, string>;
+    query?: Record<string, string>;
+    date?: Date;
+    secret?: string;
+  } = {},
+): Promise<Resp> {
+  const body = opts.body ?? '';
+  const headers: Record<string, string> = {
+    host: `127.0.0.1:${h.port}`,
+    'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+    ...opts.headers,
+  };
+  const signedReq = await signer(opts.secret).sign(
+    {
+      method,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: h.port,
+      path,
+      query: opts.query ?? {},
+      headers,
+    },
+    { signingDate: opts.date ?? new Date() },
+  );
+  const qs = new URLSearchParams(opts.query ?? {}).toString();
+  return send(h, method, qs ? `${path}?${qs}` : path, signedReq.headers as Record<string, string>, body);
+}
+
+const EMPTY = createHash('sha256').update('').digest('hex');
+
+/** Builds an aws-chunked body with chunk signatures chained from the seed signature. */
+async function chunkedBody(chunks: Buffer[], seed: string, date: Date): Promise<Buffer> {
+  const s = signer();
+  const longDate = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const scope = `${longDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  let prev = seed;
+  const out: Buffer[] = [];
+  for (const c of [...chunks, Buffer.alloc(0)]) {
+    const toSign = `AWS4-HMAC-SHA256-PAYLOAD\n${longDate}\n${scope}\n${prev}\n${EMPTY}\n${createHash('sha256').update(c).digest('hex')}`;
+    const sig = await s.sign(toSign, { signingDate: date });
+    out.push(Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`), c, Buffer.from('\r\n'));
+    prev = sig;
+  }
+  return Buffer.concat(out);
+}
+
+async function streamingPut(h: Harness, key: string, chunks: Buffer[], tamper = false): Promise<Resp> {
+  const date = new Date();
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const headers: Record<string, string> = {
+    host: `127.0.0.1:${h.port}`,
+    'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+    'content-encoding': 'aws-chunked',
+    'x-amz-decoded-content-length': String(total),
+  };
+  // Content-Length is the encoded length; compute it from a dry run with a dummy seed.
+  const dry = await chunkedBody(chunks, '0'.repeat(64), date);
+  headers['content-length'] = String(dry.length);
+  const path = `/proto/${key}`;
+  const req = await signer().sign(
+    { method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: h.port, path, query: {}, headers },
+    { signingDate: date },
+  );
+  const authz = String(req.headers.authorization);
+  const seed = /Signature=([0-9a-f]{64})/.exec(authz)![1]!;
+  const body = await chunkedBody(chunks, seed, date);
+  if (tamper) body[body.indexOf('\r\n') + 2]! ^= 1;
+  return send(h, 'PUT', path, req.headers as Record<string, string>, body);
+}
+
+describe('S3 gateway protocol details (raw HTTP)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    assert.equal((await signed(h, 'PUT', '/proto')).status, 200);
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  test('every response carries x-amz-request-id; errors are S3 XML', async () => {
+    const r = await signed(h, 'GET', '/proto/missing-key');
+    assert.equal(r.status, 404);
+    assert.match(String(r.headers['x-amz-request-id']), /^[0-9A-F]{16}$/);
+    assert.ok(r.headers['x-amz-id-2']);
+    assert.match(
+      r.body,
+      /<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Resource>\/proto\/missing-key<\/Resource><RequestId>[0-9A-F]+<\/RequestId><\/Error>/,
+    );
+    const ok = await signed(h, 'GET', '/');
+    assert.ok(ok.headers['x-amz-request-id']);
+  });
+
+  test('signed streaming (aws-chunked) upload verifies chunk signatures', async () => {
+    const chunks = [Buffer.alloc(64 * 1024, 'x'), Buffer.alloc(1000, 'y')];
+    const good = await streamingPut(h, 'chunked.bin', chunks);
+    assert.equal(good.status, 200, good.body);
+    assert.equal(good.headers.etag, `"${createHash('md5').update(Buffer.concat(chunks)).digest('hex')}"`);
+    const got = await signed(h, 'GET', '/proto/chunked.bin');
+    assert.equal(got.body, Buffer.concat(chunks).toString());
+    const bad = await streamingPut(h, 'chunked.bin', [Buffer.from('evil evil')], true);
+    assert.equal(bad.status, 403);
+    assert.match(bad.body, /SignatureDoesNotMatch/);
+    assert.equal(
+      (await signed(h, 'GET', '/proto/chunked.bin')).body.length,
+      65 * 1024 + 1000 - 1024,
+      'old object kept',
+    );
+  });
+
+  test('x-amz-content-sha256 mismatch, clock skew, unsigned and wrong-secret requests', async () => {
+    const mismatch = await signed(h, 'PUT', '/proto/sha.txt', {
+      body: 'actual body',
+      headers: { 'x-amz-content-sha256': createHash('sha256').update('other body').digest('hex') },
+    });
+    assert.equal(mismatch.status, 400);
+    assert.match(mismatch.body, /XAmzContentSHA256Mismatch/);
+    const skew = await signed(h, 'GET', '/proto', { date: new Date(Date.now() - 20 * 60_000) });
+    assert.equal(skew.status, 403);
+    assert.match(skew.body, /RequestTimeTooSkewed/);
+    const anon = await send(h, 'GET', '/proto/chunked.bin', {});
+    assert.equal(anon.status, 403);
+    assert.match(anon.body, /AccessDenied/);
+    const wrong = await signed(h, 'GET', '/proto', { secret: 'nope' });
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.body, /SignatureDoesNotMatch/);
+  });
+
+  test('anonymous read can be switched on and off per bucket (GET/HEAD only)', async () => {
+    assert.equal((await signed(h, 'PUT', '/proto/public.txt', { body: 'public' })).status, 200);
+    assert.equal((await send(h, 'GET', '/proto/public.txt', {})).status, 403);
+    const on = await runCli(['fs', 'anonymous', 'proto', 'on'], { registry: h.local.registry });
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal((await runCli(['fs', 'anonymous', 'proto'], { registry: h.local.registry })).stdout, 'on\n');
+    const fs = await connect(h.local.registry);
+    const r = await send(h, 'GET', '/proto/public.txt', {});
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'public');
+    assert.equal((await send(h, 'PUT', '/proto/x.txt', { 'content-length': '1' }, 'x')).status, 403);
+    await setAnonymousRead(fs, 'proto', false);
+    assert.equal((await send(h, 'GET', '/proto/public.txt', {})).status, 403);
+    await fs.close();
+  });
+
+  test('malformed XML, bad ranges, oversized headers and bad paths are 4xx, never a crash', async () => {
+    const bad = await signed(h, 'POST', '/proto', {
+      query: { delete: '' },
+      body: '<Delete><Object><Key>a</Key></Object',
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /MalformedXML/);
+    const mpu = await signed(h, 'POST', '/proto/k', { query: { uploads: '' } });
+    const id = /<UploadId>([^<]+)</.exec(mpu.body)![1]!;
+    const junk = await signed(h, 'POST', '/proto/k', { query: { uploadId: id }, body: 'not xml at all' });
+    assert.equal(junk.status, 400);
+    assert.match(junk.body, /MalformedXML/);
+    const range = await signed(h, 'GET', '/proto/public.txt', { headers: { range: 'bytes=100-200' } });
+    assert.equal(range.status, 416);
+    assert.match(range.body, /InvalidRange/);
+    const huge = await send(h, 'GET', '/proto', { 'x-big': 'a'.repeat(100 * 1024) });
+    assert.equal(huge.status, 431);
+    const enc = await signed(h, 'GET', '/proto/%E0%A4%A');
+    assert.ok(enc.status >= 400 && enc.status < 500);
+    // still alive
+    assert.equal((await signed(h, 'GET', '/')).status, 200);
+  });
+
+  test('presigned PUT with UNSIGNED-PAYLOAD', async () => {
+    const req = await signer().presign(
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: h.port,
+        path: '/proto/presigned-put.txt',
+        query: {},
+        headers: { host: `127.0.0.1:${h.port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+      { expiresIn: 60 },
+    );
+    const qs = new URLSearchParams(req.query as Record<string, string>).toString();
+    const r = await send(h, 'PUT', `/proto/presigned-put.txt?${qs}`, { 'content-length': '3' }, 'abc');
+    assert.equal(r.status, 200, r.body);
+    assert.equal((await signed(h, 'GET', '/proto/presigned-put.txt')).body, 'abc');
+  });
+
+  test('runS3Gateway (strata gateway s3) prints its ready line, serves, and exits 0 on SIGTERM', async () => {
+    const script = `import { runS3Gateway } from '${REPO_ROOT}/dist/src/gateway/s3/index.js'; process.exit(await runS3Gateway(process.argv.slice(1)));`;
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', script, '--', '--registry', h.local.registry, '--port', '0'],
+      {
+        env: { ...process.env, STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY, STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((ok) => child.once('exit', (c) => ok(c)));
+    const line = await new Promise<string>((ok) =>
+      createInterface({ input: child.stdout! }).once('line', ok),
+    );
+    const ready = JSON.parse(line) as { ready: boolean; role: string; addresses: { s3: string } };
+    assert.equal(ready.ready, true);
+    assert.equal(ready.role, 'gateway-s3');
+    const port = Number(new URL(ready.addresses.s3).port);
+    const r = await signed({ ...h, port, url: ready.addresses.s3 } as Harness, 'GET', '/proto/public.txt');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'public');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  });
+});
