@@ -49,6 +49,7 @@ import {
 } from './meta-keys.js';
 import type { FileAttrs, FileRecord, Listing, MetaStore } from './meta-store.js';
 import { decodeAttrs, decodeStatus, encodeAttrs, encodeJson, encodeStatus, parse } from './record-codec.js';
+import { ValueCache } from './value-cache.js';
 
 type AttrsPatch = { [K in keyof FileAttrs]?: FileAttrs[K] | undefined };
 
@@ -62,6 +63,8 @@ export class LevelMetaStore implements MetaStore {
   readonly dir: string;
   readonly #db: ClassicLevel<string, string>;
   readonly #locks = new KeyedLock();
+  /** Point reads of statuses and attributes (the stat hot path) are served from memory. */
+  readonly #cache = new ValueCache();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -81,18 +84,22 @@ export class LevelMetaStore implements MetaStore {
 
   async getStatus(path: string): Promise<FileRecord | undefined> {
     checkPath(path);
-    const v = await this.#run('getStatus', () => this.#db.get(statusKey(path)));
+    const v = await this.#cachedGet('getStatus', statusKey(path));
     return v === undefined ? undefined : decodeStatus(path, v);
   }
 
   async putStatus(record: FileRecord): Promise<void> {
     checkPath(record.path);
-    await this.#run('putStatus', () => this.#db.put(statusKey(record.path), encodeStatus(record)));
+    const key = statusKey(record.path);
+    const value = encodeStatus(record);
+    this.#cache.write(key, value);
+    await this.#run('putStatus', () => this.#db.put(key, value));
   }
 
   async invalidate(path: string): Promise<void> {
     checkPath(path);
     // Dropping path's own marker unconditionally is cheaper than reading its type first.
+    this.#cache.write(statusKey(path), undefined);
     await this.#run('invalidate', () =>
       this.#db.batch([
         { type: 'del', key: statusKey(path) },
@@ -104,6 +111,7 @@ export class LevelMetaStore implements MetaStore {
 
   async deleteTree(path: string): Promise<void> {
     checkPath(path);
+    this.#cache.clear();
     await this.#run('deleteTree', async () => {
       if (path === '/') {
         for (const tag of ['l', 's', 'a'] as const) await this.#db.clear(kindRange(tag));
@@ -159,10 +167,15 @@ export class LevelMetaStore implements MetaStore {
         const batch = this.#db.batch();
         try {
           for await (const keys of this.#chunks(() => this.#db.keys(childrenRange(dir)))) {
-            for (const k of keys) if (!puts.has(k)) batch.del(k);
+            for (const k of keys) {
+              if (puts.has(k)) continue;
+              batch.del(k);
+              this.#cache.write(k, undefined);
+            }
           }
           for (const [k, v] of puts) batch.put(k, v);
           batch.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
+          for (const [k, v] of puts) this.#cache.write(k, v);
         } catch (err) {
           await batch.close();
           throw err;
@@ -174,7 +187,7 @@ export class LevelMetaStore implements MetaStore {
 
   async getAttrs(path: string): Promise<FileAttrs | undefined> {
     checkPath(path);
-    const v = await this.#run('getAttrs', () => this.#db.get(attrsKey(path)));
+    const v = await this.#cachedGet('getAttrs', attrsKey(path));
     return v === undefined ? undefined : decodeAttrs(path, v);
   }
 
@@ -191,7 +204,9 @@ export class LevelMetaStore implements MetaStore {
           else merged[k] = v;
         }
         const attrs = merged as FileAttrs;
-        if (Object.keys(attrs).length === 0) await this.#db.del(key, SYNC);
+        const empty = Object.keys(attrs).length === 0;
+        this.#cache.write(key, empty ? undefined : encodeAttrs(attrs));
+        if (empty) await this.#db.del(key, SYNC);
         else await this.#db.put(key, encodeAttrs(attrs), SYNC);
         return attrs;
       }),
@@ -201,7 +216,10 @@ export class LevelMetaStore implements MetaStore {
   async deleteAttrs(path: string): Promise<void> {
     checkPath(path);
     const key = attrsKey(path);
-    await this.#locks.run(key, () => this.#run('deleteAttrs', () => this.#db.del(key, SYNC)));
+    await this.#locks.run(key, () => {
+      this.#cache.write(key, undefined);
+      return this.#run('deleteAttrs', () => this.#db.del(key, SYNC));
+    });
   }
 
   async *allAttrs(): AsyncIterable<[string, FileAttrs]> {
@@ -278,6 +296,15 @@ export class LevelMetaStore implements MetaStore {
   }
 
   /** Runs one engine call, translating LevelDB errors into StrataError (keeping the cause). */
+  async #cachedGet(op: string, key: string): Promise<string | undefined> {
+    const hit = this.#db.status === 'open' ? this.#cache.get(key) : undefined; // closed: report it
+    if (hit !== undefined) return hit ?? undefined;
+    const token = this.#cache.begin();
+    const v = await this.#run(op, () => this.#db.get(key));
+    this.#cache.fill(key, v, token);
+    return v;
+  }
+
   async #run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
