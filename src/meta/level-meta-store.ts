@@ -64,7 +64,7 @@ export class LevelMetaStore implements MetaStore {
   readonly #db: ClassicLevel<string, string>;
   readonly #locks = new KeyedLock();
   /** Point reads of statuses and attributes (the stat hot path) are served from memory. */
-  readonly #cache = new ValueCache();
+  readonly #cache = new ValueCache<FileRecord | FileAttrs>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -84,15 +84,16 @@ export class LevelMetaStore implements MetaStore {
 
   async getStatus(path: string): Promise<FileRecord | undefined> {
     checkPath(path);
-    const v = await this.#cachedGet('getStatus', statusKey(path));
-    return v === undefined ? undefined : decodeStatus(path, v);
+    return (await this.#cachedGet('getStatus', statusKey(path), (v) => decodeStatus(path, v))) as
+      | FileRecord
+      | undefined;
   }
 
   async putStatus(record: FileRecord): Promise<void> {
     checkPath(record.path);
     const key = statusKey(record.path);
     const value = encodeStatus(record);
-    this.#cache.write(key, value);
+    this.#cache.write(key, decodeStatus(record.path, value)); // exactly what a read would return
     await this.#run('putStatus', () => this.#db.put(key, value));
   }
 
@@ -175,7 +176,7 @@ export class LevelMetaStore implements MetaStore {
           }
           for (const [k, v] of puts) batch.put(k, v);
           batch.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
-          for (const [k, v] of puts) this.#cache.write(k, v);
+          for (const [k, v] of puts) this.#cache.write(k, decodeStatus(pathOfStatusKey(k), v));
         } catch (err) {
           await batch.close();
           throw err;
@@ -187,8 +188,9 @@ export class LevelMetaStore implements MetaStore {
 
   async getAttrs(path: string): Promise<FileAttrs | undefined> {
     checkPath(path);
-    const v = await this.#cachedGet('getAttrs', attrsKey(path));
-    return v === undefined ? undefined : decodeAttrs(path, v);
+    return (await this.#cachedGet('getAttrs', attrsKey(path), (v) => decodeAttrs(path, v))) as
+      | FileAttrs
+      | undefined;
   }
 
   async setAttrs(path: string, patch: AttrsPatch): Promise<FileAttrs> {
@@ -205,7 +207,7 @@ export class LevelMetaStore implements MetaStore {
         }
         const attrs = merged as FileAttrs;
         const empty = Object.keys(attrs).length === 0;
-        this.#cache.write(key, empty ? undefined : encodeAttrs(attrs));
+        this.#cache.write(key, empty ? undefined : attrs);
         if (empty) await this.#db.del(key, SYNC);
         else await this.#db.put(key, encodeAttrs(attrs), SYNC);
         return attrs;
@@ -296,13 +298,18 @@ export class LevelMetaStore implements MetaStore {
   }
 
   /** Runs one engine call, translating LevelDB errors into StrataError (keeping the cause). */
-  async #cachedGet(op: string, key: string): Promise<string | undefined> {
+  async #cachedGet<T extends FileRecord | FileAttrs>(
+    op: string,
+    key: string,
+    decode: (v: string) => T,
+  ): Promise<T | undefined> {
     const hit = this.#db.status === 'open' ? this.#cache.get(key) : undefined; // closed: report it
-    if (hit !== undefined) return hit ?? undefined;
+    if (hit !== undefined) return (hit ?? undefined) as T | undefined;
     const token = this.#cache.begin();
-    const v = await this.#run(op, () => this.#db.get(key));
-    this.#cache.fill(key, v, token);
-    return v;
+    const raw = await this.#run(op, () => this.#db.get(key));
+    const value = raw === undefined ? undefined : decode(raw);
+    this.#cache.fill(key, value, token);
+    return value;
   }
 
   async #run<T>(op: string, fn: () => Promise<T>): Promise<T> {

@@ -1,19 +1,19 @@
 /**
- * A bounded LRU of LevelDB values (and known absences), in front of the store's point reads:
+ * A bounded LRU of decoded LevelDB values (and known absences), in front of the store's point reads:
  * a cached stat then costs a Map lookup instead of a native call on the thread pool.
  *
  * Consistency: every write updates the cache in the same step as it is issued, and bumps a
  * write counter; a read that missed caches its result only if no write happened while it was
  * in flight, so a slow read can never put back a value a newer write replaced.
  */
-export class ValueCache {
-  readonly #entries = new Map<string, string | null>();
+export class ValueCache<V = string> {
+  readonly #entries = new Map<string, V | null>();
   #writes = 0;
 
   constructor(private readonly capacity = 100_000) {}
 
   /** The cached value, null for a known absence, undefined when not cached. */
-  get(key: string): string | null | undefined {
+  get(key: string): V | null | undefined {
     const v = this.#entries.get(key);
     if (v !== undefined) {
       this.#entries.delete(key);
@@ -28,12 +28,12 @@ export class ValueCache {
   }
 
   /** Caches what a read returned, unless a write happened since begin(). */
-  fill(key: string, value: string | undefined, token: number): void {
+  fill(key: string, value: V | undefined, token: number): void {
     if (token === this.#writes) this.#set(key, value ?? null);
   }
 
   /** Records a write (value undefined = deleted). */
-  write(key: string, value: string | undefined): void {
+  write(key: string, value: V | undefined): void {
     this.#writes++;
     this.#set(key, value ?? null);
   }
@@ -48,7 +48,7 @@ export class ValueCache {
     return this.#entries.size;
   }
 
-  #set(key: string, value: string | null): void {
+  #set(key: string, value: V | null): void {
     this.#entries.delete(key);
     this.#entries.set(key, value);
     if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { pipeline as pipelineCb } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import { sendStream } from '../../server/send-stream.js';
 import {
   STREAMING_SIGNED,
   STREAMING_SIGNED_TRAILER,
@@ -191,7 +191,7 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   }
   const stream = await ctx.fs.read(state.path, { offset, length });
   ctx.res.writeHead(status, headers);
-  await pipeline(stream, ctx.res);
+  await sendStream(stream, ctx.res);
 }
 
 /** x-amz-meta-*, Content-Type and the stored headers from a request. */
