@@ -33,7 +33,7 @@ export interface ServerConfig {
   ttlCheckIntervalMs: number;
   /** Bearer token required on the worker RPC when set. Secret: never printed. */
   token?: string;
-  /** S3 gateway port of `strata local`: 0 = any free port, -1 = no gateway. Default 39999 (0 with --port 0). */
+  /** S3 gateway port of `strata local`: 0 = any free port, -1 or "off" = no gateway. Default 39999 (0 with --port 0). */
   s3Port?: number;
   /** Enables virtual-host style S3 requests: "<bucket>.<domain>". */
   s3Domain?: string;
@@ -85,7 +85,7 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
     parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval'),
   },
   token: { env: 'STRATA_TOKEN', parse: String },
-  s3Port: { env: 'STRATA_S3_PORT', parse: (v) => int(v, 's3 port', -1, 65535) },
+  s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
 };
 

@@ -37,7 +37,7 @@ Options:
   --eviction POLICY        LRU (default), LFU or FIFO
   --persist-delay DUR      wait before persisting ASYNC_THROUGH writes (default 0)
   --ttl-check-interval DUR how often TTLs are applied (default 10s)
-  --s3-port PORT           S3 gateway port, 0 = any free port, -1 = none (default 39999;
+  --s3-port PORT|off       S3 gateway port, 0 = any free port, off = none (default 39999;
                            0 when --port is 0). Credentials: STRATA_S3_ACCESS_KEY_ID and
                            STRATA_S3_SECRET_ACCESS_KEY, more keys under "s3:" in --config
   --s3-domain DOMAIN       accept virtual-host style requests for <bucket>.DOMAIN
