@@ -20,30 +20,14 @@ import { startLocal } from '../src/server/local.js';
 import { setQuiet } from '../src/server/log.js';
 import { tempDir } from '../test/helpers/local-process.js';
 import { printTable, type Row, saveResults } from './report.js';
+import { drain, rate } from './util.js';
 
 const MiB = 1024 * 1024;
-
-async function drain(stream: AsyncIterable<Buffer>): Promise<number> {
-  let n = 0;
-  for await (const c of stream) n += c.length;
-  return n;
-}
 
 async function mibPerSec(bytes: number, fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
   return bytes / MiB / ((performance.now() - t) / 1000);
-}
-
-async function rate(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await op(next++);
-    }),
-  );
-  return n / ((performance.now() - t) / 1000);
 }
 
 const best = (xs: number[]) => Math.max(...xs);

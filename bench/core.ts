@@ -22,35 +22,14 @@ import { setQuiet } from '../src/server/log.js';
 import { tempDir } from '../test/helpers/local-process.js';
 import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
 import { printTable, type Row, saveResults } from './report.js';
+import { drain, median, rate } from './util.js';
 
 const MiB = 1024 * 1024;
-
-async function drain(stream: Readable | NodeJS.ReadableStream): Promise<number> {
-  let n = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) n += chunk.length;
-  return n;
-}
 
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
   return (performance.now() - t) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function rate(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await op(next++);
-    }),
-  );
-  return n / ((performance.now() - t) / 1000);
 }
 
 export async function runCoreBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {

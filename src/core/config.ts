@@ -113,6 +113,21 @@ function apply(target: ServerConfig, raw: Raw, source: string): void {
   }
 }
 
+/** Parses a YAML configuration file; a missing or malformed file is INVALID_ARGUMENT. */
+export async function readYamlFile(file: string): Promise<unknown> {
+  try {
+    return parseYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `cannot read configuration file ${file}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
 export async function loadServerConfig(
   flags: Raw,
   env: NodeJS.ProcessEnv = process.env,
@@ -121,16 +136,7 @@ export async function loadServerConfig(
   const config: ServerConfig = { ...DEFAULT_CONFIG, mounts: [] };
   const file = configFile ?? env.STRATA_CONFIG;
   if (file) {
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(await readFile(file, 'utf8'));
-    } catch (err) {
-      throw new StrataError(
-        'INVALID_ARGUMENT',
-        `cannot read configuration file ${file}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    const parsed = await readYamlFile(file);
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed))
         throw new StrataError('INVALID_ARGUMENT', `${file} must hold a YAML mapping`);

@@ -10,6 +10,7 @@ import {
   startS3GatewayServer,
 } from '../gateway/s3/server.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { runUntilSignal } from './daemon.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
@@ -93,18 +94,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     values.config,
   );
   const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
-  process.stdout.write(`${JSON.stringify(local.ready)}\n`);
-  return new Promise<number>((done) => {
-    const shutdown = (signal: string) => {
-      logger('shutdown', { signal });
-      local.stop().then(
-        () => done(0),
-        () => done(1),
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  return runUntilSignal(local.ready, () => local.stop());
 }
 
 export interface LocalProcess {

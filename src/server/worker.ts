@@ -4,6 +4,7 @@ import { loadServerConfig, maskedConfig, type ServerConfig } from '../core/confi
 import { StrataError, toStrataError } from '../core/errors.js';
 import { createRegistry } from '../registry/factory.js';
 import { CLUSTER_TOKEN_KEY, type Registry, type WorkerRegistration } from '../registry/registry.js';
+import { runUntilSignal } from './daemon.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
@@ -91,18 +92,7 @@ export async function runWorker(argv: string[]): Promise<number> {
         ? 10_000
         : parseDuration(values['drain-timeout'], 'drain timeout'),
   });
-  process.stdout.write(`${JSON.stringify(worker.ready)}\n`);
-  return new Promise<number>((done) => {
-    const shutdown = (signal: string) => {
-      logger('shutdown', { signal });
-      worker.stop().then(
-        () => done(0),
-        () => done(1),
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  return runUntilSignal(worker.ready, () => worker.stop());
 }
 
 export interface WorkerProcess {

@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
+import { readYamlFile } from '../../core/config.js';
 import { StrataError } from '../../core/errors.js';
+import { runUntilSignal } from '../../server/daemon.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { newRequestId } from './http.js';
 
@@ -46,16 +46,7 @@ export interface GatewayFileConfig {
 /** Reads the `s3:` section of a YAML configuration file. */
 export async function loadGatewayConfig(file: string | undefined): Promise<GatewayFileConfig> {
   if (!file) return { keys: [], anonymousReadBuckets: [] };
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `cannot read configuration file ${file}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const parsed = await readYamlFile(file);
   const s3 = (parsed as { s3?: unknown } | null)?.s3 as Record<string, unknown> | undefined;
   if (s3 === undefined) return { keys: [], anonymousReadBuckets: [] };
   const keys: { accessKeyId: string; secretAccessKey: string }[] = [];
@@ -190,19 +181,11 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
         `${JSON.stringify({ msg: 's3_error', method: req.method, url: req.url, error: (err as Error).message })}\n`,
       ),
   });
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, role: 'gateway-s3', pid: process.pid, addresses: { s3: gw.url } })}\n`,
+  return runUntilSignal(
+    { ready: true, role: 'gateway-s3', pid: process.pid, addresses: { s3: gw.url } },
+    async () => {
+      await gw.close();
+      await fs.close();
+    },
   );
-  return new Promise<number>((done) => {
-    const shutdown = () => {
-      gw.close()
-        .then(() => fs.close())
-        .then(
-          () => done(0),
-          () => done(1),
-        );
-    };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-  });
 }
