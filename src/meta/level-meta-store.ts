@@ -58,6 +58,9 @@ const SYNC = { sync: true } as const;
 const CHUNK = 256;
 /** stats() counts exactly up to this many keys per kind, then extrapolates by on-disk size. */
 const STATS_EXACT_LIMIT = 100_000;
+/** Largest listing kept in memory, and the bound on all of them together (entries). */
+const MAX_CACHED_LISTING = 200_000;
+const MAX_CACHED_LISTING_ENTRIES = 1_000_000;
 
 export class LevelMetaStore implements MetaStore {
   readonly dir: string;
@@ -65,6 +68,12 @@ export class LevelMetaStore implements MetaStore {
   readonly #locks = new KeyedLock();
   /** Point reads of statuses and attributes (the stat hot path) are served from memory. */
   readonly #cache = new ValueCache<FileRecord | FileAttrs>();
+  /**
+   * Whole listings, so paging through a huge directory (S3 ListObjects, ls) does not rescan it:
+   * bounded by entry count; dropped whenever the directory or one of its children changes.
+   */
+  readonly #listings = new ValueCache<Listing>(256);
+  #listedEntries = 0;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -94,6 +103,7 @@ export class LevelMetaStore implements MetaStore {
     const key = statusKey(record.path);
     const value = encodeStatus(record);
     this.#cache.write(key, decodeStatus(record.path, value)); // exactly what a read would return
+    this.#listings.write(parentOf(record.path), undefined);
     await this.#run('putStatus', () => this.#db.put(key, value));
   }
 
@@ -101,6 +111,8 @@ export class LevelMetaStore implements MetaStore {
     checkPath(path);
     // Dropping path's own marker unconditionally is cheaper than reading its type first.
     this.#cache.write(statusKey(path), undefined);
+    this.#listings.write(parentOf(path), undefined);
+    this.#listings.write(path, undefined);
     await this.#run('invalidate', () =>
       this.#db.batch([
         { type: 'del', key: statusKey(path) },
@@ -113,6 +125,7 @@ export class LevelMetaStore implements MetaStore {
   async deleteTree(path: string): Promise<void> {
     checkPath(path);
     this.#cache.clear();
+    this.#listings.clear();
     await this.#run('deleteTree', async () => {
       if (path === '/') {
         for (const tag of ['l', 's', 'a'] as const) await this.#db.clear(kindRange(tag));
@@ -134,7 +147,10 @@ export class LevelMetaStore implements MetaStore {
 
   async getListing(dir: string): Promise<Listing | undefined> {
     checkPath(dir);
-    return this.#run('getListing', async () => {
+    const hit = this.#db.status === 'open' ? this.#listings.get(dir) : undefined;
+    if (hit) return hit;
+    const token = this.#listings.begin();
+    const listing = await this.#run('getListing', async () => {
       // One snapshot so the marker and the children come from the same putListing.
       const snapshot = this.#db.snapshot();
       try {
@@ -148,6 +164,15 @@ export class LevelMetaStore implements MetaStore {
         await snapshot.close();
       }
     });
+    if (listing && listing.entries.length <= MAX_CACHED_LISTING) {
+      if (this.#listedEntries > MAX_CACHED_LISTING_ENTRIES) {
+        this.#listings.clear();
+        this.#listedEntries = 0;
+      }
+      this.#listedEntries += listing.entries.length;
+      this.#listings.fill(dir, listing, token);
+    }
+    return listing;
   }
 
   async putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void> {
@@ -177,6 +202,7 @@ export class LevelMetaStore implements MetaStore {
           for (const [k, v] of puts) batch.put(k, v);
           batch.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
           for (const [k, v] of puts) this.#cache.write(k, decodeStatus(pathOfStatusKey(k), v));
+          this.#listings.write(dir, undefined); // the next getListing reads what this batch wrote
         } catch (err) {
           await batch.close();
           throw err;
