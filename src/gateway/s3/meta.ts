@@ -29,6 +29,20 @@ export interface ObjectMeta {
   readonly parts?: number;
 }
 
+/** The identity part of a sidecar: the ETag and the content it was computed for. */
+export function contentIdentity(
+  info: Pick<FileInfo, 'size' | 'fingerprint' | 'persistence'>,
+  etag: string,
+): Pick<ObjectMeta, 'v' | 'etag' | 'size' | 'fingerprint' | 'provisional'> {
+  return {
+    v: 1,
+    etag,
+    size: info.size,
+    fingerprint: info.fingerprint,
+    ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+  };
+}
+
 export interface BucketSettings {
   readonly anonymousRead?: boolean;
 }

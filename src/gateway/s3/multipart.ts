@@ -7,7 +7,7 @@ import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { compareKeys, keyToPath, uploadsDir } from './keys.js';
-import { readSmall, saveMeta, writeSmall } from './meta.js';
+import { contentIdentity, readSmall, saveMeta, writeSmall } from './meta.js';
 import {
   bodyStream,
   copySourceConditions,
@@ -244,11 +244,7 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     ctx.bucket,
     ctx.key,
     {
-      v: 1,
-      etag,
-      size: info.size,
-      fingerprint: info.fingerprint,
-      ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+      ...contentIdentity(info, etag),
       ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}),
       headers: upload.headers,
       meta: upload.meta,

@@ -15,7 +15,15 @@ import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { httpDate, isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { bucketPath, isAddressableBucket, isDirKey, keyToPath, metaPath } from './keys.js';
-import { deleteMeta, etagOf, loadMeta, type ObjectMeta, saveMeta, validMeta } from './meta.js';
+import {
+  contentIdentity,
+  deleteMeta,
+  etagOf,
+  loadMeta,
+  type ObjectMeta,
+  saveMeta,
+  validMeta,
+} from './meta.js';
 import { child, children, parseXml, toXml } from './xml.js';
 
 const STORED_HEADERS = [
@@ -340,11 +348,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
     ctx.bucket,
     ctx.key,
     {
-      v: 1,
-      etag,
-      size: info.size,
-      fingerprint: info.fingerprint,
-      ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+      ...contentIdentity(info, etag),
       ...md,
       tags,
     },
@@ -462,11 +466,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     ctx.bucket,
     ctx.key,
     {
-      v: 1,
-      etag,
-      size: info.size,
-      fingerprint: info.fingerprint,
-      ...(info.persistence !== 'PERSISTED' ? { provisional: true } : {}),
+      ...contentIdentity(info, etag),
       ...(source.meta?.parts && !same ? { parts: source.meta.parts } : {}),
       ...md,
       tags,
