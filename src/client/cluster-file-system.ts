@@ -34,6 +34,12 @@ export interface WorkerDirectory {
 export interface ClusterOptions extends RemoteFileSystemOptions {
   /** Owners tried for one path before giving up (primary first). Default 3. */
   readonly replicas?: number;
+  /**
+   * After a worker fails a call (refused, unreachable, deadline), it is tried last for this long,
+   * so one partitioned worker does not cost every request a connect timeout until its lease
+   * expires. Default 5,000 ms.
+   */
+  readonly suspectMs?: number;
   readonly algorithm?: RingAlgorithm;
 }
 
@@ -58,6 +64,8 @@ export class ClusterFileSystem implements StrataFileSystem {
   private readonly clients = new Map<string, RemoteFileSystem>();
   private unwatch: Unwatch | undefined;
   private readonly stores = new Map<string, Promise<UnderStore>>();
+  /** worker id → time until which it is tried after the others. */
+  private readonly suspects = new Map<string, number>();
 
   private constructor(
     private readonly directory: WorkerDirectory,
@@ -84,6 +92,23 @@ export class ClusterFileSystem implements StrataFileSystem {
     return this.ring
       .owners(p, Math.min(this.options.replicas ?? 3, this.ring.nodes.length))
       .map((id) => this.workers.get(id)!);
+  }
+
+  /** Owners in the order to try them: healthy ones first, recently failed ones last. */
+  private tryOrder(path: string): WorkerInfo[] {
+    const owners = this.location(path);
+    if (this.suspects.size === 0) return owners;
+    const now = Date.now();
+    const suspect = (w: WorkerInfo) => {
+      const until = this.suspects.get(w.id);
+      if (until !== undefined && until <= now) this.suspects.delete(w.id);
+      return until !== undefined && until > now;
+    };
+    return [...owners.filter((w) => !suspect(w)), ...owners.filter(suspect)];
+  }
+
+  private suspect(worker: WorkerInfo): void {
+    this.suspects.set(worker.id, Date.now() + (this.options.suspectMs ?? 5000));
   }
 
   liveWorkers(): WorkerInfo[] {
@@ -118,7 +143,7 @@ export class ClusterFileSystem implements StrataFileSystem {
 
   /** Runs `fn` on the owners of `path` in order until one answers. */
   private async routed<T>(path: string, fn: (fs: RemoteFileSystem) => Promise<T>): Promise<T> {
-    const owners = this.location(path);
+    const owners = this.tryOrder(path);
     if (owners.length === 0) throw new StrataError('UNAVAILABLE', 'no live workers in the cluster');
     let last: unknown;
     for (const owner of owners) {
@@ -126,6 +151,7 @@ export class ClusterFileSystem implements StrataFileSystem {
         return await fn(this.client(owner));
       } catch (err) {
         if (!workerFailed(err)) throw err;
+        this.suspect(owner);
         last = err;
       }
     }
@@ -147,7 +173,7 @@ export class ClusterFileSystem implements StrataFileSystem {
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const p = normalizePath(path);
-    const owners = this.location(p);
+    const owners = this.tryOrder(p);
     const start = options.offset ?? 0;
     let attempt = 0;
     let last: unknown;
@@ -163,6 +189,7 @@ export class ClusterFileSystem implements StrataFileSystem {
           return (await this.client(owners[attempt]!).read(p, opts)) as ReadableWithMeta;
         } catch (err) {
           if (!workerFailed(err)) throw err;
+          this.suspect(owners[attempt]!);
           last = err;
           attempt++;
         }
@@ -177,6 +204,10 @@ export class ClusterFileSystem implements StrataFileSystem {
     const first = await open(start, options.length);
     const fingerprint = first.fingerprint;
     const total = first.contentLength;
+    const markFailed = (i: number) => {
+      const w = owners[i];
+      if (w) this.suspect(w);
+    };
     async function* resume(): AsyncGenerator<Buffer> {
       let stream: ReadableWithMeta = first;
       let served = 0;
@@ -189,6 +220,7 @@ export class ClusterFileSystem implements StrataFileSystem {
           return;
         } catch (err) {
           if (!workerFailed(err) || total === undefined) throw err;
+          markFailed(attempt);
           attempt++;
           stream = await open(start + served, total - served);
           if (
@@ -239,14 +271,16 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
-    const owners = this.location(path);
+    const owners = this.tryOrder(path);
     let last: unknown = new StrataError('UNAVAILABLE', 'no live workers in the cluster');
     for (const owner of owners) {
       try {
         return await this.client(owner).write(path, source, options);
       } catch (err) {
         // A body already partly sent cannot be replayed: only an unreached owner is skipped.
-        if (!workerFailed(err) || source.readableDidRead) throw err;
+        if (!workerFailed(err)) throw err;
+        this.suspect(owner);
+        if (source.readableDidRead) throw err;
         last = err;
       }
     }
