@@ -43,6 +43,9 @@ export interface ClusterOptions extends RemoteFileSystemOptions {
   readonly algorithm?: RingAlgorithm;
 }
 
+/** Listings larger than this keep the directory owner's cached figures (one probe per owner). */
+const MAX_PROBED_ENTRIES = 10_000;
+
 type ReadableWithMeta = Readable & { fingerprint?: string; contentLength?: number };
 
 /** Errors that say "this worker is gone or stuck", as opposed to answers about the path. */
@@ -167,7 +170,48 @@ export class ClusterFileSystem implements StrataFileSystem {
     return this.routed(path, (fs) => fs.status(path, options));
   }
 
-  list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
+  /**
+   * A directory's listing comes from the directory's owner, but each file is cached on its own
+   * owner: ask those (one batch each, no store access) for the cached bytes shown.
+   */
+  async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
+    const entries = await this.listRaw(path, options);
+    const files = entries.filter((e) => e.type === 'file');
+    if (files.length === 0 || files.length > MAX_PROBED_ENTRIES || this.ring.nodes.length <= 1)
+      return entries;
+    const byOwner = new Map<string, { worker: WorkerInfo; at: number[] }>();
+    entries.forEach((e, i) => {
+      const owner = e.type === 'file' ? this.tryOrder(e.path)[0] : undefined;
+      if (!owner) return;
+      const group = byOwner.get(owner.id) ?? { worker: owner, at: [] };
+      group.at.push(i);
+      byOwner.set(owner.id, group);
+    });
+    const patched = [...entries];
+    await Promise.all(
+      [...byOwner.values()].map(async ({ worker, at }) => {
+        try {
+          const bytes = await this.client(worker).cachedBytesOf(
+            at.map((i) => ({ path: entries[i]!.path, fingerprint: entries[i]!.fingerprint })),
+          );
+          at.forEach((i, k) => {
+            const e = entries[i]!;
+            const cached = bytes[k] ?? 0;
+            patched[i] = {
+              ...e,
+              cachedBytes: cached,
+              cachedPercent: e.size > 0 ? Math.floor((cached * 100) / e.size) : 100,
+            };
+          });
+        } catch {
+          // Keep the directory owner's view rather than fail the listing.
+        }
+      }),
+    );
+    return patched;
+  }
+
+  private listRaw(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
     return this.routed(path, (fs) => fs.list(path, options));
   }
 
@@ -320,7 +364,7 @@ export class ClusterFileSystem implements StrataFileSystem {
     }
     const stack = [root.path];
     while (stack.length > 0) {
-      for (const e of await this.list(stack.pop()!)) {
+      for (const e of await this.listRaw(stack.pop()!)) {
         if (e.type === 'directory') stack.push(e.path);
         else yield e;
       }
@@ -387,7 +431,7 @@ export class ClusterFileSystem implements StrataFileSystem {
       const stack = [root.path];
       directories++;
       while (stack.length > 0) {
-        for (const e of await this.list(stack.pop()!)) {
+        for (const e of await this.listRaw(stack.pop()!)) {
           if (e.type === 'directory') {
             directories++;
             stack.push(e.path);

@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Pool } from 'undici';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
 import type {
+  CacheProbeItem,
   ClusterReport,
   FileInfo,
   JobSummary,
@@ -159,6 +160,10 @@ export class RemoteFileSystem implements StrataFileSystem {
 
   async report(): Promise<ClusterReport> {
     return this.#json({ method: 'GET', route: 'report' });
+  }
+
+  async cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]> {
+    return this.#json({ method: 'POST', route: 'cached', json: { items } });
   }
 
   // ---- data ----------------------------------------------------------------------------------

@@ -112,6 +112,20 @@ export interface ClusterReport {
   readonly pendingPersists: number;
 }
 
+/** One file whose cached bytes are asked for: its path and the fingerprint the caller saw. */
+export interface CacheProbeItem {
+  readonly path: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * Workers answer how much of given files they hold, without touching the store (the cluster
+ * client asks each file's owner, since a listing comes from the directory's owner).
+ */
+export interface CacheProbe {
+  cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]>;
+}
+
 export interface StrataFileSystem {
   status(path: string, options?: SyncOption): Promise<FileInfo>;
   list(path: string, options?: SyncOption): Promise<FileInfo[]>;

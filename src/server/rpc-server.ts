@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
+  type CacheProbe,
+  type CacheProbeItem,
   READ_TYPES,
   type ReadOptions,
   type ReadType,
@@ -12,6 +14,7 @@ import {
   type WriteType,
 } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { normalizePath } from '../core/paths.js';
 import { sendStream } from './send-stream.js';
 
 /**
@@ -35,6 +38,7 @@ import { sendStream } from './send-stream.js';
  *   POST /rpc/v1/ttl      {"path","ttlMs":number|null,"action"?:"free"|"delete"} → 204
  *   GET  /rpc/v1/du?path=P                                     → UsageSummary
  *   GET  /rpc/v1/report                                        → ClusterReport
+ *   POST /rpc/v1/cached   {"items":[{"path","fingerprint"}]}  → number[] (cached bytes each)
  *
  * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
  * A read that fails before its first byte is such an error; one that fails later destroys the
@@ -385,6 +389,28 @@ const ROUTES = new Map<string, Route>([
     async ({ fs, res, query }) => sendJson(res, await fs.du(requiredString(query.get('path'), 'path'))),
   ],
   ['GET report', async ({ fs, res }) => sendJson(res, await fs.report())],
+  [
+    'POST cached',
+    async ({ fs, req, res }) => {
+      const probe = fs as Partial<CacheProbe>;
+      if (typeof probe.cachedBytesOf !== 'function')
+        throw new StrataError('UNSUPPORTED', 'this server cannot report cached bytes');
+      const b = await jsonBody(req);
+      if (!Array.isArray(b.items) || b.items.length > 10_000)
+        throw bad('"items" must be an array of at most 10,000');
+      const items = b.items.map((i: unknown) => {
+        const o = i as { path?: unknown; fingerprint?: unknown } | null;
+        return {
+          path: requiredString(o?.path, 'items[].path'),
+          fingerprint: requiredString(o?.fingerprint, 'items[].fingerprint'),
+        };
+      });
+      sendJson(
+        res,
+        await probe.cachedBytesOf(items.map((i: CacheProbeItem) => ({ ...i, path: normalizePath(i.path) }))),
+      );
+    },
+  ],
 ]);
 
 function mountOptions(value: unknown): {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import type {
+  CacheProbeItem,
   ClusterReport,
   FileInfo,
   JobSummary,
@@ -322,6 +323,20 @@ export class WorkerFileSystem implements StrataFileSystem {
     const victims = [...this.o.pages.files()].filter((id) => id.endsWith(mount.id));
     for (const id of victims) await this.o.pages.deleteFile(id);
     this.log('unmounted', { path: p, freedFiles: victims.length });
+  }
+
+  /** Cached bytes of files identified by path and fingerprint; 0 for unknown ones. */
+  async cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]> {
+    return items.map(({ path, fingerprint }) => {
+      const r = this.o.mounts.tryResolve(path);
+      if (!r) return 0;
+      const staged = this.persister.staged(path);
+      const id =
+        staged?.fingerprint === fingerprint && staged.cacheId
+          ? staged.cacheId
+          : this.cacheId(r.mount, path, fingerprint);
+      return this.o.pages.cachedBytes(id);
+    });
   }
 
   /** Applies a mount-table snapshot from the registry; frees what removed mounts had cached. */

@@ -90,6 +90,15 @@ describe('a cluster: etcd + 3 workers + clients', () => {
       FILES * SIZE,
       'each file read from the store once, by its owner',
     );
+    // Each file is cached on its own owner; the listing (from the directory's owner) shows that.
+    const ls = await runCli(['fs', 'ls', '--json', '/lake/data'], { registry: etcd.uri });
+    assert.equal(ls.code, 0, ls.stderr);
+    const listed = JSON.parse(ls.stdout) as Array<{ name: string; cachedPercent: number }>;
+    assert.equal(listed.length, FILES);
+    assert.ok(
+      listed.every((e) => e.cachedPercent === 100),
+      JSON.stringify(listed.filter((e) => e.cachedPercent !== 100).slice(0, 3)),
+    );
     const loc = await runCli(['fs', 'location', '/lake/data/f0.bin'], { registry: etcd.uri });
     assert.equal(loc.code, 0, loc.stderr);
     const lines = loc.stdout.trim().split('\n');
