@@ -278,11 +278,14 @@ export class WorkerFileSystem implements StrataFileSystem {
         staging: staged.file,
       };
       if (existing?.record.staging) await this.dropStaged(existing.record);
-      await this.persister.add(record, writeType === 'ASYNC_THROUGH');
+      // Cache the pages and set the state before the journal record: once recorded, the persister
+      // may upload and remove the staging file at any moment. A crash before the record leaves
+      // an unacknowledged staging file, which the next start sweeps.
       await this.importPages(staged.file, staged.size, record.cacheId!);
       await this.o.meta.setAttrs(p, {
         persistence: writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'NOT_PERSISTED',
       });
+      await this.persister.add(record, writeType === 'ASYNC_THROUGH');
     }
     if (existing?.record.cacheId && existing.record.cacheId !== record.cacheId)
       await this.o.pages.deleteFile(existing.record.cacheId);
@@ -706,18 +709,28 @@ export class WorkerFileSystem implements StrataFileSystem {
     const staging = record.staging;
     const store = resolved.mount.store;
     const ufsPath = resolved.ufsPath;
+    const fromStore = async (off: number, len: number) => {
+      // Time to first byte: whole-run durations depend on how fast the reader consumes.
+      const started = performance.now();
+      const stream = await store.read(ufsPath, { offset: off, length: len });
+      this.o.metrics.ufsOps.observe(
+        { mount: resolved.mount.record.path, op: 'read' },
+        (performance.now() - started) / 1000,
+      );
+      return stream as AsyncIterable<Buffer>;
+    };
     const source = staging
-      ? async (off: number, len: number) => this.o.staging.read(staging, off, len) as AsyncIterable<Buffer>
-      : async (off: number, len: number) => {
-          // Time to first byte: whole-run durations depend on how fast the reader consumes.
-          const started = performance.now();
-          const stream = await store.read(ufsPath, { offset: off, length: len });
-          this.o.metrics.ufsOps.observe(
-            { mount: resolved.mount.record.path, op: 'read' },
-            (performance.now() - started) / 1000,
-          );
-          return stream as AsyncIterable<Buffer>;
-        };
+      ? async (off: number, len: number) => {
+          try {
+            return (await this.o.staging.openRange(staging, off, len)) as AsyncIterable<Buffer>;
+          } catch (err) {
+            // Persisted (and its staging file removed) since this reader looked it up: the store
+            // now holds the same bytes.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+            return fromStore(off, len);
+          }
+        }
+      : fromStore;
     const stream = this.reader.stream({
       cacheId,
       size: record.size,

@@ -56,6 +56,18 @@ export class StagingArea {
     return createReadStream(file, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 });
   }
 
+  /** Like read(), but opens the file first, so a missing file is a rejection, not a stream error. */
+  async openRange(file: string, offset: number, length: number): Promise<Readable> {
+    if (length === 0) return Readable.from([]);
+    const fh = await open(file, 'r');
+    return fh.createReadStream({
+      start: offset,
+      end: offset + length - 1,
+      highWaterMark: 1024 * 1024,
+      autoClose: true,
+    });
+  }
+
   /** Reads an exact range of a staging file. */
   async readRange(file: string, offset: number, length: number): Promise<Buffer> {
     const fh = await open(file, 'r');
