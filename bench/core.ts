@@ -21,7 +21,7 @@ import { startLocal } from '../src/server/local.js';
 import { setQuiet } from '../src/server/log.js';
 import { tempDir } from '../test/helpers/local-process.js';
 import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
-import { printTable, type Row, saveResults } from './report.js';
+import { printTable, type Row, row, saveResults } from './report.js';
 import { drain, median, rate } from './util.js';
 
 const MiB = 1024 * 1024;
@@ -93,14 +93,15 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
       cold.push(await timeIt(async () => drain(await fs.read('/s3/data/big.bin'))));
     }
     const coldRatio = median(cold) / median(direct);
-    rows.push({
-      metric: 'cold read, time ÷ direct S3 GET',
-      strata: `${median(cold).toFixed(3)} s`,
-      baseline: `${median(direct).toFixed(3)} s`,
-      ratio: coldRatio,
-      target: '≤ 1.2',
-      ok: coldRatio <= 1.2,
-    });
+    rows.push(
+      row(
+        'cold read, time ÷ direct S3 GET',
+        `${median(cold).toFixed(3)} s`,
+        `${median(direct).toFixed(3)} s`,
+        coldRatio,
+        { max: 1.2 },
+      ),
+    );
 
     // Warm: local file read (the ceiling) vs Strata from its cache, in-process and over the RPC.
     await drain(await fs.read('/s3/data/big.bin'));
@@ -115,23 +116,24 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
       warmRpc.push(size / MiB / (await timeIt(async () => drain(await remote!.read('/s3/data/big.bin')))));
     }
     const warmRatio = median(warm) / median(ceiling);
-    rows.push({
-      metric: 'warm read, throughput ÷ local file',
-      strata: `${median(warm).toFixed(0)} MiB/s`,
-      baseline: `${median(ceiling).toFixed(0)} MiB/s`,
-      ratio: warmRatio,
-      target: '≥ 0.5',
-      ok: warmRatio >= 0.5,
-    });
+    rows.push(
+      row(
+        'warm read, throughput ÷ local file',
+        `${median(warm).toFixed(0)} MiB/s`,
+        `${median(ceiling).toFixed(0)} MiB/s`,
+        warmRatio,
+        { min: 0.5 },
+      ),
+    );
     const warmRpcRatio = median(warmRpc) / median(ceiling);
-    rows.push({
-      metric: 'warm read over RPC ÷ local file',
-      strata: `${median(warmRpc).toFixed(0)} MiB/s`,
-      baseline: `${median(ceiling).toFixed(0)} MiB/s`,
-      ratio: warmRpcRatio,
-      target: '(info)',
-      ok: true,
-    });
+    rows.push(
+      row(
+        'warm read over RPC ÷ local file',
+        `${median(warmRpc).toFixed(0)} MiB/s`,
+        `${median(ceiling).toFixed(0)} MiB/s`,
+        warmRpcRatio,
+      ),
+    );
 
     // Stat: the store's HeadObject rate vs Strata's cached status, same concurrency.
     const keys = Array.from({ length: 50 }, (_, i) => `meta/f${i}`);
@@ -141,22 +143,23 @@ export async function runCoreBench(argv: string[] = process.argv.slice(2)): Prom
     );
     const cachedRate = await rate(50_000, 8, (i) => fs.status(`/s3/${keys[i % keys.length]}`));
     const rpcRate = await rate(10_000, 8, (i) => remote!.status(`/s3/${keys[i % keys.length]}`));
-    rows.push({
-      metric: 'cached stat rate ÷ store HEAD rate',
-      strata: `${cachedRate.toFixed(0)}/s`,
-      baseline: `${storeRate.toFixed(0)}/s`,
-      ratio: cachedRate / storeRate,
-      target: '≥ 20',
-      ok: cachedRate / storeRate >= 20,
-    });
-    rows.push({
-      metric: 'cached stat over RPC ÷ store HEAD rate',
-      strata: `${rpcRate.toFixed(0)}/s`,
-      baseline: `${storeRate.toFixed(0)}/s`,
-      ratio: rpcRate / storeRate,
-      target: '(info)',
-      ok: true,
-    });
+    rows.push(
+      row(
+        'cached stat rate ÷ store HEAD rate',
+        `${cachedRate.toFixed(0)}/s`,
+        `${storeRate.toFixed(0)}/s`,
+        cachedRate / storeRate,
+        { min: 20 },
+      ),
+    );
+    rows.push(
+      row(
+        'cached stat over RPC ÷ store HEAD rate',
+        `${rpcRate.toFixed(0)}/s`,
+        `${storeRate.toFixed(0)}/s`,
+        rpcRate / storeRate,
+      ),
+    );
   } finally {
     await remote?.close?.();
     await local?.stop();

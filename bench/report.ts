@@ -12,6 +12,21 @@ export interface Row {
   readonly ok: boolean;
 }
 
+/** A row; `goal` {min} or {max} makes it a target (else informational). */
+export function row(
+  metric: string,
+  strata: string,
+  baseline: string,
+  ratio: number,
+  goal: { min?: number; max?: number } = {},
+): Row {
+  if (goal.min !== undefined)
+    return { metric, strata, baseline, ratio, target: `≥ ${goal.min}`, ok: ratio >= goal.min };
+  if (goal.max !== undefined)
+    return { metric, strata, baseline, ratio, target: `≤ ${goal.max}`, ok: ratio <= goal.max };
+  return { metric, strata, baseline, ratio, target: '(info)', ok: true };
+}
+
 export function printTable(title: string, rows: readonly Row[]): void {
   const header = ['metric', 'strata', 'baseline', 'ratio', 'target', 'met'];
   const cells = rows.map((r) => [

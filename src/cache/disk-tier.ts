@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toStrataError } from '../core/errors.js';
-import { Limiter } from './key-lock.js';
+import { Limiter } from '../core/key-lock.js';
 import { decodePageFile, encodePageHeader, PAGE_HEADER_BYTES } from './page-file.js';
 import type { EvictionPolicyName } from './page-store.js';
 import { type TierEntry, TierIndex } from './tier-index.js';

@@ -15,8 +15,8 @@
  *   corrupt count: corruption is only counted when the entry read is still the indexed one.
  */
 import { StrataError } from '../core/errors.js';
+import { KeyLock, Limiter } from '../core/key-lock.js';
 import { type DiskEntry, DiskTier } from './disk-tier.js';
-import { KeyLock, Limiter } from './key-lock.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
 import type { GetOptions, PageStore, PageStoreOptions, PageStoreStats, TierStats } from './page-store.js';

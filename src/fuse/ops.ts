@@ -4,7 +4,7 @@ import type { FileInfo, MountInfo, StrataFileSystem, WriteType } from '../client
 import { isStrataError, StrataError } from '../core/errors.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import { errnoNumber, errnoOf } from './errno.js';
-import { type FuseAddon, Op, type Token } from './native.js';
+import { type FuseAddon, Op, type RequestHandler, type Token } from './native.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
 
@@ -75,18 +75,7 @@ export class FuseOps {
   }
 
   /** The native request handler (runs on the JS thread). */
-  readonly handle = (
-    op: number,
-    token: Token,
-    path: string | null,
-    path2: string | null,
-    fh: number,
-    offset: number,
-    size: number,
-    flags: number,
-    mode: number,
-    data: Buffer | null,
-  ): void => {
+  readonly handle: RequestHandler = (op, token, path, path2, fh, offset, size, flags, mode, data) => {
     this.#serve(op, token, path, path2, fh, offset, size, flags, mode, data).catch((err: unknown) => {
       if (!isStrataError(err) || err.code === 'INTERNAL')
         this.#o.log('fuse.error', { op, path, error: String(err) });

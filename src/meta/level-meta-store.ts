@@ -31,8 +31,8 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { StrataError, toStrataError } from '../core/errors.js';
+import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
-import { KeyedLock } from './keyed-lock.js';
 import {
   attrsKey,
   checkPath,
@@ -65,7 +65,7 @@ const MAX_CACHED_LISTING_ENTRIES = 1_000_000;
 export class LevelMetaStore implements MetaStore {
   readonly dir: string;
   readonly #db: ClassicLevel<string, string>;
-  readonly #locks = new KeyedLock();
+  readonly #locks = new KeyLock();
   /** Point reads of statuses and attributes (the stat hot path) are served from memory. */
   readonly #cache = new ValueCache<FileRecord | FileAttrs>();
   /**

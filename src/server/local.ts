@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadServerConfig, maskedConfig } from '../core/config.js';
+import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { toStrataError } from '../core/errors.js';
 import {
   credentialsFrom,
@@ -14,6 +14,7 @@ import { runUntilSignal } from './daemon.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
+import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
 /** Alluxio's S3 proxy port. */
@@ -55,44 +56,21 @@ export async function runLocal(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
     options: {
-      'data-dir': { type: 'string' },
+      ...WORKER_FLAGS,
       mount: { type: 'string', multiple: true },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      config: { type: 'string' },
-      'page-size': { type: 'string' },
-      'memory-capacity': { type: 'string' },
-      'disk-capacity': { type: 'string' },
-      eviction: { type: 'string' },
-      'persist-delay': { type: 'string' },
-      'ttl-check-interval': { type: 'string' },
       's3-port': { type: 'string' },
       's3-domain': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(LOCAL_USAGE);
     return 0;
   }
-  const config = await loadServerConfig(
-    {
-      dataDir: values['data-dir'],
-      host: values.host,
-      port: values.port,
-      mounts: values.mount,
-      pageSize: values['page-size'],
-      memoryCapacity: values['memory-capacity'],
-      diskCapacity: values['disk-capacity'],
-      eviction: values.eviction,
-      persistDelayMs: values['persist-delay'],
-      ttlCheckIntervalMs: values['ttl-check-interval'],
-      s3Port: values['s3-port'],
-      s3Domain: values['s3-domain'],
-    },
-    process.env,
-    values.config,
-  );
+  const config = await workerConfig(values, {
+    mounts: values.mount,
+    s3Port: values['s3-port'],
+    s3Domain: values['s3-domain'],
+  });
   const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
   return runUntilSignal(local.ready, () => local.stop());
 }
@@ -112,10 +90,7 @@ export interface LocalProcess {
 }
 
 /** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
-export async function startLocal(
-  config: Awaited<ReturnType<typeof loadServerConfig>>,
-  configFile?: string,
-): Promise<LocalProcess> {
+export async function startLocal(config: ServerConfig, configFile?: string): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
   const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
   await registry.open();

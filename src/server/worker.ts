@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadServerConfig, maskedConfig, type ServerConfig } from '../core/config.js';
+import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { createRegistry } from '../registry/factory.js';
 import { CLUSTER_TOKEN_KEY, type Registry, type WorkerRegistration } from '../registry/registry.js';
@@ -8,6 +8,7 @@ import { runUntilSignal } from './daemon.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
+import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
 export const WORKER_USAGE = `Usage: strata worker --registry etcd://HOST:PORT [options]
@@ -41,21 +42,11 @@ export async function runWorker(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
     options: {
+      ...WORKER_FLAGS,
       registry: { type: 'string' },
-      'data-dir': { type: 'string' },
-      host: { type: 'string' },
       'advertise-host': { type: 'string' },
-      port: { type: 'string' },
-      config: { type: 'string' },
-      'page-size': { type: 'string' },
-      'memory-capacity': { type: 'string' },
-      'disk-capacity': { type: 'string' },
-      eviction: { type: 'string' },
-      'persist-delay': { type: 'string' },
-      'ttl-check-interval': { type: 'string' },
       'lease-ttl': { type: 'string' },
       'drain-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -68,21 +59,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)',
     );
-  const config = await loadServerConfig(
-    {
-      dataDir: values['data-dir'],
-      host: values.host,
-      port: values.port,
-      pageSize: values['page-size'],
-      memoryCapacity: values['memory-capacity'],
-      diskCapacity: values['disk-capacity'],
-      eviction: values.eviction,
-      persistDelayMs: values['persist-delay'],
-      ttlCheckIntervalMs: values['ttl-check-interval'],
-    },
-    process.env,
-    values.config,
-  );
+  const config = await workerConfig(values);
   const { parseDuration } = await import('../core/units.js');
   const worker = await startWorker(config, registryUri, {
     advertiseHost: values['advertise-host'],

@@ -1,6 +1,7 @@
 /**
- * Serialises async work per key (one page): a put, the unlink of an evicted page and the removal
- * of a corrupt page never interleave on the same file name. Different keys run in parallel.
+ * Serialises async work per key; different keys run in parallel; idle keys are forgotten. The
+ * page store uses it so a put, an eviction's unlink and a corrupt page's removal never interleave
+ * on one file; the metadata store for read-modify-write of one record.
  */
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();

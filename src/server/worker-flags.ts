@@ -1,0 +1,38 @@
+import { loadServerConfig, type ServerConfig } from '../core/config.js';
+
+/** Flags every process that runs a worker takes (`strata local`, `strata worker`). */
+export const WORKER_FLAGS = {
+  'data-dir': { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  config: { type: 'string' },
+  'page-size': { type: 'string' },
+  'memory-capacity': { type: 'string' },
+  'disk-capacity': { type: 'string' },
+  eviction: { type: 'string' },
+  'persist-delay': { type: 'string' },
+  'ttl-check-interval': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type FlagValues = { readonly [K in keyof typeof WORKER_FLAGS]?: string | boolean | undefined };
+
+/** The server configuration from those flags, the environment and the config file. */
+export function workerConfig(values: FlagValues, extra: Record<string, unknown> = {}): Promise<ServerConfig> {
+  return loadServerConfig(
+    {
+      dataDir: values['data-dir'],
+      host: values.host,
+      port: values.port,
+      pageSize: values['page-size'],
+      memoryCapacity: values['memory-capacity'],
+      diskCapacity: values['disk-capacity'],
+      eviction: values.eviction,
+      persistDelayMs: values['persist-delay'],
+      ttlCheckIntervalMs: values['ttl-check-interval'],
+      ...extra,
+    },
+    process.env,
+    typeof values.config === 'string' ? values.config : undefined,
+  );
+}
