@@ -126,6 +126,18 @@ export interface CacheProbe {
   cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]>;
 }
 
+/**
+ * Small ranges as one Buffer, for callers that answer with a single write (the S3 gateway's small
+ * GETs): no stream, no pipe. Offered by the in-process worker file system.
+ */
+export interface BufferReader {
+  /** Like read(), but the bytes at once; `options.length` is required and at most 1 MiB. */
+  readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer>;
+}
+
+/** Largest range readBuffer serves. */
+export const MAX_READ_BUFFER = 1024 * 1024;
+
 export interface StrataFileSystem {
   status(path: string, options?: SyncOption): Promise<FileInfo>;
   list(path: string, options?: SyncOption): Promise<FileInfo[]>;

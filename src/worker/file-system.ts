@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import type {
+  BufferReader,
   CacheProbeItem,
   ClusterReport,
   FileInfo,
@@ -15,14 +16,14 @@ import type {
   WriteOptions,
   WriteType,
 } from '../client/types.js';
-import { READ_TYPES, WRITE_TYPES } from '../client/types.js';
+import { MAX_READ_BUFFER, READ_TYPES, WRITE_TYPES } from '../client/types.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../core/paths.js';
 import type { FileAttrs, FileRecord, MetaStore } from '../meta/meta-store.js';
 import { fingerprintOf, type UfsStatus } from '../ufs/under-store.js';
 import type { WorkerMetrics } from './metrics.js';
 import { type ActiveMount, MountTable, mountInfo, type Resolved } from './mount-table.js';
-import { PageReader } from './page-reader.js';
+import { PageReader, type RangeRequest } from './page-reader.js';
 import { Persister } from './persister.js';
 import type { StagingArea } from './staging.js';
 
@@ -54,6 +55,13 @@ interface Located {
   readonly resolved: Resolved;
 }
 
+interface PreparedRead {
+  readonly located: Located;
+  readonly offset: number;
+  readonly length: number;
+  readonly readType: NonNullable<ReadOptions['readType']>;
+}
+
 const ROOT_RECORD = (path: string): FileRecord => ({
   path,
   type: 'directory',
@@ -67,7 +75,7 @@ const ROOT_RECORD = (path: string): FileRecord => ({
  * The worker's implementation of the file-system API: namespace resolution, metadata cache with
  * the per-mount sync policy, the page-cached read path and the four write types.
  */
-export class WorkerFileSystem implements StrataFileSystem {
+export class WorkerFileSystem implements StrataFileSystem, BufferReader {
   readonly reader: PageReader;
   readonly persister: Persister;
   private readonly verifiedAt = new Map<string, number>();
@@ -205,7 +213,8 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   // ---- data ----
 
-  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+  /** Validates a read and looks its file up (revalidated before any store read). */
+  private async prepareRead(path: string, options: ReadOptions): Promise<PreparedRead> {
     const p = normalizePath(path);
     const readType = options.readType ?? 'CACHE';
     if (!READ_TYPES.includes(readType))
@@ -228,7 +237,19 @@ export class WorkerFileSystem implements StrataFileSystem {
       located = await this.revalidate(located);
       if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     }
-    return this.streamRecord(located, offset, length, readType);
+    return { located, offset, length, readType };
+  }
+
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const r = await this.prepareRead(path, options);
+    return this.streamRecord(r.located, r.offset, r.length, r.readType);
+  }
+
+  async readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer> {
+    if (!Number.isSafeInteger(options.length) || options.length < 0 || options.length > MAX_READ_BUFFER)
+      throw new StrataError('INVALID_ARGUMENT', `readBuffer reads 0..${MAX_READ_BUFFER} bytes`);
+    const r = await this.prepareRead(path, options);
+    return this.reader.readBuffer(this.rangeRequest(r.located, r.offset, r.length, r.readType));
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
@@ -698,12 +719,13 @@ export class WorkerFileSystem implements StrataFileSystem {
     }
   }
 
-  private streamRecord(
+  /** Where a range of the file comes from: the page cache, else its staging file or the store. */
+  private rangeRequest(
     located: Located,
     offset: number,
     length: number,
     readType: ReadOptions['readType'] & string,
-  ): Readable {
+  ): RangeRequest {
     const { record, resolved } = located;
     const cacheId = this.recordCacheId(located);
     const staging = record.staging;
@@ -731,7 +753,7 @@ export class WorkerFileSystem implements StrataFileSystem {
           }
         }
       : fromStore;
-    const stream = this.reader.stream({
+    return {
       cacheId,
       size: record.size,
       offset,
@@ -739,9 +761,18 @@ export class WorkerFileSystem implements StrataFileSystem {
       readType,
       mount: resolved.mount.record.path,
       source,
-    });
+    };
+  }
+
+  private streamRecord(
+    located: Located,
+    offset: number,
+    length: number,
+    readType: ReadOptions['readType'] & string,
+  ): Readable {
+    const stream = this.reader.stream(this.rangeRequest(located, offset, length, readType));
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
-    return Object.assign(stream, { contentLength: length, fingerprint: record.fingerprint });
+    return Object.assign(stream, { contentLength: length, fingerprint: located.record.fingerprint });
   }
 
   /** Splits a local file into pages in the page store (after a write). */

@@ -86,26 +86,70 @@ export class PageReader {
     const sequential = this.lastEnd.get(req.cacheId) === req.offset;
     this.rememberEnd(req.cacheId, end);
     const window = new Map<number, Promise<Buffer>>();
+    const readahead = this.readahead;
     const ensure = (i: number) => {
       if (i > last || window.has(i)) return;
       const p = this.page(req, i, last);
       p.catch(() => undefined); // observed when awaited
       window.set(i, p);
     };
-    const self = this;
-    async function* generate(): AsyncGenerator<Buffer> {
-      for (let i = first; i <= last; i++) {
-        for (let j = i; j <= Math.min(last, i + self.readahead); j++) ensure(j);
-        const page = await window.get(i)!;
+    // A plain Readable rather than Readable.from(async generator): one promise per page instead
+    // of a generator step plus a microtask chain (measurable on 4 KiB reads).
+    let next = first;
+    const done = () => {
+      if (sequential || req.offset === 0) this.prefetch(req, last + 1, last + this.readahead);
+    };
+    return new Readable({
+      highWaterMark: ps,
+      read() {
+        if (next > last) {
+          done();
+          this.push(null);
+          return;
+        }
+        const i = next++;
+        for (let j = i; j <= Math.min(last, i + readahead); j++) ensure(j);
+        const pending = window.get(i)!;
         window.delete(i);
-        const pageStart = i * ps;
-        const from = Math.max(req.offset, pageStart) - pageStart;
-        const to = Math.min(end, pageStart + page.length) - pageStart;
-        yield from === 0 && to === page.length ? page : page.subarray(from, to);
-      }
-      if (sequential || req.offset === 0) self.prefetch(req, last + 1, last + self.readahead);
+        pending.then(
+          (page) => {
+            const pageStart = i * ps;
+            const from = Math.max(req.offset, pageStart) - pageStart;
+            const to = Math.min(end, pageStart + page.length) - pageStart;
+            this.push(from === 0 && to === page.length ? page : page.subarray(from, to));
+            if (next > last) {
+              done();
+              this.push(null);
+            }
+          },
+          (err: unknown) => this.destroy(err as Error),
+        );
+      },
+    });
+  }
+
+  /** The range as one Buffer (callers bound its length): pages concatenated, or a view of one. */
+  async readBuffer(req: RangeRequest): Promise<Buffer> {
+    const ps = this.pages.pageSize;
+    const end = Math.min(req.size, req.offset + req.length);
+    if (end <= req.offset) return Buffer.alloc(0);
+    const first = Math.floor(req.offset / ps);
+    const last = Math.floor((end - 1) / ps);
+    this.rememberEnd(req.cacheId, end);
+    if (first === last) {
+      const page = await this.page(req, first, last);
+      const from = req.offset - first * ps;
+      return from === 0 && end - req.offset === page.length ? page : page.subarray(from, end - first * ps);
     }
-    return Readable.from(generate(), { objectMode: false, highWaterMark: ps });
+    const pages = await Promise.all(
+      Array.from({ length: last - first + 1 }, (_, k) => this.page(req, first + k, last)),
+    );
+    const parts = pages.map((page, k) => {
+      const pageStart = (first + k) * ps;
+      const from = Math.max(req.offset, pageStart) - pageStart;
+      return page.subarray(from, Math.min(end, pageStart + page.length) - pageStart);
+    });
+    return Buffer.concat(parts);
   }
 
   /** Starts filling pages [from, to] of a file in the background (sequential readahead). */

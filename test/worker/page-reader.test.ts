@@ -103,3 +103,25 @@ test('ranges inside and across pages return exact bytes', async () => {
     assert.ok((await collect(reader.stream(req(o, l)))).equals(data.subarray(o, o + l)), `${o}+${l}`);
   }
 });
+
+test('readBuffer returns the same bytes as the stream: within a page, across pages, empty, cold and warm', async () => {
+  const data = randomBytes(5 * PS + 77);
+  const { reader, calls, req } = await setup(data);
+  const cases: Array<[number, number]> = [
+    [0, 4096],
+    [PS - 10, 20],
+    [PS + 5, 3 * PS],
+    [5 * PS, 77],
+    [5 * PS + 70, 100], // runs past the end: clipped to the file
+    [17, 0],
+  ];
+  for (const [offset, length] of cases) {
+    const want = data.subarray(offset, Math.min(data.length, offset + length));
+    const cold = await reader.readBuffer(req(offset, length));
+    assert.ok(cold.equals(want), `cold ${offset}+${length}`);
+    const storeReads = calls.length;
+    const warm = await reader.readBuffer(req(offset, length));
+    assert.ok(warm.equals(want), `warm ${offset}+${length}`);
+    assert.equal(calls.length, storeReads, `warm ${offset}+${length} does not touch the source`);
+  }
+});

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createScope, getSigningKey } from '@smithy/signature-v4';
@@ -70,6 +71,8 @@ export interface RawTarget {
   readonly rawPath: string;
   /** Query string as sent, without "?". */
   readonly rawQuery: string;
+  /** parseQuery(rawQuery), when the caller has it already. */
+  readonly pairs?: [string, string][];
 }
 
 export function hmacHex(key: Uint8Array, text: string): string {
@@ -77,11 +80,20 @@ export function hmacHex(key: Uint8Array, text: string): string {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot crypto.hash (Node ≥ 20.12) skips building a Hash object: ~2× faster for short input.
+  return oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
+
+const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string })
+  .hash;
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]*$/;
 
 /** RFC 3986 encoding as SigV4 wants it (unreserved characters kept). */
 export function uriEncode(value: string, keepSlash = false): string {
+  // Most keys and query values need no encoding at all (hot path: every signed request).
+  if ((keepSlash ? UNRESERVED_OR_SLASH : UNRESERVED).test(value)) return value;
   const out = encodeURIComponent(value).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
@@ -90,6 +102,7 @@ export function uriEncode(value: string, keepSlash = false): string {
 }
 
 function safeDecode(s: string): string {
+  if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
@@ -98,6 +111,7 @@ function safeDecode(s: string): string {
 }
 
 function canonicalPath(rawPath: string): string {
+  if (UNRESERVED_OR_SLASH.test(rawPath)) return rawPath;
   return rawPath
     .split('/')
     .map((seg) => uriEncode(safeDecode(seg)))
@@ -114,12 +128,15 @@ export function parseQuery(rawQuery: string): [string, string][] {
 }
 
 function canonicalQuery(pairs: [string, string][], skipSignature: boolean): string {
-  return pairs
-    .filter(([k]) => !(skipSignature && k === 'X-Amz-Signature'))
-    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
+  const encoded: [string, string][] = [];
+  for (const [k, v] of pairs) {
+    if (skipSignature && k === 'X-Amz-Signature') continue;
+    encoded.push([uriEncode(k), uriEncode(v)]);
+  }
+  encoded.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  let out = '';
+  for (let i = 0; i < encoded.length; i++) out += `${i ? '&' : ''}${encoded[i]![0]}=${encoded[i]![1]}`;
+  return out;
 }
 
 function canonicalHeaders(req: IncomingMessage, signed: string[]): string {
@@ -176,7 +193,7 @@ export async function authenticate(
   options: AuthOptions,
 ): Promise<AuthResult> {
   const now = options.nowMs ?? Date.now();
-  const query = parseQuery(target.rawQuery);
+  const query = target.pairs ?? parseQuery(target.rawQuery);
   const q = (k: string) => query.find(([key]) => key === k)?.[1];
   const authz = req.headers.authorization;
   if (authz === undefined && q('X-Amz-Signature') === undefined && q('X-Amz-Credential') === undefined) {
@@ -189,6 +206,13 @@ export async function authenticate(
   return verifyPresigned(req, target, query, q, options, now);
 }
 
+/**
+ * Derived signing keys by (key id, secret, date, region, service): four HMACs saved per request.
+ * The secret is part of the cache key, so a rotated secret never matches an old entry.
+ */
+const signingKeys = new Map<string, Promise<Uint8Array>>();
+const MAX_SIGNING_KEYS = 1024;
+
 async function deriveKey(source: CredentialSource, cred: Credential): Promise<Uint8Array> {
   const secret = lookupSecret(source, cred.accessKeyId);
   if (secret === undefined) {
@@ -197,13 +221,21 @@ async function deriveKey(source: CredentialSource, cred: Credential): Promise<Ui
       'The AWS Access Key Id you provided does not exist in our records.',
     );
   }
-  return getSigningKey(
-    NodeSha256,
-    { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
-    cred.shortDate,
-    cred.region,
-    cred.service,
-  );
+  const id = `${cred.accessKeyId}\n${secret}\n${cred.shortDate}\n${cred.region}\n${cred.service}`;
+  let key = signingKeys.get(id);
+  if (key === undefined) {
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    key = getSigningKey(
+      NodeSha256,
+      { accessKeyId: cred.accessKeyId, secretAccessKey: secret },
+      cred.shortDate,
+      cred.region,
+      cred.service,
+    );
+    signingKeys.set(id, key);
+    key.catch(() => signingKeys.delete(id));
+  }
+  return key;
 }
 
 function checkSignature(expected: string, given: string, stringToSign: string, canonical: string): void {

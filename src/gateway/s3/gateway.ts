@@ -100,9 +100,14 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       }
       if (bucket !== '' && !isAddressableBucket(bucket))
         throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${bucket}`);
+      const pairs = parseQuery(rawQuery);
       const query = new Map<string, string>();
-      for (const [k, v] of parseQuery(rawQuery)) if (!query.has(k)) query.set(k, v);
-      const auth = await authenticate(req, { rawPath, rawQuery }, { credentials: options.credentials });
+      for (const [k, v] of pairs) if (!query.has(k)) query.set(k, v);
+      const auth = await authenticate(
+        req,
+        { rawPath, rawQuery, pairs },
+        { credentials: options.credentials },
+      );
       if (auth.kind === 'anonymous') await allowAnonymous(req, bucket);
       const ctx: Ctx = { fs, cache, limits, region, req, res, bucket, key, query, auth, requestId };
       await route(ctx);

@@ -69,12 +69,19 @@ export async function readBody(req: IncomingMessage, max = 1024 * 1024): Promise
   return Buffer.concat(parts);
 }
 
+/** One-entry memo: consecutive responses usually format the same second (Date header, mtimes). */
+let lastHttp = { s: Number.NaN, text: '' };
 export function httpDate(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toUTCString();
+  const s = Math.floor(ms / 1000);
+  if (s !== lastHttp.s) lastHttp = { s, text: new Date(s * 1000).toUTCString() };
+  return lastHttp.text;
 }
 
+let lastIso = { ms: Number.NaN, text: '' };
 export function isoDate(ms: number): string {
-  return new Date(Math.floor(ms)).toISOString();
+  const m = Math.floor(ms);
+  if (m !== lastIso.ms) lastIso = { ms: m, text: new Date(m).toISOString() };
+  return lastIso.text;
 }
 
 /** encoding-type=url: like S3, percent-encode but keep "/" readable. */

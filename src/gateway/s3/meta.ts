@@ -173,8 +173,17 @@ export async function deleteMeta(
 export function derivedEtag(info: FileInfo): string {
   const e = info.etag?.replace(/"/g, '');
   if (e && /^[0-9a-f]{32}(-\d+)?$/.test(e)) return e;
-  return createHash('md5').update(info.fingerprint).digest('hex');
+  let etag = fingerprintEtags.get(info.fingerprint);
+  if (etag === undefined) {
+    etag = createHash('md5').update(info.fingerprint).digest('hex');
+    if (fingerprintEtags.size >= 100_000) fingerprintEtags.clear();
+    fingerprintEtags.set(info.fingerprint, etag);
+  }
+  return etag;
 }
+
+/** fingerprint → derived ETag: listings and GETs of unchanged files reuse the hash. */
+const fingerprintEtags = new Map<string, string>();
 
 export function etagOf(info: FileInfo, meta: ObjectMeta | undefined): string {
   return meta?.etag ?? derivedEtag(info);

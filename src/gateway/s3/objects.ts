@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline as pipelineCb } from 'node:stream';
-import type { FileInfo, StrataFileSystem } from '../../client/types.js';
+import type { BufferReader, FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import { sendStream } from '../../server/send-stream.js';
@@ -34,6 +34,8 @@ const STORED_HEADERS = [
   'expires',
 ];
 const MAX_META_BYTES = 2048;
+/** GETs up to this size are answered from one buffer when the file system offers readBuffer. */
+const SMALL_GET_BYTES = 256 * 1024;
 
 export interface ObjectState {
   readonly path: string;
@@ -195,6 +197,14 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   headers['content-length'] = length;
   if (head || length === 0 || state.info.type === 'directory') {
     sendEmpty(ctx.res, status, headers);
+    return;
+  }
+  const small = (ctx.fs as Partial<BufferReader>).readBuffer;
+  if (small && length <= SMALL_GET_BYTES) {
+    // One buffer, one write: no stream machinery for the many-small-objects case.
+    const body = await small.call(ctx.fs, state.path, { offset, length });
+    ctx.res.writeHead(status, headers);
+    ctx.res.end(body);
     return;
   }
   const stream = await ctx.fs.read(state.path, { offset, length });
