@@ -64,6 +64,8 @@ export interface PageStore {
   /** Marks a file's pages (present and future) as never evictable; persisted across restarts. */
   setPinned(fileId: string, pinned: boolean): Promise<void>;
   isPinned(fileId: string): boolean;
+  /** A counter that changes whenever any file's cached bytes or pin state may have changed. */
+  readonly generation: number;
   /** Bytes of this file held in the cache (counting each page once, whatever its tiers). */
   cachedBytes(fileId: string): number;
   /** Indexes of the cached pages of a file, ascending. */

@@ -46,6 +46,8 @@ export class TieredPageStore implements PageStore {
   /** fileId → page index → bytes: every page held by at least one tier. */
   private readonly fileIndex = new Map<string, Map<number, number>>();
   private readonly pinned = new Set<string>();
+  /** Bumped whenever any file's cached bytes or pin state may have changed. */
+  private changes = 0;
   private readonly pinFile: PinFile | undefined;
   private readonly locks = new KeyLock();
   private readonly writeLimiter: Limiter;
@@ -192,6 +194,7 @@ export class TieredPageStore implements PageStore {
       }
     }
     this.fileIndex.delete(fileId);
+    this.changes++;
     await this.track(Promise.all(unlinks));
     await Promise.all(this.disks.map((d) => d.removeFileDir(fileId)));
     return freed;
@@ -208,6 +211,10 @@ export class TieredPageStore implements PageStore {
       this.applyPin(fileId, !pinned);
       throw err;
     }
+  }
+
+  get generation(): number {
+    return this.changes;
   }
 
   isPinned(fileId: string): boolean {
@@ -403,6 +410,7 @@ export class TieredPageStore implements PageStore {
   }
 
   private applyPin(fileId: string, pinned: boolean): void {
+    this.changes++;
     if (pinned) this.pinned.add(fileId);
     else this.pinned.delete(fileId);
     for (const index of this.fileIndex.get(fileId)?.keys() ?? []) {
@@ -416,6 +424,7 @@ export class TieredPageStore implements PageStore {
 
   /** Recomputes the per-file entry of one page from the tiers holding it. */
   private refresh(fileId: string, index: number): void {
+    this.changes++;
     const key = pageKey(fileId, index);
     let bytes: number | undefined;
     for (const tier of this.tiers) {

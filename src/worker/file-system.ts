@@ -55,6 +55,16 @@ interface Located {
   readonly resolved: Resolved;
 }
 
+/** Listings known to be sorted (checked once per listing object the metadata store hands out). */
+const sortedListings = new WeakSet<readonly FileRecord[]>();
+
+function isSortedByPath(records: readonly FileRecord[]): boolean {
+  if (sortedListings.has(records)) return true;
+  for (let i = 1; i < records.length; i++) if (records[i - 1]!.path > records[i]!.path) return false;
+  sortedListings.add(records);
+  return true;
+}
+
 interface PreparedRead {
   readonly located: Located;
   readonly offset: number;
@@ -81,6 +91,17 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
   private readonly verifiedAt = new Map<string, number>();
   private ttlTimer: NodeJS.Timeout | undefined;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
+
+  /** Listing entries already turned into FileInfo (keyed by the metadata store's record objects). */
+  private readonly listedInfos = new WeakMap<FileRecord, FileInfo>();
+  /**
+   * The last FileInfo[] per listed directory: returned again while the metadata store hands out
+   * the same listing and no cached bytes or pins changed anywhere (a warm relist is O(1)).
+   */
+  private readonly listings = new Map<
+    string,
+    { records: readonly FileRecord[]; generation: number; mount: string; infos: FileInfo[] }
+  >();
 
   constructor(private readonly o: WorkerFileSystemOptions) {
     this.log = o.log ?? (() => undefined);
@@ -145,9 +166,20 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
     const p = normalizePath(path);
     const records = await this.listRecords(p, options.syncIntervalMs);
     const mount = this.o.mounts.tryResolve(p)?.mount.record.path ?? '/';
-    return records.map((r) =>
-      this.info(r, this.o.mounts.tryResolve(r.path)?.mount.record.path ?? mount, undefined),
-    );
+    const generation = this.o.pages.generation;
+    const memo = this.listings.get(p);
+    if (memo && memo.records === records && memo.generation === generation && memo.mount === mount)
+      return memo.infos;
+    // Children belong to the directory's mount, except those that are mount points themselves.
+    const points = new Set(this.o.mounts.childMountPoints(p));
+    // Frozen: the same array is handed to every caller until something changes.
+    const infos = Object.freeze(
+      records.map((r) => this.listedInfo(r, points.has(r.path) ? r.path : mount)),
+    ) as FileInfo[];
+    this.listings.delete(p);
+    this.listings.set(p, { records, generation, mount, infos });
+    if (this.listings.size > 64) this.listings.delete(this.listings.keys().next().value as string);
+    return infos;
   }
 
   async mkdir(path: string): Promise<void> {
@@ -636,13 +668,17 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
   private async listRecords(p: string, syncOverride: number | undefined): Promise<FileRecord[]> {
     const dir = await this.locate(p, syncOverride);
     if (dir.record.type !== 'directory') throw new StrataError('NOT_A_DIRECTORY', `${p} is a file`);
-    const byName = new Map<string, FileRecord>();
     const resolved = this.o.mounts.tryResolve(p);
-    if (resolved) {
-      for (const r of await this.listFromStore(p, resolved, syncOverride)) byName.set(baseName(r.path), r);
-    }
-    for (const point of this.o.mounts.childMountPoints(p)) byName.set(baseName(point), ROOT_RECORD(point));
-    for (const s of this.persister.stagedBelow(p)) {
+    const stored = resolved ? await this.listFromStore(p, resolved, syncOverride) : [];
+    const points = this.o.mounts.childMountPoints(p);
+    const staged = this.persister.stagedBelow(p);
+    // The common case — nothing mounted or staged below — is the store's listing as it is (the
+    // metadata store keeps it sorted by name): no copy for directories of 100,000s of entries.
+    if (points.length === 0 && staged.length === 0 && isSortedByPath(stored)) return stored;
+    const byName = new Map<string, FileRecord>();
+    for (const r of stored) byName.set(baseName(r.path), r);
+    for (const point of points) byName.set(baseName(point), ROOT_RECORD(point));
+    for (const s of staged) {
       if (parentOf(s.path) === p) byName.set(baseName(s.path), s);
       else {
         const child = s.path.slice(p === '/' ? 1 : p.length + 1).split('/')[0]!;
@@ -794,6 +830,28 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
     if (record.cacheId) await this.o.pages.deleteFile(record.cacheId);
     await this.o.meta.deleteAttrs(record.path);
     await this.o.meta.invalidate(record.path);
+  }
+
+  /**
+   * info() for a listing entry, reusing the FileInfo built for the same record last time while
+   * its cache state is unchanged: relisting a large directory allocates nothing, and callers
+   * (the S3 gateway's listing cache) can tell an unchanged listing by identity.
+   */
+  private listedInfo(record: FileRecord, mount: string): FileInfo {
+    if (record.staging) return this.info(record, mount, undefined);
+    const memo = this.listedInfos.get(record);
+    if (
+      memo !== undefined &&
+      memo.mount === mount &&
+      memo.cachedBytes ===
+        (record.type === 'file' && record.cacheId ? this.o.pages.cachedBytes(record.cacheId) : 0) &&
+      memo.pinned === (record.cacheId ? this.o.pages.isPinned(record.cacheId) : false)
+    ) {
+      return memo;
+    }
+    const info = this.info(record, mount, undefined);
+    this.listedInfos.set(record, info);
+    return info;
   }
 
   private info(record: FileRecord, mount: string, attrs: FileAttrs | undefined): FileInfo {

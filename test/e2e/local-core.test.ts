@@ -85,6 +85,8 @@ describe('strata local on a file:// mount', () => {
     const info = await fs.status('/m/big.bin');
     assert.equal(info.cachedBytes, big.length);
     assert.equal(info.cachedPercent, 100);
+    const listed = (await fs.list('/m')).find((e) => e.name === 'big.bin');
+    assert.equal(listed?.cachedBytes, big.length, 'a listing shows what is cached now');
   });
 
   test('ranged reads return exact bytes across page boundaries', async () => {
@@ -163,8 +165,11 @@ describe('strata local on a file:// mount', () => {
   });
 
   test('pin, ttl and du', async () => {
+    const listed = async () => (await fs.list('/m')).find((e) => e.name === 'big.bin')!;
+    assert.equal((await listed()).pinned, false);
     await fs.pin('/m/big.bin', true);
     assert.equal((await fs.status('/m/big.bin')).pinned, true);
+    assert.equal((await listed()).pinned, true, 'a listing shows the pin (not a stale memo)');
     const freed = await fs.free('/m');
     assert.equal((await fs.status('/m/big.bin')).cachedBytes, big.length, 'free keeps pinned files');
     assert.ok(freed.files >= 1);

@@ -3,10 +3,10 @@ import { isStrataError } from '../../core/errors.js';
 import { type Ctx, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
-import { bucketPath, isAddressableBucket, RESERVED_DIR, validateBucketName } from './keys.js';
+import { bucketPath, isAddressableBucket, metaPath, RESERVED_DIR, validateBucketName } from './keys.js';
 import { type ListItem, walk } from './listing.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
-import { child, parseXml, toXml } from './xml.js';
+import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
 export async function listBuckets(ctx: Ctx): Promise<void> {
   let entries: FileInfo[] = [];
@@ -122,41 +122,63 @@ async function collect(
   const items: ListItem[] = [];
   if (max === 0) return { items, truncated: false };
   const it = walk(ctx.cache, { bucket: ctx.bucket, prefix, delimiter, after });
-  for await (const item of it) {
-    if (items.length === max) {
-      await it.return(undefined);
-      return { items, truncated: true };
+  for await (const batch of it) {
+    for (const item of batch) {
+      if (items.length === max) {
+        await it.return(undefined);
+        return { items, truncated: true };
+      }
+      items.push(item);
     }
-    items.push(item);
   }
   return { items, truncated: false };
 }
 
-/** ETags for listed keys: read the sidecars (bounded concurrency). */
-async function contents(ctx: Ctx, items: ListItem[], enc: (s: string) => string, owner: boolean) {
+/**
+ * The <Contents> elements of a listing page, serialised directly (the generic writer cost ~2.6 ms
+ * per 1,000 keys). ETags come from the sidecars: from memory when the sidecar directory listing
+ * is cached, else read with bounded concurrency.
+ */
+async function contents(
+  ctx: Ctx,
+  items: ListItem[],
+  enc: (s: string) => string,
+  owner: boolean,
+): Promise<RawXml> {
   const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
   const etags = new Array<string>(keys.length);
+  // First from memory: a key whose sidecar directory is cached and lacks it has a derived ETag.
+  const lookups: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k.dirObject) {
+      etags[i] = 'd41d8cd98f00b204e9800998ecf8427e';
+      continue;
+    }
+    const sidecar = metaPath(ctx.bucket, k.key);
+    const cut = sidecar.lastIndexOf('/');
+    if (ctx.cache.peekHas(sidecar.slice(0, cut), sidecar.slice(cut + 1)) === false)
+      etags[i] = etagOf(k.info, undefined);
+    else lookups.push(i);
+  }
   let next = 0;
   const worker = async () => {
-    while (next < keys.length) {
-      const i = next++;
+    while (next < lookups.length) {
+      const i = lookups[next++]!;
       const k = keys[i]!;
-      if (k.dirObject) {
-        etags[i] = 'd41d8cd98f00b204e9800998ecf8427e';
-        continue;
-      }
       etags[i] = etagOf(k.info, validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(16, keys.length) }, worker));
-  return keys.map((k, i) => ({
-    Key: enc(k.key),
-    LastModified: isoDate(k.info.mtimeMs),
-    ETag: `"${etags[i]}"`,
-    Size: k.dirObject ? 0 : k.info.size,
-    Owner: owner ? OWNER : undefined,
-    StorageClass: 'STANDARD',
-  }));
+  await Promise.all(Array.from({ length: Math.min(16, lookups.length) }, worker));
+  const ownerXml = owner
+    ? `<Owner><ID>${esc(OWNER.ID)}</ID><DisplayName>${esc(OWNER.DisplayName)}</DisplayName></Owner>`
+    : '';
+  let xml = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>&quot;${esc(etags[i]!)}&quot;</ETag><Size>${k.dirObject ? 0 : k.info.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+  }
+  return new RawXml(xml);
 }
 
 export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {

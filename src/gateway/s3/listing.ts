@@ -20,7 +20,7 @@ export interface DirEntry {
 export class ListingCache {
   private readonly entries = new Map<
     string,
-    { at: number; list: DirEntry[] | undefined; names?: Set<string> }
+    { at: number; list: DirEntry[] | undefined; infos?: readonly FileInfo[]; names?: Set<string> }
   >();
   constructor(
     private readonly fs: StrataFileSystem,
@@ -42,6 +42,11 @@ export class ListingCache {
       }
       throw err;
     }
+    if (hit?.list && sameInfos(hit.infos, infos)) {
+      // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
+      this.remember(dir, hit.list, infos, hit.names);
+      return hit.list;
+    }
     const list = infos
       .map((info) => ({
         name: info.name,
@@ -49,14 +54,31 @@ export class ListingCache {
         info,
       }))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-    this.remember(dir, list);
+    this.remember(dir, list, infos);
     return list;
   }
 
-  private remember(dir: string, list: DirEntry[] | undefined): void {
+  private remember(
+    dir: string,
+    list: DirEntry[] | undefined,
+    infos?: readonly FileInfo[],
+    names?: Set<string>,
+  ): void {
     this.entries.delete(dir);
-    this.entries.set(dir, { at: Date.now(), list });
+    this.entries.set(dir, { at: Date.now(), list, ...(infos ? { infos } : {}), ...(names ? { names } : {}) });
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /**
+   * has() answered from memory when the directory's listing is cached and fresh; undefined when
+   * it would need a lookup. Lets a listing page skip an await per key.
+   */
+  peekHas(dir: string, name: string): boolean | undefined {
+    const e = this.entries.get(dir);
+    if (!e || Date.now() - e.at >= this.ttlMs) return undefined;
+    if (!e.list) return false;
+    e.names ??= new Set(e.list.map((x) => x.name));
+    return e.names.has(name);
   }
 
   /** Whether `dir` (cached listing) has a child `name`; false when `dir` is missing. */
@@ -80,6 +102,13 @@ export class ListingCache {
   }
 }
 
+function sameInfos(a: readonly FileInfo[] | undefined, b: readonly FileInfo[]): boolean {
+  if (a === b) return true;
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export type ListItem =
   | { readonly kind: 'key'; readonly key: string; readonly info: FileInfo; readonly dirObject: boolean }
   | { readonly kind: 'prefix'; readonly prefix: string };
@@ -92,8 +121,14 @@ export interface ListRequest {
   readonly after: string;
 }
 
-/** Yields keys and common prefixes in order. */
-export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerator<ListItem> {
+/** Items per batch: enough to amortise the async step, small enough not to overshoot a page. */
+const BATCH = 128;
+
+/**
+ * Yields keys and common prefixes in order, in batches (one async step per batch, not per key:
+ * a 1,000-key page is a few steps).
+ */
+export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerator<ListItem[]> {
   const { prefix, delimiter, after } = req;
   const cut = prefix.lastIndexOf('/');
   const startKeyPrefix = cut >= 0 ? prefix.slice(0, cut + 1) : '';
@@ -101,13 +136,17 @@ export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerat
   // Keys with empty segments cannot exist here, so a prefix like "a//" matches nothing.
   if (startKeyPrefix.includes('//') || startKeyPrefix.startsWith('/')) return;
   let lastPrefix: string | undefined;
+  let batch: ListItem[] = [];
 
-  async function* visit(dir: string, keyPrefix: string, self?: FileInfo): AsyncGenerator<ListItem> {
+  async function* visit(dir: string, keyPrefix: string, self?: FileInfo): AsyncGenerator<ListItem[]> {
     const entries = await cache.list(dir);
     if (!entries) return;
     if (entries.length === 0) {
       // An empty directory is listed as a directory object "dir/" (never the start directory itself).
-      if (dir !== startDir && self) yield* emitKey(keyPrefix, self, true);
+      if (dir !== startDir && self) {
+        const item = keyItem(keyPrefix, self, true);
+        if (item) batch.push(item);
+      }
       return;
     }
     const namePrefix = prefix.startsWith(keyPrefix) ? prefix.slice(keyPrefix.length) : '';
@@ -118,6 +157,10 @@ export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerat
       from = Math.max(from, lowerBound(entries, slash >= 0 ? rest.slice(0, slash + 1) : rest));
     }
     for (let i = from; i < entries.length; i++) {
+      if (batch.length >= BATCH) {
+        yield batch;
+        batch = [];
+      }
       const e = entries[i]!;
       if (namePrefix && !e.sortKey.startsWith(namePrefix) && !namePrefix.startsWith(e.sortKey)) break;
       if (keyPrefix === '' && e.name === RESERVED_DIR) continue;
@@ -131,35 +174,38 @@ export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerat
             const cp = key.slice(0, idx + delimiter.length);
             if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
               lastPrefix = cp;
-              yield { kind: 'prefix', prefix: cp };
+              batch.push({ kind: 'prefix', prefix: cp });
             }
             continue;
           }
         }
         yield* visit(`${dir === '/' ? '' : dir}/${e.name}`, key, e.info);
       } else {
-        yield* emitKey(key, e.info, false);
+        const item = keyItem(key, e.info, false);
+        if (item) batch.push(item);
       }
     }
   }
 
-  async function* emitKey(key: string, info: FileInfo, dirObject: boolean): AsyncGenerator<ListItem> {
-    if (!key.startsWith(prefix) || compareKeys(key, after) <= 0) return;
+  /** The item a key contributes (itself or its common prefix), if any. */
+  function keyItem(key: string, info: FileInfo, dirObject: boolean): ListItem | undefined {
+    if (!key.startsWith(prefix) || compareKeys(key, after) <= 0) return undefined;
     if (delimiter) {
       const idx = key.indexOf(delimiter, prefix.length);
       if (idx >= 0) {
         const cp = key.slice(0, idx + delimiter.length);
         if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
           lastPrefix = cp;
-          yield { kind: 'prefix', prefix: cp };
+          return { kind: 'prefix', prefix: cp };
         }
-        return;
+        return undefined;
       }
     }
-    yield { kind: 'key', key, info, dirObject };
+    return { kind: 'key', key, info, dirObject };
   }
 
   yield* visit(startDir, startKeyPrefix);
+  if (batch.length > 0) yield batch;
 }
 
 /** First index whose sort key is >= `bound`. */
