@@ -33,6 +33,7 @@ import { ClassicLevel } from 'classic-level';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
+import { compareUtf8 } from '../core/utf8-order.js';
 import {
   attrsKey,
   checkPath,
@@ -164,15 +165,20 @@ export class LevelMetaStore implements MetaStore {
         await snapshot.close();
       }
     });
-    if (listing && listing.entries.length <= MAX_CACHED_LISTING) {
-      if (this.#listedEntries > MAX_CACHED_LISTING_ENTRIES) {
-        this.#listings.clear();
-        this.#listedEntries = 0;
-      }
-      this.#listedEntries += listing.entries.length;
-      this.#listings.fill(dir, listing, token);
-    }
+    if (listing) this.#remember(dir, listing, token);
     return listing;
+  }
+
+  /** Keeps a listing in memory: filled after a read (token) or written after a putListing. */
+  #remember(dir: string, listing: Listing, token: number | undefined): void {
+    if (listing.entries.length > MAX_CACHED_LISTING) return;
+    if (this.#listedEntries > MAX_CACHED_LISTING_ENTRIES) {
+      this.#listings.clear();
+      this.#listedEntries = 0;
+    }
+    this.#listedEntries += listing.entries.length;
+    if (token === undefined) this.#listings.write(dir, listing);
+    else this.#listings.fill(dir, listing, token);
   }
 
   async putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void> {
@@ -187,6 +193,7 @@ export class LevelMetaStore implements MetaStore {
       }
       puts.set(statusKey(e.path), encodeStatus(e));
     }
+    const decoded = new Map<string, FileRecord>();
     // Serialised per directory: two concurrent replacements would each delete only what they saw.
     await this.#locks.run(listingKey(dir), () =>
       this.#run('putListing', async () => {
@@ -201,13 +208,24 @@ export class LevelMetaStore implements MetaStore {
           }
           for (const [k, v] of puts) batch.put(k, v);
           batch.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
-          for (const [k, v] of puts) this.#cache.write(k, decodeStatus(pathOfStatusKey(k), v));
-          this.#listings.write(dir, undefined); // the next getListing reads what this batch wrote
+          for (const [k, v] of puts) {
+            const record = decodeStatus(pathOfStatusKey(k), v);
+            decoded.set(k, record);
+            this.#cache.write(k, record);
+          }
+          this.#listings.write(dir, undefined); // until the batch is written
         } catch (err) {
           await batch.close();
           throw err;
         }
         await batch.write();
+        // What a getListing would now read back (children in key order), without reading it back:
+        // the first relist of a huge directory after a sync would otherwise decode it all again.
+        if (puts.size <= MAX_CACHED_LISTING) {
+          const keys = [...puts.keys()].sort(compareUtf8);
+          const entries = keys.map((k) => decoded.get(k)!);
+          this.#remember(dir, { syncedAtMs, entries }, undefined);
+        }
       }),
     );
   }

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
@@ -154,5 +155,19 @@ describe('S3 gateway inside strata local', () => {
     const after = (await listAll(1000)).map((c) => c.Key);
     assert.equal(after.length, sorted.length + 1);
     assert.equal(after[after.indexOf('flat/k0250') + 1], 'flat/k0250a');
+
+    // Overwritten and deleted keys: cached pages never show the old ETag or the gone key.
+    await s3.send(new PutObjectCommand({ Bucket: 'many', Key: 'put/p7', Body: 'changed' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: 'many', Key: 'flat/k0100' }));
+    for (const max of [1000, 250]) {
+      const got = await listAll(max);
+      assert.equal(got.find((c) => c.Key === 'put/p7')?.ETag, `"${md5('changed')}"`, `max ${max}`);
+      assert.equal(
+        got.some((c) => c.Key === 'flat/k0100'),
+        false,
+        `max ${max}`,
+      );
+      assert.equal(got.length, sorted.length);
+    }
   });
 });

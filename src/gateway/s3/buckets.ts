@@ -4,7 +4,8 @@ import { type Ctx, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
 import { bucketPath, isAddressableBucket, metaPath, RESERVED_DIR, validateBucketName } from './keys.js';
-import { type ListItem, walk } from './listing.js';
+import { type ListItem, type ListingDeps, walk } from './listing.js';
+import type { ListingPage } from './listing-pages.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
 import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
@@ -118,10 +119,11 @@ async function collect(
   delimiter: string,
   after: string,
   max: number,
+  deps: ListingDeps,
 ): Promise<Page> {
   const items: ListItem[] = [];
   if (max === 0) return { items, truncated: false };
-  const it = walk(ctx.cache, { bucket: ctx.bucket, prefix, delimiter, after });
+  const it = walk(ctx.cache, { bucket: ctx.bucket, prefix, delimiter, after }, deps);
   for await (const batch of it) {
     for (const item of batch) {
       if (items.length === max) {
@@ -144,7 +146,8 @@ async function contents(
   items: ListItem[],
   enc: (s: string) => string,
   owner: boolean,
-): Promise<RawXml> {
+  deps: ListingDeps,
+): Promise<string> {
   const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
   const etags = new Array<string>(keys.length);
   // First from memory: a key whose sidecar directory is cached and lacks it has a derived ETag.
@@ -157,7 +160,7 @@ async function contents(
     }
     const sidecar = metaPath(ctx.bucket, k.key);
     const cut = sidecar.lastIndexOf('/');
-    if (ctx.cache.peekHas(sidecar.slice(0, cut), sidecar.slice(cut + 1)) === false)
+    if (ctx.cache.peekHas(sidecar.slice(0, cut), sidecar.slice(cut + 1), deps) === false)
       etags[i] = etagOf(k.info, undefined);
     else lookups.push(i);
   }
@@ -167,6 +170,9 @@ async function contents(
       const i = lookups[next++]!;
       const k = keys[i]!;
       etags[i] = etagOf(k.info, validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info));
+      const sidecar = metaPath(ctx.bucket, k.key);
+      const dir = sidecar.slice(0, sidecar.lastIndexOf('/'));
+      deps.set(dir, ctx.cache.peekList(dir));
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, lookups.length) }, worker));
@@ -178,7 +184,57 @@ async function contents(
     const k = keys[i]!;
     xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>&quot;${esc(etags[i]!)}&quot;</ETag><Size>${k.dirObject ? 0 : k.info.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
-  return new RawXml(xml);
+  return xml;
+}
+
+const BODY_MARK = '\u0000body\u0000';
+
+/** The envelope around a page body, written without joining them into one string first. */
+function sendListing(ctx: Ctx, envelope: string, body: Buffer): void {
+  const cut = envelope.indexOf(BODY_MARK);
+  const head = Buffer.from(envelope.slice(0, cut));
+  const tail = Buffer.from(envelope.slice(cut + BODY_MARK.length));
+  ctx.res.writeHead(200, {
+    'content-type': 'application/xml',
+    'content-length': head.length + body.length + tail.length,
+  });
+  ctx.res.write(head);
+  ctx.res.write(body);
+  ctx.res.end(tail);
+}
+
+interface PageRequest {
+  readonly prefix: string;
+  readonly delimiter: string;
+  readonly after: string;
+  readonly max: number;
+  readonly encodingType: string | undefined;
+  readonly fetchOwner: boolean;
+}
+
+/** One page of a listing: from the page cache while its directories are unchanged, else walked. */
+async function listingPage(ctx: Ctx, r: PageRequest, enc: (s: string) => string): Promise<ListingPage> {
+  const key = [ctx.bucket, r.prefix, r.delimiter, r.after, r.max, r.encodingType ?? '', r.fetchOwner].join(
+    '\u0000',
+  );
+  const cached = ctx.cache.pages.get(key);
+  if (cached && (await ctx.cache.unchanged(cached.deps))) return cached;
+  const deps: ListingDeps = new Map();
+  const page = await collect(ctx, r.prefix, r.delimiter, r.after, r.max, deps);
+  const last = page.items[page.items.length - 1];
+  let prefixes = '';
+  for (const item of page.items)
+    if (item.kind === 'prefix')
+      prefixes += `<CommonPrefixes><Prefix>${esc(enc(item.prefix))}</Prefix></CommonPrefixes>`;
+  const result: ListingPage = {
+    body: Buffer.from((await contents(ctx, page.items, enc, r.fetchOwner, deps)) + prefixes),
+    keyCount: page.items.length,
+    truncated: page.truncated,
+    lastName: last === undefined ? '' : last.kind === 'key' ? last.key : last.prefix,
+    deps,
+  };
+  ctx.cache.pages.set(key, result);
+  return result;
 }
 
 export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
@@ -202,22 +258,17 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
       after = decoded.slice(2);
     } else after = startAfter;
   } else after = ctx.query.get('marker') ?? '';
-  const page = await collect(ctx, prefix, delimiter, after, max);
-  const last = page.items[page.items.length - 1];
-  const lastName = last === undefined ? '' : last.kind === 'key' ? last.key : last.prefix;
   const fetchOwner = !v2 || ctx.query.get('fetch-owner') === 'true';
+  const page = await listingPage(ctx, { prefix, delimiter, after, max, encodingType, fetchOwner }, enc);
+  const lastName = page.lastName;
   const common = {
     Name: ctx.bucket,
     Prefix: enc(prefix),
   };
-  const prefixes = page.items
-    .filter((i): i is Extract<ListItem, { kind: 'prefix' }> => i.kind === 'prefix')
-    .map((p) => ({ Prefix: enc(p.prefix) }));
-  const objects = await contents(ctx, page.items, enc, fetchOwner);
+  const objects = new RawXml(BODY_MARK);
   if (v2) {
-    sendXml(
-      ctx.res,
-      200,
+    sendListing(
+      ctx,
       toXml('ListBucketResult', {
         ...common,
         ContinuationToken: token,
@@ -225,19 +276,18 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
           ? Buffer.from(`k:${lastName}`).toString('base64url')
           : undefined,
         StartAfter: ctx.query.has('start-after') ? enc(startAfter) : undefined,
-        KeyCount: page.items.length,
+        KeyCount: page.keyCount,
         MaxKeys: max,
         Delimiter: delimiter ? enc(delimiter) : undefined,
         EncodingType: encodingType,
         IsTruncated: page.truncated,
         Contents: objects,
-        CommonPrefixes: prefixes,
       }),
+      page.body,
     );
   } else {
-    sendXml(
-      ctx.res,
-      200,
+    sendListing(
+      ctx,
       toXml('ListBucketResult', {
         ...common,
         Marker: enc(after),
@@ -247,8 +297,8 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
         EncodingType: encodingType,
         IsTruncated: page.truncated,
         Contents: objects,
-        CommonPrefixes: prefixes,
       }),
+      page.body,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { MAX_SEGMENT_BYTES } from '../../core/paths.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -93,18 +94,5 @@ export function bucketSettingsPath(bucket: string): string {
   return `/${bucket}/${RESERVED_DIR}/bucket.json`;
 }
 
-/** UTF-8 binary order for JS strings (UTF-16): surrogates sort after U+E000–U+FFFF. */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
+/** S3 key order: UTF-8 binary. */
+export const compareKeys = compareUtf8;

@@ -1,6 +1,7 @@
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareKeys, RESERVED_DIR } from './keys.js';
+import { PageCache } from './listing-pages.js';
 
 /**
  * S3 listing over a directory tree. Children are visited sorted by name (directories as
@@ -17,7 +18,16 @@ export interface DirEntry {
   readonly info: FileInfo;
 }
 
+/**
+ * The directory listings a result was built from (dir → the sorted array, or undefined for a
+ * missing directory): the result stays valid while list() returns the same arrays.
+ */
+export type ListingDeps = Map<string, DirEntry[] | undefined>;
+
 export class ListingCache {
+  /** Serialised listing pages, valid while their directories are unchanged. */
+  readonly pages = new PageCache();
+
   private readonly entries = new Map<
     string,
     { at: number; list: DirEntry[] | undefined; infos?: readonly FileInfo[]; names?: Set<string> }
@@ -29,7 +39,19 @@ export class ListingCache {
   ) {}
 
   /** Sorted children of a directory; undefined when it is missing or not a directory. */
-  async list(dir: string): Promise<DirEntry[] | undefined> {
+  async list(dir: string, deps?: ListingDeps): Promise<DirEntry[] | undefined> {
+    const list = await this.load(dir);
+    deps?.set(dir, list);
+    return list;
+  }
+
+  /** True while every directory in `deps` lists as the same array (re-listed after the TTL). */
+  async unchanged(deps: ListingDeps): Promise<boolean> {
+    for (const [dir, list] of deps) if ((await this.load(dir)) !== list) return false;
+    return true;
+  }
+
+  private async load(dir: string): Promise<DirEntry[] | undefined> {
     const hit = this.entries.get(dir);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.list;
     let infos: FileInfo[];
@@ -73,9 +95,10 @@ export class ListingCache {
    * has() answered from memory when the directory's listing is cached and fresh; undefined when
    * it would need a lookup. Lets a listing page skip an await per key.
    */
-  peekHas(dir: string, name: string): boolean | undefined {
+  peekHas(dir: string, name: string, deps?: ListingDeps): boolean | undefined {
     const e = this.entries.get(dir);
     if (!e || Date.now() - e.at >= this.ttlMs) return undefined;
+    deps?.set(dir, e.list);
     if (!e.list) return false;
     e.names ??= new Set(e.list.map((x) => x.name));
     return e.names.has(name);
@@ -91,6 +114,11 @@ export class ListingCache {
     return e.names.has(name);
   }
 
+  /** The cached listing of `dir` as it is now (after a has() or list()), for dependency tracking. */
+  peekList(dir: string): DirEntry[] | undefined {
+    return this.entries.get(dir)?.list;
+  }
+
   /** Forgets `path` and its ancestors' listings (call after every change made through the gateway). */
   invalidate(path: string): void {
     for (let p = path; ; ) {
@@ -102,10 +130,27 @@ export class ListingCache {
   }
 }
 
+/**
+ * Whether two listings describe the same children. In process the worker hands out the same
+ * objects (identity); over the RPC they are new objects, compared by what a listing shows.
+ */
 function sameInfos(a: readonly FileInfo[] | undefined, b: readonly FileInfo[]): boolean {
   if (a === b) return true;
   if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x !== y &&
+      (x.path !== y.path ||
+        x.type !== y.type ||
+        x.size !== y.size ||
+        x.mtimeMs !== y.mtimeMs ||
+        x.fingerprint !== y.fingerprint ||
+        x.etag !== y.etag)
+    )
+      return false;
+  }
   return true;
 }
 
@@ -128,7 +173,11 @@ const BATCH = 128;
  * Yields keys and common prefixes in order, in batches (one async step per batch, not per key:
  * a 1,000-key page is a few steps).
  */
-export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerator<ListItem[]> {
+export async function* walk(
+  cache: ListingCache,
+  req: ListRequest,
+  deps?: ListingDeps,
+): AsyncGenerator<ListItem[]> {
   const { prefix, delimiter, after } = req;
   const cut = prefix.lastIndexOf('/');
   const startKeyPrefix = cut >= 0 ? prefix.slice(0, cut + 1) : '';
@@ -139,7 +188,7 @@ export async function* walk(cache: ListingCache, req: ListRequest): AsyncGenerat
   let batch: ListItem[] = [];
 
   async function* visit(dir: string, keyPrefix: string, self?: FileInfo): AsyncGenerator<ListItem[]> {
-    const entries = await cache.list(dir);
+    const entries = await cache.list(dir, deps);
     if (!entries) return;
     if (entries.length === 0) {
       // An empty directory is listed as a directory object "dir/" (never the start directory itself).
