@@ -27,6 +27,9 @@ export type ListingDeps = Map<string, DirEntry[] | undefined>;
 export class ListingCache {
   /** Serialised listing pages, valid while their directories are unchanged. */
   readonly pages = new PageCache();
+  private readonly inflight = new Map<string, Promise<DirEntry[] | undefined>>();
+  /** Bumped by every invalidate(). */
+  private epoch = 0;
 
   private readonly entries = new Map<
     string,
@@ -51,22 +54,49 @@ export class ListingCache {
     return true;
   }
 
+  /**
+   * A fresh listing from memory; a stale one (older than the TTL) is still served once while it
+   * is refreshed in the background, so a request never waits on a relist of something it already
+   * has (a missing sidecar directory on a remote store costs a round trip to confirm). Only a
+   * directory not cached at all (or invalidated by a change through this gateway) is waited for.
+   */
   private async load(dir: string): Promise<DirEntry[] | undefined> {
     const hit = this.entries.get(dir);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.list;
+    if (hit) {
+      if (Date.now() - hit.at >= this.ttlMs && !this.inflight.has(dir))
+        this.fetch(dir).catch(() => undefined); // an error is seen by the next foreground fetch
+      return hit.list;
+    }
+    return this.fetch(dir);
+  }
+
+  /** One relist per directory at a time; its result is kept only if nothing was invalidated meanwhile. */
+  private fetch(dir: string): Promise<DirEntry[] | undefined> {
+    const running = this.inflight.get(dir);
+    if (running) return running;
+    const epoch = this.epoch;
+    const done = this.relist(dir, epoch).finally(() => {
+      if (this.inflight.get(dir) === done) this.inflight.delete(dir);
+    });
+    this.inflight.set(dir, done);
+    return done;
+  }
+
+  private async relist(dir: string, epoch: number): Promise<DirEntry[] | undefined> {
+    const hit = this.entries.get(dir);
     let infos: FileInfo[];
     try {
       infos = await this.fs.list(dir);
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
-        this.remember(dir, undefined);
+        if (epoch === this.epoch) this.remember(dir, undefined);
         return undefined;
       }
       throw err;
     }
     if (hit?.list && sameInfos(hit.infos, infos)) {
       // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
-      this.remember(dir, hit.list, infos, hit.names);
+      if (epoch === this.epoch) this.remember(dir, hit.list, infos, hit.names);
       return hit.list;
     }
     const list = infos
@@ -76,7 +106,7 @@ export class ListingCache {
         info,
       }))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-    this.remember(dir, list, infos);
+    if (epoch === this.epoch) this.remember(dir, list, infos);
     return list;
   }
 
@@ -97,7 +127,8 @@ export class ListingCache {
    */
   peekHas(dir: string, name: string, deps?: ListingDeps): boolean | undefined {
     const e = this.entries.get(dir);
-    if (!e || Date.now() - e.at >= this.ttlMs) return undefined;
+    if (!e) return undefined;
+    if (Date.now() - e.at >= this.ttlMs && !this.inflight.has(dir)) this.fetch(dir).catch(() => undefined);
     deps?.set(dir, e.list);
     if (!e.list) return false;
     e.names ??= new Set(e.list.map((x) => x.name));
@@ -121,8 +152,10 @@ export class ListingCache {
 
   /** Forgets `path` and its ancestors' listings (call after every change made through the gateway). */
   invalidate(path: string): void {
+    this.epoch++; // relists already running must not put back what they read before the change
     for (let p = path; ; ) {
       this.entries.delete(p);
+      this.inflight.delete(p);
       if (p === '/' || p === '') return;
       const i = p.lastIndexOf('/');
       p = i <= 0 ? '/' : p.slice(0, i);
