@@ -121,7 +121,13 @@ export async function loadMeta(
   cache?: ListingCache,
 ): Promise<ObjectMeta | undefined> {
   const path = metaPath(bucket, key);
-  if (cache && !(await cache.has(parentOf(path), path.slice(path.lastIndexOf('/') + 1)))) return undefined;
+  if (cache) {
+    const dir = parentOf(path);
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    // From memory when the sidecar directory's listing is cached (no await on the GET path).
+    const known = cache.peekHas(dir, name) ?? (await cache.has(dir, name));
+    if (!known) return undefined;
+  }
   const raw = await readSmall(fs, path);
   if (!raw) return undefined;
   try {
