@@ -80,6 +80,7 @@ describe('S3 gateway inside strata local', () => {
       }
       const small = await s3.send(new GetObjectCommand({ Bucket: 'rng', Key: 'small' }));
       assert.equal((await bytes(small.Body)).toString(), 'hello');
+      assert.match(small.$metadata.requestId ?? '', /^[0-9A-F]{16}$/, 'x-amz-request-id on a small GET');
       const empty = await s3.send(new GetObjectCommand({ Bucket: 'rng', Key: 'empty' }));
       assert.equal((await bytes(empty.Body)).length, 0);
     }
@@ -123,6 +124,7 @@ describe('S3 gateway inside strata local', () => {
           }),
         );
         assert.equal(r.KeyCount, r.Contents?.length ?? 0);
+        assert.match(r.$metadata.requestId ?? '', /^[0-9A-F]{16}$/, 'x-amz-request-id on a listing');
         out.push(...(r.Contents ?? []));
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (token);

@@ -4,7 +4,7 @@ import { type AuthResult, authenticate, type CredentialSource, parseQuery } from
 import * as buckets from './buckets.js';
 import type { Ctx, GatewayLimits } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
-import { newRequestId, sendError, sendXml } from './http.js';
+import { newRequestId, S3Response, sendError, sendXml } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
 import { loadBucketSettings } from './meta.js';
@@ -69,9 +69,16 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('x-amz-id-2', Buffer.from(requestId).toString('base64'));
-    res.setHeader('server', 'Strata');
+    const common = [
+      'x-amz-request-id',
+      requestId,
+      'x-amz-id-2',
+      Buffer.from(requestId).toString('base64'),
+      'server',
+      'Strata',
+    ];
+    if (res instanceof S3Response) res.common = common;
+    else for (let i = 0; i < common.length; i += 2) res.setHeader(common[i]!, common[i + 1]!);
     const url = req.url ?? '/';
     const qi = url.indexOf('?');
     const rawPath = qi < 0 ? url : url.slice(0, qi);

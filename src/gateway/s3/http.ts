@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 import { S3Error } from './errors.js';
 import { esc } from './xml.js';
 
@@ -8,6 +13,34 @@ import { esc } from './xml.js';
 // A random per-process prefix and a counter: unique, and cheaper than random bytes per request.
 const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
 let idCounter = 0;
+
+/**
+ * A response that adds headers every answer carries (request ids, server) when its head is
+ * written, as one flat list: three setHeader() calls per request cost ~5–10% of a 4 KiB GET.
+ */
+export class S3Response extends ServerResponse {
+  common: OutgoingHttpHeader[] = [];
+
+  override writeHead(
+    statusCode: number,
+    messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    maybeHeaders?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
+    const message = typeof messageOrHeaders === 'string' ? messageOrHeaders : undefined;
+    const headers = typeof messageOrHeaders === 'string' ? maybeHeaders : messageOrHeaders;
+    const flat: OutgoingHttpHeader[] = [...this.common];
+    if (Array.isArray(headers)) flat.push(...headers);
+    else if (headers) {
+      for (const name in headers) {
+        const value = headers[name];
+        if (value !== undefined) flat.push(name, value);
+      }
+    }
+    return message === undefined
+      ? super.writeHead(statusCode, flat)
+      : super.writeHead(statusCode, message, flat);
+  }
+}
 
 export function newRequestId(): string {
   idCounter = (idCounter + 1) % 0x100000000;

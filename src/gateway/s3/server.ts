@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connect } from '../../client/connect.js';
@@ -7,7 +7,7 @@ import { readYamlFile } from '../../core/config.js';
 import { StrataError } from '../../core/errors.js';
 import { runUntilSignal } from '../../server/daemon.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
-import { newRequestId } from './http.js';
+import { newRequestId, S3Response } from './http.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -83,7 +83,7 @@ export function credentialsFrom(env: NodeJS.ProcessEnv, file: GatewayFileConfig)
 
 export interface S3GatewayServer {
   readonly url: string;
-  readonly server: Server;
+  readonly server: Server<typeof IncomingMessage, typeof S3Response>;
   close(): Promise<void>;
 }
 
@@ -93,7 +93,12 @@ export async function startS3GatewayServer(
   options: S3GatewayOptions & { host?: string; port?: number },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
-  const server = createServer({ keepAlive: true, requestTimeout: 0, maxHeaderSize: MAX_HEADER_BYTES });
+  const server = createServer<typeof IncomingMessage, typeof S3Response>({
+    keepAlive: true,
+    requestTimeout: 0,
+    maxHeaderSize: MAX_HEADER_BYTES,
+    ServerResponse: S3Response,
+  });
   server.on('request', (req, res) => {
     gateway.handle(req, res).catch((err) => {
       // handle() answers every error itself; this is the last guard against a crash.
