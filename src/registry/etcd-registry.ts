@@ -61,6 +61,8 @@ export class EtcdRegistry implements Registry {
   private nsRef: Namespace | undefined;
   private readonly registrations = new Set<EtcdWorkerRegistration>();
   private readonly unwatches = new Set<Unwatch>();
+  /** Watch cancellations in flight: close() lets them finish before closing the client. */
+  private readonly cancelling = new Set<Promise<unknown>>();
 
   constructor(uri: string, options: EtcdRegistryOptions = {}) {
     const parsed = parseEtcdUri(uri);
@@ -103,6 +105,17 @@ export class EtcdRegistry implements Registry {
     const client = this.client;
     if (client === undefined) return;
     for (const unwatch of [...this.unwatches]) unwatch();
+    // A watcher still being (re)created when the client closes can leave etcd3's watch manager
+    // retrying against a closed client forever (a timer that keeps the process alive): wait for
+    // the cancellations, bounded by the call deadline.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.cancelling]),
+      new Promise((ok) => {
+        timer = setTimeout(ok, this.callTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     await Promise.allSettled([...this.registrations].map((r) => r.close()));
     this.client = undefined;
     this.nsRef = undefined;
@@ -336,7 +349,9 @@ export class EtcdRegistry implements Registry {
       if (stopped) return;
       stopped = true;
       this.unwatches.delete(unwatch);
-      watcher.cancel().catch(() => undefined);
+      const cancelled = watcher.cancel().catch(() => undefined);
+      this.cancelling.add(cancelled);
+      void cancelled.finally(() => this.cancelling.delete(cancelled));
     };
     this.unwatches.add(unwatch);
     return unwatch;
