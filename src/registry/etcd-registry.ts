@@ -359,15 +359,19 @@ export class EtcdRegistry implements Registry {
 }
 
 /**
- * A worker's key on an etcd lease kept alive by etcd3. When the lease is lost (etcd unreachable
- * for longer than the TTL, or etcd says it expired) onLost is called and the handle keeps trying
- * to register again on a new lease until it succeeds or is closed.
+ * A worker's key on an etcd lease that this handle keeps alive itself: one keepalive call every
+ * TTL/3 under the call deadline, on a timer it owns. (etcd3's own keepalive loop can start two
+ * streams after an error and lose track of one, whose interval then keeps the process alive
+ * forever.) When the lease is lost (no renewal for a TTL, or etcd says it expired) onLost is
+ * called and the handle keeps trying to register again on a new lease until it succeeds or is
+ * closed.
  */
 export class EtcdWorkerRegistration implements WorkerRegistration {
   onLost?: (err: unknown) => void;
   private lease: Lease | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly registry: EtcdRegistry,
@@ -381,7 +385,7 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
 
   /** @internal grants a lease and puts the record on it. */
   async start(): Promise<void> {
-    const lease = this.registry.ns.lease(this.ttlSeconds);
+    const lease = this.registry.ns.lease(this.ttlSeconds, { autoKeepAlive: false });
     lease.on('lost', (err) => this.lost(lease, err));
     try {
       await this.registry.call('grant lease', () => lease.grant());
@@ -398,6 +402,27 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
       return;
     }
     this.lease = lease;
+    this.keepAlive(lease);
+  }
+
+  /** Renews `lease` every TTL/3 while it is this handle's lease; a TTL without renewal loses it. */
+  private keepAlive(lease: Lease): void {
+    const ttlMs = this.ttlSeconds * 1000;
+    let renewedAt = Date.now();
+    const tick = async () => {
+      if (this.closed || this.lease !== lease) return;
+      try {
+        await this.registry.call('lease keepalive', () => lease.keepaliveOnce());
+        renewedAt = Date.now();
+      } catch (err) {
+        if (/LeaseInvalid/.test((err as Error)?.constructor?.name ?? '') || Date.now() - renewedAt >= ttlMs) {
+          this.lost(lease, err);
+          return;
+        }
+      }
+      if (!this.closed && this.lease === lease) this.keepaliveTimer = setTimeout(tick, ttlMs / 3);
+    };
+    this.keepaliveTimer = setTimeout(tick, ttlMs / 3);
   }
 
   async update(patch: Partial<Pick<WorkerInfo, 'state' | 'capacityBytes'>>): Promise<void> {
@@ -416,6 +441,7 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.keepaliveTimer);
     this.registry.forget(this);
     const lease = this.lease;
     this.lease = undefined;
@@ -423,7 +449,7 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
     try {
       await this.registry.call('revoke lease', () => lease.revoke());
     } catch {
-      // etcd is away: stop the keepalive and let the lease expire on its own within the TTL.
+      // etcd is away: let the lease expire on its own within the TTL.
       lease.release();
     }
   }
@@ -431,6 +457,8 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
   private lost(lease: Lease, err: unknown): void {
     if (this.closed || this.lease !== lease) return;
     this.lease = undefined;
+    clearTimeout(this.keepaliveTimer);
+    lease.release();
     try {
       this.onLost?.(translateEtcdError(err, `lease of worker ${this.info.id}`));
     } catch {
