@@ -46,3 +46,31 @@ test('a listing served from memory follows every change to the directory', async
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the listing kept in memory after putListing is what a read from disk returns (order included)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-listcache-'));
+  // Names whose UTF-16 order differs from UTF-8 byte order (astral vs U+FFxx), and plain ones.
+  const names = ['b', 'a', '\u{1F600}', '\uFF5E', 'a b', 'A', '\u00e9'];
+  let store = new LevelMetaStore(dir);
+  await store.open();
+  try {
+    await store.putListing(
+      '/d',
+      names.map((n, i) => rec(`/d/${n}`, i)),
+      40,
+    );
+    const fromMemory = await store.getListing('/d');
+    await store.close();
+    store = new LevelMetaStore(dir); // nothing in memory: read back from LevelDB
+    await store.open();
+    const fromDisk = await store.getListing('/d');
+    assert.deepEqual(
+      fromMemory?.entries.map((e) => [e.path, e.size]),
+      fromDisk?.entries.map((e) => [e.path, e.size]),
+    );
+    assert.equal(fromMemory?.syncedAtMs, fromDisk?.syncedAtMs);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

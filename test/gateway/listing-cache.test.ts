@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FileInfo, StrataFileSystem } from '../../src/client/types.js';
+import { StrataError } from '../../src/core/errors.js';
+import { ListingCache } from '../../src/gateway/s3/listing.js';
+
+/**
+ * The gateway's listing cache over an in-memory directory (a unit test of its timing rules; the
+ * gateway tests run it over real stores).
+ */
+function fakeFs() {
+  const dirs = new Map<string, string[]>([['/b', ['x', 'y']]]);
+  let gate: Promise<void> | undefined;
+  let calls = 0;
+  const info = (dir: string, name: string): FileInfo => ({
+    path: `${dir}/${name}`,
+    name,
+    type: 'file',
+    size: 1,
+    mtimeMs: 1,
+    fingerprint: `${name}:1`,
+    cachedBytes: 0,
+    cachedPercent: 0,
+    pinned: false,
+    persistence: 'PERSISTED',
+    mount: '/',
+  });
+  const fs = {
+    async list(dir: string) {
+      calls++;
+      const names = [...(dirs.get(dir) ?? [])]; // what the store holds when the call starts
+      if (gate) await gate;
+      if (!dirs.has(dir)) throw new StrataError('NOT_FOUND', dir);
+      return names.map((n) => info(dir, n));
+    },
+  } as unknown as StrataFileSystem;
+  return {
+    fs,
+    dirs,
+    calls: () => calls,
+    hold(): () => void {
+      let release!: () => void;
+      gate = new Promise<void>((ok) => {
+        release = () => {
+          gate = undefined;
+          ok();
+        };
+      });
+      return release;
+    },
+  };
+}
+
+const names = async (cache: ListingCache, dir: string) => (await cache.list(dir))?.map((e) => e.name);
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+test('a stale listing is served once while it is refreshed; then the new one', async () => {
+  const f = fakeFs();
+  const cache = new ListingCache(f.fs, 30);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
+  f.dirs.set('/b', ['x', 'y', 'z']);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y'], 'fresh for the TTL');
+  await sleep(40);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y'], 'stale: served while refreshing');
+  await sleep(5);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
+});
+
+test('concurrent misses share one relist', async () => {
+  const f = fakeFs();
+  const cache = new ListingCache(f.fs, 1000);
+  const release = f.hold();
+  const all = Promise.all(Array.from({ length: 16 }, () => names(cache, '/b')));
+  release();
+  for (const n of await all) assert.deepEqual(n, ['x', 'y']);
+  assert.equal(f.calls(), 1);
+});
+
+test('a refresh that read the directory before an invalidation does not put the old listing back', async () => {
+  const f = fakeFs();
+  const cache = new ListingCache(f.fs, 20);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
+  await sleep(30);
+  const release = f.hold();
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y']); // stale: starts a refresh, held at the gate
+  // A change through the gateway: the store changes, then the gateway invalidates.
+  f.dirs.set('/b', ['x', 'y', 'new']);
+  cache.invalidate('/b/new');
+  release(); // the held refresh now returns what it read before the change
+  await sleep(5);
+  assert.deepEqual(await names(cache, '/b'), ['new', 'x', 'y']);
+  assert.deepEqual(await names(cache, '/b'), ['new', 'x', 'y']);
+});
+
+test('a missing directory is remembered as missing; pages depend on it', async () => {
+  const f = fakeFs();
+  const cache = new ListingCache(f.fs, 1000);
+  const deps = new Map();
+  assert.equal(await cache.list('/none', deps), undefined);
+  assert.ok(deps.has('/none'));
+  assert.equal(await cache.unchanged(deps), true);
+  f.dirs.set('/none', ['a']);
+  cache.invalidate('/none/a');
+  assert.equal(await cache.unchanged(deps), false, 'a page built while it was missing is stale now');
+});
