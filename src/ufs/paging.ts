@@ -1,4 +1,5 @@
 import { StrataError } from '../core/errors.js';
+import { compareUtf8 } from '../core/utf8-order.js';
 
 /**
  * Listing helpers shared by connectors that read a whole directory and page it themselves (file,
@@ -7,22 +8,6 @@ import { StrataError } from '../core/errors.js';
  */
 
 export const DEFAULT_LIST_LIMIT = 1000;
-
-/** Code point order (= UTF-8 byte order); JS `<` compares UTF-16 units and differs above U+FFFF. */
-export function compareNames(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // A surrogate (D800–DFFF) stands for a code point above FFFF: after every BMP character.
-    const sx = x >= 0xd800 && x <= 0xdfff;
-    const sy = y >= 0xd800 && y <= 0xdfff;
-    if (sx !== sy) return sx ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
 
 /** The page token is the last name handed out, opaque to callers. */
 export function encodeToken(lastName: string): string {
@@ -36,7 +21,7 @@ export function decodeToken(token: string): string {
 }
 
 /**
- * Picks one page out of names already sorted with compareNames: those after the token's name,
+ * Picks one page out of names already sorted with compareUtf8: those after the token's name,
  * at most `limit`. `more` says whether names remain after the page.
  */
 export function pageOf<T extends { readonly name: string }>(
@@ -52,7 +37,7 @@ export function pageOf<T extends { readonly name: string }>(
     let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareNames(sorted[mid]!.name, after) <= 0) lo = mid + 1;
+      if (compareUtf8(sorted[mid]!.name, after) <= 0) lo = mid + 1;
       else hi = mid;
     }
     start = lo;

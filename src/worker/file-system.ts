@@ -92,8 +92,6 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
   private ttlTimer: NodeJS.Timeout | undefined;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
 
-  /** Listing entries already turned into FileInfo (keyed by the metadata store's record objects). */
-  private readonly listedInfos = new WeakMap<FileRecord, FileInfo>();
   /**
    * The last FileInfo[] per listed directory: returned again while the metadata store hands out
    * the same listing and no cached bytes or pins changed anywhere (a warm relist is O(1)).
@@ -174,7 +172,7 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
     const points = new Set(this.o.mounts.childMountPoints(p));
     // Frozen: the same array is handed to every caller until something changes.
     const infos = Object.freeze(
-      records.map((r) => this.listedInfo(r, points.has(r.path) ? r.path : mount)),
+      records.map((r) => this.info(r, points.has(r.path) ? r.path : mount, undefined)),
     ) as FileInfo[];
     this.listings.delete(p);
     this.listings.set(p, { records, generation, mount, infos });
@@ -830,28 +828,6 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
     if (record.cacheId) await this.o.pages.deleteFile(record.cacheId);
     await this.o.meta.deleteAttrs(record.path);
     await this.o.meta.invalidate(record.path);
-  }
-
-  /**
-   * info() for a listing entry, reusing the FileInfo built for the same record last time while
-   * its cache state is unchanged: relisting a large directory allocates nothing, and callers
-   * (the S3 gateway's listing cache) can tell an unchanged listing by identity.
-   */
-  private listedInfo(record: FileRecord, mount: string): FileInfo {
-    if (record.staging) return this.info(record, mount, undefined);
-    const memo = this.listedInfos.get(record);
-    if (
-      memo !== undefined &&
-      memo.mount === mount &&
-      memo.cachedBytes ===
-        (record.type === 'file' && record.cacheId ? this.o.pages.cachedBytes(record.cacheId) : 0) &&
-      memo.pinned === (record.cacheId ? this.o.pages.isPinned(record.cacheId) : false)
-    ) {
-      return memo;
-    }
-    const info = this.info(record, mount, undefined);
-    this.listedInfos.set(record, info);
-    return info;
   }
 
   private info(record: FileRecord, mount: string, attrs: FileAttrs | undefined): FileInfo {

@@ -39,6 +39,13 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** The part of a page (starting at file offset `pageStart`) inside [offset, end): a view, no copy. */
+function rangeOf(page: Buffer, pageStart: number, offset: number, end: number): Buffer {
+  const from = Math.max(offset, pageStart) - pageStart;
+  const to = Math.min(end, pageStart + page.length) - pageStart;
+  return from === 0 && to === page.length ? page : page.subarray(from, to);
+}
+
 /**
  * Serves byte ranges of a file page by page: cached pages from the page store, missing ones from
  * the source, stored for next time.
@@ -113,10 +120,7 @@ export class PageReader {
         window.delete(i);
         pending.then(
           (page) => {
-            const pageStart = i * ps;
-            const from = Math.max(req.offset, pageStart) - pageStart;
-            const to = Math.min(end, pageStart + page.length) - pageStart;
-            this.push(from === 0 && to === page.length ? page : page.subarray(from, to));
+            this.push(rangeOf(page, i * ps, req.offset, end));
             if (next > last) {
               done();
               this.push(null);
@@ -136,20 +140,11 @@ export class PageReader {
     const first = Math.floor(req.offset / ps);
     const last = Math.floor((end - 1) / ps);
     this.rememberEnd(req.cacheId, end);
-    if (first === last) {
-      const page = await this.page(req, first, last);
-      const from = req.offset - first * ps;
-      return from === 0 && end - req.offset === page.length ? page : page.subarray(from, end - first * ps);
-    }
+    if (first === last) return rangeOf(await this.page(req, first, last), first * ps, req.offset, end);
     const pages = await Promise.all(
       Array.from({ length: last - first + 1 }, (_, k) => this.page(req, first + k, last)),
     );
-    const parts = pages.map((page, k) => {
-      const pageStart = (first + k) * ps;
-      const from = Math.max(req.offset, pageStart) - pageStart;
-      return page.subarray(from, Math.min(end, pageStart + page.length) - pageStart);
-    });
-    return Buffer.concat(parts);
+    return Buffer.concat(pages.map((page, k) => rangeOf(page, (first + k) * ps, req.offset, end)));
   }
 
   /** Starts filling pages [from, to] of a file in the background (sequential readahead). */

@@ -7,9 +7,9 @@ import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { isStrataError } from '../../src/core/errors.js';
+import { compareUtf8 } from '../../src/core/utf8-order.js';
 import { createUnderStore } from '../../src/ufs/factory.js';
 import { FileUnderStore } from '../../src/ufs/file/file-store.js';
-import { compareNames } from '../../src/ufs/paging.js';
 import { describeUfsContract } from '../helpers/ufs-contract.js';
 
 describeUfsContract('file', async () => {
@@ -155,6 +155,6 @@ describe('file under-store specifics', () => {
   test('names sort in code point order (UTF-8 byte order)', () => {
     const names = ['b', '\u{1F600}', '\uFFFD', 'a', 'ä', 'B'];
     const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    assert.deepEqual([...names].sort(compareNames), byBytes);
+    assert.deepEqual([...names].sort(compareUtf8), byBytes);
   });
 });

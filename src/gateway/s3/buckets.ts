@@ -151,7 +151,7 @@ async function contents(
   const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
   const etags = new Array<string>(keys.length);
   // First from memory: a key whose sidecar directory is cached and lacks it has a derived ETag.
-  const lookups: number[] = [];
+  const lookups: { i: number; dir: string }[] = [];
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (k.dirObject) {
@@ -159,19 +159,17 @@ async function contents(
       continue;
     }
     const sidecar = metaPath(ctx.bucket, k.key);
-    const cut = sidecar.lastIndexOf('/');
-    if (ctx.cache.peekHas(sidecar.slice(0, cut), sidecar.slice(cut + 1), deps) === false)
+    const dir = sidecar.slice(0, sidecar.lastIndexOf('/'));
+    if (ctx.cache.peekHas(dir, sidecar.slice(dir.length + 1), deps) === false)
       etags[i] = etagOf(k.info, undefined);
-    else lookups.push(i);
+    else lookups.push({ i, dir });
   }
   let next = 0;
   const worker = async () => {
     while (next < lookups.length) {
-      const i = lookups[next++]!;
+      const { i, dir } = lookups[next++]!;
       const k = keys[i]!;
       etags[i] = etagOf(k.info, validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info));
-      const sidecar = metaPath(ctx.bucket, k.key);
-      const dir = sidecar.slice(0, sidecar.lastIndexOf('/'));
       deps.set(dir, ctx.cache.peekList(dir));
     }
   };
@@ -260,45 +258,25 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
   } else after = ctx.query.get('marker') ?? '';
   const fetchOwner = !v2 || ctx.query.get('fetch-owner') === 'true';
   const page = await listingPage(ctx, { prefix, delimiter, after, max, encodingType, fetchOwner }, enc);
-  const lastName = page.lastName;
-  const common = {
-    Name: ctx.bucket,
-    Prefix: enc(prefix),
-  };
-  const objects = new RawXml(BODY_MARK);
-  if (v2) {
-    sendListing(
-      ctx,
-      toXml('ListBucketResult', {
-        ...common,
+  const versioned = v2
+    ? {
         ContinuationToken: token,
         NextContinuationToken: page.truncated
-          ? Buffer.from(`k:${lastName}`).toString('base64url')
+          ? Buffer.from(`k:${page.lastName}`).toString('base64url')
           : undefined,
         StartAfter: ctx.query.has('start-after') ? enc(startAfter) : undefined,
         KeyCount: page.keyCount,
-        MaxKeys: max,
-        Delimiter: delimiter ? enc(delimiter) : undefined,
-        EncodingType: encodingType,
-        IsTruncated: page.truncated,
-        Contents: objects,
-      }),
-      page.body,
-    );
-  } else {
-    sendListing(
-      ctx,
-      toXml('ListBucketResult', {
-        ...common,
-        Marker: enc(after),
-        NextMarker: page.truncated && delimiter ? enc(lastName) : undefined,
-        MaxKeys: max,
-        Delimiter: delimiter ? enc(delimiter) : undefined,
-        EncodingType: encodingType,
-        IsTruncated: page.truncated,
-        Contents: objects,
-      }),
-      page.body,
-    );
-  }
+      }
+    : { Marker: enc(after), NextMarker: page.truncated && delimiter ? enc(page.lastName) : undefined };
+  const envelope = toXml('ListBucketResult', {
+    Name: ctx.bucket,
+    Prefix: enc(prefix),
+    ...versioned,
+    MaxKeys: max,
+    Delimiter: delimiter ? enc(delimiter) : undefined,
+    EncodingType: encodingType,
+    IsTruncated: page.truncated,
+    Contents: new RawXml(BODY_MARK),
+  });
+  sendListing(ctx, envelope, page.body);
 }

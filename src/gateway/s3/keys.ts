@@ -1,5 +1,4 @@
 import { MAX_SEGMENT_BYTES } from '../../core/paths.js';
-import { compareUtf8 } from '../../core/utf8-order.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -93,6 +92,3 @@ export function uploadsDir(bucket: string): string {
 export function bucketSettingsPath(bucket: string): string {
   return `/${bucket}/${RESERVED_DIR}/bucket.json`;
 }
-
-/** S3 key order: UTF-8 binary. */
-export const compareKeys = compareUtf8;

@@ -1,6 +1,7 @@
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
-import { compareKeys, RESERVED_DIR } from './keys.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
+import { RESERVED_DIR } from './keys.js';
 import { PageCache } from './listing-pages.js';
 
 /**
@@ -105,7 +106,7 @@ export class ListingCache {
         sortKey: info.type === 'directory' ? `${info.name}/` : info.name,
         info,
       }))
-      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+      .sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
     if (epoch === this.epoch) this.remember(dir, list, infos);
     return list;
   }
@@ -138,11 +139,8 @@ export class ListingCache {
   /** Whether `dir` (cached listing) has a child `name`; false when `dir` is missing. */
   async has(dir: string, name: string): Promise<boolean> {
     const list = await this.list(dir);
-    if (!list) return false;
-    const e = this.entries.get(dir);
-    if (!e?.list) return list.some((x) => x.name === name);
-    e.names ??= new Set(list.map((x) => x.name));
-    return e.names.has(name);
+    // From the entry's name set; a listing not kept (invalidated meanwhile) is searched directly.
+    return this.peekHas(dir, name) ?? list?.some((x) => x.name === name) ?? false;
   }
 
   /** The cached listing of `dir` as it is now (after a has() or list()), for dependency tracking. */
@@ -249,12 +247,12 @@ export async function* walk(
       const key = keyPrefix + e.sortKey;
       if (e.info.type === 'directory') {
         if (!(key.startsWith(prefix) || prefix.startsWith(key))) continue;
-        if (compareKeys(key, after) <= 0 && !after.startsWith(key)) continue;
+        if (compareUtf8(key, after) <= 0 && !after.startsWith(key)) continue;
         if (delimiter && key.startsWith(prefix)) {
           const idx = key.indexOf(delimiter, prefix.length);
           if (idx >= 0) {
             const cp = key.slice(0, idx + delimiter.length);
-            if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
+            if (cp !== lastPrefix && compareUtf8(cp, after) > 0 && !after.startsWith(cp)) {
               lastPrefix = cp;
               batch.push({ kind: 'prefix', prefix: cp });
             }
@@ -271,12 +269,12 @@ export async function* walk(
 
   /** The item a key contributes (itself or its common prefix), if any. */
   function keyItem(key: string, info: FileInfo, dirObject: boolean): ListItem | undefined {
-    if (!key.startsWith(prefix) || compareKeys(key, after) <= 0) return undefined;
+    if (!key.startsWith(prefix) || compareUtf8(key, after) <= 0) return undefined;
     if (delimiter) {
       const idx = key.indexOf(delimiter, prefix.length);
       if (idx >= 0) {
         const cp = key.slice(0, idx + delimiter.length);
-        if (cp !== lastPrefix && compareKeys(cp, after) > 0 && !after.startsWith(cp)) {
+        if (cp !== lastPrefix && compareUtf8(cp, after) > 0 && !after.startsWith(cp)) {
           lastPrefix = cp;
           return { kind: 'prefix', prefix: cp };
         }
@@ -297,7 +295,7 @@ function lowerBound(entries: readonly DirEntry[], bound: string): number {
   let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareKeys(entries[mid]!.sortKey, bound) < 0) lo = mid + 1;
+    if (compareUtf8(entries[mid]!.sortKey, bound) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;

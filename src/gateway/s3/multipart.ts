@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, pipeline as pipelineCb } from 'node:stream';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import { CheckedBody } from './body.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
-import { compareKeys, keyToPath, uploadsDir } from './keys.js';
+import { keyToPath, uploadsDir } from './keys.js';
 import { contentIdentity, readSmall, saveMeta, writeSmall } from './meta.js';
 import {
   bodyStream,
@@ -338,12 +339,12 @@ export async function listUploads(ctx: Ctx): Promise<void> {
   const sorted = uploads
     .filter((u) => u.rec.key.startsWith(prefix))
     .filter((u) => {
-      const c = compareKeys(u.rec.key, keyMarker);
+      const c = compareUtf8(u.rec.key, keyMarker);
       return keyMarker === '' || c > 0 || (c === 0 && idMarker !== '' && u.id > idMarker);
     })
     .sort(
       (a, b) =>
-        compareKeys(a.rec.key, b.rec.key) || a.rec.initiated - b.rec.initiated || (a.id < b.id ? -1 : 1),
+        compareUtf8(a.rec.key, b.rec.key) || a.rec.initiated - b.rec.initiated || (a.id < b.id ? -1 : 1),
     );
   const page = sorted.slice(0, max);
   const last = page[page.length - 1];

@@ -17,8 +17,9 @@ import { addAbortSignal, Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StrataError, toStrataError } from '../../core/errors.js';
 import { joinPath } from '../../core/paths.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import type { UfsOptions } from '../factory.js';
-import { compareNames, encodeToken, mapBounded, pageOf } from '../paging.js';
+import { encodeToken, mapBounded, pageOf } from '../paging.js';
 import {
   type CallOptions,
   type ListOptions,
@@ -91,7 +92,7 @@ export class FileUnderStore extends UnderStore {
     // The whole directory is read and sorted per page: readdir order is arbitrary, and paging
     // must be stable across calls. Only the entries of this page are stat'ed.
     const visible = dirents.filter((d) => !d.name.startsWith(TEMP_PREFIX));
-    visible.sort((a, b) => compareNames(a.name, b.name));
+    visible.sort((a, b) => compareUtf8(a.name, b.name));
     const { page, more } = pageOf(visible, options.token, options.limit);
     const statuses = await mapBounded(page, STAT_CONCURRENCY, (d) => this.entryStatus(local, path, d));
     const entries = statuses.filter((s): s is UfsStatus => s !== undefined);

@@ -3,8 +3,9 @@ import { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import { StrataError } from '../../core/errors.js';
 import { joinPath } from '../../core/paths.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import type { UfsOptions } from '../factory.js';
-import { compareNames, encodeToken, mapBounded, pageOf } from '../paging.js';
+import { encodeToken, mapBounded, pageOf } from '../paging.js';
 import {
   type CallOptions,
   type ListOptions,
@@ -270,7 +271,7 @@ export class HttpUnderStore extends UnderStore {
     }
     const text = await readText(res, path);
     const listed = type === 'application/json' ? parseJsonListing(text, path) : parseHtmlListing(text, url);
-    listed.sort((a, b) => compareNames(a.name, b.name));
+    listed.sort((a, b) => compareUtf8(a.name, b.name));
     const { page, more } = pageOf(listed, options.token, options.limit);
     const statuses = await mapBounded(page, HEAD_CONCURRENCY, (e) =>
       this.entryStatus(path, e, options.signal),
