@@ -96,7 +96,13 @@ except OSError as e:
   test('SIGTERM unmounts cleanly and the process exits 0', async () => {
     const { dir, fuse } = await setup('term');
     assert.equal(await mounted(dir), true);
-    assert.equal(await fuse.stop(), 0);
+    const code = await fuse.stop();
+    // A signal here (code null) would be a crash in teardown: show which, and what it logged.
+    assert.equal(
+      code,
+      0,
+      `exit ${code}, signal ${fuse.child.signalCode}; stderr:\n${fuse.stderr().slice(-4000)}`,
+    );
     assert.equal(await mounted(dir), false);
     assert.match(fuse.stderr(), /fuse\.unmounted/);
   });

@@ -79,13 +79,14 @@ static struct {
   struct fuse *fuse;
   napi_threadsafe_function tsfn;
   pthread_t thread;
+  pthread_mutex_t fuse_mu; /* guards G.fuse between exit() and the loop thread's teardown */
   int running;
   double timeouts_ms[OP_COUNT];
   double attr_timeout, entry_timeout, negative_timeout;
   int max_threads;
   uid_t uid;
   gid_t gid;
-} G;
+} G = {.fuse_mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void req_unref(req_t *r) {
   pthread_mutex_lock(&r->mu);
@@ -389,6 +390,9 @@ static void call_js(napi_env env, napi_value handler, void *context, void *data)
   napi_value undef, argv[10];
   napi_get_undefined(env, &undef);
   if (r->op == OP_EXIT) {
+    /* The loop thread only releases the tsfn after posting this: wait for it to be gone, so the
+     * process can never exit (and tear N-API down) under a thread still inside N-API. */
+    pthread_join(G.thread, NULL);
     napi_create_int32(env, OP_EXIT, &argv[0]);
     napi_create_int32(env, r->result, &argv[1]);
     napi_call_function(env, undef, handler, 2, argv, NULL);
@@ -535,9 +539,13 @@ static void *loop_main(void *arg) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   int rc = fuse_loop_mt(G.fuse, cfg);
   fuse_loop_cfg_destroy(cfg);
-  fuse_unmount(G.fuse);
-  fuse_destroy(G.fuse);
+  /* Under the lock: exit() on the JS thread must never see a destroyed session. */
+  pthread_mutex_lock(&G.fuse_mu);
+  struct fuse *f = G.fuse;
   G.fuse = NULL;
+  pthread_mutex_unlock(&G.fuse_mu);
+  fuse_unmount(f);
+  fuse_destroy(f);
   req_t *r = calloc(1, sizeof(req_t));
   if (r) {
     r->op = OP_EXIT;
@@ -639,14 +647,15 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "strata_fuse: pthread_create failed");
     return NULL;
   }
-  pthread_detach(G.thread);
   G.running = 1;
   return NULL;
 }
 
 /* exit(): asks the loop to stop; the caller unmounts (fusermount3 -u) to wake the blocked readers. */
 static napi_value js_exit(napi_env env, napi_callback_info info) {
+  pthread_mutex_lock(&G.fuse_mu);
   if (G.fuse) fuse_exit(G.fuse);
+  pthread_mutex_unlock(&G.fuse_mu);
   return NULL;
 }
 
