@@ -195,7 +195,8 @@ export async function authenticate(
   const now = options.nowMs ?? Date.now();
   const query = target.pairs ?? parseQuery(target.rawQuery);
   const q = (k: string) => query.find(([key]) => key === k)?.[1];
-  const authz = req.headers.authorization;
+  // An empty Authorization header carries no credentials: the request is anonymous (as S3 treats it).
+  const authz = req.headers.authorization === '' ? undefined : req.headers.authorization;
   if (authz === undefined && q('X-Amz-Signature') === undefined && q('X-Amz-Credential') === undefined) {
     if (q('Signature') !== undefined && q('AWSAccessKeyId') !== undefined) {
       throw new S3Error('InvalidRequest', 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
@@ -361,12 +362,15 @@ async function verifyPresigned(
   const cred = parseCredential(credential, 'AuthorizationQueryParametersError');
   const when = parseAmzDate(amzDate);
   if (Number.isNaN(when)) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
-  if (!/^\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
+  if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
   const seconds = Number(expires);
+  // Out-of-range lifetimes (zero, negative, over a week) are refused as access denials, 403.
   if (seconds > MAX_PRESIGN_SECONDS)
-    throw bad(
+    throw new S3Error(
+      'AccessDenied',
       'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
     );
+  if (seconds <= 0) throw new S3Error('AccessDenied', 'Request has expired');
   if (when - now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
   if (now > when + seconds * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   const signed = signedHeaders.split(';');

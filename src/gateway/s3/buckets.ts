@@ -7,6 +7,7 @@ import { bucketPath, isAddressableBucket, metaPath, RESERVED_DIR, validateBucket
 import { type ListItem, type ListingDeps, walk } from './listing.js';
 import type { ListingPage } from './listing-pages.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
+import { checkAclHeaders } from './objects.js';
 import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
 export async function listBuckets(ctx: Ctx): Promise<void> {
@@ -28,6 +29,7 @@ async function isMountPoint(ctx: Ctx): Promise<boolean> {
 
 export async function createBucket(ctx: Ctx): Promise<void> {
   validateBucketName(ctx.bucket);
+  checkAclHeaders(ctx);
   const body = await readBody(ctx.req, 64 * 1024);
   if (body.length > 0) {
     const doc = parseXml(body.toString('utf8'));
@@ -249,9 +251,10 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
   const startAfter = ctx.query.get('start-after') ?? '';
   if (v2) {
     token = ctx.query.get('continuation-token');
-    if (token !== undefined) {
+    // An empty token is no token (the listing starts over) and is echoed back as given.
+    if (token !== undefined && token !== '') {
       const decoded = Buffer.from(token, 'base64url').toString('utf8');
-      if (token === '' || !decoded.startsWith('k:'))
+      if (!decoded.startsWith('k:'))
         throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
       after = decoded.slice(2);
     } else after = startAfter;
@@ -270,7 +273,8 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
     : { Marker: enc(after), NextMarker: page.truncated && delimiter ? enc(page.lastName) : undefined };
   const envelope = toXml('ListBucketResult', {
     Name: ctx.bucket,
-    Prefix: enc(prefix),
+    // V1 answers Prefix as given (clients decode only Delimiter, Marker, NextMarker and keys there).
+    Prefix: v2 ? enc(prefix) : prefix,
     ...versioned,
     MaxKeys: max,
     Delimiter: delimiter ? enc(delimiter) : undefined,

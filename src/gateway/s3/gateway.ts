@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StrataFileSystem } from '../../client/types.js';
 import { type AuthResult, authenticate, type CredentialSource, parseQuery } from './auth.js';
 import * as buckets from './buckets.js';
-import type { Ctx, GatewayLimits } from './context.js';
+import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { newRequestId, S3Response, sendError, sendXml } from './http.js';
 import { isAddressableBucket } from './keys.js';
@@ -134,6 +134,8 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       const settings = await loadBucketSettings(fs, bucket).catch(() => ({ anonymousRead: false }));
       if (settings.anonymousRead) return { kind: 'anonymous' };
     }
+    // S3 tells anyone that a bucket does not exist (404 NoSuchBucket) before refusing access.
+    if (bucket !== '') await requireBucket({ fs, bucket });
     throw new S3Error('AccessDenied', 'Access Denied');
   }
 
@@ -166,7 +168,11 @@ async function route(ctx: Ctx): Promise<void> {
       case 'HEAD':
         return buckets.headBucket(ctx);
       case 'PUT':
-        if (q.has('acl') || q.has('versioning') || q.has('tagging'))
+        if (q.has('acl')) {
+          await requireBucket(ctx);
+          return objects.putAcl(ctx);
+        }
+        if (q.has('versioning') || q.has('tagging'))
           throw new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway');
         return buckets.createBucket(ctx);
       case 'DELETE':
@@ -187,8 +193,7 @@ async function route(ctx: Ctx): Promise<void> {
       return objects.getObject(ctx, true);
     case 'PUT':
       if (q.has('tagging')) return objects.putTagging(ctx);
-      if (q.has('acl'))
-        throw new S3Error('NotImplemented', 'Object ACLs are not implemented by this gateway');
+      if (q.has('acl')) return objects.putObjectAcl(ctx);
       if (q.has('uploadId') || q.has('partNumber')) return multipart.uploadPart(ctx);
       if (ctx.req.headers['x-amz-copy-source'] !== undefined) return objects.copyObject(ctx);
       return objects.putObject(ctx);

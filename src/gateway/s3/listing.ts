@@ -222,9 +222,16 @@ export async function* walk(
     const entries = await cache.list(dir, deps);
     if (!entries) return;
     if (entries.length === 0) {
-      // An empty directory is listed as a directory object "dir/" (never the start directory itself).
-      if (dir !== startDir && self) {
-        const item = keyItem(keyPrefix, self, true);
+      // An empty directory is listed as a directory object "dir/"; the start directory only when
+      // the prefix names it ("dir/"), never the bucket itself.
+      let info = self;
+      if (dir === startDir && keyPrefix !== '' && prefix === keyPrefix) {
+        const slash = dir.lastIndexOf('/');
+        const siblings = await cache.list(dir.slice(0, slash) || '/', deps);
+        info = siblings?.find((s) => s.name === dir.slice(slash + 1))?.info;
+      } else if (dir === startDir) info = undefined;
+      if (info) {
+        const item = keyItem(keyPrefix, info, true);
         if (item) batch.push(item);
       }
       return;

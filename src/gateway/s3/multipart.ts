@@ -11,12 +11,14 @@ import { keyToPath, uploadsDir } from './keys.js';
 import { contentIdentity, readSmall, saveMeta, writeSmall } from './meta.js';
 import {
   bodyStream,
+  checkAclHeaders,
   copySourceConditions,
   metadataFromRequest,
   parseCopySource,
   parseTagHeader,
   statObject,
   writeChecked,
+  writePreconditions,
 } from './objects.js';
 import { child, children, parseXml, toXml } from './xml.js';
 
@@ -74,6 +76,7 @@ async function loadUpload(ctx: Ctx, id: string): Promise<UploadRecord> {
 
 export async function createUpload(ctx: Ctx): Promise<void> {
   keyToPath(ctx.bucket, ctx.key);
+  checkAclHeaders(ctx);
   await requireBucket(ctx);
   const id = randomBytes(16).toString('hex');
   const rec: UploadRecord = {
@@ -173,24 +176,67 @@ async function listParts(ctx: Ctx, id: string): Promise<Map<number, PartRecord>>
   return parts;
 }
 
+/** What a completed upload leaves behind, so that repeating the same Complete answers the same. */
+interface CompletedRecord {
+  readonly key: string;
+  readonly etag: string;
+  readonly parts: readonly { n: number; etag: string }[];
+}
+
+const COMPLETED = 'completed.json';
+/** Completed-upload records older than this are removed when uploads are listed. */
+const COMPLETED_TTL_MS = 15 * 60 * 1000;
+
+function completeResult(ctx: Ctx, etag: string): string {
+  const host = ctx.req.headers.host ?? 'localhost';
+  return toXml('CompleteMultipartUploadResult', {
+    Location: `http://${host}/${ctx.bucket}/${encodeURI(ctx.key)}`,
+    Bucket: ctx.bucket,
+    Key: ctx.key,
+    ETag: `"${etag}"`,
+  });
+}
+
+function malformed(): S3Error {
+  return new S3Error(
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+  );
+}
+
 export async function completeUpload(ctx: Ctx): Promise<void> {
   const id = ctx.query.get('uploadId') ?? '';
-  const upload = await loadUpload(ctx, id);
-  const doc = parseXml((await readBody(ctx.req, 4 * 1024 * 1024)).toString('utf8'));
-  if (doc.name !== 'CompleteMultipartUpload')
-    throw new S3Error(
-      'MalformedXML',
-      'The XML you provided was not well-formed or did not validate against our published schema',
-    );
-  const requested = children(doc, 'Part').map((p) => ({
+  const dir = uploadDir(ctx.bucket, id);
+  const uploadRaw = await readSmall(ctx.fs, `${dir}/upload.json`);
+  const body = await readBody(ctx.req, 4 * 1024 * 1024);
+  const doc = body.length === 0 ? undefined : parseXml(body.toString('utf8'));
+  const requested = (doc ? children(doc, 'Part') : []).map((p) => ({
     n: Number(child(p, 'PartNumber')?.text ?? Number.NaN),
     etag: (child(p, 'ETag')?.text ?? '').trim().replace(/^"|"$/g, ''),
   }));
+  if (uploadRaw === undefined && requested.length > 0) {
+    // Already completed with this very part list: S3 answers the same result again.
+    const done = await readSmall(ctx.fs, `${dir}/${COMPLETED}`);
+    const rec = done ? (JSON.parse(done.toString('utf8')) as CompletedRecord) : undefined;
+    if (
+      rec &&
+      rec.key === ctx.key &&
+      rec.parts.length === requested.length &&
+      rec.parts.every((p, i) => p.n === requested[i]!.n && p.etag === requested[i]!.etag)
+    ) {
+      sendXml(ctx.res, 200, completeResult(ctx, rec.etag));
+      return;
+    }
+  }
+  const upload = await loadUpload(ctx, id);
+  if (doc?.name !== 'CompleteMultipartUpload') throw malformed();
   if (requested.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
+  await writePreconditions(ctx);
   const stored = await listParts(ctx, id);
   let prev = 0;
   const chosen: PartRecord[] = [];
-  for (const [i, p] of requested.entries()) {
+  // Order and existence of every part first, then the sizes (as S3 reports them).
+  for (const p of requested) {
     if (!Number.isInteger(p.n) || p.n < 1 || p.n > MAX_PARTS)
       throw new S3Error('InvalidPart', `Part number ${p.n} is not valid`);
     if (p.n <= prev)
@@ -199,6 +245,8 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
         'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
       );
     prev = p.n;
+  }
+  for (const [i, p] of requested.entries()) {
     const rec = stored.get(p.n);
     if (!rec || rec.etag !== p.etag) {
       throw new S3Error(
@@ -214,7 +262,6 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     }
     chosen.push(rec);
   }
-  const dir = uploadDir(ctx.bucket, id);
   const total = chosen.reduce((s, p) => s + p.size, 0);
   const joined = new PassThrough({ highWaterMark: 1024 * 1024 });
   const feed = (async () => {
@@ -255,17 +302,9 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     ctx.cache,
   );
   await ctx.fs.delete(dir, { recursive: true }).catch(() => undefined);
-  const host = ctx.req.headers.host ?? 'localhost';
-  sendXml(
-    ctx.res,
-    200,
-    toXml('CompleteMultipartUploadResult', {
-      Location: `http://${host}/${ctx.bucket}/${encodeURI(ctx.key)}`,
-      Bucket: ctx.bucket,
-      Key: ctx.key,
-      ETag: `"${etag}"`,
-    }),
-  );
+  const done: CompletedRecord = { key: ctx.key, etag, parts: requested };
+  await writeSmall(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
+  sendXml(ctx.res, 200, completeResult(ctx, etag));
 }
 
 export async function abortUpload(ctx: Ctx): Promise<void> {
@@ -330,10 +369,17 @@ export async function listUploads(ctx: Ctx): Promise<void> {
     if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
   }
   const uploads: { id: string; rec: UploadRecord }[] = [];
+  const now = Date.now();
   await Promise.all(
     entries.map(async (e) => {
       const raw = await readSmall(ctx.fs, `${uploadsDir(ctx.bucket)}/${e.name}/upload.json`);
       if (raw) uploads.push({ id: e.name, rec: JSON.parse(raw.toString('utf8')) as UploadRecord });
+      else if (now - e.mtimeMs > COMPLETED_TTL_MS) {
+        // A completed upload's record (or an abandoned staging folder): old enough to drop.
+        await ctx.fs
+          .delete(`${uploadsDir(ctx.bucket)}/${e.name}`, { recursive: true })
+          .catch(() => undefined);
+      }
     }),
   );
   const sorted = uploads

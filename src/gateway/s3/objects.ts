@@ -3,6 +3,7 @@ import { pipeline as pipelineCb } from 'node:stream';
 import type { BufferReader, FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import { sendStream } from '../../server/send-stream.js';
 import {
   STREAMING_SIGNED,
@@ -284,9 +285,10 @@ export function bodyStream(ctx: Ctx, maxBytes: number): { source: CheckedBody; f
     length = Number(decoded);
   } else if (contentLength !== undefined) {
     length = Number(contentLength);
-  } else if (header(ctx, 'transfer-encoding') !== undefined) {
+  } else {
+    // S3 needs a length up front (no plain chunked transfer encoding, no length-less bodies).
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
-  } else length = 0;
+  }
   if (length > maxBytes)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const sha = /^[0-9a-f]{64}$/.test(payload) ? payload : undefined;
@@ -330,11 +332,65 @@ export async function writeChecked(
   }
 }
 
+/** Canned ACLs that only restate this gateway's single-owner, private model. */
+const PRIVATE_ACLS = new Set(['private', 'bucket-owner-full-control', 'bucket-owner-read']);
+const CANNED_ACLS = new Set([
+  ...PRIVATE_ACLS,
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'log-delivery-write',
+]);
+
+/**
+ * ACLs in request headers (x-amz-acl, x-amz-grant-*): a canned ACL that says "private" is what
+ * every object and bucket already is, so it is accepted; any other grant is an ACL write this
+ * gateway does not implement (501), and an unknown canned ACL is 400 InvalidArgument.
+ */
+export function checkAclHeaders(ctx: Ctx): void {
+  const acl = header(ctx, 'x-amz-acl');
+  if (acl !== undefined) {
+    if (!CANNED_ACLS.has(acl)) throw new S3Error('InvalidArgument', `Unknown canned ACL: ${acl}`);
+    if (!PRIVATE_ACLS.has(acl))
+      throw new S3Error('NotImplemented', `The canned ACL "${acl}" is not implemented by this gateway`);
+  }
+  for (const name of Object.keys(ctx.req.headers)) {
+    if (name.startsWith('x-amz-grant-'))
+      throw new S3Error('NotImplemented', 'ACL grants (x-amz-grant-*) are not implemented by this gateway');
+  }
+}
+
+/**
+ * If-Match / If-None-Match on a write (PutObject, CompleteMultipartUpload): If-Match needs the
+ * object to exist with a matching ETag ("*": to exist); If-None-Match fails when it exists with a
+ * matching ETag ("*": at all). Failing either is 412. Checked before the body is read; a write
+ * racing this check is not excluded.
+ */
+export async function writePreconditions(ctx: Ctx): Promise<void> {
+  const ifMatch = header(ctx, 'if-match');
+  const ifNoneMatch = header(ctx, 'if-none-match');
+  if (ifMatch === undefined && ifNoneMatch === undefined) return;
+  let state: ObjectState | undefined;
+  try {
+    state = await statObject(ctx, ctx.key);
+  } catch (err) {
+    if (!(err instanceof S3Error && err.code === 'NoSuchKey')) throw err;
+  }
+  const held =
+    (ifMatch === undefined || (state !== undefined && etagMatches(ifMatch, state.etag))) &&
+    (ifNoneMatch === undefined || state === undefined || !etagMatches(ifNoneMatch, state.etag));
+  if (!held)
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+}
+
 export async function putObject(ctx: Ctx): Promise<void> {
   const path = keyToPath(ctx.bucket, ctx.key);
   const tags = parseTagHeader(header(ctx, 'x-amz-tagging'));
   const md = metadataFromRequest(ctx);
+  checkAclHeaders(ctx);
   await requireBucket(ctx);
+  await writePreconditions(ctx);
   if (isDirKey(ctx.key)) {
     const body = await readBody(ctx.req, 0).catch(() => {
       throw new S3Error(
@@ -426,6 +482,7 @@ export function copySourceConditions(ctx: Ctx, state: ObjectState): void {
 export async function copyObject(ctx: Ctx): Promise<void> {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
   const destPath = keyToPath(ctx.bucket, ctx.key);
+  checkAclHeaders(ctx);
   await requireBucket(ctx);
   const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
   copySourceConditions(ctx, source);
@@ -591,7 +648,9 @@ async function metaForUpdate(ctx: Ctx): Promise<ObjectMeta> {
 
 export async function getTagging(ctx: Ctx): Promise<void> {
   const state = await statObject(ctx, ctx.key);
-  const tags = Object.entries(state.meta?.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+  const tags = Object.entries(state.meta?.tags ?? {})
+    .sort(([a], [b]) => compareUtf8(a, b))
+    .map(([Key, Value]) => ({ Key, Value }));
   sendXml(ctx.res, 200, toXml('Tagging', { TagSet: { Tag: tags } }));
 }
 
@@ -622,4 +681,19 @@ export async function deleteTagging(ctx: Ctx): Promise<void> {
   const current = await metaForUpdate(ctx);
   await saveMeta(ctx.fs, ctx.bucket, ctx.key, { ...current, tags: {} }, ctx.cache);
   sendEmpty(ctx.res, 204);
+}
+
+/** PutObjectAcl: only a canned "private" (what the object already is) is accepted. */
+export async function putObjectAcl(ctx: Ctx): Promise<void> {
+  await statObject(ctx, ctx.key);
+  await putAcl(ctx);
+}
+
+/** The body of a Put*Acl request: canned private via x-amz-acl; grants and policies are 501. */
+export async function putAcl(ctx: Ctx): Promise<void> {
+  checkAclHeaders(ctx);
+  const body = await readBody(ctx.req, 64 * 1024);
+  if (body.length > 0 || header(ctx, 'x-amz-acl') === undefined)
+    throw new S3Error('NotImplemented', 'Access control policies are not implemented by this gateway');
+  sendEmpty(ctx.res, 200);
 }
