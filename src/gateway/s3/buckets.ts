@@ -284,3 +284,49 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
   });
   sendListing(ctx, envelope, page.body);
 }
+
+/**
+ * ListObjectVersions of a bucket that never had versioning (the only kind here): every object
+ * is its one version, VersionId "null", IsLatest; there are no delete markers. Markers are
+ * key-marker (exclusive) and version-id-marker (only "null" exists, so it changes nothing).
+ */
+export async function listObjectVersions(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const encodingType = ctx.query.get('encoding-type');
+  if (encodingType !== undefined && encodingType !== 'url')
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  const enc = encodingType === 'url' ? urlEncodeKey : (s: string) => s;
+  const max = maxKeys(ctx);
+  const keyMarker = ctx.query.get('key-marker') ?? '';
+  const versionMarker = ctx.query.get('version-id-marker') ?? '';
+  if (versionMarker !== '' && versionMarker !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified');
+  const deps: ListingDeps = new Map();
+  const page = await collect(ctx, prefix, delimiter, keyMarker, max, deps);
+  const last = page.items[page.items.length - 1];
+  const versions = (await contents(ctx, page.items, enc, true, deps)).replaceAll(
+    '<Contents>',
+    '<Version><VersionId>null</VersionId><IsLatest>true</IsLatest>',
+  );
+  let prefixes = '';
+  for (const item of page.items)
+    if (item.kind === 'prefix')
+      prefixes += `<CommonPrefixes><Prefix>${esc(enc(item.prefix))}</Prefix></CommonPrefixes>`;
+  const envelope = toXml('ListVersionsResult', {
+    Name: ctx.bucket,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker),
+    VersionIdMarker: versionMarker,
+    NextKeyMarker:
+      page.truncated && last ? enc(last.kind === 'key' ? last.key : last.prefix) : undefined,
+    NextVersionIdMarker: page.truncated && last?.kind === 'key' ? 'null' : undefined,
+    MaxKeys: max,
+    Delimiter: delimiter ? enc(delimiter) : undefined,
+    EncodingType: encodingType,
+    IsTruncated: page.truncated,
+    Contents: new RawXml(BODY_MARK),
+  });
+  sendListing(ctx, envelope, Buffer.from(versions.replaceAll('</Contents>', '</Version>') + prefixes));
+}

@@ -162,8 +162,7 @@ async function route(ctx: Ctx): Promise<void> {
         if (q.has('acl')) return acl(ctx);
         if (q.has('tagging'))
           throw new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway');
-        if (q.has('versions'))
-          throw new S3Error('NotImplemented', 'Versioning is not implemented by this gateway');
+        if (q.has('versions')) return buckets.listObjectVersions(ctx);
         return buckets.listObjects(ctx, q.get('list-type') === '2');
       case 'HEAD':
         return buckets.headBucket(ctx);
@@ -183,6 +182,9 @@ async function route(ctx: Ctx): Promise<void> {
     }
     throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
   }
+  const versionId = q.get('versionId');
+  if (versionId !== undefined && versionId !== 'null')
+    throw new S3Error('InvalidArgument', 'Invalid version id specified');
   switch (method) {
     case 'GET':
       if (q.has('tagging')) return objects.getTagging(ctx);

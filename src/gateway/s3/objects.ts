@@ -344,17 +344,19 @@ const CANNED_ACLS = new Set([
 ]);
 
 /**
- * ACLs in request headers (x-amz-acl, x-amz-grant-*): a canned ACL that says "private" is what
- * every object and bucket already is, so it is accepted; any other grant is an ACL write this
- * gateway does not implement (501), and an unknown canned ACL is 400 InvalidArgument.
+ * ACL headers on writes (PutObject, CopyObject, CreateMultipartUpload, CreateBucket): a known
+ * canned ACL is accepted and not stored (every bucket and object here is private to the gateway's
+ * keys, as MinIO does it); an unknown canned ACL is 400 InvalidArgument. With `strict` (the ACL
+ * APIs themselves) only a canned ACL that restates "private" is accepted, any other grant is an
+ * ACL write this gateway does not implement (501).
  */
-export function checkAclHeaders(ctx: Ctx): void {
+export function checkAclHeaders(ctx: Ctx, strict = false): void {
   const acl = header(ctx, 'x-amz-acl');
-  if (acl !== undefined) {
-    if (!CANNED_ACLS.has(acl)) throw new S3Error('InvalidArgument', `Unknown canned ACL: ${acl}`);
-    if (!PRIVATE_ACLS.has(acl))
-      throw new S3Error('NotImplemented', `The canned ACL "${acl}" is not implemented by this gateway`);
-  }
+  if (acl !== undefined && !CANNED_ACLS.has(acl))
+    throw new S3Error('InvalidArgument', `Unknown canned ACL: ${acl}`);
+  if (!strict) return;
+  if (acl !== undefined && !PRIVATE_ACLS.has(acl))
+    throw new S3Error('NotImplemented', `The canned ACL "${acl}" is not implemented by this gateway`);
   for (const name of Object.keys(ctx.req.headers)) {
     if (name.startsWith('x-amz-grant-'))
       throw new S3Error('NotImplemented', 'ACL grants (x-amz-grant-*) are not implemented by this gateway');
@@ -620,6 +622,12 @@ export async function deleteObjects(ctx: Ctx): Promise<void> {
     const keyEl = child(o, 'Key');
     if (!keyEl) throw new S3Error('MalformedXML', 'Each Object needs a Key');
     const key = keyEl.text;
+    const version = child(o, 'VersionId')?.text;
+    if (version !== undefined && version !== 'null') {
+      // Only the "null" version exists in a bucket without versioning.
+      errors.push({ Key: key, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+      continue;
+    }
     try {
       await removeObject(ctx, key);
       deleted.push({ Key: key });
@@ -691,7 +699,7 @@ export async function putObjectAcl(ctx: Ctx): Promise<void> {
 
 /** The body of a Put*Acl request: canned private via x-amz-acl; grants and policies are 501. */
 export async function putAcl(ctx: Ctx): Promise<void> {
-  checkAclHeaders(ctx);
+  checkAclHeaders(ctx, true);
   const body = await readBody(ctx.req, 64 * 1024);
   if (body.length > 0 || header(ctx, 'x-amz-acl') === undefined)
     throw new S3Error('NotImplemented', 'Access control policies are not implemented by this gateway');
