@@ -319,8 +319,7 @@ export async function listObjectVersions(ctx: Ctx): Promise<void> {
     Prefix: enc(prefix),
     KeyMarker: enc(keyMarker),
     VersionIdMarker: versionMarker,
-    NextKeyMarker:
-      page.truncated && last ? enc(last.kind === 'key' ? last.key : last.prefix) : undefined,
+    NextKeyMarker: page.truncated && last ? enc(last.kind === 'key' ? last.key : last.prefix) : undefined,
     NextVersionIdMarker: page.truncated && last?.kind === 'key' ? 'null' : undefined,
     MaxKeys: max,
     Delimiter: delimiter ? enc(delimiter) : undefined,
