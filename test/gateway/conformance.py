@@ -278,6 +278,22 @@ def _():
     eq(st, 403, "empty auth status")
 
 
+@check("auth: an unauthorised PUT with Expect: 100-continue is refused (403) before the body is sent")
+def _():
+    b = new_bucket()
+    import socket
+    sock = socket.create_connection((HOST.hostname, HOST.port), timeout=5)
+    sock.sendall(("PUT /%s/testobj HTTP/1.1\r\nHost: %s\r\nContent-Length: 123\r\n"
+                  "Expect: 100-continue\r\n\r\n" % (b, HOST.netloc)).encode())
+    first = sock.recv(1024).decode(errors="replace")
+    sock.close()
+    eq(first.split(" ")[1], "403", "first status")
+    c = make_client()
+    add_headers(c, "PutObject", {"Expect": "100-continue"})
+    c.put_object(Bucket=b, Key="signed", Body=b"x" * 4096)
+    eq(s3.get_object(Bucket=b, Key="signed")["ContentLength"], 4096, "signed upload with Expect")
+
+
 @check("auth: presigned GET works; expired, zero, negative and > 7 days expiries are 403")
 def _():
     b = new_bucket()
@@ -465,13 +481,34 @@ def _():
     expect_error(400, "KeyTooLongError", s3.put_object, Bucket=b, Key="k" * 1025, Body=b"x")
 
 
-@check("object: a key that is not valid UTF-8 in the URL is 400")
+@check("object: a key that is not valid UTF-8 in the URL is 400 InvalidURI")
 def _():
     b = new_bucket()
     url = s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "x"}, ExpiresIn=100)
     u = urllib.parse.urlparse(url)
-    st, _, _ = raw("GET", "/%s/%%ae%%8a-?%s" % (b, u.query))
-    eq(st, 400, "status")
+    st, _, body = raw("GET", "/%s/%%ae%%8a-?%s" % (b, u.query))
+    eq((st, error_code(body)), (400, "InvalidURI"), "answer")
+    eq(ET.fromstring(body).findtext("Message"), "Couldn't parse the specified URI.", "message")
+
+
+@check("object: SSE and object-lock requests are 501 (nothing is stored encrypted); bad combinations 400")
+def _():
+    b = new_bucket()
+    expect_error(501, "NotImplemented", s3.put_object, Bucket=b, Key="k", Body=b"x", ServerSideEncryption="AES256")
+    for hdrs in ({"x-amz-server-side-encryption": "aes:kms"},
+                 {"x-amz-server-side-encryption": "AES256", "x-amz-server-side-encryption-aws-kms-key-id": "k"},
+                 {"x-amz-server-side-encryption": "AES256",
+                  "x-amz-server-side-encryption-customer-algorithm": "AES256"}):
+        c = make_client()
+        add_headers(c, "PutObject", hdrs)
+        expect_error(400, "InvalidArgument", c.put_object, Bucket=b, Key="k", Body=b"x")
+    truthy("Contents" not in s3.list_objects(Bucket=b), "nothing stored")
+    expect_error(501, "NotImplemented", s3.create_bucket, Bucket=new_bucket_name(), ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=b, Key="plain", Body=b"x")
+    c = make_client()
+    add_headers(c, "GetObject", {"x-amz-server-side-encryption": "aws:kms"})
+    st, _, _ = err(c.get_object, Bucket=b, Key="plain")
+    eq(st, 400, "sse header on a read")
 
 
 # ---------------------------------------------------------------- ranges

@@ -1,6 +1,6 @@
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
-import { type Ctx, OWNER, requireBucket } from './context.js';
+import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
 import { bucketPath, isAddressableBucket, metaPath, RESERVED_DIR, validateBucketName } from './keys.js';
@@ -30,6 +30,8 @@ async function isMountPoint(ctx: Ctx): Promise<boolean> {
 export async function createBucket(ctx: Ctx): Promise<void> {
   validateBucketName(ctx.bucket);
   checkAclHeaders(ctx);
+  if ((header(ctx, 'x-amz-bucket-object-lock-enabled') ?? '').toLowerCase() === 'true')
+    throw new S3Error('NotImplemented', 'Object lock is not implemented by this gateway');
   const body = await readBody(ctx.req, 64 * 1024);
   if (body.length > 0) {
     const doc = parseXml(body.toString('utf8'));

@@ -26,6 +26,7 @@ export const S3_STATUS = {
   InvalidRange: 416,
   InvalidRequest: 400,
   InvalidTag: 400,
+  InvalidURI: 400,
   KeyTooLongError: 400,
   MalformedXML: 400,
   MetadataTooLarge: 400,

@@ -90,7 +90,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       try {
         path = decodeURIComponent(rawPath);
       } catch {
-        throw new S3Error('InvalidArgument', 'The request path is not properly URL-encoded');
+        throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
       }
       resource = path;
       let bucket = '';
@@ -116,6 +116,8 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         { credentials: options.credentials },
       );
       if (auth.kind === 'anonymous') await allowAnonymous(req, bucket);
+      // Authorised: a client waiting on "Expect: 100-continue" may send its body now.
+      if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
       const ctx: Ctx = { fs, cache, limits, region, req, res, bucket, key, query, auth, requestId };
       await route(ctx);
     } catch (err) {

@@ -12,6 +12,7 @@ import { contentIdentity, readSmall, saveMeta, writeSmall } from './meta.js';
 import {
   bodyStream,
   checkAclHeaders,
+  checkUnsupportedWriteHeaders,
   copySourceConditions,
   metadataFromRequest,
   parseCopySource,
@@ -77,6 +78,7 @@ async function loadUpload(ctx: Ctx, id: string): Promise<UploadRecord> {
 export async function createUpload(ctx: Ctx): Promise<void> {
   keyToPath(ctx.bucket, ctx.key);
   checkAclHeaders(ctx);
+  checkUnsupportedWriteHeaders(ctx);
   await requireBucket(ctx);
   const id = randomBytes(16).toString('hex');
   const rec: UploadRecord = {

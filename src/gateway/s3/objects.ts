@@ -159,6 +159,11 @@ const OVERRIDES: Record<string, string> = {
 
 export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   const state = await statObject(ctx, ctx.key);
+  // Nothing here is stored encrypted: encryption parameters on a read do not apply.
+  if (header(ctx, 'x-amz-server-side-encryption') !== undefined)
+    throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption is not valid on a read');
+  if (header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
   const headers = objectHeaders(state);
   const verdict = preconditions(
     state,
@@ -363,6 +368,40 @@ export function checkAclHeaders(ctx: Ctx, strict = false): void {
   }
 }
 
+const SSE_ALGORITHMS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
+
+/**
+ * Server-side encryption and object-lock headers on writes: this gateway stores neither, so a
+ * well-formed request for them is 501 NotImplemented rather than silently stored without; the
+ * combinations S3 itself refuses are 400 InvalidArgument.
+ */
+export function checkUnsupportedWriteHeaders(ctx: Ctx): void {
+  const sse = header(ctx, 'x-amz-server-side-encryption');
+  const ssec = header(ctx, 'x-amz-server-side-encryption-customer-algorithm');
+  const kmsKey = header(ctx, 'x-amz-server-side-encryption-aws-kms-key-id');
+  if (sse !== undefined && !SSE_ALGORITHMS.has(sse))
+    throw new S3Error('InvalidArgument', `Invalid server-side encryption algorithm: ${sse}`);
+  if (sse !== undefined && ssec !== undefined)
+    throw new S3Error(
+      'InvalidArgument',
+      'Server Side Encryption with Customer provided key is incompatible with the encryption method specified',
+    );
+  if (kmsKey !== undefined && !sse?.startsWith('aws:kms'))
+    throw new S3Error(
+      'InvalidArgument',
+      'Specifying a KMS key id requires x-amz-server-side-encryption to be aws:kms',
+    );
+  if (sse !== undefined || ssec !== undefined)
+    throw new S3Error('NotImplemented', 'Server-side encryption is not implemented by this gateway');
+  for (const name of [
+    'x-amz-object-lock-mode',
+    'x-amz-object-lock-retain-until-date',
+    'x-amz-object-lock-legal-hold',
+  ])
+    if (header(ctx, name) !== undefined)
+      throw new S3Error('NotImplemented', 'Object lock is not implemented by this gateway');
+}
+
 /**
  * If-Match / If-None-Match on a write (PutObject, CompleteMultipartUpload): If-Match needs the
  * object to exist with a matching ETag ("*": to exist); If-None-Match fails when it exists with a
@@ -391,6 +430,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const tags = parseTagHeader(header(ctx, 'x-amz-tagging'));
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
+  checkUnsupportedWriteHeaders(ctx);
   await requireBucket(ctx);
   await writePreconditions(ctx);
   if (isDirKey(ctx.key)) {
@@ -485,6 +525,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
   const destPath = keyToPath(ctx.bucket, ctx.key);
   checkAclHeaders(ctx);
+  checkUnsupportedWriteHeaders(ctx);
   await requireBucket(ctx);
   const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
   copySourceConditions(ctx, source);

@@ -99,13 +99,17 @@ export async function startS3GatewayServer(
     maxHeaderSize: MAX_HEADER_BYTES,
     ServerResponse: S3Response,
   });
-  server.on('request', (req, res) => {
+  const onRequest = (req: IncomingMessage, res: S3Response) => {
     gateway.handle(req, res).catch((err) => {
       // handle() answers every error itself; this is the last guard against a crash.
       process.stderr.write(`s3 gateway: ${(err as Error).message}\n`);
       res.destroy();
     });
-  });
+  };
+  server.on('request', onRequest);
+  // "Expect: 100-continue": the gateway sends 100 itself once the request is authorised, so a
+  // refused upload is answered (403, 404…) before the client sends its body.
+  server.on('checkContinue', onRequest);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
