@@ -1087,6 +1087,25 @@ def _():
     eq([o["Size"] for o in s3.list_objects(Bucket=b)["Contents"]], [len(data)], "listed size")
 
 
+@check("multipart: GET/HEAD by partNumber returns that part (206, PartsCount, whole-object ETag)")
+def _():
+    b = new_bucket()
+    uid, parts, data = upload_parts(b, "k", [5 * MB, 5 * MB, 7])
+    etag = s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": parts})["ETag"]
+    offsets = [(0, 5 * MB), (5 * MB, 5 * MB), (10 * MB, 7)]
+    for n, (start, size) in enumerate(offsets, 1):
+        g = s3.get_object(Bucket=b, Key="k", PartNumber=n)
+        eq((g["ResponseMetadata"]["HTTPStatusCode"], g["ContentLength"], g["PartsCount"], g["ETag"]),
+           (206, size, 3, etag), "part %d" % n)
+        eq(g["ContentRange"], "bytes %d-%d/%d" % (start, start + size - 1, len(data)), "range of part %d" % n)
+        eq(g["Body"].read() == data[start:start + size], True, "content of part %d" % n)
+        eq(s3.head_object(Bucket=b, Key="k", PartNumber=n)["ContentLength"], size, "head part %d" % n)
+    expect_error(400, "InvalidPart", s3.get_object, Bucket=b, Key="k", PartNumber=4)
+    s3.put_object(Bucket=b, Key="plain", Body=b"abc")
+    eq(s3.get_object(Bucket=b, Key="plain", PartNumber=1)["Body"].read(), b"abc", "part 1 of a plain object")
+    expect_error(400, "InvalidPart", s3.get_object, Bucket=b, Key="plain", PartNumber=2)
+
+
 @check("multipart: completing twice answers the same result")
 def _():
     b = new_bucket()

@@ -27,6 +27,8 @@ export interface ObjectMeta {
   readonly meta: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
   readonly parts?: number;
+  /** Sizes of the parts of a multipart object, in order (GetObject by partNumber). */
+  readonly partSizes?: readonly number[];
 }
 
 /** The identity part of a sidecar: the ETag and the content it was computed for. */

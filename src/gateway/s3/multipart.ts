@@ -300,6 +300,7 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
       meta: upload.meta,
       tags: upload.tags,
       parts: chosen.length,
+      partSizes: chosen.map((p) => p.size),
     },
     ctx.cache,
   );

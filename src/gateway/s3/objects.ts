@@ -186,11 +186,7 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
     if (v !== undefined) headers[h] = v;
   }
   const size = state.info.size;
-  const partNumber = ctx.query.get('partNumber');
-  if (partNumber !== undefined && partNumber !== '1') {
-    throw new S3Error('InvalidPart', 'Only part 1 (the whole object) can be read by part number here');
-  }
-  const range = parseRange(header(ctx, 'range'), size);
+  const range = partRange(ctx, state, headers) ?? parseRange(header(ctx, 'range'), size);
   let status = 200;
   let offset = 0;
   let length = size;
@@ -216,6 +212,38 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   const stream = await ctx.fs.read(state.path, { offset, length });
   ctx.res.writeHead(status, headers);
   await sendStream(stream, ctx.res);
+}
+
+/**
+ * GetObject/HeadObject with ?partNumber=N: part N of a multipart object (206 with its range and
+ * x-amz-mp-parts-count), part 1 of any other object is the whole object; other numbers are
+ * 400 InvalidPart. Undefined when no part number was asked for (or it means the whole object).
+ */
+function partRange(
+  ctx: Ctx,
+  state: ObjectState,
+  headers: Record<string, string | number>,
+): { start: number; end: number } | undefined {
+  const raw = ctx.query.get('partNumber');
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 10000)
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
+  if (header(ctx, 'range') !== undefined)
+    throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  const sizes = state.meta?.partSizes;
+  if (!sizes || sizes.length === 0) {
+    if (n === 1) return undefined;
+    throw new S3Error('InvalidPart', 'The requested part number is not valid for this object');
+  }
+  if (n > sizes.length)
+    throw new S3Error('InvalidPart', 'The requested part number is not valid for this object');
+  let start = 0;
+  for (let i = 0; i < n - 1; i++) start += sizes[i]!;
+  headers['x-amz-mp-parts-count'] = sizes.length;
+  const end = start + sizes[n - 1]! - 1;
+  if (end < start) throw new S3Error('InvalidPart', 'The requested part is empty');
+  return { start, end };
 }
 
 /** x-amz-meta-*, Content-Type and the stored headers from a request. */
@@ -577,7 +605,8 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     ctx.key,
     {
       ...contentIdentity(info, etag),
-      ...(source.meta?.parts && !same ? { parts: source.meta.parts } : {}),
+      ...(source.meta?.parts ? { parts: source.meta.parts } : {}),
+      ...(source.meta?.partSizes ? { partSizes: source.meta.partSizes } : {}),
       ...md,
       tags,
     },
