@@ -204,7 +204,7 @@ export async function authenticate(
     return { kind: 'anonymous' };
   }
   if (authz !== undefined) return verifyHeader(req, target, query, authz, options, now);
-  return verifyPresigned(req, target, query, q, options, now);
+  return recallPresigned(req, target, options, now) ?? verifyPresigned(req, target, query, q, options, now);
 }
 
 /**
@@ -371,15 +371,15 @@ async function verifyPresigned(
       'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
     );
   if (seconds <= 0) throw new S3Error('AccessDenied', 'Request has expired');
-  if (when - now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
-  if (now > when + seconds * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  checkPresignedTime(when, seconds, now);
   const signed = signedHeaders.split(';');
   const payloadHash = q('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD;
+  const headerLines = canonicalHeaders(req, signed);
   const canonical = [
     req.method ?? 'GET',
     canonicalPath(target.rawPath),
     canonicalQuery(query, true),
-    canonicalHeaders(req, signed),
+    headerLines,
     signedHeaders,
     payloadHash,
   ].join('\n');
@@ -387,5 +387,69 @@ async function verifyPresigned(
   const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
   const key = await deriveKey(options.credentials, cred);
   checkSignature(hmacHex(key, stringToSign), signature, stringToSign, canonical);
-  return { kind: 'signed', accessKeyId: cred.accessKeyId, payloadHash };
+  const result: AuthResult = { kind: 'signed', accessKeyId: cred.accessKeyId, payloadHash };
+  rememberPresigned(presignedMemoKey(req, target), {
+    result,
+    secret: lookupSecret(options.credentials, cred.accessKeyId)!,
+    signed,
+    headers: headerLines,
+    when,
+    seconds,
+  });
+  return result;
+}
+
+function checkPresignedTime(when: number, seconds: number, now: number): void {
+  if (when - now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
+  if (now > when + seconds * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+}
+
+/**
+ * Presigned URLs already verified. The same method, raw URL (its query carries the signature,
+ * date, lifetime and signed header names) and signed header values give the same canonical
+ * request, so the signature check would give the same answer: a URL fetched again (a shared
+ * link, a data loader's manifest of presigned URLs) skips the hashing. Expiry, and that the key
+ * still has the secret it was checked with, are checked on every use. Bounded; header-signed
+ * requests carry a fresh signature each time and are always verified in full.
+ */
+interface VerifiedPresign {
+  readonly result: AuthResult;
+  readonly secret: string;
+  readonly signed: string[];
+  /** The canonical header lines the signature covered. */
+  readonly headers: string;
+  readonly when: number;
+  readonly seconds: number;
+}
+const verifiedPresigns = new Map<string, VerifiedPresign>();
+const MAX_VERIFIED_PRESIGNS = 10_000;
+
+function presignedMemoKey(req: IncomingMessage, target: RawTarget): string {
+  return `${req.method ?? 'GET'} ${target.rawPath}?${target.rawQuery}`;
+}
+
+function rememberPresigned(key: string, v: VerifiedPresign): void {
+  if (verifiedPresigns.size >= MAX_VERIFIED_PRESIGNS) verifiedPresigns.clear();
+  verifiedPresigns.set(key, v);
+}
+
+/** The remembered verdict for this exact presigned request, or undefined to verify it in full. */
+function recallPresigned(
+  req: IncomingMessage,
+  target: RawTarget,
+  options: AuthOptions,
+  now: number,
+): AuthResult | undefined {
+  const hit = verifiedPresigns.get(presignedMemoKey(req, target));
+  if (hit === undefined || hit.result.kind !== 'signed') return undefined;
+  if (lookupSecret(options.credentials, hit.result.accessKeyId) !== hit.secret) return undefined;
+  let headers: string;
+  try {
+    headers = canonicalHeaders(req, hit.signed);
+  } catch {
+    return undefined; // a signed header is missing now: the full check says why
+  }
+  if (headers !== hit.headers) return undefined;
+  checkPresignedTime(hit.when, hit.seconds, now);
+  return hit.result;
 }
