@@ -11,6 +11,20 @@ export const MAX_PATH_BYTES = 4096;
  * tolerated because users type `ls /data/`.
  */
 export function normalizePath(input: string): string {
+  // Hot paths normalise the same few paths again and again (every layer of a request does): a
+  // valid input is remembered with its result; anything invalid is checked (and refused) each time.
+  const known = normalized.get(input);
+  if (known !== undefined) return known;
+  const result = checkAndNormalize(input);
+  if (normalized.size >= MAX_REMEMBERED_PATHS) normalized.clear();
+  normalized.set(input, result);
+  return result;
+}
+
+const normalized = new Map<string, string>();
+const MAX_REMEMBERED_PATHS = 4096;
+
+function checkAndNormalize(input: string): string {
   if (typeof input !== 'string' || input.length === 0) {
     throw new StrataError('INVALID_PATH', 'path is empty', { details: { path: input } });
   }

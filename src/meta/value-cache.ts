@@ -7,19 +7,22 @@
  * in flight, so a slow read can never put back a value a newer write replaced.
  */
 export class ValueCache<V = string> {
-  readonly #entries = new Map<string, V | null>();
+  /**
+   * Insertion order is the eviction order; a hit only sets `used` (second chance, as a CLOCK
+   * does) instead of moving the entry, so a hit costs one Map lookup. Eviction re-queues used
+   * entries once before it drops the first unused one.
+   */
+  readonly #entries = new Map<string, { value: V | null; used: boolean }>();
   #writes = 0;
 
   constructor(private readonly capacity = 100_000) {}
 
   /** The cached value, null for a known absence, undefined when not cached. */
   get(key: string): V | null | undefined {
-    const v = this.#entries.get(key);
-    if (v !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, v);
-    }
-    return v;
+    const e = this.#entries.get(key);
+    if (e === undefined) return undefined;
+    e.used = true;
+    return e.value;
   }
 
   /** Token to pass to fill() after a read of the store. */
@@ -50,7 +53,14 @@ export class ValueCache<V = string> {
 
   #set(key: string, value: V | null): void {
     this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+    while (this.#entries.size >= this.capacity && this.#entries.size > 0) {
+      const [oldest, e] = this.#entries.entries().next().value as [string, { value: V | null; used: boolean }];
+      this.#entries.delete(oldest);
+      if (e.used) {
+        e.used = false;
+        this.#entries.set(oldest, e);
+      }
+    }
+    this.#entries.set(key, { value, used: false });
   }
 }

@@ -25,3 +25,20 @@ test('absences are cached; writes and clears update; capacity is bounded (LRU)',
   c.clear();
   assert.equal(c.get('a'), undefined);
 });
+
+test('eviction gives recently read entries a second chance and never drops the entry just written', () => {
+  const c = new ValueCache(3);
+  c.write('a', '1');
+  c.write('b', '2');
+  c.write('c', '3');
+  for (const k of ['a', 'b', 'c']) c.get(k); // all recently used
+  c.write('d', '4'); // every entry had its chance: the oldest (a) goes, d stays
+  assert.equal(c.get('d'), '4');
+  assert.equal(c.get('a'), undefined);
+  assert.equal(c.size, 3);
+  c.get('b');
+  c.write('e', '5'); // c was not read since its second chance: it goes before b
+  assert.equal(c.get('c'), undefined);
+  assert.equal(c.get('b'), '2');
+  assert.equal(c.get('e'), '5');
+});
