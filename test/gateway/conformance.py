@@ -816,11 +816,57 @@ def _():
             eq(r["KeyCount"], 3, "key count")
 
 
-@check("list: an object and a prefix of the same name (foo/bar and foo/bar/xyzzy)", known=True)
+@check("keys: an object and a prefix of the same name (foo/bar and foo/bar/xyzzy), in both orders")
 def _():
-    b = bucket_with(["foo/bar", "foo/bar/xyzzy", "quux/thud", "asdf"])
-    r = s3.list_objects(Bucket=b, Delimiter="/")
-    eq((keys_of(r), prefixes_of(r)), (["asdf"], ["foo/", "quux/"]), "listing")
+    for names in (["foo/bar", "foo/bar/xyzzy", "quux/thud", "asdf"], ["foo/bar/xyzzy", "foo/bar", "quux/thud", "asdf"]):
+        b = bucket_with(names)
+        for v2 in (False, True):
+            r = lst(v2, b, Delimiter="/")
+            eq((keys_of(r), prefixes_of(r)), (["asdf"], ["foo/", "quux/"]), "delimiter listing v2=%s" % v2)
+            r = lst(v2, b, Prefix="foo/", Delimiter="/")
+            eq((keys_of(r), prefixes_of(r)), (["foo/bar"], ["foo/bar/"]), "under foo/ v2=%s" % v2)
+            r = lst(v2, b)
+            eq(keys_of(r), ["asdf", "foo/bar", "foo/bar/xyzzy", "quux/thud"], "flat listing v2=%s" % v2)
+            r = lst(v2, b, MaxKeys=2)
+            eq((keys_of(r), r["IsTruncated"]), (["asdf", "foo/bar"], True), "first page v2=%s" % v2)
+            r = lst(v2, b, **({"StartAfter": "foo/bar"} if v2 else {"Marker": "foo/bar"}))
+            eq(keys_of(r), ["foo/bar/xyzzy", "quux/thud"], "after foo/bar v2=%s" % v2)
+        for k in ("foo/bar", "foo/bar/xyzzy"):
+            eq(s3.get_object(Bucket=b, Key=k)["Body"].read(), k.encode(), "body of %s" % k)
+            eq(s3.head_object(Bucket=b, Key=k)["ETag"], '"%s"' % hashlib.md5(k.encode()).hexdigest(), "etag of %s" % k)
+        s3.put_object_tagging(Bucket=b, Key="foo/bar", Tagging={"TagSet": [{"Key": "t", "Value": "v"}]})
+        eq(s3.get_object_tagging(Bucket=b, Key="foo/bar")["TagSet"], [{"Key": "t", "Value": "v"}], "tags")
+        s3.put_object(Bucket=b, Key="foo/bar", Body=b"new", Metadata={"m": "1"})
+        g = s3.get_object(Bucket=b, Key="foo/bar")
+        eq((g["Body"].read(), g["Metadata"]), (b"new", {"m": "1"}), "overwrite")
+        s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "foo/bar"})
+        s3.copy_object(Bucket=b, Key="foo/bar/copy", CopySource={"Bucket": b, "Key": "asdf"})
+        eq(s3.get_object(Bucket=b, Key="copy")["Body"].read(), b"new", "copy from it")
+        expect_error(409, "BucketNotEmpty", s3.delete_bucket, Bucket=b)
+        for k in ("foo/bar", "foo/bar/xyzzy", "quux/thud", "asdf", "copy", "foo/bar/copy"):
+            s3.delete_object(Bucket=b, Key=k)
+        expect_error(404, "NoSuchKey", s3.get_object, Bucket=b, Key="foo/bar")
+        truthy("Contents" not in s3.list_objects(Bucket=b), "empty after deletes")
+        s3.delete_bucket(Bucket=b)
+
+
+@check("keys: a file gives way when a key needs it as a directory (a, then a/b; metadata kept)")
+def _():
+    b = new_bucket()
+    s3.put_object(Bucket=b, Key="a", Body=b"file", ContentType="text/x-a", Metadata={"k": "v"})
+    s3.put_object(Bucket=b, Key="a/b", Body=b"child")
+    h = s3.head_object(Bucket=b, Key="a")
+    eq((h["ContentType"], h["Metadata"], h["ContentLength"]), ("text/x-a", {"k": "v"}, 4), "moved object")
+    eq(keys_of(s3.list_objects(Bucket=b)), ["a", "a/b"], "listing")
+    uid, parts, data = upload_parts(b, "a/b", [6])
+    s3.complete_multipart_upload(Bucket=b, Key="a/b", UploadId=uid, MultipartUpload={"Parts": parts})
+    uid, parts, data = upload_parts(b, "a/b/c", [3])
+    s3.complete_multipart_upload(Bucket=b, Key="a/b/c", UploadId=uid, MultipartUpload={"Parts": parts})
+    eq(keys_of(s3.list_objects(Bucket=b)), ["a", "a/b", "a/b/c"], "after multipart")
+    eq(s3.get_object(Bucket=b, Key="a/b")["Body"].read(), b"AAAAAA", "a/b content")
+    r = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": k} for k in ("a", "a/b", "a/b/c")]})
+    eq(len(r["Deleted"]), 3, "deleted")
+    truthy("Contents" not in s3.list_objects(Bucket=b), "empty")
 
 
 @check("list: encoding-type=url encodes keys and prefixes (V1 and V2)")
@@ -897,10 +943,24 @@ def _():
         validate(v2, b, "asdf/", "/", None, 1000, False, ["asdf/"], [], None)
 
 
-@check("list: a 'folder' object with a body (key ending in '/')", known=True)
+@check("keys: 'folder' keys (ending in '/') with a body, next to keys under them")
 def _():
     b = bucket_with(["asdf/"])
     eq(s3.get_object(Bucket=b, Key="asdf/")["Body"].read(), b"asdf/", "body")
+    for v2 in (False, True):
+        validate(v2, b, "asdf/", "/", None, 1000, False, ["asdf/"], [], None)
+    s3.put_object(Bucket=b, Key="asdf/x", Body=b"x")
+    s3.put_object(Bucket=b, Key="x", Body=b"file x")
+    s3.put_object(Bucket=b, Key="x/", Body=b"")
+    eq(keys_of(s3.list_objects(Bucket=b)), ["asdf/", "asdf/x", "x", "x/"], "listing")
+    eq(s3.head_object(Bucket=b, Key="asdf/")["ContentLength"], 5, "length")
+    s3.delete_object(Bucket=b, Key="asdf/")
+    eq(keys_of(s3.list_objects(Bucket=b)), ["asdf/x", "x", "x/"], "after delete")
+    names = ["0/"] + ["0/%d" % i for i in range(1000, 1020)] + ["1999", "1999#", "1999+", "2000"]
+    b2 = bucket_with(names)
+    r = s3.list_objects(Bucket=b2, Delimiter="/")
+    eq((keys_of(r), prefixes_of(r)), (["1999", "1999#", "1999+", "2000"], ["0/"]), "delimiter listing")
+    eq(keys_of(s3.list_objects(Bucket=b2, Prefix="0/", MaxKeys=2)), ["0/", "0/1000"], "folder key listed first")
 
 
 @check("list: non-slash delimiters ('a', '%', ' ', '.', newline) and the empty delimiter")

@@ -160,23 +160,25 @@ describe('S3 gateway with @aws-sdk/client-s3', () => {
       (await s3Error(s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: '.strata-s3/x', Body: 'x' })))).name,
       'InvalidArgument',
     );
-    // An object cannot also be a prefix of other objects here.
+    // An object can also be a prefix of other objects (as in S3), whichever comes first.
     await s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: 'conf/a', Body: 'x' }));
-    assert.deepEqual(
-      await s3Error(s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: 'conf/a/b', Body: 'x' }))),
-      {
-        name: 'ObjectNameConflict',
-        status: 409,
-      },
+    await s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: 'conf/a/b', Body: 'y' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: 'conf', Body: 'z' }));
+    assert.equal(
+      await text((await s3.send(new GetObjectCommand({ Bucket: 'sdk', Key: 'conf/a' }))).Body),
+      'x',
     );
     assert.equal(
-      (await s3Error(s3.send(new PutObjectCommand({ Bucket: 'sdk', Key: 'conf', Body: 'x' })))).status,
-      409,
+      await text((await s3.send(new GetObjectCommand({ Bucket: 'sdk', Key: 'conf/a/b' }))).Body),
+      'y',
     );
+    assert.equal(await text((await s3.send(new GetObjectCommand({ Bucket: 'sdk', Key: 'conf' }))).Body), 'z');
     assert.equal(
-      (await s3Error(s3.send(new GetObjectCommand({ Bucket: 'sdk', Key: 'conf/a/b' })))).name,
+      (await s3Error(s3.send(new GetObjectCommand({ Bucket: 'sdk', Key: 'conf/a/c' })))).name,
       'NoSuchKey',
     );
+    for (const Key of ['conf', 'conf/a', 'conf/a/b'])
+      await s3.send(new DeleteObjectCommand({ Bucket: 'sdk', Key }));
     // A 1,024-byte key made of 4 segments of 255 bytes works.
     const long = ['a', 'b', 'c', 'd'].map((c) => c.repeat(255)).join('/');
     assert.equal(Buffer.byteLength(long), 1023);

@@ -1,5 +1,6 @@
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
+import { compareUtf8 } from '../../core/utf8-order.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
@@ -8,6 +9,7 @@ import { type ListItem, type ListingDeps, walk } from './listing.js';
 import type { ListingPage } from './listing-pages.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
 import { checkAclHeaders } from './objects.js';
+import { listOverflow } from './overflow.js';
 import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
 export async function listBuckets(ctx: Ctx): Promise<void> {
@@ -77,7 +79,7 @@ export async function deleteBucket(ctx: Ctx): Promise<void> {
     );
   }
   const entries = await ctx.fs.list(bucketPath(ctx.bucket), { syncIntervalMs: 0 });
-  if (entries.some((e) => e.name !== RESERVED_DIR)) {
+  if (entries.some((e) => e.name !== RESERVED_DIR) || (await listOverflow(ctx)).length > 0) {
     throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty');
   }
   try {
@@ -115,6 +117,40 @@ function maxKeys(ctx: Ctx): number {
 interface Page {
   items: ListItem[];
   truncated: boolean;
+  /** ETags of the overflow objects on the page (their sidecar is their own record). */
+  etags: Map<string, string>;
+}
+
+function itemName(item: ListItem): string {
+  return item.kind === 'key' ? item.key : item.prefix;
+}
+
+/** Overflow objects (overflow.ts) as listing items, in order, under the same rules as walk(). */
+async function overflowItems(
+  ctx: Ctx,
+  prefix: string,
+  delimiter: string,
+  after: string,
+  deps: ListingDeps,
+  etags: Map<string, string>,
+): Promise<ListItem[]> {
+  const out: ListItem[] = [];
+  for (const o of await listOverflow(ctx, deps)) {
+    if (!o.key.startsWith(prefix) || compareUtf8(o.key, after) <= 0) continue;
+    const idx = delimiter ? o.key.indexOf(delimiter, prefix.length) : -1;
+    if (idx >= 0) {
+      const cp = o.key.slice(0, idx + delimiter.length);
+      if (
+        compareUtf8(cp, after) > 0 &&
+        itemName(out[out.length - 1] ?? { kind: 'prefix', prefix: '' }) !== cp
+      )
+        out.push({ kind: 'prefix', prefix: cp });
+      continue;
+    }
+    etags.set(o.key, o.meta.etag);
+    out.push({ kind: 'key', key: o.key, info: o.info, dirObject: false });
+  }
+  return out;
 }
 
 async function collect(
@@ -126,18 +162,40 @@ async function collect(
   deps: ListingDeps,
 ): Promise<Page> {
   const items: ListItem[] = [];
-  if (max === 0) return { items, truncated: false };
+  const etags = new Map<string, string>();
+  if (max === 0) return { items, truncated: false, etags };
+  const extra = await overflowItems(ctx, prefix, delimiter, after, deps, etags);
+  let next = 0;
+  let last = '';
+  /** Adds one item in order (a prefix both sources yield once); false when the page is full. */
+  const add = (item: ListItem): boolean => {
+    const name = itemName(item);
+    if (items.length > 0 && name === last) return true;
+    if (items.length === max) return false;
+    items.push(item);
+    last = name;
+    return true;
+  };
   const it = walk(ctx.cache, { bucket: ctx.bucket, prefix, delimiter, after }, deps);
   for await (const batch of it) {
     for (const item of batch) {
-      if (items.length === max) {
-        await it.return(undefined);
-        return { items, truncated: true };
+      const name = itemName(item);
+      while (next < extra.length && compareUtf8(itemName(extra[next]!), name) < 0) {
+        if (!add(extra[next++]!)) {
+          await it.return(undefined);
+          return { items, truncated: true, etags };
+        }
       }
-      items.push(item);
+      if (!add(item)) {
+        await it.return(undefined);
+        return { items, truncated: true, etags };
+      }
     }
   }
-  return { items, truncated: false };
+  while (next < extra.length) {
+    if (!add(extra[next++]!)) return { items, truncated: true, etags };
+  }
+  return { items, truncated: false, etags };
 }
 
 /**
@@ -151,6 +209,7 @@ async function contents(
   enc: (s: string) => string,
   owner: boolean,
   deps: ListingDeps,
+  known: ReadonlyMap<string, string>,
 ): Promise<string> {
   const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
   const etags = new Array<string>(keys.length);
@@ -160,6 +219,11 @@ async function contents(
     const k = keys[i]!;
     if (k.dirObject) {
       etags[i] = 'd41d8cd98f00b204e9800998ecf8427e';
+      continue;
+    }
+    const etag = known.get(k.key);
+    if (etag !== undefined) {
+      etags[i] = etag;
       continue;
     }
     const sidecar = metaPath(ctx.bucket, k.key);
@@ -229,7 +293,7 @@ async function listingPage(ctx: Ctx, r: PageRequest, enc: (s: string) => string)
     if (item.kind === 'prefix')
       prefixes += `<CommonPrefixes><Prefix>${esc(enc(item.prefix))}</Prefix></CommonPrefixes>`;
   const result: ListingPage = {
-    body: Buffer.from((await contents(ctx, page.items, enc, r.fetchOwner, deps)) + prefixes),
+    body: Buffer.from((await contents(ctx, page.items, enc, r.fetchOwner, deps, page.etags)) + prefixes),
     keyCount: page.items.length,
     truncated: page.truncated,
     lastName: last === undefined ? '' : last.kind === 'key' ? last.key : last.prefix,
@@ -308,7 +372,7 @@ export async function listObjectVersions(ctx: Ctx): Promise<void> {
   const deps: ListingDeps = new Map();
   const page = await collect(ctx, prefix, delimiter, keyMarker, max, deps);
   const last = page.items[page.items.length - 1];
-  const versions = (await contents(ctx, page.items, enc, true, deps)).replaceAll(
+  const versions = (await contents(ctx, page.items, enc, true, deps, page.etags)).replaceAll(
     '<Contents>',
     '<Version><VersionId>null</VersionId><IsLatest>true</IsLatest>',
   );

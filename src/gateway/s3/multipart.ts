@@ -8,15 +8,18 @@ import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { keyToPath, uploadsDir } from './keys.js';
-import { contentIdentity, readSmall, saveMeta, writeSmall } from './meta.js';
+import { contentIdentity, readSmall, writeSmall } from './meta.js';
 import {
   bodyStream,
   checkAclHeaders,
   checkUnsupportedWriteHeaders,
+  commitMeta,
   copySourceConditions,
   metadataFromRequest,
   parseCopySource,
   parseTagHeader,
+  placePath,
+  placeWrite,
   statObject,
   writeChecked,
   writePreconditions,
@@ -275,7 +278,8 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     }
     joined.end();
   })().catch((err) => joined.destroy(err));
-  const path = keyToPath(ctx.bucket, ctx.key);
+  const place = await placeWrite(ctx, ctx.key);
+  const path = placePath(ctx, ctx.key, place);
   let info: FileInfo;
   try {
     info = await ctx.fs.write(path, joined, { size: total });
@@ -289,21 +293,15 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
   const md5 = createHash('md5');
   for (const p of chosen) md5.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5.digest('hex')}-${chosen.length}`;
-  await saveMeta(
-    ctx.fs,
-    ctx.bucket,
-    ctx.key,
-    {
-      ...contentIdentity(info, etag),
-      ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}),
-      headers: upload.headers,
-      meta: upload.meta,
-      tags: upload.tags,
-      parts: chosen.length,
-      partSizes: chosen.map((p) => p.size),
-    },
-    ctx.cache,
-  );
+  await commitMeta(ctx, ctx.key, place, {
+    ...contentIdentity(info, etag),
+    ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}),
+    headers: upload.headers,
+    meta: upload.meta,
+    tags: upload.tags,
+    parts: chosen.length,
+    partSizes: chosen.map((p) => p.size),
+  });
   await ctx.fs.delete(dir, { recursive: true }).catch(() => undefined);
   const done: CompletedRecord = { key: ctx.key, etag, parts: requested };
   await writeSmall(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);

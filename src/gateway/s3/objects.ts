@@ -25,6 +25,13 @@ import {
   saveMeta,
   validMeta,
 } from './meta.js';
+import {
+  deleteOverflow,
+  findOverflow,
+  type OverflowObject,
+  overflowPath,
+  saveOverflowMeta,
+} from './overflow.js';
 import { child, children, parseXml, toXml } from './xml.js';
 
 const STORED_HEADERS = [
@@ -43,6 +50,12 @@ export interface ObjectState {
   readonly info: FileInfo;
   readonly meta: ObjectMeta | undefined;
   readonly etag: string;
+  /** Kept in the overflow folder (overflow.ts), not at its own path. */
+  readonly overflow?: boolean;
+}
+
+function overflowState(o: OverflowObject): ObjectState {
+  return { path: o.path, info: o.info, meta: o.meta, etag: o.meta.etag, overflow: true };
 }
 
 /** Looks an object up: NoSuchKey (or NoSuchBucket) when it is missing. */
@@ -51,24 +64,34 @@ export async function statObject(
   key: string,
 ): Promise<ObjectState> {
   const path = keyToPath(ctx.bucket, key);
+  const inTree = await treeState(ctx, key, path);
+  if (inTree) return inTree;
+  const o = await findOverflow(ctx, key);
+  if (o) return overflowState(o);
+  await requireBucket(ctx);
+  throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+}
+
+/** The object at its own path, or undefined when the tree does not hold it there. */
+async function treeState(
+  ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>,
+  key: string,
+  path: string,
+): Promise<ObjectState | undefined> {
   let info: FileInfo;
   try {
     info = await ctx.fs.status(path);
   } catch (err) {
-    if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
-      await requireBucket(ctx);
-      throw new S3Error('NoSuchKey', 'The specified key does not exist.', { cause: err });
-    }
+    if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) return undefined;
     throw toS3Error(err);
   }
   if (info.type === 'directory') {
-    // A directory key ("a/b/") exists while the directory is empty; a plain key never names a directory.
-    if (!isDirKey(key) || (await ctx.fs.list(path)).length > 0) {
-      throw new S3Error('NoSuchKey', 'The specified key does not exist.');
-    }
+    // A directory key ("a/b/") exists while the directory is empty; a plain key naming a
+    // directory (or a folder key with a body) can only be an overflow object.
+    if (!isDirKey(key) || (await ctx.fs.list(path)).length > 0) return undefined;
     return { path, info: { ...info, size: 0 }, meta: undefined, etag: 'd41d8cd98f00b204e9800998ecf8427e' };
   }
-  if (isDirKey(key)) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+  if (isDirKey(key)) return undefined;
   const meta = validMeta(await loadMeta(ctx.fs, ctx.bucket, key, ctx.cache), info);
   return { path, info, meta, etag: etagOf(info, meta) };
 }
@@ -453,44 +476,151 @@ export async function writePreconditions(ctx: Ctx): Promise<void> {
     throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
 }
 
+/** Where an object's bytes go: its own path, or the overflow folder (overflow.ts). */
+export type Place = 'tree' | 'overflow';
+
+/**
+ * Where a write of `key` goes, answering NoSuchBucket: its own path, unless a directory stands
+ * there (other keys have it as their prefix) or it is a folder key ("a/") — then the overflow
+ * folder. A file standing where the key needs a directory ("a/b" when writing "a/b/c") is moved
+ * to the overflow folder first, so both keys exist as in S3.
+ */
+export async function placeWrite(ctx: Ctx, key: string): Promise<Place> {
+  const path = keyToPath(ctx.bucket, key);
+  if (isDirKey(key)) {
+    await requireBucket(ctx);
+    return 'overflow';
+  }
+  try {
+    const st = await ctx.fs.status(path);
+    return st.type === 'directory' ? 'overflow' : 'tree';
+  } catch (err) {
+    if (isStrataError(err, 'NOT_A_DIRECTORY')) {
+      await displaceAncestor(ctx, key);
+      return 'tree';
+    }
+    await requireBucket(ctx);
+    if (isStrataError(err, 'NOT_FOUND')) return 'tree';
+    throw toS3Error(err);
+  }
+}
+
+/** Moves the file that stands where `key` needs a directory into the overflow folder. */
+async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
+  const segments = key.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const k = segments.slice(0, i).join('/');
+    let st: FileInfo;
+    try {
+      st = await ctx.fs.status(keyToPath(ctx.bucket, k));
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return;
+      throw toS3Error(err);
+    }
+    if (st.type === 'directory') continue;
+    const state = await statObject(ctx, k);
+    const checked = new CheckedBody({ maxBytes: Number.MAX_SAFE_INTEGER, length: state.info.size });
+    const stream = await ctx.fs.read(state.path);
+    let failed: unknown;
+    pipelineCb(stream, checked, (err) => {
+      if (err) failed = err;
+    });
+    const dest = overflowPath(ctx.bucket, k);
+    const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, state.info.size);
+    await saveOverflowMeta(ctx, k, {
+      headers: {},
+      meta: {},
+      tags: {},
+      ...state.meta,
+      ...contentIdentity(info, state.etag),
+    });
+    await ctx.fs.delete(state.path).catch((err) => {
+      if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
+    });
+    await deleteMeta(ctx.fs, ctx.bucket, k, ctx.cache);
+    ctx.cache.invalidate(state.path);
+    return;
+  }
+}
+
+/** The path that holds the bytes of `key` at `place`. */
+export function placePath(ctx: Ctx, key: string, place: Place): string {
+  return place === 'tree' ? keyToPath(ctx.bucket, key) : overflowPath(ctx.bucket, key);
+}
+
+/**
+ * Records an object's metadata where its bytes are; a write into the tree drops an older
+ * overflow copy of the same key (a key is in one place only).
+ */
+export async function commitMeta(ctx: Ctx, key: string, place: Place, meta: ObjectMeta): Promise<void> {
+  if (place === 'overflow') {
+    await saveOverflowMeta(ctx, key, meta);
+    return;
+  }
+  await saveMeta(ctx.fs, ctx.bucket, key, meta, ctx.cache);
+  if (await findOverflow(ctx, key)) await deleteOverflow(ctx, key);
+}
+
+/** Declared body length of a request (aws-chunked: the decoded length); undefined when absent. */
+function declaredLength(ctx: Ctx): number | undefined {
+  const v = header(ctx, 'x-amz-decoded-content-length') ?? header(ctx, 'content-length');
+  return v === undefined || !/^\d+$/.test(v) ? undefined : Number(v);
+}
+
 export async function putObject(ctx: Ctx): Promise<void> {
   const path = keyToPath(ctx.bucket, ctx.key);
   const tags = parseTagHeader(header(ctx, 'x-amz-tagging'));
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
-  await requireBucket(ctx);
-  await writePreconditions(ctx);
-  if (isDirKey(ctx.key)) {
-    const body = await readBody(ctx.req, 0).catch(() => {
-      throw new S3Error(
-        'InvalidArgument',
-        'A key ending in "/" names a directory and must have an empty body',
-      );
-    });
-    if (body.length > 0) throw new S3Error('InvalidArgument', 'A key ending in "/" must have an empty body');
-    await ctx.fs.mkdir(path).catch((err) => {
-      throw toS3Error(err);
-    });
-    ctx.cache.invalidate(parentOf(path));
-    sendEmpty(ctx.res, 200, { etag: '"d41d8cd98f00b204e9800998ecf8427e"' });
-    return;
+  if (isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
+    await requireBucket(ctx);
+    await writePreconditions(ctx);
+    // An empty folder key is an empty directory, unless a file of that name stands there.
+    if (await makeDir(ctx, path)) {
+      await readBody(ctx.req, 0).catch(() => undefined);
+      if (await findOverflow(ctx, ctx.key)) await deleteOverflow(ctx, ctx.key);
+      sendEmpty(ctx.res, 200, { etag: '"d41d8cd98f00b204e9800998ecf8427e"' });
+      return;
+    }
   }
+  const place = await placeWrite(ctx, ctx.key);
+  await writePreconditions(ctx);
   const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
-  const info = await writeChecked(ctx, path, body);
+  const info = await writeChecked(ctx, placePath(ctx, ctx.key, place), body);
   const etag = body.source.md5Hex;
-  await saveMeta(
-    ctx.fs,
-    ctx.bucket,
-    ctx.key,
-    {
-      ...contentIdentity(info, etag),
-      ...md,
-      tags,
-    },
-    ctx.cache,
-  );
+  await commitMeta(ctx, ctx.key, place, { ...contentIdentity(info, etag), ...md, tags });
+  // A folder key kept in the overflow folder: its empty directory must not list it a second time.
+  if (isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);
   sendEmpty(ctx.res, 200, { etag: `"${etag}"` });
+}
+
+/** mkdir for a folder key: true when `path` is (now) a directory, false when a file blocks it. */
+async function makeDir(ctx: Ctx, path: string): Promise<boolean> {
+  try {
+    await ctx.fs.mkdir(path);
+    return true;
+  } catch (err) {
+    try {
+      return (await ctx.fs.status(path)).type === 'directory';
+    } catch {
+      if (isStrataError(err, 'NOT_A_DIRECTORY') || isStrataError(err, 'ALREADY_EXISTS')) return false;
+      throw toS3Error(err);
+    }
+  } finally {
+    ctx.cache.invalidate(path);
+  }
+}
+
+async function removeIfEmptyDir(ctx: Ctx, path: string): Promise<void> {
+  try {
+    const st = await ctx.fs.status(path);
+    if (st.type === 'directory' && (await ctx.fs.list(path)).length === 0) await ctx.fs.delete(path);
+  } catch {
+    // Not there, or not empty: nothing lists it as the folder key.
+  } finally {
+    ctx.cache.invalidate(path);
+  }
 }
 
 /** "/bucket/key?versionId=…" (URL-encoded) → bucket and key. */
@@ -551,18 +681,21 @@ export function copySourceConditions(ctx: Ctx, state: ObjectState): void {
 
 export async function copyObject(ctx: Ctx): Promise<void> {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
-  const destPath = keyToPath(ctx.bucket, ctx.key);
+  keyToPath(ctx.bucket, ctx.key);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
   await requireBucket(ctx);
+  const same = src.bucket === ctx.bucket && src.key === ctx.key;
+  // The destination's place first: making room may move the source itself (copy "a" to "a/b").
+  const destPlace = same ? undefined : await placeWrite(ctx, ctx.key);
   const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
+  const place: Place = destPlace ?? (source.overflow ? 'overflow' : 'tree');
   copySourceConditions(ctx, source);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   const tagDirective = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   if (!['COPY', 'REPLACE'].includes(directive) || !['COPY', 'REPLACE'].includes(tagDirective)) {
     throw new S3Error('InvalidArgument', 'Unknown metadata or tagging directive');
   }
-  const same = src.bucket === ctx.bucket && src.key === ctx.key;
   if (same && directive === 'COPY' && tagDirective === 'COPY') {
     throw new S3Error(
       'InvalidRequest',
@@ -596,22 +729,22 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     pipelineCb(stream, checked, (err) => {
       if (err) failed = err;
     });
-    info = await writeChecked(ctx, destPath, { source: checked, failure: () => failed }, source.info.size);
+    info = await writeChecked(
+      ctx,
+      placePath(ctx, ctx.key, place),
+      { source: checked, failure: () => failed },
+      source.info.size,
+    );
     etag = source.meta?.parts ? source.etag : checked.md5Hex;
   }
-  await saveMeta(
-    ctx.fs,
-    ctx.bucket,
-    ctx.key,
-    {
-      ...contentIdentity(info, etag),
-      ...(source.meta?.parts ? { parts: source.meta.parts } : {}),
-      ...(source.meta?.partSizes ? { partSizes: source.meta.partSizes } : {}),
-      ...md,
-      tags,
-    },
-    ctx.cache,
-  );
+  await commitMeta(ctx, ctx.key, place, {
+    ...contentIdentity(info, etag),
+    ...(source.meta?.parts ? { parts: source.meta.parts } : {}),
+    ...(source.meta?.partSizes ? { partSizes: source.meta.partSizes } : {}),
+    ...md,
+    tags,
+  });
+  if (!same && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, keyToPath(ctx.bucket, ctx.key));
   sendXml(
     ctx.res,
     200,
@@ -622,6 +755,10 @@ export async function copyObject(ctx: Ctx): Promise<void> {
 /** Deletes a file and its sidecar, then the directories it leaves empty (S3 has no empty "folders"). */
 export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<void> {
   const path = keyToPath(ctx.bucket, key);
+  if (await findOverflow(ctx, key)) {
+    await deleteOverflow(ctx, key);
+    return;
+  }
   try {
     const st = await ctx.fs.status(path, { syncIntervalMs: 0 });
     if (st.type === 'directory') {
@@ -709,19 +846,19 @@ export async function deleteObjects(ctx: Ctx): Promise<void> {
   sendXml(ctx.res, 200, toXml('DeleteResult', { Deleted: quiet ? undefined : deleted, Error: errors }));
 }
 
-async function metaForUpdate(ctx: Ctx): Promise<ObjectMeta> {
+async function metaForUpdate(ctx: Ctx): Promise<{ meta: ObjectMeta; place: Place }> {
   const state = await statObject(ctx, ctx.key);
-  return (
-    state.meta ?? {
-      v: 1,
-      etag: state.etag,
-      size: state.info.size,
-      fingerprint: state.info.fingerprint,
-      headers: {},
-      meta: {},
-      tags: {},
-    }
-  );
+  const place: Place = state.overflow ? 'overflow' : 'tree';
+  const meta = state.meta ?? {
+    v: 1,
+    etag: state.etag,
+    size: state.info.size,
+    fingerprint: state.info.fingerprint,
+    headers: {},
+    meta: {},
+    tags: {},
+  };
+  return { meta, place };
 }
 
 export async function getTagging(ctx: Ctx): Promise<void> {
@@ -733,7 +870,7 @@ export async function getTagging(ctx: Ctx): Promise<void> {
 }
 
 export async function putTagging(ctx: Ctx): Promise<void> {
-  const current = await metaForUpdate(ctx);
+  const { meta: current, place } = await metaForUpdate(ctx);
   const doc = parseXml((await readBody(ctx.req, 64 * 1024)).toString('utf8'));
   const set = doc.name === 'Tagging' ? child(doc, 'TagSet') : undefined;
   if (!set)
@@ -751,13 +888,13 @@ export async function putTagging(ctx: Ctx): Promise<void> {
     tags[k] = v;
   }
   validateTags(tags);
-  await saveMeta(ctx.fs, ctx.bucket, ctx.key, { ...current, tags }, ctx.cache);
+  await commitMeta(ctx, ctx.key, place, { ...current, tags });
   sendEmpty(ctx.res, 200);
 }
 
 export async function deleteTagging(ctx: Ctx): Promise<void> {
-  const current = await metaForUpdate(ctx);
-  await saveMeta(ctx.fs, ctx.bucket, ctx.key, { ...current, tags: {} }, ctx.cache);
+  const { meta: current, place } = await metaForUpdate(ctx);
+  await commitMeta(ctx, ctx.key, place, { ...current, tags: {} });
   sendEmpty(ctx.res, 204);
 }
 
