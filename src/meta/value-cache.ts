@@ -6,13 +6,18 @@
  * write counter; a read that missed caches its result only if no write happened while it was
  * in flight, so a slow read can never put back a value a newer write replaced.
  */
+interface Slot<V> {
+  value: V | null;
+  used: boolean;
+}
+
 export class ValueCache<V = string> {
   /**
    * Insertion order is the eviction order; a hit only sets `used` (second chance, as a CLOCK
    * does) instead of moving the entry, so a hit costs one Map lookup. Eviction re-queues used
    * entries once before it drops the first unused one.
    */
-  readonly #entries = new Map<string, { value: V | null; used: boolean }>();
+  readonly #entries = new Map<string, Slot<V>>();
   #writes = 0;
 
   constructor(private readonly capacity = 100_000) {}
@@ -54,7 +59,7 @@ export class ValueCache<V = string> {
   #set(key: string, value: V | null): void {
     this.#entries.delete(key);
     while (this.#entries.size >= this.capacity && this.#entries.size > 0) {
-      const [oldest, e] = this.#entries.entries().next().value as [string, { value: V | null; used: boolean }];
+      const [oldest, e] = this.#entries.entries().next().value as [string, Slot<V>];
       this.#entries.delete(oldest);
       if (e.used) {
         e.used = false;
