@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ACCESS_KEY, type Harness, run, SECRET_KEY, startHarness } from './harness.js';
 
 /**
- * S3 conformance: test/gateway/conformance.py (Debian's python3-boto3) runs ~80 small checks
+ * S3 conformance: test/gateway/conformance.py (Debian's python3-boto3) runs ~100 small checks
  * of core S3 behaviour against a real gateway and prints one JSON line per check. Each check is
  * reported here as its own subtest; checks marked `known` are behaviour the gateway knowingly
  * does not support (docs/s3-gateway.md, "Not implemented") and are reported as todo.
