@@ -228,6 +228,33 @@ def _():
     truthy("ID" in r["Owner"], "Owner.ID")
 
 
+@check("bucket: ListBuckets paging (prefix, max-buckets, continuation-token)")
+def _():
+    base = "conf-%s-pg" % RUN
+    names = [base + str(i) for i in range(3)]
+    for n in names:
+        s3.create_bucket(Bucket=n)
+    c = make_client()
+    got, token = [], None
+    for _ in range(5):
+        q = "?prefix=%s&max-buckets=2" % base + ("&continuation-token=%s" % token if token else "")
+        c.meta.events.register("before-call.s3.ListBuckets",
+                               lambda q=q, **kw: kw["params"].update(url=kw["params"]["url"].split("?")[0] + q))
+        seen = {}
+        c.meta.events.register("after-call.s3.ListBuckets", lambda http_response, **kw: seen.update(r=http_response))
+        c.list_buckets()
+        c.meta.events.unregister("before-call.s3.ListBuckets")
+        doc = ET.fromstring(seen["r"].content)
+        ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+        got += [e.text for e in doc.findall("s:Buckets/s:Bucket/s:Name", ns)]
+        token = doc.findtext("s:ContinuationToken", namespaces=ns)
+        if not token:
+            break
+    eq(got, names, "paged bucket names")
+    for n in names:
+        s3.delete_bucket(Bucket=n)
+
+
 @check("bucket: GetBucketLocation answers for an existing bucket")
 def _():
     b = new_bucket()
@@ -355,6 +382,14 @@ def _():
     b = new_bucket()
     expect_error(501, "NotImplemented", s3.get_bucket_policy, Bucket=b)
     expect_error(501, "NotImplemented", s3.get_bucket_cors, Bucket=b)
+    expect_error(501, "NotImplemented", s3.put_bucket_versioning, Bucket=b,
+                 VersioningConfiguration={"Status": "Enabled"})
+    expect_error(501, "NotImplemented", s3.get_bucket_lifecycle_configuration, Bucket=b)
+    expect_error(501, "NotImplemented", s3.get_bucket_encryption, Bucket=b)
+    form = b"--xx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nfoo.txt\r\n--xx--\r\n"
+    st, _, body = raw("POST", "/%s" % b, {"Content-Type": "multipart/form-data; boundary=xx",
+                                          "Content-Length": str(len(form))}, form)
+    eq((st, error_code(body)), (501, "NotImplemented"), "POST form upload")
 
 
 # ---------------------------------------------------------------- put / get / head

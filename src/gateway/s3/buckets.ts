@@ -12,6 +12,10 @@ import { checkAclHeaders } from './objects.js';
 import { listOverflow } from './overflow.js';
 import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
+/**
+ * ListBuckets, with the optional paging S3 added in 2024: prefix, max-buckets (1–10,000) and an
+ * opaque continuation-token (answered as ContinuationToken when more buckets follow).
+ */
 export async function listBuckets(ctx: Ctx): Promise<void> {
   let entries: FileInfo[] = [];
   try {
@@ -19,10 +23,38 @@ export async function listBuckets(ctx: Ctx): Promise<void> {
   } catch (err) {
     if (!isStrataError(err, 'NOT_FOUND') && !isStrataError(err, 'NOT_MOUNTED')) throw toS3Error(err);
   }
-  const buckets = entries
-    .filter((e) => e.type === 'directory' && isAddressableBucket(e.name))
-    .map((e) => ({ Name: e.name, CreationDate: isoDate(e.mtimeMs) }));
-  sendXml(ctx.res, 200, toXml('ListAllMyBucketsResult', { Owner: OWNER, Buckets: { Bucket: buckets } }));
+  const prefix = ctx.query.get('prefix') ?? '';
+  const rawMax = ctx.query.get('max-buckets');
+  if (rawMax !== undefined && (!/^\d+$/.test(rawMax) || Number(rawMax) < 1 || Number(rawMax) > 10000))
+    throw new S3Error('InvalidArgument', 'max-buckets must be an integer between 1 and 10000');
+  const max = rawMax === undefined ? Number.POSITIVE_INFINITY : Number(rawMax);
+  const token = ctx.query.get('continuation-token');
+  let after = '';
+  if (token !== undefined && token !== '') {
+    const decoded = Buffer.from(token, 'base64url').toString('utf8');
+    if (!decoded.startsWith('b:'))
+      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+    after = decoded.slice(2);
+  }
+  const all = entries
+    .filter((e) => e.type === 'directory' && isAddressableBucket(e.name) && e.name.startsWith(prefix))
+    .filter((e) => after === '' || compareUtf8(e.name, after) > 0)
+    .sort((a, b) => compareUtf8(a.name, b.name));
+  const page = all.slice(0, max);
+  const more = all.length > page.length;
+  const buckets = page.map((e) => ({ Name: e.name, CreationDate: isoDate(e.mtimeMs) }));
+  sendXml(
+    ctx.res,
+    200,
+    toXml('ListAllMyBucketsResult', {
+      Owner: OWNER,
+      Buckets: { Bucket: buckets },
+      ContinuationToken: more
+        ? Buffer.from(`b:${page[page.length - 1]!.name}`).toString('base64url')
+        : undefined,
+      Prefix: ctx.query.has('prefix') ? prefix : undefined,
+    }),
+  );
 }
 
 async function isMountPoint(ctx: Ctx): Promise<boolean> {

@@ -110,6 +110,18 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       const pairs = parseQuery(rawQuery);
       const query = new Map<string, string>();
       for (const [k, v] of pairs) if (!query.has(k)) query.set(k, v);
+      // Browser-form uploads carry their signature in the form, not the request: refused as a
+      // feature before authentication, so clients learn it is unsupported rather than unsigned.
+      if (
+        req.method === 'POST' &&
+        bucket !== '' &&
+        key === '' &&
+        (req.headers['content-type'] ?? '').startsWith('multipart/form-data')
+      )
+        throw new S3Error(
+          'NotImplemented',
+          'POST object uploads (HTML forms) are not implemented by this gateway',
+        );
       const auth = await authenticate(
         req,
         { rawPath, rawQuery, pairs },
