@@ -268,6 +268,8 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     chosen.push(rec);
   }
   const total = chosen.reduce((s, p) => s + p.size, 0);
+  // Where the object goes, before any part is read (this can answer NoSuchBucket).
+  const place = await placeWrite(ctx, ctx.key);
   const joined = new PassThrough({ highWaterMark: 1024 * 1024 });
   const feed = (async () => {
     for (const p of requested) {
@@ -278,7 +280,6 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     }
     joined.end();
   })().catch((err) => joined.destroy(err));
-  const place = await placeWrite(ctx, ctx.key);
   const path = placePath(ctx, ctx.key, place);
   let info: FileInfo;
   try {
