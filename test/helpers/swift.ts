@@ -28,6 +28,8 @@ export interface SwiftS3 {
   readonly region: string;
   /** Milliseconds from spawn to a healthy proxy. */
   readonly startupMs: number;
+  /** The devices directory (what the servers' `devices =` names), for benchmark setup. */
+  readonly devices: string;
   stop(): Promise<void>;
 }
 
@@ -273,6 +275,7 @@ export async function startSwiftS3(): Promise<SwiftS3> {
       secretAccessKey: SECRET,
       region: 'us-east-1',
       startupMs: Math.round(performance.now() - started),
+      devices: join(dir, 'node'),
       stop,
     };
   } catch (err) {
