@@ -233,7 +233,8 @@ async function collect(
 /**
  * The <Contents> elements of a listing page, serialised directly (the generic writer cost ~2.6 ms
  * per 1,000 keys). ETags come from the sidecars: from memory when the sidecar directory listing
- * is cached, else read with bounded concurrency.
+ * is cached, else read with bounded concurrency. Their quotes are written as `"`, not `&quot;`
+ * (both are the same XML text; Swift writes the former): 10 bytes less per key.
  */
 async function contents(
   ctx: Ctx,
@@ -280,7 +281,7 @@ async function contents(
   let xml = '';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>&quot;${esc(etags[i]!)}&quot;</ETag><Size>${k.dirObject ? 0 : k.info.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+    xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>"${esc(etags[i]!)}"</ETag><Size>${k.dirObject ? 0 : k.info.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
   return xml;
 }
