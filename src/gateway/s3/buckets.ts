@@ -336,15 +336,23 @@ async function listingPage(ctx: Ctx, r: PageRequest, enc: (s: string) => string)
   return result;
 }
 
-export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
-  await requireBucket(ctx);
-  const prefix = ctx.query.get('prefix') ?? '';
-  const delimiter = ctx.query.get('delimiter') ?? '';
+/** Parameters every listing takes: prefix, delimiter, encoding-type, max-keys. */
+function listingParams(ctx: Ctx) {
   const encodingType = ctx.query.get('encoding-type');
   if (encodingType !== undefined && encodingType !== 'url')
     throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
-  const enc = encodingType === 'url' ? urlEncodeKey : (s: string) => s;
-  const max = maxKeys(ctx);
+  return {
+    prefix: ctx.query.get('prefix') ?? '',
+    delimiter: ctx.query.get('delimiter') ?? '',
+    encodingType,
+    enc: encodingType === 'url' ? urlEncodeKey : (s: string) => s,
+    max: maxKeys(ctx),
+  };
+}
+
+export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
+  await requireBucket(ctx);
+  const { prefix, delimiter, encodingType, enc, max } = listingParams(ctx);
   let after: string;
   let token: string | undefined;
   const startAfter = ctx.query.get('start-after') ?? '';
@@ -391,13 +399,7 @@ export async function listObjects(ctx: Ctx, v2: boolean): Promise<void> {
  */
 export async function listObjectVersions(ctx: Ctx): Promise<void> {
   await requireBucket(ctx);
-  const prefix = ctx.query.get('prefix') ?? '';
-  const delimiter = ctx.query.get('delimiter') ?? '';
-  const encodingType = ctx.query.get('encoding-type');
-  if (encodingType !== undefined && encodingType !== 'url')
-    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
-  const enc = encodingType === 'url' ? urlEncodeKey : (s: string) => s;
-  const max = maxKeys(ctx);
+  const { prefix, delimiter, encodingType, enc, max } = listingParams(ctx);
   const keyMarker = ctx.query.get('key-marker') ?? '';
   const versionMarker = ctx.query.get('version-id-marker') ?? '';
   if (versionMarker !== '' && versionMarker !== 'null')
