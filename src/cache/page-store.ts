@@ -56,6 +56,11 @@ export interface PageStore {
   close(): Promise<void>;
   /** The page, or undefined on a miss (including a dropped corrupt page). */
   get(fileId: string, index: number, options?: GetOptions): Promise<Buffer | undefined>;
+  /**
+   * The page when the memory tier holds it (counted as a use, like get), else undefined — with
+   * no I/O and no promise, for callers that take a synchronous path when everything is in memory.
+   */
+  peekMemory?(fileId: string, index: number): Buffer | undefined;
   /** Stores a page (memory tier and the first disk tier). Replaces an existing page. */
   put(fileId: string, index: number, data: Buffer): Promise<void>;
   has(fileId: string, index: number): boolean;

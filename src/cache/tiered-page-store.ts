@@ -157,6 +157,16 @@ export class TieredPageStore implements PageStore {
     return undefined;
   }
 
+  peekMemory(fileId: string, index: number): Buffer | undefined {
+    if (this.state !== 'open') return undefined;
+    const key = pageKey(fileId, index);
+    const hit = this.memory?.index.get(key);
+    if (!hit) return undefined;
+    this.memory!.index.touch(key);
+    for (const disk of this.disks) disk.index.touch(key);
+    return hit.data;
+  }
+
   async put(fileId: string, index: number, data: Buffer): Promise<void> {
     this.checkOpen();
     checkFileId(fileId);

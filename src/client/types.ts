@@ -135,6 +135,14 @@ export interface BufferReader {
   readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer>;
 }
 
+/**
+ * Optional capability of an in-process file system: a small file's status and bytes answered
+ * synchronously when all of it is cached and fresh (undefined: use status() and readBuffer()).
+ */
+export interface CachedFilePeek {
+  peekFile(path: string, maxBytes: number): { info: FileInfo; data: Buffer } | undefined;
+}
+
 /** Largest range readBuffer serves. */
 export const MAX_READ_BUFFER = 1024 * 1024;
 

@@ -99,6 +99,18 @@ export class LevelMetaStore implements MetaStore {
       | undefined;
   }
 
+  peekStatus(path: string): FileRecord | null | undefined {
+    return this.#db.status === 'open'
+      ? (this.#cache.get(statusKey(path)) as FileRecord | null | undefined)
+      : undefined;
+  }
+
+  peekAttrs(path: string): FileAttrs | null | undefined {
+    return this.#db.status === 'open'
+      ? (this.#cache.get(attrsKey(path)) as FileAttrs | null | undefined)
+      : undefined;
+  }
+
   async putStatus(record: FileRecord): Promise<void> {
     checkPath(record.path);
     const key = statusKey(record.path);

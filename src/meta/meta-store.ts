@@ -65,6 +65,12 @@ export interface MetaStore {
   putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void>;
 
   getAttrs(path: string): Promise<FileAttrs | undefined>;
+  /**
+   * What getStatus / getAttrs would return, when it is known without a read (null: known to be
+   * absent); undefined when only a read can tell. For synchronous fast paths.
+   */
+  peekStatus?(path: string): FileRecord | null | undefined;
+  peekAttrs?(path: string): FileAttrs | null | undefined;
   /** Merges `patch` into the attributes (undefined values remove keys); synced to disk. */
   setAttrs(path: string, patch: { [K in keyof FileAttrs]?: FileAttrs[K] | undefined }): Promise<FileAttrs>;
   deleteAttrs(path: string): Promise<void>;

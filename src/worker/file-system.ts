@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import type {
   BufferReader,
+  CachedFilePeek,
   CacheProbeItem,
   ClusterReport,
   FileInfo,
@@ -85,7 +86,7 @@ const ROOT_RECORD = (path: string): FileRecord => ({
  * The worker's implementation of the file-system API: namespace resolution, metadata cache with
  * the per-mount sync policy, the page-cached read path and the four write types.
  */
-export class WorkerFileSystem implements StrataFileSystem, BufferReader {
+export class WorkerFileSystem implements StrataFileSystem, BufferReader, CachedFilePeek {
   readonly reader: PageReader;
   readonly persister: Persister;
   private readonly verifiedAt = new Map<string, number>();
@@ -280,6 +281,39 @@ export class WorkerFileSystem implements StrataFileSystem, BufferReader {
       throw new StrataError('INVALID_ARGUMENT', `readBuffer reads 0..${MAX_READ_BUFFER} bytes`);
     const r = await this.prepareRead(path, options);
     return this.reader.readBuffer(this.rangeRequest(r.located, r.offset, r.length, r.readType));
+  }
+
+  /**
+   * A small file's status and bytes when both are at hand — status cached and fresh by the
+   * mount's sync policy, attributes known, every page in memory, nothing staged — answered
+   * synchronously; undefined whenever any of that does not hold (then status()/readBuffer()).
+   */
+  peekFile(path: string, maxBytes: number): { info: FileInfo; data: Buffer } | undefined {
+    const peekStatus = this.o.meta.peekStatus;
+    const peekAttrs = this.o.meta.peekAttrs;
+    if (peekStatus === undefined || peekAttrs === undefined) return undefined;
+    let p: string;
+    try {
+      p = normalizePath(path);
+    } catch {
+      return undefined; // the slow path reports the error
+    }
+    const resolved = this.o.mounts.tryResolve(p);
+    if (resolved === undefined || resolved.ufsPath === '/' || this.persister.staged(p)) return undefined;
+    const record = peekStatus.call(this.o.meta, p);
+    if (record?.type !== 'file' || record.staging || record.size > maxBytes) return undefined;
+    const mount = resolved.mount.record.path;
+    if (!this.fresh(record, resolved.mount.record.syncIntervalMs)) return undefined;
+    const attrs = peekAttrs.call(this.o.meta, p);
+    if (attrs === undefined) return undefined;
+    const cacheId = record.cacheId ?? this.cacheId(resolved.mount, p, record.fingerprint);
+    const data =
+      record.size === 0
+        ? Buffer.alloc(0)
+        : this.reader.peekBuffer(cacheId, record.size, 0, record.size, mount);
+    if (data === undefined) return undefined;
+    this.o.metrics.metadataHits.inc({ mount });
+    return { info: this.info(record, mount, attrs ?? undefined), data };
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {

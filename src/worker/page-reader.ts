@@ -147,6 +147,34 @@ export class PageReader {
     return Buffer.concat(pages.map((page, k) => rangeOf(page, (first + k) * ps, req.offset, end)));
   }
 
+  /**
+   * The range as one Buffer when every page of it is in the memory tier (counted as hits), with
+   * no promise or I/O; undefined otherwise (nothing counted: the caller takes readBuffer).
+   */
+  peekBuffer(
+    cacheId: string,
+    size: number,
+    offset: number,
+    length: number,
+    mount: string,
+  ): Buffer | undefined {
+    const peek = this.pages.peekMemory;
+    const ps = this.pages.pageSize;
+    const end = Math.min(size, offset + length);
+    if (peek === undefined || end <= offset) return undefined;
+    const first = Math.floor(offset / ps);
+    const last = Math.floor((end - 1) / ps);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; i++) {
+      const page = peek.call(this.pages, cacheId, i);
+      if (page === undefined) return undefined;
+      parts.push(rangeOf(page, i * ps, offset, end));
+    }
+    this.rememberEnd(cacheId, end);
+    this.metrics.cacheHitBytes.inc({ mount }, end - offset);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
   /** Starts filling pages [from, to] of a file in the background (sequential readahead). */
   prefetch(req: RangeRequest, from: number, to: number): void {
     if (req.readType === 'NO_CACHE') return;

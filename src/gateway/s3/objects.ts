@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline as pipelineCb } from 'node:stream';
-import type { BufferReader, FileInfo, StrataFileSystem } from '../../client/types.js';
+import type { BufferReader, CachedFilePeek, FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
@@ -180,8 +180,47 @@ const OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
+/**
+ * A small object without a sidecar whose status and bytes the in-process worker has in memory
+ * (CachedFilePeek): the state statObject would build and the whole body, with no promise on the
+ * way. Undefined whenever anything needs a lookup — then statObject and readBuffer decide.
+ */
+function peekObject(ctx: Ctx): { state: ObjectState; data: Buffer } | undefined {
+  const peek = (ctx.fs as Partial<CachedFilePeek>).peekFile;
+  if (peek === undefined || isDirKey(ctx.key) || !plainGet(ctx)) return undefined;
+  let path: string;
+  try {
+    path = keyToPath(ctx.bucket, ctx.key);
+  } catch {
+    return undefined; // statObject reports it
+  }
+  const sidecar = metaPath(ctx.bucket, ctx.key);
+  const dir = parentOf(sidecar);
+  if (ctx.cache.peekHas(dir, sidecar.slice(dir.length + 1)) !== false) return undefined;
+  const hit = peek.call(ctx.fs, path, SMALL_GET_BYTES);
+  if (hit === undefined) return undefined;
+  return {
+    state: { path, info: hit.info, meta: undefined, etag: etagOf(hit.info, undefined) },
+    data: hit.data,
+  };
+}
+
+/** A GET of the whole object, unconditional: the peeked bytes are exactly what is served. */
+function plainGet(ctx: Ctx): boolean {
+  const h = ctx.req.headers;
+  return (
+    h.range === undefined &&
+    h['if-match'] === undefined &&
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined &&
+    h['if-unmodified-since'] === undefined &&
+    !ctx.query.has('partNumber')
+  );
+}
+
 export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
-  const state = await statObject(ctx, ctx.key);
+  const cached = head ? undefined : peekObject(ctx);
+  const state = cached?.state ?? (await statObject(ctx, ctx.key));
   // Nothing here is stored encrypted: encryption parameters on a read do not apply.
   if (header(ctx, 'x-amz-server-side-encryption') !== undefined)
     throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption is not valid on a read');
@@ -222,6 +261,11 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   headers['content-length'] = length;
   if (head || length === 0 || state.info.type === 'directory') {
     sendEmpty(ctx.res, status, headers);
+    return;
+  }
+  if (cached) {
+    ctx.res.writeHead(status, headers);
+    ctx.res.end(cached.data.subarray(offset, offset + length));
     return;
   }
   const small = (ctx.fs as Partial<BufferReader>).readBuffer;
