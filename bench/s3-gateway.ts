@@ -317,28 +317,36 @@ export async function startDelayProxy(
   const sockets = new Set<Socket>();
   const pipeDelayed = (from: Socket, to: Socket) => {
     let nextFree = 0; // when the shaped link is free again (ms)
-    let pending = 0;
     let ended = false;
+    // One FIFO and one timer per direction: a timer per chunk can fire out of order (timers
+    // round to whole ms), which reordered bytes on the way.
+    const queue: { due: number; chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && queue[0]!.due <= now) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, Math.max(1, queue[0]!.due - now));
+      else if (ended) to.end();
+    };
     from.on('data', (chunk: Buffer) => {
       const now = performance.now();
       const start = Math.max(now, nextFree);
       nextFree = start + (chunk.length / bytesPerSec) * 1000;
-      const due = nextFree + delayMs - now;
       // Backpressure: stop reading while more than ~1 s of data is queued on the link.
       if (nextFree - now > 1000) {
         from.pause();
         setTimeout(() => from.resume(), nextFree - now - 500);
       }
-      pending++;
-      setTimeout(() => {
-        pending--;
-        if (!to.destroyed) to.write(chunk);
-        if (pending === 0 && ended) to.end();
-      }, due);
+      queue.push({ due: nextFree + delayMs, chunk });
+      if (timer === undefined) timer = setTimeout(flush, Math.max(1, nextFree + delayMs - now));
     });
     from.on('end', () => {
       ended = true;
-      if (pending === 0) to.end();
+      if (queue.length === 0 && timer === undefined) to.end();
     });
     from.on('error', () => to.destroy());
   };
