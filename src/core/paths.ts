@@ -16,13 +16,17 @@ export function normalizePath(input: string): string {
   const known = normalized.get(input);
   if (known !== undefined) return known;
   const result = checkAndNormalize(input);
-  if (normalized.size >= MAX_REMEMBERED_PATHS) normalized.clear();
-  normalized.set(input, result);
+  if (input.length <= MAX_REMEMBERED_LENGTH) {
+    if (normalized.size >= MAX_REMEMBERED_PATHS) normalized.clear();
+    normalized.set(input, result);
+  }
   return result;
 }
 
 const normalized = new Map<string, string>();
+/** Bounds the memo to a few MB whatever the paths: 4,096 entries of at most 512 characters. */
 const MAX_REMEMBERED_PATHS = 4096;
+const MAX_REMEMBERED_LENGTH = 512;
 
 function checkAndNormalize(input: string): string {
   if (typeof input !== 'string' || input.length === 0) {

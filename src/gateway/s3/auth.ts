@@ -422,13 +422,16 @@ interface VerifiedPresign {
   readonly seconds: number;
 }
 const verifiedPresigns = new Map<string, VerifiedPresign>();
-const MAX_VERIFIED_PRESIGNS = 10_000;
+/** At most 4,096 URLs of up to 2 KiB each: a few MB. */
+const MAX_VERIFIED_PRESIGNS = 4096;
+const MAX_REMEMBERED_URL = 2048;
 
 function presignedMemoKey(req: IncomingMessage, target: RawTarget): string {
   return `${req.method ?? 'GET'} ${target.rawPath}?${target.rawQuery}`;
 }
 
 function rememberPresigned(key: string, v: VerifiedPresign): void {
+  if (key.length > MAX_REMEMBERED_URL) return;
   if (verifiedPresigns.size >= MAX_VERIFIED_PRESIGNS) verifiedPresigns.clear();
   verifiedPresigns.set(key, v);
 }
