@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import { type ChunkSigning, EMPTY_SHA256, hmacHex, sha256Hex } from './auth.js';
+import { badDigest, type ChecksumAlgorithm, type Hasher, newHasher } from './checksums.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -18,18 +18,31 @@ export interface BodyCheck {
   readonly contentMd5?: string;
   /** hex x-amz-content-sha256 */
   readonly sha256?: string;
+  /**
+   * An additional checksum to compute (x-amz-checksum-<alg>): `expected` is the header value, or a
+   * getter for the aws-chunked trailer (read at the end of the body); without it the checksum is
+   * only computed (CopyObject with x-amz-checksum-algorithm, multipart parts).
+   */
+  readonly checksum?: {
+    readonly alg: ChecksumAlgorithm;
+    readonly expected?: string | (() => string | undefined) | undefined;
+  };
 }
 
 /** Counts, hashes (MD5 always) and verifies a body as it streams. */
 export class CheckedBody extends Transform {
   private readonly md5 = createHash('md5');
   private readonly sha?: ReturnType<typeof createHash>;
+  private readonly extra?: Hasher;
   bytes = 0;
   md5Hex = '';
+  /** base64 of the additional checksum, once the body has ended (when one was asked for). */
+  checksum: string | undefined;
 
   constructor(private readonly check: BodyCheck) {
     super();
     if (check.sha256 !== undefined) this.sha = createHash('sha256');
+    if (check.checksum) this.extra = newHasher(check.checksum.alg);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -44,6 +57,7 @@ export class CheckedBody extends Transform {
     }
     this.md5.update(chunk);
     this.sha?.update(chunk);
+    this.extra?.update(chunk);
     done(null, chunk);
   }
 
@@ -72,6 +86,24 @@ export class CheckedBody extends Transform {
       );
       return;
     }
+    if (this.extra && this.check.checksum) {
+      const { alg, expected } = this.check.checksum;
+      this.checksum = this.extra.digest().toString('base64');
+      const want = typeof expected === 'function' ? expected() : expected;
+      if (typeof expected === 'function' && want === undefined) {
+        done(
+          new S3Error(
+            'InvalidRequest',
+            `The x-amz-checksum-${alg} trailer declared in x-amz-trailer was not sent.`,
+          ),
+        );
+        return;
+      }
+      if (want !== undefined && want !== this.checksum) {
+        done(badDigest(alg));
+        return;
+      }
+    }
     done();
   }
 }
@@ -89,8 +121,9 @@ const MAX_LINE = 8192;
 
 /**
  * Decodes `Content-Encoding: aws-chunked` bodies (hex-size[;chunk-signature=…]\r\n data \r\n … 0…
- * trailers \r\n). With signing info each chunk's signature is verified, chained from the seed.
- * Trailing checksums (x-amz-checksum-crc32) are verified when present.
+ * trailers \r\n). With signing info each chunk's signature is verified, chained from the seed
+ * (and the trailer's signature). Trailing checksums are read here and verified by CheckedBody,
+ * which hashes the decoded bytes anyway (`trailer()`).
  */
 export class AwsChunkedDecoder extends Transform {
   private state: 'header' | 'data' | 'dataEnd' | 'trailer' | 'done' = 'header';
@@ -99,7 +132,6 @@ export class AwsChunkedDecoder extends Transform {
   private chunkSig = '';
   private chunkHash = createHash('sha256');
   private prevSig: string;
-  private crc = 0;
   private readonly trailers = new Map<string, string>();
   decoded = 0;
 
@@ -116,7 +148,6 @@ export class AwsChunkedDecoder extends Transform {
           const n = Math.min(this.remaining, chunk.length - i);
           const piece = chunk.subarray(i, i + n);
           this.chunkHash.update(piece);
-          this.crc = crc32(piece, this.crc);
           this.decoded += n;
           this.push(piece);
           this.remaining -= n;
@@ -209,13 +240,11 @@ export class AwsChunkedDecoder extends Transform {
         );
       }
     }
-    const crc = this.trailers.get('x-amz-checksum-crc32');
-    if (crc !== undefined) {
-      const mine = Buffer.alloc(4);
-      mine.writeUInt32BE(this.crc >>> 0);
-      if (mine.toString('base64') !== crc)
-        throw new S3Error('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
-    }
+  }
+
+  /** A trailer's value (lower-case name), once the body has been read to its end. */
+  trailer(name: string): string | undefined {
+    return this.trailers.get(name);
   }
 
   override _flush(done: TransformCallback): void {

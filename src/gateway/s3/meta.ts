@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { bucketSettingsPath, metaPath } from './keys.js';
 import type { ListingCache } from './listing.js';
 
@@ -29,6 +30,16 @@ export interface ObjectMeta {
   readonly parts?: number;
   /** Sizes of the parts of a multipart object, in order (GetObject by partNumber). */
   readonly partSizes?: readonly number[];
+  /** The additional checksum (x-amz-checksum-<alg>): base64 value; COMPOSITE ones end in "-N". */
+  readonly checksum?: StoredChecksum;
+  /** Checksums of the parts of a multipart object with a checksum, in order (base64). */
+  readonly partChecksums?: readonly string[];
+}
+
+export interface StoredChecksum {
+  readonly alg: ChecksumAlgorithm;
+  readonly value: string;
+  readonly type: ChecksumType;
 }
 
 /** The identity part of a sidecar: the ETag and the content it was computed for. */

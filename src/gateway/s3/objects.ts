@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { pipeline as pipelineCb } from 'node:stream';
+import { pipeline as pipelineCb, type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { BufferReader, CachedFilePeek, FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
@@ -12,6 +12,13 @@ import {
   UNSIGNED_PAYLOAD,
 } from './auth.js';
 import { AwsChunkedDecoder, CheckedBody, checkContentMd5 } from './body.js';
+import {
+  ALGORITHM_NAMES,
+  type ChecksumAlgorithm,
+  parseAlgorithm,
+  type RequestChecksum,
+  requestChecksum,
+} from './checksums.js';
 import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { httpDate, isoDate, readBody, sendEmpty, sendXml } from './http.js';
@@ -22,6 +29,7 @@ import {
   etagOf,
   loadMeta,
   type ObjectMeta,
+  type StoredChecksum,
   saveMeta,
   validMeta,
 } from './meta.js';
@@ -259,6 +267,8 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
     headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
   }
   headers['content-length'] = length;
+  if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED')
+    checksumHeaders(ctx, state, headers, range !== undefined);
   if (head || length === 0 || state.info.type === 'directory') {
     sendEmpty(ctx.res, status, headers);
     return;
@@ -279,6 +289,33 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   const stream = await ctx.fs.read(state.path, { offset, length });
   ctx.res.writeHead(status, headers);
   await sendStream(stream, ctx.res);
+}
+
+/**
+ * x-amz-checksum-<alg> and x-amz-checksum-type of a read with x-amz-checksum-mode: ENABLED: the
+ * object's checksum for the whole object; for ?partNumber=N of a multipart object, that part's
+ * checksum; nothing for a byte range (S3 has no checksum of an arbitrary range).
+ */
+function checksumHeaders(
+  ctx: Ctx,
+  state: ObjectState,
+  headers: Record<string, string | number>,
+  ranged: boolean,
+): void {
+  const c = state.meta?.checksum;
+  if (!c) return;
+  const part = ctx.query.get('partNumber');
+  if (part !== undefined && state.meta?.partSizes?.length) {
+    const value = state.meta.partChecksums?.[Number(part) - 1];
+    if (value !== undefined && c.type === 'COMPOSITE') {
+      headers[`x-amz-checksum-${c.alg}`] = value;
+      headers['x-amz-checksum-type'] = c.type;
+    }
+    return;
+  }
+  if (ranged) return;
+  headers[`x-amz-checksum-${c.alg}`] = c.value;
+  headers['x-amz-checksum-type'] = c.type;
 }
 
 /**
@@ -363,8 +400,20 @@ export function validateTags(tags: Record<string, string>): void {
   }
 }
 
-/** The request body as a verified stream of object bytes (aws-chunked decoded, digests checked). */
-export function bodyStream(ctx: Ctx, maxBytes: number): { source: CheckedBody; failure: () => unknown } {
+/** A request body as a verified stream of object bytes, and the checksum it declared. */
+export interface VerifiedBody {
+  readonly source: CheckedBody;
+  readonly failure: () => unknown;
+  /** The x-amz-checksum-* the request declared (header or trailer), if any. */
+  readonly declared?: RequestChecksum;
+}
+
+/**
+ * The request body as a verified stream of object bytes (aws-chunked decoded, digests checked,
+ * the x-amz-checksum-* header or trailer verified). `compute` asks for a checksum even when the
+ * request declares none (a part of an upload created with x-amz-checksum-algorithm).
+ */
+export function bodyStream(ctx: Ctx, maxBytes: number, compute?: ChecksumAlgorithm): VerifiedBody {
   const payload = ctx.auth.kind === 'signed' ? ctx.auth.payloadHash : UNSIGNED_PAYLOAD;
   const encoding = header(ctx, 'content-encoding') ?? '';
   const streaming =
@@ -391,6 +440,13 @@ export function bodyStream(ctx: Ctx, maxBytes: number): { source: CheckedBody; f
   }
   if (length > maxBytes)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
+  const declared = requestChecksum(ctx.req.headers);
+  if (declared?.trailer && !streaming)
+    throw new S3Error('InvalidRequest', 'x-amz-trailer is only valid on aws-chunked uploads.');
+  const decoder = streaming
+    ? new AwsChunkedDecoder(ctx.auth.kind === 'signed' ? ctx.auth.chunkSigning : undefined)
+    : undefined;
+  const trailerName = declared ? `x-amz-checksum-${declared.alg}` : '';
   const sha = /^[0-9a-f]{64}$/.test(payload) ? payload : undefined;
   const checked = new CheckedBody({
     length,
@@ -399,19 +455,23 @@ export function bodyStream(ctx: Ctx, maxBytes: number): { source: CheckedBody; f
     ...(checkContentMd5(header(ctx, 'content-md5')) !== undefined
       ? { contentMd5: header(ctx, 'content-md5')! }
       : {}),
+    ...(declared
+      ? {
+          checksum: {
+            alg: declared.alg,
+            expected: declared.trailer ? () => decoder?.trailer(trailerName) : declared.value,
+          },
+        }
+      : compute
+        ? { checksum: { alg: compute } }
+        : {}),
   });
   let failed: unknown;
-  const chain = streaming
-    ? [
-        ctx.req,
-        new AwsChunkedDecoder(ctx.auth.kind === 'signed' ? ctx.auth.chunkSigning : undefined),
-        checked,
-      ]
-    : [ctx.req, checked];
+  const chain = decoder ? [ctx.req, decoder, checked] : [ctx.req, checked];
   pipelineCb(chain as unknown as [Readable, CheckedBody], (err) => {
     if (err) failed = err;
   });
-  return { source: checked, failure: () => failed };
+  return { source: checked, failure: () => failed, ...(declared ? { declared } : {}) };
 }
 
 /** Writes a stream to `path`, preferring the body's own S3 error (digest, length) over the store's. */
@@ -633,10 +693,28 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
   const info = await writeChecked(ctx, placePath(ctx, ctx.key, place), body);
   const etag = body.source.md5Hex;
-  await commitMeta(ctx, ctx.key, place, { ...contentIdentity(info, etag), ...md, tags });
+  const checksum = storedChecksum(body);
+  await commitMeta(ctx, ctx.key, place, {
+    ...contentIdentity(info, etag),
+    ...md,
+    tags,
+    ...(checksum ? { checksum } : {}),
+  });
   // A folder key kept in the overflow folder: its empty directory must not list it a second time.
   if (isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);
-  sendEmpty(ctx.res, 200, { etag: `"${etag}"` });
+  sendEmpty(ctx.res, 200, { etag: `"${etag}"`, ...checksumResponse(checksum) });
+}
+
+/** The full-object checksum a verified body computed, for the sidecar. */
+export function storedChecksum(body: VerifiedBody): StoredChecksum | undefined {
+  const alg = body.declared?.alg;
+  const value = body.source.checksum;
+  return alg && value !== undefined ? { alg, value, type: 'FULL_OBJECT' } : undefined;
+}
+
+/** The checksum headers of a write's answer (PutObject, UploadPart, Complete). */
+export function checksumResponse(c: StoredChecksum | undefined): Record<string, string> {
+  return c ? { [`x-amz-checksum-${c.alg}`]: c.value, 'x-amz-checksum-type': c.type } : {};
 }
 
 /** mkdir for a folder key: true when `path` is (now) a directory, false when a file blocks it. */
@@ -764,10 +842,31 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     tagDirective === 'REPLACE'
       ? parseTagHeader(header(ctx, 'x-amz-tagging'))
       : { ...(source.meta?.tags ?? {}) };
+  const algHeader = header(ctx, 'x-amz-checksum-algorithm');
+  const alg = parseAlgorithm(algHeader);
+  if (algHeader !== undefined && !alg)
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  // A new checksum only when one of another algorithm (or of a multipart source) is asked for.
+  const recompute =
+    alg !== undefined && (source.meta?.checksum?.alg !== alg || source.meta.checksum.type !== 'FULL_OBJECT');
+  let checksum: StoredChecksum | undefined = recompute ? undefined : source.meta?.checksum;
   let info = source.info;
   let etag = source.etag;
+  if (same && recompute) {
+    const checked = new CheckedBody({
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      length: source.info.size,
+      checksum: { alg },
+    });
+    await pipeline(await ctx.fs.read(source.path), checked, new Writable({ write: (_c, _e, cb) => cb() }));
+    checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
+  }
   if (!same) {
-    const checked = new CheckedBody({ maxBytes: Number.MAX_SAFE_INTEGER, length: source.info.size });
+    const checked = new CheckedBody({
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      length: source.info.size,
+      ...(recompute ? { checksum: { alg } } : {}),
+    });
     const stream = await ctx.fs.read(source.path);
     let failed: unknown;
     pipelineCb(stream, checked, (err) => {
@@ -780,6 +879,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
       source.info.size,
     );
     etag = source.meta?.parts ? source.etag : checked.md5Hex;
+    if (recompute) checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
   }
   await commitMeta(ctx, ctx.key, place, {
     ...contentIdentity(info, etag),
@@ -787,12 +887,22 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     ...(source.meta?.partSizes ? { partSizes: source.meta.partSizes } : {}),
     ...md,
     tags,
+    ...(checksum ? { checksum } : {}),
+    ...(checksum?.type === 'COMPOSITE' && source.meta?.partChecksums
+      ? { partChecksums: source.meta.partChecksums }
+      : {}),
   });
   if (!same && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, keyToPath(ctx.bucket, ctx.key));
   sendXml(
     ctx.res,
     200,
-    toXml('CopyObjectResult', { LastModified: isoDate(info.mtimeMs), ETag: `"${etag}"` }),
+    toXml('CopyObjectResult', {
+      LastModified: isoDate(info.mtimeMs),
+      ETag: `"${etag}"`,
+      ...(checksum
+        ? { ChecksumType: checksum.type, [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value }
+        : {}),
+    }),
   );
 }
 
