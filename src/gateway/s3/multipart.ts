@@ -4,14 +4,25 @@ import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
 import { CheckedBody } from './body.js';
+import {
+  ALGORITHM_NAMES,
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  type ChecksumType,
+  compositeChecksum,
+  parseAlgorithm,
+  requestChecksum,
+  validChecksumValue,
+} from './checksums.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { keyToPath, uploadsDir } from './keys.js';
-import { contentIdentity, readSmall, writeSmall } from './meta.js';
+import { contentIdentity, readSmall, type StoredChecksum, writeSmall } from './meta.js';
 import {
   bodyStream,
   checkAclHeaders,
+  checksumResponse,
   checkUnsupportedWriteHeaders,
   commitMeta,
   copySourceConditions,
@@ -24,7 +35,7 @@ import {
   writeChecked,
   writePreconditions,
 } from './objects.js';
-import { child, children, parseXml, toXml } from './xml.js';
+import { child, children, parseXml, toXml, type XmlElement } from './xml.js';
 
 /**
  * Multipart uploads are staged in the bucket's hidden folder:
@@ -40,12 +51,16 @@ interface UploadRecord {
   readonly headers: Record<string, string>;
   readonly meta: Record<string, string>;
   readonly tags: Record<string, string>;
+  /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type. */
+  readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly type: ChecksumType };
 }
 
 interface PartRecord {
   readonly etag: string;
   readonly size: number;
   readonly lastModified: number;
+  /** The part's additional checksum (declared by the client and verified, or computed). */
+  readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly value: string };
 }
 
 const MAX_PARTS = 10000;
@@ -82,6 +97,7 @@ export async function createUpload(ctx: Ctx): Promise<void> {
   keyToPath(ctx.bucket, ctx.key);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
+  const checksum = uploadChecksum(ctx);
   await requireBucket(ctx);
   const id = randomBytes(16).toString('hex');
   const rec: UploadRecord = {
@@ -89,13 +105,52 @@ export async function createUpload(ctx: Ctx): Promise<void> {
     initiated: Date.now(),
     ...metadataFromRequest(ctx),
     tags: parseTagHeader(header(ctx, 'x-amz-tagging')),
+    ...(checksum ? { checksum } : {}),
   };
   await writeSmall(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
   sendXml(
     ctx.res,
     200,
     toXml('InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: id }),
+    checksum
+      ? {
+          'x-amz-checksum-algorithm': ALGORITHM_NAMES[checksum.alg],
+          'x-amz-checksum-type': checksum.type,
+        }
+      : {},
   );
+}
+
+/**
+ * x-amz-checksum-algorithm / x-amz-checksum-type of CreateMultipartUpload. COMPOSITE (a checksum
+ * of the part checksums, "-N") is the default and the only type for SHA-1/SHA-256; CRC64NVME is
+ * FULL_OBJECT only (a checksum of the whole object, computed as Complete streams the parts).
+ */
+function uploadChecksum(ctx: Ctx): UploadRecord['checksum'] {
+  const rawAlg = header(ctx, 'x-amz-checksum-algorithm');
+  const rawType = header(ctx, 'x-amz-checksum-type');
+  if (rawAlg === undefined) {
+    if (rawType !== undefined)
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+      );
+    return undefined;
+  }
+  const alg = parseAlgorithm(rawAlg);
+  if (!alg) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  const type = (rawType ?? (alg === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE')).toUpperCase();
+  if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT')
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  if (
+    (type === 'FULL_OBJECT' && (alg === 'sha1' || alg === 'sha256')) ||
+    (type === 'COMPOSITE' && alg === 'crc64nvme')
+  )
+    throw new S3Error(
+      'InvalidRequest',
+      `The ${type} checksum type cannot be used with the ${alg} checksum algorithm.`,
+    );
+  return { alg, type };
 }
 
 function partNumber(ctx: Ctx): number {
@@ -110,11 +165,13 @@ function partNumber(ctx: Ctx): number {
 export async function uploadPart(ctx: Ctx): Promise<void> {
   const id = ctx.query.get('uploadId') ?? '';
   const n = partNumber(ctx);
-  await loadUpload(ctx, id);
+  const upload = await loadUpload(ctx, id);
   const dir = uploadDir(ctx.bucket, id);
   const copySource = header(ctx, 'x-amz-copy-source');
+  const uploadAlg = upload.checksum?.alg;
   let etag: string;
   let info: FileInfo;
+  let checksum: PartRecord['checksum'];
   if (copySource !== undefined) {
     const src = parseCopySource(copySource);
     const state = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
@@ -134,7 +191,11 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       offset = Number(m[1]);
       length = Number(m[2]) - offset + 1;
     }
-    const checked = new CheckedBody({ maxBytes: ctx.limits.maxObjectBytes, length });
+    const checked = new CheckedBody({
+      maxBytes: ctx.limits.maxObjectBytes,
+      length,
+      ...(uploadAlg ? { checksum: { alg: uploadAlg } } : {}),
+    });
     const stream = await ctx.fs.read(state.path, { offset, length });
     let failed: unknown;
     pipelineCb(stream, checked, (err) => {
@@ -147,23 +208,46 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       length,
     );
     etag = checked.md5Hex;
+    if (uploadAlg && checked.checksum !== undefined) checksum = { alg: uploadAlg, value: checked.checksum };
   } else {
-    const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
+    const declared = requestChecksum(ctx.req.headers)?.alg;
+    if (uploadAlg && declared && declared !== uploadAlg) {
+      throw new S3Error(
+        'InvalidRequest',
+        `Checksum Type mismatch occurred, expected checksum Type: ${uploadAlg}, actual checksum Type: ${declared}`,
+      );
+    }
+    const body = bodyStream(ctx, ctx.limits.maxObjectBytes, uploadAlg);
     info = await ctx.fs.write(`${dir}/${partName(n)}`, body.source, { writeType: 'THROUGH' }).catch((err) => {
       const cause = body.failure() ?? body.source.errored;
       throw cause instanceof S3Error ? cause : toS3Error(err);
     });
     etag = body.source.md5Hex;
+    const alg = declared ?? uploadAlg;
+    if (alg && body.source.checksum !== undefined) checksum = { alg, value: body.source.checksum };
   }
-  const rec: PartRecord = { etag, size: info.size, lastModified: info.mtimeMs };
+  const rec: PartRecord = {
+    etag,
+    size: info.size,
+    lastModified: info.mtimeMs,
+    ...(checksum ? { checksum } : {}),
+  };
   await writeSmall(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
   if (copySource !== undefined) {
     sendXml(
       ctx.res,
       200,
-      toXml('CopyPartResult', { LastModified: isoDate(info.mtimeMs), ETag: `"${etag}"` }),
+      toXml('CopyPartResult', {
+        LastModified: isoDate(info.mtimeMs),
+        ETag: `"${etag}"`,
+        ...(checksum ? { [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value } : {}),
+      }),
     );
-  } else sendEmpty(ctx.res, 200, { etag: `"${etag}"` });
+  } else
+    sendEmpty(ctx.res, 200, {
+      etag: `"${etag}"`,
+      ...(checksum ? { [`x-amz-checksum-${checksum.alg}`]: checksum.value } : {}),
+    });
 }
 
 async function listParts(ctx: Ctx, id: string): Promise<Map<number, PartRecord>> {
@@ -186,20 +270,40 @@ interface CompletedRecord {
   readonly key: string;
   readonly etag: string;
   readonly parts: readonly { n: number; etag: string }[];
+  readonly checksum?: StoredChecksum;
 }
 
 const COMPLETED = 'completed.json';
 /** Completed-upload records older than this are removed when uploads are listed. */
 const COMPLETED_TTL_MS = 15 * 60 * 1000;
 
-function completeResult(ctx: Ctx, etag: string): string {
+function completeResult(ctx: Ctx, etag: string, checksum: StoredChecksum | undefined): string {
   const host = ctx.req.headers.host ?? 'localhost';
   return toXml('CompleteMultipartUploadResult', {
     Location: `http://${host}/${ctx.bucket}/${encodeURI(ctx.key)}`,
     Bucket: ctx.bucket,
     Key: ctx.key,
     ETag: `"${etag}"`,
+    ...(checksum
+      ? { [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value, ChecksumType: checksum.type }
+      : {}),
   });
+}
+
+/** The <ChecksumCRC32>… element of a part in a CompleteMultipartUpload document, if any. */
+function xmlPartChecksum(p: XmlElement): { alg: ChecksumAlgorithm; value: string } | undefined {
+  for (const alg of CHECKSUM_ALGORITHMS) {
+    const el = child(p, `Checksum${ALGORITHM_NAMES[alg]}`);
+    if (el !== undefined) return { alg, value: el.text.trim() };
+  }
+  return undefined;
+}
+
+function invalidPart(): S3Error {
+  return new S3Error(
+    'InvalidPart',
+    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+  );
 }
 
 function malformed(): S3Error {
@@ -219,6 +323,7 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     n: Number(child(p, 'PartNumber')?.text ?? Number.NaN),
     etag: (child(p, 'ETag')?.text ?? '').trim().replace(/^"|"$/g, ''),
   }));
+  const requestedChecksums = (doc ? children(doc, 'Part') : []).map(xmlPartChecksum);
   if (uploadRaw === undefined && requested.length > 0) {
     // Already completed with this very part list: S3 answers the same result again.
     const done = await readSmall(ctx.fs, `${dir}/${COMPLETED}`);
@@ -229,7 +334,7 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
       rec.parts.length === requested.length &&
       rec.parts.every((p, i) => p.n === requested[i]!.n && p.etag === requested[i]!.etag)
     ) {
-      sendXml(ctx.res, 200, completeResult(ctx, rec.etag));
+      sendXml(ctx.res, 200, completeResult(ctx, rec.etag, rec.checksum));
       return;
     }
   }
@@ -251,14 +356,24 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
       );
     prev = p.n;
   }
+  const mode = upload.checksum;
   for (const [i, p] of requested.entries()) {
     const rec = stored.get(p.n);
-    if (!rec || rec.etag !== p.etag) {
+    if (!rec || rec.etag !== p.etag) throw invalidPart();
+    const claimed = requestedChecksums[i];
+    // A part checksum in the document must be the one the part was stored with.
+    if (
+      claimed &&
+      (rec.checksum?.alg !== claimed.alg ||
+        rec.checksum.value !== claimed.value ||
+        (mode !== undefined && mode.alg !== claimed.alg))
+    )
+      throw invalidPart();
+    if (mode?.type === 'COMPOSITE' && !claimed)
       throw new S3Error(
-        'InvalidPart',
-        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+        'InvalidRequest',
+        `The upload was created using a ${mode.alg} checksum. The complete request must include the checksum for each part. It was missing for part ${p.n} in the request.`,
       );
-    }
     if (i < requested.length - 1 && rec.size < ctx.limits.minPartBytes) {
       throw new S3Error(
         'EntityTooSmall',
@@ -281,16 +396,47 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     joined.end();
   })().catch((err) => joined.destroy(err));
   const path = placePath(ctx, ctx.key, place);
+  // FULL_OBJECT: the checksum of the whole object, as the parts stream by (and the one the
+  // request states, x-amz-checksum-<alg>, checked before the object commits).
+  const full = mode?.type === 'FULL_OBJECT' ? mode.alg : undefined;
+  const stated = full ? header(ctx, `x-amz-checksum-${full}`) : undefined;
+  if (full && stated !== undefined && !validChecksumValue(full, stated))
+    throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${full} header is invalid.`);
+  const checked = full
+    ? new CheckedBody({
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        length: total,
+        checksum: { alg: full, expected: stated },
+      })
+    : undefined;
+  let failed: unknown;
+  if (checked)
+    pipelineCb(joined, checked, (err) => {
+      if (err) failed = err;
+    });
   let info: FileInfo;
   try {
-    info = await ctx.fs.write(path, joined, { size: total });
+    info = await ctx.fs.write(path, checked ?? joined, { size: total });
   } catch (err) {
     joined.destroy();
-    throw toS3Error(err);
+    const cause = failed ?? checked?.errored;
+    throw cause instanceof S3Error ? cause : toS3Error(err);
   } finally {
     ctx.cache.invalidate(path);
   }
   await feed;
+  let checksum: StoredChecksum | undefined;
+  if (mode && checked?.checksum !== undefined)
+    checksum = { alg: mode.alg, value: checked.checksum, type: 'FULL_OBJECT' };
+  else if (mode?.type === 'COMPOSITE')
+    checksum = {
+      alg: mode.alg,
+      value: compositeChecksum(
+        mode.alg,
+        chosen.map((p) => p.checksum!.value),
+      ),
+      type: 'COMPOSITE',
+    };
   const md5 = createHash('md5');
   for (const p of chosen) md5.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5.digest('hex')}-${chosen.length}`;
@@ -302,11 +448,13 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     tags: upload.tags,
     parts: chosen.length,
     partSizes: chosen.map((p) => p.size),
+    ...(checksum ? { checksum } : {}),
+    ...(checksum?.type === 'COMPOSITE' ? { partChecksums: chosen.map((p) => p.checksum!.value) } : {}),
   });
   await ctx.fs.delete(dir, { recursive: true }).catch(() => undefined);
-  const done: CompletedRecord = { key: ctx.key, etag, parts: requested };
+  const done: CompletedRecord = { key: ctx.key, etag, parts: requested, ...(checksum ? { checksum } : {}) };
   await writeSmall(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
-  sendXml(ctx.res, 200, completeResult(ctx, etag));
+  sendXml(ctx.res, 200, completeResult(ctx, etag, checksum), checksumResponse(checksum));
 }
 
 export async function abortUpload(ctx: Ctx): Promise<void> {
@@ -328,7 +476,7 @@ function intParam(ctx: Ctx, name: string, dflt: number, max: number): number {
 
 export async function listPartsHandler(ctx: Ctx): Promise<void> {
   const id = ctx.query.get('uploadId') ?? '';
-  await loadUpload(ctx, id);
+  const upload = await loadUpload(ctx, id);
   const max = intParam(ctx, 'max-parts', 1000, 1000);
   const marker = intParam(ctx, 'part-number-marker', 0, MAX_PARTS);
   const all = [...(await listParts(ctx, id))].sort((a, b) => a[0] - b[0]).filter(([n]) => n > marker);
@@ -344,6 +492,9 @@ export async function listPartsHandler(ctx: Ctx): Promise<void> {
       Initiator: OWNER,
       Owner: OWNER,
       StorageClass: 'STANDARD',
+      ...(upload.checksum
+        ? { ChecksumAlgorithm: ALGORITHM_NAMES[upload.checksum.alg], ChecksumType: upload.checksum.type }
+        : {}),
       PartNumberMarker: marker,
       NextPartNumberMarker: page.length > 0 ? page[page.length - 1]![0] : marker,
       MaxParts: max,
@@ -353,6 +504,7 @@ export async function listPartsHandler(ctx: Ctx): Promise<void> {
         LastModified: isoDate(p.lastModified),
         ETag: `"${p.etag}"`,
         Size: p.size,
+        ...(p.checksum ? { [`Checksum${ALGORITHM_NAMES[p.checksum.alg]}`]: p.checksum.value } : {}),
       })),
     }),
   );
