@@ -1466,6 +1466,123 @@ def _():
 
 # ---------------------------------------------------------------- run
 
+# ---------------------------------------------------------------- additional checksums
+
+def _crc_reflected(poly, width):
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    mask = (1 << width) - 1
+
+    def crc(data):
+        c = mask
+        for byte in data:
+            c = (c >> 8) ^ table[(c ^ byte) & 0xFF]
+        return (c ^ mask).to_bytes(width // 8, "big")
+    return crc
+
+
+_CRC32C = _crc_reflected(0x82F63B78, 32)
+_CRC64NVME = _crc_reflected(0x9A6C9329AC4BC9B5, 64)
+
+
+def cksum(alg, data):
+    """base64 of the big-endian digest, as S3 sends x-amz-checksum-<alg>."""
+    if alg == "crc32":
+        import zlib
+        raw = (zlib.crc32(data) & 0xFFFFFFFF).to_bytes(4, "big")
+    elif alg == "crc32c":
+        raw = _CRC32C(data)
+    elif alg == "crc64nvme":
+        raw = _CRC64NVME(data)
+    else:
+        raw = hashlib.new(alg, data).digest()
+    return base64.b64encode(raw).decode()
+
+
+@check("checksums: CRC32C / CRC64NVME reference values ('123456789')")
+def _():
+    eq(_CRC32C(b"123456789").hex(), "e3069283", "crc32c")
+    eq(_CRC64NVME(b"123456789").hex(), "ae8b14860a799888", "crc64nvme")
+
+
+@check("checksums: PutObject ChecksumAlgorithm SHA256/SHA1/CRC32 → answered; HEAD/GET return it only with ChecksumMode")
+def _():
+    b = new_bucket()
+    body = b"checksummed body " * 100
+    for alg, field in (("sha256", "ChecksumSHA256"), ("sha1", "ChecksumSHA1"), ("crc32", "ChecksumCRC32")):
+        k = "o-" + alg
+        put = s3.put_object(Bucket=b, Key=k, Body=body, ChecksumAlgorithm=alg.upper())
+        eq(put.get(field), cksum(alg, body), "%s in the PUT answer" % alg)
+        eq(s3.head_object(Bucket=b, Key=k, ChecksumMode="ENABLED").get(field), cksum(alg, body), "HEAD " + alg)
+        got = s3.get_object(Bucket=b, Key=k, ChecksumMode="ENABLED")
+        eq(got.get(field), cksum(alg, body), "GET " + alg)
+        eq(got["Body"].read(), body, "body")
+        eq(s3.head_object(Bucket=b, Key=k).get(field), None, "HEAD without checksum mode")
+        ranged = s3.get_object(Bucket=b, Key=k, ChecksumMode="ENABLED", Range="bytes=0-3")
+        eq(ranged.get(field), None, "ranged GET")
+        ranged["Body"].read()
+
+
+@check("checksums: CRC32C and CRC64NVME x-amz-checksum-* headers are verified and stored")
+def _():
+    b = new_bucket()
+    body = b"castagnoli and nvme"
+    for alg in ("crc32c", "crc64nvme"):
+        c = make_client()
+        add_headers(c, "PutObject", {"x-amz-checksum-" + alg: cksum(alg, body)})
+        c.put_object(Bucket=b, Key=alg, Body=body)
+        c2 = make_client()
+        seen = {}
+        on(c2, "after-call.s3.HeadObject", lambda http_response, **kw: seen.update(http_response.headers))
+        c2.head_object(Bucket=b, Key=alg, ChecksumMode="ENABLED")
+        eq(seen.get("x-amz-checksum-" + alg), cksum(alg, body), "stored " + alg)
+        bad = make_client()
+        add_headers(bad, "PutObject", {"x-amz-checksum-" + alg: cksum(alg, b"other")})
+        expect_error(400, "BadDigest", bad.put_object, Bucket=b, Key=alg + "-bad", Body=body)
+        expect_error(404, None, s3.head_object, Bucket=b, Key=alg + "-bad")
+
+
+@check("checksums: a wrong checksum is 400 BadDigest (nothing stored, old object kept); malformed is InvalidRequest")
+def _():
+    b = new_bucket()
+    s3.put_object(Bucket=b, Key="k", Body=b"old")
+    expect_error(400, "BadDigest", s3.put_object, Bucket=b, Key="k", Body=b"new",
+                 ChecksumSHA256=cksum("sha256", b"different"))
+    eq(s3.get_object(Bucket=b, Key="k")["Body"].read(), b"old", "old object kept")
+    expect_error(400, "BadDigest", s3.put_object, Bucket=b, Key="n", Body=b"new", ChecksumCRC32=cksum("crc32", b"x"))
+    expect_error(404, None, s3.head_object, Bucket=b, Key="n")
+    expect_error(400, "InvalidRequest", s3.put_object, Bucket=b, Key="n", Body=b"new", ChecksumSHA1="AAAA")
+
+
+@check("checksums: multipart COMPOSITE SHA256: UploadPart, ListParts, Complete, HEAD (-N, COMPOSITE)")
+def _():
+    b = new_bucket()
+    data = [b"a" * (5 * MB), b"tail part"]
+    up = s3.create_multipart_upload(Bucket=b, Key="mp", ChecksumAlgorithm="SHA256")
+    uid = up["UploadId"]
+    parts = []
+    for i, d in enumerate(data):
+        r = s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=i + 1, Body=d, ChecksumAlgorithm="SHA256")
+        eq(r.get("ChecksumSHA256"), cksum("sha256", d), "part %d checksum" % (i + 1))
+        parts.append({"PartNumber": i + 1, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    listed = s3.list_parts(Bucket=b, Key="mp", UploadId=uid)
+    eq([p.get("ChecksumSHA256") for p in listed["Parts"]], [p["ChecksumSHA256"] for p in parts], "ListParts")
+    wrong = [dict(parts[0], ChecksumSHA256=cksum("sha256", b"no")), parts[1]]
+    expect_error(400, "InvalidPart", s3.complete_multipart_upload, Bucket=b, Key="mp", UploadId=uid,
+                 MultipartUpload={"Parts": wrong})
+    done = s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=uid, MultipartUpload={"Parts": parts})
+    joined = b"".join(base64.b64decode(p["ChecksumSHA256"]) for p in parts)
+    want = base64.b64encode(hashlib.sha256(joined).digest()).decode() + "-2"
+    eq(done.get("ChecksumSHA256"), want, "Complete answer")
+    head = s3.head_object(Bucket=b, Key="mp", ChecksumMode="ENABLED")
+    eq(head.get("ChecksumSHA256"), want, "HEAD")
+    eq(head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-type"), "COMPOSITE", "checksum type")
+
+
 def main():
     ok_count = 0
     for name, fn, known in CHECKS:
