@@ -516,6 +516,20 @@ def _():
     expect_error(400, "KeyTooLongError", s3.put_object, Bucket=b, Key="k" * 1025, Body=b"x")
 
 
+@check("object: keys no path can name (a//b, /a, ./.. segments, 300-byte segment, 1024 bytes) are objects")
+def _():
+    b = new_bucket()
+    keys = ["a//b", "/lead", "x/./y", "x/../y", "s" * 300, "t/" + "u" * 1021, "dir//"]
+    for i, k in enumerate(keys):
+        s3.put_object(Bucket=b, Key=k, Body=b"v%d" % i)
+    for i, k in enumerate(keys):
+        eq(s3.get_object(Bucket=b, Key=k)["Body"].read(), b"v%d" % i, "body of %r" % k[:20])
+        eq(s3.head_object(Bucket=b, Key=k)["ContentLength"], len(b"v%d" % i), "size of %r" % k[:20])
+    eq(keys_of(s3.list_objects_v2(Bucket=b)), sorted(keys, key=lambda s: s.encode()), "listing")
+    s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": k} for k in keys]})
+    eq(keys_of(s3.list_objects_v2(Bucket=b)), [], "listing after delete")
+
+
 @check("object: a key that is not valid UTF-8 in the URL is 400 InvalidURI")
 def _():
     b = new_bucket()

@@ -44,38 +44,30 @@ export function isDirKey(key: string): boolean {
   return key.endsWith('/');
 }
 
-/** Checks a key and returns its namespace path (without the trailing slash of a directory key). */
-export function keyToPath(bucket: string, key: string): string {
+/** S3's own rules for a key: 1 to 1,024 bytes of UTF-8. Everything else is a valid key. */
+export function validateKey(key: string): void {
   if (key.length === 0) throw new S3Error('InvalidArgument', 'The object key is empty');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError', 'Your key is too long (the limit is 1024 bytes)');
   }
-  if (key.includes('\0')) throw new S3Error('InvalidArgument', 'Object keys may not contain a NUL character');
+}
+
+/**
+ * The namespace path of a valid key (without the trailing slash of a directory key), or
+ * undefined when a path cannot name it — an empty, "." or ".." segment ("a//b", "/a", "a/../b"),
+ * a segment longer than 255 bytes, a NUL, or the gateway's reserved folder as first segment.
+ * Such keys are kept in the overflow folder (overflow.ts), like keys that are also prefixes.
+ */
+export function treePath(bucket: string, key: string): string | undefined {
+  validateKey(key);
+  if (key.includes('\0')) return undefined;
   const body = isDirKey(key) ? key.slice(0, -1) : key;
   const segments = body.split('/');
   for (const s of segments) {
-    if (s === '') {
-      throw new S3Error(
-        'InvalidArgument',
-        `Object key "${key}" has an empty path segment (a leading "/" or "//"), which this gateway cannot store`,
-      );
-    }
-    if (s === '.' || s === '..') {
-      throw new S3Error(
-        'InvalidArgument',
-        `Object key "${key}" has a "${s}" path segment, which this gateway cannot store`,
-      );
-    }
-    if (Buffer.byteLength(s) > MAX_SEGMENT_BYTES) {
-      throw new S3Error(
-        'KeyTooLongError',
-        `Object key "${key.slice(0, 64)}…" has a path segment longer than ${MAX_SEGMENT_BYTES} bytes`,
-      );
-    }
+    if (s === '' || s === '.' || s === '..') return undefined;
+    if (s.length * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(s) > MAX_SEGMENT_BYTES) return undefined;
   }
-  if (segments[0] === RESERVED_DIR) {
-    throw new S3Error('InvalidArgument', `Object keys under "${RESERVED_DIR}/" are reserved by the gateway`);
-  }
+  if (segments[0] === RESERVED_DIR) return undefined;
   return `/${bucket}/${body}`;
 }
 

@@ -17,7 +17,7 @@ import {
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
-import { keyToPath, uploadsDir } from './keys.js';
+import { uploadsDir, validateKey } from './keys.js';
 import { contentIdentity, readSmall, type StoredChecksum, writeSmall } from './meta.js';
 import {
   bodyStream,
@@ -94,7 +94,7 @@ async function loadUpload(ctx: Ctx, id: string): Promise<UploadRecord> {
 }
 
 export async function createUpload(ctx: Ctx): Promise<void> {
-  keyToPath(ctx.bucket, ctx.key);
+  validateKey(ctx.key);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
   const checksum = uploadChecksum(ctx);

@@ -22,7 +22,7 @@ import {
 import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { httpDate, isoDate, readBody, sendEmpty, sendXml } from './http.js';
-import { bucketPath, isAddressableBucket, isDirKey, keyToPath, metaPath } from './keys.js';
+import { bucketPath, isAddressableBucket, isDirKey, metaPath, treePath, validateKey } from './keys.js';
 import {
   contentIdentity,
   deleteMeta,
@@ -71,8 +71,8 @@ export async function statObject(
   ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>,
   key: string,
 ): Promise<ObjectState> {
-  const path = keyToPath(ctx.bucket, key);
-  const inTree = await treeState(ctx, key, path);
+  const path = treePath(ctx.bucket, key);
+  const inTree = path === undefined ? undefined : await treeState(ctx, key, path);
   if (inTree) return inTree;
   const o = await findOverflow(ctx, key);
   if (o) return overflowState(o);
@@ -196,12 +196,13 @@ const OVERRIDES: Record<string, string> = {
 function peekObject(ctx: Ctx): { state: ObjectState; data: Buffer } | undefined {
   const peek = (ctx.fs as Partial<CachedFilePeek>).peekFile;
   if (peek === undefined || isDirKey(ctx.key) || !plainGet(ctx)) return undefined;
-  let path: string;
+  let path: string | undefined;
   try {
-    path = keyToPath(ctx.bucket, ctx.key);
+    path = treePath(ctx.bucket, ctx.key);
   } catch {
     return undefined; // statObject reports it
   }
+  if (path === undefined) return undefined;
   const sidecar = metaPath(ctx.bucket, ctx.key);
   const dir = parentOf(sidecar);
   if (ctx.cache.peekHas(dir, sidecar.slice(dir.length + 1)) !== false) return undefined;
@@ -590,8 +591,8 @@ export type Place = 'tree' | 'overflow';
  * to the overflow folder first, so both keys exist as in S3.
  */
 export async function placeWrite(ctx: Ctx, key: string): Promise<Place> {
-  const path = keyToPath(ctx.bucket, key);
-  if (isDirKey(key)) {
+  const path = treePath(ctx.bucket, key);
+  if (isDirKey(key) || path === undefined) {
     await requireBucket(ctx);
     return 'overflow';
   }
@@ -614,9 +615,11 @@ async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
   const segments = key.split('/');
   for (let i = 1; i < segments.length; i++) {
     const k = segments.slice(0, i).join('/');
+    const at = treePath(ctx.bucket, k);
+    if (at === undefined) return; // no path names this prefix: no file can stand there
     let st: FileInfo;
     try {
-      st = await ctx.fs.status(keyToPath(ctx.bucket, k));
+      st = await ctx.fs.status(at);
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND')) return;
       throw toS3Error(err);
@@ -649,7 +652,9 @@ async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
 
 /** The path that holds the bytes of `key` at `place`. */
 export function placePath(ctx: Ctx, key: string, place: Place): string {
-  return place === 'tree' ? keyToPath(ctx.bucket, key) : overflowPath(ctx.bucket, key);
+  const path = place === 'tree' ? treePath(ctx.bucket, key) : overflowPath(ctx.bucket, key);
+  if (path === undefined) throw new S3Error('InternalError', `key ${key} has no path in the tree`);
+  return path;
 }
 
 /**
@@ -672,12 +677,12 @@ function declaredLength(ctx: Ctx): number | undefined {
 }
 
 export async function putObject(ctx: Ctx): Promise<void> {
-  const path = keyToPath(ctx.bucket, ctx.key);
+  const path = treePath(ctx.bucket, ctx.key);
   const tags = parseTagHeader(header(ctx, 'x-amz-tagging'));
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
-  if (isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
+  if (path !== undefined && isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
     await requireBucket(ctx);
     await writePreconditions(ctx);
     // An empty folder key is an empty directory, unless a file of that name stands there.
@@ -701,7 +706,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
     ...(checksum ? { checksum } : {}),
   });
   // A folder key kept in the overflow folder: its empty directory must not list it a second time.
-  if (isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);
+  if (path !== undefined && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);
   sendEmpty(ctx.res, 200, { etag: `"${etag}"`, ...checksumResponse(checksum) });
 }
 
@@ -803,7 +808,7 @@ export function copySourceConditions(ctx: Ctx, state: ObjectState): void {
 
 export async function copyObject(ctx: Ctx): Promise<void> {
   const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
-  keyToPath(ctx.bucket, ctx.key);
+  validateKey(ctx.key);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
   await requireBucket(ctx);
@@ -892,7 +897,8 @@ export async function copyObject(ctx: Ctx): Promise<void> {
       ? { partChecksums: source.meta.partChecksums }
       : {}),
   });
-  if (!same && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, keyToPath(ctx.bucket, ctx.key));
+  const destPath = treePath(ctx.bucket, ctx.key);
+  if (!same && isDirKey(ctx.key) && destPath !== undefined) await removeIfEmptyDir(ctx, destPath);
   sendXml(
     ctx.res,
     200,
@@ -908,8 +914,8 @@ export async function copyObject(ctx: Ctx): Promise<void> {
 
 /** Deletes a file and its sidecar, then the directories it leaves empty (S3 has no empty "folders"). */
 export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<void> {
-  const path = keyToPath(ctx.bucket, key);
-  if (await findOverflow(ctx, key)) {
+  const path = treePath(ctx.bucket, key);
+  if (path === undefined || (await findOverflow(ctx, key))) {
     await deleteOverflow(ctx, key);
     return;
   }
