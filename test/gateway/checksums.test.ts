@@ -26,7 +26,7 @@ import {
   requestChecksum,
   validChecksumValue,
 } from '../../src/gateway/s3/checksums.js';
-import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js';
+import { ACCESS_KEY, type Harness, SECRET_KEY, s3Error, startHarness } from './harness.js';
 import { signedHeaders } from './sign.js';
 
 const MIN_PART = 64 * 1024;
@@ -94,16 +94,6 @@ function client(h: Harness, validation: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED' = 'WH
     maxAttempts: 1,
     responseChecksumValidation: validation,
   });
-}
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
 }
 
 const SDK: Record<ChecksumAlgorithm, SdkAlgorithm> = {

@@ -115,3 +115,14 @@ export async function aws(h: Harness, args: string[], expectFail = false): Promi
   if (!expectFail && r.code !== 0) throw new Error(`aws ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r;
 }
+
+/** The error an AWS SDK call fails with (name and HTTP status); throws if the call succeeds. */
+export async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+}

@@ -27,7 +27,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js';
+import { ACCESS_KEY, type Harness, SECRET_KEY, s3Error, startHarness } from './harness.js';
 
 const MIN_PART = 64 * 1024;
 
@@ -43,16 +43,6 @@ function client(h: Harness, secret = SECRET_KEY): S3Client {
 
 async function text(body: unknown): Promise<string> {
   return (body as { transformToString(): Promise<string> }).transformToString();
-}
-
-async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('S3 gateway with @aws-sdk/client-s3', () => {
