@@ -25,6 +25,7 @@ import {
   checksumResponse,
   checkUnsupportedWriteHeaders,
   commitMeta,
+  copyChecked,
   copySourceConditions,
   metadataFromRequest,
   parseCopySource,
@@ -32,7 +33,6 @@ import {
   placePath,
   placeWrite,
   statObject,
-  writeChecked,
   writePreconditions,
 } from './objects.js';
 import { child, children, parseXml, toXml, type XmlElement } from './xml.js';
@@ -191,22 +191,13 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       offset = Number(m[1]);
       length = Number(m[2]) - offset + 1;
     }
-    const checked = new CheckedBody({
+    const { info: written, checked } = await copyChecked(ctx, state.path, `${dir}/${partName(n)}`, {
+      offset,
+      length,
       maxBytes: ctx.limits.maxObjectBytes,
-      length,
-      ...(uploadAlg ? { checksum: { alg: uploadAlg } } : {}),
+      alg: uploadAlg,
     });
-    const stream = await ctx.fs.read(state.path, { offset, length });
-    let failed: unknown;
-    pipelineCb(stream, checked, (err) => {
-      if (err) failed = err;
-    });
-    info = await writeChecked(
-      ctx,
-      `${dir}/${partName(n)}`,
-      { source: checked, failure: () => failed },
-      length,
-    );
+    info = written;
     etag = checked.md5Hex;
     if (uploadAlg && checked.checksum !== undefined) checksum = { alg: uploadAlg, value: checked.checksum };
   } else {

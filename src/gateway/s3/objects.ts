@@ -493,6 +493,31 @@ export async function writeChecked(
   }
 }
 
+/**
+ * Copies `length` bytes of the stored file `from` (at `offset`) to `dest` through a CheckedBody:
+ * MD5 always, the additional checksum `alg` when asked; the body's own error wins over the
+ * store's (CopyObject, UploadPartCopy, moving a file into the overflow folder).
+ */
+export async function copyChecked(
+  ctx: Ctx,
+  from: string,
+  dest: string,
+  o: { offset?: number; length: number; maxBytes?: number; alg?: ChecksumAlgorithm | undefined },
+): Promise<{ info: FileInfo; checked: CheckedBody }> {
+  const checked = new CheckedBody({
+    maxBytes: o.maxBytes ?? Number.MAX_SAFE_INTEGER,
+    length: o.length,
+    ...(o.alg ? { checksum: { alg: o.alg } } : {}),
+  });
+  const stream = await ctx.fs.read(from, { offset: o.offset ?? 0, length: o.length });
+  let failed: unknown;
+  pipelineCb(stream, checked, (err) => {
+    if (err) failed = err;
+  });
+  const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, o.length);
+  return { info, checked };
+}
+
 /** Canned ACLs that only restate this gateway's single-owner, private model. */
 const PRIVATE_ACLS = new Set(['private', 'bucket-owner-full-control', 'bucket-owner-read']);
 const CANNED_ACLS = new Set([
@@ -626,14 +651,9 @@ async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
     }
     if (st.type === 'directory') continue;
     const state = await statObject(ctx, k);
-    const checked = new CheckedBody({ maxBytes: Number.MAX_SAFE_INTEGER, length: state.info.size });
-    const stream = await ctx.fs.read(state.path);
-    let failed: unknown;
-    pipelineCb(stream, checked, (err) => {
-      if (err) failed = err;
+    const { info } = await copyChecked(ctx, state.path, overflowPath(ctx.bucket, k), {
+      length: state.info.size,
     });
-    const dest = overflowPath(ctx.bucket, k);
-    const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, state.info.size);
     await saveOverflowMeta(ctx, k, {
       headers: {},
       meta: {},
@@ -867,22 +887,12 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
   }
   if (!same) {
-    const checked = new CheckedBody({
-      maxBytes: Number.MAX_SAFE_INTEGER,
+    const copied = await copyChecked(ctx, source.path, placePath(ctx, ctx.key, place), {
       length: source.info.size,
-      ...(recompute ? { checksum: { alg } } : {}),
+      alg: recompute ? alg : undefined,
     });
-    const stream = await ctx.fs.read(source.path);
-    let failed: unknown;
-    pipelineCb(stream, checked, (err) => {
-      if (err) failed = err;
-    });
-    info = await writeChecked(
-      ctx,
-      placePath(ctx, ctx.key, place),
-      { source: checked, failure: () => failed },
-      source.info.size,
-    );
+    const checked = copied.checked;
+    info = copied.info;
     etag = source.meta?.parts ? source.etag : checked.md5Hex;
     if (recompute) checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
   }

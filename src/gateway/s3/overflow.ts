@@ -75,14 +75,28 @@ export async function findOverflow(ctx: FsCtx, key: string): Promise<OverflowObj
   return o?.key === key ? o : undefined;
 }
 
+/**
+ * The records read for one listing of the overflow folder: the cache hands out the same array
+ * while the folder is unchanged (a write there changes its listing), so page builds after the
+ * first do not read every record again.
+ */
+const loaded = new WeakMap<readonly DirEntry[], Promise<OverflowObject[]>>();
+
 /** Every overflow object of the bucket, in key order (recorded in `deps` for page caching). */
 export async function listOverflow(ctx: FsCtx, deps?: ListingDeps): Promise<OverflowObject[]> {
   const entries = await ctx.cache.list(overflowDir(ctx.bucket), deps);
   if (!entries || entries.length === 0) return [];
-  const found = await Promise.all(
-    entries.filter((e) => e.name.endsWith('.json')).map((e) => load(ctx, entries, e.name.slice(0, -5))),
-  );
-  return found.filter((o): o is OverflowObject => o !== undefined).sort((a, b) => compareUtf8(a.key, b.key));
+  let found = loaded.get(entries);
+  if (found === undefined) {
+    found = Promise.all(
+      entries.filter((e) => e.name.endsWith('.json')).map((e) => load(ctx, entries, e.name.slice(0, -5))),
+    ).then((all) =>
+      all.filter((o): o is OverflowObject => o !== undefined).sort((a, b) => compareUtf8(a.key, b.key)),
+    );
+    loaded.set(entries, found);
+    found.catch(() => loaded.delete(entries));
+  }
+  return found;
 }
 
 /** Writes the record (key and metadata) of an overflow object whose bytes are in place. */
