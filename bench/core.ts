@@ -17,8 +17,8 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { RemoteFileSystem } from '../src/client/remote-file-system.js';
 import type { StrataFileSystem } from '../src/client/types.js';
 import { DEFAULT_CONFIG } from '../src/core/config.js';
+import { setQuiet } from '../src/core/log.js';
 import { startLocal } from '../src/server/local.js';
-import { setQuiet } from '../src/server/log.js';
 import { tempDir } from '../test/helpers/local-process.js';
 import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
 import { printTable, type Row, row, saveResults } from './report.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled from src/cli by `npm install` (the prepare script).
-import { main } from '../dist/src/cli/main.js';
+// Thin launcher: the CLI and daemons are compiled from src by `npm install` (the prepare script).
+import { main } from '../dist/src/server/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -20,7 +20,23 @@ const GLOBAL_OPTIONS = {
   help: { type: 'boolean' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+/**
+ * A long-running role (`strata local`, `worker`, `gateway s3`, `fuse …`). The CLI only dispatches
+ * to them: they live in higher layers (src/server, src/gateway, src/fuse), and the composition
+ * root (src/server/main.ts, what bin/strata.js runs) hands them in, so the CLI imports none.
+ */
+export interface DaemonEntry {
+  /** The command words that select it, e.g. ['gateway', 's3']. */
+  readonly words: readonly string[];
+  /** `leading`: global flags given before the words; `args`: everything after them. */
+  run(leading: string[], args: string[]): Promise<number>;
+}
+
+export async function main(
+  argv: string[],
+  io: Io = defaultIo(),
+  daemons: readonly DaemonEntry[] = [],
+): Promise<number> {
   ignoreEpipe(io);
   let closeFs: (() => Promise<void>) | undefined;
   let command: CommandSpec | undefined;
@@ -36,29 +52,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       (wantsHelp ? io.stdout : io.stderr).write(mainHelp(COMMANDS));
       return wantsHelp ? 0 : EXIT_USAGE;
     }
-    if (first === 'worker') {
-      const { runWorker } = await import('../server/worker.js');
-      return await runWorker([...leading, ...rest.slice(1)]);
-    }
-    if (first === 'gateway' && rest[1] === 's3') {
-      const { runS3Gateway } = (await import('../gateway/s3/index.js')) as {
-        runS3Gateway: (argv: string[]) => Promise<number>;
-      };
-      return await runS3Gateway([...leading, ...rest.slice(2)]);
-    }
-    if (first === 'local') {
-      // The daemons live in the server package; loaded only when asked for.
-      const { runLocal } = (await import('../server/local.js')) as {
-        runLocal: (argv: string[]) => Promise<number>;
-      };
-      return await runLocal([...leading, ...rest.slice(1)]);
-    }
-    if (first === 'fuse') {
-      const { runFuse } = (await import('../fuse/cli.js')) as {
-        runFuse: (argv: string[]) => Promise<number>;
-      };
-      return await runFuse([...rest.slice(1), ...leading]);
-    }
+    const daemon = daemons.find((d) => d.words.every((w, i) => rest[i] === w));
+    if (daemon) return await daemon.run(leading, rest.slice(daemon.words.length));
     if (first === 'help') {
       const target = findCommand(rest.slice(1));
       if (rest.length > 1 && !target.command)

@@ -2,11 +2,11 @@ import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { createRing, type HashRing, type RingAlgorithm } from '../cluster/ring.js';
 import { isStrataError, StrataError } from '../core/errors.js';
+import type { MountRecord } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
 import type { UnderStore } from '../ufs/under-store.js';
 import { fingerprintOf } from '../ufs/under-store.js';
-import type { MountRecord } from '../worker/mount-table.js';
 import { RemoteFileSystem, type RemoteFileSystemOptions } from './remote-file-system.js';
 import type {
   ClusterReport,

@@ -1,4 +1,4 @@
-import type { EntryType } from '../ufs/under-store.js';
+import type { EntryType } from '../core/file-system.js';
 
 /**
  * The metadata store contract: a worker's cache of file statuses and directory listings (with

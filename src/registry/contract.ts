@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { MountRecord } from '../worker/mount-table.js';
+import type { MountRecord } from '../core/mounts.js';
 import type { Registry, WorkerInfo } from './registry.js';
 
 /**

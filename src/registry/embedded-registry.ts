@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StrataError } from '../core/errors.js';
-import type { MountPersistence, MountRecord } from '../worker/mount-table.js';
-import { mountInfo } from '../worker/mount-table.js';
+import type { MountPersistence, MountRecord } from '../core/mounts.js';
+import { mountInfo } from '../core/mounts.js';
 import { JsonFile } from './json-file.js';
 import type {
   JobRecord,

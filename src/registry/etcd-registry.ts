@@ -1,6 +1,6 @@
 import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { StrataError } from '../core/errors.js';
-import type { MountRecord } from '../worker/mount-table.js';
+import type { MountRecord } from '../core/mounts.js';
 import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
 import type {
   JobRecord,

@@ -1,4 +1,4 @@
-import type { MountRecord } from '../worker/mount-table.js';
+import type { MountRecord } from '../core/mounts.js';
 
 /**
  * The registry contract: cluster membership, the mount table, cluster configuration, job records

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
-import { logger } from './log.js';
+import { logger } from '../core/log.js';
 import type { WorkerNode } from './worker-node.js';
 
 /** A handler that answers the request and returns true, or returns false to let the next one try. */

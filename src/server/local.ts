@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
+import { runUntilSignal } from '../core/daemon.js';
 import { toStrataError } from '../core/errors.js';
+import { logger } from '../core/log.js';
 import {
   credentialsFrom,
   loadGatewayConfig,
@@ -10,9 +12,7 @@ import {
   startS3GatewayServer,
 } from '../gateway/s3/server.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
-import { runUntilSignal } from './daemon.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
-import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';

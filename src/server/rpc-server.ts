@@ -15,7 +15,7 @@ import {
 } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
-import { sendStream } from './send-stream.js';
+import { sendStream } from '../core/send-stream.js';
 
 /**
  * Worker RPC over HTTP/1.1 (measured fastest here with undici; see TESTBED.md). Everything lives

@@ -6,6 +6,7 @@ import type { TierConfig } from '../cache/page-store.js';
 import { TieredPageStore } from '../cache/tiered-page-store.js';
 import type { ServerConfig } from '../core/config.js';
 import { StrataError, toStrataError } from '../core/errors.js';
+import { logger } from '../core/log.js';
 import { normalizePath } from '../core/paths.js';
 import { LevelMetaStore } from '../meta/level-meta-store.js';
 import type { Registry } from '../registry/registry.js';
@@ -13,7 +14,6 @@ import { WorkerFileSystem } from '../worker/file-system.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { MountTable } from '../worker/mount-table.js';
 import { StagingArea } from '../worker/staging.js';
-import { logger } from './log.js';
 
 export const VERSION = '0.1.0';
 

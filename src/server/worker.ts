@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
+import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
+import { logger } from '../core/log.js';
 import { createRegistry } from '../registry/factory.js';
 import { CLUSTER_TOKEN_KEY, type Registry, type WorkerRegistration } from '../registry/registry.js';
-import { runUntilSignal } from './daemon.js';
 import { adminHandler, listenHttp } from './http-server.js';
-import { logger } from './log.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';

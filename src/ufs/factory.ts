@@ -1,4 +1,5 @@
 import { StrataError } from '../core/errors.js';
+import { redactUri } from '../core/mounts.js';
 import type { UnderStore } from './under-store.js';
 
 /**
@@ -73,17 +74,4 @@ export async function createUnderStore(uri: string, options: UfsOptions = {}): P
   const loader = loaders.get(url.protocol)!;
   return loader(url, options);
 }
-
-/** A URI safe to print: user info (credentials) removed. */
-export function redactUri(uri: string): string {
-  try {
-    const url = new URL(uri);
-    if (url.username || url.password) {
-      url.username = '';
-      url.password = '';
-    }
-    return url.toString();
-  } catch {
-    return uri.replace(/\/\/[^@/]*@/, '//');
-  }
-}
+export { redactUri };

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StrataError } from '../core/errors.js';
+import type { EntryType } from '../core/file-system.js';
 import { normalizePath } from '../core/paths.js';
 
 /**
@@ -12,7 +13,7 @@ import { normalizePath } from '../core/paths.js';
  * where the store allows it, and must translate vendor errors into StrataError (keeping `cause`).
  */
 
-export type EntryType = 'file' | 'directory';
+export type { EntryType };
 
 export interface UfsStatus {
   /** Path relative to the store root, normalised ("/a/b"). */

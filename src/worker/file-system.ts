@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
+import { isStrataError, StrataError } from '../core/errors.js';
 import type {
   BufferReader,
   CachedFilePeek,
@@ -16,14 +17,14 @@ import type {
   UsageSummary,
   WriteOptions,
   WriteType,
-} from '../client/types.js';
-import { MAX_READ_BUFFER, READ_TYPES, WRITE_TYPES } from '../client/types.js';
-import { isStrataError, StrataError } from '../core/errors.js';
+} from '../core/file-system.js';
+import { MAX_READ_BUFFER, READ_TYPES, WRITE_TYPES } from '../core/file-system.js';
+import { mountInfo } from '../core/mounts.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../core/paths.js';
 import type { FileAttrs, FileRecord, MetaStore } from '../meta/meta-store.js';
 import { fingerprintOf, type UfsStatus } from '../ufs/under-store.js';
 import type { WorkerMetrics } from './metrics.js';
-import { type ActiveMount, MountTable, mountInfo, type Resolved } from './mount-table.js';
+import { type ActiveMount, MountTable, type Resolved } from './mount-table.js';
 import { PageReader, type RangeRequest } from './page-reader.js';
 import { Persister } from './persister.js';
 import type { StagingArea } from './staging.js';

@@ -1,29 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { MountInfo, MountOptions, WriteType } from '../client/types.js';
-import { WRITE_TYPES } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
+import type { MountOptions } from '../core/file-system.js';
+import { WRITE_TYPES } from '../core/file-system.js';
+import {
+  DEFAULT_SYNC_INTERVAL_MS,
+  DEFAULT_WRITE_TYPE,
+  type MountPersistence,
+  type MountRecord,
+  redactUri,
+} from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
-import { createUnderStore, parseUfsUri, redactUri } from '../ufs/factory.js';
+import { createUnderStore, parseUfsUri } from '../ufs/factory.js';
 import type { UnderStore } from '../ufs/under-store.js';
-
-/** What the registry persists for a mount (credentials included; never shown as is). */
-export interface MountRecord {
-  readonly path: string;
-  readonly uri: string;
-  readonly readOnly: boolean;
-  readonly syncIntervalMs: number;
-  readonly writeType: WriteType;
-  readonly options: Readonly<Record<string, string>>;
-  /** Clients may read the store directly when every owner fails (absent in older records = false). */
-  readonly fallbackToUfs?: boolean;
-}
-
-/** Where mounts are persisted: the embedded registry (JSON file) or etcd later. */
-export interface MountPersistence {
-  loadMounts(): Promise<MountRecord[]>;
-  saveMount(record: MountRecord): Promise<void>;
-  deleteMount(path: string): Promise<void>;
-}
 
 export interface ActiveMount {
   readonly record: MountRecord;
@@ -36,28 +24,6 @@ export interface Resolved {
   readonly mount: ActiveMount;
   /** Path inside the store ("/" for the mount point itself). */
   readonly ufsPath: string;
-}
-
-export const DEFAULT_SYNC_INTERVAL_MS = -1;
-export const DEFAULT_WRITE_TYPE: WriteType = 'CACHE_THROUGH';
-const SECRET_KEY = /secret|password|token|credential|key$/i;
-
-export function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options)) out[k] = SECRET_KEY.test(k) ? '****' : v;
-  return out;
-}
-
-export function mountInfo(record: MountRecord): MountInfo {
-  return {
-    path: record.path,
-    uri: redactUri(record.uri),
-    readOnly: record.readOnly,
-    fallbackToUfs: record.fallbackToUfs ?? false,
-    syncIntervalMs: record.syncIntervalMs,
-    writeType: record.writeType,
-    options: maskOptions(record.options),
-  };
 }
 
 /**

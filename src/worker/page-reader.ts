@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
-import type { ReadType } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
+import type { ReadType } from '../core/file-system.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** A stream of `length` bytes at `offset` from wherever the file's content lives (store or staging). */

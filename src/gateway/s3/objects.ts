@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type { BufferReader, CachedFilePeek, FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import { sendStream } from '../../core/send-stream.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
-import { sendStream } from '../../server/send-stream.js';
 import {
   STREAMING_SIGNED,
   STREAMING_SIGNED_TRAILER,

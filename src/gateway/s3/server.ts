@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import { readYamlFile } from '../../core/config.js';
+import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
-import { runUntilSignal } from '../../server/daemon.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { newRequestId, S3Response } from './http.js';
 

@@ -1,0 +1,175 @@
+import type { Readable } from 'node:stream';
+
+/** A namespace entry: a file, or a directory (a real one or a prefix of keys in an object store). */
+export type EntryType = 'file' | 'directory';
+
+/**
+ * The file-system API every front end uses (CLI, S3 gateway, FUSE, applications). The worker
+ * implements it in-process (worker/file-system.ts); RemoteFileSystem implements it over the worker
+ * RPC. It lives in core because both sides use it: the worker (below the client) implements it and
+ * every front end (above the client) calls it; src/client/types.ts re-exports it as the client's API.
+ * Paths are namespace paths ("/sales/2024/a.parquet"); errors are StrataError.
+ */
+
+export const READ_TYPES = ['CACHE', 'NO_CACHE', 'CACHE_PROMOTE'] as const;
+export type ReadType = (typeof READ_TYPES)[number];
+export const WRITE_TYPES = ['MUST_CACHE', 'CACHE_THROUGH', 'THROUGH', 'ASYNC_THROUGH'] as const;
+export type WriteType = (typeof WRITE_TYPES)[number];
+
+export interface FileInfo {
+  readonly path: string;
+  readonly name: string;
+  readonly type: EntryType;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly etag?: string;
+  readonly fingerprint: string;
+  /** Bytes of this file in the cache, and their share of the file (0–100). */
+  readonly cachedBytes: number;
+  readonly cachedPercent: number;
+  readonly pinned: boolean;
+  readonly ttlMs?: number;
+  readonly ttlAction?: 'free' | 'delete';
+  readonly persistence: 'PERSISTED' | 'TO_BE_PERSISTED' | 'NOT_PERSISTED';
+  /** The mount point that holds it. */
+  readonly mount: string;
+}
+
+export interface MountOptions {
+  readonly readOnly?: boolean;
+  /** When every owning worker fails, clients may read this mount's store directly. Default false. */
+  readonly fallbackToUfs?: boolean;
+  /** -1 trust the cache, 0 check the store on every access, N ms maximum staleness. Default -1? see DEFAULT_SYNC_INTERVAL_MS. */
+  readonly syncIntervalMs?: number;
+  readonly writeType?: WriteType;
+  /** Connector options (endpoint, region, credentials…). Secrets are masked when shown. */
+  readonly options?: Readonly<Record<string, string>>;
+}
+
+export interface MountInfo {
+  readonly path: string;
+  /** Store URI with credentials removed. */
+  readonly uri: string;
+  readonly readOnly: boolean;
+  readonly fallbackToUfs: boolean;
+  readonly syncIntervalMs: number;
+  readonly writeType: WriteType;
+  /** Connector options with secrets masked as "****". */
+  readonly options: Readonly<Record<string, string>>;
+}
+
+export interface SyncOption {
+  /** Overrides the mount's sync interval for this call. */
+  readonly syncIntervalMs?: number;
+}
+
+export interface ReadOptions {
+  readonly offset?: number;
+  readonly length?: number;
+  readonly readType?: ReadType;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  readonly writeType?: WriteType;
+  readonly size?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface JobSummary {
+  readonly files: number;
+  readonly bytes: number;
+}
+
+export interface UsageSummary {
+  readonly files: number;
+  readonly directories: number;
+  readonly bytes: number;
+  readonly cachedBytes: number;
+}
+
+export interface TierReport {
+  readonly tier: string;
+  readonly capacityBytes: number;
+  readonly usedBytes: number;
+  readonly pages: number;
+  readonly evictions: number;
+}
+
+export interface WorkerReport {
+  readonly id: string;
+  readonly address: string;
+  readonly state: 'ACTIVE' | 'DRAINING' | 'LOST';
+  readonly capacityBytes: number;
+  readonly usedBytes: number;
+  readonly hitRatio: number;
+  readonly tiers: readonly TierReport[];
+  readonly startedAtMs: number;
+  readonly version: string;
+}
+
+export interface ClusterReport {
+  readonly version: string;
+  readonly registry: string;
+  readonly mounts: readonly MountInfo[];
+  readonly workers: readonly WorkerReport[];
+  readonly pendingPersists: number;
+}
+
+/** One file whose cached bytes are asked for: its path and the fingerprint the caller saw. */
+export interface CacheProbeItem {
+  readonly path: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * Workers answer how much of given files they hold, without touching the store (the cluster
+ * client asks each file's owner, since a listing comes from the directory's owner).
+ */
+export interface CacheProbe {
+  cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]>;
+}
+
+/**
+ * Small ranges as one Buffer, for callers that answer with a single write (the S3 gateway's small
+ * GETs): no stream, no pipe. Offered by the in-process worker file system.
+ */
+export interface BufferReader {
+  /** Like read(), but the bytes at once; `options.length` is required and at most 1 MiB. */
+  readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer>;
+}
+
+/**
+ * Optional capability of an in-process file system: a small file's status and bytes answered
+ * synchronously when all of it is cached and fresh (undefined: use status() and readBuffer()).
+ */
+export interface CachedFilePeek {
+  peekFile(path: string, maxBytes: number): { info: FileInfo; data: Buffer } | undefined;
+}
+
+/** Largest range readBuffer serves. */
+export const MAX_READ_BUFFER = 1024 * 1024;
+
+export interface StrataFileSystem {
+  status(path: string, options?: SyncOption): Promise<FileInfo>;
+  list(path: string, options?: SyncOption): Promise<FileInfo[]>;
+  read(path: string, options?: ReadOptions): Promise<Readable>;
+  write(path: string, source: Readable, options?: WriteOptions): Promise<FileInfo>;
+  delete(path: string, options?: { recursive?: boolean }): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+
+  mount(path: string, uri: string, options?: MountOptions): Promise<MountInfo>;
+  unmount(path: string): Promise<void>;
+  mounts(): Promise<MountInfo[]>;
+
+  /** Reads files into the cache (recursively for directories). */
+  load(path: string): Promise<JobSummary>;
+  /** Drops cached pages (not pinned ones) of a file or tree. */
+  free(path: string): Promise<JobSummary>;
+  pin(path: string, pinned: boolean): Promise<void>;
+  /** ttlMs null removes the TTL. */
+  setTtl(path: string, ttlMs: number | null, action?: 'free' | 'delete'): Promise<void>;
+  du(path: string): Promise<UsageSummary>;
+  report(): Promise<ClusterReport>;
+}
