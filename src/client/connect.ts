@@ -3,7 +3,7 @@ import { StrataError } from '../core/errors.js';
 import { CLUSTER_TOKEN_KEY } from '../registry/registry.js';
 import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
 import { RemoteFileSystem, transportError } from './remote-file-system.js';
-import type { StrataFileSystem } from './types.js';
+import type { StrataFileSystem, WorkerLocation } from './types.js';
 
 /**
  * Connects to a Strata deployment through its registry:
@@ -15,15 +15,10 @@ import type { StrataFileSystem } from './types.js';
 
 export interface ConnectOptions extends ClusterOptions {}
 
-export interface WorkerLocation {
-  readonly id: string;
-  readonly address: string;
-}
-
 export type ConnectedFileSystem = StrataFileSystem & {
   close(): Promise<void>;
   /** The workers owning a path, primary first. */
-  location(path: string): WorkerLocation[];
+  location(path: string): readonly WorkerLocation[];
 };
 
 export interface WorkerEntry {

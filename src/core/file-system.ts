@@ -58,9 +58,23 @@ export interface MountInfo {
   readonly options: Readonly<Record<string, string>>;
 }
 
-export interface SyncOption {
+/**
+ * Every method takes an AbortSignal: aborting it (a client that went away, a shutdown, a
+ * deadline) stops the call down to the under-store request it is waiting on, and the call
+ * rejects with CANCELLED (TIMEOUT when the signal carries a TimeoutError reason).
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface SyncOption extends CallOptions {
   /** Overrides the mount's sync interval for this call. */
   readonly syncIntervalMs?: number;
+}
+
+export interface DeleteOptions extends CallOptions {
+  /** Delete a directory and everything below it (otherwise it must be empty). */
+  readonly recursive?: boolean;
 }
 
 export interface ReadOptions {
@@ -122,54 +136,78 @@ export interface CacheProbeItem {
   readonly fingerprint: string;
 }
 
-/**
- * Workers answer how much of given files they hold, without touching the store (the cluster
- * client asks each file's owner, since a listing comes from the directory's owner).
- */
-export interface CacheProbe {
-  cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]>;
+/** A worker that owns a path (primary first in a list). */
+export interface WorkerLocation {
+  readonly id: string;
+  readonly address: string;
 }
 
-/**
- * Small ranges as one Buffer, for callers that answer with a single write (the S3 gateway's small
- * GETs): no stream, no pipe. Offered by the in-process worker file system.
- */
-export interface BufferReader {
-  /** Like read(), but the bytes at once; `options.length` is required and at most 1 MiB. */
-  readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer>;
-}
-
-/**
- * Optional capability of an in-process file system: a small file's status and bytes answered
- * synchronously when all of it is cached and fresh (undefined: use status() and readBuffer()).
- */
-export interface CachedFilePeek {
-  peekFile(path: string, maxBytes: number): { info: FileInfo; data: Buffer } | undefined;
+/** What peekFile answers: a small file's status and all its bytes. */
+export interface PeekedFile {
+  readonly info: FileInfo;
+  readonly data: Buffer;
 }
 
 /** Largest range readBuffer serves. */
 export const MAX_READ_BUFFER = 1024 * 1024;
 
+/**
+ * Implementations: WorkerFileSystem (in process), RemoteFileSystem (one worker over the RPC),
+ * ClusterFileSystem (routes each path to its owners). All of them pass one contract suite
+ * (src/client/contract.ts).
+ *
+ * The optional methods at the end are capabilities: an implementation that offers one declares
+ * the method, and a caller checks for it (`fs.readBuffer !== undefined`) instead of casting.
+ */
 export interface StrataFileSystem {
   status(path: string, options?: SyncOption): Promise<FileInfo>;
-  list(path: string, options?: SyncOption): Promise<FileInfo[]>;
+  /** Direct children sorted by path. The array may be shared with other callers: never mutate it. */
+  list(path: string, options?: SyncOption): Promise<readonly FileInfo[]>;
   read(path: string, options?: ReadOptions): Promise<Readable>;
   write(path: string, source: Readable, options?: WriteOptions): Promise<FileInfo>;
-  delete(path: string, options?: { recursive?: boolean }): Promise<void>;
-  mkdir(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
+  delete(path: string, options?: DeleteOptions): Promise<void>;
+  mkdir(path: string, options?: CallOptions): Promise<void>;
+  rename(from: string, to: string, options?: CallOptions): Promise<void>;
 
-  mount(path: string, uri: string, options?: MountOptions): Promise<MountInfo>;
-  unmount(path: string): Promise<void>;
-  mounts(): Promise<MountInfo[]>;
+  mount(path: string, uri: string, options?: MountOptions & CallOptions): Promise<MountInfo>;
+  unmount(path: string, options?: CallOptions): Promise<void>;
+  mounts(options?: CallOptions): Promise<MountInfo[]>;
 
   /** Reads files into the cache (recursively for directories). */
-  load(path: string): Promise<JobSummary>;
+  load(path: string, options?: CallOptions): Promise<JobSummary>;
   /** Drops cached pages (not pinned ones) of a file or tree. */
-  free(path: string): Promise<JobSummary>;
-  pin(path: string, pinned: boolean): Promise<void>;
+  free(path: string, options?: CallOptions): Promise<JobSummary>;
+  pin(path: string, pinned: boolean, options?: CallOptions): Promise<void>;
   /** ttlMs null removes the TTL. */
-  setTtl(path: string, ttlMs: number | null, action?: 'free' | 'delete'): Promise<void>;
-  du(path: string): Promise<UsageSummary>;
-  report(): Promise<ClusterReport>;
+  setTtl(
+    path: string,
+    ttlMs: number | null,
+    action?: 'free' | 'delete',
+    options?: CallOptions,
+  ): Promise<void>;
+  du(path: string, options?: CallOptions): Promise<UsageSummary>;
+  report(options?: CallOptions): Promise<ClusterReport>;
+
+  // ---- capabilities (optional) ----
+
+  /**
+   * Like read(), but the bytes at once, for callers that answer with a single write (the S3
+   * gateway's small GETs): no stream, no pipe. `options.length` is required, at most
+   * MAX_READ_BUFFER. Offered by the in-process worker.
+   */
+  readBuffer?(path: string, options: ReadOptions & { length: number }): Promise<Buffer>;
+  /**
+   * A small file's status and bytes answered synchronously when all of it is cached and fresh;
+   * undefined whenever that does not hold (then use status() and readBuffer()/read()). Offered by
+   * the in-process worker.
+   */
+  peekFile?(path: string, maxBytes: number): PeekedFile | undefined;
+  /**
+   * Cached bytes of given files (path + the fingerprint the caller saw; 0 for unknown ones),
+   * without touching the store. Workers answer it; the cluster client asks each file's owner,
+   * since a listing comes from the directory's owner.
+   */
+  cachedBytesOf?(items: readonly CacheProbeItem[], options?: CallOptions): Promise<number[]>;
+  /** The workers that own a path, primary first. Offered by clients that route. */
+  location?(path: string): readonly WorkerLocation[];
 }

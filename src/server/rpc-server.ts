@@ -2,7 +2,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
-  type CacheProbe,
   type CacheProbeItem,
   READ_TYPES,
   type ReadOptions,
@@ -392,8 +391,7 @@ const ROUTES = new Map<string, Route>([
   [
     'POST cached',
     async ({ fs, req, res }) => {
-      const probe = fs as Partial<CacheProbe>;
-      if (typeof probe.cachedBytesOf !== 'function')
+      if (fs.cachedBytesOf === undefined)
         throw new StrataError('UNSUPPORTED', 'this server cannot report cached bytes');
       const b = await jsonBody(req);
       if (!Array.isArray(b.items) || b.items.length > 10_000)
@@ -407,7 +405,7 @@ const ROUTES = new Map<string, Route>([
       });
       sendJson(
         res,
-        await probe.cachedBytesOf(items.map((i: CacheProbeItem) => ({ ...i, path: normalizePath(i.path) }))),
+        await fs.cachedBytesOf(items.map((i: CacheProbeItem) => ({ ...i, path: normalizePath(i.path) }))),
       );
     },
   ],

@@ -3,8 +3,6 @@ import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type {
-  BufferReader,
-  CachedFilePeek,
   CacheProbeItem,
   ClusterReport,
   FileInfo,
@@ -87,7 +85,7 @@ const ROOT_RECORD = (path: string): FileRecord => ({
  * The worker's implementation of the file-system API: namespace resolution, metadata cache with
  * the per-mount sync policy, the page-cached read path and the four write types.
  */
-export class WorkerFileSystem implements StrataFileSystem, BufferReader, CachedFilePeek {
+export class WorkerFileSystem implements StrataFileSystem {
   readonly reader: PageReader;
   readonly persister: Persister;
   private readonly verifiedAt = new Map<string, number>();

@@ -1,13 +1,7 @@
+import { isStrataError, StrataError } from '../../core/errors.js';
 import { defineCommand, flag, print } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../options.js';
-
-/** A file system that can say which workers own a path (the cluster client, or one worker). */
-interface Locating {
-  location(
-    path: string,
-  ): Promise<Array<{ id: string; address: string }>> | Array<{ id: string; address: string }>;
-}
 
 export default defineCommand({
   words: ['fs', 'location'],
@@ -20,16 +14,12 @@ export default defineCommand({
   args: { min: 1, max: 1 },
   remote: true,
   async run(ctx) {
-    const fs = (await ctx.fs()) as unknown as Partial<Locating>;
+    const fs = await ctx.fs();
     const path = ctx.positionals[0]!;
-    if (typeof fs.location !== 'function') throw new Error('this client cannot locate paths');
-    await (fs as unknown as { status(p: string): Promise<unknown> }).status(path).catch((err: unknown) => {
+    if (fs.location === undefined) throw new StrataError('UNSUPPORTED', 'this client cannot locate paths');
+    await fs.status(path).catch((err: unknown) => {
       // Location is defined for any path; only a malformed one is an error.
-      if (
-        (err as { code?: string }).code === 'INVALID_PATH' ||
-        (err as { code?: string }).code === 'NAME_TOO_LONG'
-      )
-        throw err;
+      if (isStrataError(err, 'INVALID_PATH') || isStrataError(err, 'NAME_TOO_LONG')) throw err;
     });
     const owners = await fs.location(path);
     await print(

@@ -38,7 +38,7 @@ export default defineCommand({
       return 0;
     }
     const all: FileInfo[] = [];
-    const queue: Array<{ dir: string; entries: FileInfo[] }> = [{ dir: path, entries: top }];
+    const queue: Array<{ dir: string; entries: readonly FileInfo[] }> = [{ dir: path, entries: top }];
     for (let item = queue.shift(); item; item = queue.shift()) {
       if (flag(ctx, 'json')) all.push(...item.entries);
       else
@@ -59,7 +59,11 @@ export default defineCommand({
 });
 
 /** ls of a file shows the file, as ls does. */
-async function listOrSelf(fs: StrataFileSystem, path: string, sync: SyncOption): Promise<FileInfo[]> {
+async function listOrSelf(
+  fs: StrataFileSystem,
+  path: string,
+  sync: SyncOption,
+): Promise<readonly FileInfo[]> {
   try {
     return await fs.list(path, sync);
   } catch (err) {

@@ -17,7 +17,7 @@ import { child, esc, parseXml, RawXml, toXml } from './xml.js';
  * opaque continuation-token (answered as ContinuationToken when more buckets follow).
  */
 export async function listBuckets(ctx: Ctx): Promise<void> {
-  let entries: FileInfo[] = [];
+  let entries: readonly FileInfo[] = [];
   try {
     entries = await ctx.fs.list('/');
   } catch (err) {

@@ -85,7 +85,7 @@ export class ListingCache {
 
   private async relist(dir: string, epoch: number): Promise<DirEntry[] | undefined> {
     const hit = this.entries.get(dir);
-    let infos: FileInfo[];
+    let infos: readonly FileInfo[];
     try {
       infos = await this.fs.list(dir);
     } catch (err) {

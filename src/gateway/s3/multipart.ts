@@ -507,7 +507,7 @@ export async function listUploads(ctx: Ctx): Promise<void> {
   const keyMarker = ctx.query.get('key-marker') ?? '';
   const idMarker = ctx.query.get('upload-id-marker') ?? '';
   const max = intParam(ctx, 'max-uploads', 1000, 1000);
-  let entries: FileInfo[] = [];
+  let entries: readonly FileInfo[] = [];
   try {
     entries = await ctx.fs.list(uploadsDir(ctx.bucket), { syncIntervalMs: 0 });
   } catch (err) {

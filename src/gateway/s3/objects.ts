@@ -1,6 +1,6 @@
 import { pipeline as pipelineCb, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BufferReader, CachedFilePeek, FileInfo, StrataFileSystem } from '../../client/types.js';
+import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import { sendStream } from '../../core/send-stream.js';
@@ -190,11 +190,11 @@ const OVERRIDES: Record<string, string> = {
 
 /**
  * A small object without a sidecar whose status and bytes the in-process worker has in memory
- * (CachedFilePeek): the state statObject would build and the whole body, with no promise on the
+ * (StrataFileSystem.peekFile): the state statObject would build and the whole body, with no promise on the
  * way. Undefined whenever anything needs a lookup — then statObject and readBuffer decide.
  */
 function peekObject(ctx: Ctx): { state: ObjectState; data: Buffer } | undefined {
-  const peek = (ctx.fs as Partial<CachedFilePeek>).peekFile;
+  const peek = ctx.fs.peekFile;
   if (peek === undefined || isDirKey(ctx.key) || !plainGet(ctx)) return undefined;
   let path: string | undefined;
   try {
@@ -279,7 +279,7 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
     ctx.res.end(cached.data.subarray(offset, offset + length));
     return;
   }
-  const small = (ctx.fs as Partial<BufferReader>).readBuffer;
+  const small = ctx.fs.readBuffer;
   if (small && length <= SMALL_GET_BYTES) {
     // One buffer, one write: no stream machinery for the many-small-objects case.
     const body = await small.call(ctx.fs, state.path, { offset, length });
