@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { createRing, type HashRing, type RingAlgorithm } from '../cluster/ring.js';
+import { throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
@@ -9,7 +10,10 @@ import type { UnderStore } from '../ufs/under-store.js';
 import { fingerprintOf } from '../ufs/under-store.js';
 import { RemoteFileSystem, type RemoteFileSystemOptions } from './remote-file-system.js';
 import type {
+  CacheProbeItem,
+  CallOptions,
   ClusterReport,
+  DeleteOptions,
   FileInfo,
   JobSummary,
   MountInfo,
@@ -145,7 +149,12 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   /** Runs `fn` on the owners of `path` in order until one answers. */
-  private async routed<T>(path: string, fn: (fs: RemoteFileSystem) => Promise<T>): Promise<T> {
+  private async routed<T>(
+    path: string,
+    fn: (fs: RemoteFileSystem) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    throwIfAborted(signal);
     const owners = this.tryOrder(path);
     if (owners.length === 0) throw new StrataError('UNAVAILABLE', 'no live workers in the cluster');
     let last: unknown;
@@ -162,12 +171,15 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   /** Runs `fn` on any live worker (cluster-wide operations). */
-  private async anyWorker<T>(fn: (fs: RemoteFileSystem) => Promise<T>): Promise<T> {
-    return this.routed('/', fn);
+  private async anyWorker<T>(
+    fn: (fs: RemoteFileSystem) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    return this.routed('/', fn, signal);
   }
 
   status(path: string, options: SyncOption = {}): Promise<FileInfo> {
-    return this.routed(path, (fs) => fs.status(path, options));
+    return this.routed(path, (fs) => fs.status(path, options), options.signal);
   }
 
   /**
@@ -193,6 +205,7 @@ export class ClusterFileSystem implements StrataFileSystem {
         try {
           const bytes = await this.client(worker).cachedBytesOf(
             at.map((i) => ({ path: entries[i]!.path, fingerprint: entries[i]!.fingerprint })),
+            options,
           );
           at.forEach((i, k) => {
             const e = entries[i]!;
@@ -208,14 +221,42 @@ export class ClusterFileSystem implements StrataFileSystem {
         }
       }),
     );
+    throwIfAborted(options.signal);
     return patched;
   }
 
   private listRaw(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
-    return this.routed(path, (fs) => fs.list(path, options));
+    return this.routed(path, (fs) => fs.list(path, options), options.signal);
+  }
+
+  /** Asks each file's owner (one batch per owner) how much of it is cached. */
+  async cachedBytesOf(items: readonly CacheProbeItem[], options: CallOptions = {}): Promise<number[]> {
+    throwIfAborted(options.signal);
+    const out = new Array<number>(items.length).fill(0);
+    const byOwner = new Map<string, { worker: WorkerInfo; at: number[] }>();
+    items.forEach((item, i) => {
+      const owner = this.tryOrder(normalizePath(item.path))[0];
+      if (!owner) return;
+      const group = byOwner.get(owner.id) ?? { worker: owner, at: [] };
+      group.at.push(i);
+      byOwner.set(owner.id, group);
+    });
+    await Promise.all(
+      [...byOwner.values()].map(async ({ worker, at }) => {
+        const bytes = await this.client(worker).cachedBytesOf(
+          at.map((i) => items[i]!),
+          options,
+        );
+        at.forEach((i, k) => {
+          out[i] = bytes[k] ?? 0;
+        });
+      }),
+    );
+    return out;
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    throwIfAborted(options.signal);
     const p = normalizePath(path);
     const owners = this.tryOrder(p);
     const start = options.offset ?? 0;
@@ -238,7 +279,7 @@ export class ClusterFileSystem implements StrataFileSystem {
           attempt++;
         }
       }
-      const direct = await this.readStoreDirectly(p, offset, length, last);
+      const direct = await this.readStoreDirectly(p, offset, length, options.signal);
       if (direct) {
         attempt = Number.POSITIVE_INFINITY;
         return direct;
@@ -292,7 +333,7 @@ export class ClusterFileSystem implements StrataFileSystem {
     p: string,
     offset: number,
     length: number | undefined,
-    cause: unknown,
+    signal: AbortSignal | undefined,
   ): Promise<ReadableWithMeta | undefined> {
     const records = (await this.directory.loadMounts?.().catch(() => undefined)) ?? [];
     const mount = records.filter((m) => isWithin(p, m.path)).sort((a, b) => b.path.length - a.path.length)[0];
@@ -304,10 +345,10 @@ export class ClusterFileSystem implements StrataFileSystem {
     }
     const s = await store;
     const ufsPath = relativeTo(p, mount.path);
-    const st = await s.status(ufsPath);
+    const call = signal ? { signal } : {};
+    const st = await s.status(ufsPath, call);
     const len = length ?? st.size - offset;
-    const stream = await s.read(ufsPath, { offset, length: len });
-    void cause;
+    const stream = await s.read(ufsPath, { offset, length: len, ...call });
     return Object.assign(stream, {
       fingerprint: fingerprintOf(st),
       contentLength: Math.max(0, Math.min(len, st.size - offset)),
@@ -315,6 +356,7 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
+    throwIfAborted(options.signal);
     const owners = this.tryOrder(path);
     let last: unknown = new StrataError('UNAVAILABLE', 'no live workers in the cluster');
     for (const owner of owners) {
@@ -331,40 +373,40 @@ export class ClusterFileSystem implements StrataFileSystem {
     throw last;
   }
 
-  delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    return this.routed(path, (fs) => fs.delete(path, options));
+  delete(path: string, options: DeleteOptions = {}): Promise<void> {
+    return this.routed(path, (fs) => fs.delete(path, options), options.signal);
   }
 
-  mkdir(path: string): Promise<void> {
-    return this.routed(path, (fs) => fs.mkdir(path));
+  mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    return this.routed(path, (fs) => fs.mkdir(path, options), options.signal);
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.routed(from, (fs) => fs.rename(from, to));
+  rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
+    return this.routed(from, (fs) => fs.rename(from, to, options), options.signal);
   }
 
-  mount(path: string, uri: string, options: MountOptions = {}): Promise<MountInfo> {
-    return this.anyWorker((fs) => fs.mount(path, uri, options));
+  mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
+    return this.anyWorker((fs) => fs.mount(path, uri, options), options.signal);
   }
 
-  unmount(path: string): Promise<void> {
-    return this.anyWorker((fs) => fs.unmount(path));
+  unmount(path: string, options: CallOptions = {}): Promise<void> {
+    return this.anyWorker((fs) => fs.unmount(path, options), options.signal);
   }
 
-  mounts(): Promise<MountInfo[]> {
-    return this.anyWorker((fs) => fs.mounts());
+  mounts(options: CallOptions = {}): Promise<MountInfo[]> {
+    return this.anyWorker((fs) => fs.mounts(options), options.signal);
   }
 
   /** Every file at or below `path`, listing each directory on its owner. */
-  private async *files(path: string): AsyncGenerator<FileInfo> {
-    const root = await this.status(path);
+  private async *files(path: string, options: CallOptions): AsyncGenerator<FileInfo> {
+    const root = await this.status(path, options);
     if (root.type === 'file') {
       yield root;
       return;
     }
     const stack = [root.path];
     while (stack.length > 0) {
-      for (const e of await this.listRaw(stack.pop()!)) {
+      for (const e of await this.listRaw(stack.pop()!, options)) {
         if (e.type === 'directory') stack.push(e.path);
         else yield e;
       }
@@ -373,11 +415,12 @@ export class ClusterFileSystem implements StrataFileSystem {
 
   private async eachFile(
     path: string,
+    options: CallOptions,
     fn: (file: FileInfo) => Promise<void>,
     concurrency = 8,
   ): Promise<void> {
     const running = new Set<Promise<void>>();
-    for await (const f of this.files(path)) {
+    for await (const f of this.files(path, options)) {
       const p = fn(f).finally(() => running.delete(p));
       running.add(p);
       if (running.size >= concurrency) await Promise.race(running);
@@ -385,53 +428,62 @@ export class ClusterFileSystem implements StrataFileSystem {
     await Promise.all(running);
   }
 
-  async load(path: string): Promise<JobSummary> {
+  async load(path: string, options: CallOptions = {}): Promise<JobSummary> {
     let files = 0;
     let bytes = 0;
-    await this.eachFile(path, async (f) => {
-      const r = await this.routed(f.path, (fs) => fs.load(f.path));
+    await this.eachFile(path, options, async (f) => {
+      const r = await this.routed(f.path, (fs) => fs.load(f.path, options), options.signal);
       files += r.files;
       bytes += r.bytes;
     });
     return { files, bytes };
   }
 
-  async free(path: string): Promise<JobSummary> {
+  async free(path: string, options: CallOptions = {}): Promise<JobSummary> {
     let files = 0;
     let bytes = 0;
-    await this.eachFile(path, async (f) => {
-      const r = await this.routed(f.path, (fs) => fs.free(f.path));
+    await this.eachFile(path, options, async (f) => {
+      const r = await this.routed(f.path, (fs) => fs.free(f.path, options), options.signal);
       files += r.files;
       bytes += r.bytes;
     });
     return { files, bytes };
   }
 
-  async pin(path: string, pinned: boolean): Promise<void> {
-    await this.eachFile(path, (f) => this.routed(f.path, (fs) => fs.pin(f.path, pinned)));
+  async pin(path: string, pinned: boolean, options: CallOptions = {}): Promise<void> {
+    await this.eachFile(path, options, (f) =>
+      this.routed(f.path, (fs) => fs.pin(f.path, pinned, options), options.signal),
+    );
   }
 
-  async setTtl(path: string, ttlMs: number | null, action: 'free' | 'delete' = 'free'): Promise<void> {
-    const root = await this.status(path);
+  async setTtl(
+    path: string,
+    ttlMs: number | null,
+    action: 'free' | 'delete' = 'free',
+    options: CallOptions = {},
+  ): Promise<void> {
+    const root = await this.status(path, options);
     if (root.type === 'file' || action === 'delete' || ttlMs === null) {
-      await this.routed(path, (fs) => fs.setTtl(path, ttlMs, action));
+      await this.routed(path, (fs) => fs.setTtl(path, ttlMs, action, options), options.signal);
       if (root.type === 'file' || ttlMs !== null) return;
     }
     // Freeing a tree frees pages on every file's owner, so each owner gets the TTL for its files.
-    await this.eachFile(path, (f) => this.routed(f.path, (fs) => fs.setTtl(f.path, ttlMs, action)));
+    await this.eachFile(path, options, (f) =>
+      this.routed(f.path, (fs) => fs.setTtl(f.path, ttlMs, action, options), options.signal),
+    );
   }
 
-  async du(path: string): Promise<UsageSummary> {
+  async du(path: string, options: CallOptions = {}): Promise<UsageSummary> {
     let files = 0;
     let bytes = 0;
     let cachedBytes = 0;
     let directories = 0;
-    const root = await this.status(path);
+    const root = await this.status(path, options);
     if (root.type === 'directory') {
       const stack = [root.path];
       directories++;
       while (stack.length > 0) {
-        for (const e of await this.listRaw(stack.pop()!)) {
+        for (const e of await this.listRaw(stack.pop()!, options)) {
           if (e.type === 'directory') {
             directories++;
             stack.push(e.path);
@@ -440,8 +492,8 @@ export class ClusterFileSystem implements StrataFileSystem {
       }
     }
     // Cached bytes live on each file's owner, not on the owner of its directory.
-    await this.eachFile(path, async (f) => {
-      const s = await this.status(f.path);
+    await this.eachFile(path, options, async (f) => {
+      const s = await this.status(f.path, options);
       files++;
       bytes += s.size;
       cachedBytes += s.cachedBytes;
@@ -449,9 +501,10 @@ export class ClusterFileSystem implements StrataFileSystem {
     return { files, directories, bytes, cachedBytes };
   }
 
-  async report(): Promise<ClusterReport> {
+  async report(options: CallOptions = {}): Promise<ClusterReport> {
+    throwIfAborted(options.signal);
     const workers = this.liveWorkers();
-    const reports = await Promise.allSettled(workers.map((w) => this.client(w).report()));
+    const reports = await Promise.allSettled(workers.map((w) => this.client(w).report(options)));
     const merged: WorkerReport[] = [];
     let base: ClusterReport | undefined;
     let pending = 0;
@@ -475,6 +528,7 @@ export class ClusterFileSystem implements StrataFileSystem {
         });
       }
     });
+    throwIfAborted(options.signal);
     if (!base) throw new StrataError('UNAVAILABLE', 'no worker answered');
     return { ...base, workers: merged.sort((a, b) => (a.id < b.id ? -1 : 1)), pendingPersists: pending };
   }

@@ -1,9 +1,12 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Pool } from 'undici';
+import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
 import type {
   CacheProbeItem,
+  CallOptions,
   ClusterReport,
+  DeleteOptions,
   FileInfo,
   JobSummary,
   MountInfo,
@@ -99,6 +102,7 @@ export class RemoteFileSystem implements StrataFileSystem {
       method: 'GET',
       route: 'status',
       query: { path, syncIntervalMs: options.syncIntervalMs },
+      signal: options.signal,
     });
   }
 
@@ -107,63 +111,89 @@ export class RemoteFileSystem implements StrataFileSystem {
       method: 'GET',
       route: 'list',
       query: { path, syncIntervalMs: options.syncIntervalMs },
+      signal: options.signal,
     });
   }
 
-  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     await this.#json({
       method: 'POST',
       route: 'delete',
       json: { path, recursive: options.recursive === true },
+      signal: options.signal,
     });
   }
 
-  async mkdir(path: string): Promise<void> {
-    await this.#json({ method: 'POST', route: 'mkdir', json: { path } });
+  async mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    await this.#json({ method: 'POST', route: 'mkdir', json: { path }, signal: options.signal });
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    await this.#json({ method: 'POST', route: 'rename', json: { from, to } });
+  async rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
+    await this.#json({ method: 'POST', route: 'rename', json: { from, to }, signal: options.signal });
   }
 
-  async mount(path: string, uri: string, options: MountOptions = {}): Promise<MountInfo> {
-    return this.#json({ method: 'POST', route: 'mount', json: { path, uri, options } });
+  async mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
+    const { signal, ...mountOptions } = options;
+    return this.#json({ method: 'POST', route: 'mount', json: { path, uri, options: mountOptions }, signal });
   }
 
-  async unmount(path: string): Promise<void> {
-    await this.#json({ method: 'POST', route: 'unmount', json: { path } });
+  async unmount(path: string, options: CallOptions = {}): Promise<void> {
+    await this.#json({ method: 'POST', route: 'unmount', json: { path }, signal: options.signal });
   }
 
-  async mounts(): Promise<MountInfo[]> {
-    return this.#json({ method: 'GET', route: 'mounts' });
+  async mounts(options: CallOptions = {}): Promise<MountInfo[]> {
+    return this.#json({ method: 'GET', route: 'mounts', signal: options.signal });
   }
 
-  async load(path: string): Promise<JobSummary> {
-    return this.#json({ method: 'POST', route: 'load', json: { path }, headersTimeout: this.#jobTimeoutMs });
+  async load(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    return this.#json({
+      method: 'POST',
+      route: 'load',
+      json: { path },
+      headersTimeout: this.#jobTimeoutMs,
+      signal: options.signal,
+    });
   }
 
-  async free(path: string): Promise<JobSummary> {
-    return this.#json({ method: 'POST', route: 'free', json: { path }, headersTimeout: this.#jobTimeoutMs });
+  async free(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    return this.#json({
+      method: 'POST',
+      route: 'free',
+      json: { path },
+      headersTimeout: this.#jobTimeoutMs,
+      signal: options.signal,
+    });
   }
 
-  async pin(path: string, pinned: boolean): Promise<void> {
-    await this.#json({ method: 'POST', route: 'pin', json: { path, pinned } });
+  async pin(path: string, pinned: boolean, options: CallOptions = {}): Promise<void> {
+    await this.#json({ method: 'POST', route: 'pin', json: { path, pinned }, signal: options.signal });
   }
 
-  async setTtl(path: string, ttlMs: number | null, action?: 'free' | 'delete'): Promise<void> {
-    await this.#json({ method: 'POST', route: 'ttl', json: { path, ttlMs, action } });
+  async setTtl(
+    path: string,
+    ttlMs: number | null,
+    action?: 'free' | 'delete',
+    options: CallOptions = {},
+  ): Promise<void> {
+    await this.#json({ method: 'POST', route: 'ttl', json: { path, ttlMs, action }, signal: options.signal });
   }
 
-  async du(path: string): Promise<UsageSummary> {
-    return this.#json({ method: 'GET', route: 'du', query: { path }, headersTimeout: this.#jobTimeoutMs });
+  async du(path: string, options: CallOptions = {}): Promise<UsageSummary> {
+    return this.#json({
+      method: 'GET',
+      route: 'du',
+      query: { path },
+      headersTimeout: this.#jobTimeoutMs,
+      signal: options.signal,
+    });
   }
 
-  async report(): Promise<ClusterReport> {
-    return this.#json({ method: 'GET', route: 'report' });
+  async report(options: CallOptions = {}): Promise<ClusterReport> {
+    return this.#json({ method: 'GET', route: 'report', signal: options.signal });
   }
 
-  async cachedBytesOf(items: readonly CacheProbeItem[]): Promise<number[]> {
-    return this.#json({ method: 'POST', route: 'cached', json: { items } });
+  async cachedBytesOf(items: readonly CacheProbeItem[], options: CallOptions = {}): Promise<number[]> {
+    return this.#json({ method: 'POST', route: 'cached', json: { items }, signal: options.signal });
   }
 
   // ---- data ----------------------------------------------------------------------------------
@@ -225,6 +255,7 @@ export class RemoteFileSystem implements StrataFileSystem {
   }
 
   async #call(spec: CallSpec): Promise<ResponseData> {
+    if (spec.signal) throwIfAborted(spec.signal);
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
@@ -247,6 +278,7 @@ export class RemoteFileSystem implements StrataFileSystem {
         bodyTimeout: this.#bodyTimeoutMs,
       });
     } catch (err) {
+      if (spec.signal?.aborted) throw abortError(spec.signal);
       throw transportError(err, `${spec.method} ${spec.route} on ${this.baseUrl}`);
     }
   }

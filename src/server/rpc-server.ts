@@ -269,13 +269,19 @@ async function streamRead(ctx: CallContext, stream: SizedReadable): Promise<void
 const ROUTES = new Map<string, Route>([
   [
     'GET status',
-    async ({ fs, res, query }) =>
-      sendJson(res, await fs.status(requiredString(query.get('path'), 'path'), syncOption(query))),
+    async ({ fs, res, query, signal }) =>
+      sendJson(
+        res,
+        await fs.status(requiredString(query.get('path'), 'path'), { ...syncOption(query), signal }),
+      ),
   ],
   [
     'GET list',
-    async ({ fs, res, query }) =>
-      sendJson(res, await fs.list(requiredString(query.get('path'), 'path'), syncOption(query))),
+    async ({ fs, res, query, signal }) =>
+      sendJson(
+        res,
+        await fs.list(requiredString(query.get('path'), 'path'), { ...syncOption(query), signal }),
+      ),
   ],
   [
     'GET read',
@@ -308,69 +314,72 @@ const ROUTES = new Map<string, Route>([
   ],
   [
     'POST delete',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
       if (b.recursive !== undefined && typeof b.recursive !== 'boolean')
         throw bad('"recursive" must be a boolean');
-      await fs.delete(requiredString(b.path, 'path'), { recursive: b.recursive === true });
+      await fs.delete(requiredString(b.path, 'path'), { recursive: b.recursive === true, signal });
       sendEmpty(res);
     },
   ],
   [
     'POST mkdir',
-    async ({ fs, req, res }) => {
-      await fs.mkdir(requiredString((await jsonBody(req)).path, 'path'));
+    async ({ fs, req, res, signal }) => {
+      await fs.mkdir(requiredString((await jsonBody(req)).path, 'path'), { signal });
       sendEmpty(res);
     },
   ],
   [
     'POST rename',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
-      await fs.rename(requiredString(b.from, 'from'), requiredString(b.to, 'to'));
+      await fs.rename(requiredString(b.from, 'from'), requiredString(b.to, 'to'), { signal });
       sendEmpty(res);
     },
   ],
   [
     'POST mount',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
       sendJson(
         res,
-        await fs.mount(requiredString(b.path, 'path'), requiredString(b.uri, 'uri'), mountOptions(b.options)),
+        await fs.mount(requiredString(b.path, 'path'), requiredString(b.uri, 'uri'), {
+          ...mountOptions(b.options),
+          signal,
+        }),
       );
     },
   ],
   [
     'POST unmount',
-    async ({ fs, req, res }) => {
-      await fs.unmount(requiredString((await jsonBody(req)).path, 'path'));
+    async ({ fs, req, res, signal }) => {
+      await fs.unmount(requiredString((await jsonBody(req)).path, 'path'), { signal });
       sendEmpty(res);
     },
   ],
-  ['GET mounts', async ({ fs, res }) => sendJson(res, await fs.mounts())],
+  ['GET mounts', async ({ fs, res, signal }) => sendJson(res, await fs.mounts({ signal }))],
   [
     'POST load',
-    async ({ fs, req, res }) =>
-      sendJson(res, await fs.load(requiredString((await jsonBody(req)).path, 'path'))),
+    async ({ fs, req, res, signal }) =>
+      sendJson(res, await fs.load(requiredString((await jsonBody(req)).path, 'path'), { signal })),
   ],
   [
     'POST free',
-    async ({ fs, req, res }) =>
-      sendJson(res, await fs.free(requiredString((await jsonBody(req)).path, 'path'))),
+    async ({ fs, req, res, signal }) =>
+      sendJson(res, await fs.free(requiredString((await jsonBody(req)).path, 'path'), { signal })),
   ],
   [
     'POST pin',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
       if (typeof b.pinned !== 'boolean') throw bad('"pinned" must be a boolean');
-      await fs.pin(requiredString(b.path, 'path'), b.pinned);
+      await fs.pin(requiredString(b.path, 'path'), b.pinned, { signal });
       sendEmpty(res);
     },
   ],
   [
     'POST ttl',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
       const ttl = b.ttlMs;
       if (ttl !== null && !(typeof ttl === 'number' && Number.isSafeInteger(ttl) && ttl >= 0)) {
@@ -378,19 +387,19 @@ const ROUTES = new Map<string, Route>([
       }
       const action = oneOf(b.action, ['free', 'delete'] as const, 'action');
       const path = requiredString(b.path, 'path');
-      if (action === undefined) await fs.setTtl(path, ttl);
-      else await fs.setTtl(path, ttl, action);
+      await fs.setTtl(path, ttl, action, { signal });
       sendEmpty(res);
     },
   ],
   [
     'GET du',
-    async ({ fs, res, query }) => sendJson(res, await fs.du(requiredString(query.get('path'), 'path'))),
+    async ({ fs, res, query, signal }) =>
+      sendJson(res, await fs.du(requiredString(query.get('path'), 'path'), { signal })),
   ],
-  ['GET report', async ({ fs, res }) => sendJson(res, await fs.report())],
+  ['GET report', async ({ fs, res, signal }) => sendJson(res, await fs.report({ signal }))],
   [
     'POST cached',
-    async ({ fs, req, res }) => {
+    async ({ fs, req, res, signal }) => {
       if (fs.cachedBytesOf === undefined)
         throw new StrataError('UNSUPPORTED', 'this server cannot report cached bytes');
       const b = await jsonBody(req);
@@ -405,7 +414,10 @@ const ROUTES = new Map<string, Route>([
       });
       sendJson(
         res,
-        await fs.cachedBytesOf(items.map((i: CacheProbeItem) => ({ ...i, path: normalizePath(i.path) }))),
+        await fs.cachedBytesOf(
+          items.map((i: CacheProbeItem) => ({ ...i, path: normalizePath(i.path) })),
+          { signal },
+        ),
       );
     },
   ],

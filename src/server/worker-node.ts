@@ -11,7 +11,7 @@ import { normalizePath } from '../core/paths.js';
 import { LevelMetaStore } from '../meta/level-meta-store.js';
 import type { Registry } from '../registry/registry.js';
 import { WorkerFileSystem } from '../worker/file-system.js';
-import { WorkerMetrics } from '../worker/metrics.js';
+import { observeStoreCalls, WorkerMetrics } from '../worker/metrics.js';
 import { MountTable } from '../worker/mount-table.js';
 import { StagingArea } from '../worker/staging.js';
 
@@ -55,7 +55,7 @@ export class WorkerNode {
       });
     this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
     this.staging = new StagingArea(join(dir, 'staging'));
-    this.mounts = new MountTable(registry);
+    this.mounts = new MountTable(registry, { observe: observeStoreCalls(this.metrics) });
   }
 
   /**

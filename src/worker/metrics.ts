@@ -32,9 +32,15 @@ export class WorkerMetrics {
   });
   readonly ufsOps = new Histogram({
     name: 'strata_ufs_operation_seconds',
-    help: 'Latency of under-store operations',
+    help: 'Latency of under-store operations (a read: until its stream opened)',
     labelNames: ['mount', 'op'] as const,
     buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly ufsErrors = new Counter({
+    name: 'strata_ufs_errors_total',
+    help: 'Under-store operations that failed, by error code (TIMEOUT: past the deadline)',
+    labelNames: ['mount', 'op', 'code'] as const,
     registers: [this.registry],
   });
   readonly metadataHits = new Counter({
@@ -77,4 +83,12 @@ export class WorkerMetrics {
     help: 'ASYNC_THROUGH writes not yet persisted to their store',
     registers: [this.registry],
   });
+}
+
+/** Reports every under-store call of a mount into the worker's series (the mount table's hook). */
+export function observeStoreCalls(metrics: WorkerMetrics) {
+  return (mount: string, op: string, seconds: number, errorCode: string | undefined): void => {
+    metrics.ufsOps.observe({ mount, op }, seconds);
+    if (errorCode !== undefined) metrics.ufsErrors.inc({ mount, op, code: errorCode });
+  };
 }

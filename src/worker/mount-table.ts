@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ErrorCode } from '../core/errors.js';
 import { StrataError } from '../core/errors.js';
 import type { MountOptions } from '../core/file-system.js';
 import { WRITE_TYPES } from '../core/file-system.js';
@@ -11,7 +12,20 @@ import {
 } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import { createUnderStore, parseUfsUri } from '../ufs/factory.js';
+import { InstrumentedStore, type UfsOperation } from '../ufs/instrumented-store.js';
 import type { UnderStore } from '../ufs/under-store.js';
+
+/** How the stores of mounts are watched: every call reported per mount point, and its deadline. */
+export interface MountInstrumentation {
+  readonly observe?: (
+    mount: string,
+    op: UfsOperation,
+    seconds: number,
+    errorCode: ErrorCode | undefined,
+  ) => void;
+  /** See InstrumentOptions.deadlineMs (default 60 s). */
+  readonly deadlineMs?: number;
+}
 
 export interface ActiveMount {
   readonly record: MountRecord;
@@ -36,11 +50,14 @@ export class MountTable {
   /** Mount points sorted longest first, for longest-prefix resolution. */
   private order: string[] = [];
 
-  constructor(private readonly persistence: MountPersistence) {}
+  constructor(
+    private readonly persistence: MountPersistence,
+    private readonly instrument: MountInstrumentation = {},
+  ) {}
 
   async open(): Promise<void> {
     for (const record of await this.persistence.loadMounts()) {
-      this.activate(record, await createUnderStore(record.uri, record.options));
+      this.activate(record, await this.openStore(record));
     }
   }
 
@@ -80,7 +97,7 @@ export class MountTable {
     if (this.mounts.has(record.path))
       throw new StrataError('MOUNT_CONFLICT', `${record.path} is already a mount point`);
     await checkParent(record.path);
-    const store = await createUnderStore(record.uri, record.options);
+    const store = await this.openStore(record);
     try {
       const root = await store.status('/');
       if (root.type !== 'directory')
@@ -123,8 +140,7 @@ export class MountTable {
       }
     }
     for (const record of records) {
-      if (!this.mounts.has(record.path))
-        this.activate(record, await createUnderStore(record.uri, record.options));
+      if (!this.mounts.has(record.path)) this.activate(record, await this.openStore(record));
     }
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
     return gone;
@@ -155,6 +171,14 @@ export class MountTable {
     return r;
   }
 
+  /** resolve(), refusing paths of read-only mounts (READ_ONLY): what every mutation starts with. */
+  writable(path: string): Resolved {
+    const r = this.resolve(path);
+    if (r.mount.record.readOnly)
+      throw new StrataError('READ_ONLY', `${r.mount.record.path} is mounted read-only`);
+    return r;
+  }
+
   /** Mount points directly below `dir` (they appear as directories in its listing). */
   childMountPoints(dir: string): string[] {
     return this.order.filter(
@@ -165,6 +189,16 @@ export class MountTable {
   /** Mount points strictly below `dir`, at any depth. */
   mountsBelow(dir: string): string[] {
     return this.order.filter((m) => m !== dir && isWithin(m, dir));
+  }
+
+  /** The mount's store, wrapped so every call is timed, bounded by the deadline and abortable. */
+  private async openStore(record: MountRecord): Promise<UnderStore> {
+    const store = await createUnderStore(record.uri, record.options);
+    const observe = this.instrument.observe;
+    return new InstrumentedStore(store, {
+      ...(observe ? { observe: (op, seconds, code) => observe(record.path, op, seconds, code) } : {}),
+      ...(this.instrument.deadlineMs === undefined ? {} : { deadlineMs: this.instrument.deadlineMs }),
+    });
   }
 
   private activate(record: MountRecord, store: UnderStore): ActiveMount {

@@ -1,11 +1,19 @@
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
-import { StrataError } from '../core/errors.js';
+import { abortError } from '../core/abort.js';
+import { isStrataError, StrataError } from '../core/errors.js';
 import type { ReadType } from '../core/file-system.js';
 import type { WorkerMetrics } from './metrics.js';
 
-/** A stream of `length` bytes at `offset` from wherever the file's content lives (store or staging). */
-export type RangeSource = (offset: number, length: number) => Promise<AsyncIterable<Buffer>>;
+/**
+ * A stream of `length` bytes at `offset` from wherever the file's content lives (store or
+ * staging); `signal` (the reader's that started this store read) aborts it.
+ */
+export type RangeSource = (
+  offset: number,
+  length: number,
+  signal: AbortSignal | undefined,
+) => Promise<AsyncIterable<Buffer>>;
 
 export interface RangeRequest {
   readonly cacheId: string;
@@ -17,6 +25,11 @@ export interface RangeRequest {
   /** Metric label. */
   readonly mount: string;
   readonly source: RangeSource;
+  /**
+   * The reader's signal: it ends the stream and aborts the store reads this request started. A
+   * store read shared with another reader that is still waiting is started again for that reader.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Longest run of missing pages fetched with one store read (bounds memory per run). */
@@ -106,7 +119,7 @@ export class PageReader {
     const done = () => {
       if (sequential || req.offset === 0) this.prefetch(req, last + 1, last + this.readahead);
     };
-    return new Readable({
+    const stream = new Readable({
       highWaterMark: ps,
       read() {
         if (next > last) {
@@ -130,6 +143,16 @@ export class PageReader {
         );
       },
     });
+    const signal = req.signal;
+    if (signal) {
+      const onAbort = () => stream.destroy(abortError(signal));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        stream.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    return stream;
   }
 
   /** The range as one Buffer (callers bound its length): pages concatenated, or a view of one. */
@@ -176,8 +199,10 @@ export class PageReader {
   }
 
   /** Starts filling pages [from, to] of a file in the background (sequential readahead). */
-  prefetch(req: RangeRequest, from: number, to: number): void {
-    if (req.readType === 'NO_CACHE') return;
+  prefetch(request: RangeRequest, from: number, to: number): void {
+    if (request.readType === 'NO_CACHE') return;
+    // Beyond what the reader asked for: fills the cache for the next read, whoever makes it.
+    const { signal: _readerSignal, ...req } = request;
     const lastPage = Math.min(to, Math.ceil(req.size / this.pages.pageSize) - 1);
     for (let i = from; i <= lastPage; i++) {
       if (!this.pages.has(req.cacheId, i)) this.fetch(req, i, lastPage).catch((err) => this.onError(err));
@@ -197,7 +222,14 @@ export class PageReader {
       }
     }
     this.metrics.cacheMissBytes.inc({ mount: req.mount }, served);
-    return this.fetch(req, index, last);
+    try {
+      return await this.fetch(req, index, last);
+    } catch (err) {
+      // The store read was shared with a reader that went away: read the page for this one.
+      if (isStrataError(err, 'CANCELLED') && req.signal?.aborted !== true)
+        return this.fetch(req, index, last);
+      throw err;
+    }
   }
 
   /** The page from a store read in progress, or a new run of store reads starting at it. */
@@ -237,7 +269,7 @@ export class PageReader {
       stored.catch((err) => this.onError(err)).finally(() => this.inflight.delete(key));
     };
     (async () => {
-      const source = await req.source(offset, length);
+      const source = await req.source(offset, length, req.signal);
       let index = first;
       let page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
       let filled = 0;
@@ -265,10 +297,11 @@ export class PageReader {
           `the store returned ${offset + (index - first) * ps + filled - offset} of ${length} bytes`,
         );
       }
-    })().catch((err) => {
+    })().catch((err: unknown) => {
+      const e = req.signal?.aborted ? abortError(req.signal) : err;
       for (let i = first + done; i <= lastPage; i++) {
         this.inflight.delete(`${req.cacheId}:${i}`);
-        waiting[i - first]!.reject(err);
+        waiting[i - first]!.reject(e);
       }
     });
     return waiting[0]!.promise;

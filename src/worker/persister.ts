@@ -1,8 +1,8 @@
 import { isWithin } from '../core/paths.js';
 import type { FileRecord, MetaStore } from '../meta/meta-store.js';
-import type { UfsStatus } from '../ufs/under-store.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { ActiveMount, MountTable } from './mount-table.js';
+import type { MountTable } from './mount-table.js';
+import { recordOf } from './records.js';
 import type { StagingArea } from './staging.js';
 
 interface JournalEntry {
@@ -18,7 +18,6 @@ export interface PersisterOptions {
   readonly metrics: WorkerMetrics;
   readonly delayMs: number;
   readonly log: (event: string, fields: Record<string, unknown>) => void;
-  readonly toRecord: (path: string, st: UfsStatus, mount: ActiveMount, cacheId?: string) => FileRecord;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -127,7 +126,7 @@ export class Persister {
       );
       this.o.metrics.ufsWriteBytes.inc({ mount: resolved.mount.record.path }, st.size);
       if (this.stagedFiles.get(path) !== record) return; // overwritten meanwhile; the newer write persists next
-      const persisted = this.o.toRecord(path, st, resolved.mount, record.cacheId);
+      const persisted = recordOf(path, st, resolved.mount, record.cacheId);
       await this.o.meta.invalidate(path);
       await this.o.meta.putStatus(persisted);
       await this.o.meta.setAttrs(path, { persistence: undefined });

@@ -67,7 +67,10 @@ describe('worker RPC', () => {
     const st = await client.status('/a/b/hello.txt', { syncIntervalMs: 0 });
     assert.equal(st.size, 12);
     assert.equal(st.cachedPercent, 100);
-    assert.deepEqual(mem.seen.status, { syncIntervalMs: 0 });
+    const seenStatus = mem.seen.status as { syncIntervalMs?: number; signal?: AbortSignal };
+    assert.equal(seenStatus.syncIntervalMs, 0);
+    // The server hands every call the request's signal (aborted if the caller goes away).
+    assert.ok(seenStatus.signal instanceof AbortSignal);
 
     const listed = await client.list('/a');
     assert.deepEqual(

@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream';
+import { abortError, throwIfAborted } from '../core/abort.js';
+import { type ErrorCode, StrataError, toStrataError } from '../core/errors.js';
+import {
+  type CallOptions,
+  type ListOptions,
+  type ListPage,
+  type ReadOptions,
+  type UfsCapabilities,
+  type UfsStatus,
+  UnderStore,
+  type WriteOptions,
+} from './under-store.js';
+
+export type UfsOperation = 'status' | 'list' | 'read' | 'write' | 'delete' | 'mkdir' | 'rename';
+
+/**
+ * Told about every store call once it settles: how long it took (a read: until its stream was
+ * open, since a whole body's duration depends on how fast the reader consumes) and, if it failed,
+ * the error code.
+ */
+export type StoreCallObserver = (op: UfsOperation, seconds: number, errorCode: ErrorCode | undefined) => void;
+
+export interface InstrumentOptions {
+  readonly observe?: StoreCallObserver;
+  /**
+   * Deadline of a call that moves no body (status, one list page, delete, mkdir, rename) and of a
+   * read until its stream opens; past it the call is aborted and fails with TIMEOUT. Writes are
+   * bounded by their source and the caller's signal instead. Default 60 s; 0 turns it off.
+   */
+  readonly deadlineMs?: number;
+}
+
+export const DEFAULT_STORE_DEADLINE_MS = 60_000;
+
+/**
+ * The one wrapper every under-store call of a worker goes through (the worker's mount table wraps
+ * each store it opens): it times the call, bounds it by a deadline, and hands the connector one
+ * AbortSignal that fires on the caller's signal or the deadline — so a client that goes away or a
+ * store that hangs stops the request to the store itself. An aborted call fails with CANCELLED
+ * (TIMEOUT for the deadline), whatever the connector's own abort error looked like.
+ *
+ * A wrapper of the same interface (STYLE.md: cross-cutting concerns are wrappers), so connectors
+ * stay unaware of it and the contract suite runs unchanged through it.
+ */
+export class InstrumentedStore extends UnderStore {
+  readonly uri: string;
+  readonly capabilities: UfsCapabilities;
+  private readonly deadlineMs: number;
+
+  constructor(
+    readonly inner: UnderStore,
+    private readonly o: InstrumentOptions = {},
+  ) {
+    super();
+    this.uri = inner.uri;
+    this.capabilities = inner.capabilities;
+    this.deadlineMs = o.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
+  }
+
+  protected _status(path: string, options: CallOptions): Promise<UfsStatus> {
+    return this.call('status', options, true, (signal) => this.inner.status(path, { ...options, signal }));
+  }
+
+  protected _list(path: string, options: ListOptions): Promise<ListPage> {
+    return this.call('list', options, true, (signal) => this.inner.list(path, { ...options, signal }));
+  }
+
+  protected _read(path: string, options: ReadOptions): Promise<Readable> {
+    return this.call('read', options, true, (signal) => this.inner.read(path, { ...options, signal }));
+  }
+
+  protected _write(path: string, source: Readable, options: WriteOptions): Promise<UfsStatus> {
+    return this.call('write', options, false, (signal) =>
+      this.inner.write(path, source, { ...options, signal }),
+    );
+  }
+
+  protected _delete(path: string, options: CallOptions & { recursive?: boolean }): Promise<void> {
+    return this.call('delete', options, true, (signal) => this.inner.delete(path, { ...options, signal }));
+  }
+
+  protected _mkdir(path: string, options: CallOptions): Promise<void> {
+    return this.call('mkdir', options, true, (signal) => this.inner.mkdir(path, { ...options, signal }));
+  }
+
+  protected _rename(from: string, to: string, options: CallOptions): Promise<void> {
+    return this.call('rename', options, true, (signal) =>
+      this.inner.rename(from, to, { ...options, signal }),
+    );
+  }
+
+  override close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async call<T>(
+    op: UfsOperation,
+    options: CallOptions,
+    bounded: boolean,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    const deadline = new AbortController();
+    const timer =
+      bounded && this.deadlineMs > 0
+        ? setTimeout(
+            () =>
+              deadline.abort(
+                new StrataError('TIMEOUT', `${this.uri}: ${op} took longer than ${this.deadlineMs} ms`),
+              ),
+            this.deadlineMs,
+          )
+        : undefined;
+    // The caller's signal keeps governing a read's body after the deadline timer is cleared.
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+    try {
+      throwIfAborted(signal);
+      const result = await fn(signal);
+      this.o.observe?.(op, (performance.now() - started) / 1000, undefined);
+      return result;
+    } catch (err) {
+      const e = signal.aborted ? abortError(signal) : toStrataError(err);
+      this.o.observe?.(op, (performance.now() - started) / 1000, e.code);
+      throw e;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+}

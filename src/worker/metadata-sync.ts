@@ -1,0 +1,240 @@
+import type { PageStore } from '../cache/page-store.js';
+import { isStrataError, StrataError } from '../core/errors.js';
+import { baseName, parentOf } from '../core/paths.js';
+import type { FileRecord, MetaStore } from '../meta/meta-store.js';
+import { fingerprintOf, type UfsStatus } from '../ufs/under-store.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { MountTable, Resolved } from './mount-table.js';
+import type { Persister } from './persister.js';
+import { cacheIdOf, isFresh, namespaceDirectory, recordOf } from './records.js';
+
+/** A path's record and where it lives. */
+export interface Located {
+  readonly path: string;
+  readonly record: FileRecord;
+  readonly resolved: Resolved;
+}
+
+export interface MetadataSyncParts {
+  readonly mounts: MountTable;
+  readonly meta: MetaStore;
+  /** Pages of a file whose fingerprint changed or that vanished are dropped here. */
+  readonly pages: Pick<PageStore, 'deleteFile'>;
+  /** Files whose only copy is local: they shadow the store. */
+  readonly staged: Pick<Persister, 'staged' | 'stagedBelow'>;
+  readonly metrics: Pick<WorkerMetrics, 'metadataHits' | 'metadataMisses'>;
+  /** A data miss re-checks the store's fingerprint if the last check is older than this. */
+  readonly missRevalidateMs: number;
+}
+
+/** Listings known to be sorted (checked once per listing object the metadata store hands out). */
+const sortedListings = new WeakSet<readonly FileRecord[]>();
+
+function isSortedByPath(records: readonly FileRecord[]): boolean {
+  if (sortedListings.has(records)) return true;
+  for (let i = 1; i < records.length; i++) if (records[i - 1]!.path > records[i]!.path) return false;
+  sortedListings.add(records);
+  return true;
+}
+
+/**
+ * Statuses and listings, from the metadata store while they are fresh by the mount's sync policy
+ * and from the under-store otherwise. A refresh that finds a new fingerprint drops the old pages
+ * and the parent's listing, so a changed source is never served with old bytes.
+ *
+ * Records handed out (including listing arrays) are shared with the metadata store's memory:
+ * callers must not mutate them.
+ */
+export class MetadataSync {
+  private readonly verifiedAt = new Map<string, number>();
+
+  constructor(private readonly o: MetadataSyncParts) {}
+
+  /** The cache identity of a located file (its record's, or derived from its fingerprint). */
+  cacheIdOf(l: Located): string {
+    return l.record.cacheId ?? cacheIdOf(l.resolved.mount, l.path, l.record.fingerprint);
+  }
+
+  /** Finds a path's record, consulting the store when the cached one is not fresh enough. */
+  async locate(p: string, syncOverride: number | undefined, signal?: AbortSignal): Promise<Located> {
+    const { mounts, meta, metrics } = this.o;
+    const staged = this.o.staged.staged(p);
+    const resolved = mounts.tryResolve(p);
+    if (staged && resolved) return { path: p, record: staged, resolved };
+    if (!resolved || (resolved.ufsPath === '/' && mounts.get(p))) {
+      if (p === '/' || mounts.mountsBelow(p).length > 0 || mounts.get(p)) {
+        return { path: p, record: namespaceDirectory(p), resolved: resolved ?? this.anyResolved(p) };
+      }
+      throw new StrataError('NOT_MOUNTED', `no mount covers ${p}`, { details: { path: p } });
+    }
+    const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
+    const mountLabel = { mount: resolved.mount.record.path };
+    const cached = await meta.getStatus(p);
+    if (cached && isFresh(cached.syncedAtMs, interval)) {
+      metrics.metadataHits.inc(mountLabel);
+      return { path: p, record: cached, resolved };
+    }
+    metrics.metadataMisses.inc(mountLabel);
+    let st: UfsStatus;
+    try {
+      st = await resolved.mount.store.status(resolved.ufsPath, signal ? { signal } : {});
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) {
+        if (cached) {
+          await meta.invalidate(p);
+          if (cached.cacheId) await this.o.pages.deleteFile(cached.cacheId);
+        }
+        if (mounts.mountsBelow(p).length > 0 || this.o.staged.stagedBelow(p).length > 0) {
+          return { path: p, record: namespaceDirectory(p), resolved };
+        }
+      }
+      throw err;
+    }
+    const record = recordOf(
+      p,
+      st,
+      resolved.mount,
+      cached?.fingerprint === fingerprintOf(st) ? cached.cacheId : undefined,
+    );
+    if (cached && cached.fingerprint !== record.fingerprint) {
+      await meta.invalidate(p); // the parent's listing shows the old size/mtime
+      if (cached.cacheId) await this.o.pages.deleteFile(cached.cacheId);
+    }
+    await meta.putStatus(record);
+    return { path: p, record, resolved };
+  }
+
+  /** locate(), with NOT_FOUND as undefined. */
+  async tryLocate(p: string, sync: number | undefined, signal?: AbortSignal): Promise<Located | undefined> {
+    try {
+      return await this.locate(p, sync, signal);
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return undefined;
+      throw err;
+    }
+  }
+
+  /** Whether the path exists now (checked against the store). */
+  async exists(p: string, signal?: AbortSignal): Promise<boolean> {
+    return (await this.tryLocate(p, 0, signal)) !== undefined;
+  }
+
+  /**
+   * Before reading missing pages from the store: make sure the cached fingerprint still holds
+   * (at most once per `missRevalidateMs` per file), even with sync interval -1 — trusting cached
+   * metadata must never mean mixing two versions' bytes.
+   */
+  async revalidate(located: Located, signal?: AbortSignal): Promise<Located> {
+    const id = this.cacheIdOf(located);
+    const last = this.verifiedAt.get(id) ?? 0;
+    if (Date.now() - last <= this.o.missRevalidateMs || located.record.type !== 'file') return located;
+    const fresh = await this.locate(located.path, 0, signal);
+    if (this.verifiedAt.size > 10_000) this.verifiedAt.clear();
+    this.verifiedAt.set(this.cacheIdOf(fresh), Date.now());
+    return fresh;
+  }
+
+  /** Direct children of a directory: the store's listing, plus mount points and staged files. */
+  async listRecords(
+    p: string,
+    syncOverride: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<FileRecord[]> {
+    const dir = await this.locate(p, syncOverride, signal);
+    if (dir.record.type !== 'directory') throw new StrataError('NOT_A_DIRECTORY', `${p} is a file`);
+    const resolved = this.o.mounts.tryResolve(p);
+    const stored = resolved ? await this.listFromStore(p, resolved, syncOverride, signal) : [];
+    const points = this.o.mounts.childMountPoints(p);
+    const staged = this.o.staged.stagedBelow(p);
+    // The common case — nothing mounted or staged below — is the store's listing as it is (the
+    // metadata store keeps it sorted by name): no copy for directories of 100,000s of entries.
+    if (points.length === 0 && staged.length === 0 && isSortedByPath(stored)) return stored;
+    const byName = new Map<string, FileRecord>();
+    for (const r of stored) byName.set(baseName(r.path), r);
+    for (const point of points) byName.set(baseName(point), namespaceDirectory(point));
+    for (const s of staged) {
+      if (parentOf(s.path) === p) byName.set(baseName(s.path), s);
+      else {
+        const child = s.path.slice(p === '/' ? 1 : p.length + 1).split('/')[0]!;
+        if (!byName.has(child))
+          byName.set(child, namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`));
+      }
+    }
+    return [...byName.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** Every file at or below `p` (depth-first), using the sync policy. */
+  async *walk(p: string, onDir?: () => void, signal?: AbortSignal): AsyncGenerator<FileRecord> {
+    const root = await this.locate(p, undefined, signal);
+    if (root.record.type === 'file') {
+      yield { ...root.record, cacheId: this.cacheIdOf(root) };
+      return;
+    }
+    const stack = [p];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      for (const rec of await this.listRecords(dir, undefined, signal)) {
+        if (rec.type === 'directory') {
+          onDir?.();
+          stack.push(rec.path);
+        } else {
+          yield rec;
+        }
+      }
+    }
+  }
+
+  private anyResolved(p: string): Resolved {
+    const first = this.o.mounts.list()[0];
+    if (!first) throw new StrataError('NOT_MOUNTED', `nothing is mounted (looking up ${p})`);
+    return { mount: first, ufsPath: '/' };
+  }
+
+  private async listFromStore(
+    p: string,
+    resolved: Resolved,
+    syncOverride: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<FileRecord[]> {
+    const { meta, metrics } = this.o;
+    const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
+    const label = { mount: resolved.mount.record.path };
+    const cached = await meta.getListing(p);
+    if (cached && isFresh(cached.syncedAtMs, interval)) {
+      metrics.metadataHits.inc(label);
+      return cached.entries;
+    }
+    metrics.metadataMisses.inc(label);
+    let entries: UfsStatus[];
+    try {
+      entries = await resolved.mount.store.listAll(resolved.ufsPath, signal ? { signal } : {});
+    } catch (err) {
+      if (
+        isStrataError(err, 'NOT_FOUND') &&
+        (this.o.mounts.mountsBelow(p).length > 0 || this.o.staged.stagedBelow(p).length > 0)
+      )
+        return [];
+      throw err;
+    }
+    const now = Date.now();
+    const records = entries.map((st) => {
+      const path =
+        p === '/'
+          ? st.path.replace(/^\/?/, '/')
+          : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
+      return { ...recordOf(path, st, resolved.mount), syncedAtMs: now };
+    });
+    if (cached) {
+      // Pages of files that changed or vanished can never be served again: free them now.
+      const current = new Map(records.map((r) => [r.path, r.fingerprint]));
+      for (const old of cached.entries) {
+        if (old.cacheId && current.get(old.path) !== old.fingerprint)
+          await this.o.pages.deleteFile(old.cacheId);
+      }
+    }
+    await meta.putListing(p, records, now);
+    // The array the metadata store now hands out (from memory): returning our own copy would make
+    // the next list() see a new array and rebuild every FileInfo (a 100,000-entry relist ~100 ms).
+    return (await meta.getListing(p))?.entries ?? records;
+  }
+}

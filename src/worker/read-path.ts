@@ -1,0 +1,155 @@
+import type { Readable } from 'node:stream';
+import { throwIfAborted } from '../core/abort.js';
+import { StrataError } from '../core/errors.js';
+import {
+  MAX_READ_BUFFER,
+  type PeekedFile,
+  READ_TYPES,
+  type ReadOptions,
+  type ReadType,
+} from '../core/file-system.js';
+import { normalizePath } from '../core/paths.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import type { FileInfoBuilder } from './file-info.js';
+import type { Located, MetadataSync } from './metadata-sync.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { MountTable } from './mount-table.js';
+import type { PageReader, RangeRequest } from './page-reader.js';
+import type { Persister } from './persister.js';
+import { cacheIdOf, isFresh } from './records.js';
+import type { StagingArea } from './staging.js';
+
+export interface ReadPathParts {
+  readonly sync: MetadataSync;
+  readonly reader: PageReader;
+  readonly staging: Pick<StagingArea, 'openRange'>;
+  readonly mounts: MountTable;
+  readonly meta: Pick<MetaStore, 'peekStatus' | 'peekAttrs'>;
+  readonly persister: Pick<Persister, 'staged'>;
+  readonly metrics: Pick<WorkerMetrics, 'metadataHits'>;
+  readonly infos: FileInfoBuilder;
+}
+
+interface PreparedRead {
+  readonly located: Located;
+  readonly offset: number;
+  readonly length: number;
+  readonly readType: ReadType;
+}
+
+/**
+ * The read path: a range of a file from the page cache, its staging file (a write not yet
+ * persisted) or the store. Before any store read the file's fingerprint is revalidated, so the
+ * bytes served always belong to one version.
+ */
+export class ReadPath {
+  constructor(private readonly o: ReadPathParts) {}
+
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const r = await this.prepare(path, options);
+    const stream = this.o.reader.stream(this.rangeRequest(r, options.signal));
+    // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
+    return Object.assign(stream, { contentLength: r.length, fingerprint: r.located.record.fingerprint });
+  }
+
+  async readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer> {
+    if (!Number.isSafeInteger(options.length) || options.length < 0 || options.length > MAX_READ_BUFFER)
+      throw new StrataError('INVALID_ARGUMENT', `readBuffer reads 0..${MAX_READ_BUFFER} bytes`);
+    const r = await this.prepare(path, options);
+    return this.o.reader.readBuffer(this.rangeRequest(r, options.signal));
+  }
+
+  /**
+   * A small file's status and bytes when both are at hand — status cached and fresh by the
+   * mount's sync policy, attributes known, every page in memory, nothing staged — answered
+   * synchronously; undefined whenever any of that does not hold (then status()/readBuffer()).
+   */
+  peekFile(path: string, maxBytes: number): PeekedFile | undefined {
+    const { meta, mounts } = this.o;
+    if (meta.peekStatus === undefined || meta.peekAttrs === undefined) return undefined;
+    let p: string;
+    try {
+      p = normalizePath(path);
+    } catch {
+      return undefined; // the slow path reports the error
+    }
+    const resolved = mounts.tryResolve(p);
+    if (resolved === undefined || resolved.ufsPath === '/' || this.o.persister.staged(p)) return undefined;
+    const record = meta.peekStatus(p);
+    if (record?.type !== 'file' || record.staging || record.size > maxBytes) return undefined;
+    const mount = resolved.mount.record.path;
+    if (!isFresh(record.syncedAtMs, resolved.mount.record.syncIntervalMs)) return undefined;
+    const attrs = meta.peekAttrs(p);
+    if (attrs === undefined) return undefined;
+    const cacheId = record.cacheId ?? cacheIdOf(resolved.mount, p, record.fingerprint);
+    const data =
+      record.size === 0
+        ? Buffer.alloc(0)
+        : this.o.reader.peekBuffer(cacheId, record.size, 0, record.size, mount);
+    if (data === undefined) return undefined;
+    this.o.metrics.metadataHits.inc({ mount });
+    return { info: this.o.infos.info(record, mount, attrs ?? undefined), data };
+  }
+
+  /** Validates a read and looks its file up (revalidated before any store read). */
+  private async prepare(path: string, options: ReadOptions): Promise<PreparedRead> {
+    throwIfAborted(options.signal);
+    const p = normalizePath(path);
+    const readType = options.readType ?? 'CACHE';
+    if (!READ_TYPES.includes(readType))
+      throw new StrataError('INVALID_ARGUMENT', `read type must be one of ${READ_TYPES.join(', ')}`);
+    let located = await this.o.sync.locate(p, undefined, options.signal);
+    if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > located.record.size) {
+      throw new StrataError(
+        'INVALID_RANGE',
+        `offset ${offset} is outside ${p} (${located.record.size} bytes)`,
+      );
+    }
+    const length = Math.min(options.length ?? Number.MAX_SAFE_INTEGER, located.record.size - offset);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new StrataError('INVALID_RANGE', `bad length ${options.length}`);
+    const cacheId = this.o.sync.cacheIdOf(located);
+    if (!located.record.staging && !this.o.reader.isCached(cacheId, offset, length)) {
+      located = await this.o.sync.revalidate(located, options.signal);
+      if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
+    }
+    return { located, offset, length, readType };
+  }
+
+  /** Where a range of the file comes from: the page cache, else its staging file or the store. */
+  private rangeRequest(r: PreparedRead, signal: AbortSignal | undefined): RangeRequest {
+    const { record, resolved } = r.located;
+    const staging = record.staging;
+    const store = resolved.mount.store;
+    const ufsPath = resolved.ufsPath;
+    const fromStore = async (offset: number, length: number, runSignal: AbortSignal | undefined) =>
+      (await store.read(
+        ufsPath,
+        runSignal ? { offset, length, signal: runSignal } : { offset, length },
+      )) as AsyncIterable<Buffer>;
+    const source = staging
+      ? async (off: number, len: number, runSignal: AbortSignal | undefined) => {
+          try {
+            return (await this.o.staging.openRange(staging, off, len)) as AsyncIterable<Buffer>;
+          } catch (err) {
+            // Persisted (and its staging file removed) since this reader looked it up: the store
+            // now holds the same bytes.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+            return fromStore(off, len, runSignal);
+          }
+        }
+      : fromStore;
+    return {
+      cacheId: this.o.sync.cacheIdOf(r.located),
+      size: record.size,
+      offset: r.offset,
+      length: r.length,
+      readType: r.readType,
+      mount: resolved.mount.record.path,
+      source,
+      ...(signal ? { signal } : {}),
+    };
+  }
+}

@@ -1,0 +1,154 @@
+import type { Readable } from 'node:stream';
+import type { PageStore } from '../cache/page-store.js';
+import { throwIfAborted } from '../core/abort.js';
+import { isStrataError, StrataError } from '../core/errors.js';
+import { type FileInfo, WRITE_TYPES, type WriteOptions, type WriteType } from '../core/file-system.js';
+import { normalizePath } from '../core/paths.js';
+import type { FileRecord, MetaStore } from '../meta/meta-store.js';
+import type { FileInfoBuilder } from './file-info.js';
+import type { MetadataSync } from './metadata-sync.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { MountTable, Resolved } from './mount-table.js';
+import type { Persister } from './persister.js';
+import { cacheIdOf, recordOf } from './records.js';
+import type { StagingArea } from './staging.js';
+
+export interface WritePathParts {
+  readonly sync: MetadataSync;
+  readonly mounts: MountTable;
+  readonly meta: MetaStore;
+  readonly pages: PageStore;
+  readonly staging: StagingArea;
+  readonly persister: Persister;
+  readonly metrics: Pick<WorkerMetrics, 'ufsWriteBytes'>;
+  readonly infos: FileInfoBuilder;
+}
+
+/**
+ * The four write types. Files are written whole.
+ * - THROUGH streams straight to the store.
+ * - CACHE_THROUGH streams to a local staging file, uploads it with a known size, then imports its
+ *   pages under the store's new fingerprint (only known after the store write; staging keeps
+ *   memory bounded).
+ * - ASYNC_THROUGH and MUST_CACHE stage with fsync and write a journal record before the write is
+ *   acknowledged; the Persister uploads ASYNC_THROUGH files in the background.
+ */
+export class WritePath {
+  constructor(private readonly o: WritePathParts) {}
+
+  async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
+    throwIfAborted(options.signal);
+    const p = normalizePath(path);
+    const r = this.o.mounts.writable(p);
+    if (this.o.mounts.get(p) || p === '/') throw new StrataError('IS_A_DIRECTORY', `${p} is a mount point`);
+    const writeType: WriteType = options.writeType ?? r.mount.record.writeType;
+    if (!WRITE_TYPES.includes(writeType))
+      throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
+    const existing = await this.o.sync.tryLocate(p, -1, options.signal);
+    if (existing?.record.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
+    let record: FileRecord;
+    if (writeType === 'THROUGH') record = await this.writeThrough(p, r, source, options);
+    else if (writeType === 'CACHE_THROUGH') record = await this.writeCacheThrough(p, r, source, options);
+    else record = await this.writeLocal(p, r, source, writeType, existing?.record, options.signal);
+    if (existing?.record.cacheId && existing.record.cacheId !== record.cacheId)
+      await this.o.pages.deleteFile(existing.record.cacheId);
+    if (!record.staging) {
+      await this.o.meta.invalidate(p);
+      await this.o.meta.putStatus(record);
+      await this.o.meta.setAttrs(p, { persistence: undefined });
+    }
+    return this.o.infos.info(record, r.mount.record.path, await this.o.meta.getAttrs(p));
+  }
+
+  /** Forgets a file that exists only locally: its journal record, staging file, pages and attributes. */
+  async dropStaged(record: FileRecord): Promise<void> {
+    await this.o.persister.remove(record.path);
+    if (record.cacheId) await this.o.pages.deleteFile(record.cacheId);
+    await this.o.meta.deleteAttrs(record.path);
+    await this.o.meta.invalidate(record.path);
+  }
+
+  private async writeThrough(
+    p: string,
+    r: Resolved,
+    source: Readable,
+    options: WriteOptions,
+  ): Promise<FileRecord> {
+    const st = await r.mount.store.write(r.ufsPath, source, {
+      ...(options.size === undefined ? {} : { size: options.size }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);
+    return recordOf(p, st, r.mount);
+  }
+
+  private async writeCacheThrough(
+    p: string,
+    r: Resolved,
+    source: Readable,
+    options: WriteOptions,
+  ): Promise<FileRecord> {
+    const { staging } = this.o;
+    const staged = await staging.receive(source, false, options.signal);
+    try {
+      const st = await r.mount.store.write(r.ufsPath, staging.read(staged.file, 0, staged.size), {
+        size: staged.size,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);
+      const record = recordOf(p, st, r.mount);
+      await this.importPages(staged.file, staged.size, record.cacheId!);
+      return record;
+    } finally {
+      await staging.remove(staged.file);
+    }
+  }
+
+  /** MUST_CACHE and ASYNC_THROUGH: acknowledged once the data and its journal record are durable. */
+  private async writeLocal(
+    p: string,
+    r: Resolved,
+    source: Readable,
+    writeType: WriteType,
+    existing: FileRecord | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<FileRecord> {
+    const staged = await this.o.staging.receive(source, true, signal);
+    const now = Date.now();
+    const fingerprint = `${staged.size}:${now}:local-${staged.id}`;
+    const record: FileRecord = {
+      path: p,
+      type: 'file',
+      size: staged.size,
+      mtimeMs: now,
+      fingerprint,
+      syncedAtMs: now,
+      cacheId: cacheIdOf(r.mount, p, fingerprint),
+      staging: staged.file,
+    };
+    if (existing?.staging) await this.dropStaged(existing);
+    // Cache the pages and set the state before the journal record: once recorded, the persister
+    // may upload and remove the staging file at any moment. A crash before the record leaves an
+    // unacknowledged staging file, which the next start sweeps.
+    await this.importPages(staged.file, staged.size, record.cacheId!);
+    await this.o.meta.setAttrs(p, {
+      persistence: writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'NOT_PERSISTED',
+    });
+    await this.o.persister.add(record, writeType === 'ASYNC_THROUGH');
+    return record;
+  }
+
+  /** Splits a local file into pages in the page store (after a write). */
+  private async importPages(file: string, size: number, cacheId: string): Promise<void> {
+    const ps = this.o.pages.pageSize;
+    for (let off = 0, i = 0; off < size; off += ps, i++) {
+      const buf = await this.o.staging.readRange(file, off, Math.min(ps, size - off));
+      try {
+        await this.o.pages.put(cacheId, i, buf);
+      } catch (err) {
+        if (isStrataError(err, 'CACHE_FULL')) return; // the store (or staging) still has the data
+        throw err;
+      }
+    }
+  }
+}
