@@ -27,7 +27,9 @@ export interface MountPersistence {
 
 export const DEFAULT_SYNC_INTERVAL_MS = -1;
 export const DEFAULT_WRITE_TYPE: WriteType = 'CACHE_THROUGH';
-const SECRET_KEY = /secret|password|token|credential|key$/i;
+/** Option names whose values are secrets: credentials, and headers that carry them (http mounts). */
+const SECRET_KEY =
+  /secret|password|token|credential|key$|^header\.(authorization|cookie|proxy-authorization|x-api-key)$/i;
 
 export function maskOptions(options: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};

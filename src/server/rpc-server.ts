@@ -159,6 +159,12 @@ function bad(message: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', message);
 }
 
+/** A path argument: present and a string; what it may contain is normalizePath's business (INVALID_PATH). */
+function pathParam(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw bad(`"${name}" is required and must be a string`);
+  return value;
+}
+
 function requiredString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0)
     throw bad(`"${name}" is required and must be a string`);
@@ -270,24 +276,18 @@ const ROUTES = new Map<string, Route>([
   [
     'GET status',
     async ({ fs, res, query, signal }) =>
-      sendJson(
-        res,
-        await fs.status(requiredString(query.get('path'), 'path'), { ...syncOption(query), signal }),
-      ),
+      sendJson(res, await fs.status(pathParam(query.get('path'), 'path'), { ...syncOption(query), signal })),
   ],
   [
     'GET list',
     async ({ fs, res, query, signal }) =>
-      sendJson(
-        res,
-        await fs.list(requiredString(query.get('path'), 'path'), { ...syncOption(query), signal }),
-      ),
+      sendJson(res, await fs.list(pathParam(query.get('path'), 'path'), { ...syncOption(query), signal })),
   ],
   [
     'GET read',
     async (ctx) => {
       const q = ctx.query;
-      const path = requiredString(q.get('path'), 'path');
+      const path = pathParam(q.get('path'), 'path');
       const opts: { offset?: number; length?: number; readType?: ReadType; signal: AbortSignal } = {
         signal: ctx.signal,
       };
@@ -303,7 +303,7 @@ const ROUTES = new Map<string, Route>([
   [
     'PUT write',
     async ({ fs, req, res, query, signal }) => {
-      const path = requiredString(query.get('path'), 'path');
+      const path = pathParam(query.get('path'), 'path');
       const opts: { writeType?: WriteType; size?: number; signal: AbortSignal } = { signal };
       const writeType = oneOf(query.get('writeType'), WRITE_TYPES, 'writeType');
       const size = optionalInt(query.get('size'), 'size', 0);
@@ -318,14 +318,14 @@ const ROUTES = new Map<string, Route>([
       const b = await jsonBody(req);
       if (b.recursive !== undefined && typeof b.recursive !== 'boolean')
         throw bad('"recursive" must be a boolean');
-      await fs.delete(requiredString(b.path, 'path'), { recursive: b.recursive === true, signal });
+      await fs.delete(pathParam(b.path, 'path'), { recursive: b.recursive === true, signal });
       sendEmpty(res);
     },
   ],
   [
     'POST mkdir',
     async ({ fs, req, res, signal }) => {
-      await fs.mkdir(requiredString((await jsonBody(req)).path, 'path'), { signal });
+      await fs.mkdir(pathParam((await jsonBody(req)).path, 'path'), { signal });
       sendEmpty(res);
     },
   ],
@@ -333,7 +333,7 @@ const ROUTES = new Map<string, Route>([
     'POST rename',
     async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
-      await fs.rename(requiredString(b.from, 'from'), requiredString(b.to, 'to'), { signal });
+      await fs.rename(pathParam(b.from, 'from'), pathParam(b.to, 'to'), { signal });
       sendEmpty(res);
     },
   ],
@@ -343,7 +343,7 @@ const ROUTES = new Map<string, Route>([
       const b = await jsonBody(req);
       sendJson(
         res,
-        await fs.mount(requiredString(b.path, 'path'), requiredString(b.uri, 'uri'), {
+        await fs.mount(pathParam(b.path, 'path'), requiredString(b.uri, 'uri'), {
           ...mountOptions(b.options),
           signal,
         }),
@@ -353,7 +353,7 @@ const ROUTES = new Map<string, Route>([
   [
     'POST unmount',
     async ({ fs, req, res, signal }) => {
-      await fs.unmount(requiredString((await jsonBody(req)).path, 'path'), { signal });
+      await fs.unmount(pathParam((await jsonBody(req)).path, 'path'), { signal });
       sendEmpty(res);
     },
   ],
@@ -361,19 +361,19 @@ const ROUTES = new Map<string, Route>([
   [
     'POST load',
     async ({ fs, req, res, signal }) =>
-      sendJson(res, await fs.load(requiredString((await jsonBody(req)).path, 'path'), { signal })),
+      sendJson(res, await fs.load(pathParam((await jsonBody(req)).path, 'path'), { signal })),
   ],
   [
     'POST free',
     async ({ fs, req, res, signal }) =>
-      sendJson(res, await fs.free(requiredString((await jsonBody(req)).path, 'path'), { signal })),
+      sendJson(res, await fs.free(pathParam((await jsonBody(req)).path, 'path'), { signal })),
   ],
   [
     'POST pin',
     async ({ fs, req, res, signal }) => {
       const b = await jsonBody(req);
       if (typeof b.pinned !== 'boolean') throw bad('"pinned" must be a boolean');
-      await fs.pin(requiredString(b.path, 'path'), b.pinned, { signal });
+      await fs.pin(pathParam(b.path, 'path'), b.pinned, { signal });
       sendEmpty(res);
     },
   ],
@@ -386,7 +386,7 @@ const ROUTES = new Map<string, Route>([
         throw bad('"ttlMs" must be a non-negative integer or null');
       }
       const action = oneOf(b.action, ['free', 'delete'] as const, 'action');
-      const path = requiredString(b.path, 'path');
+      const path = pathParam(b.path, 'path');
       await fs.setTtl(path, ttl, action, { signal });
       sendEmpty(res);
     },
@@ -394,7 +394,7 @@ const ROUTES = new Map<string, Route>([
   [
     'GET du',
     async ({ fs, res, query, signal }) =>
-      sendJson(res, await fs.du(requiredString(query.get('path'), 'path'), { signal })),
+      sendJson(res, await fs.du(pathParam(query.get('path'), 'path'), { signal })),
   ],
   ['GET report', async ({ fs, res, signal }) => sendJson(res, await fs.report({ signal }))],
   [

@@ -1,6 +1,7 @@
 import type { PageStore } from '../cache/page-store.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { baseName, parentOf } from '../core/paths.js';
+import { compareUtf8 } from '../core/utf8-order.js';
 import type { FileRecord, MetaStore } from '../meta/meta-store.js';
 import { fingerprintOf, type UfsStatus } from '../ufs/under-store.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -27,12 +28,13 @@ export interface MetadataSyncParts {
   readonly missRevalidateMs: number;
 }
 
-/** Listings known to be sorted (checked once per listing object the metadata store hands out). */
+/** Listings known to be sorted in UTF-8 byte order, as the metadata store and S3 keep them (checked once per listing object the metadata store hands out). */
 const sortedListings = new WeakSet<readonly FileRecord[]>();
 
 function isSortedByPath(records: readonly FileRecord[]): boolean {
   if (sortedListings.has(records)) return true;
-  for (let i = 1; i < records.length; i++) if (records[i - 1]!.path > records[i]!.path) return false;
+  for (let i = 1; i < records.length; i++)
+    if (compareUtf8(records[i - 1]!.path, records[i]!.path) > 0) return false;
   sortedListings.add(records);
   return true;
 }
@@ -160,7 +162,7 @@ export class MetadataSync {
           byName.set(child, namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`));
       }
     }
-    return [...byName.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return [...byName.values()].sort((a, b) => compareUtf8(a.path, b.path));
   }
 
   /** Every file at or below `p` (depth-first), using the sync policy. */

@@ -171,14 +171,14 @@ describe('strata CLI against a worker over RPC', () => {
     assert.deepEqual(JSON.parse(du.stdout), {
       path: '/data',
       files: 3,
-      directories: 0,
+      directories: 1,
       bytes: big.length + 22,
       cachedBytes: 0,
     });
     assert.match((await run(['fs', 'load', '/data'], env)).stdout, /^loaded 3 files, /);
     assert.match(
       (await run(['fs', 'du', '-h', '/data'], env)).stdout,
-      /3\.0MiB\s+3\.0MiB\s+100%\s+3\s+0\s+\/data/,
+      /3\.0MiB\s+3\.0MiB\s+100%\s+3\s+1\s+\/data/,
     );
 
     assert.equal((await run(['fs', 'rm', '/data/moved.txt'], env)).code, 0);

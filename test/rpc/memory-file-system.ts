@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type {
+  CacheProbeItem,
+  CallOptions,
   ClusterReport,
+  DeleteOptions,
   FileInfo,
   JobSummary,
   MountInfo,
@@ -11,54 +14,101 @@ import type {
   SyncOption,
   UsageSummary,
   WriteOptions,
+  WriteType,
 } from '../../src/client/types.js';
 import { StrataError } from '../../src/core/errors.js';
+import { MAX_READ_BUFFER, WRITE_TYPES } from '../../src/core/file-system.js';
+import { maskOptions, redactUri } from '../../src/core/mounts.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../../src/core/paths.js';
+import { compareUtf8 } from '../../src/core/utf8-order.js';
+import { parseUfsUri } from '../../src/ufs/factory.js';
+
+export interface MemoryFile {
+  data: Buffer;
+  mtimeMs: number;
+  fingerprint: string;
+  pinned: boolean;
+  ttlMs?: number;
+  ttlAction?: 'free' | 'delete';
+  cached: number;
+  persistence: FileInfo['persistence'];
+}
+
+export interface MemoryFileSystemOptions {
+  /**
+   * Like a worker with nothing mounted on "/": paths outside every mount are NOT_MOUNTED. By
+   * default the fake behaves as if "/" were mounted without being listed (transport tests write
+   * anywhere without mounting first).
+   */
+  readonly requireMounts?: boolean;
+}
+
+/** An already-aborted signal fails the call before it does anything, as the real ones must. */
+function checkSignal(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError')
+    throw new StrataError('TIMEOUT', 'the call passed its deadline', { cause: reason });
+  throw new StrataError('CANCELLED', 'the call was cancelled', { cause: reason });
+}
+
+/** Options of mounts shown with secrets masked, credential headers (header.*) included. */
+function maskedMountOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const masked = maskOptions(options);
+  for (const key of Object.keys(masked)) if (key.startsWith('header.')) masked[key] = '****';
+  return masked;
+}
+
+let writes = 0;
 
 /**
- * A tiny in-memory StrataFileSystem for transport tests (RPC, CLI). It is not the worker; it only
- * has to behave plausibly so the wire format can be checked end to end. Special paths:
- * "/broken.bin" streams 1 MiB and then fails; "/lazy-missing" fails on its first read.
+ * A small in-memory StrataFileSystem: the fake behind transport tests (RPC, CLI, cluster
+ * routing), and one of the implementations the client contract suite (src/client/contract.ts)
+ * runs against, so it behaves like the worker where that suite says how: error codes, write
+ * types (THROUGH caches nothing, MUST_CACHE is never persisted, ASYNC_THROUGH persists right
+ * after the write), mounts (read-only, masking, conflicts), already-aborted signals. Its files
+ * outlive an unmount (as a store's would), so remounting the same point shows them again.
+ * Reads do not change cached bytes; load does. Special paths: "/broken.bin" streams 1 MiB and
+ * then fails; "/lazy-missing" fails on its first read.
  */
 export class MemoryFileSystem implements StrataFileSystem {
-  readonly files = new Map<
-    string,
-    {
-      data: Buffer;
-      mtimeMs: number;
-      pinned: boolean;
-      ttlMs?: number;
-      ttlAction?: 'free' | 'delete';
-      cached: number;
-    }
-  >();
+  readonly files = new Map<string, MemoryFile>();
   readonly dirs = new Set<string>(['/']);
   readonly mountTable: MountInfo[] = [];
   /** Last options seen per method, so tests can check that options crossed the wire. */
   readonly seen: Record<string, unknown> = {};
+  readonly #requireMounts: boolean;
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    this.#requireMounts = options.requireMounts ?? false;
+  }
 
   async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
     const p = normalizePath(path);
     this.seen.status = options;
+    checkSignal(options.signal);
     return this.#info(p);
   }
 
-  async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
+  async list(path: string, options: SyncOption = {}): Promise<readonly FileInfo[]> {
     const p = normalizePath(path);
     this.seen.list = options;
+    checkSignal(options.signal);
+    this.#visible(p);
     if (this.files.has(p))
       throw new StrataError('NOT_A_DIRECTORY', `not a directory: ${p}`, { details: { path: p } });
     if (!this.dirs.has(p))
       throw new StrataError('NOT_FOUND', `no such directory: ${p}`, { details: { path: p } });
     const children = [...this.dirs, ...this.files.keys()].filter(
-      (c) => c !== '/' && c !== p && parentOf(c) === p,
+      (c) => c !== '/' && c !== p && parentOf(c) === p && this.#isVisible(c),
     );
-    return children.sort().map((c) => this.#info(c));
+    return children.sort(compareUtf8).map((c) => this.#info(c));
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const p = normalizePath(path);
     this.seen.read = { ...options, signal: undefined };
+    checkSignal(options.signal);
     if (p === '/broken.bin') {
       const chunk = Buffer.alloc(64 * 1024, 7);
       let sent = 0;
@@ -83,42 +133,76 @@ export class MemoryFileSystem implements StrataFileSystem {
         },
       });
     }
-    const f = this.files.get(p);
-    if (!f)
-      throw new StrataError(this.dirs.has(p) ? 'IS_A_DIRECTORY' : 'NOT_FOUND', `cannot read ${p}`, {
-        details: { path: p },
-      });
-    const offset = options.offset ?? 0;
-    if (offset > f.data.length)
-      throw new StrataError('INVALID_RANGE', `offset ${offset} past the end of ${p}`);
-    const end =
-      options.length === undefined ? f.data.length : Math.min(f.data.length, offset + options.length);
-    const slice = f.data.subarray(offset, end);
+    const slice = this.#range(p, options);
     const chunks: Buffer[] = [];
     for (let i = 0; i < slice.length; i += 256 * 1024) chunks.push(slice.subarray(i, i + 256 * 1024));
     return Object.assign(Readable.from(chunks, { objectMode: false }), { contentLength: slice.length });
   }
 
+  async readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer> {
+    const p = normalizePath(path);
+    checkSignal(options.signal);
+    if (!Number.isSafeInteger(options.length) || options.length < 0 || options.length > MAX_READ_BUFFER)
+      throw new StrataError('INVALID_ARGUMENT', `readBuffer reads 0..${MAX_READ_BUFFER} bytes`);
+    return Buffer.from(this.#range(p, options));
+  }
+
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
     const p = normalizePath(path);
     this.seen.write = { ...options, signal: undefined };
-    if (this.#mountOf(p)?.readOnly) {
+    let writeType: WriteType;
+    try {
+      checkSignal(options.signal);
+      const mount = this.#writable(p);
+      if (p === '/' || this.mountTable.some((m) => m.path === p) || this.dirs.has(p))
+        throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`, { details: { path: p } });
+      writeType = options.writeType ?? mount?.writeType ?? 'CACHE_THROUGH';
+      if (!WRITE_TYPES.includes(writeType))
+        throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
+      this.#checkParents(p);
+    } catch (err) {
       source.resume();
-      throw new StrataError('READ_ONLY', `mount of ${p} is read-only`);
+      throw err;
     }
-    if (!this.dirs.has(parentOf(p))) throw new StrataError('NOT_FOUND', `no parent directory for ${p}`);
     const data = await buffer(source);
+    checkSignal(options.signal);
     if (options.size !== undefined && options.size !== data.length) {
       throw new StrataError('INVALID_ARGUMENT', `size ${options.size} announced, ${data.length} received`);
     }
-    this.files.set(p, { data, mtimeMs: Date.now(), pinned: false, cached: data.length });
-    return this.#info(p);
+    this.#makeParents(p);
+    const mtimeMs = Date.now();
+    const file: MemoryFile = {
+      data,
+      mtimeMs,
+      fingerprint: `${data.length}:${mtimeMs}:${++writes}`,
+      pinned: false,
+      cached: writeType === 'THROUGH' ? 0 : data.length,
+      persistence:
+        writeType === 'MUST_CACHE'
+          ? 'NOT_PERSISTED'
+          : writeType === 'ASYNC_THROUGH'
+            ? 'TO_BE_PERSISTED'
+            : 'PERSISTED',
+    };
+    this.files.set(p, file);
+    const info = this.#info(p);
+    if (writeType === 'ASYNC_THROUGH') {
+      // "Persisted in the background": right after the write has been answered.
+      setImmediate(() => {
+        if (this.files.get(p) === file) file.persistence = 'PERSISTED';
+      });
+    }
+    return info;
   }
 
-  async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     const p = normalizePath(path);
+    checkSignal(options.signal);
+    this.#writable(p);
+    if (this.mountTable.some((m) => isWithin(m.path, p)))
+      throw new StrataError('MOUNT_CONFLICT', `${p} is or contains a mount point; unmount first`);
     if (this.files.delete(p)) return;
-    if (!this.dirs.has(p)) throw new StrataError('NOT_FOUND', `no such path: ${p}`);
+    if (!this.dirs.has(p)) throw new StrataError('NOT_FOUND', `no such path: ${p}`, { details: { path: p } });
     const below = [...this.files.keys(), ...this.dirs].filter((c) => c !== p && isWithin(c, p));
     if (below.length > 0 && !options.recursive)
       throw new StrataError('DIRECTORY_NOT_EMPTY', `${p} is not empty`);
@@ -129,75 +213,112 @@ export class MemoryFileSystem implements StrataFileSystem {
     this.dirs.delete(p);
   }
 
-  async mkdir(path: string): Promise<void> {
-    let p = normalizePath(path);
-    while (p !== '/') {
-      if (this.files.has(p)) throw new StrataError('NOT_A_DIRECTORY', `${p} is a file`);
-      this.dirs.add(p);
-      p = parentOf(p);
+  async mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    const p = normalizePath(path);
+    checkSignal(options.signal);
+    this.#writable(p);
+    if (this.files.has(p))
+      throw new StrataError('ALREADY_EXISTS', `${p} is a file`, { details: { path: p } });
+    this.#checkParents(p);
+    this.#makeParents(p);
+    this.dirs.add(p);
+  }
+
+  async rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
+    const a = normalizePath(from);
+    const b = normalizePath(to);
+    checkSignal(options.signal);
+    const ma = this.#writable(a);
+    const mb = this.#writable(b);
+    if (ma?.path !== mb?.path)
+      throw new StrataError('UNSUPPORTED', `rename across mounts (${ma?.path} → ${mb?.path}); use cp and rm`);
+    if (this.mountTable.some((m) => isWithin(m.path, a)))
+      throw new StrataError('MOUNT_CONFLICT', `${a} is or contains a mount point`);
+    if (!this.files.has(a) && !this.dirs.has(a))
+      throw new StrataError('NOT_FOUND', `no such path: ${a}`, { details: { path: a } });
+    if (this.files.has(b) || this.dirs.has(b)) throw new StrataError('ALREADY_EXISTS', `${b} already exists`);
+    if (isWithin(b, a)) throw new StrataError('INVALID_ARGUMENT', 'cannot move a directory inside itself');
+    this.#checkParents(b);
+    this.#makeParents(b);
+    const moved = (p: string) => (p === a ? b : `${b}${p.slice(a.length)}`);
+    for (const [p, f] of [...this.files]) {
+      if (!isWithin(p, a)) continue;
+      this.files.delete(p);
+      this.files.set(moved(p), f);
+    }
+    for (const d of [...this.dirs]) {
+      if (!isWithin(d, a)) continue;
+      this.dirs.delete(d);
+      this.dirs.add(moved(d));
     }
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    const a = normalizePath(from);
-    const b = normalizePath(to);
-    const f = this.files.get(a);
-    if (!f) throw new StrataError('NOT_FOUND', `no such file: ${a}`);
-    if (!this.dirs.has(parentOf(b))) throw new StrataError('NOT_FOUND', `no parent directory for ${b}`);
-    this.files.delete(a);
-    this.files.set(b, f);
-  }
-
-  async mount(path: string, uri: string, options: MountOptions = {}): Promise<MountInfo> {
+  async mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
     const p = normalizePath(path);
+    checkSignal(options.signal);
     if (this.mountTable.some((m) => m.path === p))
       throw new StrataError('MOUNT_CONFLICT', `${p} is already a mount point`);
-    if (!/^[a-z0-9]+:\/\//.test(uri)) throw new StrataError('INVALID_URI', `not a store URI: ${uri}`);
-    const masked: Record<string, string> = {};
-    for (const [k, v] of Object.entries(options.options ?? {}))
-      masked[k] = /secret|password|token|key/i.test(k) ? '****' : v;
+    parseUfsUri(uri);
+    if (this.files.has(p)) throw new StrataError('MOUNT_CONFLICT', `${p} is a file`);
     const info: MountInfo = {
       path: p,
-      uri,
+      uri: redactUri(uri),
       readOnly: options.readOnly ?? false,
       fallbackToUfs: options.fallbackToUfs ?? false,
       syncIntervalMs: options.syncIntervalMs ?? -1,
       writeType: options.writeType ?? 'CACHE_THROUGH',
-      options: masked,
+      options: maskedMountOptions(options.options ?? {}),
     };
     this.mountTable.push(info);
-    await this.mkdir(p);
+    this.mountTable.sort((x, y) => compareUtf8(x.path, y.path));
+    this.#makeParents(p);
+    this.dirs.add(p);
     return info;
   }
 
-  async unmount(path: string): Promise<void> {
+  async unmount(path: string, options: CallOptions = {}): Promise<void> {
     const p = normalizePath(path);
+    checkSignal(options.signal);
     const i = this.mountTable.findIndex((m) => m.path === p);
     if (i < 0) throw new StrataError('NOT_MOUNTED', `${p} is not a mount point`);
+    if (this.mountTable.some((m) => m.path !== p && isWithin(m.path, p)))
+      throw new StrataError('MOUNT_CONFLICT', `mounts below ${p}: unmount them first`);
     this.mountTable.splice(i, 1);
   }
 
-  async mounts(): Promise<MountInfo[]> {
+  async mounts(options: CallOptions = {}): Promise<MountInfo[]> {
+    checkSignal(options.signal);
     return [...this.mountTable];
   }
 
-  async load(path: string): Promise<JobSummary> {
+  async load(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    checkSignal(options.signal);
     return this.#job(path, (f) => {
       f.cached = f.data.length;
     });
   }
 
-  async free(path: string): Promise<JobSummary> {
+  async free(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    checkSignal(options.signal);
     return this.#job(path, (f) => {
       if (!f.pinned) f.cached = 0;
     });
   }
 
-  async pin(path: string, pinned: boolean): Promise<void> {
-    this.#file(path).pinned = pinned;
+  async pin(path: string, pinned: boolean, options: CallOptions = {}): Promise<void> {
+    checkSignal(options.signal);
+    this.#job(path, (f) => {
+      f.pinned = pinned;
+    });
   }
 
-  async setTtl(path: string, ttlMs: number | null, action?: 'free' | 'delete'): Promise<void> {
+  async setTtl(
+    path: string,
+    ttlMs: number | null,
+    action?: 'free' | 'delete',
+    options: CallOptions = {},
+  ): Promise<void> {
+    checkSignal(options.signal);
     const f = this.#file(path);
     if (ttlMs === null) {
       delete f.ttlMs;
@@ -208,11 +329,13 @@ export class MemoryFileSystem implements StrataFileSystem {
     }
   }
 
-  async du(path: string): Promise<UsageSummary> {
+  async du(path: string, options: CallOptions = {}): Promise<UsageSummary> {
     const p = normalizePath(path);
+    checkSignal(options.signal);
+    this.#info(p);
     const files = [...this.files.entries()].filter(([k]) => isWithin(k, p));
-    const dirs = [...this.dirs].filter((d) => d !== p && isWithin(d, p));
-    if (files.length === 0 && !this.dirs.has(p)) throw new StrataError('NOT_FOUND', `no such path: ${p}`);
+    // Like the worker (and HDFS's count): a directory counts itself.
+    const dirs = [...this.dirs].filter((d) => isWithin(d, p) && this.#isVisible(d));
     return {
       files: files.length,
       directories: dirs.length,
@@ -221,7 +344,8 @@ export class MemoryFileSystem implements StrataFileSystem {
     };
   }
 
-  async report(): Promise<ClusterReport> {
+  async report(options: CallOptions = {}): Promise<ClusterReport> {
+    checkSignal(options.signal);
     return {
       version: '0.1.0-test',
       registry: 'memory',
@@ -243,15 +367,40 @@ export class MemoryFileSystem implements StrataFileSystem {
     };
   }
 
-  #file(path: string) {
+  async cachedBytesOf(items: readonly CacheProbeItem[], options: CallOptions = {}): Promise<number[]> {
+    checkSignal(options.signal);
+    return items.map(({ path, fingerprint }) => {
+      const f = this.files.get(path);
+      return f?.fingerprint === fingerprint ? f.cached : 0;
+    });
+  }
+
+  #range(p: string, options: ReadOptions): Buffer {
+    this.#visible(p);
+    const f = this.files.get(p);
+    if (!f)
+      throw new StrataError(this.dirs.has(p) ? 'IS_A_DIRECTORY' : 'NOT_FOUND', `cannot read ${p}`, {
+        details: { path: p },
+      });
+    const offset = options.offset ?? 0;
+    if (offset > f.data.length)
+      throw new StrataError('INVALID_RANGE', `offset ${offset} past the end of ${p}`);
+    const end =
+      options.length === undefined ? f.data.length : Math.min(f.data.length, offset + options.length);
+    return f.data.subarray(offset, end);
+  }
+
+  #file(path: string): MemoryFile {
     const p = normalizePath(path);
+    this.#visible(p);
     const f = this.files.get(p);
     if (!f) throw new StrataError('NOT_FOUND', `no such file: ${p}`, { details: { path: p } });
     return f;
   }
 
-  #job(path: string, fn: (f: { data: Buffer; pinned: boolean; cached: number }) => void): JobSummary {
+  #job(path: string, fn: (f: MemoryFile) => void): JobSummary {
     const p = normalizePath(path);
+    this.#visible(p);
     let files = 0;
     let bytes = 0;
     for (const [k, f] of this.files) {
@@ -260,7 +409,8 @@ export class MemoryFileSystem implements StrataFileSystem {
       files++;
       bytes += f.data.length;
     }
-    if (files === 0 && !this.dirs.has(p)) throw new StrataError('NOT_FOUND', `no such path: ${p}`);
+    if (files === 0 && !this.dirs.has(p))
+      throw new StrataError('NOT_FOUND', `no such path: ${p}`, { details: { path: p } });
     return { files, bytes };
   }
 
@@ -270,12 +420,44 @@ export class MemoryFileSystem implements StrataFileSystem {
       .sort((a, b) => b.path.length - a.path.length)[0];
   }
 
+  /** Whether a path exists in the namespace at all: inside a mount, or "/" and ancestors of mount points. */
+  #isVisible(p: string): boolean {
+    if (!this.#requireMounts || this.#mountOf(p)) return true;
+    return p === '/' || this.mountTable.some((m) => isWithin(m.path, p));
+  }
+
+  #visible(p: string): void {
+    if (!this.#isVisible(p))
+      throw new StrataError('NOT_MOUNTED', `no mount covers ${p}`, { details: { path: p } });
+  }
+
+  /** The mount a change at `p` goes to; READ_ONLY or NOT_MOUNTED when it cannot be changed. */
+  #writable(p: string): MountInfo | undefined {
+    const mount = this.#mountOf(p);
+    if (!mount && this.#requireMounts)
+      throw new StrataError('NOT_MOUNTED', `no mount covers ${p}`, { details: { path: p } });
+    if (mount?.readOnly) throw new StrataError('READ_ONLY', `${mount.path} is mounted read-only`);
+    return mount;
+  }
+
+  #checkParents(p: string): void {
+    for (let d = parentOf(p); d !== '/'; d = parentOf(d)) {
+      if (this.files.has(d))
+        throw new StrataError('NOT_A_DIRECTORY', `${d} is a file`, { details: { path: d } });
+    }
+  }
+
+  #makeParents(p: string): void {
+    for (let d = parentOf(p); d !== '/'; d = parentOf(d)) this.dirs.add(d);
+  }
+
   #info(p: string): FileInfo {
+    this.#visible(p);
     const f = this.files.get(p);
     const mount = this.#mountOf(p)?.path ?? '/';
     if (!f && !this.dirs.has(p))
       throw new StrataError('NOT_FOUND', `no such path: ${p}`, { details: { path: p } });
-    const base = { path: p, name: baseName(p), mount, persistence: 'PERSISTED' as const };
+    const base = { path: p, name: baseName(p), mount };
     if (!f) {
       return {
         ...base,
@@ -286,6 +468,7 @@ export class MemoryFileSystem implements StrataFileSystem {
         cachedBytes: 0,
         cachedPercent: 0,
         pinned: false,
+        persistence: 'PERSISTED',
       };
     }
     const info: FileInfo = {
@@ -293,10 +476,11 @@ export class MemoryFileSystem implements StrataFileSystem {
       type: 'file',
       size: f.data.length,
       mtimeMs: f.mtimeMs,
-      fingerprint: `${f.data.length}:${f.mtimeMs}`,
+      fingerprint: f.fingerprint,
       cachedBytes: f.cached,
-      cachedPercent: f.data.length === 0 ? 100 : Math.round((f.cached / f.data.length) * 100),
+      cachedPercent: f.data.length === 0 ? 100 : Math.floor((f.cached / f.data.length) * 100),
       pinned: f.pinned,
+      persistence: f.persistence,
     };
     return f.ttlMs === undefined ? info : { ...info, ttlMs: f.ttlMs, ttlAction: f.ttlAction ?? 'free' };
   }
