@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
 import { StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
-import { normalizePath } from '../core/paths.js';
+import { normalizePath, parentOf } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
 import { OwnerRouter, type RoutingOptions, workerFailed } from './owner-router.js';
 import { DirectStoreReader, resumableRead } from './resumable-read.js';
@@ -167,7 +167,9 @@ export class ClusterFileSystem implements StrataFileSystem {
     let last: unknown = new StrataError('UNAVAILABLE', 'no live workers in the cluster');
     for (const owner of owners) {
       try {
-        return await this.router.client(owner).write(path, source, options);
+        const info = await this.router.client(owner).write(path, source, options);
+        await this.changed(path, false);
+        return info;
       } catch (err) {
         // A body already partly sent cannot be replayed: only an unreached owner is skipped.
         if (!workerFailed(err)) throw err;
@@ -179,16 +181,39 @@ export class ClusterFileSystem implements StrataFileSystem {
     throw last;
   }
 
-  delete(path: string, options: DeleteOptions = {}): Promise<void> {
-    return this.router.routed(path, (fs) => fs.delete(path, options), options.signal);
+  async delete(path: string, options: DeleteOptions = {}): Promise<void> {
+    await this.router.routed(path, (fs) => fs.delete(path, options), options.signal);
+    // Without recursive only a file or an empty directory can go: nothing cached below it.
+    await this.changed(path, options.recursive === true);
   }
 
-  mkdir(path: string, options: CallOptions = {}): Promise<void> {
-    return this.router.routed(path, (fs) => fs.mkdir(path, options), options.signal);
+  async mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    await this.router.routed(path, (fs) => fs.mkdir(path, options), options.signal);
+    await this.changed(path, false);
   }
 
-  rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
-    return this.router.routed(from, (fs) => fs.rename(from, to, options), options.signal);
+  async rename(from: string, to: string, options: CallOptions = {}): Promise<void> {
+    const moved = await this.status(from, { ...options, syncIntervalMs: 0 });
+    await this.router.routed(from, (fs) => fs.rename(from, to, options), options.signal);
+    await this.changed(from, moved.type === 'directory');
+    await this.changed(to, false);
+  }
+
+  /**
+   * After `path` changed on its owner, which already forgot its own cached metadata: the owners
+   * of its parent directory forget the parent's listing (they cache it; a default sync interval
+   * of -1 would trust it forever), and for a directory (`tree`) every worker forgets what it
+   * cached below it — the files below are owned all over the ring. Best effort: a worker that
+   * does not answer is skipped (it is being replaced, or its lease expires and its cache goes).
+   */
+  private async changed(path: string, tree: boolean): Promise<void> {
+    const p = normalizePath(path);
+    if (p === '/') return;
+    const writer = this.router.tryOrder(p)[0]?.id;
+    const targets = tree
+      ? this.router.liveWorkers()
+      : this.router.location(parentOf(p)).filter((w) => w.id !== writer);
+    await Promise.allSettled(targets.map((w) => this.router.client(w).invalidate(p, { tree })));
   }
 
   mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {

@@ -8,6 +8,7 @@ import type {
   ClusterReport,
   DeleteOptions,
   FileInfo,
+  InvalidateOptions,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -139,6 +140,15 @@ export class RemoteFileSystem implements StrataFileSystem {
 
   async unmount(path: string, options: CallOptions = {}): Promise<void> {
     await this.#json({ method: 'POST', route: 'unmount', json: { path }, signal: options.signal });
+  }
+
+  async invalidate(path: string, options: InvalidateOptions = {}): Promise<void> {
+    await this.#json({
+      method: 'POST',
+      route: 'invalidate',
+      json: { path, tree: options.tree === true },
+      signal: options.signal,
+    });
   }
 
   async mounts(options: CallOptions = {}): Promise<MountInfo[]> {

@@ -72,6 +72,11 @@ export interface SyncOption extends CallOptions {
   readonly syncIntervalMs?: number;
 }
 
+export interface InvalidateOptions extends CallOptions {
+  /** Also forget everything cached below the path (a directory deleted or renamed elsewhere). */
+  readonly tree?: boolean;
+}
+
 export interface DeleteOptions extends CallOptions {
   /** Delete a directory and everything below it (otherwise it must be empty). */
   readonly recursive?: boolean;
@@ -208,6 +213,13 @@ export interface StrataFileSystem {
    * since a listing comes from the directory's owner.
    */
   cachedBytesOf?(items: readonly CacheProbeItem[], options?: CallOptions): Promise<number[]>;
+  /**
+   * Forgets what is cached about a path — its status and pages, and its parent's listing; with
+   * `tree`, everything below it — so the next access asks the store. Workers offer it (the cluster
+   * client sends it to the workers a change concerns: the owner of the parent directory, or all of
+   * them for a directory); it is also the hook for event-driven invalidation.
+   */
+  invalidate?(path: string, options?: InvalidateOptions): Promise<void>;
   /** The workers that own a path, primary first. Offered by clients that route. */
   location?(path: string): readonly WorkerLocation[];
 }

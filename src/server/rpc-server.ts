@@ -38,6 +38,7 @@ import { sendStream } from '../core/send-stream.js';
  *   GET  /rpc/v1/du?path=P                                     → UsageSummary
  *   GET  /rpc/v1/report                                        → ClusterReport
  *   POST /rpc/v1/cached   {"items":[{"path","fingerprint"}]}  → number[] (cached bytes each)
+ *   POST /rpc/v1/invalidate {"path","tree"?:boolean}         → 204 (forget cached status/listing)
  *
  * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
  * A read that fails before its first byte is such an error; one that fails later destroys the
@@ -354,6 +355,16 @@ const ROUTES = new Map<string, Route>([
     'POST unmount',
     async ({ fs, req, res, signal }) => {
       await fs.unmount(pathParam((await jsonBody(req)).path, 'path'), { signal });
+      sendEmpty(res);
+    },
+  ],
+  [
+    'POST invalidate',
+    async ({ fs, req, res, signal }) => {
+      if (fs.invalidate === undefined) throw new StrataError('UNSUPPORTED', 'this server cannot invalidate');
+      const b = await jsonBody(req);
+      if (b.tree !== undefined && typeof b.tree !== 'boolean') throw bad('"tree" must be a boolean');
+      await fs.invalidate(pathParam(b.path, 'path'), { tree: b.tree === true, signal });
       sendEmpty(res);
     },
   ],

@@ -47,6 +47,7 @@ export class InstrumentedStore extends UnderStore {
   readonly uri: string;
   readonly capabilities: UfsCapabilities;
   private readonly deadlineMs: number;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly inner: UnderStore,
@@ -90,8 +91,10 @@ export class InstrumentedStore extends UnderStore {
     );
   }
 
+  /** Closes the connector once: a mount table may close a store twice (unmount races a registry snapshot). */
   override close(): Promise<void> {
-    return this.inner.close();
+    this.closing ??= this.inner.close();
+    return this.closing;
   }
 
   private async call<T>(

@@ -7,6 +7,7 @@ import type {
   ClusterReport,
   DeleteOptions,
   FileInfo,
+  InvalidateOptions,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -204,6 +205,10 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   mounts(options?: CallOptions): Promise<MountInfo[]> {
     return this.tree.mounts(options);
+  }
+
+  invalidate(path: string, options?: InvalidateOptions): Promise<void> {
+    return this.tree.invalidate(path, options);
   }
 
   /** Applies a mount-table snapshot from the registry; frees what removed mounts had cached. */

@@ -1,7 +1,13 @@
 import type { PageStore } from '../cache/page-store.js';
 import { throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
-import type { CallOptions, DeleteOptions, MountInfo, MountOptions } from '../core/file-system.js';
+import type {
+  CallOptions,
+  DeleteOptions,
+  InvalidateOptions,
+  MountInfo,
+  MountOptions,
+} from '../core/file-system.js';
 import { type MountRecord, mountInfo } from '../core/mounts.js';
 import { normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
@@ -135,6 +141,17 @@ export class NamespaceOps {
       await this.freeMount(gone.id);
       this.o.log('mount_removed', { path: gone.record.path });
     }
+  }
+
+  async invalidate(path: string, options: InvalidateOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    const p = normalizePath(path);
+    const cached = await this.o.meta.getStatus(p);
+    if (cached?.cacheId && !cached.staging) await this.o.pages.deleteFile(cached.cacheId);
+    // Files below keep their pages until evicted: their cache ids change with their store
+    // fingerprint, so they can never be served for a new file at the same path.
+    if (options.tree) await this.o.meta.deleteTree(p);
+    await this.o.meta.invalidate(p);
   }
 
   async mounts(options: CallOptions = {}): Promise<MountInfo[]> {

@@ -4,7 +4,8 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StrataError } from '../core/errors.js';
+import { abortError } from '../core/abort.js';
+import { isAbortError, StrataError, toStrataError } from '../core/errors.js';
 
 export interface StagedFile {
   readonly id: string;
@@ -44,9 +45,13 @@ export class StagingArea {
       }
     } catch (err) {
       await rm(file, { force: true });
-      throw err instanceof StrataError
-        ? err
-        : new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
+      if (err instanceof StrataError) throw err;
+      // The caller went away (its signal) or the disk is full: say so, not INTERNAL.
+      if (signal?.aborted) throw abortError(signal);
+      if (isAbortError(err)) throw toStrataError(err);
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+        throw new StrataError('CACHE_FULL', 'no space left to stage the write', { cause: err });
+      throw new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
     }
     return { id, file, size };
   }

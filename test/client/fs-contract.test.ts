@@ -19,12 +19,6 @@ setQuiet(true);
 const CLUSTER_BUGS = {
   'files of every write type show in their parent listing right after the write':
     "MUST_CACHE files are staged on their owner only; the directory's owner lists without them",
-  "a written, deleted or renamed file shows in its parent's next listing (also after the parent was listed)":
-    "a mutation invalidates the parent's listing on the file's owner only, not on the directory's owner",
-  'delete removes a file and an empty directory; a non-empty directory only with recursive, and then everything below':
-    'a recursive delete runs on the directory owner; the files below stay visible (status) on theirs',
-  'rename moves a file and a whole directory within a mount (old paths NOT_FOUND, bytes at the new ones)':
-    'a directory rename runs on its owner; the old children stay visible (status) on their owners',
 };
 
 const CLUSTER_TODO = CLUSTER_BUGS;
