@@ -14,9 +14,19 @@ import { MemoryFileSystem } from '../rpc/memory-file-system.js';
 
 const DATA = randomBytes(3 * 1024 * 1024 + 5);
 
-/** A fake worker serving DATA for every path, with a fingerprint, optionally dying after 1 MiB. */
+/**
+ * A fake worker serving DATA for every path, with a fingerprint. With `dieAfter`, a read sends that
+ * many bytes and then fails — not after a pause, but once the test calls die(), which it does when
+ * the client has received those bytes: so the break always comes midway, after bytes that count.
+ */
 class FakeWorker extends MemoryFileSystem {
   reads = 0;
+  /** Offset of every read served. */
+  readonly offsets: number[] = [];
+  die: () => void = () => undefined;
+  private readonly dead = new Promise<void>((ok) => {
+    this.die = ok;
+  });
   constructor(
     private readonly fingerprint: string,
     private readonly dieAfter?: number,
@@ -26,21 +36,35 @@ class FakeWorker extends MemoryFileSystem {
   override async read(_path: string, options: ReadOptions = {}): Promise<Readable> {
     this.reads++;
     const offset = options.offset ?? 0;
+    this.offsets.push(offset);
     const length = options.length ?? DATA.length - offset;
     const slice = DATA.subarray(offset, offset + length);
     const cut = this.dieAfter;
+    const dead = this.dead;
     const stream =
       cut === undefined
         ? Readable.from([slice])
         : Readable.from(
             (async function* () {
               yield slice.subarray(0, cut);
-              await new Promise((r) => setTimeout(r, 10));
+              await dead;
               throw new Error('worker crashed mid-read');
             })(),
           );
     return Object.assign(stream, { contentLength: slice.length, fingerprint: this.fingerprint });
   }
+}
+
+/** Reads a whole stream; once `cut` bytes have arrived, the dying worker's read fails. */
+async function readWhileDying(stream: Readable, dying: FakeWorker, cut: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    received += (chunk as Buffer).length;
+    if (received >= cut) dying.die();
+  }
+  return Buffer.concat(chunks);
 }
 
 const servers: Server[] = [];
@@ -74,34 +98,40 @@ function pathOwnedBy(fs: ClusterFileSystem, id: string): string {
 }
 
 test('a read that breaks midway resumes on the next owner at the same byte', async () => {
-  const flaky = new FakeWorker('fp1', 1024 * 1024);
+  const cut = 1024 * 1024;
+  const flaky = new FakeWorker('fp1', cut);
   const healthy = new FakeWorker('fp1');
   const workers = [worker('a', await serve(flaky)), worker('b', await serve(healthy))];
   const fs = await ClusterFileSystem.open({ listWorkers: async () => workers });
   try {
     const path = pathOwnedBy(fs, 'a');
     assert.ok(
-      (await collect(await fs.read(path))).equals(DATA),
+      (await readWhileDying(await fs.read(path), flaky, cut)).equals(DATA),
       'whole file, no duplicated or missing bytes',
     );
     assert.equal(flaky.reads, 1);
-    assert.equal(healthy.reads, 1);
+    assert.deepEqual(
+      healthy.offsets,
+      [cut],
+      'the next owner is asked for the rest, from the byte it broke at',
+    );
   } finally {
     await fs.close();
   }
 });
 
 test('a resumed read refuses a replica whose content differs', async () => {
-  const workers = [
-    worker('a', await serve(new FakeWorker('fp1', 1024 * 1024))),
-    worker('b', await serve(new FakeWorker('fp2'))),
-  ];
+  const cut = 1024 * 1024;
+  const flaky = new FakeWorker('fp1', cut);
+  const other = new FakeWorker('fp2');
+  const workers = [worker('a', await serve(flaky)), worker('b', await serve(other))];
   const fs = await ClusterFileSystem.open({ listWorkers: async () => workers });
   try {
     const path = pathOwnedBy(fs, 'a');
-    await assert.rejects(collect(await fs.read(path)), (err: unknown) =>
+    await assert.rejects(readWhileDying(await fs.read(path), flaky, cut), (err: unknown) =>
       isStrataError(err, 'FINGERPRINT_CHANGED'),
     );
+    assert.deepEqual(other.offsets, [cut], 'the replica was asked to resume, and refused');
   } finally {
     await fs.close();
   }

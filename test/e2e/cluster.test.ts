@@ -129,10 +129,13 @@ describe('a cluster: etcd + 3 workers + clients', () => {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('reads under way before the kill', async () => reads >= 8);
     const victim = workers[1]!;
     await victim.kill();
-    await new Promise((r) => setTimeout(r, 3500)); // past the 2 s lease: the ring drops it
+    // Its 2 s lease expires and the ring drops it; then reads must go on against the new ring.
+    await waitFor('the ring without the killed worker', async () => (await fs.report()).workers.length === 2);
+    const readsAtDrop = reads;
+    await waitFor('reads on the ring without it', async () => reads >= readsAtDrop + 8 || failures > 0);
     stop = true;
     await Promise.all(load);
     assert.equal(failures, 0, `failed reads: ${errors.slice(0, 3).join('; ')}`);

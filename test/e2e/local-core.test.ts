@@ -252,10 +252,14 @@ describe('metadata sync policy', () => {
     // sync 1500 ms: still the cached status right after the change…
     assert.equal((await fs.status('/lazy/a.txt')).size, 'version one'.length);
     assert.ok(!(await fs.list('/lazy')).some((e) => e.name === 'b.txt'));
-    // …and the new one once the interval has passed.
-    await new Promise((r) => setTimeout(r, 1600));
-    assert.equal((await fs.status('/lazy/a.txt')).size, 'version two, longer'.length);
-    assert.ok((await fs.list('/lazy')).some((e) => e.name === 'b.txt'));
+    // …and the new one once the interval has passed (by the worker's clock: polled, not slept).
+    await waitFor(
+      '/lazy to resync after its 1500 ms interval',
+      async () =>
+        (await fs.status('/lazy/a.txt')).size === 'version two, longer'.length &&
+        (await fs.list('/lazy')).some((e) => e.name === 'b.txt'),
+      15_000,
+    );
     assert.equal((await collect(await fs.read('/lazy/a.txt'))).toString(), 'version two, longer');
     // a per-call override of the sync interval
     assert.equal((await fs.status('/never/a.txt')).size, 'version one'.length);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon } from './daemon.js';
+import { waitFor as waitUntil } from './wait.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const STRATA_BIN = join(REPO_ROOT, 'bin', 'strata.js');
@@ -92,16 +93,11 @@ export async function metric(
   return sum;
 }
 
-export async function waitFor<T>(
+/** Polls `fn` every 100 ms until it returns a value (see wait.ts), failing after `timeoutMs`. */
+export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitUntil(fn, { what, timeoutMs, intervalMs: 100 });
 }

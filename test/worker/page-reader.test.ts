@@ -7,6 +7,7 @@ import { StrataError } from '../../src/core/errors.js';
 import { collect } from '../../src/worker/file-system.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { MAX_RUN_PAGES, PageReader, type RangeRequest } from '../../src/worker/page-reader.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PS = 64 * 1024;
 
@@ -43,8 +44,8 @@ test('a cold sequential read fetches runs of missing pages with one store read e
   const { reader, calls, req, pages } = await setup(data);
   assert.ok((await collect(reader.stream(req(0, data.length)))).equals(data));
   assert.equal(calls.length, 1, `one store read for 11 pages, got ${JSON.stringify(calls)}`);
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(pages.cachedBytes('file0'), data.length);
+  // Pages are stored just after their bytes are handed out: wait for the puts, not for a while.
+  await waitFor(() => pages.cachedBytes('file0') === data.length, { what: 'every page stored' });
   assert.ok((await collect(reader.stream(req(0, data.length)))).equals(data));
   assert.equal(calls.length, 1, 'warm read does not touch the source');
 });

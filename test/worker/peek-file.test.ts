@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadServerConfig } from '../../src/core/config.js';
 import { type LocalProcess, startLocal } from '../../src/server/local.js';
 import { tempDir } from '../helpers/local-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * peekFile (the S3 gateway's synchronous small-GET path) answers only when status() and
@@ -16,8 +17,7 @@ import { tempDir } from '../helpers/local-process.js';
 async function warm(fs: LocalProcess['node']['fs'], path: string): Promise<Buffer> {
   const bytes = await fs.readBuffer(path, { length: 1024 });
   // The page is stored just after its bytes are handed out: wait until status shows it.
-  for (let i = 0; i < 100 && (await fs.status(path)).cachedPercent < 100; i++)
-    await new Promise((r) => setTimeout(r, 10));
+  await waitFor(async () => (await fs.status(path)).cachedPercent === 100, { what: `${path} cached` });
   return bytes;
 }
 
