@@ -10,7 +10,7 @@ import type { EvictionPolicyName, PageStore } from './page-store.js';
  *
  * Cases that need more than the interface say so (`needs`), and the subject declares what it has:
  * a persistent store (pages survive close + open), a memory tier (peekMemory can hit), a way to
- * damage a stored page, and whether a put that finds only pinned pages throws CACHE_FULL.
+ * damage a stored page.
  */
 
 /** What a case asks the factory for. Capacity counts page payload bytes. */
@@ -40,15 +40,10 @@ export interface PageStoreContractSubject {
   readonly persistent: boolean;
   /** A memory tier exists, so peekMemory can return pages. */
   readonly hasMemoryTier: boolean;
-  /**
-   * put() throws CACHE_FULL when only pinned pages remain. False for a store without a tier that
-   * must hold every page (memory only: a page that does not fit is not cached at all).
-   */
-  readonly cacheFullWhenPinned: boolean;
   open(options: PageStoreCaseOptions): Promise<OpenedPageStore>;
 }
 
-export type PageStoreNeed = 'persistent' | 'memoryTier' | 'corrupt' | 'cacheFullWhenPinned';
+export type PageStoreNeed = 'persistent' | 'memoryTier' | 'corrupt';
 
 export interface PageStoreContractCase {
   readonly name: string;
@@ -71,8 +66,6 @@ export function pageStoreCaseSkip(
     if (need === 'persistent' && !subject.persistent) return 'the store is not persistent';
     if (need === 'memoryTier' && !subject.hasMemoryTier) return 'the store has no memory tier';
     if (need === 'corrupt' && !subject.persistent) return 'the store keeps no page files to damage';
-    if (need === 'cacheFullWhenPinned' && !subject.cacheFullWhenPinned)
-      return 'this layout skips a page that does not fit instead of throwing CACHE_FULL';
   }
   return undefined;
 }
@@ -389,7 +382,6 @@ export const PAGE_STORE_CONTRACT: readonly PageStoreContractCase[] = [
   },
   {
     name: 'put throws CACHE_FULL (and stores nothing) when only pinned pages remain',
-    needs: ['cacheFullWhenPinned'],
     async run(ctx) {
       const P = CONTRACT_PAGE_SIZE;
       const { store } = await ctx.open({ capacityBytes: 4 * P });

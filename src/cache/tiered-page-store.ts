@@ -308,8 +308,18 @@ export class TieredPageStore implements PageStore {
       entry = { fileId, index, bytes, ready: false };
       target.index.add(key, entry, false);
     }
-    this.putMemory(key, fileId, index, data);
+    const inMemory = this.putMemory(key, fileId, index, data);
     this.refresh(fileId, index);
+    if (!inMemory && this.disks.length === 0) {
+      // Memory is the only tier: a page it cannot take is not cached at all, so say so.
+      throw new StrataError(
+        'CACHE_FULL',
+        `no room for page ${key} (${bytes} bytes): memory holds pinned pages`,
+        {
+          details: { fileId, index, bytes },
+        },
+      );
+    }
     if (target === undefined || entry === undefined) return;
 
     target.writingBytes += bytes;
@@ -336,18 +346,22 @@ export class TieredPageStore implements PageStore {
     }
   }
 
-  /** Caches a page in memory if it fits (evicting unpinned pages); otherwise skips memory. */
-  private putMemory(key: string, fileId: string, index: number, data: Buffer): void {
+  /**
+   * Caches a page in memory if it fits (evicting unpinned pages); otherwise skips memory (a disk
+   * tier holds it). Returns whether memory now holds it.
+   */
+  private putMemory(key: string, fileId: string, index: number, data: Buffer): boolean {
     const memory = this.memory;
-    if (memory === undefined) return;
+    if (memory === undefined) return false;
     memory.index.remove(key);
-    if (!memory.index.canFit(data.length)) return;
+    if (!memory.index.canFit(data.length)) return false;
     while (!memory.index.fits(data.length)) {
       const victim = memory.index.victim();
-      if (victim === undefined) return;
+      if (victim === undefined) return false;
       this.evictMemory(victim);
     }
     memory.index.add(key, { fileId, index, bytes: data.length, data }, !this.pinned.has(fileId));
+    return true;
   }
 
   private async readDisk(

@@ -131,8 +131,8 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
       const elapsed = performance.now() - t0;
       assert.ok(gone, `w-dead still listed ${Math.round(elapsed)} ms after its keepalive stopped`);
       measure?.('lease expiry detected after crash (ms, TTL 2000)', elapsed);
-      // The live worker keeps its lease well past its TTL.
-      assert.ok(elapsed > 1000, `w-dead vanished after only ${Math.round(elapsed)} ms`);
+      // The live worker, registered with the same TTL before the dead one, keeps its lease: expiry
+      // is the keepalive stopping, not the clock running out for everyone.
       assert.deepEqual(ids(await registry.listWorkers()), ['w-live']);
       await survivor.close();
     },
@@ -161,8 +161,13 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
       for (const s of snaps.seen) assert.ok(ids(s.items).includes('w-0'), 'a snapshot lacks w-0');
       unwatch();
       const count = snaps.seen.length;
+      // A second watcher seeing w-2 join is the positive signal that the change was delivered:
+      // the unwatched one, had it still been subscribed, would have been called for it too.
+      const witness = new Snapshots<WorkerInfo>();
+      const unwatchWitness = await registry.watchWorkers(witness.push);
       const late = await registry.registerWorker(workerInfo('w-2'));
-      await sleep(300);
+      await witness.next('w-2 joined (witness)', (ws) => ids(ws).includes('w-2'));
+      unwatchWitness();
       assert.equal(snaps.seen.length, count, 'a callback arrived after unwatch');
       await late.close();
       await keep.close();
@@ -255,13 +260,13 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
       void b.elected.then(() => {
         bElected = true;
       });
-      await sleep(300);
-      assert.equal(bElected, false, 'cand-b was elected while cand-a leads');
-      assert.equal(await registry.leader('scheduler'), 'cand-a');
-      // Roles are independent.
+      // Roles are independent: an election for another role, campaigned after cand-b, completing
+      // is the later event by which cand-b would have been elected if it could be.
       const other = await registry.campaign('compactor', 'cand-c');
       await withTimeout(other.elected, 5000, 'cand-c was not elected for another role');
       assert.equal(await registry.leader('compactor'), 'cand-c');
+      assert.equal(bElected, false, 'cand-b was elected while cand-a leads');
+      assert.equal(await registry.leader('scheduler'), 'cand-a');
       await a.resign();
       await withTimeout(b.elected, 5000, 'cand-b was not elected after cand-a resigned');
       assert.equal(await registry.leader('scheduler'), 'cand-b');

@@ -34,7 +34,6 @@ function tiered(layout: Layout): PageStoreContractSubject {
     persistent: layout.disk,
     hasMemoryTier: layout.memory !== undefined,
     // Memory only: a page that does not fit in memory is simply not cached.
-    cacheFullWhenPinned: layout.disk,
     async open(options: PageStoreCaseOptions): Promise<OpenedPageStore> {
       const dir = join(root, `s${++seq}`);
       const tiers: TierConfig[] = [];

@@ -228,7 +228,7 @@ describe('metadata sync policy', () => {
     strata = await startLocal(['--data-dir', join(tmp.dir, 'data')]);
     fs = await connect(strata.registry);
     await fs.mount('/always', pathToFileURL(ufs).toString(), { syncIntervalMs: 0 });
-    await fs.mount('/lazy', pathToFileURL(ufs).toString(), { syncIntervalMs: 1500 });
+    await fs.mount('/lazy', pathToFileURL(ufs).toString(), { syncIntervalMs: 5000 });
     await fs.mount('/never', pathToFileURL(ufs).toString(), { syncIntervalMs: -1 });
   });
 
@@ -249,12 +249,12 @@ describe('metadata sync policy', () => {
     assert.equal((await fs.status('/always/a.txt')).size, 'version two, longer'.length);
     assert.equal((await collect(await fs.read('/always/a.txt'))).toString(), 'version two, longer');
     assert.ok((await fs.list('/always')).some((e) => e.name === 'b.txt'));
-    // sync 1500 ms: still the cached status right after the change…
+    // sync 5000 ms (wide, so a slow machine cannot pass it first): still the cached status right after the change…
     assert.equal((await fs.status('/lazy/a.txt')).size, 'version one'.length);
     assert.ok(!(await fs.list('/lazy')).some((e) => e.name === 'b.txt'));
     // …and the new one once the interval has passed (by the worker's clock: polled, not slept).
     await waitFor(
-      '/lazy to resync after its 1500 ms interval',
+      '/lazy to resync after its 5000 ms interval',
       async () =>
         (await fs.status('/lazy/a.txt')).size === 'version two, longer'.length &&
         (await fs.list('/lazy')).some((e) => e.name === 'b.txt'),
