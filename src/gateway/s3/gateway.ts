@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import * as acl from './acl.js';
 import { type AuthResult, authenticate, type CredentialSource, parseQuery } from './auth.js';
@@ -10,7 +11,6 @@ import { S3Error, toS3Error } from './errors.js';
 import { newRequestId, S3Response, sendError, sendXml } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
-import { loadBucketSettings } from './meta.js';
 import * as multipart from './multipart.js';
 import * as multipartListing from './multipart-listing.js';
 import * as objects from './objects.js';

@@ -1,3 +1,4 @@
+import { readSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
@@ -6,7 +7,6 @@ import { type Ctx, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, sendXml } from './http.js';
 import { uploadsDir } from './keys.js';
-import { readSmall } from './meta.js';
 import { COMPLETED_TTL_MS, listParts, loadUpload, MAX_PARTS, type UploadRecord } from './uploads.js';
 import { toXml } from './xml.js';
 
@@ -72,7 +72,7 @@ export async function listUploads(ctx: Ctx): Promise<void> {
   const now = Date.now();
   await Promise.all(
     entries.map(async (e) => {
-      const raw = await readSmall(ctx.fs, `${uploadsDir(ctx.bucket)}/${e.name}/upload.json`);
+      const raw = await readSmallFile(ctx.fs, `${uploadsDir(ctx.bucket)}/${e.name}/upload.json`);
       if (raw) uploads.push({ id: e.name, rec: JSON.parse(raw.toString('utf8')) as UploadRecord });
       else if (now - e.mtimeMs > COMPLETED_TTL_MS) {
         // A completed upload's record (or an abandoned staging folder): old enough to drop.

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, pipeline as pipelineCb } from 'node:stream';
+import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { checkAclHeaders } from './acl.js';
@@ -19,7 +20,7 @@ import { copySourceConditions, parseCopySource } from './copy.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { validateKey } from './keys.js';
-import { contentIdentity, readSmall, type StoredChecksum, writeSmall } from './meta.js';
+import { contentIdentity, type StoredChecksum } from './meta.js';
 import { statObject } from './object-state.js';
 import {
   bodyStream,
@@ -63,7 +64,7 @@ export async function createUpload(ctx: Ctx): Promise<void> {
     tags: parseTagHeader(header(ctx, 'x-amz-tagging')),
     ...(checksum ? { checksum } : {}),
   };
-  await writeSmall(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
+  await writeSmallFile(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
   sendXml(
     ctx.res,
     200,
@@ -179,7 +180,7 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
     lastModified: info.mtimeMs,
     ...(checksum ? { checksum } : {}),
   };
-  await writeSmall(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
+  await writeSmallFile(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
   if (copySource !== undefined) {
     sendXml(
       ctx.res,
@@ -256,7 +257,7 @@ interface PartList {
 export async function completeUpload(ctx: Ctx): Promise<void> {
   const id = ctx.query.get('uploadId') ?? '';
   const dir = uploadDir(ctx.bucket, id);
-  const uploadRaw = await readSmall(ctx.fs, `${dir}/upload.json`);
+  const uploadRaw = await readSmallFile(ctx.fs, `${dir}/upload.json`);
   const list = parsePartList(await readBody(ctx.req, 4 * 1024 * 1024));
   if (uploadRaw === undefined) {
     const done = await repeatedCompletion(ctx, dir, list.parts);
@@ -308,7 +309,7 @@ async function repeatedCompletion(
   parts: readonly RequestedPart[],
 ): Promise<CompletedRecord | undefined> {
   if (parts.length === 0) return undefined;
-  const raw = await readSmall(ctx.fs, `${dir}/${COMPLETED}`);
+  const raw = await readSmallFile(ctx.fs, `${dir}/${COMPLETED}`);
   const rec = raw ? (JSON.parse(raw.toString('utf8')) as CompletedRecord) : undefined;
   const same =
     rec !== undefined &&
@@ -469,7 +470,7 @@ async function commitObject(
 /** Drops the staged parts and leaves the record a repeated Complete is answered from. */
 async function retireUpload(ctx: Ctx, dir: string, done: CompletedRecord): Promise<void> {
   await ctx.fs.delete(dir, { recursive: true }).catch(() => undefined);
-  await writeSmall(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
+  await writeSmallFile(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
 }
 
 export async function abortUpload(ctx: Ctx): Promise<void> {

@@ -1,8 +1,9 @@
+import { readSmallFile } from '../../client/s3-settings.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { type Ctx, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
 import { uploadsDir } from './keys.js';
-import { readSmall, type StoredChecksum } from './meta.js';
+import type { StoredChecksum } from './meta.js';
 
 /**
  * Multipart uploads are staged in the bucket's hidden folder:
@@ -46,7 +47,7 @@ export function partName(n: number): string {
 }
 
 export async function loadUpload(ctx: Ctx, id: string): Promise<UploadRecord> {
-  const raw = await readSmall(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`);
+  const raw = await readSmallFile(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`);
   if (!raw) {
     await requireBucket(ctx);
     throw new S3Error(
@@ -68,7 +69,7 @@ export async function listParts(ctx: Ctx, id: string): Promise<Map<number, PartR
     entries
       .filter((e) => /^\d{5}\.json$/.test(e.name))
       .map(async (e) => {
-        const raw = await readSmall(ctx.fs, `${dir}/${e.name}`);
+        const raw = await readSmallFile(ctx.fs, `${dir}/${e.name}`);
         if (raw) parts.set(Number(e.name.slice(0, 5)), JSON.parse(raw.toString('utf8')) as PartRecord);
       }),
   );
