@@ -106,7 +106,7 @@ export async function deleteBucket(ctx: Ctx): Promise<void> {
   await requireBucket(ctx);
   if (await isMountPoint(ctx)) {
     throw new S3Error(
-      'InvalidRequest',
+      'InvalidBucketState',
       `Bucket ${ctx.bucket} is a mount point; unmount it with "strata fs unmount /${ctx.bucket}" instead`,
     );
   }
