@@ -5,13 +5,76 @@
  * missing there. Messages are for people and may change.
  */
 
+/**
+ * S3 error codes and the HTTP status each is answered with: AWS S3's error-code list, plus the
+ * few codes only this implementation has (marked). The core table's `s3` column names one of
+ * these, and the S3 gateway's errors (auth, digests, multipart…) take their status from here, so
+ * a code has one status everywhere. docs/errors.md explains where the S3 edge answers a core
+ * code with another status than its `http` column.
+ */
+export const S3_STATUS = {
+  AccessDenied: 403,
+  AuthorizationHeaderMalformed: 400,
+  AuthorizationQueryParametersError: 400,
+  BadDigest: 400,
+  BucketAlreadyExists: 409,
+  BucketAlreadyOwnedByYou: 409,
+  BucketNotEmpty: 409,
+  /** MinIO's code (nginx's status) for a request whose client went away before the answer. */
+  ClientDisconnected: 499,
+  EntityTooLarge: 400,
+  EntityTooSmall: 400,
+  IncompleteBody: 400,
+  InternalError: 500,
+  InvalidAccessKeyId: 403,
+  InvalidArgument: 400,
+  InvalidBucketName: 400,
+  InvalidBucketState: 409,
+  InvalidDigest: 400,
+  InvalidPart: 400,
+  InvalidPartOrder: 400,
+  InvalidRange: 416,
+  InvalidRequest: 400,
+  InvalidTag: 400,
+  InvalidURI: 400,
+  KeyTooLongError: 400,
+  MalformedXML: 400,
+  MetadataTooLarge: 400,
+  MethodNotAllowed: 405,
+  MissingContentLength: 411,
+  MissingSecurityHeader: 400,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NoSuchUpload: 404,
+  NoSuchVersion: 404,
+  NotImplemented: 501,
+  NotModified: 304,
+  /** Strata's own: the key needs a directory where an object is, or the reverse. */
+  ObjectNameConflict: 409,
+  PreconditionFailed: 412,
+  RequestHeaderSectionTooLarge: 400,
+  RequestTimeTooSkewed: 403,
+  /** The client's connection sent nothing within the timeout (a client fault in S3's sense). */
+  RequestTimeout: 400,
+  ServiceUnavailable: 503,
+  SignatureDoesNotMatch: 403,
+  SlowDown: 503,
+  XAmzContentSHA256Mismatch: 400,
+} as const satisfies Record<string, number>;
+
+export type S3Code = keyof typeof S3_STATUS;
+
+export function isS3Code(value: unknown): value is S3Code {
+  return typeof value === 'string' && Object.hasOwn(S3_STATUS, value);
+}
+
 export interface ErrorSpec {
   /** Symbolic errno used by the FUSE layer. */
   readonly errno: string;
   /** HTTP status for RPC and the admin API. */
   readonly http: number;
-  /** S3 error code for the S3 gateway. */
-  readonly s3: string;
+  /** S3 error code for the S3 gateway (its status: S3_STATUS). */
+  readonly s3: S3Code;
   /** Process exit code of the CLI. */
   readonly exit: number;
   /** A caller may retry the same call (possibly on another replica). */
@@ -39,7 +102,7 @@ export const ERROR_TABLE = {
   NOT_A_DIRECTORY: {
     errno: 'ENOTDIR',
     http: 409,
-    s3: 'InvalidRequest',
+    s3: 'ObjectNameConflict',
     exit: 3,
     retryable: false,
     description: 'A directory was expected.',
@@ -47,7 +110,7 @@ export const ERROR_TABLE = {
   IS_A_DIRECTORY: {
     errno: 'EISDIR',
     http: 409,
-    s3: 'InvalidRequest',
+    s3: 'ObjectNameConflict',
     exit: 3,
     retryable: false,
     description: 'A file was expected.',
@@ -143,7 +206,7 @@ export const ERROR_TABLE = {
   MOUNT_CONFLICT: {
     errno: 'EBUSY',
     http: 409,
-    s3: 'InvalidRequest',
+    s3: 'InvalidBucketState',
     exit: 3,
     retryable: false,
     description: 'The mount point is taken, nested inside a file, or has mounts below it.',
@@ -151,7 +214,7 @@ export const ERROR_TABLE = {
   FINGERPRINT_CHANGED: {
     errno: 'ESTALE',
     http: 412,
-    s3: 'PreconditionFailed',
+    s3: 'ServiceUnavailable',
     exit: 75,
     retryable: true,
     description: 'The file changed in its store while being read.',
@@ -167,7 +230,7 @@ export const ERROR_TABLE = {
   CACHE_FULL: {
     errno: 'ENOSPC',
     http: 507,
-    s3: 'InternalError',
+    s3: 'ServiceUnavailable',
     exit: 74,
     retryable: true,
     description: 'No cache space can be freed (everything is pinned or in use).',
@@ -191,7 +254,7 @@ export const ERROR_TABLE = {
   TIMEOUT: {
     errno: 'ETIMEDOUT',
     http: 504,
-    s3: 'RequestTimeout',
+    s3: 'ServiceUnavailable',
     exit: 75,
     retryable: true,
     description: 'The operation passed its deadline.',
@@ -199,7 +262,7 @@ export const ERROR_TABLE = {
   CANCELLED: {
     errno: 'EINTR',
     http: 499,
-    s3: 'RequestTimeout',
+    s3: 'ClientDisconnected',
     exit: 130,
     retryable: false,
     description: 'The operation was cancelled.',

@@ -5,8 +5,9 @@ Usage: conformance.py ENDPOINT ACCESS_KEY SECRET_KEY [NAME_FILTER]
 Each check is a small function that talks to the gateway with boto3 (path-style, SigV4) or with
 raw HTTP where boto3 cannot express the request. One JSON line per check is printed:
 {"name": ..., "ok": true|false, "detail": ..., "known": bool}. `known` marks behaviour that the
-gateway knowingly does not support (documented in docs/s3-gateway.md); those are reported but
-not counted as failures by conformance.test.ts.
+gateway knowingly does not support (documented in docs/s3-gateway.md); while they fail they are
+reported as todo by conformance.test.ts, and a known check that passes is a failure there ("now
+passes: remove it from the known list").
 
 The checks follow what public S3 conformance suites assert (status codes, error codes, header
 values, listing fields); the code and wording are our own.

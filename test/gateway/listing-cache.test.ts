@@ -6,12 +6,14 @@ import { ListingCache } from '../../src/gateway/s3/listing.js';
 
 /**
  * The gateway's listing cache over an in-memory directory (a unit test of its timing rules; the
- * gateway tests run it over real stores).
+ * gateway tests run it over real stores). Time is a clock the test moves, never the real one, and
+ * a background refresh is waited for by its own completion, never by sleeping.
  */
 function fakeFs() {
   const dirs = new Map<string, string[]>([['/b', ['x', 'y']]]);
   let gate: Promise<void> | undefined;
   let calls = 0;
+  const running = new Set<Promise<unknown>>();
   const info = (dir: string, name: string): FileInfo => ({
     path: `${dir}/${name}`,
     name,
@@ -25,19 +27,35 @@ function fakeFs() {
     persistence: 'PERSISTED',
     mount: '/',
   });
+  const list = async (dir: string) => {
+    const names = [...(dirs.get(dir) ?? [])]; // what the store holds when the call starts
+    if (gate) await gate;
+    if (!dirs.has(dir)) throw new StrataError('NOT_FOUND', dir);
+    return names.map((n) => info(dir, n));
+  };
   const fs = {
-    async list(dir: string) {
+    list(dir: string) {
       calls++;
-      const names = [...(dirs.get(dir) ?? [])]; // what the store holds when the call starts
-      if (gate) await gate;
-      if (!dirs.has(dir)) throw new StrataError('NOT_FOUND', dir);
-      return names.map((n) => info(dir, n));
+      const call = list(dir);
+      running.add(call);
+      call.then(
+        () => running.delete(call),
+        () => running.delete(call),
+      );
+      return call;
     },
   } as unknown as StrataFileSystem;
   return {
     fs,
     dirs,
     calls: () => calls,
+    /** Every list() call made so far has returned, and the cache has taken in its result. */
+    async settled(): Promise<void> {
+      while (running.size > 0) await Promise.allSettled([...running]);
+      // The cache's continuation after list() is a chain of promise callbacks: all of them run
+      // before a macrotask does.
+      await new Promise<void>((ok) => setImmediate(ok));
+    },
     hold(): () => void {
       let release!: () => void;
       gate = new Promise<void>((ok) => {
@@ -52,23 +70,38 @@ function fakeFs() {
 }
 
 const names = async (cache: ListingCache, dir: string) => (await cache.list(dir))?.map((e) => e.name);
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** A clock that moves only when the test says so. */
+function manualClock(start = 1_000_000) {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
 
 test('a stale listing is served once while it is refreshed; then the new one', async () => {
   const f = fakeFs();
-  const cache = new ListingCache(f.fs, 30);
+  const clock = manualClock();
+  const cache = new ListingCache(f.fs, { ttlMs: 30, now: clock.now });
   assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
   f.dirs.set('/b', ['x', 'y', 'z']);
+  clock.advance(29);
   assert.deepEqual(await names(cache, '/b'), ['x', 'y'], 'fresh for the TTL');
-  await sleep(40);
+  await f.settled();
+  assert.equal(f.calls(), 1, 'no relist within the TTL');
+  clock.advance(1);
   assert.deepEqual(await names(cache, '/b'), ['x', 'y'], 'stale: served while refreshing');
-  await sleep(5);
+  await f.settled();
+  assert.equal(f.calls(), 2);
   assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
 });
 
 test('concurrent misses share one relist', async () => {
   const f = fakeFs();
-  const cache = new ListingCache(f.fs, 1000);
+  const cache = new ListingCache(f.fs, { ttlMs: 1000, now: manualClock().now });
   const release = f.hold();
   const all = Promise.all(Array.from({ length: 16 }, () => names(cache, '/b')));
   release();
@@ -78,23 +111,24 @@ test('concurrent misses share one relist', async () => {
 
 test('a refresh that read the directory before an invalidation does not put the old listing back', async () => {
   const f = fakeFs();
-  const cache = new ListingCache(f.fs, 20);
+  const clock = manualClock();
+  const cache = new ListingCache(f.fs, { ttlMs: 20, now: clock.now });
   assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
-  await sleep(30);
+  clock.advance(30);
   const release = f.hold();
   assert.deepEqual(await names(cache, '/b'), ['x', 'y']); // stale: starts a refresh, held at the gate
   // A change through the gateway: the store changes, then the gateway invalidates.
   f.dirs.set('/b', ['x', 'y', 'new']);
   cache.invalidate('/b/new');
   release(); // the held refresh now returns what it read before the change
-  await sleep(5);
+  await f.settled();
   assert.deepEqual(await names(cache, '/b'), ['new', 'x', 'y']);
   assert.deepEqual(await names(cache, '/b'), ['new', 'x', 'y']);
 });
 
 test('a missing directory is remembered as missing; pages depend on it', async () => {
   const f = fakeFs();
-  const cache = new ListingCache(f.fs, 1000);
+  const cache = new ListingCache(f.fs, { ttlMs: 1000, now: manualClock().now });
   const deps = new Map();
   assert.equal(await cache.list('/none', deps), undefined);
   assert.ok(deps.has('/none'));

@@ -74,6 +74,13 @@ async function signed(
 
 const EMPTY = createHash('sha256').update('').digest('hex');
 
+/** A bucket of the test's own, so that no test depends on what another one created. */
+async function bucket(h: Harness, name: string): Promise<string> {
+  const r = await signed(h, 'PUT', `/${name}`);
+  assert.equal(r.status, 200, r.body);
+  return name;
+}
+
 /** Builds an aws-chunked body with chunk signatures chained from the seed signature. */
 async function chunkedBody(chunks: Buffer[], seed: string, date: Date): Promise<Buffer> {
   const s = signer();
@@ -93,7 +100,13 @@ async function chunkedBody(chunks: Buffer[], seed: string, date: Date): Promise<
   return Buffer.concat(out);
 }
 
-async function streamingPut(h: Harness, key: string, chunks: Buffer[], tamper = false): Promise<Resp> {
+async function streamingPut(
+  h: Harness,
+  b: string,
+  key: string,
+  chunks: Buffer[],
+  tamper = false,
+): Promise<Resp> {
   const date = new Date();
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const headers: Record<string, string> = {
@@ -105,7 +118,7 @@ async function streamingPut(h: Harness, key: string, chunks: Buffer[], tamper = 
   // Content-Length is the encoded length; compute it from a dry run with a dummy seed.
   const dry = await chunkedBody(chunks, '0'.repeat(64), date);
   headers['content-length'] = String(dry.length);
-  const path = `/proto/${key}`;
+  const path = `/${b}/${key}`;
   const req = await signer().sign(
     { method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: h.port, path, query: {}, headers },
     { signingDate: date },
@@ -121,119 +134,176 @@ describe('S3 gateway protocol details (raw HTTP)', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness();
-    assert.equal((await signed(h, 'PUT', '/proto')).status, 200);
   });
   after(async () => {
     await h?.stop();
   });
 
   test('every response carries x-amz-request-id; errors are S3 XML', async () => {
-    const r = await signed(h, 'GET', '/proto/missing-key');
+    const b = await bucket(h, 'proto-errors');
+    const r = await signed(h, 'GET', `/${b}/missing-key`);
     assert.equal(r.status, 404);
     assert.match(String(r.headers['x-amz-request-id']), /^[0-9A-F]{16}$/);
     assert.ok(r.headers['x-amz-id-2']);
     assert.match(
       r.body,
-      /<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Resource>\/proto\/missing-key<\/Resource><RequestId>[0-9A-F]+<\/RequestId><\/Error>/,
+      /<Error><Code>NoSuchKey<\/Code><Message>[^<]+<\/Message><Resource>\/proto-errors\/missing-key<\/Resource><RequestId>[0-9A-F]+<\/RequestId><\/Error>/,
     );
     const ok = await signed(h, 'GET', '/');
     assert.ok(ok.headers['x-amz-request-id']);
   });
 
   test('signed streaming (aws-chunked) upload verifies chunk signatures', async () => {
+    const b = await bucket(h, 'proto-chunked');
     const chunks = [Buffer.alloc(64 * 1024, 'x'), Buffer.alloc(1000, 'y')];
-    const good = await streamingPut(h, 'chunked.bin', chunks);
+    const good = await streamingPut(h, b, 'chunked.bin', chunks);
     assert.equal(good.status, 200, good.body);
     assert.equal(good.headers.etag, `"${createHash('md5').update(Buffer.concat(chunks)).digest('hex')}"`);
-    const got = await signed(h, 'GET', '/proto/chunked.bin');
+    const got = await signed(h, 'GET', `/${b}/chunked.bin`);
     assert.equal(got.body, Buffer.concat(chunks).toString());
-    const bad = await streamingPut(h, 'chunked.bin', [Buffer.from('evil evil')], true);
+    const bad = await streamingPut(h, b, 'chunked.bin', [Buffer.from('evil evil')], true);
     assert.equal(bad.status, 403);
     assert.match(bad.body, /SignatureDoesNotMatch/);
     assert.equal(
-      (await signed(h, 'GET', '/proto/chunked.bin')).body.length,
+      (await signed(h, 'GET', `/${b}/chunked.bin`)).body.length,
       65 * 1024 + 1000 - 1024,
       'old object kept',
     );
   });
 
   test('x-amz-content-sha256 mismatch, clock skew, unsigned and wrong-secret requests', async () => {
-    const mismatch = await signed(h, 'PUT', '/proto/sha.txt', {
+    const b = await bucket(h, 'proto-auth');
+    assert.equal((await signed(h, 'PUT', `/${b}/private.txt`, { body: 'private' })).status, 200);
+    const mismatch = await signed(h, 'PUT', `/${b}/sha.txt`, {
       body: 'actual body',
       headers: { 'x-amz-content-sha256': createHash('sha256').update('other body').digest('hex') },
     });
     assert.equal(mismatch.status, 400);
     assert.match(mismatch.body, /XAmzContentSHA256Mismatch/);
-    const skew = await signed(h, 'GET', '/proto', { date: new Date(Date.now() - 20 * 60_000) });
+    const skew = await signed(h, 'GET', `/${b}`, { date: new Date(Date.now() - 20 * 60_000) });
     assert.equal(skew.status, 403);
     assert.match(skew.body, /RequestTimeTooSkewed/);
-    const anon = await send(h, 'GET', '/proto/chunked.bin', {});
+    const anon = await send(h, 'GET', `/${b}/private.txt`, {});
     assert.equal(anon.status, 403);
     assert.match(anon.body, /AccessDenied/);
-    const wrong = await signed(h, 'GET', '/proto', { secret: 'nope' });
+    const wrong = await signed(h, 'GET', `/${b}`, { secret: 'nope' });
     assert.equal(wrong.status, 403);
     assert.match(wrong.body, /SignatureDoesNotMatch/);
   });
 
   test('anonymous read can be switched on and off per bucket (GET/HEAD only)', async () => {
-    assert.equal((await signed(h, 'PUT', '/proto/public.txt', { body: 'public' })).status, 200);
-    assert.equal((await send(h, 'GET', '/proto/public.txt', {})).status, 403);
-    const on = await runCli(['fs', 'anonymous', 'proto', 'on'], { registry: h.local.registry });
+    const b = await bucket(h, 'proto-anonymous');
+    assert.equal((await signed(h, 'PUT', `/${b}/public.txt`, { body: 'public' })).status, 200);
+    assert.equal((await send(h, 'GET', `/${b}/public.txt`, {})).status, 403);
+    const on = await runCli(['fs', 'anonymous', b, 'on'], { registry: h.local.registry });
     assert.equal(on.code, 0, on.stderr);
-    assert.equal((await runCli(['fs', 'anonymous', 'proto'], { registry: h.local.registry })).stdout, 'on\n');
+    assert.equal((await runCli(['fs', 'anonymous', b], { registry: h.local.registry })).stdout, 'on\n');
     const fs = await connect(h.local.registry);
-    const r = await send(h, 'GET', '/proto/public.txt', {});
+    const r = await send(h, 'GET', `/${b}/public.txt`, {});
     assert.equal(r.status, 200);
     assert.equal(r.body, 'public');
-    assert.equal((await send(h, 'PUT', '/proto/x.txt', { 'content-length': '1' }, 'x')).status, 403);
-    await setAnonymousRead(fs, 'proto', false);
-    assert.equal((await send(h, 'GET', '/proto/public.txt', {})).status, 403);
+    assert.equal((await send(h, 'PUT', `/${b}/x.txt`, { 'content-length': '1' }, 'x')).status, 403);
+    await setAnonymousRead(fs, b, false);
+    assert.equal((await send(h, 'GET', `/${b}/public.txt`, {})).status, 403);
     await fs.close();
   });
 
   test('malformed XML, bad ranges, oversized headers and bad paths are 4xx, never a crash', async () => {
-    const bad = await signed(h, 'POST', '/proto', {
+    const b = await bucket(h, 'proto-malformed');
+    assert.equal((await signed(h, 'PUT', `/${b}/small.txt`, { body: 'small' })).status, 200);
+    const bad = await signed(h, 'POST', `/${b}`, {
       query: { delete: '' },
       body: '<Delete><Object><Key>a</Key></Object',
     });
     assert.equal(bad.status, 400);
     assert.match(bad.body, /MalformedXML/);
-    const mpu = await signed(h, 'POST', '/proto/k', { query: { uploads: '' } });
+    const mpu = await signed(h, 'POST', `/${b}/k`, { query: { uploads: '' } });
     const id = /<UploadId>([^<]+)</.exec(mpu.body)![1]!;
-    const junk = await signed(h, 'POST', '/proto/k', { query: { uploadId: id }, body: 'not xml at all' });
+    const junk = await signed(h, 'POST', `/${b}/k`, { query: { uploadId: id }, body: 'not xml at all' });
     assert.equal(junk.status, 400);
     assert.match(junk.body, /MalformedXML/);
-    const range = await signed(h, 'GET', '/proto/public.txt', { headers: { range: 'bytes=100-200' } });
+    const range = await signed(h, 'GET', `/${b}/small.txt`, { headers: { range: 'bytes=100-200' } });
     assert.equal(range.status, 416);
     assert.match(range.body, /InvalidRange/);
-    const huge = await send(h, 'GET', '/proto', { 'x-big': 'a'.repeat(100 * 1024) });
+    const huge = await send(h, 'GET', `/${b}`, { 'x-big': 'a'.repeat(100 * 1024) });
     assert.equal(huge.status, 431);
-    const enc = await signed(h, 'GET', '/proto/%E0%A4%A');
+    const enc = await signed(h, 'GET', `/${b}/%E0%A4%A`);
     assert.ok(enc.status >= 400 && enc.status < 500);
     // still alive
     assert.equal((await signed(h, 'GET', '/')).status, 200);
   });
 
+  test('XML limits: character references beyond Unicode, DOCTYPEs, deep nesting and oversized bodies are 400 MalformedXML', async () => {
+    const b = await bucket(h, 'proto-xml');
+    assert.equal((await signed(h, 'PUT', `/${b}/k`, { body: 'kept' })).status, 200);
+    const expectMalformed = (r: Resp) => {
+      assert.equal(r.status, 400, r.body);
+      assert.match(r.body, /<Code>MalformedXML<\/Code>/);
+    };
+    for (const ref of ['&#x110000;', '&#1114112;', '&#xFFFFFFFF;'])
+      expectMalformed(
+        await signed(h, 'POST', `/${b}`, {
+          query: { delete: '' },
+          body: `<Delete><Object><Key>k${ref}</Key></Object></Delete>`,
+        }),
+      );
+    const mpu = await signed(h, 'POST', `/${b}/big`, { query: { uploads: '' } });
+    const id = /<UploadId>([^<]+)</.exec(mpu.body)![1]!;
+    expectMalformed(
+      await signed(h, 'POST', `/${b}/big`, {
+        query: { uploadId: id },
+        body: '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&#1114112;</ETag></Part></CompleteMultipartUpload>',
+      }),
+    );
+    expectMalformed(
+      await signed(h, 'PUT', `/${b}/k`, {
+        query: { tagging: '' },
+        body: '<!DOCTYPE Tagging [<!ENTITY x "yyyy">]><Tagging><TagSet><Tag><Key>&x;</Key><Value>v</Value></Tag></TagSet></Tagging>',
+      }),
+    );
+    expectMalformed(
+      await signed(h, 'PUT', `/${b}/k`, {
+        query: { tagging: '' },
+        body: `${'<Tagging>'.repeat(1000)}${'</Tagging>'.repeat(1000)}`,
+      }),
+    );
+    expectMalformed(
+      await signed(h, 'POST', `/${b}`, {
+        query: { delete: '' },
+        body: `<Delete>${'<Object><Key>k</Key></Object>'.repeat(80_000)}</Delete>`,
+      }),
+    );
+    // Nothing was deleted or tagged, and the gateway still answers.
+    assert.equal((await signed(h, 'GET', `/${b}/k`)).body, 'kept');
+    assert.match(
+      (await signed(h, 'GET', `/${b}/k`, { query: { tagging: '' } })).body,
+      /<TagSet><\/TagSet>|<TagSet\/>/,
+    );
+  });
+
   test('presigned PUT with UNSIGNED-PAYLOAD', async () => {
+    const b = await bucket(h, 'proto-presigned');
     const req = await signer().presign(
       {
         method: 'PUT',
         protocol: 'http:',
         hostname: '127.0.0.1',
         port: h.port,
-        path: '/proto/presigned-put.txt',
+        path: `/${b}/presigned-put.txt`,
         query: {},
         headers: { host: `127.0.0.1:${h.port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
       },
       { expiresIn: 60 },
     );
     const qs = new URLSearchParams(req.query as Record<string, string>).toString();
-    const r = await send(h, 'PUT', `/proto/presigned-put.txt?${qs}`, { 'content-length': '3' }, 'abc');
+    const r = await send(h, 'PUT', `/${b}/presigned-put.txt?${qs}`, { 'content-length': '3' }, 'abc');
     assert.equal(r.status, 200, r.body);
-    assert.equal((await signed(h, 'GET', '/proto/presigned-put.txt')).body, 'abc');
+    assert.equal((await signed(h, 'GET', `/${b}/presigned-put.txt`)).body, 'abc');
   });
 
   test('runS3Gateway (strata gateway s3) prints its ready line, serves, and exits 0 on SIGTERM', async () => {
+    const b = await bucket(h, 'proto-daemon');
+    assert.equal((await signed(h, 'PUT', `/${b}/hello.txt`, { body: 'hello' })).status, 200);
     const script = `import { runS3Gateway } from '${REPO_ROOT}/dist/src/gateway/s3/index.js'; process.exit(await runS3Gateway(process.argv.slice(1)));`;
     const child = spawn(
       process.execPath,
@@ -251,9 +321,9 @@ describe('S3 gateway protocol details (raw HTTP)', () => {
     assert.equal(ready.ready, true);
     assert.equal(ready.role, 'gateway-s3');
     const port = Number(new URL(ready.addresses.s3).port);
-    const r = await signed({ ...h, port, url: ready.addresses.s3 } as Harness, 'GET', '/proto/public.txt');
+    const r = await signed({ ...h, port, url: ready.addresses.s3 } as Harness, 'GET', `/${b}/hello.txt`);
     assert.equal(r.status, 200);
-    assert.equal(r.body, 'public');
+    assert.equal(r.body, 'hello');
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   });

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -38,6 +39,24 @@ function pattern(): { stream: Readable; md5: () => string } {
     },
   });
   return { stream, md5: () => hash.digest('hex') };
+}
+
+/**
+ * Resolves once a paused response's socket has stopped taking in bytes (the sender is held back
+ * by TCP flow control): its byte count unchanged over 5 consecutive looks 50 ms apart. Fails
+ * after a deadline instead of waiting forever.
+ */
+async function backpressured(socket: Socket, deadlineMs = 30_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let last = -1;
+  let still = 0;
+  while (still < 5) {
+    if (Date.now() > deadline) throw new Error('the gateway kept sending to a paused reader');
+    await new Promise((ok) => setTimeout(ok, 50));
+    const n = socket.bytesRead;
+    still = n === last ? still + 1 : 0;
+    last = n;
+  }
 }
 
 describe('S3 gateway streaming (1 GiB, separate process)', { timeout: 300_000 }, () => {
@@ -97,7 +116,8 @@ describe('S3 gateway streaming (1 GiB, separate process)', { timeout: 300_000 },
     const md5 = src.md5();
     assert.equal(put.ETag, `"${md5}"`);
     const afterPut = await procKb(gw.pid!, 'VmHWM');
-    // GET with raw HTTP so we control reading: pause 2 s after the first 8 MiB.
+    // GET with raw HTTP so we control reading: pause after the first 8 MiB until the gateway is
+    // held back (nothing more arrives on the socket), measure, resume.
     const headers = await signedHeaders(`${url}/big/one-gib.bin`, 'GET');
     const hash = createHash('md5');
     let got = 0;
@@ -112,10 +132,12 @@ describe('S3 gateway streaming (1 GiB, separate process)', { timeout: 300_000 },
           if (!paused && got > 8 * 1024 * 1024) {
             paused = true;
             res.pause();
-            setTimeout(async () => {
-              pausedPeak = (await procKb(gw.pid!, 'VmRSS')) - idle;
-              res.resume();
-            }, 2000);
+            backpressured(res.socket)
+              .then(async () => {
+                pausedPeak = (await procKb(gw.pid!, 'VmRSS')) - idle;
+                res.resume();
+              })
+              .catch(fail);
           }
         });
         res.on('end', ok);

@@ -1,5 +1,5 @@
+import { loadBucketSettings, setAnonymousRead } from '../../client/s3-settings.js';
 import { StrataError } from '../../core/errors.js';
-import { loadBucketSettings, setAnonymousRead } from '../../gateway/s3/meta.js';
 import { defineCommand } from '../command.js';
 
 export default defineCommand({

@@ -1,6 +1,7 @@
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
+import { checkAclHeaders } from './acl.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
@@ -8,7 +9,6 @@ import { bucketPath, isAddressableBucket, metaPath, RESERVED_DIR, validateBucket
 import { type ListItem, type ListingDeps, walk } from './listing.js';
 import type { ListingPage } from './listing-pages.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
-import { checkAclHeaders } from './objects.js';
 import { listOverflow } from './overflow.js';
 import { child, esc, parseXml, RawXml, toXml } from './xml.js';
 
@@ -106,7 +106,7 @@ export async function deleteBucket(ctx: Ctx): Promise<void> {
   await requireBucket(ctx);
   if (await isMountPoint(ctx)) {
     throw new S3Error(
-      'InvalidRequest',
+      'InvalidBucketState',
       `Bucket ${ctx.bucket} is a mount point; unmount it with "strata fs unmount /${ctx.bucket}" instead`,
     );
   }

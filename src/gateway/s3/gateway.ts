@@ -1,15 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
+import * as acl from './acl.js';
 import { type AuthResult, authenticate, type CredentialSource, parseQuery } from './auth.js';
 import * as buckets from './buckets.js';
 import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
+import { copyObject } from './copy.js';
+import { deleteObject, deleteObjects } from './delete.js';
 import { S3Error, toS3Error } from './errors.js';
 import { newRequestId, S3Response, sendError, sendXml } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
-import { loadBucketSettings } from './meta.js';
 import * as multipart from './multipart.js';
+import * as multipartListing from './multipart-listing.js';
 import * as objects from './objects.js';
+import * as tagging from './tagging.js';
 import { toXml } from './xml.js';
 
 export interface S3GatewayOptions {
@@ -171,9 +176,9 @@ async function route(ctx: Ctx): Promise<void> {
     switch (method) {
       case 'GET':
         if (q.has('location')) return buckets.bucketLocation(ctx);
-        if (q.has('uploads')) return multipart.listUploads(ctx);
+        if (q.has('uploads')) return multipartListing.listUploads(ctx);
         if (q.has('versioning')) return simple(ctx, 'VersioningConfiguration', {});
-        if (q.has('acl')) return acl(ctx);
+        if (q.has('acl')) return acl.getAcl(ctx);
         if (q.has('tagging'))
           throw new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway');
         if (q.has('versions')) return buckets.listObjectVersions(ctx);
@@ -183,7 +188,7 @@ async function route(ctx: Ctx): Promise<void> {
       case 'PUT':
         if (q.has('acl')) {
           await requireBucket(ctx);
-          return objects.putAcl(ctx);
+          return acl.putAcl(ctx);
         }
         if (q.has('versioning') || q.has('tagging'))
           throw new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway');
@@ -191,7 +196,7 @@ async function route(ctx: Ctx): Promise<void> {
       case 'DELETE':
         return buckets.deleteBucket(ctx);
       case 'POST':
-        if (q.has('delete')) return objects.deleteObjects(ctx);
+        if (q.has('delete')) return deleteObjects(ctx);
         break;
     }
     throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
@@ -201,43 +206,30 @@ async function route(ctx: Ctx): Promise<void> {
     throw new S3Error('InvalidArgument', 'Invalid version id specified');
   switch (method) {
     case 'GET':
-      if (q.has('tagging')) return objects.getTagging(ctx);
-      if (q.has('uploadId')) return multipart.listPartsHandler(ctx);
-      if (q.has('acl')) return acl(ctx);
+      if (q.has('tagging')) return tagging.getTagging(ctx);
+      if (q.has('uploadId')) return multipartListing.listPartsHandler(ctx);
+      if (q.has('acl')) return acl.getAcl(ctx);
       return objects.getObject(ctx, false);
     case 'HEAD':
       return objects.getObject(ctx, true);
     case 'PUT':
-      if (q.has('tagging')) return objects.putTagging(ctx);
-      if (q.has('acl')) return objects.putObjectAcl(ctx);
+      if (q.has('tagging')) return tagging.putTagging(ctx);
+      if (q.has('acl')) return acl.putObjectAcl(ctx);
       if (q.has('uploadId') || q.has('partNumber')) return multipart.uploadPart(ctx);
-      if (ctx.req.headers['x-amz-copy-source'] !== undefined) return objects.copyObject(ctx);
+      if (ctx.req.headers['x-amz-copy-source'] !== undefined) return copyObject(ctx);
       return objects.putObject(ctx);
     case 'POST':
       if (q.has('uploads')) return multipart.createUpload(ctx);
       if (q.has('uploadId')) return multipart.completeUpload(ctx);
       break;
     case 'DELETE':
-      if (q.has('tagging')) return objects.deleteTagging(ctx);
+      if (q.has('tagging')) return tagging.deleteTagging(ctx);
       if (q.has('uploadId')) return multipart.abortUpload(ctx);
-      return objects.deleteObject(ctx);
+      return deleteObject(ctx);
   }
   throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
 }
 
 function simple(ctx: Ctx, root: string, body: Record<string, string>): void {
   sendXml(ctx.res, 200, toXml(root, body));
-}
-
-async function acl(ctx: Ctx): Promise<void> {
-  if (ctx.key) await objects.statObject(ctx, ctx.key);
-  // Written by hand: the Grantee needs its xsi:type attribute.
-  sendXml(
-    ctx.res,
-    200,
-    '<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      '<Owner><ID>strata</ID><DisplayName>strata</DisplayName></Owner><AccessControlList><Grant>' +
-      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>strata</ID><DisplayName>strata</DisplayName></Grantee>' +
-      '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
-  );
 }

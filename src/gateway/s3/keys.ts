@@ -1,3 +1,4 @@
+import { S3_RESERVED_DIR } from '../../client/s3-settings.js';
 import { MAX_SEGMENT_BYTES } from '../../core/paths.js';
 import { S3Error } from './errors.js';
 
@@ -8,7 +9,7 @@ import { S3Error } from './errors.js';
 
 export const MAX_KEY_BYTES = 1024;
 /** Each bucket's hidden gateway folder (metadata sidecars, multipart staging, settings). */
-export const RESERVED_DIR = '.strata-s3';
+export const RESERVED_DIR = S3_RESERVED_DIR;
 
 export function validateBucketName(name: string): void {
   const ok =
@@ -79,8 +80,4 @@ export function metaPath(bucket: string, key: string): string {
 
 export function uploadsDir(bucket: string): string {
   return `/${bucket}/${RESERVED_DIR}/uploads`;
-}
-
-export function bucketSettingsPath(bucket: string): string {
-  return `/${bucket}/${RESERVED_DIR}/bucket.json`;
 }

@@ -36,11 +36,24 @@ export class ListingCache {
     string,
     { at: number; list: DirEntry[] | undefined; infos?: readonly FileInfo[]; names?: Set<string> }
   >();
+  private readonly ttlMs: number;
+  private readonly maxDirs: number;
+  private readonly now: () => number;
   constructor(
     private readonly fs: StrataFileSystem,
-    private readonly ttlMs = 2000,
-    private readonly maxDirs = 256,
-  ) {}
+    options: {
+      /** A listing older than this is refreshed (served once more meanwhile). */
+      ttlMs?: number;
+      /** Directories kept (least recently refreshed dropped first). */
+      maxDirs?: number;
+      /** The clock (milliseconds); tests pass their own. */
+      now?: () => number;
+    } = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 2000;
+    this.maxDirs = options.maxDirs ?? 256;
+    this.now = options.now ?? Date.now;
+  }
 
   /** Sorted children of a directory; undefined when it is missing or not a directory. */
   async list(dir: string, deps?: ListingDeps): Promise<DirEntry[] | undefined> {
@@ -64,7 +77,7 @@ export class ListingCache {
   private async load(dir: string): Promise<DirEntry[] | undefined> {
     const hit = this.entries.get(dir);
     if (hit) {
-      if (Date.now() - hit.at >= this.ttlMs && !this.inflight.has(dir))
+      if (this.now() - hit.at >= this.ttlMs && !this.inflight.has(dir))
         this.fetch(dir).catch(() => undefined); // an error is seen by the next foreground fetch
       return hit.list;
     }
@@ -118,7 +131,7 @@ export class ListingCache {
     names?: Set<string>,
   ): void {
     this.entries.delete(dir);
-    this.entries.set(dir, { at: Date.now(), list, ...(infos ? { infos } : {}), ...(names ? { names } : {}) });
+    this.entries.set(dir, { at: this.now(), list, ...(infos ? { infos } : {}), ...(names ? { names } : {}) });
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
   }
 
@@ -129,7 +142,7 @@ export class ListingCache {
   peekHas(dir: string, name: string, deps?: ListingDeps): boolean | undefined {
     const e = this.entries.get(dir);
     if (!e) return undefined;
-    if (Date.now() - e.at >= this.ttlMs && !this.inflight.has(dir)) this.fetch(dir).catch(() => undefined);
+    if (this.now() - e.at >= this.ttlMs && !this.inflight.has(dir)) this.fetch(dir).catch(() => undefined);
     deps?.set(dir, e.list);
     if (!e.list) return false;
     e.names ??= new Set(e.list.map((x) => x.name));

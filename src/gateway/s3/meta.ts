@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
-import { bucketSettingsPath, metaPath } from './keys.js';
+import { metaPath } from './keys.js';
 import type { ListingCache } from './listing.js';
 
 /**
@@ -56,73 +56,6 @@ export function contentIdentity(
   };
 }
 
-export interface BucketSettings {
-  readonly anonymousRead?: boolean;
-}
-
-const MAX_SIDECAR = 256 * 1024;
-
-export async function readSmall(fs: StrataFileSystem, path: string): Promise<Buffer | undefined> {
-  let stream: Readable;
-  try {
-    stream = await fs.read(path);
-  } catch (err) {
-    if (
-      isStrataError(err, 'NOT_FOUND') ||
-      isStrataError(err, 'NOT_A_DIRECTORY') ||
-      isStrataError(err, 'IS_A_DIRECTORY')
-    ) {
-      return undefined;
-    }
-    throw err;
-  }
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of stream) {
-    n += (chunk as Buffer).length;
-    if (n > MAX_SIDECAR) {
-      stream.destroy();
-      return undefined;
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
-}
-
-export async function writeSmall(fs: StrataFileSystem, path: string, data: string): Promise<void> {
-  const buf = Buffer.from(data);
-  try {
-    await fs.write(path, Readable.from([buf]), { size: buf.length });
-  } catch (err) {
-    if (
-      !isStrataError(err, 'NOT_A_DIRECTORY') &&
-      !isStrataError(err, 'IS_A_DIRECTORY') &&
-      !isStrataError(err, 'ALREADY_EXISTS')
-    )
-      throw err;
-    // A stale sidecar (file where a directory is needed, or the reverse): clear it and retry once.
-    await clearConflicts(fs, path);
-    await fs.write(path, Readable.from([buf]), { size: buf.length });
-  }
-}
-
-async function clearConflicts(fs: StrataFileSystem, path: string): Promise<void> {
-  const chain: string[] = [];
-  for (let p = path; p.split('/').length > 4; p = parentOf(p)) chain.unshift(p);
-  for (const p of chain) {
-    try {
-      const st = await fs.status(p, { syncIntervalMs: 0 });
-      if (p === path ? st.type === 'directory' : st.type !== 'directory') {
-        await fs.delete(p, { recursive: true });
-        return;
-      }
-    } catch (err) {
-      if (isStrataError(err, 'NOT_FOUND')) return;
-      throw err;
-    }
-  }
-}
-
 /**
  * With a listing cache, a key whose sidecar directory listing (cached ≤ 2 s, dropped on every
  * change made through this gateway) lacks it is known to have none, without a store round trip.
@@ -141,7 +74,7 @@ export async function loadMeta(
     const known = cache.peekHas(dir, name) ?? (await cache.has(dir, name));
     if (!known) return undefined;
   }
-  const raw = await readSmall(fs, path);
+  const raw = await readSmallFile(fs, path);
   if (!raw) return undefined;
   try {
     const m = JSON.parse(raw.toString('utf8')) as ObjectMeta;
@@ -166,7 +99,7 @@ export async function saveMeta(
 ): Promise<void> {
   const path = metaPath(bucket, key);
   try {
-    await writeSmall(fs, path, JSON.stringify(meta));
+    await writeSmallFile(fs, path, JSON.stringify(meta));
   } finally {
     cache?.invalidate(parentOf(path));
   }
@@ -206,28 +139,4 @@ const fingerprintEtags = new Map<string, string>();
 
 export function etagOf(info: FileInfo, meta: ObjectMeta | undefined): string {
   return meta?.etag ?? derivedEtag(info);
-}
-
-export async function loadBucketSettings(fs: StrataFileSystem, bucket: string): Promise<BucketSettings> {
-  const raw = await readSmall(fs, bucketSettingsPath(bucket));
-  if (!raw) return {};
-  try {
-    return JSON.parse(raw.toString('utf8')) as BucketSettings;
-  } catch {
-    return {};
-  }
-}
-
-export async function saveBucketSettings(
-  fs: StrataFileSystem,
-  bucket: string,
-  settings: BucketSettings,
-): Promise<void> {
-  await writeSmall(fs, bucketSettingsPath(bucket), JSON.stringify(settings));
-}
-
-/** Turns anonymous read on or off for a bucket (persisted in the bucket's hidden folder). */
-export async function setAnonymousRead(fs: StrataFileSystem, bucket: string, on: boolean): Promise<void> {
-  const current = await loadBucketSettings(fs, bucket);
-  await saveBucketSettings(fs, bucket, { ...current, anonymousRead: on });
 }

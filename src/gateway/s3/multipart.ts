@@ -1,97 +1,54 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, pipeline as pipelineCb } from 'node:stream';
+import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
-import { compareUtf8 } from '../../core/utf8-order.js';
+import { checkAclHeaders } from './acl.js';
 import { CheckedBody } from './body.js';
 import {
   ALGORITHM_NAMES,
   CHECKSUM_ALGORITHMS,
   type ChecksumAlgorithm,
-  type ChecksumType,
   compositeChecksum,
   parseAlgorithm,
   requestChecksum,
   validChecksumValue,
 } from './checksums.js';
-import { type Ctx, header, OWNER, requireBucket } from './context.js';
+import { writePreconditions } from './conditions.js';
+import { type Ctx, header, requireBucket } from './context.js';
+import { copySourceConditions, parseCopySource } from './copy.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
-import { uploadsDir, validateKey } from './keys.js';
-import { contentIdentity, readSmall, type StoredChecksum, writeSmall } from './meta.js';
+import { validateKey } from './keys.js';
+import { contentIdentity, type StoredChecksum } from './meta.js';
+import { statObject } from './object-state.js';
 import {
   bodyStream,
-  checkAclHeaders,
   checksumResponse,
   checkUnsupportedWriteHeaders,
   commitMeta,
   copyChecked,
-  copySourceConditions,
   metadataFromRequest,
-  parseCopySource,
-  parseTagHeader,
+  type Place,
   placePath,
   placeWrite,
-  statObject,
-  writePreconditions,
-} from './objects.js';
+} from './object-write.js';
+import { parseTagHeader } from './tagging.js';
+import {
+  COMPLETED,
+  type CompletedRecord,
+  listParts,
+  loadUpload,
+  MAX_PARTS,
+  type PartRecord,
+  partName,
+  type UploadRecord,
+  uploadDir,
+} from './uploads.js';
 import { child, children, parseXml, toXml, type XmlElement } from './xml.js';
 
-/**
- * Multipart uploads are staged in the bucket's hidden folder:
- * `.strata-s3/uploads/<id>/upload.json` (key, metadata) and `<id>/<00001>` (part bytes, written
- * THROUGH to the store, no cache) with `<00001>.json` (ETag, size). Complete streams the parts
- * in order into the final object, so memory stays bounded whatever the size.
- */
-
-interface UploadRecord {
-  readonly key: string;
-  readonly initiated: number;
-  readonly contentType?: string;
-  readonly headers: Record<string, string>;
-  readonly meta: Record<string, string>;
-  readonly tags: Record<string, string>;
-  /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type. */
-  readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly type: ChecksumType };
-}
-
-interface PartRecord {
-  readonly etag: string;
-  readonly size: number;
-  readonly lastModified: number;
-  /** The part's additional checksum (declared by the client and verified, or computed). */
-  readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly value: string };
-}
-
-const MAX_PARTS = 10000;
-
-function uploadDir(bucket: string, id: string): string {
-  if (!/^[0-9a-f]{32}$/.test(id))
-    throw new S3Error(
-      'NoSuchUpload',
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-    );
-  return `${uploadsDir(bucket)}/${id}`;
-}
-
-function partName(n: number): string {
-  return String(n).padStart(5, '0');
-}
-
-async function loadUpload(ctx: Ctx, id: string): Promise<UploadRecord> {
-  const raw = await readSmall(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`);
-  if (!raw) {
-    await requireBucket(ctx);
-    throw new S3Error(
-      'NoSuchUpload',
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-    );
-  }
-  const rec = JSON.parse(raw.toString('utf8')) as UploadRecord;
-  if (rec.key !== ctx.key)
-    throw new S3Error('NoSuchUpload', 'The specified upload does not exist for this key.');
-  return rec;
-}
+/** A stored part chosen by a CompleteMultipartUpload list, with its number. */
+type ChosenPart = PartRecord & { readonly n: number };
 
 export async function createUpload(ctx: Ctx): Promise<void> {
   validateKey(ctx.key);
@@ -107,7 +64,7 @@ export async function createUpload(ctx: Ctx): Promise<void> {
     tags: parseTagHeader(header(ctx, 'x-amz-tagging')),
     ...(checksum ? { checksum } : {}),
   };
-  await writeSmall(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
+  await writeSmallFile(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
   sendXml(
     ctx.res,
     200,
@@ -223,7 +180,7 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
     lastModified: info.mtimeMs,
     ...(checksum ? { checksum } : {}),
   };
-  await writeSmall(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
+  await writeSmallFile(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
   if (copySource !== undefined) {
     sendXml(
       ctx.res,
@@ -240,33 +197,6 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       ...(checksum ? { [`x-amz-checksum-${checksum.alg}`]: checksum.value } : {}),
     });
 }
-
-async function listParts(ctx: Ctx, id: string): Promise<Map<number, PartRecord>> {
-  const dir = uploadDir(ctx.bucket, id);
-  const entries = await ctx.fs.list(dir, { syncIntervalMs: 0 });
-  const parts = new Map<number, PartRecord>();
-  await Promise.all(
-    entries
-      .filter((e) => /^\d{5}\.json$/.test(e.name))
-      .map(async (e) => {
-        const raw = await readSmall(ctx.fs, `${dir}/${e.name}`);
-        if (raw) parts.set(Number(e.name.slice(0, 5)), JSON.parse(raw.toString('utf8')) as PartRecord);
-      }),
-  );
-  return parts;
-}
-
-/** What a completed upload leaves behind, so that repeating the same Complete answers the same. */
-interface CompletedRecord {
-  readonly key: string;
-  readonly etag: string;
-  readonly parts: readonly { n: number; etag: string }[];
-  readonly checksum?: StoredChecksum;
-}
-
-const COMPLETED = 'completed.json';
-/** Completed-upload records older than this are removed when uploads are listed. */
-const COMPLETED_TTL_MS = 15 * 60 * 1000;
 
 function completeResult(ctx: Ctx, etag: string, checksum: StoredChecksum | undefined): string {
   const host = ctx.req.headers.host ?? 'localhost';
@@ -304,39 +234,104 @@ function malformed(): S3Error {
   );
 }
 
+/** One <Part> of a CompleteMultipartUpload document. */
+interface RequestedPart {
+  readonly n: number;
+  readonly etag: string;
+  /** Its <ChecksumCRC32>… element, if any. */
+  readonly checksum: { alg: ChecksumAlgorithm; value: string } | undefined;
+}
+
+/** The parsed CompleteMultipartUpload body: its root element (none for an empty body) and parts. */
+interface PartList {
+  readonly doc: XmlElement | undefined;
+  readonly parts: readonly RequestedPart[];
+}
+
+/**
+ * CompleteMultipartUpload, in the order S3 reports its errors: the document, a repeat of an
+ * already completed upload, the upload, the preconditions, the parts (order, then existence,
+ * checksums and sizes), the object's place; then the parts stream into the object, the sidecar
+ * commits, the staging folder goes and the answer is sent.
+ */
 export async function completeUpload(ctx: Ctx): Promise<void> {
   const id = ctx.query.get('uploadId') ?? '';
   const dir = uploadDir(ctx.bucket, id);
-  const uploadRaw = await readSmall(ctx.fs, `${dir}/upload.json`);
-  const body = await readBody(ctx.req, 4 * 1024 * 1024);
-  const doc = body.length === 0 ? undefined : parseXml(body.toString('utf8'));
-  const requested = (doc ? children(doc, 'Part') : []).map((p) => ({
-    n: Number(child(p, 'PartNumber')?.text ?? Number.NaN),
-    etag: (child(p, 'ETag')?.text ?? '').trim().replace(/^"|"$/g, ''),
-  }));
-  const requestedChecksums = (doc ? children(doc, 'Part') : []).map(xmlPartChecksum);
-  if (uploadRaw === undefined && requested.length > 0) {
-    // Already completed with this very part list: S3 answers the same result again.
-    const done = await readSmall(ctx.fs, `${dir}/${COMPLETED}`);
-    const rec = done ? (JSON.parse(done.toString('utf8')) as CompletedRecord) : undefined;
-    if (
-      rec &&
-      rec.key === ctx.key &&
-      rec.parts.length === requested.length &&
-      rec.parts.every((p, i) => p.n === requested[i]!.n && p.etag === requested[i]!.etag)
-    ) {
-      sendXml(ctx.res, 200, completeResult(ctx, rec.etag, rec.checksum));
+  const uploadRaw = await readSmallFile(ctx.fs, `${dir}/upload.json`);
+  const list = parsePartList(await readBody(ctx.req, 4 * 1024 * 1024));
+  if (uploadRaw === undefined) {
+    const done = await repeatedCompletion(ctx, dir, list.parts);
+    if (done) {
+      sendXml(ctx.res, 200, completeResult(ctx, done.etag, done.checksum));
       return;
     }
   }
   const upload = await loadUpload(ctx, id);
-  if (doc?.name !== 'CompleteMultipartUpload') throw malformed();
-  if (requested.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
+  validatePartList(list);
   await writePreconditions(ctx);
-  const stored = await listParts(ctx, id);
+  const chosen = checkParts(ctx, list.parts, await listParts(ctx, id), upload.checksum);
+  // Where the object goes, before any part is read (this can answer NoSuchBucket).
+  const place = await placeWrite(ctx, ctx.key);
+  const { info, fullChecksum } = await streamPartsIntoObject(ctx, dir, chosen, place, upload.checksum);
+  const checksum = objectChecksum(upload.checksum, chosen, fullChecksum);
+  const etag = multipartEtag(chosen);
+  await commitObject(ctx, place, upload, chosen, info, etag, checksum);
+  await retireUpload(ctx, dir, {
+    key: ctx.key,
+    etag,
+    parts: list.parts.map(({ n, etag }) => ({ n, etag })),
+    ...(checksum ? { checksum } : {}),
+  });
+  sendXml(ctx.res, 200, completeResult(ctx, etag, checksum), checksumResponse(checksum));
+}
+
+/** Parses the request body (MalformedXML when it is not XML); an empty body has no parts. */
+function parsePartList(body: Buffer): PartList {
+  const doc = body.length === 0 ? undefined : parseXml(body.toString('utf8'));
+  const parts = (doc ? children(doc, 'Part') : []).map((p) => ({
+    n: Number(child(p, 'PartNumber')?.text ?? Number.NaN),
+    etag: (child(p, 'ETag')?.text ?? '').trim().replace(/^"|"$/g, ''),
+    checksum: xmlPartChecksum(p),
+  }));
+  return { doc, parts };
+}
+
+/** The document is a CompleteMultipartUpload with at least one part. */
+function validatePartList(list: PartList): void {
+  if (list.doc?.name !== 'CompleteMultipartUpload') throw malformed();
+  if (list.parts.length === 0) throw new S3Error('MalformedXML', 'You must specify at least one part');
+}
+
+/** The record of an upload already completed with this very part list (S3 answers it again). */
+async function repeatedCompletion(
+  ctx: Ctx,
+  dir: string,
+  parts: readonly RequestedPart[],
+): Promise<CompletedRecord | undefined> {
+  if (parts.length === 0) return undefined;
+  const raw = await readSmallFile(ctx.fs, `${dir}/${COMPLETED}`);
+  const rec = raw ? (JSON.parse(raw.toString('utf8')) as CompletedRecord) : undefined;
+  const same =
+    rec !== undefined &&
+    rec.key === ctx.key &&
+    rec.parts.length === parts.length &&
+    rec.parts.every((p, i) => p.n === parts[i]!.n && p.etag === parts[i]!.etag);
+  return same ? rec : undefined;
+}
+
+/**
+ * The stored parts the list names, in its order: the order and numbers of every part first
+ * (InvalidPart, InvalidPartOrder), then each part's existence and ETag (InvalidPart), its
+ * checksum (InvalidPart; missing under COMPOSITE: InvalidRequest) and, but for the last, its size
+ * (EntityTooSmall) — as S3 reports them.
+ */
+function checkParts(
+  ctx: Ctx,
+  requested: readonly RequestedPart[],
+  stored: ReadonlyMap<number, PartRecord>,
+  mode: UploadRecord['checksum'],
+): ChosenPart[] {
   let prev = 0;
-  const chosen: PartRecord[] = [];
-  // Order and existence of every part first, then the sizes (as S3 reports them).
   for (const p of requested) {
     if (!Number.isInteger(p.n) || p.n < 1 || p.n > MAX_PARTS)
       throw new S3Error('InvalidPart', `Part number ${p.n} is not valid`);
@@ -347,11 +342,10 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
       );
     prev = p.n;
   }
-  const mode = upload.checksum;
-  for (const [i, p] of requested.entries()) {
+  return requested.map((p, i) => {
     const rec = stored.get(p.n);
     if (!rec || rec.etag !== p.etag) throw invalidPart();
-    const claimed = requestedChecksums[i];
+    const claimed = p.checksum;
     // A part checksum in the document must be the one the part was stored with.
     if (
       claimed &&
@@ -365,20 +359,36 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
         'InvalidRequest',
         `The upload was created using a ${mode.alg} checksum. The complete request must include the checksum for each part. It was missing for part ${p.n} in the request.`,
       );
-    if (i < requested.length - 1 && rec.size < ctx.limits.minPartBytes) {
+    if (i < requested.length - 1 && rec.size < ctx.limits.minPartBytes)
       throw new S3Error(
         'EntityTooSmall',
         'Your proposed upload is smaller than the minimum allowed object size.',
       );
-    }
-    chosen.push(rec);
-  }
-  const total = chosen.reduce((s, p) => s + p.size, 0);
-  // Where the object goes, before any part is read (this can answer NoSuchBucket).
-  const place = await placeWrite(ctx, ctx.key);
+    return { ...rec, n: p.n };
+  });
+}
+
+/**
+ * Streams the parts one after another into the object at `place` (memory stays bounded whatever
+ * the size). FULL_OBJECT uploads: the checksum of the whole object is computed as the parts go by
+ * and the one the request states (x-amz-checksum-<alg>) is checked before the object commits.
+ */
+async function streamPartsIntoObject(
+  ctx: Ctx,
+  dir: string,
+  parts: readonly ChosenPart[],
+  place: Place,
+  mode: UploadRecord['checksum'],
+): Promise<{ info: FileInfo; fullChecksum: string | undefined }> {
+  const full = mode?.type === 'FULL_OBJECT' ? mode.alg : undefined;
+  const stated = full ? header(ctx, `x-amz-checksum-${full}`) : undefined;
+  if (full && stated !== undefined && !validChecksumValue(full, stated))
+    throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${full} header is invalid.`);
+  const total = parts.reduce((s, p) => s + p.size, 0);
+  const path = placePath(ctx, ctx.key, place);
   const joined = new PassThrough({ highWaterMark: 1024 * 1024 });
   const feed = (async () => {
-    for (const p of requested) {
+    for (const p of parts) {
       const part = await ctx.fs.read(`${dir}/${partName(p.n)}`, { readType: 'NO_CACHE' });
       for await (const chunk of part) {
         if (!joined.write(chunk)) await new Promise<void>((ok) => joined.once('drain', ok));
@@ -386,13 +396,6 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     }
     joined.end();
   })().catch((err) => joined.destroy(err));
-  const path = placePath(ctx, ctx.key, place);
-  // FULL_OBJECT: the checksum of the whole object, as the parts stream by (and the one the
-  // request states, x-amz-checksum-<alg>, checked before the object commits).
-  const full = mode?.type === 'FULL_OBJECT' ? mode.alg : undefined;
-  const stated = full ? header(ctx, `x-amz-checksum-${full}`) : undefined;
-  if (full && stated !== undefined && !validChecksumValue(full, stated))
-    throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${full} header is invalid.`);
   const checked = full
     ? new CheckedBody({
         maxBytes: Number.MAX_SAFE_INTEGER,
@@ -416,36 +419,58 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     ctx.cache.invalidate(path);
   }
   await feed;
-  let checksum: StoredChecksum | undefined;
-  if (mode && checked?.checksum !== undefined)
-    checksum = { alg: mode.alg, value: checked.checksum, type: 'FULL_OBJECT' };
-  else if (mode?.type === 'COMPOSITE')
-    checksum = {
-      alg: mode.alg,
-      value: compositeChecksum(
-        mode.alg,
-        chosen.map((p) => p.checksum!.value),
-      ),
-      type: 'COMPOSITE',
-    };
+  return { info, fullChecksum: checked?.checksum };
+}
+
+/** The object's checksum: FULL_OBJECT as streamed, COMPOSITE over the part checksums ("-N"). */
+function objectChecksum(
+  mode: UploadRecord['checksum'],
+  parts: readonly ChosenPart[],
+  fullChecksum: string | undefined,
+): StoredChecksum | undefined {
+  if (mode && fullChecksum !== undefined) return { alg: mode.alg, value: fullChecksum, type: 'FULL_OBJECT' };
+  if (mode?.type !== 'COMPOSITE') return undefined;
+  const value = compositeChecksum(
+    mode.alg,
+    parts.map((p) => p.checksum!.value),
+  );
+  return { alg: mode.alg, value, type: 'COMPOSITE' };
+}
+
+/** md5 of the parts' binary MD5s, "-N". */
+function multipartEtag(parts: readonly ChosenPart[]): string {
   const md5 = createHash('md5');
-  for (const p of chosen) md5.update(Buffer.from(p.etag, 'hex'));
-  const etag = `${md5.digest('hex')}-${chosen.length}`;
+  for (const p of parts) md5.update(Buffer.from(p.etag, 'hex'));
+  return `${md5.digest('hex')}-${parts.length}`;
+}
+
+/** The object's sidecar: the upload's metadata and tags, the part sizes and checksums. */
+async function commitObject(
+  ctx: Ctx,
+  place: Place,
+  upload: UploadRecord,
+  parts: readonly ChosenPart[],
+  info: FileInfo,
+  etag: string,
+  checksum: StoredChecksum | undefined,
+): Promise<void> {
   await commitMeta(ctx, ctx.key, place, {
     ...contentIdentity(info, etag),
     ...(upload.contentType !== undefined ? { contentType: upload.contentType } : {}),
     headers: upload.headers,
     meta: upload.meta,
     tags: upload.tags,
-    parts: chosen.length,
-    partSizes: chosen.map((p) => p.size),
+    parts: parts.length,
+    partSizes: parts.map((p) => p.size),
     ...(checksum ? { checksum } : {}),
-    ...(checksum?.type === 'COMPOSITE' ? { partChecksums: chosen.map((p) => p.checksum!.value) } : {}),
+    ...(checksum?.type === 'COMPOSITE' ? { partChecksums: parts.map((p) => p.checksum!.value) } : {}),
   });
+}
+
+/** Drops the staged parts and leaves the record a repeated Complete is answered from. */
+async function retireUpload(ctx: Ctx, dir: string, done: CompletedRecord): Promise<void> {
   await ctx.fs.delete(dir, { recursive: true }).catch(() => undefined);
-  const done: CompletedRecord = { key: ctx.key, etag, parts: requested, ...(checksum ? { checksum } : {}) };
-  await writeSmall(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
-  sendXml(ctx.res, 200, completeResult(ctx, etag, checksum), checksumResponse(checksum));
+  await writeSmallFile(ctx.fs, `${dir}/${COMPLETED}`, JSON.stringify(done)).catch(() => undefined);
 }
 
 export async function abortUpload(ctx: Ctx): Promise<void> {
@@ -455,110 +480,4 @@ export async function abortUpload(ctx: Ctx): Promise<void> {
     if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
   });
   sendEmpty(ctx.res, 204);
-}
-
-function intParam(ctx: Ctx, name: string, dflt: number, max: number): number {
-  const raw = ctx.query.get(name);
-  if (raw === undefined || raw === '') return dflt;
-  if (!/^\d+$/.test(raw))
-    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`);
-  return Math.min(Number(raw), max);
-}
-
-export async function listPartsHandler(ctx: Ctx): Promise<void> {
-  const id = ctx.query.get('uploadId') ?? '';
-  const upload = await loadUpload(ctx, id);
-  const max = intParam(ctx, 'max-parts', 1000, 1000);
-  const marker = intParam(ctx, 'part-number-marker', 0, MAX_PARTS);
-  const all = [...(await listParts(ctx, id))].sort((a, b) => a[0] - b[0]).filter(([n]) => n > marker);
-  const page = all.slice(0, max);
-  const truncated = all.length > page.length;
-  sendXml(
-    ctx.res,
-    200,
-    toXml('ListPartsResult', {
-      Bucket: ctx.bucket,
-      Key: ctx.key,
-      UploadId: id,
-      Initiator: OWNER,
-      Owner: OWNER,
-      StorageClass: 'STANDARD',
-      ...(upload.checksum
-        ? { ChecksumAlgorithm: ALGORITHM_NAMES[upload.checksum.alg], ChecksumType: upload.checksum.type }
-        : {}),
-      PartNumberMarker: marker,
-      NextPartNumberMarker: page.length > 0 ? page[page.length - 1]![0] : marker,
-      MaxParts: max,
-      IsTruncated: truncated,
-      Part: page.map(([n, p]) => ({
-        PartNumber: n,
-        LastModified: isoDate(p.lastModified),
-        ETag: `"${p.etag}"`,
-        Size: p.size,
-        ...(p.checksum ? { [`Checksum${ALGORITHM_NAMES[p.checksum.alg]}`]: p.checksum.value } : {}),
-      })),
-    }),
-  );
-}
-
-export async function listUploads(ctx: Ctx): Promise<void> {
-  await requireBucket(ctx);
-  const prefix = ctx.query.get('prefix') ?? '';
-  const keyMarker = ctx.query.get('key-marker') ?? '';
-  const idMarker = ctx.query.get('upload-id-marker') ?? '';
-  const max = intParam(ctx, 'max-uploads', 1000, 1000);
-  let entries: readonly FileInfo[] = [];
-  try {
-    entries = await ctx.fs.list(uploadsDir(ctx.bucket), { syncIntervalMs: 0 });
-  } catch (err) {
-    if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
-  }
-  const uploads: { id: string; rec: UploadRecord }[] = [];
-  const now = Date.now();
-  await Promise.all(
-    entries.map(async (e) => {
-      const raw = await readSmall(ctx.fs, `${uploadsDir(ctx.bucket)}/${e.name}/upload.json`);
-      if (raw) uploads.push({ id: e.name, rec: JSON.parse(raw.toString('utf8')) as UploadRecord });
-      else if (now - e.mtimeMs > COMPLETED_TTL_MS) {
-        // A completed upload's record (or an abandoned staging folder): old enough to drop.
-        await ctx.fs
-          .delete(`${uploadsDir(ctx.bucket)}/${e.name}`, { recursive: true })
-          .catch(() => undefined);
-      }
-    }),
-  );
-  const sorted = uploads
-    .filter((u) => u.rec.key.startsWith(prefix))
-    .filter((u) => {
-      const c = compareUtf8(u.rec.key, keyMarker);
-      return keyMarker === '' || c > 0 || (c === 0 && idMarker !== '' && u.id > idMarker);
-    })
-    .sort(
-      (a, b) =>
-        compareUtf8(a.rec.key, b.rec.key) || a.rec.initiated - b.rec.initiated || (a.id < b.id ? -1 : 1),
-    );
-  const page = sorted.slice(0, max);
-  const last = page[page.length - 1];
-  sendXml(
-    ctx.res,
-    200,
-    toXml('ListMultipartUploadsResult', {
-      Bucket: ctx.bucket,
-      KeyMarker: keyMarker,
-      UploadIdMarker: idMarker,
-      NextKeyMarker: last?.rec.key ?? '',
-      NextUploadIdMarker: last?.id ?? '',
-      Prefix: prefix,
-      MaxUploads: max,
-      IsTruncated: sorted.length > page.length,
-      Upload: page.map((u) => ({
-        Key: u.rec.key,
-        UploadId: u.id,
-        Initiator: OWNER,
-        Owner: OWNER,
-        StorageClass: 'STANDARD',
-        Initiated: isoDate(u.rec.initiated),
-      })),
-    }),
-  );
 }

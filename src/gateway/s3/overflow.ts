@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
@@ -6,7 +7,7 @@ import type { Ctx } from './context.js';
 import { toS3Error } from './errors.js';
 import { RESERVED_DIR } from './keys.js';
 import type { DirEntry, ListingDeps } from './listing.js';
-import { type ObjectMeta, readSmall, writeSmall } from './meta.js';
+import type { ObjectMeta } from './meta.js';
 
 /**
  * Overflow objects: S3 keys that the directory tree cannot hold where they belong, because a
@@ -54,7 +55,7 @@ async function load(
   const data = entries.find((e) => e.name === h);
   if (!data || !entries.some((e) => e.name === `${h}.json`)) return undefined;
   const dir = overflowDir(ctx.bucket);
-  const raw = await readSmall(ctx.fs, `${dir}/${h}.json`);
+  const raw = await readSmallFile(ctx.fs, `${dir}/${h}.json`);
   if (!raw) return undefined;
   const rec = JSON.parse(raw.toString('utf8')) as OverflowRecord;
   return { key: rec.key, path: `${dir}/${h}`, info: data.info, meta: rec.meta };
@@ -103,7 +104,7 @@ export async function listOverflow(ctx: FsCtx, deps?: ListingDeps): Promise<Over
 export async function saveOverflowMeta(ctx: FsCtx, key: string, meta: ObjectMeta): Promise<void> {
   const path = overflowPath(ctx.bucket, key);
   try {
-    await writeSmall(ctx.fs, `${path}.json`, JSON.stringify({ key, meta } satisfies OverflowRecord));
+    await writeSmallFile(ctx.fs, `${path}.json`, JSON.stringify({ key, meta } satisfies OverflowRecord));
   } finally {
     ctx.cache.invalidate(path);
   }

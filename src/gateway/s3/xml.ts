@@ -1,6 +1,7 @@
+import { SaxesParser } from 'saxes';
 import { S3Error } from './errors.js';
 
-/** Minimal XML writing and reading for the S3 wire format (small documents only). */
+/** XML for the S3 wire format: writing answers (by hand, below) and reading request documents (saxes). */
 
 const NEEDS_ESCAPE = /[&<>"'\r]/;
 
@@ -48,87 +49,58 @@ function inner(node: XmlNode): string {
   return out;
 }
 
-/** A parsed element: name, text content and children. */
+/** A parsed element: name (without a namespace prefix), text content and children. */
 export interface XmlElement {
   readonly name: string;
   text: string;
   readonly children: XmlElement[];
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** Elements nested deeper than this are refused (S3's documents are 3–4 deep). */
+export const MAX_XML_DEPTH = 32;
 
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(Number.parseInt(e.slice(1), 10));
-    const v = ENTITIES[e];
-    if (v === undefined) throw new S3Error('MalformedXML', `unknown XML entity ${m}`);
-    return v;
-  });
+function malformed(why: string): S3Error {
+  return new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate: ${why}`);
 }
 
-/** Parses a small XML document strictly enough to reject garbage (MalformedXML). */
+/**
+ * Parses a request document (callers bound its size) with saxes, a strict XML 1.0
+ * well-formedness parser: anything that is not well-formed XML (including character references
+ * outside Unicode, undefined entities, a second root) is 400 MalformedXML. A DOCTYPE is refused
+ * outright, so no entity is ever declared, let alone expanded, and nesting is bounded.
+ */
 export function parseXml(text: string): XmlElement {
-  const malformed = (why: string) =>
-    new S3Error('MalformedXML', `The XML you provided was not well-formed or did not validate: ${why}`);
-  let i = 0;
-  const skipMisc = () => {
-    for (;;) {
-      while (i < text.length && /\s/.test(text[i]!)) i++;
-      if (text.startsWith('<?', i)) {
-        const end = text.indexOf('?>', i);
-        if (end < 0) throw malformed('unterminated declaration');
-        i = end + 2;
-      } else if (text.startsWith('<!--', i)) {
-        const end = text.indexOf('-->', i);
-        if (end < 0) throw malformed('unterminated comment');
-        i = end + 3;
-      } else return;
-    }
+  const parser = new SaxesParser({ position: false });
+  const top: XmlElement = { name: '', text: '', children: [] };
+  const stack: XmlElement[] = [top];
+  parser.on('doctype', () => {
+    throw malformed('a DOCTYPE is not allowed');
+  });
+  parser.on('opentag', (tag) => {
+    if (stack.length > MAX_XML_DEPTH + 1) throw malformed('nested too deeply');
+    const colon = tag.name.indexOf(':');
+    const el: XmlElement = { name: colon < 0 ? tag.name : tag.name.slice(colon + 1), text: '', children: [] };
+    stack[stack.length - 1]!.children.push(el);
+    stack.push(el);
+  });
+  parser.on('closetag', () => {
+    stack.pop();
+  });
+  const addText = (t: string) => {
+    // Text outside the root element is whitespace (saxes refuses anything else).
+    if (stack.length > 1) stack[stack.length - 1]!.text += t;
   };
-  const parseElement = (depth: number): XmlElement => {
-    if (depth > 32) throw malformed('nested too deeply');
-    if (text[i] !== '<') throw malformed('expected an element');
-    const m = /^<([A-Za-z_][\w.:-]*)((?:\s+[\w.:-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/.exec(
-      text.slice(i, i + 2048),
-    );
-    if (!m) throw malformed('bad start tag');
-    const rawName = m[1]!;
-    const name = rawName.includes(':') ? rawName.slice(rawName.indexOf(':') + 1) : rawName;
-    i += m[0].length;
-    const el: XmlElement = { name, text: '', children: [] };
-    if (m[3] === '/') return el;
-    for (;;) {
-      if (i >= text.length) throw malformed(`unterminated <${rawName}>`);
-      if (text.startsWith('</', i)) {
-        const close = /^<\/([A-Za-z_][\w.:-]*)\s*>/.exec(text.slice(i, i + 512));
-        if (!close || close[1] !== rawName) throw malformed(`mismatched </${close?.[1] ?? '?'}>`);
-        i += close[0].length;
-        return el;
-      }
-      if (text.startsWith('<!--', i)) {
-        const end = text.indexOf('-->', i);
-        if (end < 0) throw malformed('unterminated comment');
-        i = end + 3;
-      } else if (text.startsWith('<![CDATA[', i)) {
-        const end = text.indexOf(']]>', i);
-        if (end < 0) throw malformed('unterminated CDATA');
-        el.text += text.slice(i + 9, end);
-        i = end + 3;
-      } else if (text[i] === '<') {
-        el.children.push(parseElement(depth + 1));
-      } else {
-        const next = text.indexOf('<', i);
-        if (next < 0) throw malformed('text after the last element');
-        el.text += decodeEntities(text.slice(i, next));
-        i = next;
-      }
-    }
-  };
-  skipMisc();
-  const root = parseElement(0);
-  skipMisc();
-  if (i !== text.length) throw malformed('content after the root element');
+  parser.on('text', addText);
+  parser.on('cdata', addText);
+  try {
+    // Whitespace before the declaration is not XML, but was always accepted here.
+    parser.write(text.replace(/^[\t\n\r ]+(?=<\?xml)/, '')).close();
+  } catch (err) {
+    if (err instanceof S3Error) throw err;
+    throw malformed(err instanceof Error ? err.message : String(err));
+  }
+  const root = top.children[0];
+  if (!root) throw malformed('no root element');
   return root;
 }
 

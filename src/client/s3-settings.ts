@@ -1,0 +1,119 @@
+import { Readable } from 'node:stream';
+import { isStrataError } from '../core/errors.js';
+import type { StrataFileSystem } from '../core/file-system.js';
+import { parentOf } from '../core/paths.js';
+
+/**
+ * The S3 namespace convention over a StrataFileSystem, shared by the S3 gateway and the CLI
+ * (`strata fs anonymous`): a bucket is a top-level directory, and its hidden folder
+ * `/<bucket>/.strata-s3/` holds what only S3 has — per-bucket settings (`bucket.json`, here),
+ * and the gateway's object sidecars, multipart staging and overflow objects (src/gateway/s3).
+ * The settings are plain files in the namespace, so every gateway in front of the same cluster
+ * sees the same ones.
+ */
+
+/** Each bucket's hidden folder (settings, metadata sidecars, multipart staging, overflow keys). */
+export const S3_RESERVED_DIR = '.strata-s3';
+
+/** Largest small record read back (a longer file is treated as absent). */
+const MAX_SMALL_FILE = 256 * 1024;
+
+export interface BucketSettings {
+  /** Unsigned GET/HEAD requests (objects and listings) are allowed. */
+  readonly anonymousRead?: boolean;
+}
+
+export function bucketSettingsPath(bucket: string): string {
+  return `/${bucket}/${S3_RESERVED_DIR}/bucket.json`;
+}
+
+/** A small file's bytes, or undefined when it is missing (or too big to be one of ours). */
+export async function readSmallFile(fs: StrataFileSystem, path: string): Promise<Buffer | undefined> {
+  let stream: Readable;
+  try {
+    stream = await fs.read(path);
+  } catch (err) {
+    if (
+      isStrataError(err, 'NOT_FOUND') ||
+      isStrataError(err, 'NOT_A_DIRECTORY') ||
+      isStrataError(err, 'IS_A_DIRECTORY')
+    ) {
+      return undefined;
+    }
+    throw err;
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += (chunk as Buffer).length;
+    if (n > MAX_SMALL_FILE) {
+      stream.destroy();
+      return undefined;
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes a small file; a stale record in the way inside the hidden folder (a file where a
+ * directory is needed, or the reverse) is cleared and the write retried once.
+ */
+export async function writeSmallFile(fs: StrataFileSystem, path: string, data: string): Promise<void> {
+  const buf = Buffer.from(data);
+  try {
+    await fs.write(path, Readable.from([buf]), { size: buf.length });
+  } catch (err) {
+    if (
+      !isStrataError(err, 'NOT_A_DIRECTORY') &&
+      !isStrataError(err, 'IS_A_DIRECTORY') &&
+      !isStrataError(err, 'ALREADY_EXISTS')
+    )
+      throw err;
+    await clearConflicts(fs, path);
+    await fs.write(path, Readable.from([buf]), { size: buf.length });
+  }
+}
+
+/** Removes what blocks `path` below `/<bucket>/.strata-s3/<area>/` (never the bucket itself). */
+async function clearConflicts(fs: StrataFileSystem, path: string): Promise<void> {
+  const chain: string[] = [];
+  for (let p = path; p.split('/').length > 4; p = parentOf(p)) chain.unshift(p);
+  for (const p of chain) {
+    try {
+      const st = await fs.status(p, { syncIntervalMs: 0 });
+      if (p === path ? st.type === 'directory' : st.type !== 'directory') {
+        await fs.delete(p, { recursive: true });
+        return;
+      }
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return;
+      throw err;
+    }
+  }
+}
+
+/** A bucket's settings; {} when it has none (or they do not parse). */
+export async function loadBucketSettings(fs: StrataFileSystem, bucket: string): Promise<BucketSettings> {
+  const raw = await readSmallFile(fs, bucketSettingsPath(bucket));
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw.toString('utf8')) as BucketSettings;
+  } catch {
+    return {};
+  }
+}
+
+export async function saveBucketSettings(
+  fs: StrataFileSystem,
+  bucket: string,
+  settings: BucketSettings,
+): Promise<void> {
+  await writeSmallFile(fs, bucketSettingsPath(bucket), JSON.stringify(settings));
+}
+
+/** Turns anonymous read on or off for a bucket. */
+export async function setAnonymousRead(fs: StrataFileSystem, bucket: string, on: boolean): Promise<void> {
+  const current = await loadBucketSettings(fs, bucket);
+  await saveBucketSettings(fs, bucket, { ...current, anonymousRead: on });
+}

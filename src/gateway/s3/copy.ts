@@ -1,0 +1,178 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkAclHeaders } from './acl.js';
+import { CheckedBody } from './body.js';
+import { ALGORITHM_NAMES, parseAlgorithm } from './checksums.js';
+import { parseHttpDate, preconditions } from './conditions.js';
+import { type Ctx, header, requireBucket } from './context.js';
+import { S3Error } from './errors.js';
+import { isoDate, sendXml } from './http.js';
+import { isAddressableBucket, isDirKey, treePath, validateKey } from './keys.js';
+import { contentIdentity, type StoredChecksum } from './meta.js';
+import { type ObjectState, statObject } from './object-state.js';
+import {
+  checkUnsupportedWriteHeaders,
+  commitMeta,
+  copyChecked,
+  metadataFromRequest,
+  type Place,
+  placePath,
+  placeWrite,
+  removeIfEmptyDir,
+} from './object-write.js';
+import { parseTagHeader } from './tagging.js';
+import { toXml } from './xml.js';
+
+/** CopyObject, and the copy source (x-amz-copy-source and its conditions) UploadPartCopy shares. */
+
+/** "/bucket/key?versionId=…" (URL-encoded) → bucket and key. */
+export function parseCopySource(value: string | undefined): { bucket: string; key: string } {
+  if (!value)
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
+  let v = value;
+  const q = v.indexOf('?');
+  if (q >= 0) v = v.slice(0, q);
+  try {
+    v = decodeURIComponent(v);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Copy Source is not properly URL-encoded');
+  }
+  if (v.startsWith('/')) v = v.slice(1);
+  const slash = v.indexOf('/');
+  if (slash <= 0 || slash === v.length - 1) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    );
+  }
+  const bucket = v.slice(0, slash);
+  if (!isAddressableBucket(bucket))
+    throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${bucket}`);
+  return { bucket, key: v.slice(slash + 1) };
+}
+
+export function copySourceConditions(ctx: Ctx, state: ObjectState): void {
+  const verdict = preconditions(
+    state,
+    Object.fromEntries(
+      [
+        ['ifMatch', header(ctx, 'x-amz-copy-source-if-match')],
+        ['ifNoneMatch', header(ctx, 'x-amz-copy-source-if-none-match')],
+        ['ifModifiedSince', header(ctx, 'x-amz-copy-source-if-modified-since')],
+        ['ifUnmodifiedSince', header(ctx, 'x-amz-copy-source-if-unmodified-since')],
+      ].filter(([, v]) => v !== undefined),
+    ),
+    false,
+  );
+  // For copies, a failed "modified-since"/"none-match" is a 412 as well.
+  if (verdict !== undefined) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
+  const ims = parseHttpDate(header(ctx, 'x-amz-copy-source-if-modified-since'));
+  if (
+    ims !== undefined &&
+    header(ctx, 'x-amz-copy-source-if-none-match') === undefined &&
+    Math.floor(state.info.mtimeMs / 1000) * 1000 <= ims
+  ) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  }
+}
+
+export async function copyObject(ctx: Ctx): Promise<void> {
+  const src = parseCopySource(header(ctx, 'x-amz-copy-source'));
+  validateKey(ctx.key);
+  checkAclHeaders(ctx);
+  checkUnsupportedWriteHeaders(ctx);
+  await requireBucket(ctx);
+  const same = src.bucket === ctx.bucket && src.key === ctx.key;
+  // The destination's place first: making room may move the source itself (copy "a" to "a/b").
+  const destPlace = same ? undefined : await placeWrite(ctx, ctx.key);
+  const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
+  const place: Place = destPlace ?? (source.overflow ? 'overflow' : 'tree');
+  copySourceConditions(ctx, source);
+  const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  const tagDirective = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
+  if (!['COPY', 'REPLACE'].includes(directive) || !['COPY', 'REPLACE'].includes(tagDirective)) {
+    throw new S3Error('InvalidArgument', 'Unknown metadata or tagging directive');
+  }
+  if (same && directive === 'COPY' && tagDirective === 'COPY') {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  if (source.info.size > ctx.limits.maxObjectBytes) {
+    throw new S3Error(
+      'InvalidRequest',
+      'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
+    );
+  }
+  const md =
+    directive === 'REPLACE'
+      ? metadataFromRequest(ctx)
+      : {
+          ...(source.meta?.contentType !== undefined ? { contentType: source.meta.contentType } : {}),
+          headers: source.meta?.headers ?? {},
+          meta: source.meta?.meta ?? {},
+        };
+  const tags =
+    tagDirective === 'REPLACE'
+      ? parseTagHeader(header(ctx, 'x-amz-tagging'))
+      : { ...(source.meta?.tags ?? {}) };
+  const algHeader = header(ctx, 'x-amz-checksum-algorithm');
+  const alg = parseAlgorithm(algHeader);
+  if (algHeader !== undefined && !alg)
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  // A new checksum only when one of another algorithm (or of a multipart source) is asked for.
+  const recompute =
+    alg !== undefined && (source.meta?.checksum?.alg !== alg || source.meta.checksum.type !== 'FULL_OBJECT');
+  let checksum: StoredChecksum | undefined = recompute ? undefined : source.meta?.checksum;
+  let info = source.info;
+  let etag = source.etag;
+  if (same && recompute) {
+    const checked = new CheckedBody({
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      length: source.info.size,
+      checksum: { alg },
+    });
+    await pipeline(await ctx.fs.read(source.path), checked, new Writable({ write: (_c, _e, cb) => cb() }));
+    checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
+  }
+  if (!same) {
+    const copied = await copyChecked(ctx, source.path, placePath(ctx, ctx.key, place), {
+      length: source.info.size,
+      alg: recompute ? alg : undefined,
+    });
+    const checked = copied.checked;
+    info = copied.info;
+    etag = source.meta?.parts ? source.etag : checked.md5Hex;
+    if (recompute) checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
+  }
+  await commitMeta(ctx, ctx.key, place, {
+    ...contentIdentity(info, etag),
+    ...(source.meta?.parts ? { parts: source.meta.parts } : {}),
+    ...(source.meta?.partSizes ? { partSizes: source.meta.partSizes } : {}),
+    ...md,
+    tags,
+    ...(checksum ? { checksum } : {}),
+    ...(checksum?.type === 'COMPOSITE' && source.meta?.partChecksums
+      ? { partChecksums: source.meta.partChecksums }
+      : {}),
+  });
+  const destPath = treePath(ctx.bucket, ctx.key);
+  if (!same && isDirKey(ctx.key) && destPath !== undefined) await removeIfEmptyDir(ctx, destPath);
+  sendXml(
+    ctx.res,
+    200,
+    toXml('CopyObjectResult', {
+      LastModified: isoDate(info.mtimeMs),
+      ETag: `"${etag}"`,
+      ...(checksum
+        ? { ChecksumType: checksum.type, [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value }
+        : {}),
+    }),
+  );
+}
