@@ -16,6 +16,7 @@ import {
   type StrataFileSystem,
   WRITE_TYPES,
 } from '../core/file-system.js';
+import { patternBytes } from '../core/pattern-bytes.js';
 import { compareUtf8 } from '../core/utf8-order.js';
 
 /**
@@ -94,21 +95,6 @@ export interface FsContractCase {
 export const READ_ONLY_FIXTURE = Buffer.from('read-only fixture\n');
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-/** Deterministic bytes that do not repeat within a page, so an off-by-one shows as a mismatch. */
-export function contractBytes(length: number, seed = 7): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** A stream of `data` in chunks (several chunks: implementations must not assume one). */
 function source(data: Buffer | string, chunk = 64 * 1024): Readable {
@@ -218,7 +204,7 @@ const WRITE_CASES: readonly FsContractCase[] = [
     name: 'write then read returns the same bytes (default write type CACHE_THROUGH: in the store and fully cached)',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(2 * MIB + 513, 1);
+      const data = patternBytes(2 * MIB + 513, 1);
       const info = await fs.write(`${dir}/f.bin`, source(data));
       assert.equal(info.type, 'file');
       assert.equal(info.path, `${dir}/f.bin`);
@@ -239,7 +225,7 @@ const WRITE_CASES: readonly FsContractCase[] = [
     name: 'write THROUGH then read returns the same bytes; the store has them and nothing is cached',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(MIB + 17, 2);
+      const data = patternBytes(MIB + 17, 2);
       const info = await fs.write(`${dir}/t.bin`, source(data), { writeType: 'THROUGH' });
       assert.equal(info.size, data.length);
       const st = await fs.status(`${dir}/t.bin`);
@@ -255,7 +241,7 @@ const WRITE_CASES: readonly FsContractCase[] = [
     name: 'write MUST_CACHE then read returns the same bytes; the file is cached, NOT_PERSISTED and not in the store',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(MIB + 5, 3);
+      const data = patternBytes(MIB + 5, 3);
       const info = await fs.write(`${dir}/m.bin`, source(data), { writeType: 'MUST_CACHE' });
       assert.equal(info.size, data.length);
       assert.equal(info.persistence, 'NOT_PERSISTED');
@@ -277,7 +263,7 @@ const WRITE_CASES: readonly FsContractCase[] = [
     name: 'write ASYNC_THROUGH then read returns the same bytes at once, and the file is persisted to the store',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(MIB + 9, 4);
+      const data = patternBytes(MIB + 9, 4);
       const info = await fs.write(`${dir}/a.bin`, source(data), { writeType: 'ASYNC_THROUGH' });
       assert.equal(info.size, data.length);
       assert.ok(
@@ -301,8 +287,8 @@ const WRITE_CASES: readonly FsContractCase[] = [
       const { fs, dir } = ctx;
       for (const [i, writeType] of WRITE_TYPES.entries()) {
         const p = `${dir}/over-${writeType}.bin`;
-        const first = await fs.write(p, source(contractBytes(1000 + i, 10 + i)), { writeType });
-        const second = contractBytes(3000 + i, 20 + i);
+        const first = await fs.write(p, source(patternBytes(1000 + i, 10 + i)), { writeType });
+        const second = patternBytes(3000 + i, 20 + i);
         const info = await fs.write(p, source(second), { writeType });
         assert.equal(info.size, second.length, `${writeType}: size returned by the overwrite`);
         assert.notEqual(info.fingerprint, first.fingerprint, `${writeType}: fingerprint unchanged`);
@@ -345,7 +331,7 @@ const READ_CASES: readonly FsContractCase[] = [
     name: 'ranged reads return exactly the requested bytes (offset/length, across pages, clipped at the end)',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(2 * MIB + 333, 5);
+      const data = patternBytes(2 * MIB + 333, 5);
       const p = `${dir}/r.bin`;
       await fs.write(p, source(data), { writeType: 'THROUGH' });
       const ranges: Array<[number, number | undefined]> = [
@@ -376,7 +362,7 @@ const READ_CASES: readonly FsContractCase[] = [
     name: 'a read at offset = size is empty, offset > size is INVALID_RANGE (also for an empty file)',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(4096, 6);
+      const data = patternBytes(4096, 6);
       await fs.write(`${dir}/s.bin`, source(data));
       assert.equal((await readAll(fs, `${dir}/s.bin`, { offset: data.length })).length, 0);
       assert.equal((await readAll(fs, `${dir}/s.bin`, { offset: data.length, length: 5 })).length, 0);
@@ -914,7 +900,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
     name: 'load makes a file fully cached (cachedPercent 100) and free drops it (cachedPercent 0), for a file and a tree',
     async run(ctx) {
       const { fs, dir } = ctx;
-      const data = contractBytes(MIB + 100, 8);
+      const data = patternBytes(MIB + 100, 8);
       await fs.write(`${dir}/one.bin`, source(data), { writeType: 'THROUGH' });
       assert.equal((await fs.status(`${dir}/one.bin`)).cachedPercent, 0);
       assert.deepEqual(await fs.load(`${dir}/one.bin`), { files: 1, bytes: data.length });
@@ -929,7 +915,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
 
       const tree = [`${dir}/t/a.bin`, `${dir}/t/b.bin`, `${dir}/t/sub/c.bin`, `${dir}/t/sub/d.bin`];
       for (const [i, p] of tree.entries())
-        await fs.write(p, source(contractBytes(1000 * (i + 1), i)), { writeType: 'THROUGH' });
+        await fs.write(p, source(patternBytes(1000 * (i + 1), i)), { writeType: 'THROUGH' });
       assert.deepEqual(await fs.load(`${dir}/t`), { files: 4, bytes: 10_000 });
       for (const p of tree) assert.equal((await fs.status(p)).cachedPercent, 100, `${p} after load`);
       assert.deepEqual(
@@ -946,7 +932,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
     async run(ctx) {
       const { fs, dir } = ctx;
       const p = `${dir}/pinned.bin`;
-      await fs.write(p, source(contractBytes(50_000, 9)));
+      await fs.write(p, source(patternBytes(50_000, 9)));
       await fs.pin(p, true);
       assert.equal((await fs.status(p)).pinned, true);
       await fs.free(p);
@@ -990,7 +976,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
         ['sub2/e.bin', 5000],
       ];
       for (const [i, [n, size]] of files.entries())
-        await fs.write(`${dir}/${n}`, source(contractBytes(size, i)), { writeType: 'THROUGH' });
+        await fs.write(`${dir}/${n}`, source(patternBytes(size, i)), { writeType: 'THROUGH' });
       await fs.mkdir(`${dir}/empty`);
       assert.deepEqual(await fs.du(dir), { files: 5, directories: 5, bytes: 15_000, cachedBytes: 0 });
       await fs.load(`${dir}/sub/c.bin`);
@@ -1042,7 +1028,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
       const { fs, dir, localDir } = ctx;
       const p = `${dir}/changing.bin`;
       const local = join(localDir, 'changing.bin');
-      const v1 = contractBytes(MIB + 10, 31);
+      const v1 = patternBytes(MIB + 10, 31);
       await writeFile(local, v1);
       assert.equal((await fs.status(p, { syncIntervalMs: 0 })).size, v1.length);
       assert.ok((await readAll(fs, p)).equals(v1), 'v1');
@@ -1050,7 +1036,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
       assert.equal((await fs.status(p)).cachedPercent, 100);
 
       // A new size.
-      const v2 = contractBytes(MIB + 4000, 32);
+      const v2 = patternBytes(MIB + 4000, 32);
       await writeFile(local, v2);
       const st2 = await fs.status(p, { syncIntervalMs: 0 });
       assert.equal(st2.size, v2.length);
@@ -1063,7 +1049,7 @@ const CACHE_CASES: readonly FsContractCase[] = [
 
       // The same size, a different mtime (set explicitly: no waiting for the clock).
       await fs.load(p);
-      const v3 = contractBytes(v2.length, 33);
+      const v3 = patternBytes(v2.length, 33);
       await writeFile(local, v3);
       const later = new Date(st2.mtimeMs + 10_000);
       await utimes(local, later, later);
@@ -1108,7 +1094,7 @@ const ABORT_CASES: readonly FsContractCase[] = [
   {
     name: 'abort: read with an aborted signal rejects CANCELLED and caches nothing',
     async run({ fs, dir }) {
-      await fs.write(`${dir}/f.bin`, source(contractBytes(300_000, 1)), { writeType: 'THROUGH' });
+      await fs.write(`${dir}/f.bin`, source(patternBytes(300_000, 1)), { writeType: 'THROUGH' });
       let stream: Readable | undefined;
       try {
         stream = await fs.read(`${dir}/f.bin`, { signal: aborted() });
@@ -1223,7 +1209,7 @@ const ABORT_CASES: readonly FsContractCase[] = [
   {
     name: 'abort: load with an aborted signal rejects CANCELLED and caches nothing',
     async run({ fs, dir }) {
-      await fs.write(`${dir}/f.bin`, source(contractBytes(300_000, 2)), { writeType: 'THROUGH' });
+      await fs.write(`${dir}/f.bin`, source(patternBytes(300_000, 2)), { writeType: 'THROUGH' });
       await expectCode('CANCELLED', 'load of a file', () => fs.load(`${dir}/f.bin`, { signal: aborted() }));
       await expectCode('CANCELLED', 'load of a directory', () => fs.load(dir, { signal: aborted() }));
       assert.equal((await fs.status(`${dir}/f.bin`)).cachedBytes, 0, 'the aborted load cached bytes');
@@ -1232,7 +1218,7 @@ const ABORT_CASES: readonly FsContractCase[] = [
   {
     name: 'abort: free with an aborted signal rejects CANCELLED and the file stays cached',
     async run({ fs, dir }) {
-      await fs.write(`${dir}/f.bin`, source(contractBytes(300_000, 3)));
+      await fs.write(`${dir}/f.bin`, source(patternBytes(300_000, 3)));
       assert.equal((await fs.status(`${dir}/f.bin`)).cachedPercent, 100);
       await expectCode('CANCELLED', 'free of a file', () => fs.free(`${dir}/f.bin`, { signal: aborted() }));
       await expectCode('CANCELLED', 'free of a directory', () => fs.free(dir, { signal: aborted() }));
@@ -1299,7 +1285,7 @@ const CAPABILITY_CASES: readonly FsContractCase[] = [
     needs: ['readBuffer'],
     async run({ fs, dir }) {
       const readBuffer = fs.readBuffer!.bind(fs);
-      const data = contractBytes(MIB + 4321, 41);
+      const data = patternBytes(MIB + 4321, 41);
       const p = `${dir}/rb.bin`;
       await fs.write(p, source(data), { writeType: 'THROUGH' });
       const ranges: Array<[number, number]> = [
@@ -1338,7 +1324,7 @@ const CAPABILITY_CASES: readonly FsContractCase[] = [
     needs: ['peekFile'],
     async run({ fs, dir }) {
       const peek = fs.peekFile!.bind(fs);
-      const data = contractBytes(5000, 42);
+      const data = patternBytes(5000, 42);
       const p = `${dir}/peek.bin`;
       await fs.write(p, source(data), { writeType: 'THROUGH' });
       assert.equal(peek(`${dir}/missing`, 10_000), undefined, 'peeked a missing file');
@@ -1365,8 +1351,8 @@ const CAPABILITY_CASES: readonly FsContractCase[] = [
     needs: ['cachedBytesOf'],
     async run({ fs, dir }) {
       const cachedBytesOf = fs.cachedBytesOf!.bind(fs);
-      const cached = await fs.write(`${dir}/cached.bin`, source(contractBytes(200_000, 43)));
-      const cold = await fs.write(`${dir}/cold.bin`, source(contractBytes(100_000, 44)), {
+      const cached = await fs.write(`${dir}/cached.bin`, source(patternBytes(200_000, 43)));
+      const cold = await fs.write(`${dir}/cold.bin`, source(patternBytes(100_000, 44)), {
         writeType: 'THROUGH',
       });
       const got = await cachedBytesOf([

@@ -5,22 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isStrataError } from '../../src/core/errors.js';
+import { fileRecord } from '../../src/meta/contract.js';
 import { LevelMetaStore } from '../../src/meta/level-meta-store.js';
 import type { FileRecord } from '../../src/meta/meta-store.js';
 
-function rec(path: string, extra: Partial<FileRecord> = {}): FileRecord {
-  const size = extra.size ?? path.length;
-  return {
-    path,
-    type: 'file',
-    size,
-    mtimeMs: 1_700_000_000_000,
-    etag: `e-${path}`,
-    fingerprint: `${size}:1700000000000:e-${path}`,
-    syncedAtMs: 1_700_000_001_000,
-    ...extra,
-  };
-}
+const rec = fileRecord;
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
