@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MountInfo } from '../../core/file-system.js';
+import {
+  expectCode,
+  fileUri,
+  freshStore,
+  mountedPaths,
+  names,
+  readAll,
+  settle,
+  source,
+  withHttpRoot,
+} from './helpers.js';
+import type { FsContractCase } from './types.js';
+
+/** Mount, unmount, mounts and credential masking. */
+export const MOUNT_CASES: readonly FsContractCase[] = [
+  {
+    name: 'mount adds a mount that mounts() lists and that serves its store; MOUNT_CONFLICT on a taken point or a file; unmount removes it',
+    async run(ctx) {
+      const { fs, dir } = ctx;
+      const store = await freshStore(ctx, 'mount-case');
+      if (ctx.target.servesStores) await writeFile(join(store, 'hello.txt'), 'hello from the store');
+      const point = `${ctx.prefix}-m`;
+      const info = await fs.mount(point, fileUri(store), { syncIntervalMs: 5000, writeType: 'THROUGH' });
+      try {
+        await settle(ctx);
+        const expected: MountInfo = {
+          path: point,
+          uri: fileUri(store),
+          readOnly: false,
+          fallbackToUfs: false,
+          syncIntervalMs: 5000,
+          writeType: 'THROUGH',
+          options: {},
+        };
+        assert.deepEqual(info, expected);
+        assert.deepEqual(
+          (await fs.mounts()).find((m) => m.path === point),
+          expected,
+        );
+        assert.ok(
+          (await fs.report()).mounts.some((m) => m.path === point),
+          'report() does not list the new mount',
+        );
+        const st = await fs.status(point);
+        assert.equal(st.type, 'directory');
+        assert.equal(st.mount, point);
+        if (ctx.target.servesStores) {
+          assert.deepEqual(names(await fs.list(point)), ['hello.txt']);
+          assert.equal((await readAll(fs, `${point}/hello.txt`)).toString(), 'hello from the store');
+        }
+        // The mount's write type is the default of writes below it.
+        await fs.write(`${point}/w.txt`, source('written'));
+        assert.equal((await fs.status(`${point}/w.txt`)).cachedBytes, 0, 'not written THROUGH');
+        await expectCode('MOUNT_CONFLICT', 'mount on a taken point', () => fs.mount(point, fileUri(store)));
+        await fs.write(`${dir}/file`, source('a file'));
+        await expectCode('MOUNT_CONFLICT', 'mount onto a file', () =>
+          fs.mount(`${dir}/file`, fileUri(store)),
+        );
+      } finally {
+        await fs.unmount(point);
+        await settle(ctx);
+      }
+      assert.ok(!(await mountedPaths(fs)).includes(point), 'still listed after unmount');
+      await expectCode(ctx.rootMounted ? 'NOT_FOUND' : 'NOT_MOUNTED', 'status below an unmounted point', () =>
+        fs.status(`${point}/w.txt`),
+      );
+      await expectCode('NOT_MOUNTED', 'unmount of a path that is not a mount point', () => fs.unmount(point));
+      assert.equal((await readAll(fs, `${dir}/file`)).toString(), 'a file');
+      if (ctx.target.servesStores)
+        assert.equal(await readFile(join(store, 'w.txt'), 'utf8'), 'written', 'unmount must keep the store');
+    },
+  },
+  {
+    name: 'mount info masks credentials in the URI and secret options (mount, mounts, report)',
+    async run(ctx) {
+      const { fs } = ctx;
+      const point = `${ctx.prefix}-secret`;
+      await withHttpRoot(async (host) => {
+        const info = await fs.mount(point, `http://alice:s3cr3t-pass@${host}/base`, {
+          readOnly: true,
+          options: {
+            region: 'eu-west-1',
+            secretAccessKey: 'hunter2',
+            password: 'pw-1',
+            sessionToken: 'tok-1',
+          },
+        });
+        try {
+          await settle(ctx);
+          const shown = [
+            ['mount()', info],
+            ['mounts()', (await fs.mounts()).find((m) => m.path === point)],
+            ['report()', (await fs.report()).mounts.find((m) => m.path === point)],
+          ] as const;
+          for (const [where, m] of shown) {
+            assert.ok(m, `${where} does not list ${point}`);
+            assert.equal(m.uri, `http://${host}/base`, `${where}: uri`);
+            assert.deepEqual(
+              m.options,
+              { region: 'eu-west-1', secretAccessKey: '****', password: '****', sessionToken: '****' },
+              `${where}: options`,
+            );
+            const text = JSON.stringify(m);
+            for (const secret of ['s3cr3t-pass', 'alice', 'hunter2', 'pw-1', 'tok-1'])
+              assert.ok(!text.includes(secret), `${where} shows ${secret}: ${text}`);
+          }
+        } finally {
+          await fs.unmount(point);
+          await settle(ctx);
+        }
+      });
+    },
+  },
+  {
+    name: 'mount info masks credential headers of http mounts (header.Authorization)',
+    async run(ctx) {
+      const { fs } = ctx;
+      const point = `${ctx.prefix}-header`;
+      await withHttpRoot(async (host) => {
+        const info = await fs.mount(point, `http://${host}/`, {
+          readOnly: true,
+          options: { 'header.Authorization': 'Bearer very-secret', timeoutMs: '5000' },
+        });
+        try {
+          await settle(ctx);
+          for (const [where, m] of [
+            ['mount()', info],
+            ['mounts()', (await fs.mounts()).find((x) => x.path === point)],
+          ] as const) {
+            assert.ok(m, `${where} does not list ${point}`);
+            assert.equal(m.options.timeoutMs, '5000', `${where}: plain options stay readable`);
+            assert.ok(
+              !JSON.stringify(m).includes('very-secret'),
+              `${where} shows the header: ${JSON.stringify(m)}`,
+            );
+          }
+        } finally {
+          await fs.unmount(point);
+          await settle(ctx);
+        }
+      });
+    },
+  },
+];
