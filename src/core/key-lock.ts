@@ -1,3 +1,4 @@
+// Kept hand-written (docs/libraries.md): async-mutex has no keyed lock, and a Map of its Mutexes is 5–9× slower (1.9–3.2 µs vs 0.35 µs a run).
 /**
  * Serialises async work per key; different keys run in parallel; idle keys are forgotten. The
  * page store uses it so a put, an eviction's unlink and a corrupt page's removal never interleave

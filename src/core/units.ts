@@ -1,3 +1,4 @@
+// Kept hand-written (docs/libraries.md): `bytes` reads "64MiB" as 64 and "1g" as 1; `ms` covers durations only and returns undefined on bad input.
 import { StrataError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = {

@@ -26,19 +26,31 @@ test('absences are cached; writes and clears update; capacity is bounded (LRU)',
   assert.equal(c.get('a'), undefined);
 });
 
-test('eviction gives recently read entries a second chance and never drops the entry just written', () => {
+test('eviction drops the least recently used entry and never the entry just written', () => {
   const c = new ValueCache(3);
   c.write('a', '1');
   c.write('b', '2');
   c.write('c', '3');
   for (const k of ['a', 'b', 'c']) c.get(k); // all recently used
-  c.write('d', '4'); // every entry had its chance: the oldest (a) goes, d stays
+  c.write('d', '4'); // a was read least recently: it goes, d stays
   assert.equal(c.get('d'), '4');
   assert.equal(c.get('a'), undefined);
   assert.equal(c.size, 3);
   c.get('b');
-  c.write('e', '5'); // c was not read since its second chance: it goes before b
+  c.write('e', '5'); // c was read before d was written and b read again: it goes first
   assert.equal(c.get('c'), undefined);
   assert.equal(c.get('b'), '2');
   assert.equal(c.get('e'), '5');
+});
+
+test('a full cache keeps inserting in constant time', () => {
+  // The hand-written Map this replaced paid ~39 µs per insert once full (V8 skips deleted slots
+  // when iterating a Map from its start): these 200k evicting inserts took ~11 s with it.
+  const c = new ValueCache(100_000);
+  const started = performance.now();
+  for (let i = 0; i < 300_000; i++) c.write(`/data/part-${i}.parquet`, 'v');
+  assert.equal(c.size, 100_000);
+  assert.equal(c.get('/data/part-299999.parquet'), 'v');
+  assert.equal(c.get('/data/part-199999.parquet'), undefined);
+  assert.ok(performance.now() - started < 3_000, `${Math.round(performance.now() - started)} ms`);
 });

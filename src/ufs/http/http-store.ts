@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import { Agent, type Dispatcher, request } from 'undici';
 import { StrataError } from '../../core/errors.js';
 import { joinPath } from '../../core/paths.js';
@@ -25,7 +26,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
 /** HEADs in flight while sizing the entries of an HTML listing page. */
 const HEAD_CONCURRENCY = 8;
-/** Entity tags remembered from status() for If-Range; oldest dropped first. */
+/** Entity tags remembered from status() for If-Range; least recently used dropped first. */
 const MAX_REMEMBERED_ETAGS = 10_000;
 
 type Response = Dispatcher.ResponseData;
@@ -55,7 +56,7 @@ export class HttpUnderStore extends UnderStore {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly agent: Agent;
-  private readonly etags = new Map<string, string>();
+  private readonly etags = new LRUCache<string, string>({ max: MAX_REMEMBERED_ETAGS });
 
   constructor(uri: URL, options: UfsOptions = {}) {
     super();
@@ -346,13 +347,7 @@ export class HttpUnderStore extends UnderStore {
   }
 
   private remember(path: string, etag: string | undefined): void {
-    if (etag === undefined) return;
-    this.etags.delete(path);
-    this.etags.set(path, etag);
-    if (this.etags.size > MAX_REMEMBERED_ETAGS) {
-      const oldest = this.etags.keys().next().value;
-      if (oldest !== undefined) this.etags.delete(oldest);
-    }
+    if (etag !== undefined) this.etags.set(path, etag);
   }
 }
 

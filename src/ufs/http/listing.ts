@@ -1,3 +1,4 @@
+import { Parser } from 'htmlparser2';
 import { StrataError } from '../../core/errors.js';
 import type { EntryType } from '../under-store.js';
 
@@ -51,28 +52,55 @@ export function parseJsonListing(text: string, path: string): ListedEntry[] {
   return out;
 }
 
-const HREF = /<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
-
 /**
  * Direct children of `listingUrl` linked from an HTML page. A link counts when it resolves to
  * the same origin and to exactly one segment below the listing; a trailing slash marks a
  * directory. Sort links, parent links and anything elsewhere are ignored.
+ *
+ * The page is read by htmlparser2's tokenizer, not by regular expressions: attributes come in
+ * any order and quoting, every HTML entity is decoded, and links inside comments, scripts,
+ * styles or text areas are not links. Links resolve against the page's `<base href>` if it has
+ * one (the first, as browsers do), so a page whose links point into another folder lists nothing.
  */
 export function parseHtmlListing(html: string, listingUrl: string): ListedEntry[] {
-  const base = new URL(listingUrl);
+  const listing = new URL(listingUrl);
+  let base: string | undefined;
+  const hrefs: string[] = [];
+  const parser = new Parser({
+    onopentag(tag, attributes) {
+      const href = attributes.href;
+      if (href === undefined) return;
+      if (tag === 'a') hrefs.push(href);
+      else if (tag === 'base') base ??= href;
+    },
+  });
+  parser.end(html);
+
+  let resolveAgainst = listing;
+  if (base !== undefined) {
+    try {
+      resolveAgainst = new URL(base, listing);
+    } catch {
+      // An unusable <base> is ignored, as browsers do.
+    }
+  }
   const seen = new Map<string, ListedEntry>();
-  for (const m of html.matchAll(HREF)) {
-    const raw = decodeEntities(m[1] ?? m[2] ?? m[3] ?? '');
+  for (const href of hrefs) {
+    const raw = href.trim();
     if (raw === '' || raw.startsWith('?') || raw.startsWith('#')) continue;
     let target: URL;
     try {
-      target = new URL(raw, base);
+      target = new URL(raw, resolveAgainst);
     } catch {
       continue;
     }
-    if (target.origin !== base.origin || target.search !== '' || !target.pathname.startsWith(base.pathname))
+    if (
+      target.origin !== listing.origin ||
+      target.search !== '' ||
+      !target.pathname.startsWith(listing.pathname)
+    )
       continue;
-    let rest = target.pathname.slice(base.pathname.length);
+    let rest = target.pathname.slice(listing.pathname.length);
     const isDir = rest.endsWith('/');
     if (isDir) rest = rest.slice(0, -1);
     if (rest === '' || rest.includes('/')) continue;
@@ -85,19 +113,4 @@ export function parseHtmlListing(html: string, listingUrl: string): ListedEntry[
     if (usableName(name) && !seen.has(name)) seen.set(name, { name, type: isDir ? 'directory' : 'file' });
   }
   return [...seen.values()];
-}
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#[0-9]+|amp|lt|gt|quot|apos);/gi, (whole, e: string) => {
-    const lower = e.toLowerCase();
-    if (lower === 'amp') return '&';
-    if (lower === 'lt') return '<';
-    if (lower === 'gt') return '>';
-    if (lower === 'quot') return '"';
-    if (lower === 'apos') return "'";
-    const cp = lower.startsWith('#x')
-      ? Number.parseInt(lower.slice(2), 16)
-      : Number.parseInt(lower.slice(1), 10);
-    return Number.isFinite(cp) && cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : whole;
-  });
 }
