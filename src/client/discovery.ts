@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { homedir, networkInterfaces, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import { StrataError } from '../core/errors.js';
  * machine's interface addresses) with no token of its own reads the record for that port, and
  * uses the token file it names only when: the record and the token file belong to this user, the
  * token file is a regular file no one else can read or write (0600), and the process that wrote
- * the record is still alive (a record left by a crash is ignored). An address on another machine
+ * the record is still alive (a record left by a crash is ignored, and removed by the next
+ * `strata local` to publish). An address on another machine
  * never gets a discovered token: a token goes only where it was made.
  *
  * The record holds no secret (the token stays in the data directory); the home directory is taken
@@ -129,6 +130,7 @@ export async function publishToken(
     startedAt: new Date().toISOString(),
   };
   await ensureDir(dir);
+  await pruneDead(dir);
   const file = recordFile(dir, port);
   const tmp = join(dir, `.registry-${port}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o600);
@@ -145,6 +147,21 @@ export async function publishToken(
       if (current?.pid === record.pid && current.tokenFile === tokenFile) await rm(file, { force: true });
     },
   };
+}
+
+/** Removes the records of processes that are gone (a crash or kill -9 leaves its record behind). */
+async function pruneDead(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^registry-\d+\.json$/.test(name)) continue;
+    const record = await readRecord(join(dir, name));
+    if (record !== undefined && !alive(record.pid)) await rm(join(dir, name), { force: true });
+  }
 }
 
 async function readRecord(file: string): Promise<DiscoveryRecord | undefined> {
