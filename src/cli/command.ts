@@ -44,6 +44,8 @@ export interface CommandContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The registry URI from --registry or STRATA_REGISTRY, and where it came from. */
   readonly registry: { readonly uri: string | undefined; readonly source: 'flag' | 'env' | 'unset' };
+  /** The --token-file flag, when given. */
+  readonly tokenFile?: string;
   /** Connects on first use (closed by main when the command ends). */
   fs(): Promise<StrataFileSystem>;
 }

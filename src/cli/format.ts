@@ -94,15 +94,25 @@ export function mountRows(mounts: readonly MountInfo[]): string[][] {
   return rows;
 }
 
+/**
+ * Environment variables (not mount options: those are the connectors' declaration) whose value
+ * is a secret: STRATA_TOKEN, STRATA_S3_SECRET_ACCESS_KEY… A `_FILE` variable names a file, not a
+ * secret, and is shown.
+ */
 const SECRET_KEY = /secret|password|token|key|credential/i;
 
-/** Masks values whose key names a secret. */
+/** Masks values whose key names a secret, and user info of URIs in any value. */
 export function maskSecrets(values: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (v !== undefined) out[k] = SECRET_KEY.test(k) ? '****' : v;
+    if (v !== undefined) out[k] = SECRET_KEY.test(k) && !/_FILE$/i.test(k) ? '****' : redactUserInfo(v);
   }
   return out;
+}
+
+/** `scheme://user:pass@host` → `scheme://host`, wherever in the text (lists of PATH=URI too). */
+export function redactUserInfo(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^@/\s,]*@/gi, '$1');
 }
 
 export function json(value: unknown): string {

@@ -5,7 +5,7 @@ import type { CommandSpec } from './command.js';
 export function mainHelp(commands: readonly CommandSpec[], group?: string): string {
   const shown = group === undefined ? commands : commands.filter((c) => c.words[0] === group);
   const width = Math.max(...shown.map((c) => c.words.join(' ').length), 'local'.length) + 2;
-  const lines = ['usage: strata [--registry URI] <command> [options] [args]', ''];
+  const lines = ['usage: strata [--registry URI] [--token-file FILE] <command> [options] [args]', ''];
   if (group === undefined) {
     lines.push(
       'Daemons:',
@@ -21,10 +21,12 @@ export function mainHelp(commands: readonly CommandSpec[], group?: string): stri
   lines.push(
     '',
     'Global options:',
-    '  --registry URI   where the cluster is (http://host:port of "strata local"); default $STRATA_REGISTRY',
-    '  --help, -h       help for a command     --version   print the version',
+    '  --registry URI     where the cluster is (http://host:port of "strata local"); default $STRATA_REGISTRY',
+    '  --token-file FILE  the bearer token (e.g. <data dir>/token of "strata local" on another machine);',
+    '                     on the machine of "strata local" it is found by itself',
+    '  --help, -h         help for a command     --version   print the version',
     '',
-    'Environment: STRATA_REGISTRY, STRATA_TOKEN (bearer token for the worker RPC).',
+    'Environment: STRATA_REGISTRY, STRATA_TOKEN (the bearer token), STRATA_TOKEN_FILE (a file holding it).',
     'Exit codes: 0 ok, 64 usage, 2 not found, 3 conflict, 69 unavailable, 70 internal, 75 retry, 77 denied.',
     'Run "strata help <command>" for its options and examples.',
     '',
@@ -43,7 +45,13 @@ export function commandHelp(c: CommandSpec): string {
     const short = o.short ? `-${o.short}, ` : '    ';
     return [`  ${short}--${name}${o.valueName ? ` ${o.valueName}` : ''}`, o.help] as const;
   });
-  if (c.remote) opts.push(['      --registry URI', 'registry address (default $STRATA_REGISTRY)']);
+  if (c.remote) {
+    opts.push(['      --registry URI', 'registry address (default $STRATA_REGISTRY)']);
+    opts.push([
+      '      --token-file FILE',
+      'bearer token file (default: STRATA_TOKEN, or found beside a local "strata local")',
+    ]);
+  }
   const h = Object.values(c.options).some((o) => o.short === 'h');
   opts.push([h ? '      --help' : '  -h, --help', 'show this help']);
   const width = Math.max(...opts.map(([l]) => l.length)) + 2;

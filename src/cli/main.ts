@@ -17,8 +17,12 @@ export const EXIT_USAGE = 64;
 /** Flags every remote command takes, before or after the command words. */
 const GLOBAL_OPTIONS = {
   registry: { type: 'string' },
+  'token-file': { type: 'string' },
   help: { type: 'boolean' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Global flags that take a value (`--registry URI`, `--token-file FILE`). */
+const VALUE_FLAGS = ['--registry', '--token-file'];
 
 /**
  * A long-running role (`strata local`, `worker`, `gateway s3`, `fuse …`). The CLI only dispatches
@@ -88,6 +92,8 @@ export async function main(
         : env.STRATA_REGISTRY
           ? { uri: env.STRATA_REGISTRY, source: 'env' as const }
           : { uri: undefined, source: 'unset' as const };
+    const tokenFile =
+      typeof parsed.values['token-file'] === 'string' ? parsed.values['token-file'] : undefined;
     let fsPromise: Promise<StrataFileSystem> | undefined;
     const ctx: CommandContext = {
       positionals: parsed.positionals,
@@ -95,6 +101,7 @@ export async function main(
       io,
       env,
       registry,
+      ...(tokenFile === undefined ? {} : { tokenFile }),
       fs: () => {
         fsPromise ??= (async () => {
           if (registry.uri === undefined) {
@@ -102,8 +109,9 @@ export async function main(
               'no registry given: pass --registry http://HOST:PORT or set STRATA_REGISTRY (use the addresses.registry value printed by "strata local")',
             );
           }
-          const token = env.STRATA_TOKEN;
-          const fs = await connect(registry.uri, token ? { token } : {});
+          // The token: --token-file, STRATA_TOKEN, STRATA_TOKEN_FILE, or the one a local
+          // `strata local` published (connect() looks, src/client/discovery.ts).
+          const fs = await connect(registry.uri, tokenFile === undefined ? {} : { tokenFile });
           closeFs = () => fs.close();
           return fs;
         })();
@@ -151,7 +159,10 @@ function parseCommandArgs(command: CommandSpec, args: string[]) {
     };
   }
   options.help = ownShort.has('h') ? { type: 'boolean' } : { type: 'boolean', short: 'h' };
-  if (command.remote) options.registry = GLOBAL_OPTIONS.registry;
+  if (command.remote) {
+    options.registry = GLOBAL_OPTIONS.registry;
+    options['token-file'] = GLOBAL_OPTIONS['token-file'];
+  }
   try {
     // A leading "-" value (stdin) is a positional; "--" ends the flags.
     return parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -173,14 +184,14 @@ function splitLeadingFlags(argv: readonly string[]): { leading: string[]; rest: 
   while (i < argv.length) {
     const a = argv[i] ?? '';
     if (!a.startsWith('-') || a === '-') break;
-    if (a === '--registry') {
+    if (VALUE_FLAGS.includes(a)) {
       const value = argv[i + 1];
-      if (value === undefined) throw new UsageError('--registry needs a value');
+      if (value === undefined) throw new UsageError(`${a} needs a value`);
       leading.push(a, value);
       i += 2;
       continue;
     }
-    if (a.startsWith('--registry=') || a === '--help' || a === '-h' || a === '--version') {
+    if (VALUE_FLAGS.some((f) => a.startsWith(`${f}=`)) || a === '--help' || a === '-h' || a === '--version') {
       leading.push(a);
       i++;
       continue;

@@ -1,7 +1,9 @@
 import { request } from 'undici';
 import { StrataError } from '../core/errors.js';
-import { CLUSTER_TOKEN_KEY } from '../registry/registry.js';
+import { parseSealKey } from '../core/seal.js';
+import { CLUSTER_TOKEN_KEY, type Registry, SEAL_KEY_CONFIG_KEY } from '../registry/registry.js';
 import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
+import { resolveToken } from './discovery.js';
 import { RemoteFileSystem, transportError } from './remote-file-system.js';
 import type { StrataFileSystem, WorkerLocation } from './types.js';
 
@@ -11,9 +13,19 @@ import type { StrataFileSystem, WorkerLocation } from './types.js';
  *   routes each path to its owners on a consistent-hash ring (ClusterFileSystem).
  * - `http://host:port`: a `strata local` process (its ready line's addresses.registry), which
  *   answers GET /registry/v1/workers; we talk to its one worker.
+ *
+ * The bearer token, by precedence: `token`, `tokenFile` (the CLI's `--token-file`), STRATA_TOKEN,
+ * STRATA_TOKEN_FILE, then for http registries the token a `strata local` of this user on this
+ * machine published (src/client/discovery.ts), and for etcd the cluster token in the registry.
+ * So the CLI, `strata fuse mount` and `strata gateway s3` next to a `strata local` need no flag.
  */
 
-export interface ConnectOptions extends ClusterOptions {}
+export interface ConnectOptions extends ClusterOptions {
+  /** A file holding the token (read once, trimmed). */
+  readonly tokenFile?: string;
+  /** Look for the token a local `strata local` published. Default true. */
+  readonly discoverToken?: boolean;
+}
 
 export type ConnectedFileSystem = StrataFileSystem & {
   close(): Promise<void>;
@@ -74,23 +86,49 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<ConnectedFileSystem> {
   if (registryUri.startsWith('etcd://')) {
+    const given = await resolveToken(registryUri, {
+      token: options.token,
+      tokenFile: options.tokenFile,
+      discover: false,
+    });
     const { createRegistry } = await import('../registry/factory.js');
     const registry = await createRegistry(registryUri, {});
     await registry.open();
     try {
-      const token = options.token ?? (await registry.getConfig(CLUSTER_TOKEN_KEY));
-      return await ClusterFileSystem.open(registry, token === undefined ? options : { ...options, token });
+      const token = given.token ?? (await registry.getConfig(CLUSTER_TOKEN_KEY));
+      const directory = await unsealing(registry);
+      return await ClusterFileSystem.open(directory, token === undefined ? options : { ...options, token });
     } catch (err) {
       await registry.close();
       throw err;
     }
   }
-  const workers = await listWorkers(registryUri, options);
+  const { token } = await resolveToken(registryUri, {
+    token: options.token,
+    tokenFile: options.tokenFile,
+    discover: options.discoverToken,
+  });
+  const withToken: ConnectOptions = token === undefined ? options : { ...options, token };
+  const workers = await listWorkers(registryUri, withToken);
   const first = workers[0];
   if (!first) throw new StrataError('UNAVAILABLE', `registry ${registryUri} lists no live workers`);
-  return Object.assign(new RemoteFileSystem(first.address, options), {
+  return Object.assign(new RemoteFileSystem(first.address, { ...withToken, discoverToken: false }), {
     location: (): WorkerLocation[] => [{ id: first.id, address: first.address }],
   });
+}
+
+/**
+ * The registry as the client's direct store reads need it (fallbackToUfs): mount records with
+ * their secrets opened with the cluster's seal key, when the registry has one.
+ */
+async function unsealing(registry: Registry): Promise<Registry> {
+  const keyText = await registry.getConfig(SEAL_KEY_CONFIG_KEY);
+  if (keyText === undefined) return registry;
+  const [{ SealedRegistry }, { secretOptionsOf }] = await Promise.all([
+    import('../registry/sealed-registry.js'),
+    import('../ufs/factory.js'),
+  ]);
+  return new SealedRegistry(registry, { key: parseSealKey(keyText), secretOptionsOf });
 }
 
 function registryUrl(uri: string): URL {

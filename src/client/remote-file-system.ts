@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Pool } from 'undici';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
+import { discoverTokenFile, readTokenFile } from './discovery.js';
 import type {
   CacheProbeItem,
   CallOptions,
@@ -26,8 +27,14 @@ import type {
  */
 
 export interface RemoteFileSystemOptions {
-  /** Bearer token the worker expects (cluster token). Default: none. */
+  /**
+   * Bearer token the worker expects (cluster token, or the token of a `strata local`). Default:
+   * the one a `strata local` of this user on this machine published for this address
+   * (src/client/discovery.ts), else none.
+   */
   readonly token?: string;
+  /** Look for a published token when `token` is not given. Default true. */
+  readonly discoverToken?: boolean;
   /** TCP connect deadline. Default 5,000 ms. */
   readonly connectTimeoutMs?: number;
   /** Deadline for response headers of ordinary calls. Default 30,000 ms. */
@@ -59,6 +66,8 @@ export class RemoteFileSystem implements StrataFileSystem {
   readonly baseUrl: string;
   readonly #pool: Pool;
   readonly #token: string | undefined;
+  /** The discovered token, looked up on the first call (undefined: none published). */
+  #discovered: Promise<string | undefined> | undefined;
   readonly #requestTimeoutMs: number;
   readonly #jobTimeoutMs: number;
   readonly #bodyTimeoutMs: number;
@@ -80,6 +89,8 @@ export class RemoteFileSystem implements StrataFileSystem {
     }
     this.baseUrl = url.origin;
     this.#token = options.token;
+    if (options.token === undefined && options.discoverToken === false)
+      this.#discovered = Promise.resolve(undefined);
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#jobTimeoutMs = options.jobTimeoutMs ?? 3_600_000;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
@@ -264,13 +275,20 @@ export class RemoteFileSystem implements StrataFileSystem {
     }
   }
 
+  async #discover(): Promise<string | undefined> {
+    const file = await discoverTokenFile(this.baseUrl);
+    return file === undefined ? undefined : readTokenFile(file).catch(() => undefined);
+  }
+
   async #call(spec: CallSpec): Promise<ResponseData> {
     if (spec.signal) throwIfAborted(spec.signal);
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     const headers: Record<string, string> = { ...spec.headers };
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    this.#discovered ??= this.#token === undefined ? this.#discover() : Promise.resolve(undefined);
+    const token = this.#token ?? (await this.#discovered);
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     let body: string | Readable | undefined = spec.body;
     if (spec.json !== undefined) {
       body = JSON.stringify(spec.json);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { StrataError } from './errors.js';
+import { hasUserInfo, redactUri } from './mounts.js';
 import { parseDuration, parseSize } from './units.js';
 
 /**
@@ -31,8 +32,20 @@ export interface ServerConfig {
   persistDelayMs: number;
   /** Interval of TTL checks. Default 10 s. */
   ttlCheckIntervalMs: number;
-  /** Bearer token required on the worker RPC when set. Secret: never printed. */
+  /**
+   * Bearer token every call but /healthz and /metrics must carry. Secret: never printed. Default:
+   * `strata local` keeps one in `tokenFile` (created on first start); a cluster worker reads
+   * `tokenFile` when given, else shares the cluster token in the registry.
+   */
   token?: string;
+  /** File holding the token. `strata local`: default <dataDir>/token, created (0600) if absent. */
+  tokenFile?: string;
+  /** `strata local` only: no token at all, anyone who reaches the port may do anything. Default false. */
+  insecure: boolean;
+  /** Admin/RPC listener: longest wait for a request's head (then 408 and close). Default 20 s. */
+  headersTimeoutMs: number;
+  /** Admin/RPC listener: longest idle time of a kept-alive connection. Default 5 s. */
+  idleTimeoutMs: number;
   /** S3 gateway port of `strata local`: 0 = any free port, -1 or "off" = no gateway. Default 39999 (0 with --port 0). */
   s3Port?: number;
   /** Enables virtual-host style S3 requests: "<bucket>.<domain>". */
@@ -51,6 +64,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   readaheadPages: 4,
   persistDelayMs: 0,
   ttlCheckIntervalMs: 10_000,
+  insecure: false,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 5_000,
 };
 
 type Raw = Record<string, unknown>;
@@ -85,6 +101,16 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
     parse: (v) => positive(parseDuration(v as string, 'TTL check interval'), 'TTL check interval'),
   },
   token: { env: 'STRATA_TOKEN', parse: String },
+  tokenFile: { env: 'STRATA_TOKEN_FILE', parse: String },
+  insecure: { env: 'STRATA_INSECURE', parse: (v) => bool(v, 'insecure') },
+  headersTimeoutMs: {
+    env: 'STRATA_HEADERS_TIMEOUT',
+    parse: (v) => positive(parseDuration(v as string, 'headers timeout'), 'headers timeout'),
+  },
+  idleTimeoutMs: {
+    env: 'STRATA_IDLE_TIMEOUT',
+    parse: (v) => positive(parseDuration(v as string, 'idle timeout'), 'idle timeout'),
+  },
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
 };
@@ -94,6 +120,14 @@ function int(v: unknown, what: string, min: number, max: number): number {
   if (!Number.isInteger(n) || n < min || n > max)
     throw new StrataError('INVALID_ARGUMENT', `${what} must be an integer in [${min}, ${max}], got "${v}"`);
   return n;
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (v === true || v === false) return v;
+  const s = String(v).toLowerCase();
+  if (s === 'true' || s === '1' || s === 'yes') return true;
+  if (s === 'false' || s === '0' || s === 'no' || s === '') return false;
+  throw new StrataError('INVALID_ARGUMENT', `${what} must be true or false, got "${v}"`);
 }
 
 function positive(n: number, what: string): number {
@@ -151,7 +185,15 @@ export async function loadServerConfig(
   return config;
 }
 
-/** The configuration with secrets masked, for `conf show` and logs. */
+/** The configuration with secrets masked (the token, user info in mount URIs), for logs. */
 export function maskedConfig(config: ServerConfig): Record<string, unknown> {
-  return { ...config, ...(config.token === undefined ? {} : { token: '****' }) };
+  return {
+    ...config,
+    mounts: config.mounts.map((m) => {
+      const i = m.indexOf('=');
+      const uri = m.slice(i + 1);
+      return hasUserInfo(uri) ? `${m.slice(0, i + 1)}${redactUri(uri)}` : m;
+    }),
+    ...(config.token === undefined ? {} : { token: '****' }),
+  };
 }

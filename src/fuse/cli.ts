@@ -25,6 +25,8 @@ SIGTERM/SIGINT unmount cleanly. A stale mount left on DIR by a crash is cleaned 
 
 Options:
   --registry URI        registry of the deployment (also STRATA_REGISTRY)
+  --token-file FILE     bearer token (default STRATA_TOKEN, or found beside a "strata local" of
+                        this user on this machine)
   --root PATH           namespace path shown at DIR (default /)
   -o OPTS               FUSE mount options, comma separated (ro, allow_other, ...), repeatable
   --foreground          serve in this process instead of a daemon
@@ -58,6 +60,7 @@ async function unmountCommand(argv: string[]): Promise<number> {
     options: {
       lazy: { type: 'boolean', short: 'z' },
       registry: { type: 'string' },
+      'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +79,7 @@ async function unmountCommand(argv: string[]): Promise<number> {
 
 const MOUNT_OPTIONS = {
   registry: { type: 'string' },
+  'token-file': { type: 'string' },
   root: { type: 'string' },
   o: { type: 'string', short: 'o', multiple: true },
   foreground: { type: 'boolean', short: 'f' },
@@ -127,8 +131,9 @@ async function mountCommand(argv: string[]): Promise<number> {
   const readOnly = userOpts.includes('ro');
   const root = normalizePath(values.root ?? '/');
 
-  const token = process.env.STRATA_TOKEN;
-  const fs = await connect(registry, token ? { token } : {});
+  // The token: --token-file, STRATA_TOKEN, STRATA_TOKEN_FILE or discovery (connect() decides).
+  const tokenFile = values['token-file'];
+  const fs = await connect(registry, tokenFile === undefined ? {} : { tokenFile });
   const rootInfo = await fs.status(root);
   if (rootInfo.type !== 'directory')
     throw new StrataError('NOT_A_DIRECTORY', `--root ${root} is not a directory`);

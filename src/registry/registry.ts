@@ -13,6 +13,8 @@ import type { MountRecord } from '../core/mounts.js';
  *   starts, carries the current list. Lists are sorted (workers by id, mounts by path).
  * - No call hangs: a registry that cannot be reached fails with StrataError `UNAVAILABLE`.
  * - Mount records hold connector secrets: implementations store them as given and never log them.
+ *   Processes wrap their registry in SealedRegistry (sealed-registry.ts), so what reaches an
+ *   implementation has its secrets sealed and what comes back is opened again.
  */
 
 /** Default lease TTL of a worker registration (ms). */
@@ -22,6 +24,9 @@ export type WorkerState = 'ACTIVE' | 'DRAINING';
 
 /** Config key of the bearer token every worker RPC call must carry in a cluster. */
 export const CLUSTER_TOKEN_KEY = 'cluster.token';
+
+/** Config key of the key that seals mount secrets in a cluster's registry (kept beside the token). */
+export const SEAL_KEY_CONFIG_KEY = 'cluster.sealKey';
 
 export interface WorkerInfo {
   readonly id: string;

@@ -19,9 +19,48 @@ export interface Listening {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Listens on host:port (0 = any free port); `advertiseHost` is what `base` names. */
-export async function listenHttp(host: string, port: number, advertiseHost?: string): Promise<Listening> {
-  const server = createServer({ keepAlive: true, requestTimeout: 0 });
+/** Defaults of the listener's timeouts (docs/reliability.md, "Timeouts of the admin/RPC port"). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 5_000;
+
+export interface ListenOptions {
+  /** `base` names this host instead of the listen address. */
+  readonly advertiseHost?: string | undefined;
+  /**
+   * Longest time from a connection's start (on a kept-alive connection, from the next request's
+   * first byte) until the whole request head has arrived; then 408 and close. Default 20 s.
+   */
+  readonly headersTimeoutMs?: number | undefined;
+  /** Longest idle time of a kept-alive connection between requests (Node adds a 1 s margin). Default 5 s. */
+  readonly idleTimeoutMs?: number | undefined;
+}
+
+/**
+ * Listens on host:port (0 = any free port). Bodies have no overall deadline (a multi-GiB upload
+ * or a tree-wide load may take long): the client's body timeouts and the worker's own deadlines
+ * bound those; the head of every request and every idle connection are bounded here.
+ */
+export async function listenHttp(
+  host: string,
+  port: number,
+  advertiseHostOrOptions?: string | ListenOptions,
+): Promise<Listening> {
+  const options: ListenOptions =
+    typeof advertiseHostOrOptions === 'string'
+      ? { advertiseHost: advertiseHostOrOptions }
+      : (advertiseHostOrOptions ?? {});
+  const advertiseHost = options.advertiseHost;
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const server = createServer({
+    keepAlive: true,
+    // 0 = no deadline for a whole request, body included; it must be set explicitly, as Node's
+    // default (300 s) would cut long uploads. headersTimeout is then independent of it.
+    requestTimeout: 0,
+    headersTimeout,
+    keepAliveTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    // How often Node checks headersTimeout (its default, 30 s, would make 20 s mean 20–50 s).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+  });
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) =>
       fail(
@@ -43,13 +82,18 @@ export async function listenHttp(host: string, port: number, advertiseHost?: str
         inFlight++;
         res.once('close', () => inFlight--);
         (async () => {
+          canonicalTarget(req);
           for (const h of handlers) if (await h(req, res)) return;
           throw new StrataError('NOT_FOUND', `no route ${req.method} ${(req.url ?? '/').split('?')[0]}`);
         })().catch((err) => {
           const e = toStrataError(err);
           logger('request_error', { url: req.url, code: e.code, error: e.message });
           if (!res.headersSent) {
-            res.writeHead(ERROR_TABLE[e.code].http, { 'content-type': 'application/json' });
+            const headers: Record<string, string> = { 'content-type': 'application/json' };
+            if (e.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="strata"';
+            // A refused request's body is not read: do not keep a connection with unread bytes.
+            if (!req.complete) headers.connection = 'close';
+            res.writeHead(ERROR_TABLE[e.code].http, headers);
             res.end(JSON.stringify({ error: e.toJSON() }));
           } else {
             res.destroy(e);
@@ -65,6 +109,29 @@ export async function listenHttp(host: string, port: number, advertiseHost?: str
       });
     },
   };
+}
+
+/**
+ * Rewrites `req.url` to one origin-form target (`/path?query`, dot segments resolved) so every
+ * handler, the authentication gate included, sees the same path; absolute-form targets
+ * (`http://host/path`) are accepted as RFC 9112 asks. Anything else (`*`, `//`, `//@`,
+ * `http://[::1`) is INVALID_ARGUMENT (400), not an "Invalid URL" 500.
+ */
+export function canonicalTarget(req: IncomingMessage): void {
+  const raw = req.url ?? '';
+  let url: URL | undefined;
+  try {
+    if (raw.startsWith('/') && !raw.startsWith('//')) url = new URL(`http://localhost${raw}`);
+    else if (/^https?:\/\//i.test(raw)) url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !url.pathname.startsWith('/')) {
+    throw new StrataError('INVALID_ARGUMENT', 'malformed request target', {
+      details: { target: raw.slice(0, 200) },
+    });
+  }
+  req.url = `${url.pathname}${url.search}`;
 }
 
 /** /healthz and /metrics of a worker process. */

@@ -1,10 +1,13 @@
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { publishToken } from '../client/discovery.js';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
-import { toStrataError } from '../core/errors.js';
+import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { newSealKeyText, parseSealKey } from '../core/seal.js';
 import {
   credentialsFrom,
   loadGatewayConfig,
@@ -12,6 +15,9 @@ import {
   startS3GatewayServer,
 } from '../gateway/s3/server.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { SealedRegistry } from '../registry/sealed-registry.js';
+import { secretOptionsOf } from '../ufs/factory.js';
+import { ensureSecretFile, newToken, requireToken } from './auth.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
@@ -24,7 +30,12 @@ export const LOCAL_USAGE = `Usage: strata local [options]
 
 Runs the whole system in one process: embedded registry, one worker (page cache + metadata
 cache), the worker RPC and the admin HTTP API (/healthz, /metrics) on one port.
-When ready it prints one JSON line: {"ready":true,"role":"local","addresses":{...}}.
+When ready it prints one JSON line: {"ready":true,"role":"local","tokenFile":...,"addresses":{...}}.
+
+Every call but /healthz and /metrics needs its token: created on first start in
+<data-dir>/token (mode 0600). The CLI, "strata fuse mount" and "strata gateway s3" run by the
+same user on this machine find it by themselves; elsewhere pass --token-file FILE or
+STRATA_TOKEN. Mount credentials are sealed at rest with <data-dir>/secrets.key.
 
 Options:
   --data-dir DIR           metadata, pages, staging and registry (default ./.strata)
@@ -43,6 +54,12 @@ Options:
                            0 when --port is 0). Credentials: STRATA_S3_ACCESS_KEY_ID and
                            STRATA_S3_SECRET_ACCESS_KEY, more keys under "s3:" in --config
   --s3-domain DOMAIN       accept virtual-host style requests for <bucket>.DOMAIN
+  --token-file FILE        where the token is kept (default <data-dir>/token; created if absent);
+                           STRATA_TOKEN sets the token itself instead
+  --insecure               no token: anyone who reaches the port may read, write and mount
+                           (the old behaviour; logged as a warning)
+  --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
+  --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
 
 Examples:
   strata local --mount /data=file://$PWD/data --port 0
@@ -60,6 +77,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       mount: { type: 'string', multiple: true },
       's3-port': { type: 'string' },
       's3-domain': { type: 'string' },
+      insecure: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -70,6 +88,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     mounts: values.mount,
     s3Port: values['s3-port'],
     s3Domain: values['s3-domain'],
+    insecure: values.insecure,
   });
   const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
   return runUntilSignal(local.ready, () => local.stop());
@@ -82,6 +101,10 @@ export interface LocalProcess {
     version: string;
     pid: number;
     dataDir: string;
+    /** Where the token is kept (null: STRATA_TOKEN gave it, or --insecure). */
+    tokenFile: string | null;
+    /** Present (true) only with --insecure. */
+    insecure?: true;
     addresses: Record<string, string>;
   };
   readonly node: WorkerNode;
@@ -92,10 +115,22 @@ export interface LocalProcess {
 /** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
 export async function startLocal(config: ServerConfig, configFile?: string): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
-  const registry = new EmbeddedRegistry(join(dataDir, 'registry'));
-  await registry.open();
+  await mkdir(dataDir, { recursive: true });
+  const auth = await localAuth(config, dataDir);
+  // Mount secrets are sealed in the registry with a key kept beside the token.
+  const sealKey = parseSealKey(
+    (await ensureSecretFile(join(dataDir, 'secrets.key'), newSealKeyText, 'seal key')).value,
+  );
+  const embedded = new EmbeddedRegistry(join(dataDir, 'registry'));
+  await embedded.open();
+  const registry = new SealedRegistry(embedded, { key: sealKey, secretOptionsOf });
+  const resealed = await registry.sealStored();
+  if (resealed > 0) logger('mounts_sealed', { records: resealed });
   const node = new WorkerNode(config, registry);
-  const http = await listenHttp(config.host, config.port);
+  const http = await listenHttp(config.host, config.port, {
+    headersTimeoutMs: config.headersTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
   const { server, base } = http;
   try {
     await node.start(base, base);
@@ -110,12 +145,21 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     res.end(JSON.stringify(maskedConfig(config)));
     return true;
   };
+  // /healthz and /metrics answer anyone; everything after the gate needs the token.
   http.serve([
     adminHandler(node, 'local', VERSION),
+    ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
-    (req, res) => registry.handle(req, res),
-    createRpcHandler(node.fs, config.token === undefined ? {} : { token: config.token }),
+    (req, res) => embedded.handle(req, res),
+    createRpcHandler(node.fs, auth.token === undefined ? {} : { token: auth.token }),
   ]);
+  if (auth.token === undefined) {
+    logger('insecure', {
+      address: base,
+      warning:
+        'started with --insecure: no token, anyone who can reach this port may read and write every file, mount any store and read the configuration',
+    });
+  }
   const s3Port = config.s3Port ?? (config.port === 0 ? 0 : DEFAULT_S3_PORT);
   let s3: S3GatewayServer | undefined;
   if (s3Port >= 0) {
@@ -150,9 +194,21 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     version: VERSION,
     startedAtMs: Date.now(),
   });
+  // Clients of this user on this machine find the token through this record (src/client/discovery.ts).
+  let withdraw: (() => Promise<void>) | undefined;
+  if (auth.tokenFile !== undefined) {
+    try {
+      const published = await publishToken(base, auth.tokenFile);
+      withdraw = published.withdraw;
+    } catch (err) {
+      logger('token_discovery_error', { error: toStrataError(err).message, tokenFile: auth.tokenFile });
+    }
+  }
   logger('ready', {
     addresses,
     dataDir,
+    tokenFile: auth.tokenFile ?? null,
+    ...(auth.token === undefined ? { insecure: true } : {}),
     config: maskedConfig(config),
   });
   let stopping: Promise<void> | undefined;
@@ -163,12 +219,15 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
       version: VERSION,
       pid: process.pid,
       dataDir,
+      tokenFile: auth.tokenFile ?? null,
+      ...(auth.token === undefined ? { insecure: true as const } : {}),
       addresses,
     },
     node,
     server,
     stop() {
       stopping ??= (async () => {
+        await withdraw?.().catch(() => undefined);
         await registration.close();
         await s3?.close();
         await http.close();
@@ -178,4 +237,29 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
       return stopping;
     },
   };
+}
+
+/**
+ * The token of `strata local`: none with --insecure; STRATA_TOKEN (or `token:` in the YAML) as
+ * given; else the one in the token file, created on first start.
+ */
+async function localAuth(
+  config: ServerConfig,
+  dataDir: string,
+): Promise<{ token: string | undefined; tokenFile: string | undefined }> {
+  if (config.insecure) {
+    if (config.token !== undefined || config.tokenFile !== undefined)
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        '--insecure runs without a token: drop STRATA_TOKEN / --token-file',
+      );
+    return { token: undefined, tokenFile: undefined };
+  }
+  if (config.token !== undefined) {
+    if (config.token.trim() === '') throw new StrataError('INVALID_ARGUMENT', 'STRATA_TOKEN is empty');
+    return { token: config.token, tokenFile: undefined };
+  }
+  const tokenFile = resolve(config.tokenFile ?? join(dataDir, 'token'));
+  const { value } = await ensureSecretFile(tokenFile, newToken, 'token');
+  return { token: value, tokenFile };
 }

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import {
@@ -15,6 +14,7 @@ import {
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { normalizePath } from '../core/paths.js';
 import { sendStream } from '../core/send-stream.js';
+import { checkBearer, tokenDigest } from './auth.js';
 
 /**
  * Worker RPC over HTTP/1.1 (measured fastest here with undici; see TESTBED.md). Everything lives
@@ -44,7 +44,8 @@ import { sendStream } from '../core/send-stream.js';
  * A read that fails before its first byte is such an error; one that fails later destroys the
  * socket, so the client sees a broken body (never a silently short file). A read stream may carry
  * a numeric `contentLength` property; it is then sent as content-length and enforced.
- * Optional auth: `authorization: Bearer <token>`, else UNAUTHENTICATED.
+ * Auth: `authorization: Bearer <token>`, else UNAUTHENTICATED. `strata local` and `strata worker`
+ * always run with a token (src/server/auth.ts), except `strata local --insecure`.
  */
 
 export const RPC_PREFIX = '/rpc/v1/';
@@ -76,16 +77,21 @@ interface CallContext {
 }
 
 export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions = {}): RpcHandler {
-  const tokenDigest = opts.token === undefined ? undefined : digest(opts.token);
+  const expected = opts.token === undefined ? undefined : tokenDigest(opts.token);
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://rpc');
+    let url: URL;
+    try {
+      url = new URL(`http://rpc${(req.url ?? '/').startsWith('/') ? req.url : '/'}`);
+    } catch {
+      return false;
+    }
     if (!url.pathname.startsWith(RPC_PREFIX)) return false;
     const controller = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();
     });
     try {
-      if (tokenDigest !== undefined) checkToken(req, tokenDigest);
+      if (expected !== undefined) checkBearer(req, expected);
       const route = ROUTES.get(`${req.method ?? ''} ${url.pathname.slice(RPC_PREFIX.length)}`);
       if (!route) {
         throw new StrataError('INVALID_ARGUMENT', `no RPC ${req.method} ${url.pathname}`, {
@@ -98,19 +104,6 @@ export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions =
     }
     return true;
   };
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** Constant-time check: both sides are hashed to equal-length digests first. */
-function checkToken(req: IncomingMessage, expected: Buffer): void {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  if (!m?.[1] || !timingSafeEqual(digest(m[1].trim()), expected)) {
-    throw new StrataError('UNAUTHENTICATED', 'missing or wrong bearer token');
-  }
 }
 
 function sendError(res: ServerResponse, req: IncomingMessage, err: unknown): void {
@@ -130,6 +123,7 @@ function sendError(res: ServerResponse, req: IncomingMessage, err: unknown): voi
   };
   // An unread upload would be drained to keep the socket; closing is cheaper for big bodies.
   if (!req.complete) headers.connection = 'close';
+  if (e.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="strata"';
   res.writeHead(ERROR_TABLE[e.code].http, headers);
   res.end(body);
 }

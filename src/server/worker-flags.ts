@@ -12,6 +12,9 @@ export const WORKER_FLAGS = {
   eviction: { type: 'string' },
   'persist-delay': { type: 'string' },
   'ttl-check-interval': { type: 'string' },
+  'token-file': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -30,6 +33,9 @@ export function workerConfig(values: FlagValues, extra: Record<string, unknown> 
       eviction: values.eviction,
       persistDelayMs: values['persist-delay'],
       ttlCheckIntervalMs: values['ttl-check-interval'],
+      tokenFile: values['token-file'],
+      headersTimeoutMs: values['headers-timeout'],
+      idleTimeoutMs: values['idle-timeout'],
       ...extra,
     },
     process.env,

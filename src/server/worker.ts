@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { readTokenFile } from '../client/discovery.js';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { newSealKeyText, parseSealKey } from '../core/seal.js';
 import { createRegistry } from '../registry/factory.js';
-import { CLUSTER_TOKEN_KEY, type Registry, type WorkerRegistration } from '../registry/registry.js';
+import {
+  CLUSTER_TOKEN_KEY,
+  type Registry,
+  SEAL_KEY_CONFIG_KEY,
+  type WorkerRegistration,
+} from '../registry/registry.js';
+import { SealedRegistry } from '../registry/sealed-registry.js';
+import { secretOptionsOf } from '../ufs/factory.js';
+import { requireToken } from './auth.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
@@ -31,6 +41,12 @@ Options:
   --persist-delay DUR, --ttl-check-interval DUR   as for "strata local"
   --lease-ttl DUR          registry lease (default 5s): a crashed worker leaves the ring after it
   --drain-timeout DUR      longest wait for in-flight requests on SIGTERM (default 10s)
+  --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one the first
+                           worker created in the registry)
+  --headers-timeout DUR, --idle-timeout DUR   as for "strata local"
+
+Every call but /healthz and /metrics needs the cluster token. Mount credentials are sealed in
+the registry with a key kept beside the token there (cluster.sealKey).
 
 Example:
   strata worker --registry etcd://127.0.0.1:2379 --data-dir /var/lib/strata/w1 --port 0
@@ -90,14 +106,27 @@ export async function startWorker(
   registryUri: string,
   options: { advertiseHost?: string | undefined; leaseTtlMs: number; drainTimeoutMs: number },
 ): Promise<WorkerProcess> {
-  const registry: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
-  await registry.open();
+  if (config.insecure)
+    logger('insecure_ignored', { reason: 'a cluster worker always requires the cluster token' });
+  const raw: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
+  await raw.open();
   // Every RPC call carries the cluster token. Unless one is configured, the first worker creates
   // it in the registry (atomically) and everyone with registry access — workers, clients — uses it.
   const token =
-    config.token ?? (await registry.initConfig(CLUSTER_TOKEN_KEY, randomBytes(24).toString('base64url')));
+    config.token ??
+    (config.tokenFile === undefined ? undefined : await readTokenFile(config.tokenFile)) ??
+    (await raw.initConfig(CLUSTER_TOKEN_KEY, randomBytes(24).toString('base64url')));
+  // Mount secrets are sealed with the cluster's seal key, kept beside the token (created the same way).
+  const sealKey = parseSealKey(await raw.initConfig(SEAL_KEY_CONFIG_KEY, newSealKeyText()));
+  const registry = new SealedRegistry(raw, { key: sealKey, secretOptionsOf });
+  const resealed = await registry.sealStored();
+  if (resealed > 0) logger('mounts_sealed', { records: resealed });
   const node = new WorkerNode(config, registry);
-  const http = await listenHttp(config.host, config.port, options.advertiseHost);
+  const http = await listenHttp(config.host, config.port, {
+    advertiseHost: options.advertiseHost,
+    headersTimeoutMs: config.headersTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
   const base = http.base;
   try {
     await node.start(base, registryUri, { defaultRootMount: false });
@@ -112,7 +141,11 @@ export async function startWorker(
       .applyMounts(records)
       .catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
   });
-  http.serve([adminHandler(node, 'worker', VERSION), createRpcHandler(node.fs, { token })]);
+  http.serve([
+    adminHandler(node, 'worker', VERSION),
+    requireToken(token),
+    createRpcHandler(node.fs, { token }),
+  ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
   const registration: WorkerRegistration = await registry.registerWorker(
     { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },

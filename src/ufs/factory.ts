@@ -1,5 +1,9 @@
 import { StrataError } from '../core/errors.js';
 import { redactUri } from '../core/mounts.js';
+import { FILE_SECRET_OPTIONS } from './file/file-secrets.js';
+import { HTTP_SECRET_OPTIONS } from './http/http-secrets.js';
+import { S3_SECRET_OPTIONS } from './s3/s3-secrets.js';
+import type { SecretOptionPolicy } from './secret-options.js';
 import type { UnderStore } from './under-store.js';
 
 /**
@@ -25,6 +29,35 @@ const loaders = new Map<string, Loader>([
 ]);
 
 export const SUPPORTED_SCHEMES = [...loaders.keys()].map((s) => s.slice(0, -1));
+
+/** Each connector's declaration of the options that carry credentials (no SDK is loaded for it). */
+const SECRET_POLICIES = new Map<string, SecretOptionPolicy>([
+  ['file:', FILE_SECRET_OPTIONS],
+  ['s3:', S3_SECRET_OPTIONS],
+  ['http:', HTTP_SECRET_OPTIONS],
+  ['https:', HTTP_SECRET_OPTIONS],
+]);
+
+/** The secret-option declaration of the connector a URI names (undefined for an unknown scheme). */
+export function secretPolicyOf(uri: string): SecretOptionPolicy | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(uri)?.[1]?.toLowerCase();
+  return scheme === undefined ? undefined : SECRET_POLICIES.get(scheme);
+}
+
+/**
+ * The keys of `options` that hold credentials for the connector of `uri`, sorted: what is masked
+ * wherever the mount is shown and sealed at rest. For a URI whose connector is unknown, every
+ * option counts as secret.
+ */
+export function secretOptionsOf(
+  uri: string,
+  options: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const policy = secretPolicyOf(uri);
+  return Object.keys(options)
+    .filter((k) => policy === undefined || policy.isSecret(k, options))
+    .sort();
+}
 
 /** Parses and checks a store URI without connecting. */
 export function parseUfsUri(uri: string): URL {

@@ -1,6 +1,6 @@
 import type { PageStore } from '../cache/page-store.js';
 import { throwIfAborted } from '../core/abort.js';
-import { isStrataError, StrataError } from '../core/errors.js';
+import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import type {
   CallOptions,
   DeleteOptions,
@@ -8,9 +8,10 @@ import type {
   MountInfo,
   MountOptions,
 } from '../core/file-system.js';
-import { type MountRecord, mountInfo } from '../core/mounts.js';
+import { canonicalMountRecord, MASKED, type MountRecord, mountInfo } from '../core/mounts.js';
 import { normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
+import { secretOptionsOf } from '../ufs/factory.js';
 import type { MetadataSync } from './metadata-sync.js';
 import { MountTable } from './mount-table.js';
 import type { Persister } from './persister.js';
@@ -104,14 +105,31 @@ export class NamespaceOps {
   async mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
     throwIfAborted(options.signal);
     const { signal, ...mountOptions } = options;
-    const record = MountTable.validate(path, uri, mountOptions);
-    await this.o.mounts.add(record, async (p) => {
-      const parent = this.o.mounts.tryResolve(p);
-      if (!parent) return;
-      const existing = await this.o.sync.tryLocate(p, 0, signal).catch(() => undefined);
-      if (existing && existing.record.type === 'file')
-        throw new StrataError('MOUNT_CONFLICT', `${p} is a file in ${parent.mount.record.path}`);
-    });
+    const validated = MountTable.validate(path, uri, mountOptions);
+    // The connector's declaration of its credential options travels with the record: the
+    // registry seals those values and every view masks them.
+    const secretOptions = secretOptionsOf(validated.uri, validated.options);
+    for (const name of secretOptions) {
+      if (validated.options[name] === MASKED) {
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `option ${name} is "${MASKED}", the masked form of a secret: pass the secret itself`,
+          { details: { option: name } },
+        );
+      }
+    }
+    const record = canonicalMountRecord({ ...validated, secretOptions });
+    try {
+      await this.o.mounts.add(record, async (p) => {
+        const parent = this.o.mounts.tryResolve(p);
+        if (!parent) return;
+        const existing = await this.o.sync.tryLocate(p, 0, signal).catch(() => undefined);
+        if (existing && existing.record.type === 'file')
+          throw new StrataError('MOUNT_CONFLICT', `${p} is a file in ${parent.mount.record.path}`);
+      });
+    } catch (err) {
+      throw withoutSecrets(err, record);
+    }
     await this.o.meta.deleteTree(record.path);
     await this.o.meta.invalidate(record.path);
     this.o.log('mounted', { path: record.path, uri: mountInfo(record).uri });
@@ -156,7 +174,7 @@ export class NamespaceOps {
 
   async mounts(options: CallOptions = {}): Promise<MountInfo[]> {
     throwIfAborted(options.signal);
-    return this.o.mounts.list().map((m) => mountInfo(m.record));
+    return this.o.mounts.list().map((m) => mountInfo(withDeclaredSecrets(m.record)));
   }
 
   /** Drops every cached page of a mount (cache ids end with the mount id); returns the files freed. */
@@ -165,4 +183,36 @@ export class NamespaceOps {
     for (const id of victims) await this.o.pages.deleteFile(id);
     return victims.length;
   }
+}
+
+/** The record with the connector's current declaration of secrets added to the names it carries. */
+function withDeclaredSecrets(record: MountRecord): MountRecord {
+  const declared = secretOptionsOf(record.uri, record.options);
+  const carried = record.secretOptions ?? Object.keys(record.options);
+  return { ...record, secretOptions: [...new Set([...carried, ...declared])].sort() };
+}
+
+/**
+ * A failed mount's error with the secret values (and the URI's user info) replaced by `****`:
+ * a store's own message (an SDK's, an origin's) may echo what it was given.
+ */
+function withoutSecrets(err: unknown, record: MountRecord): unknown {
+  if (!(err instanceof Error)) return err;
+  const secrets = (record.secretOptions ?? [])
+    .map((k) => record.options[k])
+    .filter((v): v is string => v !== undefined && v.length >= 4);
+  try {
+    const url = new URL(record.uri);
+    for (const part of [url.username, url.password, decodeURIComponent(url.password)])
+      if (part.length >= 4) secrets.push(part);
+  } catch {
+    // not a URL: nothing more to hide
+  }
+  if (secrets.length === 0) return err;
+  const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join(MASKED), text);
+  const e = err instanceof StrataError ? err : toStrataError(err);
+  const details = JSON.parse(scrub(JSON.stringify(e.details))) as Record<string, unknown>;
+  const message = scrub(e.message);
+  if (message === e.message && JSON.stringify(details) === JSON.stringify(e.details)) return err;
+  return new StrataError(e.code, message, { details });
 }

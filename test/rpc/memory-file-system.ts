@@ -18,10 +18,10 @@ import type {
 } from '../../src/client/types.js';
 import { StrataError } from '../../src/core/errors.js';
 import { MAX_READ_BUFFER, WRITE_TYPES } from '../../src/core/file-system.js';
-import { maskOptions, redactUri } from '../../src/core/mounts.js';
+import { MASKED, maskOptions, redactUri } from '../../src/core/mounts.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../../src/core/paths.js';
 import { compareUtf8 } from '../../src/core/utf8-order.js';
-import { parseUfsUri } from '../../src/ufs/factory.js';
+import { parseUfsUri, secretOptionsOf } from '../../src/ufs/factory.js';
 
 export interface MemoryFile {
   data: Buffer;
@@ -52,11 +52,9 @@ function checkSignal(signal: AbortSignal | undefined): void {
   throw new StrataError('CANCELLED', 'the call was cancelled', { cause: reason });
 }
 
-/** Options of mounts shown with secrets masked, credential headers (header.*) included. */
-function maskedMountOptions(options: Readonly<Record<string, string>>): Record<string, string> {
-  const masked = maskOptions(options);
-  for (const key of Object.keys(masked)) if (key.startsWith('header.')) masked[key] = '****';
-  return masked;
+/** Options of mounts shown with the connector's declared secrets masked, as the worker does. */
+function maskedMountOptions(uri: string, options: Readonly<Record<string, string>>): Record<string, string> {
+  return maskOptions(options, secretOptionsOf(uri, options));
 }
 
 let writes = 0;
@@ -259,6 +257,9 @@ export class MemoryFileSystem implements StrataFileSystem {
     if (this.mountTable.some((m) => m.path === p))
       throw new StrataError('MOUNT_CONFLICT', `${p} is already a mount point`);
     parseUfsUri(uri);
+    for (const name of secretOptionsOf(uri, options.options ?? {}))
+      if (options.options?.[name] === MASKED)
+        throw new StrataError('INVALID_ARGUMENT', `option ${name} is the masked form of a secret`);
     if (this.files.has(p)) throw new StrataError('MOUNT_CONFLICT', `${p} is a file`);
     const info: MountInfo = {
       path: p,
@@ -267,7 +268,7 @@ export class MemoryFileSystem implements StrataFileSystem {
       fallbackToUfs: options.fallbackToUfs ?? false,
       syncIntervalMs: options.syncIntervalMs ?? -1,
       writeType: options.writeType ?? 'CACHE_THROUGH',
-      options: maskedMountOptions(options.options ?? {}),
+      options: maskedMountOptions(uri, options.options ?? {}),
     };
     this.mountTable.push(info);
     this.mountTable.sort((x, y) => compareUtf8(x.path, y.path));
