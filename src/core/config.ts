@@ -50,6 +50,8 @@ export interface ServerConfig {
   s3Port?: number;
   /** Enables virtual-host style S3 requests: "<bucket>.<domain>". */
   s3Domain?: string;
+  /** Region of `strata local`'s S3 gateway: signatures must be scoped to it. Default s3.region, else us-east-1. */
+  s3Region?: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -113,6 +115,7 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   },
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
+  s3Region: { env: 'STRATA_S3_REGION', parse: String },
 };
 
 function int(v: unknown, what: string, min: number, max: number): number {

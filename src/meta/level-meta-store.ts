@@ -75,6 +75,13 @@ export class LevelMetaStore implements MetaStore {
    */
   readonly #listings = new ValueCache<Listing>(256);
   #listedEntries = 0;
+  /**
+   * Listing changes: a sequence number, and the last one per directory (putListing's token).
+   * Bounded: past 10,000 directories the map is dropped and every older token counts as changed.
+   */
+  #listingSeq = 0;
+  #listingFloor = 0;
+  readonly #listingChanges = new Map<string, number>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -120,8 +127,27 @@ export class LevelMetaStore implements MetaStore {
     await this.#run('putStatus', () => this.#db.put(key, value));
   }
 
+  listingToken(): number {
+    return this.#listingSeq;
+  }
+
+  #listingChanged(dir: string | undefined): void {
+    this.#listingSeq++;
+    if (dir === undefined || this.#listingChanges.size >= 10_000) {
+      this.#listingChanges.clear();
+      this.#listingFloor = this.#listingSeq;
+    } else this.#listingChanges.set(dir, this.#listingSeq);
+  }
+
+  #changedSince(dir: string, token: number | undefined): boolean {
+    if (token === undefined) return false;
+    return Math.max(this.#listingFloor, this.#listingChanges.get(dir) ?? 0) > token;
+  }
+
   async invalidate(path: string): Promise<void> {
     checkPath(path);
+    this.#listingChanged(parentOf(path));
+    this.#listingChanged(path);
     // Dropping path's own marker unconditionally is cheaper than reading its type first.
     this.#cache.write(statusKey(path), undefined);
     this.#listings.write(parentOf(path), undefined);
@@ -137,6 +163,7 @@ export class LevelMetaStore implements MetaStore {
 
   async deleteTree(path: string): Promise<void> {
     checkPath(path);
+    this.#listingChanged(undefined);
     this.#cache.clear();
     this.#listings.clear();
     await this.#run('deleteTree', async () => {
@@ -193,7 +220,12 @@ export class LevelMetaStore implements MetaStore {
     else this.#listings.fill(dir, listing, token);
   }
 
-  async putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void> {
+  async putListing(
+    dir: string,
+    entries: readonly FileRecord[],
+    syncedAtMs: number,
+    token?: number,
+  ): Promise<void> {
     checkPath(dir);
     const puts = new Map<string, string>();
     for (const e of entries) {
@@ -209,6 +241,8 @@ export class LevelMetaStore implements MetaStore {
     // Serialised per directory: two concurrent replacements would each delete only what they saw.
     await this.#locks.run(listingKey(dir), () =>
       this.#run('putListing', async () => {
+        // Read from the store before a change of the directory: it may lack that change.
+        if (this.#changedSince(dir, token)) return;
         const batch = this.#db.batch();
         try {
           for await (const keys of this.#chunks(() => this.#db.keys(childrenRange(dir)))) {
@@ -231,6 +265,12 @@ export class LevelMetaStore implements MetaStore {
           throw err;
         }
         await batch.write();
+        if (this.#changedSince(dir, token)) {
+          // Changed while the batch was written: the change's own delete may have landed first.
+          this.#listings.write(dir, undefined);
+          await this.#db.del(listingKey(dir));
+          return;
+        }
         // What a getListing would now read back (children in key order), without reading it back:
         // the first relist of a huge directory after a sync would otherwise decode it all again.
         if (puts.size <= MAX_CACHED_LISTING) {

@@ -61,8 +61,14 @@ export interface MetaStore {
 
   /** A listing previously stored with putListing, or undefined. */
   getListing(dir: string): Promise<Listing | undefined>;
-  /** Replaces the children of `dir` in one atomic batch and marks the listing complete. */
-  putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number): Promise<void>;
+  /**
+   * Replaces the children of `dir` in one atomic batch and marks the listing complete. With a
+   * `token` (listingToken() taken before the store was listed), a listing that `dir` changed
+   * after (an invalidate of it or of a child, a deleteTree) is not kept: it may lack that change.
+   */
+  putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number, token?: number): Promise<void>;
+  /** Where listing changes stand now, for putListing's `token`. */
+  listingToken?(): number;
 
   getAttrs(path: string): Promise<FileAttrs | undefined>;
   /**

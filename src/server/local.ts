@@ -54,6 +54,8 @@ Options:
                            0 when --port is 0). Credentials: STRATA_S3_ACCESS_KEY_ID and
                            STRATA_S3_SECRET_ACCESS_KEY, more keys under "s3:" in --config
   --s3-domain DOMAIN       accept virtual-host style requests for <bucket>.DOMAIN
+  --s3-region REGION       the S3 gateway's region, which signatures must name (default the
+                           config's s3.region, else us-east-1)
   --token-file FILE        where the token is kept (default <data-dir>/token; created if absent);
                            STRATA_TOKEN sets the token itself instead
   --insecure               no token: anyone who reaches the port may read, write and mount
@@ -78,6 +80,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       's3-port': { type: 'string' },
       's3-domain': { type: 'string' },
       insecure: { type: 'boolean' },
+      's3-region': { type: 'string' },
     },
   });
   if (values.help) {
@@ -89,6 +92,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     s3Port: values['s3-port'],
     s3Domain: values['s3-domain'],
     insecure: values.insecure,
+    s3Region: values['s3-region'],
   });
   const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
   return runUntilSignal(local.ready, () => local.stop());
@@ -163,7 +167,9 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
   const s3Port = config.s3Port ?? (config.port === 0 ? 0 : DEFAULT_S3_PORT);
   let s3: S3GatewayServer | undefined;
   if (s3Port >= 0) {
-    const credentials = credentialsFrom(process.env, await loadGatewayConfig(configFile));
+    const gatewayFile = await loadGatewayConfig(configFile);
+    const credentials = credentialsFrom(process.env, gatewayFile);
+    const region = config.s3Region ?? gatewayFile.region;
     if (credentials.size === 0)
       logger('s3_no_credentials', { hint: 'set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY' });
     try {
@@ -172,6 +178,7 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
         host: config.host,
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
+        ...(region === undefined ? {} : { region }),
         onError: (err, req) => logger('s3_error', { url: req.url, error: toStrataError(err).message }),
       });
     } catch (err) {

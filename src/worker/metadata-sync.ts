@@ -207,6 +207,9 @@ export class MetadataSync {
       return cached.entries;
     }
     metrics.metadataMisses.inc(label);
+    // A change of the directory while the store is listed (a write, a delete) must not be
+    // overwritten by this older listing: putListing keeps it only if nothing changed since.
+    const token = meta.listingToken?.();
     let entries: UfsStatus[];
     try {
       entries = await resolved.mount.store.listAll(resolved.ufsPath, signal ? { signal } : {});
@@ -234,7 +237,7 @@ export class MetadataSync {
           await this.o.pages.deleteFile(old.cacheId);
       }
     }
-    await meta.putListing(p, records, now);
+    await meta.putListing(p, records, now, token);
     // The array the metadata store now hands out (from memory): returning our own copy would make
     // the next list() see a new array and rebuild every FileInfo (a 100,000-entry relist ~100 ms).
     return (await meta.getListing(p))?.entries ?? records;

@@ -173,3 +173,55 @@ describe('S3 gateway inside strata local', () => {
     }
   });
 });
+
+describe("strata local's S3 region (--s3-region, the config's s3.region)", () => {
+  async function regionOf(args: string[], config?: string): Promise<{ accepted: string[]; refused: string }> {
+    const tmp = await tempDir('s3region');
+    const extra: string[] = [];
+    if (config !== undefined) {
+      await writeFile(join(tmp.dir, 'strata.yaml'), config);
+      extra.push('--config', join(tmp.dir, 'strata.yaml'));
+    }
+    const strata = await startLocal(['--data-dir', join(tmp.dir, 'data'), ...extra, ...args], {
+      STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
+      STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
+    });
+    try {
+      const accepted: string[] = [];
+      let refused = '';
+      for (const region of ['us-east-1', 'eu-west-1', 'ap-south-1']) {
+        const s3 = new S3Client({
+          endpoint: strata.ready.addresses.s3!,
+          region,
+          forcePathStyle: true,
+          credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+          maxAttempts: 1,
+        });
+        try {
+          await s3.send(new ListObjectsV2Command({ Bucket: 'nope' }));
+        } catch (err) {
+          const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
+          if (e.name === 'NoSuchBucket') accepted.push(region);
+          else refused = `${e.$metadata?.httpStatusCode} ${e.name}`;
+        } finally {
+          s3.destroy();
+        }
+      }
+      return { accepted, refused };
+    } finally {
+      await strata.stop();
+      await tmp.cleanup();
+    }
+  }
+
+  test('--s3-region sets the region signatures must name (over the config file); others are 400', async () => {
+    const r = await regionOf(['--s3-region', 'eu-west-1'], 's3:\n  region: ap-south-1\n');
+    assert.deepEqual(r.accepted, ['eu-west-1']);
+    assert.equal(r.refused, '400 AuthorizationHeaderMalformed');
+  });
+
+  test("the config file's s3.region applies to strata local's gateway", async () => {
+    const r = await regionOf([], 's3:\n  region: ap-south-1\n');
+    assert.deepEqual(r.accepted, ['ap-south-1']);
+  });
+});

@@ -13,6 +13,7 @@ function fakeFs() {
   const dirs = new Map<string, string[]>([['/b', ['x', 'y']]]);
   let gate: Promise<void> | undefined;
   let calls = 0;
+  const store = { down: false };
   const running = new Set<Promise<unknown>>();
   const info = (dir: string, name: string): FileInfo => ({
     path: `${dir}/${name}`,
@@ -30,6 +31,7 @@ function fakeFs() {
   const list = async (dir: string) => {
     const names = [...(dirs.get(dir) ?? [])]; // what the store holds when the call starts
     if (gate) await gate;
+    if (store.down) throw new StrataError('UFS_UNAVAILABLE', `store down listing ${dir}`);
     if (!dirs.has(dir)) throw new StrataError('NOT_FOUND', dir);
     return names.map((n) => info(dir, n));
   };
@@ -48,6 +50,7 @@ function fakeFs() {
   return {
     fs,
     dirs,
+    store,
     calls: () => calls,
     /** Every list() call made so far has returned, and the cache has taken in its result. */
     async settled(): Promise<void> {
@@ -136,4 +139,28 @@ test('a missing directory is remembered as missing; pages depend on it', async (
   f.dirs.set('/none', ['a']);
   cache.invalidate('/none/a');
   assert.equal(await cache.unchanged(deps), false, 'a page built while it was missing is stale now');
+});
+
+test('while the store cannot be reached, the last known listing and a known absence are kept', async () => {
+  const f = fakeFs();
+  const clock = manualClock();
+  const cache = new ListingCache(f.fs, { ttlMs: 20, now: clock.now });
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
+  assert.equal(await cache.list('/b/.strata-s3/meta'), undefined, 'no sidecar directory');
+  f.store.down = true;
+  for (let round = 0; round < 3; round++) {
+    clock.advance(30); // past the TTL: each look starts a refresh, which fails
+    assert.deepEqual(await names(cache, '/b'), ['x', 'y']);
+    assert.equal(cache.peekHas('/b/.strata-s3/meta', 'k'), false, 'still known absent');
+    assert.equal(await cache.has('/b/.strata-s3/meta', 'k'), false);
+    await f.settled();
+  }
+  assert.ok(f.calls() > 2, 'refreshes were tried');
+  await assert.rejects(cache.list('/never-seen'), { code: 'UFS_UNAVAILABLE' }, 'unknown stays unknown');
+  f.store.down = false;
+  f.dirs.set('/b', ['x', 'y', 'z']);
+  clock.advance(30);
+  await cache.list('/b');
+  await f.settled();
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z'], 'back: the next refresh replaces it');
 });

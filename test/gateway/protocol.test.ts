@@ -5,10 +5,10 @@ import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { connect } from '../../src/client/connect.js';
-import { setAnonymousRead } from '../../src/gateway/s3/index.js';
+import { setAnonymousRead, startS3GatewayServer } from '../../src/gateway/s3/index.js';
 import { REPO_ROOT, runCli } from '../helpers/local-process.js';
 import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js';
-import { signer } from './sign.js';
+import { presignPath, signer } from './sign.js';
 
 /** Raw HTTP against the gateway, signed with the maintained SigV4 library (an independent signer). */
 
@@ -48,6 +48,7 @@ async function signed(
     query?: Record<string, string>;
     date?: Date;
     secret?: string;
+    region?: string;
   } = {},
 ): Promise<Resp> {
   const body = opts.body ?? '';
@@ -56,7 +57,7 @@ async function signed(
     'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
     ...opts.headers,
   };
-  const signedReq = await signer(opts.secret).sign(
+  const signedReq = await signer(opts.secret, opts.region).sign(
     {
       method,
       protocol: 'http:',
@@ -68,7 +69,10 @@ async function signed(
     },
     { signingDate: opts.date ?? new Date() },
   );
-  const qs = new URLSearchParams(opts.query ?? {}).toString();
+  // Percent-encoding throughout (URLSearchParams would send a space as "+", a literal plus in S3).
+  const qs = Object.entries(opts.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
   return send(h, method, qs ? `${path}?${qs}` : path, signedReq.headers as Record<string, string>, body);
 }
 
@@ -106,6 +110,7 @@ async function streamingPut(
   key: string,
   chunks: Buffer[],
   tamper = false,
+  trailing: Buffer = Buffer.alloc(0),
 ): Promise<Resp> {
   const date = new Date();
   const total = chunks.reduce((n, c) => n + c.length, 0);
@@ -117,7 +122,7 @@ async function streamingPut(
   };
   // Content-Length is the encoded length; compute it from a dry run with a dummy seed.
   const dry = await chunkedBody(chunks, '0'.repeat(64), date);
-  headers['content-length'] = String(dry.length);
+  headers['content-length'] = String(dry.length + trailing.length);
   const path = `/${b}/${key}`;
   const req = await signer().sign(
     { method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: h.port, path, query: {}, headers },
@@ -127,7 +132,7 @@ async function streamingPut(
   const seed = /Signature=([0-9a-f]{64})/.exec(authz)![1]!;
   const body = await chunkedBody(chunks, seed, date);
   if (tamper) body[body.indexOf('\r\n') + 2]! ^= 1;
-  return send(h, 'PUT', path, req.headers as Record<string, string>, body);
+  return send(h, 'PUT', path, req.headers as Record<string, string>, Buffer.concat([body, trailing]));
 }
 
 describe('S3 gateway protocol details (raw HTTP)', () => {
@@ -279,6 +284,187 @@ describe('S3 gateway protocol details (raw HTTP)', () => {
       (await signed(h, 'GET', `/${b}/k`, { query: { tagging: '' } })).body,
       /<TagSet><\/TagSet>|<TagSet\/>/,
     );
+  });
+
+  test('response-* overrides with CR, LF or other bytes a header cannot carry are 400 InvalidArgument, never a 500', async () => {
+    const b = await bucket(h, 'proto-overrides');
+    assert.equal((await signed(h, 'PUT', `/${b}/o.txt`, { body: 'override me' })).status, 200);
+    const params = [
+      'response-content-type',
+      'response-content-disposition',
+      'response-content-language',
+      'response-expires',
+      'response-cache-control',
+      'response-content-encoding',
+    ];
+    const bad = ['text/plain\r\nx-injected: 1', 'a\nb', 'a\rb', 'nul\u0000', 'tab\u007f', 'euro \u20ac'];
+    for (const param of params) {
+      for (const value of bad) {
+        const what = `${param}=${JSON.stringify(value)}`;
+        const get = await signed(h, 'GET', `/${b}/o.txt`, { query: { [param]: value } });
+        assert.equal(get.status, 400, `${what}: ${get.body}`);
+        assert.match(get.body, /<Code>InvalidArgument<\/Code>/, what);
+        assert.equal(get.headers['x-injected'], undefined, what);
+        const head = await signed(h, 'HEAD', `/${b}/o.txt`, { query: { [param]: value } });
+        assert.equal(head.status, 400, `HEAD ${what}`);
+      }
+    }
+    // Well-formed overrides still apply, Latin-1 included.
+    const ok = await signed(h, 'GET', `/${b}/o.txt`, {
+      query: {
+        'response-content-type': 'text/x-ok',
+        'response-content-disposition': 'attachment; filename="caf\u00e9.txt"',
+      },
+    });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.headers['content-type'], 'text/x-ok');
+    assert.equal(ok.headers['content-disposition'], 'attachment; filename="caf\u00e9.txt"');
+    assert.equal(ok.body, 'override me');
+  });
+
+  test("a signature scoped to another region is 400 AuthorizationHeaderMalformed / AuthorizationQueryParametersError naming the gateway's region", async () => {
+    const b = await bucket(h, 'proto-region');
+    assert.equal((await signed(h, 'PUT', `/${b}/r.txt`, { body: 'region' })).status, 200);
+    const header = await signed(h, 'GET', `/${b}/r.txt`, { region: 'eu-west-1' });
+    assert.equal(header.status, 400, header.body);
+    assert.match(header.body, /<Code>AuthorizationHeaderMalformed<\/Code>/);
+    assert.match(header.body, /the region &apos;eu-west-1&apos; is wrong; expecting &apos;us-east-1&apos;/);
+    assert.match(header.body, /<Region>us-east-1<\/Region>/);
+    const url = await presignPath(h.port, 'GET', `/${b}/r.txt`, { region: 'eu-west-1' });
+    const presigned = await send(h, 'GET', url, {});
+    assert.equal(presigned.status, 400, presigned.body);
+    assert.match(presigned.body, /<Code>AuthorizationQueryParametersError<\/Code>/);
+    assert.match(presigned.body, /<Region>us-east-1<\/Region>/);
+    // A write signed for the wrong region stores nothing.
+    const put = await signed(h, 'PUT', `/${b}/w.txt`, { body: 'no', region: 'us-west-2' });
+    assert.equal(put.status, 400, put.body);
+    assert.equal((await signed(h, 'GET', `/${b}/w.txt`)).status, 404);
+    // The right region passes, header and presigned.
+    assert.equal((await signed(h, 'GET', `/${b}/r.txt`)).body, 'region');
+    assert.equal((await send(h, 'GET', await presignPath(h.port, 'GET', `/${b}/r.txt`), {})).body, 'region');
+
+    // A gateway configured for eu-west-1 takes eu-west-1 signatures and refuses us-east-1 ones.
+    const fs = await connect(h.local.registry);
+    const eu = await startS3GatewayServer(fs, {
+      credentials: new Map([[ACCESS_KEY, SECRET_KEY]]),
+      port: 0,
+      region: 'eu-west-1',
+    });
+    try {
+      const euPort = Number(new URL(eu.url).port);
+      const g = { ...h, port: euPort, url: eu.url } as Harness;
+      const good = await signed(g, 'GET', `/${b}/r.txt`, { region: 'eu-west-1' });
+      assert.equal(good.status, 200, good.body);
+      const wrong = await signed(g, 'GET', `/${b}/r.txt`);
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.body, /expecting &apos;eu-west-1&apos;/);
+      const loc = await signed(g, 'GET', `/${b}`, { region: 'eu-west-1', query: { location: '' } });
+      assert.match(loc.body, /eu-west-1/);
+      const url2 = await presignPath(euPort, 'GET', `/${b}/r.txt`, { region: 'eu-west-1' });
+      assert.equal((await send(g, 'GET', url2, {})).body, 'region');
+    } finally {
+      await eu.close();
+      await fs.close();
+    }
+  });
+
+  test('x-amz-content-sha256 that is no SHA-256, UNSIGNED-PAYLOAD or verified STREAMING form is refused; nothing stored', async () => {
+    const b = await bucket(h, 'proto-payload');
+    for (const value of [
+      'STREAMING-BOGUS',
+      'STREAMING-AWS4-HMAC-SHA256-PAYLOADX',
+      'streaming-aws4-hmac-sha256-payload',
+      'UNSIGNED-PAYLOAD-PLEASE',
+      'abc',
+    ]) {
+      const r = await signed(h, 'PUT', `/${b}/p.txt`, {
+        body: 'unverified body',
+        headers: { 'x-amz-content-sha256': value },
+      });
+      assert.equal(r.status, 400, `${value}: ${r.body}`);
+      assert.match(r.body, /<Code>InvalidArgument<\/Code>/, value);
+      assert.match(r.body, /<ArgumentName>x-amz-content-sha256<\/ArgumentName>/, value);
+    }
+    // SigV4a payload forms are valid S3 but not verifiable here: 501, not stored unverified.
+    const ecdsa = await signed(h, 'PUT', `/${b}/p.txt`, {
+      body: 'unverified body',
+      headers: { 'x-amz-content-sha256': 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD' },
+    });
+    assert.equal(ecdsa.status, 501, ecdsa.body);
+    // Presigned URLs: the same for X-Amz-Content-Sha256, and a signed-chunk form (whose chain
+    // would need the Authorization header's signature) is refused rather than read unchecked.
+    for (const [payloadHash, code] of [
+      ['STREAMING-BOGUS', 'InvalidArgument'],
+      ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'InvalidRequest'],
+    ] as const) {
+      const url = await presignPath(h.port, 'PUT', `/${b}/p.txt`, { payloadHash });
+      const body = '5;chunk-signature=0000\r\nhello\r\n0;chunk-signature=0000\r\n\r\n';
+      const r = await send(
+        h,
+        'PUT',
+        url,
+        {
+          'content-length': String(body.length),
+          'content-encoding': 'aws-chunked',
+          'x-amz-decoded-content-length': '5',
+        },
+        body,
+      );
+      assert.equal(r.status, 400, `${payloadHash}: ${r.body}`);
+      assert.match(r.body, new RegExp(`<Code>${code}</Code>`), payloadHash);
+    }
+    assert.equal((await signed(h, 'GET', `/${b}/p.txt`)).status, 404, 'nothing was stored');
+    // The verified forms still work.
+    assert.equal((await signed(h, 'PUT', `/${b}/ok.txt`, { body: 'hex' })).status, 200);
+    const unsigned = await signed(h, 'PUT', `/${b}/ok2.txt`, {
+      body: 'unsigned',
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    assert.equal(unsigned.status, 200, unsigned.body);
+  });
+
+  test('bytes after the final aws-chunked chunk are refused (400) and nothing is stored', async () => {
+    const b = await bucket(h, 'proto-trailing');
+    const chunks = [Buffer.from('the real body')];
+    const smuggled = await streamingPut(h, b, 'new.bin', chunks, false, Buffer.from('SMUGGLED BYTES'));
+    assert.equal(smuggled.status, 400, smuggled.body);
+    assert.match(smuggled.body, /<Code>InvalidRequest<\/Code>/);
+    assert.equal((await signed(h, 'GET', `/${b}/new.bin`)).status, 404, 'nothing stored');
+    assert.equal((await streamingPut(h, b, 'kept.bin', chunks)).status, 200);
+    const over = await streamingPut(
+      h,
+      b,
+      'kept.bin',
+      [Buffer.from('replacement')],
+      false,
+      Buffer.from('\r\n'),
+    );
+    assert.equal(over.status, 400, over.body);
+    assert.equal((await signed(h, 'GET', `/${b}/kept.bin`)).body, 'the real body', 'old object kept');
+    // The unsigned-trailer form: bytes after the trailer section's blank line.
+    const encoded = '5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\nEXTRA';
+    const r = await signed(h, 'PUT', `/${b}/trailer.bin`, {
+      headers: {
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': '5',
+        'x-amz-trailer': 'x-amz-checksum-crc32',
+      },
+      body: encoded,
+    });
+    assert.equal(r.status, 400, r.body);
+    assert.equal((await signed(h, 'GET', `/${b}/trailer.bin`)).status, 404, 'nothing stored');
+    const clean = await signed(h, 'PUT', `/${b}/trailer.bin`, {
+      headers: {
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': '5',
+        'x-amz-trailer': 'x-amz-checksum-crc32',
+      },
+      body: encoded.slice(0, -'EXTRA'.length),
+    });
+    assert.equal(clean.status, 200, clean.body);
+    assert.equal((await signed(h, 'GET', `/${b}/trailer.bin`)).body, 'hello');
   });
 
   test('presigned PUT with UNSIGNED-PAYLOAD', async () => {

@@ -15,6 +15,14 @@ export const STREAMING_SIGNED = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
 export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER';
 export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** The region a gateway answers for unless configured otherwise (and what clients sign with by default). */
+export const DEFAULT_REGION = 'us-east-1';
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+/** Payload forms of SigV4a (ECDSA): valid S3 values this gateway cannot verify. */
+const ECDSA_PAYLOADS = new Set([
+  'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD',
+  'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER',
+]);
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
@@ -179,7 +187,58 @@ function parseCredential(
 
 export interface AuthOptions {
   readonly credentials: CredentialSource;
+  /** The region signatures must be scoped to (default us-east-1). */
+  readonly region?: string;
   readonly nowMs?: number;
+}
+
+/**
+ * A credential scope for another region than the gateway's is refused as AWS refuses it (400,
+ * AuthorizationHeaderMalformed or AuthorizationQueryParametersError, with the expected Region),
+ * before the signature is checked: a client configured for the wrong region learns which one.
+ */
+function checkRegion(cred: Credential, options: AuthOptions, presigned: boolean): void {
+  const region = options.region ?? DEFAULT_REGION;
+  if (cred.region === region) return;
+  const why = `the region '${cred.region}' is wrong; expecting '${region}'`;
+  throw presigned
+    ? new S3Error(
+        'AuthorizationQueryParametersError',
+        `Error parsing the X-Amz-Credential parameter; ${why}`,
+        {
+          extra: { Region: region },
+        },
+      )
+    : new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}`, {
+        extra: { Region: region },
+      });
+}
+
+/**
+ * The x-amz-content-sha256 forms this gateway verifies: a hex SHA-256 of the body,
+ * UNSIGNED-PAYLOAD, and the aws-chunked forms STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER) (every
+ * chunk signature checked; header-signed requests only, their signature seeds the chain) and
+ * STREAMING-UNSIGNED-PAYLOAD-TRAILER. Anything else would leave the body unverified: refused.
+ */
+function checkPayloadHash(value: string, presigned: boolean): void {
+  if (value === UNSIGNED_PAYLOAD || value === STREAMING_UNSIGNED_TRAILER || HEX_SHA256.test(value)) return;
+  if (value === STREAMING_SIGNED || value === STREAMING_SIGNED_TRAILER) {
+    if (!presigned) return;
+    throw new S3Error(
+      'InvalidRequest',
+      `x-amz-content-sha256 ${value} needs the Authorization header: its chunk signatures chain from the request signature`,
+    );
+  }
+  if (ECDSA_PAYLOADS.has(value))
+    throw new S3Error(
+      'NotImplemented',
+      `x-amz-content-sha256 ${value} (SigV4a) is not implemented by this gateway`,
+    );
+  throw new S3Error(
+    'InvalidArgument',
+    'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+    { extra: { ArgumentName: 'x-amz-content-sha256', ArgumentValue: value } },
+  );
 }
 
 function lookupSecret(source: CredentialSource, id: string): string | undefined {
@@ -280,6 +339,7 @@ async function verifyHeader(
     );
   }
   const cred = parseCredential(credential, 'AuthorizationHeaderMalformed');
+  checkRegion(cred, options, false);
   const amzDate = (req.headers['x-amz-date'] as string | undefined) ?? '';
   let when = parseAmzDate(amzDate);
   let longDate = amzDate;
@@ -306,16 +366,7 @@ async function verifyHeader(
   if (payloadHash === undefined) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }
-  if (
-    payloadHash !== UNSIGNED_PAYLOAD &&
-    !payloadHash.startsWith('STREAMING-') &&
-    !/^[0-9a-f]{64}$/.test(payloadHash)
-  ) {
-    throw new S3Error(
-      'InvalidArgument',
-      'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a SHA-256 hex digest',
-    );
-  }
+  checkPayloadHash(payloadHash, false);
   const signed = signedHeaders.split(';');
   if (!signed.includes('host')) throw new S3Error('AccessDenied', 'The host header must be signed');
   const canonical = [
@@ -360,6 +411,7 @@ async function verifyPresigned(
     );
   }
   const cred = parseCredential(credential, 'AuthorizationQueryParametersError');
+  checkRegion(cred, options, true);
   const when = parseAmzDate(amzDate);
   if (Number.isNaN(when)) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
@@ -374,6 +426,7 @@ async function verifyPresigned(
   checkPresignedTime(when, seconds, now);
   const signed = signedHeaders.split(';');
   const payloadHash = q('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD;
+  checkPayloadHash(payloadHash, true);
   const headerLines = canonicalHeaders(req, signed);
   const canonical = [
     req.method ?? 'GET',
@@ -390,6 +443,7 @@ async function verifyPresigned(
   const result: AuthResult = { kind: 'signed', accessKeyId: cred.accessKeyId, payloadHash };
   rememberPresigned(presignedMemoKey(req, target), {
     result,
+    region: cred.region,
     secret: lookupSecret(options.credentials, cred.accessKeyId)!,
     signed,
     headers: headerLines,
@@ -414,6 +468,8 @@ function checkPresignedTime(when: number, seconds: number, now: number): void {
  */
 interface VerifiedPresign {
   readonly result: AuthResult;
+  /** The credential scope's region (the memo is shared by every gateway in the process). */
+  readonly region: string;
   readonly secret: string;
   readonly signed: string[];
   /** The canonical header lines the signature covered. */
@@ -445,6 +501,7 @@ function recallPresigned(
 ): AuthResult | undefined {
   const hit = verifiedPresigns.get(presignedMemoKey(req, target));
   if (hit === undefined || hit.result.kind !== 'signed') return undefined;
+  if (hit.region !== (options.region ?? DEFAULT_REGION)) return undefined; // the full check says why
   if (lookupSecret(options.credentials, hit.result.accessKeyId) !== hit.secret) return undefined;
   let headers: string;
   try {

@@ -156,8 +156,9 @@ export class AwsChunkedDecoder extends Transform {
           continue;
         }
         if (this.state === 'done') {
-          i = chunk.length;
-          continue;
+          // The encoding ended (final chunk, trailers, blank line) but the body goes on: those
+          // bytes belong to no chunk, and silently dropping them would store a different body.
+          throw new S3Error('InvalidRequest', 'The aws-chunked body continues after its final chunk');
         }
         const nl = chunk.indexOf(10, i);
         const end = nl < 0 ? chunk.length : nl + 1;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import * as acl from './acl.js';
-import { type AuthResult, authenticate, type CredentialSource, parseQuery } from './auth.js';
+import { type AuthResult, authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
 import * as buckets from './buckets.js';
 import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
 import { copyObject } from './copy.js';
@@ -63,7 +63,7 @@ const SUBRESOURCES_NOT_IMPLEMENTED = [
 ];
 
 export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions): S3Gateway {
-  const region = options.region ?? 'us-east-1';
+  const region = options.region ?? DEFAULT_REGION;
   const limits: GatewayLimits = {
     maxObjectBytes: options.maxBodyBytes ?? 5 * 1024 ** 3,
     minPartBytes: options.minPartBytes ?? 5 * 1024 ** 2,
@@ -130,7 +130,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       const auth = await authenticate(
         req,
         { rawPath, rawQuery, pairs },
-        { credentials: options.credentials },
+        { credentials: options.credentials, region },
       );
       if (auth.kind === 'anonymous') await allowAnonymous(req, bucket);
       // Authorised: a client waiting on "Expect: 100-continue" may send its body now.

@@ -56,9 +56,17 @@ export function contentIdentity(
   };
 }
 
+/** A store that cannot be reached (down, or past its deadline): what cached state may answer for. */
+export function isOriginDown(err: unknown): boolean {
+  return isStrataError(err, 'UFS_UNAVAILABLE') || isStrataError(err, 'TIMEOUT');
+}
+
 /**
  * With a listing cache, a key whose sidecar directory listing (cached ≤ 2 s, dropped on every
- * change made through this gateway) lacks it is known to have none, without a store round trip.
+ * change made through this gateway, kept while a refresh cannot reach the store) lacks it is
+ * known to have none, without a store round trip. When that listing cannot be had because the
+ * store is unreachable, the sidecar itself is read: a sidecar written or read through Strata is
+ * cached by the worker like any file (status under the mount's sync policy, and its bytes).
  */
 export async function loadMeta(
   fs: StrataFileSystem,
@@ -71,7 +79,15 @@ export async function loadMeta(
     const dir = parentOf(path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     // From memory when the sidecar directory's listing is cached (no await on the GET path).
-    const known = cache.peekHas(dir, name) ?? (await cache.has(dir, name));
+    let known = cache.peekHas(dir, name);
+    if (known === undefined) {
+      try {
+        known = await cache.has(dir, name);
+      } catch (err) {
+        if (!isOriginDown(err)) throw err;
+        known = true; // unknown: ask for the sidecar itself
+      }
+    }
     if (!known) return undefined;
   }
   const raw = await readSmallFile(fs, path);

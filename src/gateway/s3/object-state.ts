@@ -3,7 +3,7 @@ import { isStrataError } from '../../core/errors.js';
 import { type Ctx, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isDirKey, treePath } from './keys.js';
-import { etagOf, loadMeta, type ObjectMeta, validMeta } from './meta.js';
+import { etagOf, isOriginDown, loadMeta, type ObjectMeta, validMeta } from './meta.js';
 import { findOverflow, type OverflowObject } from './overflow.js';
 
 /** Looking an object up: at its own path in the tree, else in the overflow folder. */
@@ -55,6 +55,15 @@ async function treeState(
     return { path, info: { ...info, size: 0 }, meta: undefined, etag: 'd41d8cd98f00b204e9800998ecf8427e' };
   }
   if (isDirKey(key)) return undefined;
-  const meta = validMeta(await loadMeta(ctx.fs, ctx.bucket, key, ctx.cache), info);
+  let meta: ObjectMeta | undefined;
+  try {
+    meta = validMeta(await loadMeta(ctx.fs, ctx.bucket, key, ctx.cache), info);
+  } catch (err) {
+    // The store is down and the sidecar's state is not cached: an object whose status and every
+    // byte are cached is still served (with derived metadata, as a file written behind the
+    // gateway's back is), rather than refused for want of its sidecar.
+    if (!isOriginDown(err) || info.cachedBytes < info.size) throw toS3Error(err);
+    meta = undefined;
+  }
   return { path, info, meta, etag: etagOf(info, meta) };
 }

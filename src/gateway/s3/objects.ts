@@ -38,6 +38,36 @@ const OVERRIDES: Record<string, string> = {
   'response-content-encoding': 'content-encoding',
 };
 
+/**
+ * Whether a value can be sent as an HTTP header value: no control characters but tab (CR and LF
+ * would end the header), nothing past Latin-1 (node refuses it rather than send it).
+ */
+function headerSafe(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
+
+/** The response-* overrides of a GET/HEAD (header name → value), refused when not sendable. */
+function responseOverrides(ctx: Ctx): [string, string][] | undefined {
+  let out: [string, string][] | undefined;
+  for (const q in OVERRIDES) {
+    const v = ctx.query.get(q);
+    if (v === undefined) continue;
+    if (!headerSafe(v))
+      throw new S3Error(
+        'InvalidArgument',
+        `${q} must be a valid HTTP header value (no control characters such as CR or LF, nothing outside ISO-8859-1)`,
+        { extra: { ArgumentName: q } },
+      );
+    out ??= [];
+    out.push([OVERRIDES[q]!, v]);
+  }
+  return out;
+}
+
 function objectHeaders(state: ObjectState): Record<string, string | number> {
   const h: Record<string, string | number> = {
     etag: `"${state.etag}"`,
@@ -93,6 +123,7 @@ function plainGet(ctx: Ctx): boolean {
 }
 
 export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
+  const overrides = responseOverrides(ctx);
   const cached = head ? undefined : peekObject(ctx);
   const state = cached?.state ?? (await statObject(ctx, ctx.key));
   // Nothing here is stored encrypted: encryption parameters on a read do not apply.
@@ -117,10 +148,7 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   }
   if (verdict === 412)
     throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-  for (const [q, h] of Object.entries(OVERRIDES)) {
-    const v = ctx.query.get(q);
-    if (v !== undefined) headers[h] = v;
-  }
+  if (overrides) for (const [h, v] of overrides) headers[h] = v;
   const size = state.info.size;
   const range = partRange(ctx, state, headers) ?? parseRange(header(ctx, 'range'), size);
   let status = 200;

@@ -1,16 +1,77 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import { readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
+import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
-import { newRequestId, S3Response } from './http.js';
+import { newRequestId, S3Response, sendError } from './http.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
 const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * How long the gateway waits on a client (docs/s3-gateway.md, "Connections and timeouts"). None
+ * bounds a whole request: an upload or download of any length goes on while bytes move.
+ */
+export interface GatewayTimeouts {
+  /** The header section must be complete this long after the connection (or request) began. */
+  readonly headersMs: number;
+  /** An idle keep-alive connection (between requests) is closed after this. */
+  readonly keepAliveMs: number;
+  /**
+   * A request whose client sends none of the body it owes, or takes none of the answer, for this
+   * long is cut (400 RequestTimeout when nothing was answered yet). Time the gateway itself
+   * spends (a store call, a multipart Complete) does not count.
+   */
+  readonly idleMs: number;
+  /** How often header deadlines are checked (node's connectionsCheckingInterval). */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
+  headersMs: 60_000,
+  keepAliveMs: 60_000,
+  idleMs: 120_000,
+  checkIntervalMs: 5_000,
+};
+
+const IDLE_MESSAGE =
+  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.';
+
+/**
+ * A socket that went `idleMs` without a byte either way: cut when the client is the one that
+ * stalled — it owes body bytes the gateway is reading (the socket is not paused by backpressure),
+ * or it leaves answer bytes unread; kept (timer re-armed) while the gateway itself is working.
+ */
+function onIdle(
+  socket: Socket,
+  active: { req: IncomingMessage; res: S3Response } | undefined,
+  idleMs: number,
+): void {
+  if (!active) {
+    socket.destroy(); // between requests: the keep-alive timeout
+    return;
+  }
+  const { req, res } = active;
+  const owesBody = !req.complete && !socket.isPaused();
+  const unread = !res.writableFinished && (socket.writableLength > 0 || res.writableNeedDrain);
+  if (!owesBody && !unread) {
+    socket.setTimeout(idleMs);
+    return;
+  }
+  if (res.headersSent || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  res.setHeader('connection', 'close');
+  res.once('finish', () => socket.destroy());
+  const path = (req.url ?? '/').split('?')[0]!;
+  sendError(req, res, new S3Error('RequestTimeout', IDLE_MESSAGE), path, newRequestId());
+}
 
 export const GATEWAY_S3_USAGE = `Usage: strata gateway s3 [options]
 
@@ -90,16 +151,33 @@ export interface S3GatewayServer {
 /** Listens with the gateway on its own port (used by `strata gateway s3` and `strata local`). */
 export async function startS3GatewayServer(
   fs: StrataFileSystem,
-  options: S3GatewayOptions & { host?: string; port?: number },
+  options: S3GatewayOptions & { host?: string; port?: number; timeouts?: Partial<GatewayTimeouts> },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
+  const t: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const server = createServer<typeof IncomingMessage, typeof S3Response>({
     keepAlive: true,
+    // No bound on a whole request (node's requestTimeout would cut a long upload); a stalled
+    // client is found by idleMs below. headersTimeout is explicit: by default node takes it as
+    // min(60 s, requestTimeout), and a requestTimeout of 0 switched it off as well.
     requestTimeout: 0,
+    headersTimeout: t.headersMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: t.checkIntervalMs,
     maxHeaderSize: MAX_HEADER_BYTES,
     ServerResponse: S3Response,
   });
+  // Socket inactivity while a request is in flight (node switches to keepAliveTimeout between
+  // requests, and back); every expiry comes to onIdle, which decides.
+  server.timeout = t.idleMs;
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
+  server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
   const onRequest = (req: IncomingMessage, res: S3Response) => {
+    const socket = req.socket;
+    inFlight.set(socket, { req, res });
+    res.once('close', () => {
+      if (inFlight.get(socket)?.res === res) inFlight.delete(socket);
+    });
     gateway.handle(req, res).catch((err) => {
       // handle() answers every error itself; this is the last guard against a crash.
       process.stderr.write(`s3 gateway: ${(err as Error).message}\n`);
@@ -110,12 +188,19 @@ export async function startS3GatewayServer(
   // "Expect: 100-continue": the gateway sends 100 itself once the request is authorised, so a
   // refused upload is answered (403, 404…) before the client sends its body.
   server.on('checkContinue', onRequest);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A connection that never sent a byte gets no answer it did not ask for, only closed.
+    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const requestId = newRequestId();
+    const body = timeout
+      ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`
+      : '';
     socket.end(
-      `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\nx-amz-request-id: ${newRequestId()}\r\ncontent-length: 0\r\n\r\n`,
+      `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\nx-amz-request-id: ${requestId}\r\n${timeout ? 'content-type: application/xml\r\n' : ''}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
+    socket.destroySoon();
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
