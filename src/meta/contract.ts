@@ -349,6 +349,37 @@ export const META_STORE_CONTRACT: readonly MetaStoreContractCase[] = [
     },
   },
   {
+    name: 'putListing with a listingToken taken before a change to the directory is not kept; one taken after is',
+    async run(ctx) {
+      const { store } = await ctx.open();
+      // Without tokens a listing read before a write could be stored over it (a file just written
+      // then missing from its directory): every store the worker runs on must offer them.
+      assert.ok(store.listingToken, 'the store offers no listingToken()');
+      await store.putListing('/t', [fileRecord('/t/a')], 1);
+      // A listing of the store begins (token), a writer then changes a child (invalidate), and the
+      // listing — read before that write — arrives: it may lack the write, so it must not be kept.
+      const before = store.listingToken();
+      await store.invalidate('/t/new');
+      await store.putListing('/t', [fileRecord('/t/a')], 2, before);
+      assert.equal(await store.getListing('/t'), undefined, 'a listing older than the change was kept');
+      for (const change of [() => store.invalidate('/t'), () => store.deleteTree('/t/sub')]) {
+        await store.putListing('/t', [fileRecord('/t/a')], 3);
+        const stale = store.listingToken();
+        await change();
+        await store.putListing('/t', [fileRecord('/t/a')], 4, stale);
+        assert.equal((await store.getListing('/t'))?.syncedAtMs === 4, false, 'kept over a later change');
+      }
+      const fresh = store.listingToken();
+      await store.putListing('/t', [fileRecord('/t/a'), fileRecord('/t/new')], 5, fresh);
+      assert.deepEqual(paths((await store.getListing('/t'))?.entries), ['/t/a', '/t/new']);
+      // Changes elsewhere do not make a listing stale.
+      const other = store.listingToken();
+      await store.invalidate('/elsewhere/x');
+      await store.putListing('/t', [fileRecord('/t/a')], 6, other);
+      assert.equal((await store.getListing('/t'))?.syncedAtMs, 6);
+    },
+  },
+  {
     name: 'setAttrs merges into the attributes and returns them; an undefined value removes a key; empty attributes are deleted',
     async run(ctx) {
       const { store } = await ctx.open();
