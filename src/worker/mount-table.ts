@@ -12,7 +12,11 @@ import {
 } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import { createUnderStore, parseUfsUri } from '../ufs/factory.js';
-import { InstrumentedStore, type UfsOperation } from '../ufs/instrumented-store.js';
+import {
+  DEFAULT_STORE_DEADLINE_MS,
+  InstrumentedStore,
+  type UfsOperation,
+} from '../ufs/instrumented-store.js';
 import type { UnderStore } from '../ufs/under-store.js';
 
 /** How the stores of mounts are watched: every call reported per mount point, and its deadline. */
@@ -23,7 +27,10 @@ export interface MountInstrumentation {
     seconds: number,
     errorCode: ErrorCode | undefined,
   ) => void;
-  /** See InstrumentOptions.deadlineMs (default 60 s). */
+  /**
+   * See InstrumentOptions.deadlineMs (default 10 s). A mount whose `timeoutMs` option is longer
+   * gets that instead, so raising the connector's timeout is not undone by the deadline.
+   */
   readonly deadlineMs?: number;
 }
 
@@ -197,7 +204,7 @@ export class MountTable {
     const observe = this.instrument.observe;
     return new InstrumentedStore(store, {
       ...(observe ? { observe: (op, seconds, code) => observe(record.path, op, seconds, code) } : {}),
-      ...(this.instrument.deadlineMs === undefined ? {} : { deadlineMs: this.instrument.deadlineMs }),
+      deadlineMs: deadlineOf(record, this.instrument.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS),
     });
   }
 
@@ -208,4 +215,11 @@ export class MountTable {
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
     return mount;
   }
+}
+
+/** The store deadline of a mount: the worker's, or the mount's `timeoutMs` option when longer. */
+export function deadlineOf(record: MountRecord, workerDeadlineMs: number): number {
+  const timeoutMs = Number(record.options.timeoutMs);
+  if (workerDeadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return workerDeadlineMs;
+  return Math.max(workerDeadlineMs, timeoutMs);
 }

@@ -98,7 +98,27 @@ export class PageReader {
     return true;
   }
 
+  /**
+   * The range as a stream, resolved once its first page is in hand: a failure before the first
+   * byte (a store that does not answer, a missing file) rejects here, while a front end can
+   * still answer with the error's status instead of cutting a response it has begun.
+   */
+  async open(req: RangeRequest): Promise<Readable> {
+    const { stream, first } = this.start(req);
+    try {
+      await first;
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+    return stream;
+  }
+
   stream(req: RangeRequest): Readable {
+    return this.start(req).stream;
+  }
+
+  private start(req: RangeRequest): { stream: Readable; first: Promise<unknown> } {
     const ps = this.pages.pageSize;
     const end = Math.min(req.size, req.offset + req.length);
     const first = Math.floor(req.offset / ps);
@@ -152,7 +172,9 @@ export class PageReader {
         stream.once('close', () => signal.removeEventListener('abort', onAbort));
       }
     }
-    return stream;
+    // The first page is wanted at once: started now, so open() can wait for it.
+    ensure(first);
+    return { stream, first: window.get(first) ?? Promise.resolve() };
   }
 
   /** The range as one Buffer (callers bound its length): pages concatenated, or a view of one. */
