@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type RunningStrata, runCli, startLocal, tempDir } from '../helpers/local-process.js';
+import { type RunningStrata, runCli, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
 
 const S3_KEY = 'AKIASTRATAFAULTS';
 const S3_SECRET = 'strata-faults-secret';
@@ -65,6 +65,17 @@ async function startOrigin(
   };
 }
 
+/** A port nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
 describe('strata local with an origin that accepts connections and never answers', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let origin: Awaited<ReturnType<typeof startOrigin>>;
@@ -112,5 +123,55 @@ describe('strata local with an origin that accepts connections and never answers
         return true;
       },
     );
+  });
+});
+
+describe('strata local with a mount whose store is down at start', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let origin: Awaited<ReturnType<typeof startOrigin>> | undefined;
+  let strata: RunningStrata;
+  let port: number;
+  const cli = (args: string[]) => runCli(args, { registry: strata.registry });
+
+  before(async () => {
+    tmp = await tempDir('down-at-start');
+    port = await freePort();
+  });
+  after(async () => {
+    await strata?.stop();
+    await origin?.stop();
+    await tmp?.cleanup();
+  });
+
+  test('it starts anyway; the mount fails UFS_UNAVAILABLE saying why, then works once the store answers', async () => {
+    strata = await startLocal(['--data-dir', tmp.dir, '--mount', `/m=http://127.0.0.1:${port}/`]);
+    assert.equal(strata.ready.ready, true);
+    const down = await cli(['fs', 'cat', '/m/hello.txt']);
+    assert.equal(down.code, 69, `UFS_UNAVAILABLE's exit code; stderr: ${down.stderr}`);
+    assert.match(
+      down.stderr,
+      new RegExp(
+        `UFS_UNAVAILABLE: /m is unavailable: its store http://127\\.0\\.0\\.1:${port}/? does not answer .*ECONNREFUSED.*retrying in the background`,
+      ),
+    );
+    const mounts = await cli(['fs', 'mounts', '--json']);
+    assert.equal(mounts.code, 0, mounts.stderr);
+    assert.match(mounts.stdout, /"\/m"/, 'the mount is in the table');
+
+    origin = await startOrigin({ '/hello.txt': Buffer.from('hello\n') }, { port });
+    const cat = await waitFor(
+      'the mount to work once its store answers',
+      async () => {
+        const r = await cli(['fs', 'cat', '/m/hello.txt']);
+        return r.code === 0 ? r : undefined;
+      },
+      30_000,
+    );
+    assert.equal(cat.stdout, 'hello\n');
+    const ls = await cli(['fs', 'ls', '/m']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /hello\.txt/);
+    assert.match(strata.stderr(), /"event":"mount_unavailable"/);
+    assert.match(strata.stderr(), /"event":"mount_available"/);
   });
 });
