@@ -5,9 +5,9 @@
  * it with scan().
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toStrataError } from '../core/errors.js';
+import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import { Limiter } from '../core/key-lock.js';
 import { decodePageFile, encodePageHeader, PAGE_HEADER_BYTES } from './page-file.js';
 import type { EvictionPolicyName } from './page-store.js';
@@ -36,6 +36,15 @@ const PAGE_NAME = /^(0|[1-9][0-9]{0,15})\.page$/;
 const FILE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const TEMP_SUFFIX = '.tmp';
 
+/** Errors of a disk (or a quota on it) with no room left. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Whether a page write failed because the disk had no room (CACHE_FULL caused by ENOSPC/EDQUOT). */
+export function isDiskFull(err: unknown): boolean {
+  if (!isStrataError(err, 'CACHE_FULL')) return false;
+  return NO_SPACE.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
 export type ReadResult = { ok: true; data: Buffer } | { ok: false; missing: boolean; reason: string };
 
 export class DiskTier {
@@ -43,6 +52,12 @@ export class DiskTier {
   readonly index: TierIndex<DiskEntry>;
   /** Bytes of pages being written: reserved, not yet evictable. */
   writingBytes = 0;
+  /** The configured quota; `index.capacityBytes` is lower while the disk holds less (ENOSPC). */
+  readonly quotaBytes: number;
+  /** When the capacity was last measured against the disk (Date.now()); 0 = never. */
+  measuredAtMs = 0;
+  /** Bytes of pages dropped from the index whose files are not deleted yet (still on the disk). */
+  unlinkingBytes = 0;
   private tempSeq = 0;
   private readonly tempTag = randomBytes(4).toString('hex');
 
@@ -54,6 +69,25 @@ export class DiskTier {
     private readonly fsync: boolean,
   ) {
     this.index = new TierIndex(name, capacityBytes, policy);
+    this.quotaBytes = capacityBytes;
+  }
+
+  /**
+   * What this tier can hold on its disk now (never more than its quota): the pages already on
+   * it, plus the disk's free space at the cost of a page file per page, less a headroom left free
+   * for the metadata store and staging files that share the disk — 1/16 of what the tier could
+   * use, at least 4 pages. Below the pages held when the disk has less free space than that.
+   */
+  async measure(pageSize: number): Promise<number> {
+    const fsStats = await statfs(this.dir);
+    const free = fsStats.bavail * fsStats.bsize;
+    const onDisk = Math.max(0, this.index.usedBytes - this.writingBytes + this.unlinkingBytes);
+    const headroom = Math.max(4 * pageSize, Math.floor((onDisk + free) / 16));
+    const spare = free - headroom;
+    // A page of `pageSize` payload bytes takes its header and whole blocks on disk.
+    const perPage = Math.ceil((pageSize + PAGE_HEADER_BYTES) / fsStats.bsize) * fsStats.bsize;
+    const room = spare > 0 ? Math.floor((spare * pageSize) / perPage) : spare;
+    return Math.max(0, Math.min(this.quotaBytes, onDisk + room));
   }
 
   get name(): string {
@@ -96,10 +130,14 @@ export class DiskTier {
       } catch (err) {
         await unlink(temp).catch(() => {});
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
-          await mkdir(this.fileDir(fileId), { recursive: true });
+          try {
+            await mkdir(this.fileDir(fileId), { recursive: true });
+          } catch (mkdirErr) {
+            throw writeError(mkdirErr);
+          }
           continue;
         }
-        throw toStrataError(err, 'INTERNAL');
+        throw writeError(err);
       }
     }
   }
@@ -190,6 +228,14 @@ export class DiskTier {
     await Promise.all(dirJobs);
     return { pages, badPages, tempFilesRemoved };
   }
+}
+
+/** A failed page write as a StrataError: CACHE_FULL for a full disk (the cause says which). */
+function writeError(err: unknown): StrataError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (NO_SPACE.has(code))
+    return new StrataError('CACHE_FULL', `disk tier: ${(err as Error).message}`, { cause: err });
+  return toStrataError(err, 'INTERNAL');
 }
 
 async function readdirDirs(dir: string): Promise<string[]> {

@@ -9,6 +9,9 @@
  * - Pages of pinned files are never evicted; when only pinned pages remain, put() throws
  *   CACHE_FULL instead of exceeding a quota.
  * - Disk-tier pages and their index survive a restart (open() rebuilds the index).
+ * - A disk tier whose disk fills up before its quota (ENOSPC) takes the disk's word: it shrinks
+ *   its capacity to what the disk holds less a headroom, evicts to fit, and grows back toward the
+ *   quota when the disk has room again; the write that met ENOSPC is retried once.
  */
 
 export type EvictionPolicyName = 'LRU' | 'LFU' | 'FIFO';
@@ -80,4 +83,9 @@ export interface PageStore {
   stats(): PageStoreStats;
   /** Called on each eviction (metrics). */
   onEvict?: (tier: string, fileId: string, index: number, bytes: number) => void;
+  /**
+   * Called when a tier's capacity changes from its quota's: a disk tier whose disk filled up
+   * (ENOSPC) shrinks to what the disk holds, and grows back as the disk frees up (log).
+   */
+  onCapacityChange?: (tier: string, capacityBytes: number, quotaBytes: number) => void;
 }

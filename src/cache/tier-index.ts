@@ -17,14 +17,26 @@ export class TierIndex<E extends TierEntry> {
   private readonly policy: EvictionPolicy;
   private used = 0;
   private evictable = 0;
+  private capacity: number;
   evictions = 0;
 
   constructor(
     readonly name: string,
-    readonly capacityBytes: number,
+    capacityBytes: number,
     policy: EvictionPolicyName,
   ) {
     this.policy = createEvictionPolicy(policy);
+    this.capacity = capacityBytes;
+  }
+
+  /** The quota in bytes; a disk tier lowers it when its disk turns out to hold less (ENOSPC). */
+  get capacityBytes(): number {
+    return this.capacity;
+  }
+
+  /** Sets the quota; the caller evicts whatever no longer fits. */
+  resize(capacityBytes: number): void {
+    this.capacity = Math.max(0, Math.floor(capacityBytes));
   }
 
   get usedBytes(): number {

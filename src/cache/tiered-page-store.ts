@@ -16,7 +16,7 @@
  */
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
-import { type DiskEntry, DiskTier } from './disk-tier.js';
+import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
 import type { GetOptions, PageStore, PageStoreOptions, PageStoreStats, TierStats } from './page-store.js';
@@ -30,15 +30,23 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
   readonly fsync?: boolean;
   /** Disk writes in flight at once, default 8. */
   readonly writeConcurrency?: number;
+  /**
+   * How often a disk tier shrunk by ENOSPC checks whether its disk has room again (on a put),
+   * default REGROW_CHECK_MS.
+   */
+  readonly regrowCheckMs?: number;
 }
 
 type Tier = MemoryTier | DiskTier;
 
 const DEFAULT_PAGE_SIZE = 1024 * 1024;
+/** A shrunk disk tier checks this often whether its disk has room again. */
+export const REGROW_CHECK_MS = 10_000;
 
 export class TieredPageStore implements PageStore {
   readonly pageSize: number;
   onEvict?: (tier: string, fileId: string, index: number, bytes: number) => void;
+  onCapacityChange?: (tier: string, capacityBytes: number, quotaBytes: number) => void;
 
   private readonly memory: MemoryTier | undefined;
   private readonly disks: DiskTier[] = [];
@@ -55,6 +63,7 @@ export class TieredPageStore implements PageStore {
   /** Puts waiting for an in-flight disk write to finish (and its space to become evictable). */
   private readonly writeWaiters: Array<() => void> = [];
   private corruptPages = 0;
+  private readonly regrowCheckMs: number;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: TieredPageStoreOptions) {
@@ -92,6 +101,7 @@ export class TieredPageStore implements PageStore {
     this.memory = memory;
     this.pinFile = this.disks[0] ? new PinFile(this.disks[0].dir) : undefined;
     this.writeLimiter = new Limiter(options.writeConcurrency ?? 8);
+    this.regrowCheckMs = options.regrowCheckMs ?? REGROW_CHECK_MS;
   }
 
   /**
@@ -179,7 +189,7 @@ export class TieredPageStore implements PageStore {
       );
     }
     const key = pageKey(fileId, index);
-    return this.track(this.locks.run(key, () => this.putLocked(key, fileId, index, data)));
+    return this.track(this.locks.run(key, () => this.putLocked(key, fileId, index, data, true)));
   }
 
   has(fileId: string, index: number): boolean {
@@ -200,7 +210,7 @@ export class TieredPageStore implements PageStore {
       const key = pageKey(fileId, index);
       this.memory?.index.remove(key);
       for (const disk of this.disks) {
-        if (disk.index.remove(key)) unlinks.push(this.unlinkLater(disk, fileId, index));
+        if (disk.index.remove(key)) unlinks.push(this.unlinkLater(disk, fileId, index, bytes));
       }
     }
     this.fileIndex.delete(fileId);
@@ -260,8 +270,22 @@ export class TieredPageStore implements PageStore {
 
   // ---- internals ----
 
-  private async putLocked(key: string, fileId: string, index: number, data: Buffer): Promise<void> {
+  /**
+   * `retryFull`: when the disk write meets ENOSPC, shrink that tier to what its disk holds, evict,
+   * and write once more (the eviction made the room).
+   */
+  private async putLocked(
+    key: string,
+    fileId: string,
+    index: number,
+    data: Buffer,
+    retryFull: boolean,
+  ): Promise<void> {
     const bytes = data.length;
+    for (const disk of this.disks) {
+      if (disk.index.capacityBytes < disk.quotaBytes && Date.now() - disk.measuredAtMs >= this.regrowCheckMs)
+        await this.remeasure(disk, 'grow');
+    }
     let target: DiskTier | undefined;
     let anyLargeEnough = false;
     for (;;) {
@@ -323,6 +347,7 @@ export class TieredPageStore implements PageStore {
     if (target === undefined || entry === undefined) return;
 
     target.writingBytes += bytes;
+    let full = false;
     try {
       await this.writeLimiter.run(() => target.writePage(fileId, index, data));
     } catch (err) {
@@ -333,10 +358,16 @@ export class TieredPageStore implements PageStore {
       }
       // The previous file under this name is no longer indexed either.
       await target.unlinkPage(fileId, index).catch(() => {});
-      throw err;
+      if (!retryFull || !isDiskFull(err)) throw err;
+      full = true;
     } finally {
       target.writingBytes -= bytes;
       for (const wake of this.writeWaiters.splice(0)) wake();
+    }
+    if (full) {
+      // The quota said there was room and the disk said no: believe the disk.
+      await this.remeasure(target, 'shrink');
+      return this.putLocked(key, fileId, index, data, false);
     }
     if (target.index.get(key) === entry) {
       entry.ready = true;
@@ -410,25 +441,65 @@ export class TieredPageStore implements PageStore {
   }
 
   /** Drops a disk page and its memory copy (tiers are inclusive); the file goes in the background. */
-  private evictDisk(disk: DiskTier, key: string): void {
+  private evictDisk(disk: DiskTier, key: string): Promise<void> {
     const entry = disk.index.remove(key);
-    if (entry === undefined) return;
+    if (entry === undefined) return Promise.resolve();
     disk.index.evictions++;
     this.memory?.index.remove(key);
     this.refresh(entry.fileId, entry.index);
     this.notifyEvict(disk.name, entry.fileId, entry.index, entry.bytes);
-    this.unlinkLater(disk, entry.fileId, entry.index);
+    return this.unlinkLater(disk, entry.fileId, entry.index, entry.bytes);
+  }
+
+  /**
+   * Sets a disk tier's capacity from what its disk holds (DiskTier.measure): 'shrink' after
+   * ENOSPC — never above the current capacity; evicts what no longer fits and waits for those
+   * files to go, so the space is free when this returns — or 'grow' back toward the quota once the
+   * disk has room again. A burst of writes failing together measures the same disk each time:
+   * pages evicted but not yet unlinked count as the tier's, so it does not shrink once per write.
+   */
+  private async remeasure(disk: DiskTier, direction: 'shrink' | 'grow'): Promise<void> {
+    disk.measuredAtMs = Date.now();
+    let measured: number | undefined;
+    try {
+      measured = await disk.measure(this.pageSize);
+    } catch {
+      // statfs failed: after ENOSPC give up one page's worth; otherwise keep the capacity.
+      if (direction === 'shrink') measured = disk.index.capacityBytes - this.pageSize;
+    }
+    const current = disk.index.capacityBytes;
+    if (measured !== undefined && (direction === 'shrink' ? measured < current : measured > current)) {
+      disk.index.resize(measured);
+      this.changes++;
+      try {
+        this.onCapacityChange?.(disk.name, disk.index.capacityBytes, disk.quotaBytes);
+      } catch {
+        // A log callback must not break the page store.
+      }
+    }
+    const unlinks: Promise<void>[] = [];
+    while (!disk.index.fits(0)) {
+      const victim = disk.index.victim();
+      if (victim === undefined) break;
+      unlinks.push(this.evictDisk(disk, victim));
+    }
+    await Promise.all(unlinks);
   }
 
   /** Deletes a page file under its lock, unless a later put indexed the page again. */
-  private unlinkLater(disk: DiskTier, fileId: string, index: number): Promise<void> {
+  /** `bytes`: the page's payload, counted in disk.unlinkingBytes until its file is gone. */
+  private unlinkLater(disk: DiskTier, fileId: string, index: number, bytes = 0): Promise<void> {
     const key = pageKey(fileId, index);
+    disk.unlinkingBytes += bytes;
     const done = this.locks
       .run(key, async () => {
         if (!disk.index.has(key)) await disk.unlinkPage(fileId, index);
       })
       .catch(() => {
         // The file may leak until the next open() rescans; the index is already right.
+      })
+      .finally(() => {
+        disk.unlinkingBytes -= bytes;
       });
     return this.background(done);
   }

@@ -433,7 +433,12 @@ export class LevelMetaStore implements MetaStore {
       });
     }
     const base = toStrataError(err);
-    return new StrataError(base.code, `metadata store ${op}: ${base.message}`, { cause: err, details });
+    // LevelDB reports a full disk as an IO error ("No space left on device"): the table's ENOSPC.
+    const full = base.code === 'INTERNAL' && /No space left on device|ENOSPC/i.test(base.message);
+    return new StrataError(full ? 'CACHE_FULL' : base.code, `metadata store ${op}: ${base.message}`, {
+      cause: err,
+      details,
+    });
   }
 }
 

@@ -5,8 +5,9 @@ import { pathToFileURL } from 'node:url';
 import type { TierConfig } from '../cache/page-store.js';
 import { TieredPageStore } from '../cache/tiered-page-store.js';
 import type { ServerConfig } from '../core/config.js';
-import { StrataError, toStrataError } from '../core/errors.js';
+import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { redactUri } from '../core/mounts.js';
 import { normalizePath } from '../core/paths.js';
 import { LevelMetaStore } from '../meta/level-meta-store.js';
 import type { Registry } from '../registry/registry.js';
@@ -102,20 +103,40 @@ export class WorkerNode {
     await this.applyMountFlags(dir, options.defaultRootMount ?? true);
   }
 
-  /** Mounts from flags/config: added if absent, replaced if the URI differs; "/" on <dataDir>/ufs when nothing is mounted. */
+  /**
+   * Mounts from flags/config: added if absent, replaced if the URI differs; "/" on <dataDir>/ufs
+   * when nothing is mounted. A mount whose store does not answer (down, unreachable, silent past
+   * its deadline) does not stop the worker: it is added pending — its calls fail UFS_UNAVAILABLE
+   * saying so — and checked in the background until the store answers (MountTable.addPending).
+   */
   private async applyMountFlags(dir: string, defaultRootMount: boolean): Promise<void> {
     const wanted = this.config.mounts.map(parseMountFlag);
     for (const m of wanted.sort((a, b) => a.path.length - b.path.length)) {
       const existing = this.mounts.get(m.path);
       if (existing?.record.uri === m.uri) continue;
       if (existing) await this.fs.unmount(m.path);
-      await this.fs.mount(m.path, m.uri);
+      try {
+        await this.fs.mount(m.path, m.uri);
+      } catch (err) {
+        if (!STORE_DOWN.some((code) => isStrataError(err, code))) throw err;
+        await this.mountPending(m.path, m.uri, err);
+      }
     }
     if (defaultRootMount && this.mounts.list().length === 0) {
       const ufs = join(dir, 'ufs');
       await mkdir(ufs, { recursive: true });
       await this.fs.mount('/', pathToFileURL(ufs).toString());
     }
+  }
+
+  private async mountPending(path: string, uri: string, cause: unknown): Promise<void> {
+    const record = MountTable.validate(path, uri);
+    const fields = { path: record.path, uri: redactUri(uri) };
+    await this.mounts.addPending(record, cause, () => logger('mount_available', fields));
+    // What NamespaceOps.mount does after adding: statuses cached below the new mount point are stale.
+    await this.meta.deleteTree(record.path);
+    await this.meta.invalidate(record.path);
+    logger('mount_unavailable', { ...fields, error: toStrataError(cause).message, retrying: true });
   }
 
   async stop(): Promise<void> {
@@ -134,6 +155,9 @@ export class WorkerNode {
     }
   }
 }
+
+/** Errors of a store that does not answer (as opposed to one that refuses the mount). */
+const STORE_DOWN = ['UFS_UNAVAILABLE', 'TIMEOUT', 'UNAVAILABLE'] as const;
 
 /** A stable worker id kept in the data dir. */
 async function workerId(dir: string): Promise<string> {

@@ -24,14 +24,18 @@ export type StoreCallObserver = (op: UfsOperation, seconds: number, errorCode: E
 export interface InstrumentOptions {
   readonly observe?: StoreCallObserver;
   /**
-   * Deadline of a call that moves no body (status, one list page, delete, mkdir, rename) and of a
-   * read until its stream opens; past it the call is aborted and fails with TIMEOUT. Writes are
-   * bounded by their source and the caller's signal instead. Default 60 s; 0 turns it off.
+   * Deadline of a call that moves no body (status, one list page, delete, mkdir, a real rename)
+   * and of a read until its stream opens (an HTTP store: its response headers, the first byte);
+   * past it the call is aborted and fails with TIMEOUT. Writes are bounded by their source and
+   * the caller's signal instead, and so are the calls that may move or visit a whole tree (a
+   * recursive delete, a rename by copy), whose connectors bound each request they make.
+   * Default 10 s (DEFAULT_STORE_DEADLINE_MS); 0 turns it off.
    */
   readonly deadlineMs?: number;
 }
 
-export const DEFAULT_STORE_DEADLINE_MS = 60_000;
+/** The same as the http connector's default timeoutMs, so a silent store fails TIMEOUT in 10 s. */
+export const DEFAULT_STORE_DEADLINE_MS = 10_000;
 
 /**
  * The one wrapper every under-store call of a worker goes through (the worker's mount table wraps
@@ -46,7 +50,7 @@ export const DEFAULT_STORE_DEADLINE_MS = 60_000;
 export class InstrumentedStore extends UnderStore {
   readonly uri: string;
   readonly capabilities: UfsCapabilities;
-  private readonly deadlineMs: number;
+  readonly deadlineMs: number;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -60,33 +64,39 @@ export class InstrumentedStore extends UnderStore {
   }
 
   protected _status(path: string, options: CallOptions): Promise<UfsStatus> {
-    return this.call('status', options, true, (signal) => this.inner.status(path, { ...options, signal }));
+    return this.call('status', path, options, true, (signal) =>
+      this.inner.status(path, { ...options, signal }),
+    );
   }
 
   protected _list(path: string, options: ListOptions): Promise<ListPage> {
-    return this.call('list', options, true, (signal) => this.inner.list(path, { ...options, signal }));
+    return this.call('list', path, options, true, (signal) => this.inner.list(path, { ...options, signal }));
   }
 
   protected _read(path: string, options: ReadOptions): Promise<Readable> {
-    return this.call('read', options, true, (signal) => this.inner.read(path, { ...options, signal }));
+    return this.call('read', path, options, true, (signal) => this.inner.read(path, { ...options, signal }));
   }
 
   protected _write(path: string, source: Readable, options: WriteOptions): Promise<UfsStatus> {
-    return this.call('write', options, false, (signal) =>
+    return this.call('write', path, options, false, (signal) =>
       this.inner.write(path, source, { ...options, signal }),
     );
   }
 
   protected _delete(path: string, options: CallOptions & { recursive?: boolean }): Promise<void> {
-    return this.call('delete', options, true, (signal) => this.inner.delete(path, { ...options, signal }));
+    return this.call('delete', path, options, options.recursive !== true, (signal) =>
+      this.inner.delete(path, { ...options, signal }),
+    );
   }
 
   protected _mkdir(path: string, options: CallOptions): Promise<void> {
-    return this.call('mkdir', options, true, (signal) => this.inner.mkdir(path, { ...options, signal }));
+    return this.call('mkdir', path, options, true, (signal) =>
+      this.inner.mkdir(path, { ...options, signal }),
+    );
   }
 
   protected _rename(from: string, to: string, options: CallOptions): Promise<void> {
-    return this.call('rename', options, true, (signal) =>
+    return this.call('rename', from, options, this.capabilities.rename !== 'copy', (signal) =>
       this.inner.rename(from, to, { ...options, signal }),
     );
   }
@@ -99,6 +109,7 @@ export class InstrumentedStore extends UnderStore {
 
   private async call<T>(
     op: UfsOperation,
+    path: string,
     options: CallOptions,
     bounded: boolean,
     fn: (signal: AbortSignal) => Promise<T>,
@@ -110,7 +121,11 @@ export class InstrumentedStore extends UnderStore {
         ? setTimeout(
             () =>
               deadline.abort(
-                new StrataError('TIMEOUT', `${this.uri}: ${op} took longer than ${this.deadlineMs} ms`),
+                new StrataError(
+                  'TIMEOUT',
+                  `${this.uri}: ${op} ${path}: no answer within ${this.deadlineMs} ms (the store deadline)`,
+                  { details: { path, op, deadlineMs: this.deadlineMs } },
+                ),
               ),
             this.deadlineMs,
           )

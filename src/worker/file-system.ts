@@ -121,6 +121,8 @@ export class WorkerFileSystem implements StrataFileSystem {
     });
     this.reporter = new WorkerReporter(o, pages, metrics, persister);
     pages.onEvict = (tier) => metrics.evictions.inc({ tier });
+    pages.onCapacityChange = (tier, capacityBytes, quotaBytes) =>
+      log('tier_capacity', { tier, capacityBytes, quotaBytes, reason: 'disk space' });
   }
 
   async start(): Promise<void> {

@@ -78,6 +78,16 @@ export class WorkerMetrics {
     help: 'Pages that failed their checksum and were dropped (since start)',
     registers: [this.registry],
   });
+  readonly readBufferedBytes = new Gauge({
+    name: 'strata_read_buffered_bytes',
+    help: 'Bytes of pages fetched ahead of their readers (readahead windows, store runs, prefetches)',
+    registers: [this.registry],
+  });
+  readonly readBufferCapacity = new Gauge({
+    name: 'strata_read_buffer_capacity_bytes',
+    help: 'Budget of strata_read_buffered_bytes (a quarter of the memory tier, at least one readahead)',
+    registers: [this.registry],
+  });
   readonly pendingPersists = new Gauge({
     name: 'strata_async_persist_pending',
     help: 'ASYNC_THROUGH writes not yet persisted to their store',

@@ -12,8 +12,17 @@ import {
 } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import { createUnderStore, parseUfsUri } from '../ufs/factory.js';
-import { InstrumentedStore, type UfsOperation } from '../ufs/instrumented-store.js';
+import {
+  DEFAULT_STORE_DEADLINE_MS,
+  InstrumentedStore,
+  type UfsOperation,
+} from '../ufs/instrumented-store.js';
 import type { UnderStore } from '../ufs/under-store.js';
+import { PendingStore } from './pending-store.js';
+
+/** Checks of a mount whose store did not answer: after 1 s, doubling up to every 10 s. */
+export const PENDING_CHECK_FIRST_MS = 1_000;
+export const PENDING_CHECK_MAX_MS = 10_000;
 
 /** How the stores of mounts are watched: every call reported per mount point, and its deadline. */
 export interface MountInstrumentation {
@@ -23,7 +32,10 @@ export interface MountInstrumentation {
     seconds: number,
     errorCode: ErrorCode | undefined,
   ) => void;
-  /** See InstrumentOptions.deadlineMs (default 60 s). */
+  /**
+   * See InstrumentOptions.deadlineMs (default 10 s). A mount whose `timeoutMs` option is longer
+   * gets that instead, so raising the connector's timeout is not undone by the deadline.
+   */
   readonly deadlineMs?: number;
 }
 
@@ -49,6 +61,9 @@ export class MountTable {
   private readonly mounts = new Map<string, ActiveMount>();
   /** Mount points sorted longest first, for longest-prefix resolution. */
   private order: string[] = [];
+  /** Background checks of pending mounts (their stores did not answer when mounted). */
+  private readonly checks = new Set<NodeJS.Timeout>();
+  private closed = false;
 
   constructor(
     private readonly persistence: MountPersistence,
@@ -62,6 +77,9 @@ export class MountTable {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.checks) clearTimeout(timer);
+    this.checks.clear();
     await Promise.allSettled([...this.mounts.values()].map((m) => m.store.close()));
     this.mounts.clear();
     this.order = [];
@@ -108,6 +126,56 @@ export class MountTable {
     }
     await this.persistence.saveMount(record);
     return this.activate(record, store);
+  }
+
+  /**
+   * Adds a mount whose store did not answer (`cause`), as a worker does at start rather than
+   * exit: the mount is persisted and resolves, but its calls fail UFS_UNAVAILABLE saying why
+   * (PendingStore) while its root is checked in the background — after PENDING_CHECK_FIRST_MS,
+   * doubling up to every PENDING_CHECK_MAX_MS — until it answers as a directory; then the mount
+   * works and `onAvailable` is told. Unmounting it, replacing it or closing the table stops the
+   * checks.
+   */
+  async addPending(
+    record: MountRecord,
+    cause: unknown,
+    onAvailable: (mount: ActiveMount) => void = () => undefined,
+  ): Promise<ActiveMount> {
+    if (this.mounts.has(record.path))
+      throw new StrataError('MOUNT_CONFLICT', `${record.path} is already a mount point`);
+    const pending = new PendingStore(await this.openStore(record), record.path, cause);
+    await this.persistence.saveMount(record);
+    const mount = this.activate(record, pending);
+    this.scheduleCheck(mount, pending, PENDING_CHECK_FIRST_MS, onAvailable);
+    return mount;
+  }
+
+  private scheduleCheck(
+    mount: ActiveMount,
+    pending: PendingStore,
+    delayMs: number,
+    onAvailable: (mount: ActiveMount) => void,
+  ): void {
+    if (this.closed) return;
+    pending.checkDueAt(Date.now() + delayMs);
+    const timer = setTimeout(async () => {
+      this.checks.delete(timer);
+      if (this.mounts.get(mount.record.path) !== mount) return; // unmounted or replaced meanwhile
+      try {
+        const root = await pending.inner.status('/');
+        if (root.type !== 'directory')
+          throw new StrataError('INVALID_URI', `${redactUri(mount.record.uri)} is not a directory`);
+      } catch (err) {
+        pending.failed(err);
+        this.scheduleCheck(mount, pending, Math.min(delayMs * 2, PENDING_CHECK_MAX_MS), onAvailable);
+        return;
+      }
+      if (this.mounts.get(mount.record.path) !== mount) return;
+      pending.open();
+      onAvailable(mount);
+    }, delayMs);
+    timer.unref();
+    this.checks.add(timer);
   }
 
   async remove(path: string): Promise<ActiveMount> {
@@ -197,7 +265,7 @@ export class MountTable {
     const observe = this.instrument.observe;
     return new InstrumentedStore(store, {
       ...(observe ? { observe: (op, seconds, code) => observe(record.path, op, seconds, code) } : {}),
-      ...(this.instrument.deadlineMs === undefined ? {} : { deadlineMs: this.instrument.deadlineMs }),
+      deadlineMs: deadlineOf(record, this.instrument.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS),
     });
   }
 
@@ -208,4 +276,11 @@ export class MountTable {
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
     return mount;
   }
+}
+
+/** The store deadline of a mount: the worker's, or the mount's `timeoutMs` option when longer. */
+export function deadlineOf(record: MountRecord, workerDeadlineMs: number): number {
+  const timeoutMs = Number(record.options.timeoutMs);
+  if (workerDeadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return workerDeadlineMs;
+  return Math.max(workerDeadlineMs, timeoutMs);
 }

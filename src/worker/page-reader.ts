@@ -35,6 +35,70 @@ export interface RangeRequest {
 /** Longest run of missing pages fetched with one store read (bounds memory per run). */
 export const MAX_RUN_PAGES = 32;
 
+/**
+ * The bytes of pages fetched ahead of their readers, shared by every reader of a worker: the
+ * pages in readers' readahead windows, the pages of store runs beyond the one a reader is
+ * waiting for (until they are stored in the page store), and background prefetches. A page is
+ * fetched ahead only when its bytes can be reserved here; the page a reader is reading is always
+ * fetched (no reader waits on another), so when the budget is spent readahead shrinks to that
+ * page and backpressure stays per reader: a paused reader holds its window, and the page it is
+ * reading, and nothing more.
+ */
+export class ReadBudget {
+  private used = 0;
+  private peak = 0;
+
+  constructor(
+    readonly capacityBytes: number,
+    private readonly onChange: (usedBytes: number) => void = () => undefined,
+  ) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** The most ever reserved at once (tests; never above capacityBytes). */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  /** Reserves `bytes` if they fit; false when the budget is spent. */
+  tryReserve(bytes: number): boolean {
+    if (this.used + bytes > this.capacityBytes) return false;
+    this.used += bytes;
+    if (this.used > this.peak) this.peak = this.used;
+    this.onChange(this.used);
+    return true;
+  }
+
+  release(bytes: number): void {
+    if (bytes <= 0) return;
+    this.used -= bytes;
+    this.onChange(this.used);
+  }
+}
+
+/**
+ * The default read budget of a worker: a quarter of its memory tier's capacity, and at least one
+ * reader's readahead (`readahead` pages), so a worker without a memory tier still reads ahead.
+ */
+export function defaultReadBudgetBytes(pages: PageStore, readahead: number): number {
+  const memory = pages.stats().tiers.find((t) => t.kind === 'memory')?.capacityBytes ?? 0;
+  return Math.max(Math.floor(memory / 4), readahead * pages.pageSize);
+}
+
+/** A page of a store run in progress; `held`: bytes of it reserved in the read budget. */
+interface InflightPage {
+  readonly promise: Promise<Buffer>;
+  held: number;
+}
+
+/** A page a stream has asked for; `held`: its reservation while it waits to be read. */
+interface WindowPage {
+  readonly page: Promise<Buffer>;
+  readonly held: number;
+}
+
 interface Deferred {
   readonly promise: Promise<Buffer>;
   resolve(buf: Buffer): void;
@@ -71,18 +135,31 @@ function rangeOf(page: Buffer, pageStart: number, offset: number, end: number): 
  * - Pages ahead of the reader (a window of `readahead`) are requested concurrently, so the next
  *   run starts before the current one is consumed; and a read that continues where the last read
  *   of the same file ended prefetches the pages after it (small sequential reads, e.g. FUSE).
+ * - Everything fetched ahead of a reader — window, the rest of a run, prefetches — is bounded by
+ *   one ReadBudget shared by all readers (strata_read_buffered_bytes); past it a reader gets the
+ *   page it is reading and no readahead, and a run is no longer than the pages reserved.
  */
 export class PageReader {
-  private readonly inflight = new Map<string, Promise<Buffer>>();
+  private readonly inflight = new Map<string, InflightPage>();
   /** cacheId → end offset of the last read, to detect sequential access. */
   private readonly lastEnd = new Map<string, number>();
+  readonly budget: ReadBudget;
 
   constructor(
     private readonly pages: PageStore,
     private readonly metrics: WorkerMetrics,
     private readonly readahead = 4,
     private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
+    budgetBytes = defaultReadBudgetBytes(pages, readahead),
+  ) {
+    this.budget = new ReadBudget(budgetBytes, (used) => metrics.readBufferedBytes.set(used));
+    metrics.readBufferCapacity.set(budgetBytes);
+  }
+
+  /** Pages of store runs in progress (tests wait for none). */
+  get inflightPages(): number {
+    return this.inflight.size;
+  }
 
   get pageSize(): number {
     return this.pages.pageSize;
@@ -98,20 +175,52 @@ export class PageReader {
     return true;
   }
 
+  /**
+   * The range as a stream, resolved once its first page is in hand: a failure before the first
+   * byte (a store that does not answer, a missing file) rejects here, while a front end can
+   * still answer with the error's status instead of cutting a response it has begun.
+   */
+  async open(req: RangeRequest): Promise<Readable> {
+    const { stream, first } = this.start(req);
+    try {
+      await first;
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
+    return stream;
+  }
+
   stream(req: RangeRequest): Readable {
+    return this.start(req).stream;
+  }
+
+  private start(req: RangeRequest): { stream: Readable; first: Promise<unknown> } {
     const ps = this.pages.pageSize;
     const end = Math.min(req.size, req.offset + req.length);
     const first = Math.floor(req.offset / ps);
     const last = end > req.offset ? Math.floor((end - 1) / ps) : first - 1;
     const sequential = this.lastEnd.get(req.cacheId) === req.offset;
     this.rememberEnd(req.cacheId, end);
-    const window = new Map<number, Promise<Buffer>>();
+    const window = new Map<number, WindowPage>();
     const readahead = this.readahead;
-    const ensure = (i: number) => {
-      if (i > last || window.has(i)) return;
-      const p = this.page(req, i, last);
-      p.catch(() => undefined); // observed when awaited
-      window.set(i, p);
+    const budget = this.budget;
+    /**
+     * Asks for page i: the page being read (`ahead` false) always; a page ahead only with its
+     * bytes reserved — taken over from the run fetching it, or from the budget — else false.
+     */
+    const ensure = (i: number, ahead: boolean): boolean => {
+      if (i > last || window.has(i)) return true;
+      let held = 0;
+      if (ahead) {
+        const bytes = Math.min(ps, req.size - i * ps);
+        held = this.takeHold(req.cacheId, i) || (budget.tryReserve(bytes) ? bytes : 0);
+        if (held === 0) return false;
+      }
+      const page = this.page(req, i, last);
+      page.catch(() => undefined); // observed when awaited
+      window.set(i, { page, held });
+      return true;
     };
     // A plain Readable rather than Readable.from(async generator): one promise per page instead
     // of a generator step plus a microtask chain (measurable on 4 KiB reads).
@@ -120,7 +229,9 @@ export class PageReader {
       if (sequential || req.offset === 0) this.prefetch(req, last + 1, last + this.readahead);
     };
     const stream = new Readable({
-      highWaterMark: ps,
+      // Nothing read into the stream's own buffer ahead of its consumer: the window is the
+      // readahead, and it is budgeted.
+      highWaterMark: 0,
       read() {
         if (next > last) {
           done();
@@ -128,9 +239,11 @@ export class PageReader {
           return;
         }
         const i = next++;
-        for (let j = i; j <= Math.min(last, i + readahead); j++) ensure(j);
-        const pending = window.get(i)!;
+        ensure(i, false);
+        for (let j = i + 1; j <= Math.min(last, i + readahead); j++) if (!ensure(j, true)) break;
+        const { page: pending, held } = window.get(i)!;
         window.delete(i);
+        budget.release(held); // the page being read now
         pending.then(
           (page) => {
             this.push(rangeOf(page, i * ps, req.offset, end));
@@ -152,7 +265,13 @@ export class PageReader {
         stream.once('close', () => signal.removeEventListener('abort', onAbort));
       }
     }
-    return stream;
+    stream.once('close', () => {
+      for (const w of window.values()) budget.release(w.held);
+      window.clear();
+    });
+    // The first page is wanted at once: started now, so open() can wait for it.
+    ensure(first, false);
+    return { stream, first: window.get(first)?.page ?? Promise.resolve() };
   }
 
   /** The range as one Buffer (callers bound its length): pages concatenated, or a view of one. */
@@ -198,15 +317,35 @@ export class PageReader {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  /** Starts filling pages [from, to] of a file in the background (sequential readahead). */
+  /**
+   * Starts filling pages [from, to] of a file in the background (sequential readahead), as far
+   * as the read budget allows; each page's reservation is held until it is stored.
+   */
   prefetch(request: RangeRequest, from: number, to: number): void {
     if (request.readType === 'NO_CACHE') return;
     // Beyond what the reader asked for: fills the cache for the next read, whoever makes it.
     const { signal: _readerSignal, ...req } = request;
-    const lastPage = Math.min(to, Math.ceil(req.size / this.pages.pageSize) - 1);
+    const ps = this.pages.pageSize;
+    const lastPage = Math.min(to, Math.ceil(req.size / ps) - 1);
     for (let i = from; i <= lastPage; i++) {
-      if (!this.pages.has(req.cacheId, i)) this.fetch(req, i, lastPage).catch((err) => this.onError(err));
+      const key = `${req.cacheId}:${i}`;
+      if (this.pages.has(req.cacheId, i) || this.inflight.has(key)) continue;
+      const bytes = Math.min(ps, req.size - i * ps);
+      if (!this.budget.tryReserve(bytes)) return;
+      this.fetch(req, i, lastPage).catch((err) => this.onError(err));
+      const entry = this.inflight.get(key);
+      if (entry) entry.held += bytes;
+      else this.budget.release(bytes);
     }
+  }
+
+  /** Takes over the reservation of a page a run is fetching (a window now holds it); 0 if none. */
+  private takeHold(cacheId: string, index: number): number {
+    const entry = this.inflight.get(`${cacheId}:${index}`);
+    if (entry === undefined || entry.held === 0) return 0;
+    const held = entry.held;
+    entry.held = 0;
+    return held;
   }
 
   /** One page, counted as a hit or a miss. `last` bounds a run started from here. */
@@ -232,16 +371,22 @@ export class PageReader {
     }
   }
 
-  /** The page from a store read in progress, or a new run of store reads starting at it. */
+  /**
+   * The page from a store read in progress, or a new run of store reads starting at it. The run
+   * extends over the following missing pages as far as their bytes can be reserved in the read
+   * budget (the first page is its caller's: being read, or reserved by the caller).
+   */
   private fetch(req: RangeRequest, index: number, last: number): Promise<Buffer> {
     const existing = this.inflight.get(`${req.cacheId}:${index}`);
-    if (existing) return existing;
+    if (existing) return existing.promise;
+    const ps = this.pages.pageSize;
     let runEnd = index;
     while (
       runEnd < last &&
       runEnd - index + 1 < MAX_RUN_PAGES &&
       !this.pages.has(req.cacheId, runEnd + 1) &&
-      !this.inflight.has(`${req.cacheId}:${runEnd + 1}`)
+      !this.inflight.has(`${req.cacheId}:${runEnd + 1}`) &&
+      this.budget.tryReserve(Math.min(ps, req.size - (runEnd + 1) * ps))
     ) {
       runEnd++;
     }
@@ -252,21 +397,35 @@ export class PageReader {
   private startRun(req: RangeRequest, first: number, lastPage: number): Promise<Buffer> {
     const ps = this.pages.pageSize;
     const waiting: Deferred[] = [];
+    const entries: InflightPage[] = [];
     for (let i = first; i <= lastPage; i++) {
       const d = deferred();
       waiting.push(d);
-      this.inflight.set(`${req.cacheId}:${i}`, d.promise);
+      // Pages after the first were reserved by fetch().
+      const entry: InflightPage = {
+        promise: d.promise,
+        held: i === first ? 0 : Math.min(ps, req.size - i * ps),
+      };
+      entries.push(entry);
+      this.inflight.set(`${req.cacheId}:${i}`, entry);
     }
     const offset = first * ps;
     const length = Math.min(req.size, (lastPage + 1) * ps) - offset;
     let done = 0;
-    const settle = (i: number, buf: Buffer) => {
+    /** The run is done with page i: no longer in flight; its reservation (if still its own) goes. */
+    const forget = (i: number) => {
       const key = `${req.cacheId}:${i}`;
+      const entry = entries[i - first]!;
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
+      this.budget.release(entry.held);
+      entry.held = 0;
+    };
+    const settle = (i: number, buf: Buffer) => {
       this.metrics.ufsReadBytes.inc({ mount: req.mount }, buf.length);
       waiting[i - first]!.resolve(buf);
       const stored = req.readType === 'NO_CACHE' ? Promise.resolve() : this.pages.put(req.cacheId, i, buf);
       // Keep the in-flight entry until the page is stored, so a reader never misses it in between.
-      stored.catch((err) => this.onError(err)).finally(() => this.inflight.delete(key));
+      stored.catch((err) => this.onError(err)).finally(() => forget(i));
     };
     (async () => {
       const source = await req.source(offset, length, req.signal);
@@ -300,7 +459,7 @@ export class PageReader {
     })().catch((err: unknown) => {
       const e = req.signal?.aborted ? abortError(req.signal) : err;
       for (let i = first + done; i <= lastPage; i++) {
-        this.inflight.delete(`${req.cacheId}:${i}`);
+        forget(i);
         waiting[i - first]!.reject(e);
       }
     });

@@ -47,7 +47,7 @@ export class ReadPath {
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const r = await this.prepare(path, options);
-    const stream = this.o.reader.stream(this.rangeRequest(r, options.signal));
+    const stream = await this.o.reader.open(this.rangeRequest(r, options.signal));
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
     return Object.assign(stream, { contentLength: r.length, fingerprint: r.located.record.fingerprint });
   }

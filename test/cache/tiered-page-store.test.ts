@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import {
   mkdir,
   mkdtemp,
@@ -7,6 +8,7 @@ import {
   readFile,
   rm,
   stat,
+  statfs,
   truncate,
   utimes,
   writeFile,
@@ -14,10 +16,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { encodePageHeader, PAGE_HEADER_BYTES } from '../../src/cache/page-file.js';
 import type { EvictionPolicyName, TierConfig } from '../../src/cache/page-store.js';
 import { TieredPageStore } from '../../src/cache/tiered-page-store.js';
 import { isStrataError } from '../../src/core/errors.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PAGE = 1024;
 let root: string;
@@ -386,5 +390,79 @@ describe('scale', () => {
     assert.ok((await store.get('file7', 0))?.equals(small));
     console.log(`# open() of 20000 pages: ${tOpen.toFixed(0)} ms`);
     await store.close();
+  });
+});
+
+describe('a disk tier on a disk smaller than its quota (a 1 MiB tmpfs)', () => {
+  const run = promisify(execFile);
+  let dir: string;
+  let mounted = false;
+  before(async () => {
+    dir = join(root, 'tmpfs');
+    await mkdir(dir);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+    mounted = true;
+  });
+  after(async () => {
+    if (mounted) await run('umount', [dir]);
+  });
+
+  test('ENOSPC shrinks it to what the disk holds and evicts, puts keep succeeding, and it grows back when the disk frees up', async () => {
+    const ps = 16 * 1024;
+    const changes: Array<[number, number]> = [];
+    const store = new TieredPageStore({
+      pageSize: ps,
+      tiers: [{ name: 'disk0', kind: 'disk', dir, capacityBytes: 64 * 1024 * 1024 }],
+      eviction: 'LRU',
+      regrowCheckMs: 50,
+    });
+    store.onCapacityChange = (_tier, capacity, quota) => changes.push([capacity, quota]);
+    await store.open();
+    try {
+      const page = Buffer.alloc(ps, 1);
+      // 4 MiB of pages through a 1 MiB disk: every put succeeds (the one that met ENOSPC was retried).
+      for (let i = 0; i < 256; i++) await store.put('f', i, page);
+      const disk = () => store.stats().tiers[0]!;
+      assert.ok(disk().capacityBytes < 1024 * 1024, `capacity ${disk().capacityBytes}`);
+      assert.ok(disk().capacityBytes > 0);
+      assert.ok(disk().usedBytes <= disk().capacityBytes);
+      assert.ok(disk().evictions > 0);
+      assert.ok(changes.length >= 1 && changes.every(([, quota]) => quota === 64 * 1024 * 1024));
+      assert.ok((await statfs(dir)).bavail > 0, 'it leaves headroom free on the disk');
+      assert.ok((await store.get('f', 255))?.equals(page), 'the last page is cached');
+
+      // Something else takes most of the disk while the tier is empty: the tier's quota says
+      // there is room, its disk says no, and the tier shrinks further.
+      const shrunk = disk().capacityBytes;
+      await store.deleteFile('f');
+      const filler = join(dir, 'filler');
+      const fh = await open(filler, 'w');
+      let size = 0;
+      try {
+        for (;;) size += (await fh.write(Buffer.alloc(ps))).bytesWritten;
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+      } finally {
+        await fh.close();
+      }
+      await truncate(filler, size - 256 * 1024); // leaves 256 KiB for the tier
+      for (let i = 256; i < 512; i++) await store.put('f', i, page);
+      assert.ok(disk().capacityBytes < shrunk, `${disk().capacityBytes} < ${shrunk}`);
+      assert.ok(disk().capacityBytes <= 256 * 1024);
+      const smaller = disk().capacityBytes;
+      // It goes away: on a later put, the tier measures its disk again and grows back.
+      await rm(filler);
+      let i = 512;
+      await waitFor(
+        async () => {
+          await store.put('f', i++, page);
+          return disk().capacityBytes > smaller;
+        },
+        { what: 'the tier to grow back' },
+      );
+      assert.ok(disk().capacityBytes <= 1024 * 1024, 'no more than the disk holds');
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -17,14 +17,19 @@ export function statusError(status: number, method: string, path: string, hint =
   });
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-]);
+/** undici's timeouts, and what each means for the caller. */
+const TIMEOUTS: Record<string, string> = {
+  UND_ERR_HEADERS_TIMEOUT: 'the server sent no response within',
+  UND_ERR_BODY_TIMEOUT: 'the response body stalled for more than',
+  UND_ERR_CONNECT_TIMEOUT: 'could not connect within',
+  ETIMEDOUT: 'the connection timed out after',
+};
 
-export function transportError(err: unknown, method: string, path: string): StrataError {
+/**
+ * A failure of the request itself (no usable answer). `timeoutMs` is the connector's timeout, named
+ * in TIMEOUT messages so the reader knows which knob to turn.
+ */
+export function transportError(err: unknown, method: string, path: string, timeoutMs?: number): StrataError {
   if (err instanceof StrataError) return err;
   const details = { path };
   if (isAbortError(err) || (err as { code?: string } | undefined)?.code === 'UND_ERR_ABORTED') {
@@ -32,12 +37,28 @@ export function transportError(err: unknown, method: string, path: string): Stra
   }
   const code = (err as { code?: string } | undefined)?.code ?? '';
   const text = err instanceof Error ? err.message : String(err);
-  if (TIMEOUT_CODES.has(code)) {
-    return new StrataError('TIMEOUT', `${method} ${path}: ${text}`, { cause: err, details });
+  const timeout = TIMEOUTS[code];
+  if (timeout !== undefined) {
+    const limit = timeoutMs === undefined ? '' : ` ${timeoutMs} ms (the mount option timeoutMs)`;
+    return new StrataError('TIMEOUT', `${method} ${path}: ${limit ? `${timeout}${limit}` : text}`, {
+      cause: err,
+      details,
+    });
   }
   // Refused, reset, DNS, TLS, protocol errors, length mismatches: the store failed us.
   return new StrataError('UFS_UNAVAILABLE', `${method} ${path}: ${code ? `${code} ` : ''}${text}`, {
     cause: err,
     details,
   });
+}
+
+/** undici errors of a request whose pooled connection the server had closed (keep-alive race). */
+const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * Whether a request failed because its connection went away before any answer, so that an
+ * idempotent request may be sent again on another connection.
+ */
+export function isStaleConnection(err: unknown): boolean {
+  return STALE_CONNECTION_CODES.has((err as { code?: string } | undefined)?.code ?? '');
 }

@@ -17,11 +17,16 @@ import {
   UnderStore,
   type WriteOptions,
 } from '../under-store.js';
-import { statusError, transportError } from './http-errors.js';
+import { isStaleConnection, statusError, transportError } from './http-errors.js';
 import { type ListedEntry, parseHtmlListing, parseJsonListing } from './listing.js';
 import { translateErrors } from './streams.js';
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * Default of the `timeoutMs` option: connecting, waiting for a response's headers and for each
+ * chunk of its body. The same as the worker's store deadline (DEFAULT_STORE_DEADLINE_MS), so a
+ * silent origin fails TIMEOUT in 10 s whichever fires first.
+ */
+export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 /** A listing larger than this is refused rather than buffered. */
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
 /** HEADs in flight while sizing the entries of an HTML listing page. */
@@ -36,7 +41,7 @@ type Response = Dispatcher.ResponseData;
  * public URLs). Files are GETs with Range; directories are URLs a server redirects to with a
  * trailing slash; listing understands nginx's JSON autoindex and, failing that, HTML indexes.
  *
- * Options: `timeoutMs` (headers and idle body time, default 30 s), `header.<Name>` (sent with
+ * Options: `timeoutMs` (connect, headers and idle body time, default 10 s), `header.<Name>` (sent with
  * every request, e.g. `header.Authorization`; never logged). User info in the URI becomes Basic
  * auth and is dropped from `uri`.
  *
@@ -57,6 +62,10 @@ export class HttpUnderStore extends UnderStore {
   private readonly headers: Record<string, string>;
   private readonly agent: Agent;
   private readonly etags = new LRUCache<string, string>({ max: MAX_REMEMBERED_ETAGS });
+  /** For the one retry of a request whose pooled connection was dead: always a new connection. */
+  private readonly freshAgent: Agent;
+  /** The `timeoutMs` option: connect, response headers, idle body. */
+  readonly timeoutMs: number;
 
   constructor(uri: URL, options: UfsOptions = {}) {
     super();
@@ -85,17 +94,14 @@ export class HttpUnderStore extends UnderStore {
     this.base = url.href.endsWith('/') ? url.href : `${url.href}/`;
 
     const timeoutMs = parseTimeout(options.timeoutMs);
-    this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      connections: 32,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: { timeout: timeoutMs },
-    });
+    this.timeoutMs = timeoutMs;
+    const timeouts = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: timeoutMs } };
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 32, ...timeouts });
+    this.freshAgent = new Agent({ pipelining: 0, ...timeouts }); // pipelining 0: no keep-alive
   }
 
   override async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.freshAgent.close()]);
   }
 
   protected async _status(path: string, options: CallOptions): Promise<UfsStatus> {
@@ -194,12 +200,13 @@ export class HttpUnderStore extends UnderStore {
         );
       }
       this.remember(path, got);
-      return translateErrors(res.body, (err) => transportError(err, 'GET', path));
+      return translateErrors(res.body, (err) => transportError(err, 'GET', path, this.timeoutMs));
     }
     if (res.statusCode === 200) {
       if (changed) return this.entityChanged(path, res, got);
       this.remember(path, got);
-      if (!ranged) return translateErrors(res.body, (err) => transportError(err, 'GET', path));
+      if (!ranged)
+        return translateErrors(res.body, (err) => transportError(err, 'GET', path, this.timeoutMs));
       // The server ignored Range (nginx does for empty files; some servers always do). Correct
       // but costly: skip up to the offset and stop after the length.
       const size = entitySize(res);
@@ -207,7 +214,7 @@ export class HttpUnderStore extends UnderStore {
         discard(res);
         throw rangeError(path, offset, size);
       }
-      return Readable.from(sliceBody(res.body, offset, length, path), { objectMode: false });
+      return Readable.from(sliceBody(res.body, offset, length, path, this.timeoutMs), { objectMode: false });
     }
     await res.body.dump();
     if (res.statusCode === 416) {
@@ -270,7 +277,7 @@ export class HttpUnderStore extends UnderStore {
         details: { path },
       });
     }
-    const text = await readText(res, path);
+    const text = await readText(res, path, this.timeoutMs);
     const listed = type === 'application/json' ? parseJsonListing(text, path) : parseHtmlListing(text, url);
     listed.sort((a, b) => compareUtf8(a.name, b.name));
     const { page, more } = pageOf(listed, options.token, options.limit);
@@ -327,6 +334,12 @@ export class HttpUnderStore extends UnderStore {
     return `${this.base}${encoded}${directory ? '/' : ''}`;
   }
 
+  /**
+   * One request, answered once its headers arrive. Every request of this connector is a GET or
+   * HEAD (idempotent), so one that fails because the origin had closed its pooled keep-alive
+   * connection (it closes idle sockets on its own schedule; the close can cross our next request)
+   * is sent once more, on a new connection: another pooled one may be just as dead.
+   */
   private async send(
     method: 'GET' | 'HEAD',
     path: string,
@@ -334,15 +347,20 @@ export class HttpUnderStore extends UnderStore {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
+    const options = {
+      method,
+      headers: { ...this.headers, ...headers },
+      ...(signal ? { signal } : {}),
+    };
     try {
-      return await request(url, {
-        dispatcher: this.agent,
-        method,
-        headers: { ...this.headers, ...headers },
-        ...(signal ? { signal } : {}),
-      });
+      try {
+        return await request(url, { ...options, dispatcher: this.agent });
+      } catch (err) {
+        if (!isStaleConnection(err) || signal?.aborted) throw err;
+        return await request(url, { ...options, dispatcher: this.freshAgent });
+      }
     } catch (err) {
-      throw transportError(err, method, path);
+      throw transportError(err, method, path, this.timeoutMs);
     }
   }
 
@@ -352,7 +370,7 @@ export class HttpUnderStore extends UnderStore {
 }
 
 function parseTimeout(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MS;
+  if (value === undefined) return DEFAULT_HTTP_TIMEOUT_MS;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0)
     throw new StrataError('INVALID_ARGUMENT', `timeoutMs must be a positive integer`);
@@ -431,6 +449,7 @@ async function* sliceBody(
   skip: number,
   take: number | undefined,
   path: string,
+  timeoutMs: number,
 ): AsyncGenerator<Buffer> {
   let toSkip = skip;
   let left = take ?? Number.POSITIVE_INFINITY;
@@ -453,12 +472,12 @@ async function* sliceBody(
       yield c;
     }
   } catch (err) {
-    throw transportError(err, 'GET', path);
+    throw transportError(err, 'GET', path, timeoutMs);
   }
   if (toSkip > 0) throw rangeError(path, skip, skip - toSkip);
 }
 
-async function readText(res: Response, path: string): Promise<string> {
+async function readText(res: Response, path: string, timeoutMs: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -473,7 +492,7 @@ async function readText(res: Response, path: string): Promise<string> {
       chunks.push(chunk);
     }
   } catch (err) {
-    throw transportError(err, 'GET', path);
+    throw transportError(err, 'GET', path, timeoutMs);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
