@@ -156,6 +156,21 @@ describe('scheduler: the job engine over 3 in-process workers', () => {
     assert.equal(skipped.counters.doneFiles, 0);
   });
 
+  test('load with metadataOnly fetches statuses on the owners and reads no file bytes', async () => {
+    const { point, paths } = await mounted([2, 20, 5]);
+    const before = await storeReadBytes(workers);
+    const job = await submitJob(workers.registry, cluster, {
+      kind: 'load',
+      path: point,
+      options: { metadataOnly: true },
+    });
+    const end = await runJob(workers.registry, cluster, job.id, { batchSize: 16 });
+    assert.equal(end.state, 'SUCCEEDED');
+    assert.equal(end.counters.doneFiles, paths.length);
+    assert.equal((await storeReadBytes(workers)) - before, 0);
+    assert.deepEqual(new Set(await cachedOnOwners(workers, cluster, paths)), new Set([0]));
+  });
+
   test('clear errors: a missing path, a path outside every mount, kinds not implemented, bad options', async () => {
     const { point } = await mounted([1, 2, 0]);
     const code = async (c: string, spec: Parameters<typeof submitJob>[2]) =>
