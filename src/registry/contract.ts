@@ -249,6 +249,50 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
     },
   },
   {
+    name: 'jobs compare-and-set: a write on a stale version is refused and changes nothing',
+    async run({ registry, reopen }) {
+      assert.equal(await registry.readJob('c1'), undefined);
+      const first = { id: 'c1', kind: 'load', state: 'PENDING' };
+      const v1 = await registry.putJobIf(first, 0);
+      assert.ok(v1 !== undefined && v1 > 0, 'creating an absent record succeeds');
+      assert.equal(
+        await registry.putJobIf({ ...first, state: 'RUNNING' }, 0),
+        undefined,
+        'create on an existing id',
+      );
+      assert.deepEqual(await registry.readJob('c1'), { job: first, version: v1 });
+      const running = { ...first, state: 'RUNNING' };
+      const v2 = await registry.putJobIf(running, v1);
+      assert.ok(v2 !== undefined && v2 !== v1);
+      // Two writers that read the same version: exactly one wins.
+      const raced = await Promise.all([
+        registry.putJobIf({ ...running, state: 'CANCELLED' }, v2),
+        registry.putJobIf({ ...running, state: 'SUCCEEDED' }, v2),
+      ]);
+      assert.equal(raced.filter((v) => v !== undefined).length, 1);
+      const after = await registry.readJob('c1');
+      assert.equal(
+        after?.version,
+        raced.find((v) => v !== undefined),
+      );
+      assert.equal(after?.job.state, raced[0] !== undefined ? 'CANCELLED' : 'SUCCEEDED');
+      // A plain putJob changes the version too, and readJob agrees with getJob.
+      await registry.putJob({ ...running, state: 'FAILED' });
+      const last = await registry.readJob('c1');
+      assert.notEqual(last?.version, after?.version);
+      assert.deepEqual(last?.job, await registry.getJob('c1'));
+      assert.equal(await registry.putJobIf(running, after!.version), undefined);
+      // Versions survive reopening: the reopened registry refuses the stale one, takes the current.
+      const second = await reopen();
+      try {
+        assert.equal(await second.putJobIf(running, v2!), undefined);
+        assert.ok((await second.putJobIf(running, last!.version)) !== undefined);
+      } finally {
+        await second.close();
+      }
+    },
+  },
+  {
     name: 'campaign: the first candidate leads, the second takes over after it resigns',
     async run({ registry }) {
       assert.equal(await registry.leader('scheduler'), undefined);

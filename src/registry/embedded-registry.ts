@@ -11,6 +11,7 @@ import type {
   LeaderHandle,
   Registry,
   Unwatch,
+  VersionedJob,
   WorkerInfo,
   WorkerRegistration,
 } from './registry.js';
@@ -49,12 +50,15 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
   private mounts = new Map<string, MountRecord>();
   private config = new Map<string, string>();
   private jobs = new Map<string, JobRecord>();
+  /** Each job's version: the value of `jobRevision` at its last write (persisted beside it). */
+  private jobVersions = new Map<string, number>();
+  private jobRevision = 0;
   private readonly workerWatchers = new Set<(workers: WorkerInfo[]) => void>();
   private readonly mountWatchers = new Set<(mounts: MountRecord[]) => void>();
   private readonly elections = new Map<string, Candidate[]>();
   private readonly mountsFile: JsonFile<{ version: 1; mounts: MountRecord[] }>;
   private readonly configFile: JsonFile<{ version: 1; config: Record<string, string> }>;
-  private readonly jobsFile: JsonFile<{ version: 1; jobs: JobRecord[] }>;
+  private readonly jobsFile: JsonFile<{ version: 1; jobs: JobRecord[]; versions?: Record<string, number> }>;
   private opened = false;
 
   constructor(dir: string, options: EmbeddedRegistryOptions = {}) {
@@ -83,6 +87,9 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.mounts = new Map((mounts?.mounts ?? []).map((m) => [m.path, m]));
     this.config = new Map(Object.entries(config?.config ?? {}));
     this.jobs = new Map((jobs?.jobs ?? []).map((j) => [j.id, j]));
+    this.jobVersions = new Map(Object.entries(jobs?.versions ?? {}));
+    for (const id of this.jobs.keys()) if (!this.jobVersions.has(id)) this.jobVersions.set(id, 1);
+    this.jobRevision = Math.max(0, ...this.jobVersions.values());
     this.opened = true;
   }
 
@@ -205,8 +212,34 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
 
   async putJob(job: JobRecord): Promise<void> {
     if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
+    await this.storeJob(job);
+  }
+
+  async readJob(id: string): Promise<VersionedJob | undefined> {
+    const job = this.jobs.get(id);
+    return job === undefined
+      ? undefined
+      : { job: structuredClone(job), version: this.jobVersions.get(id) ?? 1 };
+  }
+
+  async putJobIf(job: JobRecord, version: number): Promise<number | undefined> {
+    if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
+    // Compared and set within one turn of the event loop: no other write can come between.
+    const current = this.jobs.has(job.id) ? (this.jobVersions.get(job.id) ?? 1) : 0;
+    if (current !== version) return undefined;
+    return this.storeJob(job);
+  }
+
+  private async storeJob(job: JobRecord): Promise<number> {
+    const version = ++this.jobRevision;
     this.jobs.set(job.id, structuredClone(job));
-    await this.jobsFile.write({ version: 1, jobs: [...this.jobs.values()] });
+    this.jobVersions.set(job.id, version);
+    await this.jobsFile.write({
+      version: 1,
+      jobs: [...this.jobs.values()],
+      versions: Object.fromEntries(this.jobVersions),
+    });
+    return version;
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {

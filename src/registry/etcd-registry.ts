@@ -7,6 +7,7 @@ import type {
   LeaderHandle,
   Registry,
   Unwatch,
+  VersionedJob,
   WorkerInfo,
   WorkerRegistration,
 } from './registry.js';
@@ -256,6 +257,25 @@ export class EtcdRegistry implements Registry {
 
   async listJobs(): Promise<JobRecord[]> {
     return this.listJson<JobRecord>(JOBS, 'id');
+  }
+
+  /** The version is the key's etcd mod revision. */
+  async readJob(id: string): Promise<VersionedJob | undefined> {
+    const res = await this.call('read job', () => this.ns.get(JOBS + encodeKey(id)).exec());
+    const kv = res.kvs[0];
+    if (kv === undefined) return undefined;
+    return { job: parseJson<JobRecord>(kv.value.toString(), `job ${id}`), version: Number(kv.mod_revision) };
+  }
+
+  async putJobIf(job: JobRecord, version: number): Promise<number | undefined> {
+    if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
+    const k = JOBS + encodeKey(job.id);
+    const res = await this.call('put job if', () =>
+      (version === 0 ? this.ns.if(k, 'Create', '==', 0) : this.ns.if(k, 'Mod', '==', version))
+        .then(this.ns.put(k).value(JSON.stringify(job)))
+        .commit(),
+    );
+    return res.succeeded ? Number(res.header.revision) : undefined;
   }
 
   // ---- election ----

@@ -55,6 +55,12 @@ export interface JobRecord {
   readonly [key: string]: unknown;
 }
 
+/** A job record with its version: a number that changes on every write of that record. */
+export interface VersionedJob {
+  readonly job: JobRecord;
+  readonly version: number;
+}
+
 export interface LeaderHandle {
   /** Resolves once this candidate is the leader. */
   readonly elected: Promise<void>;
@@ -87,6 +93,14 @@ export interface Registry {
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(): Promise<JobRecord[]>;
+  /** The record and its current version, or undefined. */
+  readJob(id: string): Promise<VersionedJob | undefined>;
+  /**
+   * Compare-and-set: writes `job` only if its stored version is still `version` (0: only if no
+   * record with that id exists). Returns the new version, or undefined when the record changed
+   * (or appeared) since — another writer got there first; nothing is written then.
+   */
+  putJobIf(job: JobRecord, version: number): Promise<number | undefined>;
 
   /** Campaign for a singleton role (e.g. "scheduler"). */
   campaign(role: string, candidateId: string): Promise<LeaderHandle>;

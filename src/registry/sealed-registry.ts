@@ -7,6 +7,7 @@ import type {
   LeaderHandle,
   Registry,
   Unwatch,
+  VersionedJob,
   WorkerInfo,
   WorkerRegistration,
 } from './registry.js';
@@ -186,6 +187,14 @@ export class SealedRegistry implements Registry {
 
   listJobs(): Promise<JobRecord[]> {
     return this.inner.listJobs();
+  }
+
+  readJob(id: string): Promise<VersionedJob | undefined> {
+    return this.inner.readJob(id);
+  }
+
+  putJobIf(job: JobRecord, version: number): Promise<number | undefined> {
+    return this.inner.putJobIf(job, version);
   }
 
   campaign(role: string, candidateId: string): Promise<LeaderHandle> {

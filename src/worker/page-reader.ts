@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
-import { abortError } from '../core/abort.js';
+import { abortError, throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { ReadType } from '../core/file-system.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -181,13 +181,26 @@ export class PageReader {
    * still answer with the error's status instead of cutting a response it has begun.
    */
   async open(req: RangeRequest): Promise<Readable> {
+    throwIfAborted(req.signal);
     const { stream, first } = this.start(req);
+    // An abort while the first page is awaited destroys the stream before anyone listens to it;
+    // its 'error' (emitted on a later tick) is held by this listener, which stays on a destroyed
+    // stream (an 'error' with no listener would be an uncaught exception), and thrown instead.
+    const hold = () => undefined;
+    stream.on('error', hold);
     try {
       await first;
     } catch (err) {
       stream.destroy();
       throw err;
     }
+    if (stream.destroyed) {
+      throw (
+        stream.errored ??
+        (req.signal ? abortError(req.signal) : new StrataError('INTERNAL', 'read closed early'))
+      );
+    }
+    stream.off('error', hold);
     return stream;
   }
 

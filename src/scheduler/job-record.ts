@@ -1,0 +1,146 @@
+import type { JobRecord } from '../registry/registry.js';
+
+/**
+ * A job's record in the registry (`jobs/<id>`): what to do, where it got to, and how it ended.
+ * Never one entry per file: whatever the size of the tree, the serialised record stays under
+ * MAX_RECORD_BYTES (see boundRecord) — counters are numbers, the cursor is a few paths, and the
+ * failure list keeps at most MAX_LISTED_FAILURES entries and then only counts.
+ */
+
+export const JOB_STATES = [
+  'PENDING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'COMPLETED_WITH_FAILURES',
+  'CANCELLED',
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export function isFinal(state: string): boolean {
+  return state !== 'PENDING' && state !== 'RUNNING';
+}
+
+/** Hard bound of a serialised record (JSON, UTF-8 bytes); etcd allows 1.5 MiB per value. */
+export const MAX_RECORD_BYTES = 64 * 1024;
+/** Failures listed with their path; past it they are only counted (`failedFiles`). */
+export const MAX_LISTED_FAILURES = 100;
+/** A failure's message is cut to this many characters. */
+export const MAX_FAILURE_MESSAGE = 200;
+
+export interface JobFailure {
+  readonly path: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A batch finished beyond the watermark: the first and last path it held, in traversal order. */
+export interface DoneBatch {
+  readonly id: number;
+  readonly first: string;
+  readonly last: string;
+}
+
+/**
+ * Where the listing got to. Traversal order is deterministic: depth first; in each directory its
+ * files first, then its subdirectories, each group in UTF-8 order. Batches are cut from that
+ * sequence (`batchSize` files each, numbered from 1), so each batch is a contiguous range.
+ * - `after`: every file up to and including this path is handled (done, skipped or failed);
+ *   undefined before the first batch completes. Resuming lists only what follows it: the
+ *   ancestors' directories are listed again, entries up to `after` are passed over.
+ * - `nextBatch`: the id the next batch cut after `after` gets.
+ * - `done`: batches beyond `after` that completed while an earlier one was still in flight
+ *   (at most the engine's concurrency); their files are passed over on resume.
+ * The cursor is at most (1 + 2 × concurrency) paths of ≤ 4 KiB each.
+ */
+export interface JobCursor {
+  readonly after?: string;
+  readonly nextBatch: number;
+  readonly done: readonly DoneBatch[];
+}
+
+export interface JobCounters {
+  /** Files and bytes listed so far (the total grows while the listing runs). */
+  readonly listedFiles: number;
+  readonly listedBytes: number;
+  /** Files done (for load: fully cached; for free: freed) and their bytes. */
+  readonly doneFiles: number;
+  readonly doneBytes: number;
+  /** Files passed over because nothing was to do (load with skipIfCached: already cached). */
+  readonly skippedFiles: number;
+  readonly failedFiles: number;
+  /** Bytes of the files handled (done, skipped or failed): where the listed total restarts on resume. */
+  readonly handledBytes: number;
+}
+
+export interface SchedulerJob extends JobRecord {
+  readonly id: string;
+  readonly kind: string;
+  readonly path: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly state: JobState;
+  readonly counters: JobCounters;
+  readonly cursor: JobCursor;
+  /** At most MAX_LISTED_FAILURES; `counters.failedFiles` counts them all. */
+  readonly failures: readonly JobFailure[];
+  /** Why a job failed as a whole (its path vanished, a registry conflict…). */
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly createdAtMs: number;
+  readonly startedAtMs?: number;
+  readonly updatedAtMs: number;
+  readonly endedAtMs?: number;
+}
+
+export const ZERO_COUNTERS: JobCounters = {
+  listedFiles: 0,
+  listedBytes: 0,
+  doneFiles: 0,
+  doneBytes: 0,
+  skippedFiles: 0,
+  failedFiles: 0,
+  handledBytes: 0,
+};
+
+export function newJobRecord(
+  id: string,
+  kind: string,
+  path: string,
+  options: Readonly<Record<string, unknown>>,
+  nowMs = Date.now(),
+): SchedulerJob {
+  return {
+    id,
+    kind,
+    path,
+    options,
+    state: 'PENDING',
+    counters: ZERO_COUNTERS,
+    cursor: { nextBatch: 1, done: [] },
+    failures: [],
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+export function recordBytes(job: JobRecord): number {
+  return Buffer.byteLength(JSON.stringify(job));
+}
+
+/** Adds a failure, listed while the list has room (the counter is the caller's). */
+export function withFailure(failures: readonly JobFailure[], f: JobFailure): readonly JobFailure[] {
+  if (failures.length >= MAX_LISTED_FAILURES) return failures;
+  return [...failures, { ...f, message: f.message.slice(0, MAX_FAILURE_MESSAGE) }];
+}
+
+/**
+ * The record as it is stored: if it would pass MAX_RECORD_BYTES (only long failure paths can make
+ * it — everything else is bounded far below), listed failures are dropped from the end until it
+ * fits; they stay counted in `failedFiles`.
+ */
+export function boundRecord(job: SchedulerJob): SchedulerJob {
+  let out = job;
+  while (recordBytes(out) > MAX_RECORD_BYTES && out.failures.length > 0) {
+    out = { ...out, failures: out.failures.slice(0, Math.floor(out.failures.length / 2)) };
+  }
+  return out;
+}
