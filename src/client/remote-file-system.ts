@@ -335,7 +335,7 @@ class LengthCheck extends Transform {
 }
 
 /** Rebuilds the server's StrataError from `{"error":{code,message,details}}`. */
-async function errorFrom(res: ResponseData): Promise<StrataError> {
+export async function errorFrom(res: ResponseData): Promise<StrataError> {
   let text = '';
   try {
     text = await res.body.text();

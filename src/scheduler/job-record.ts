@@ -144,3 +144,31 @@ export function boundRecord(job: SchedulerJob): SchedulerJob {
   }
   return out;
 }
+
+/**
+ * A job as the admin API and `strata job … --json` show it: the record's what and how it ended,
+ * with the counters flattened (files and bytes done and total). While the listing runs the
+ * totals grow; once the job has ended they are the tree's.
+ */
+export function jobJson(job: SchedulerJob): Record<string, unknown> {
+  const c = job.counters;
+  return {
+    id: job.id,
+    kind: job.kind,
+    path: job.path,
+    options: job.options,
+    state: job.state,
+    filesDone: c.doneFiles,
+    filesSkipped: c.skippedFiles,
+    filesFailed: c.failedFiles,
+    filesTotal: c.listedFiles,
+    bytesDone: c.doneBytes,
+    bytesTotal: c.listedBytes,
+    failures: job.failures,
+    ...(job.error === undefined ? {} : { error: job.error }),
+    createdAtMs: job.createdAtMs,
+    ...(job.startedAtMs === undefined ? {} : { startedAtMs: job.startedAtMs }),
+    updatedAtMs: job.updatedAtMs,
+    ...(job.endedAtMs === undefined ? {} : { endedAtMs: job.endedAtMs }),
+  };
+}

@@ -16,9 +16,11 @@ import {
 } from '../gateway/s3/server.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { SealedRegistry } from '../registry/sealed-registry.js';
+import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
 import { ensureSecretFile, newToken, requireToken } from './auth.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
+import { jobsHandler } from './jobs-http.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
@@ -29,7 +31,9 @@ export const DEFAULT_S3_PORT = 39999;
 export const LOCAL_USAGE = `Usage: strata local [options]
 
 Runs the whole system in one process: embedded registry, one worker (page cache + metadata
-cache), the worker RPC and the admin HTTP API (/healthz, /metrics) on one port.
+cache), the worker RPC and the admin HTTP API (/healthz, /metrics, /api/v1/jobs) on one port,
+and the job scheduler ("strata job load|free|ls|status|cancel|wait"): up to 4 jobs run at once,
+the rest wait PENDING; jobs left RUNNING by a stop are resumed from their cursor on the next start.
 When ready it prints one JSON line: {"ready":true,"role":"local","tokenFile":...,"addresses":{...}}.
 
 Every call but /healthz and /metrics needs its token: created on first start in
@@ -143,6 +147,8 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     await node.stop();
     throw err;
   }
+  // One embedded scheduler: it campaigns for the role and runs the registry's jobs over the worker.
+  const scheduler = new Scheduler(registry, node.fs, { id: node.id, pollMs: 200 });
   const configHandler: Handler = async (req, res) => {
     if ((req.url ?? '/').split('?')[0] !== '/api/v1/config') return false;
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -154,6 +160,7 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     adminHandler(node, 'local', VERSION),
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
+    jobsHandler(registry, node.fs, () => scheduler.wake()),
     (req, res) => embedded.handle(req, res),
     createRpcHandler(node.fs, auth.token === undefined ? {} : { token: auth.token }),
   ]);
@@ -211,6 +218,7 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
       logger('token_discovery_error', { error: toStrataError(err).message, tokenFile: auth.tokenFile });
     }
   }
+  await scheduler.start();
   logger('ready', {
     addresses,
     dataDir,
@@ -235,6 +243,8 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     stop() {
       stopping ??= (async () => {
         await withdraw?.().catch(() => undefined);
+        // Engines stop between batches' calls; their jobs stay RUNNING, resumed on the next start.
+        await scheduler.stop();
         await registration.close();
         await s3?.close();
         await http.close();

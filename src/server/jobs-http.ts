@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StrataError } from '../core/errors.js';
+import type { StrataFileSystem } from '../core/file-system.js';
+import { normalizePath } from '../core/paths.js';
+import type { Registry } from '../registry/registry.js';
+import { cancelJob, submitJob } from '../scheduler/engine.js';
+import { isFinal, JOB_STATES, jobJson, type SchedulerJob } from '../scheduler/job-record.js';
+import type { Handler } from './http-server.js';
+
+/**
+ * The jobs part of the admin API (behind the token gate):
+ * - `POST /api/v1/jobs` {kind, path, options} → 201 and the job; 200 and the unfinished job of the
+ *   same kind and path when there is one (submitting twice starts nothing new).
+ * - `GET /api/v1/jobs[?state=S]` → {jobs: [...]}, oldest first.
+ * - `GET /api/v1/jobs/ID` → the job.
+ * - `POST /api/v1/jobs/ID/cancel` → the job (CANCELLED, or as it ended if it had).
+ * Errors are the one table's (docs/errors.md) as `{"error":{code,message}}`.
+ */
+
+const MAX_BODY = 64 * 1024;
+
+export function jobsHandler(registry: Registry, fs: StrataFileSystem, onSubmit: () => void): Handler {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').filter((p) => p !== '');
+    if (parts[0] !== 'api' || parts[1] !== 'v1' || parts[2] !== 'jobs') return false;
+    const id = parts[3] === undefined ? undefined : decodeURIComponent(parts[3]);
+    if (id === undefined && parts.length === 3) {
+      if (req.method === 'GET') {
+        const state = url.searchParams.get('state');
+        if (state !== null && !(JOB_STATES as readonly string[]).includes(state.toUpperCase()))
+          throw new StrataError('INVALID_ARGUMENT', `state must be one of ${JOB_STATES.join(', ')}`);
+        const jobs = ((await registry.listJobs()) as SchedulerJob[])
+          .filter((j) => state === null || j.state === state.toUpperCase())
+          .sort((a, b) => a.createdAtMs - b.createdAtMs);
+        send(res, 200, { jobs: jobs.map(jobJson) });
+        return true;
+      }
+      if (req.method === 'POST') {
+        const body = await readJson(req);
+        const kind = body.kind;
+        const path = body.path;
+        const options = body.options ?? {};
+        if (typeof kind !== 'string' || kind === '')
+          throw new StrataError('INVALID_ARGUMENT', 'a job needs a "kind"');
+        if (typeof path !== 'string' || path === '')
+          throw new StrataError('INVALID_ARGUMENT', 'a job needs a "path"');
+        if (typeof options !== 'object' || options === null || Array.isArray(options))
+          throw new StrataError('INVALID_ARGUMENT', '"options" must be an object');
+        const normal = normalizePath(path);
+        const same = ((await registry.listJobs()) as SchedulerJob[]).find(
+          (j) => !isFinal(j.state) && j.kind === kind && j.path === normal,
+        );
+        if (same !== undefined) {
+          send(res, 200, jobJson(same));
+          return true;
+        }
+        const job = await submitJob(registry, fs, {
+          kind,
+          path: normal,
+          options: options as Record<string, unknown>,
+        });
+        onSubmit();
+        send(res, 201, jobJson(job));
+        return true;
+      }
+      throw new StrataError('INVALID_ARGUMENT', `${req.method} is not allowed on /api/v1/jobs`);
+    }
+    if (id !== undefined && parts.length === 4 && req.method === 'GET') {
+      const found = await registry.readJob(id);
+      if (found === undefined) throw new StrataError('NOT_FOUND', `no job ${id}`);
+      send(res, 200, jobJson(found.job as SchedulerJob));
+      return true;
+    }
+    if (id !== undefined && parts.length === 5 && parts[4] === 'cancel' && req.method === 'POST') {
+      send(res, 200, jobJson(await cancelJob(registry, id)));
+      return true;
+    }
+    throw new StrataError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY)
+      throw new StrataError('INVALID_ARGUMENT', `a job request is at most ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new StrataError('INVALID_ARGUMENT', 'the job request is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new StrataError('INVALID_ARGUMENT', 'the job request must be a JSON object');
+  return body as Record<string, unknown>;
+}
