@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { JobsClient } from '../client/jobs-client.js';
 import type { StrataFileSystem } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
 
@@ -48,6 +49,8 @@ export interface CommandContext {
   readonly tokenFile?: string;
   /** Connects on first use (closed by main when the command ends). */
   fs(): Promise<StrataFileSystem>;
+  /** The jobs API of the registry's `strata local` (src/client/jobs-client.ts). */
+  jobs(): JobsClient;
 }
 
 /** A mistake in how the command was typed: printed with the usage, exit 64. */

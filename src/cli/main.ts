@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { connect } from '../client/connect.js';
+import { JobsClient } from '../client/jobs-client.js';
 import type { StrataFileSystem } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { type CommandContext, type CommandSpec, type Io, UsageError } from './command.js';
@@ -95,6 +96,11 @@ export async function main(
     const tokenFile =
       typeof parsed.values['token-file'] === 'string' ? parsed.values['token-file'] : undefined;
     let fsPromise: Promise<StrataFileSystem> | undefined;
+    let jobs: JobsClient | undefined;
+    const noRegistry = () =>
+      new UsageError(
+        'no registry given: pass --registry http://HOST:PORT or set STRATA_REGISTRY (use the addresses.registry value printed by "strata local")',
+      );
     const ctx: CommandContext = {
       positionals: parsed.positionals,
       values: parsed.values as CommandContext['values'],
@@ -102,6 +108,11 @@ export async function main(
       env,
       registry,
       ...(tokenFile === undefined ? {} : { tokenFile }),
+      jobs: () => {
+        if (registry.uri === undefined) throw noRegistry();
+        jobs ??= new JobsClient(registry.uri, tokenFile === undefined ? {} : { tokenFile });
+        return jobs;
+      },
       fs: () => {
         fsPromise ??= (async () => {
           if (registry.uri === undefined) {

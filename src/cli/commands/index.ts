@@ -20,6 +20,15 @@ import fsStat from './fs-stat.js';
 import fsTtl from './fs-ttl.js';
 import fsUnmount from './fs-unmount.js';
 import fsUnpin from './fs-unpin.js';
+import jobCancel from './job-cancel.js';
+import jobCopy from './job-copy.js';
+import jobFree from './job-free.js';
+import jobLoad from './job-load.js';
+import jobLs from './job-ls.js';
+import jobMove from './job-move.js';
+import jobPersist from './job-persist.js';
+import jobStatus from './job-status.js';
+import jobWait from './job-wait.js';
 import report from './report.js';
 import ufsTest from './ufs-test.js';
 
@@ -45,6 +54,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   fsDu,
   fsAnonymous,
   fsLocation,
+  jobLoad,
+  jobFree,
+  jobLs,
+  jobStatus,
+  jobCancel,
+  jobWait,
+  jobPersist,
+  jobCopy,
+  jobMove,
   report,
   confShow,
   ufsTest,
