@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -83,6 +83,42 @@ describe('strata job against strata local', () => {
     assert.match(free.stdout.trim(), /^[0-9a-f-]{36}$/);
     const after = await cli(['fs', 'stat', '--json', '/m/small/d003/f74.bin']);
     assert.equal(JSON.parse(after.stdout).cachedPercent, 0);
+  });
+
+  test('admin API: token required, 201 for a new job, 200 with the unfinished one of the same kind and path, errors from the table', async () => {
+    const base = strata!.registry;
+    const tokenFile = (strata!.ready as unknown as { tokenFile: string }).tokenFile;
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const anonymous = await fetch(`${base}/api/v1/jobs`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+
+    const body = JSON.stringify({ kind: 'load', path: '/m/big', options: { metadataOnly: true } });
+    const created = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: auth, body });
+    assert.equal(created.status, 201);
+    const job = (await created.json()) as JobInfo;
+    assert.equal(job.kind, 'load');
+    assert.deepEqual(job.options, { replicas: 1, skipIfCached: false, metadataOnly: true });
+    const twice = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: auth, body });
+    assert.equal(twice.status, 200);
+    assert.equal(((await twice.json()) as JobInfo).id, job.id);
+    const cancel = await fetch(`${base}/api/v1/jobs/${job.id}/cancel`, { method: 'POST', headers: auth });
+    assert.equal(cancel.status, 200);
+    assert.equal(((await cancel.json()) as JobInfo).state, 'CANCELLED');
+    const got = await fetch(`${base}/api/v1/jobs/${job.id}`, { headers: auth });
+    assert.equal(((await got.json()) as JobInfo).state, 'CANCELLED');
+
+    const bad = await fetch(`${base}/api/v1/jobs`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ kind: 'load', path: '/m/big', options: { colour: 'red' } }),
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
+    const missing = await fetch(`${base}/api/v1/jobs/nope`, { headers: auth });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
   });
 
   test('bad input: unknown id, missing path, path outside every mount, unbuilt kinds', async () => {
