@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { abortError } from '../core/abort.js';
 import { StrataError } from '../core/errors.js';
+import { isFinal, JOB_STATES, type JobInfo, type JobState } from '../core/jobs.js';
 import { resolveToken, type TokenSources } from './discovery.js';
 import { errorFrom, transportError } from './remote-file-system.js';
 
@@ -10,41 +11,7 @@ import { errorFrom, transportError } from './remote-file-system.js';
  * (src/client/discovery.ts): option, --token-file, STRATA_TOKEN, STRATA_TOKEN_FILE, discovery.
  */
 
-export const JOB_STATES = [
-  'PENDING',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'COMPLETED_WITH_FAILURES',
-  'CANCELLED',
-] as const;
-export type JobStateName = (typeof JOB_STATES)[number];
-
-/** A job as the API shows it. */
-export interface JobInfo {
-  readonly id: string;
-  readonly kind: string;
-  readonly path: string;
-  readonly options: Readonly<Record<string, unknown>>;
-  readonly state: JobStateName;
-  readonly filesDone: number;
-  readonly filesSkipped: number;
-  readonly filesFailed: number;
-  /** Files listed so far (the tree's total once the job has ended). */
-  readonly filesTotal: number;
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly failures: ReadonlyArray<{ path: string; code: string; message: string }>;
-  readonly error?: { code: string; message: string };
-  readonly createdAtMs: number;
-  readonly startedAtMs?: number;
-  readonly updatedAtMs: number;
-  readonly endedAtMs?: number;
-}
-
-export function isFinalState(state: string): boolean {
-  return state !== 'PENDING' && state !== 'RUNNING';
-}
+export { isFinal, JOB_STATES, type JobInfo, type JobState };
 
 export interface JobsClientOptions extends TokenSources {
   /** Deadline of one call. Default 30,000 ms. */
@@ -103,7 +70,7 @@ export class JobsClient {
       const key = `${job.state} ${job.filesDone} ${job.filesSkipped} ${job.filesFailed} ${job.filesTotal}`;
       if (key !== last) options.onChange?.(job);
       last = key;
-      if (isFinalState(job.state)) return job;
+      if (isFinal(job.state)) return job;
       if (options.signal?.aborted) throw abortError(options.signal);
       await new Promise((ok) => setTimeout(ok, options.intervalMs ?? 200));
     }

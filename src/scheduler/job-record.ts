@@ -1,3 +1,4 @@
+import { isFinal, JOB_STATES, type JobFailure, type JobInfo, type JobState } from '../core/jobs.js';
 import type { JobRecord } from '../registry/registry.js';
 
 /**
@@ -7,19 +8,7 @@ import type { JobRecord } from '../registry/registry.js';
  * failure list keeps at most MAX_LISTED_FAILURES entries and then only counts.
  */
 
-export const JOB_STATES = [
-  'PENDING',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'COMPLETED_WITH_FAILURES',
-  'CANCELLED',
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-
-export function isFinal(state: string): boolean {
-  return state !== 'PENDING' && state !== 'RUNNING';
-}
+export { isFinal, JOB_STATES, type JobFailure, type JobState };
 
 /** Hard bound of a serialised record (JSON, UTF-8 bytes); etcd allows 1.5 MiB per value. */
 export const MAX_RECORD_BYTES = 64 * 1024;
@@ -27,12 +16,6 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 export const MAX_LISTED_FAILURES = 100;
 /** A failure's message is cut to this many characters. */
 export const MAX_FAILURE_MESSAGE = 200;
-
-export interface JobFailure {
-  readonly path: string;
-  readonly code: string;
-  readonly message: string;
-}
 
 /** A batch finished beyond the watermark: the first and last path it held, in traversal order. */
 export interface DoneBatch {
@@ -150,7 +133,7 @@ export function boundRecord(job: SchedulerJob): SchedulerJob {
  * with the counters flattened (files and bytes done and total). While the listing runs the
  * totals grow; once the job has ended they are the tree's.
  */
-export function jobJson(job: SchedulerJob): Record<string, unknown> {
+export function jobJson(job: SchedulerJob): JobInfo {
   const c = job.counters;
   return {
     id: job.id,
