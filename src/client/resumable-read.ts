@@ -5,6 +5,7 @@ import { StrataError } from '../core/errors.js';
 import type { ReadOptions } from '../core/file-system.js';
 import type { MountRecord } from '../core/mounts.js';
 import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
+import { DEFAULT_STORE_DEADLINE_MS, deadlineOf, InstrumentedStore } from '../ufs/instrumented-store.js';
 import type { UnderStore } from '../ufs/under-store.js';
 import { fingerprintOf } from '../ufs/under-store.js';
 import { type OwnerRouter, workerFailed } from './owner-router.js';
@@ -32,7 +33,14 @@ export class DirectStoreReader {
     if (!mount?.fallbackToUfs) return undefined;
     let store = this.stores.get(mount.path);
     if (!store) {
-      store = import('../ufs/factory.js').then((f) => f.createUnderStore(mount.uri, mount.options));
+      // The same wrapper workers put around their stores: the deadline and the caller's signal
+      // bound a direct read too.
+      store = import('../ufs/factory.js').then(
+        async (f) =>
+          new InstrumentedStore(await f.createUnderStore(mount.uri, mount.options), {
+            deadlineMs: deadlineOf(mount.options, DEFAULT_STORE_DEADLINE_MS),
+          }),
+      );
       this.stores.set(mount.path, store);
     }
     const s = await store;

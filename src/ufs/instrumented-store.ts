@@ -146,3 +146,10 @@ export class InstrumentedStore extends UnderStore {
     }
   }
 }
+
+/** A store's deadline: the given one, or the store's `timeoutMs` option when that is longer. */
+export function deadlineOf(options: Readonly<Record<string, string>>, deadlineMs: number): number {
+  const timeoutMs = Number(options.timeoutMs);
+  if (deadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return deadlineMs;
+  return Math.max(deadlineMs, timeoutMs);
+}

@@ -14,6 +14,7 @@ import { isWithin, normalizePath, relativeTo } from '../core/paths.js';
 import { createUnderStore, parseUfsUri } from '../ufs/factory.js';
 import {
   DEFAULT_STORE_DEADLINE_MS,
+  deadlineOf,
   InstrumentedStore,
   type UfsOperation,
 } from '../ufs/instrumented-store.js';
@@ -265,7 +266,7 @@ export class MountTable {
     const observe = this.instrument.observe;
     return new InstrumentedStore(store, {
       ...(observe ? { observe: (op, seconds, code) => observe(record.path, op, seconds, code) } : {}),
-      deadlineMs: deadlineOf(record, this.instrument.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS),
+      deadlineMs: deadlineOf(record.options, this.instrument.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS),
     });
   }
 
@@ -276,11 +277,4 @@ export class MountTable {
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
     return mount;
   }
-}
-
-/** The store deadline of a mount: the worker's, or the mount's `timeoutMs` option when longer. */
-export function deadlineOf(record: MountRecord, workerDeadlineMs: number): number {
-  const timeoutMs = Number(record.options.timeoutMs);
-  if (workerDeadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return workerDeadlineMs;
-  return Math.max(workerDeadlineMs, timeoutMs);
 }
