@@ -293,6 +293,46 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
     },
   },
   {
+    name: 'members: listed per role while registered, sorted by id; gone after close',
+    async run({ registry }) {
+      assert.deepEqual(await registry.listMembers('scheduler'), []);
+      const info = (id: string) => ({
+        id,
+        address: `http://127.0.0.1:1/${id}`,
+        version: 'v',
+        startedAtMs: 1,
+      });
+      const b = await registry.registerMember('scheduler', info('s-b'));
+      const a = await registry.registerMember('scheduler', info('s-a'));
+      const g = await registry.registerMember('gateway', info('g-1'));
+      assert.deepEqual(await registry.listMembers('scheduler'), [info('s-a'), info('s-b')]);
+      assert.deepEqual(await registry.listMembers('gateway'), [info('g-1')]);
+      assert.equal((await registry.listWorkers()).length, 0, 'members are not workers');
+      await b.close();
+      assert.deepEqual(await registry.listMembers('scheduler'), [info('s-a')]);
+      await a.close();
+      await g.close();
+      assert.deepEqual(await registry.listMembers('scheduler'), []);
+    },
+  },
+  {
+    name: 'deleteJob removes the record; deleting a missing one is not an error',
+    async run({ registry }) {
+      await registry.putJob({ id: 'gone', kind: 'load', state: 'SUCCEEDED' });
+      await registry.putJob({ id: 'kept', kind: 'load', state: 'SUCCEEDED' });
+      await registry.deleteJob('gone');
+      await registry.deleteJob('never-was');
+      assert.equal(await registry.getJob('gone'), undefined);
+      assert.equal(await registry.readJob('gone'), undefined);
+      assert.deepEqual(
+        (await registry.listJobs()).map((j) => j.id),
+        ['kept'],
+      );
+      // The id can be used again from scratch.
+      assert.ok((await registry.putJobIf({ id: 'gone', kind: 'free', state: 'PENDING' }, 0)) !== undefined);
+    },
+  },
+  {
     name: 'campaign: the first candidate leads, the second takes over after it resigns',
     async run({ registry }) {
       assert.equal(await registry.leader('scheduler'), undefined);

@@ -9,6 +9,8 @@ import { JsonFile } from './json-file.js';
 import type {
   JobRecord,
   LeaderHandle,
+  MemberInfo,
+  MemberRegistration,
   Registry,
   Unwatch,
   VersionedJob,
@@ -56,6 +58,8 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
   private readonly workerWatchers = new Set<(workers: WorkerInfo[]) => void>();
   private readonly mountWatchers = new Set<(mounts: MountRecord[]) => void>();
   private readonly elections = new Map<string, Candidate[]>();
+  /** role → id → member; in-process, so they live exactly as long as their handles. */
+  private readonly members = new Map<string, Map<string, { info: MemberInfo; handle: MemberRegistration }>>();
   private readonly mountsFile: JsonFile<{ version: 1; mounts: MountRecord[] }>;
   private readonly configFile: JsonFile<{ version: 1; config: Record<string, string> }>;
   private readonly jobsFile: JsonFile<{ version: 1; jobs: JobRecord[]; versions?: Record<string, number> }>;
@@ -99,6 +103,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.workerWatchers.clear();
     this.mountWatchers.clear();
     this.elections.clear();
+    this.members.clear();
     await Promise.all([this.mountsFile.flush(), this.configFile.flush(), this.jobsFile.flush()]);
   }
 
@@ -242,6 +247,16 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     return version;
   }
 
+  async deleteJob(id: string): Promise<void> {
+    if (!this.jobs.delete(id)) return;
+    this.jobVersions.delete(id);
+    await this.jobsFile.write({
+      version: 1,
+      jobs: [...this.jobs.values()],
+      versions: Object.fromEntries(this.jobVersions),
+    });
+  }
+
   async getJob(id: string): Promise<JobRecord | undefined> {
     const job = this.jobs.get(id);
     return job === undefined ? undefined : structuredClone(job);
@@ -249,6 +264,30 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
 
   async listJobs(): Promise<JobRecord[]> {
     return [...this.jobs.values()].map((j) => structuredClone(j)).sort((a, b) => compare(a.id, b.id));
+  }
+
+  // ---- members (in-process: no lease timer, a member goes with its handle or the registry) ----
+
+  async registerMember(role: string, info: MemberInfo): Promise<MemberRegistration> {
+    let byId = this.members.get(role);
+    if (byId === undefined) {
+      byId = new Map();
+      this.members.set(role, byId);
+    }
+    const group = byId;
+    const handle: MemberRegistration = {
+      close: async () => {
+        if (group.get(info.id)?.handle === handle) group.delete(info.id);
+      },
+    };
+    group.set(info.id, { info: { ...info }, handle });
+    return handle;
+  }
+
+  async listMembers(role: string): Promise<MemberInfo[]> {
+    return [...(this.members.get(role)?.values() ?? [])]
+      .map((m) => ({ ...m.info }))
+      .sort((a, b) => compare(a.id, b.id));
   }
 
   // ---- election: one FIFO queue per role; the head is the leader ----
@@ -268,6 +307,8 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     if (queue[0] === candidate) elect();
     return {
       elected,
+      // In one process nothing but resign() takes leadership away.
+      lost: new Promise<Error>(() => undefined),
       resign: async () => {
         const q = this.elections.get(role);
         if (q === undefined) return;

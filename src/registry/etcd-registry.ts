@@ -5,6 +5,8 @@ import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
 import type {
   JobRecord,
   LeaderHandle,
+  MemberInfo,
+  MemberRegistration,
   Registry,
   Unwatch,
   VersionedJob,
@@ -45,11 +47,13 @@ const WORKERS = 'workers/';
 const MOUNTS = 'mounts/';
 const CONFIG = 'config/';
 const JOBS = 'jobs/';
+const MEMBERS = 'members/';
 
 /**
  * The cluster registry on etcd (npm etcd3, loaded on open()). Keys under the prefix:
  * `workers/<id>` (JSON WorkerInfo on the worker's lease), `mounts/<encoded path>` (JSON
- * MountRecord), `config/<key>`, `jobs/<id>`, and `election/<role>/<lease>` for elections.
+ * MountRecord), `config/<key>`, `jobs/<id>`, `members/<role>/<id>` (JSON MemberInfo on
+ * its lease), and `election/<role>/<lease>` for elections.
  * Every call has a deadline and fails with UNAVAILABLE when etcd cannot be reached in time.
  */
 export class EtcdRegistry implements Registry {
@@ -164,9 +168,35 @@ export class EtcdRegistry implements Registry {
   // ---- membership ----
 
   async registerWorker(info: WorkerInfo, options: { leaseTtlMs?: number } = {}): Promise<WorkerRegistration> {
-    const ttlMs = options.leaseTtlMs ?? this.leaseTtlMs;
+    return this.leased(WORKERS, info, options.leaseTtlMs);
+  }
+
+  async registerMember(
+    role: string,
+    info: MemberInfo,
+    options: { leaseTtlMs?: number } = {},
+  ): Promise<MemberRegistration> {
+    return this.leased(`${MEMBERS}${encodeKey(role)}/`, info, options.leaseTtlMs);
+  }
+
+  async listMembers(role: string): Promise<MemberInfo[]> {
+    return this.listJson<MemberInfo>(`${MEMBERS}${encodeKey(role)}/`, 'id');
+  }
+
+  /** A record under `prefix` kept on a lease of its own, re-put on a new lease if it is lost. */
+  private async leased<T extends { readonly id: string }>(
+    prefix: string,
+    info: T,
+    leaseTtlMs: number | undefined,
+  ): Promise<EtcdWorkerRegistration> {
+    const ttlMs = leaseTtlMs ?? this.leaseTtlMs;
     if (!(ttlMs > 0)) throw new StrataError('INVALID_ARGUMENT', `lease TTL must be positive, got ${ttlMs}`);
-    const registration = new EtcdWorkerRegistration(this, { ...info }, Math.max(1, Math.ceil(ttlMs / 1000)));
+    const registration = new EtcdWorkerRegistration(
+      this,
+      { ...info } as unknown as WorkerInfo,
+      Math.max(1, Math.ceil(ttlMs / 1000)),
+      prefix,
+    );
     await registration.start();
     this.registrations.add(registration);
     return registration;
@@ -250,6 +280,15 @@ export class EtcdRegistry implements Registry {
     );
   }
 
+  async deleteJob(id: string): Promise<void> {
+    await this.call('delete job', () =>
+      this.ns
+        .delete()
+        .key(JOBS + encodeKey(id))
+        .exec(),
+    );
+  }
+
   async getJob(id: string): Promise<JobRecord | undefined> {
     const text = await this.call('get job', () => this.ns.get(JOBS + encodeKey(id)).string());
     return text === null ? undefined : parseJson<JobRecord>(text, `job ${id}`);
@@ -283,9 +322,19 @@ export class EtcdRegistry implements Registry {
   async campaign(role: string, candidateId: string): Promise<LeaderHandle> {
     const ttl = Math.max(1, Math.ceil(this.leaseTtlMs / 1000));
     const campaign = this.ns.election(encodeKey(role), ttl).campaign(candidateId);
+    let resigned = false;
+    let onLost!: (err: Error) => void;
+    const lost = new Promise<Error>((ok) => {
+      onLost = ok;
+    });
     const elected = new Promise<void>((ok, fail) => {
       campaign.on('elected', () => ok());
-      campaign.on('error', (err) => fail(translateEtcdError(err, `etcd campaign for ${role}`)));
+      campaign.on('error', (err) => {
+        const e = translateEtcdError(err, `etcd campaign for ${role}`);
+        fail(e);
+        // etcd3 reports a lost campaign lease as an error: leadership (or candidacy) is gone.
+        if (!resigned) onLost(e);
+      });
     });
     // A caller that never awaits `elected` must not crash the process when the campaign fails.
     elected.catch(() => undefined);
@@ -293,7 +342,11 @@ export class EtcdRegistry implements Registry {
     await this.call('campaign', () => campaign.getCampaignKey());
     return {
       elected,
-      resign: () => this.call('resign', () => campaign.resign()),
+      lost,
+      resign: () => {
+        resigned = true;
+        return this.call('resign', () => campaign.resign());
+      },
     };
   }
 
@@ -397,10 +450,12 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
     private readonly registry: EtcdRegistry,
     private info: WorkerInfo,
     private readonly ttlSeconds: number,
+    /** Where the record lives: `workers/`, or `members/<role>/` for other roles' records. */
+    private readonly prefix = WORKERS,
   ) {}
 
   private get key(): string {
-    return WORKERS + encodeKey(this.info.id);
+    return this.prefix + encodeKey(this.info.id);
   }
 
   /** @internal grants a lease and puts the record on it. */

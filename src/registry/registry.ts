@@ -48,6 +48,24 @@ export interface WorkerRegistration {
   onLost?: (err: unknown) => void;
 }
 
+/**
+ * A process other than a worker that announces itself in the registry for as long as it runs
+ * (role "scheduler": its admin API address), e.g. so `strata report` can list them and the CLI
+ * can reach one. Listed only while its lease is alive, like a worker.
+ */
+export interface MemberInfo {
+  readonly id: string;
+  /** Base URL of its admin API, e.g. http://10.0.0.5:19997 */
+  readonly address: string;
+  readonly version: string;
+  readonly startedAtMs: number;
+}
+
+export interface MemberRegistration {
+  /** Revokes the lease: the member is no longer listed. */
+  close(): Promise<void>;
+}
+
 export interface JobRecord {
   readonly id: string;
   readonly kind: string;
@@ -66,6 +84,12 @@ export interface LeaderHandle {
   readonly elected: Promise<void>;
   /** Gives up leadership or candidacy. */
   resign(): Promise<void>;
+  /**
+   * Resolves when this candidate lost the election's lease (the registry was unreachable past
+   * the lease, or the lease was revoked): it may no longer be the leader and must stop acting
+   * as one. Never resolves for a resign(), nor in a registry whose elections cannot be lost.
+   */
+  readonly lost: Promise<Error>;
 }
 
 export type Unwatch = () => void;
@@ -90,6 +114,15 @@ export interface Registry {
   /** Sets `key` only if it is absent (atomically); returns the value stored either way. */
   initConfig(key: string, value: string): Promise<string>;
 
+  /** Announces a member of `role` on a lease kept alive until close() (see MemberInfo). */
+  registerMember(
+    role: string,
+    info: MemberInfo,
+    options?: { leaseTtlMs?: number },
+  ): Promise<MemberRegistration>;
+  /** The live members of `role`, sorted by id. */
+  listMembers(role: string): Promise<MemberInfo[]>;
+
   putJob(job: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   listJobs(): Promise<JobRecord[]>;
@@ -101,6 +134,8 @@ export interface Registry {
    * (or appeared) since — another writer got there first; nothing is written then.
    */
   putJobIf(job: JobRecord, version: number): Promise<number | undefined>;
+  /** Removes a job record (a purge of an ended job); no record is not an error. */
+  deleteJob(id: string): Promise<void>;
 
   /** Campaign for a singleton role (e.g. "scheduler"). */
   campaign(role: string, candidateId: string): Promise<LeaderHandle>;

@@ -5,6 +5,8 @@ import { type SealKey, seal, unseal } from '../core/seal.js';
 import type {
   JobRecord,
   LeaderHandle,
+  MemberInfo,
+  MemberRegistration,
   Registry,
   Unwatch,
   VersionedJob,
@@ -187,6 +189,22 @@ export class SealedRegistry implements Registry {
 
   listJobs(): Promise<JobRecord[]> {
     return this.inner.listJobs();
+  }
+
+  registerMember(
+    role: string,
+    info: MemberInfo,
+    options?: { leaseTtlMs?: number },
+  ): Promise<MemberRegistration> {
+    return this.inner.registerMember(role, info, options);
+  }
+
+  listMembers(role: string): Promise<MemberInfo[]> {
+    return this.inner.listMembers(role);
+  }
+
+  deleteJob(id: string): Promise<void> {
+    return this.inner.deleteJob(id);
   }
 
   readJob(id: string): Promise<VersionedJob | undefined> {
