@@ -1,4 +1,4 @@
-import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
+import type { Election, Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
 import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
@@ -43,6 +43,11 @@ export function parseEtcdUri(uri: string): { hosts: string[]; prefix: string | u
   return { hosts, prefix };
 }
 
+/** What etcd3 keeps private and the election clean-up needs: the election's own watch manager. */
+interface ElectionInternals {
+  readonly namespace?: { readonly watchManager?: { readonly watchers?: readonly Watcher[] } };
+}
+
 const WORKERS = 'workers/';
 const MOUNTS = 'mounts/';
 const CONFIG = 'config/';
@@ -66,6 +71,8 @@ export class EtcdRegistry implements Registry {
   private nsRef: Namespace | undefined;
   private readonly registrations = new Set<EtcdWorkerRegistration>();
   private readonly unwatches = new Set<Unwatch>();
+  /** Elections campaigned in and not resigned: their watches are cancelled on close(). */
+  private readonly elections = new Set<Election>();
   /** Watch cancellations in flight: close() lets them finish before closing the client. */
   private readonly cancelling = new Set<Promise<unknown>>();
 
@@ -121,6 +128,8 @@ export class EtcdRegistry implements Registry {
       }),
     ]);
     clearTimeout(timer);
+    for (const election of [...this.elections]) await this.cancelElectionWatches(election);
+    this.elections.clear();
     await Promise.allSettled([...this.registrations].map((r) => r.close()));
     this.client = undefined;
     this.nsRef = undefined;
@@ -321,7 +330,9 @@ export class EtcdRegistry implements Registry {
 
   async campaign(role: string, candidateId: string): Promise<LeaderHandle> {
     const ttl = Math.max(1, Math.ceil(this.leaseTtlMs / 1000));
-    const campaign = this.ns.election(encodeKey(role), ttl).campaign(candidateId);
+    const election = this.ns.election(encodeKey(role), ttl);
+    const campaign = election.campaign(candidateId);
+    this.elections.add(election);
     let resigned = false;
     let onLost!: (err: Error) => void;
     const lost = new Promise<Error>((ok) => {
@@ -343,11 +354,31 @@ export class EtcdRegistry implements Registry {
     return {
       elected,
       lost,
-      resign: () => {
+      resign: async () => {
         resigned = true;
-        return this.call('resign', () => campaign.resign());
+        try {
+          await this.call('resign', () => campaign.resign());
+        } finally {
+          // A candidate that was not elected yet still watches the leader's key.
+          await this.cancelElectionWatches(election);
+          this.elections.delete(election);
+        }
       },
     };
+  }
+
+  /**
+   * Cancels the watches a campaign keeps on the keys ahead of it (etcd3 waits for the leader's key
+   * to go with a watch that resign() leaves open). Closing the client does not end an open watch
+   * stream (grpc-js lets calls outlive their channel), so a stopped standby would never exit.
+   */
+  private async cancelElectionWatches(election: Election): Promise<void> {
+    const manager = (election as unknown as ElectionInternals).namespace?.watchManager;
+    const watchers = [...(manager?.watchers ?? [])];
+    if (watchers.length === 0) return;
+    await this.call('cancel election watch', () => Promise.allSettled(watchers.map((w) => w.cancel()))).catch(
+      () => undefined,
+    );
   }
 
   async leader(role: string): Promise<string | undefined> {
