@@ -1,21 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { readTokenFile } from '../client/discovery.js';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
-import { newSealKeyText, parseSealKey } from '../core/seal.js';
-import { createRegistry } from '../registry/factory.js';
-import {
-  CLUSTER_TOKEN_KEY,
-  type Registry,
-  SEAL_KEY_CONFIG_KEY,
-  type WorkerRegistration,
-} from '../registry/registry.js';
-import { SealedRegistry } from '../registry/sealed-registry.js';
-import { secretOptionsOf } from '../ufs/factory.js';
+import type { WorkerRegistration } from '../registry/registry.js';
 import { requireToken } from './auth.js';
+import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
@@ -108,17 +98,12 @@ export async function startWorker(
 ): Promise<WorkerProcess> {
   if (config.insecure)
     logger('insecure_ignored', { reason: 'a cluster worker always requires the cluster token' });
-  const raw: Registry = await createRegistry(registryUri, { dataDir: config.dataDir });
-  await raw.open();
-  // Every RPC call carries the cluster token. Unless one is configured, the first worker creates
-  // it in the registry (atomically) and everyone with registry access — workers, clients — uses it.
-  const token =
-    config.token ??
-    (config.tokenFile === undefined ? undefined : await readTokenFile(config.tokenFile)) ??
-    (await raw.initConfig(CLUSTER_TOKEN_KEY, randomBytes(24).toString('base64url')));
-  // Mount secrets are sealed with the cluster's seal key, kept beside the token (created the same way).
-  const sealKey = parseSealKey(await raw.initConfig(SEAL_KEY_CONFIG_KEY, newSealKeyText()));
-  const registry = new SealedRegistry(raw, { key: sealKey, secretOptionsOf });
+  // Every RPC call carries the cluster token; mount secrets are sealed with the cluster's seal key.
+  const { registry, token } = await openClusterRegistry(registryUri, {
+    dataDir: config.dataDir,
+    token: config.token,
+    tokenFile: config.tokenFile,
+  });
   const resealed = await registry.sealStored();
   if (resealed > 0) logger('mounts_sealed', { records: resealed });
   const node = new WorkerNode(config, registry);
