@@ -11,7 +11,8 @@ import { isFinal, type SchedulerJob } from './job-record.js';
  * unfinished jobs with the engine — RUNNING ones first (resumed from their cursor), then PENDING
  * ones in the order they were created — at most `maxRunning` at once; the rest stay PENDING.
  * It looks at the registry every `pollMs` and whenever `wake()` is called (a submit).
- * `stop()` stops the engines (the records stay RUNNING, resumable) and resigns.
+ * `stop()` stops the engines (the records stay RUNNING, resumable) and resigns. Leadership that
+ * is lost stops the engines the same way and campaigns again (see `start`).
  */
 
 export interface SchedulerOptions {
@@ -21,11 +22,21 @@ export interface SchedulerOptions {
   readonly maxRunning?: number;
   /** How often the registry is looked at for new jobs (default 500 ms). */
   readonly pollMs?: number;
+  /** How long finished jobs are kept before the leader purges them (the job engine's part). */
+  readonly retentionMs?: number;
+  /** Where the job metrics are registered (the job engine's part). */
+  readonly metrics?: import('prom-client').Registry;
+  /** Told when this scheduler becomes the leader (true) and when it no longer is (false). */
+  readonly onLeadership?: (leader: boolean) => void;
   /** Passed to each engine (signal and stop are the scheduler's). */
   readonly engine?: Omit<EngineOptions, 'signal' | 'stop'>;
 }
 
 export const DEFAULT_MAX_RUNNING = 4;
+
+/** Backoff between campaigns that fail (registry unreachable), doubling up to the max. */
+const LEAD_RETRY_MIN_MS = 200;
+const LEAD_RETRY_MAX_MS = 5000;
 
 export class Scheduler {
   readonly id: string;
@@ -35,6 +46,9 @@ export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
   private leader: LeaderHandle | undefined;
   private loop: Promise<void> | undefined;
+  /** Aborted when this term of leadership ends (lost, or stop()): the engines' `stop`. */
+  private termSignal: AbortSignal = AbortSignal.abort();
+  private leading = false;
   private kick: (() => void) | undefined;
 
   constructor(
@@ -47,22 +61,96 @@ export class Scheduler {
     this.pollMs = Math.max(10, options.pollMs ?? 500);
   }
 
-  /** Campaigns and, once elected, runs jobs until `stop()`. Returns at once. */
+  /**
+   * Campaigns and, once elected, runs jobs until `stop()`. Returns once the first campaign is
+   * registered (a registry that cannot be reached fails here). A lost leadership (the election's
+   * lease expired: the registry was unreachable past it, or the lease was revoked) stops the
+   * engines — their records stay RUNNING for the next leader, whose compare-and-set writes a stale
+   * engine could not overwrite anyway — and campaigns again.
+   */
   async start(): Promise<void> {
-    this.leader = await this.registry.campaign('scheduler', this.id);
-    this.loop = (async () => {
-      await Promise.race([this.leader!.elected, this.stopped()]);
-      if (this.halt.signal.aborted) return;
-      logger('scheduler_leader', { id: this.id });
-      while (!this.halt.signal.aborted) {
+    const first = await this.registry.campaign('scheduler', this.id);
+    this.leader = first;
+    this.loop = this.lead(first);
+  }
+
+  /** Whether this scheduler leads now (elected, leadership not lost, not stopped). */
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  private async lead(first: LeaderHandle): Promise<void> {
+    let handle: LeaderHandle | undefined = first;
+    let retryMs = LEAD_RETRY_MIN_MS;
+    while (!this.halt.signal.aborted) {
+      if (handle === undefined) {
         try {
-          await this.pickUp();
+          handle = await this.registry.campaign('scheduler', this.id);
+          this.leader = handle;
+          retryMs = LEAD_RETRY_MIN_MS;
         } catch (err) {
-          logger('scheduler_error', { error: toStrataError(err).message });
+          logger('scheduler_campaign_error', { id: this.id, error: toStrataError(err).message, retryMs });
+          await this.pause(retryMs);
+          retryMs = Math.min(LEAD_RETRY_MAX_MS, retryMs * 2);
+          continue;
         }
-        await this.nap();
       }
-    })();
+      const lost = handle.lost.then((err) => ({ lost: err }));
+      const outcome = await Promise.race([
+        handle.elected.then(
+          () => 'elected' as const,
+          (err: unknown) => ({ lost: err }),
+        ),
+        lost,
+        this.stopped().then(() => 'halt' as const),
+      ]);
+      if (outcome === 'halt') return;
+      if (outcome === 'elected') {
+        const ended = await this.term(lost);
+        if (ended === 'halt') return;
+        logger('scheduler_leadership_lost', { id: this.id, error: toStrataError(ended.lost).message });
+      } else {
+        logger('scheduler_campaign_lost', { id: this.id, error: toStrataError(outcome.lost).message });
+      }
+      // The old campaign is dead; drop what is left of it (its lease may already be gone).
+      await handle.resign().catch(() => undefined);
+      handle = undefined;
+    }
+  }
+
+  /**
+   * One term as leader: runs jobs until stopped or the leadership is lost, then stops this term's
+   * engines (records stay RUNNING) and waits for them before anyone campaigns again.
+   */
+  private async term(lost: Promise<{ lost: unknown }>): Promise<'halt' | { lost: unknown }> {
+    const term = new AbortController();
+    const onHalt = () => term.abort();
+    this.halt.signal.addEventListener('abort', onHalt, { once: true });
+    this.termSignal = term.signal;
+    let ended: 'halt' | { lost: unknown } | undefined;
+    lost.then((l) => {
+      ended ??= l;
+      term.abort();
+      this.kick?.();
+    });
+    this.leading = true;
+    this.options.onLeadership?.(true);
+    logger('scheduler_leader', { id: this.id });
+    while (!term.signal.aborted) {
+      try {
+        await this.pickUp();
+      } catch (err) {
+        logger('scheduler_error', { error: toStrataError(err).message });
+      }
+      if (term.signal.aborted) break;
+      await this.nap();
+    }
+    ended ??= 'halt';
+    this.leading = false;
+    this.options.onLeadership?.(false);
+    await Promise.all(this.running.values());
+    this.halt.signal.removeEventListener('abort', onHalt);
+    return ended;
   }
 
   /** Looks at the registry now (after a submit). */
@@ -76,7 +164,9 @@ export class Scheduler {
     this.kick?.();
     await this.loop;
     await Promise.all(this.running.values());
-    await this.leader?.resign();
+    await this.leader?.resign().catch((err) => {
+      logger('scheduler_resign_error', { id: this.id, error: toStrataError(err).message });
+    });
   }
 
   /** Jobs this scheduler is running now. */
@@ -92,8 +182,8 @@ export class Scheduler {
       .filter((j) => (j.state === 'RUNNING' || j.state === 'PENDING') && !this.running.has(j.id))
       .sort((a, b) => order(a) - order(b) || a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
     for (const job of candidates) {
-      if (this.running.size >= this.maxRunning || this.halt.signal.aborted) return;
-      const run = runJob(this.registry, this.fs, job.id, { ...this.options.engine, stop: this.halt.signal })
+      if (this.running.size >= this.maxRunning || this.termSignal.aborted) return;
+      const run = runJob(this.registry, this.fs, job.id, { ...this.options.engine, stop: this.termSignal })
         .then((end) =>
           // Stopped (shutdown) or taken by another writer: not an end, the record says where it got to.
           logger(isFinal(end.state) ? 'job_end' : 'job_stopped', {
@@ -109,6 +199,20 @@ export class Scheduler {
         });
       this.running.set(job.id, run);
     }
+  }
+
+  /** Waits `ms`, or less if stopped. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((ok) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.halt.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        ok();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private stopped(): Promise<void> {
