@@ -11,6 +11,7 @@ export function mainHelp(commands: readonly CommandSpec[], group?: string): stri
       'Daemons:',
       `  ${'local'.padEnd(width)}run the whole system in one process (see "strata local --help")`,
       `  ${'worker'.padEnd(width)}run a cluster worker registered in etcd (see "strata worker --help")`,
+      `  ${'scheduler'.padEnd(width)}run a cluster job scheduler, leader-elected in etcd (see "strata scheduler --help")`,
       `  ${'gateway s3'.padEnd(width)}serve the namespace over the S3 API (see "strata gateway s3 --help")`,
       `  ${'fuse mount'.padEnd(width)}mount the namespace as a POSIX file system (see "strata fuse --help")`,
       '',

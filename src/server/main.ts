@@ -10,6 +10,10 @@ const DAEMONS: readonly DaemonEntry[] = [
     run: async (leading, args) => (await import('./worker.js')).runWorker([...leading, ...args]),
   },
   {
+    words: ['scheduler'],
+    run: async (leading, args) => (await import('./scheduler-daemon.js')).runScheduler([...leading, ...args]),
+  },
+  {
     words: ['gateway', 's3'],
     run: async (leading, args) =>
       (await import('../gateway/s3/index.js')).runS3Gateway([...leading, ...args]),
