@@ -49,7 +49,10 @@ export interface CommandContext {
   readonly tokenFile?: string;
   /** Connects on first use (closed by main when the command ends). */
   fs(): Promise<StrataFileSystem>;
-  /** The jobs API of the registry's `strata local` (src/client/jobs-client.ts). */
+  /**
+   * The jobs API (src/client/jobs-client.ts): of the registry's `strata local` (http://…), or of a
+   * cluster's leading scheduler (etcd://…). Closed by main when the command ends.
+   */
   jobs(): JobsClient;
 }
 

@@ -44,6 +44,7 @@ export async function main(
 ): Promise<number> {
   ignoreEpipe(io);
   let closeFs: (() => Promise<void>) | undefined;
+  let closeJobs: (() => Promise<void>) | undefined;
   let command: CommandSpec | undefined;
   try {
     const { leading, rest } = splitLeadingFlags(argv);
@@ -110,7 +111,12 @@ export async function main(
       ...(tokenFile === undefined ? {} : { tokenFile }),
       jobs: () => {
         if (registry.uri === undefined) throw noRegistry();
-        jobs ??= new JobsClient(registry.uri, tokenFile === undefined ? {} : { tokenFile });
+        // http://… of "strata local", or etcd://… (the cluster's leading scheduler, found there).
+        if (jobs === undefined) {
+          const client = new JobsClient(registry.uri, tokenFile === undefined ? {} : { tokenFile });
+          jobs = client;
+          closeJobs = () => client.close();
+        }
         return jobs;
       },
       fs: () => {
@@ -134,6 +140,7 @@ export async function main(
     return reportError(io, err, command);
   } finally {
     await closeFs?.().catch(() => undefined);
+    await closeJobs?.().catch(() => undefined);
   }
 }
 
