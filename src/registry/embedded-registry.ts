@@ -326,7 +326,10 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
 
   // ---- HTTP view ----
 
-  /** Serves GET /registry/v1/workers and /registry/v1/mounts; false for other paths. */
+  /**
+   * Serves GET /registry/v1/workers, /registry/v1/mounts and /registry/v1/members/ROLE
+   * ({members, leader}: the role's members and its elected leader's id, or null); false for other paths.
+   */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://registry');
     if (!url.pathname.startsWith('/registry/v1/')) return false;
@@ -335,6 +338,11 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
       body = { workers: this.workerSnapshot() };
     else if (req.method === 'GET' && url.pathname === '/registry/v1/mounts')
       body = { mounts: this.mountSnapshot().map(mountInfo) };
+    else if (req.method === 'GET' && url.pathname.startsWith('/registry/v1/members/')) {
+      const role = safeDecode(url.pathname.slice('/registry/v1/members/'.length));
+      if (role !== undefined && role !== '' && !role.includes('/'))
+        body = { members: await this.listMembers(role), leader: (await this.leader(role)) ?? null };
+    }
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no registry route ${url.pathname}` } }));
@@ -413,6 +421,14 @@ function deliver<T>(listener: (value: T) => void, value: T): void {
     listener(value);
   } catch {
     // The watcher's own bug; nothing sensible to do with it here.
+  }
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }
 

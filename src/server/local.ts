@@ -219,6 +219,13 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     }
   }
   await scheduler.start();
+  // Listed like a cluster's schedulers (strata report), with the admin address of this port.
+  const schedulerMember = await registry.registerMember('scheduler', {
+    id: scheduler.id,
+    address: base,
+    version: VERSION,
+    startedAtMs: Date.now(),
+  });
   logger('ready', {
     addresses,
     dataDir,
@@ -245,6 +252,7 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
         await withdraw?.().catch(() => undefined);
         // Engines stop between batches' calls; their jobs stay RUNNING, resumed on the next start.
         await scheduler.stop();
+        await schedulerMember.close();
         await registration.close();
         await s3?.close();
         await http.close();

@@ -4,14 +4,19 @@ import { JSON_OPTION } from '../options.js';
 
 export default defineCommand({
   words: ['report'],
-  summary: 'cluster view: workers, tiers, mounts, pending persists',
+  summary: 'cluster view: workers, tiers, mounts, pending persists, schedulers',
   usage: 'report [--json]',
-  examples: ['strata report', 'strata report --json | jq ".workers[].hitRatio"'],
+  examples: [
+    'strata report',
+    'strata report --json | jq ".workers[].hitRatio"',
+    'strata report --json | jq ".schedulers[] | select(.leader)"',
+  ],
   options: { json: JSON_OPTION },
   args: { min: 0, max: 0 },
   remote: true,
   async run(ctx) {
-    const r = await (await ctx.fs()).report();
+    const [base, schedulers] = await Promise.all([(await ctx.fs()).report(), ctx.jobs().schedulers()]);
+    const r = { ...base, schedulers };
     if (flag(ctx, 'json')) {
       await print(ctx.io.stdout, json(r));
       return 0;
@@ -43,7 +48,10 @@ export default defineCommand({
         ]);
       }
     }
-    out.push(table(workers), '\n', table(tiers), '\n', table(mountRows(r.mounts)));
+    const leaders = [['SCHEDULER', 'ADDRESS', 'LEADER', 'STARTED', 'VERSION']];
+    for (const s of r.schedulers)
+      leaders.push([s.id, s.address, s.leader ? 'yes' : 'no', isoTime(s.startedAtMs), s.version]);
+    out.push(table(workers), '\n', table(tiers), '\n', table(mountRows(r.mounts)), '\n', table(leaders));
     await print(ctx.io.stdout, out.join(''));
     return 0;
   },
