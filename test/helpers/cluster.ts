@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnDaemon } from './daemon.js';
+import { type Daemon as RunningDaemon, spawnDaemon } from './daemon.js';
 import { STRATA_BIN } from './local-process.js';
 
 export interface WorkerReady {
@@ -55,4 +55,28 @@ export async function workerMounts(address: string, token: string): Promise<stri
   const res = await fetch(`${address}/rpc/v1/mounts`, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) throw new Error(`worker ${address} answered ${res.status}`);
   return ((await res.json()) as Array<{ path: string }>).map((m) => m.path);
+}
+
+export interface SchedulerReady {
+  ready: true;
+  role: 'scheduler';
+  id: string;
+  pid: number;
+  version: string;
+  addresses: { admin: string };
+}
+
+export type RunningScheduler = RunningDaemon<SchedulerReady>;
+
+/** Starts `strata scheduler` (the real CLI) as a child process and waits for its ready line. */
+export async function startScheduler(
+  registry: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningScheduler> {
+  return spawnDaemon<SchedulerReady>(
+    process.execPath,
+    [STRATA_BIN, 'scheduler', '--registry', registry, '--port', '0', ...args],
+    { env, what: 'strata scheduler' },
+  );
 }

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
+import { JobsClient } from '../../src/client/jobs-client.js';
+import {
+  clusterToken,
+  type RunningScheduler,
+  type RunningWorker,
+  startScheduler,
+  startWorker,
+  workerMounts,
+} from '../helpers/cluster.js';
+import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { metric, runCli, tempDir, waitFor } from '../helpers/local-process.js';
+
+/**
+ * Faults under a running job, real processes (etcd, 3 `strata worker`, 2 `strata scheduler`,
+ * leases of 2 s): the leader loses its election lease (revoked in etcd, as an expiry would), and
+ * a worker is killed -9.
+ */
+
+const LEASE = '2s';
+const FILE_SIZE = 1024;
+const DIRS = 4;
+const PER_DIR = 500;
+const FILES = DIRS * PER_DIR;
+
+describe('strata scheduler: faults during a job', () => {
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let etcd: EtcdProcess;
+  const workers: RunningWorker[] = [];
+  const schedulers: RunningScheduler[] = [];
+  let fs: ConnectedFileSystem;
+  let jobs: JobsClient;
+
+  const report = async () => {
+    const r = await runCli(['report', '--json'], { registry: etcd.uri });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { workers: unknown[]; schedulers: Array<{ id: string; leader: boolean }> };
+  };
+
+  before(async () => {
+    tmp = await tempDir('sched-faults');
+    const body = Buffer.alloc(FILE_SIZE, 3);
+    for (const tree of ['pond', 'marsh']) {
+      for (let d = 0; d < DIRS; d++) {
+        const dir = join(tmp.dir, 'ufs', tree, `d${d}`);
+        await mkdir(dir, { recursive: true });
+        await Promise.all(Array.from({ length: PER_DIR }, (_, f) => writeFile(join(dir, `f${f}.bin`), body)));
+      }
+    }
+    etcd = await startEtcd();
+    for (let i = 0; i < 3; i++)
+      workers.push(await startWorker(etcd.uri, ['--data-dir', join(tmp.dir, `w${i}`), '--lease-ttl', LEASE]));
+    fs = await connect(etcd.uri);
+    await waitFor('3 workers in the ring', async () => (await fs.report()).workers.length === 3);
+    for (const tree of ['pond', 'marsh'])
+      await fs.mount(`/${tree}`, pathToFileURL(join(tmp.dir, 'ufs', tree)).href);
+    const token = await clusterToken(etcd.uri);
+    await waitFor('mounts on every worker', async () => {
+      for (const w of workers) {
+        const mounts = await workerMounts(w.ready.addresses.worker, token);
+        if (!mounts.includes('/pond') || !mounts.includes('/marsh')) return false;
+      }
+      return true;
+    });
+    for (let i = 0; i < 2; i++) schedulers.push(await startScheduler(etcd.uri, ['--lease-ttl', LEASE]));
+    jobs = new JobsClient(etcd.uri);
+  });
+
+  after(async () => {
+    await jobs?.close();
+    await fs?.close();
+    for (const s of schedulers) await s.stop().catch(() => undefined);
+    for (const w of workers) await w.stop().catch(() => undefined);
+    await etcd?.stop();
+    await tmp?.cleanup();
+  });
+
+  /** The one scheduler that says it leads (by /healthz), once exactly one does. */
+  async function leading(): Promise<RunningScheduler> {
+    return waitFor('exactly one leading scheduler', async () => {
+      const flags = await Promise.all(
+        schedulers.map(async (s) => {
+          const h = (await (await fetch(`${s.ready.addresses.admin}/healthz`)).json()) as { leader: boolean };
+          return h.leader;
+        }),
+      );
+      return flags.filter(Boolean).length === 1 ? schedulers[flags.indexOf(true)] : undefined;
+    });
+  }
+
+  test('a leader whose election lease is revoked stops its engines and campaigns again; the other one finishes the job', async () => {
+    const leader = await leading();
+    const other = schedulers.find((s) => s !== leader)!;
+    const job = await jobs.submit('load', '/pond');
+    await waitFor('the job running', async () => (await jobs.get(job.id)).filesDone > 0 || undefined, 30_000);
+    await revokeElectionLease(etcd.uri, leader.ready.id);
+    await waitFor('the other scheduler leading', async () =>
+      (await leading()) === other ? true : undefined,
+    );
+    const end = await jobs.wait(job.id, { intervalMs: 100 });
+    assert.equal(end.state, 'SUCCEEDED', JSON.stringify(end));
+    assert.equal(end.filesDone, FILES);
+    assert.equal(end.bytesDone, FILES * FILE_SIZE);
+    // The old leader is a candidate again: still listed, not leading, and its log says why.
+    const r = await report();
+    assert.deepEqual(r.schedulers.map((s) => s.id).sort(), schedulers.map((s) => s.ready.id).sort());
+    assert.deepEqual(
+      r.schedulers.filter((s) => s.leader).map((s) => s.id),
+      [other.ready.id],
+    );
+    assert.equal(await metric(leader.ready.addresses.admin, 'strata_scheduler_leader'), 0);
+    assert.equal(await metric(other.ready.addresses.admin, 'strata_scheduler_leader'), 1);
+    assert.match(leader.stderr(), /"event":"scheduler_leadership_lost"/);
+    // It still leads again when the other one goes: it did campaign again.
+    assert.equal(await other.stop(), 0, other.stderr());
+    schedulers.splice(schedulers.indexOf(other), 1);
+    assert.equal(await leading(), leader);
+    schedulers.push(await startScheduler(etcd.uri, ['--lease-ttl', LEASE]));
+  });
+
+  test('kill -9 of a worker mid-job: the job ends SUCCEEDED and every file is cached on a live owner', async () => {
+    // Two replicas: what the dead worker had cached before it died lives on at the other owner.
+    const job = await jobs.submit('load', '/marsh', { replicas: 2 });
+    await waitFor(
+      'the job at 25 %',
+      async () => (await jobs.get(job.id)).filesDone >= FILES / 4 || undefined,
+      60_000,
+    );
+    await workers[1]!.kill();
+    const end = await jobs.wait(job.id, { intervalMs: 100 });
+    assert.equal(end.state, 'SUCCEEDED', JSON.stringify({ ...end, failures: end.failures.slice(0, 5) }));
+    assert.equal(end.filesDone, FILES);
+    await waitFor('the dead worker out of the ring', async () => (await fs.report()).workers.length === 2);
+    const notCached: string[] = [];
+    for (let d = 0; d < DIRS; d++) {
+      for (let f = 0; f < PER_DIR; f++) {
+        const s = await fs.status(`/marsh/d${d}/f${f}.bin`);
+        if (s.cachedPercent !== 100) notCached.push(s.path);
+      }
+    }
+    assert.deepEqual(notCached.slice(0, 10), [], `${notCached.length} files not cached on a live owner`);
+  });
+});
+
+/** Revokes the etcd lease of `id`'s election key, as etcd does when the lease expires. */
+async function revokeElectionLease(uri: string, id: string): Promise<void> {
+  const { Etcd3 } = await import('etcd3');
+  const client = new Etcd3({ hosts: uri.replace('etcd://', 'http://') });
+  try {
+    const kvs = await client.getAll().prefix('/strata/election/scheduler/').exec();
+    const mine = kvs.kvs.find((kv) => kv.value.toString() === id);
+    assert.ok(mine, `no election key of ${id}`);
+    await client.leaseClient.leaseRevoke({ ID: mine.lease });
+  } finally {
+    client.close();
+  }
+}
