@@ -196,13 +196,25 @@ describe('strata scheduler: two schedulers over etcd and 3 workers', () => {
     schedulers.push(await startScheduler(etcd.uri, schedulerArgs()));
   });
 
-  test('bad input through the CLI: an unknown job id; SIGTERM leaves the jobs RUNNING and then no scheduler answers', async () => {
+  test('bad input through the CLI: an unknown job id, bad daemon flags; SIGTERM leaves the jobs RUNNING and then no scheduler answers', async () => {
     const unknown = await cli(['job', 'status', 'no-such-job']);
     assert.equal(unknown.code, 2, unknown.stderr);
     assert.match(unknown.stderr, /^strata: NOT_FOUND: no job no-such-job/m);
     const cancel = await cli(['job', 'cancel', 'no-such-job']);
     assert.notEqual(cancel.code, 0);
     assert.match(cancel.stderr, /NOT_FOUND/);
+
+    // The daemon's own flags: refused before anything starts.
+    for (const [args, message] of [
+      [['scheduler', '--registry', 'http://127.0.0.1:1'], /runs against a cluster registry \(etcd:/],
+      [['scheduler', '--registry', etcd.uri, '--lease-ttl', '0'], /--lease-ttl must be positive/],
+      [['scheduler', '--registry', etcd.uri, '--max-running', 'many'], /--max-running must be an integer/],
+    ] as const) {
+      const bad = await runCli([...args]);
+      assert.equal(bad.code, 64, bad.stderr);
+      assert.match(bad.stderr, message);
+    }
+    assert.equal((await report()).schedulers.length, 2, 'no scheduler was added by the refused ones');
 
     const job = await jobs.submit('free', '/lake');
     await waitFor(
