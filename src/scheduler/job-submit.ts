@@ -120,15 +120,15 @@ export async function updateJobOptions(
   id: string,
   patch: Readonly<Record<string, unknown>>,
 ): Promise<SchedulerJob> {
+  for (const name of Object.keys(patch)) {
+    if (!(UPDATABLE as readonly string[]).includes(name))
+      throw new StrataError('INVALID_ARGUMENT', `option ${name} of a job cannot change once submitted`);
+  }
   for (;;) {
     const current = await registry.readJob(id);
     if (current === undefined) throw new StrataError('NOT_FOUND', `no job ${id}`);
     const job = current.job as SchedulerJob;
     if (isFinal(job.state)) return job;
-    for (const name of Object.keys(patch)) {
-      if (!(UPDATABLE as readonly string[]).includes(name))
-        throw new StrataError('INVALID_ARGUMENT', `option ${name} of a job cannot change once submitted`);
-    }
     const { options } = resolveKind(job.kind, { ...job.options, ...patch });
     const next: SchedulerJob = { ...job, options, updatedAtMs: Date.now() };
     if ((await registry.putJobIf(next, current.version)) !== undefined) return next;
