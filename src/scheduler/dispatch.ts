@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError, toStrataError } from '../core/errors.js';
-import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
-import type { BatchOp, JobKind } from './job-kinds.js';
+import {
+  type CallOptions,
+  type FileInfo,
+  type JobBatchCallOptions,
+  type JobBatchRequest,
+  type JobBatchResult,
+  MAX_JOB_BATCH_PATHS,
+  type StrataFileSystem,
+} from '../core/file-system.js';
+import type { JobKind } from './job-kinds.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /**
@@ -15,40 +23,11 @@ import type { TokenBucket } from './token-bucket.js';
  * file by file through the kind's `file` handler.
  */
 
-/** interfaces.md: the per-owner batch request (optional on StrataFileSystem; helper B adds it there). */
-export interface JobBatchRequest {
-  readonly op: BatchOp;
-  readonly paths: readonly string[];
-  readonly options?: {
-    readonly metadataOnly?: boolean;
-    readonly skipIfCached?: boolean;
-    readonly verify?: boolean;
-  };
-}
-
-export type JobBatchResult =
-  | {
-      readonly path: string;
-      readonly outcome: 'done' | 'skipped';
-      readonly bytes: number;
-      readonly storeBytesRead: number;
-      readonly cachedPercent: number;
-      readonly repairedPages?: number;
-    }
-  | {
-      readonly path: string;
-      readonly error: { readonly code: string; readonly message: string; readonly retryable: boolean };
-    };
-
-export type JobBatchFn = (
-  request: JobBatchRequest,
-  options?: CallOptions & { worker?: string },
-) => Promise<JobBatchResult[]>;
+type JobBatchFn = (request: JobBatchRequest, options?: JobBatchCallOptions) => Promise<JobBatchResult[]>;
 
 /** The batch call of a file system, when it has one. */
 export function jobBatchOf(fs: StrataFileSystem): JobBatchFn | undefined {
-  const f = (fs as { jobBatch?: JobBatchFn }).jobBatch;
-  return typeof f === 'function' ? f.bind(fs) : undefined;
+  return fs.jobBatch === undefined ? undefined : fs.jobBatch.bind(fs);
 }
 
 /** What one file came to once every copy asked for is settled. */
@@ -253,7 +232,7 @@ async function sendGroup(
   let bytes = 0;
   for (const t of tasks) {
     const cost = d.kind.charge(t.file, d.options());
-    if (current.length > 0 && bytes + cost > limit) {
+    if (current.length > 0 && (bytes + cost > limit || current.length >= MAX_JOB_BATCH_PATHS)) {
       chunks.push(current);
       current = [];
       bytes = 0;

@@ -1,5 +1,5 @@
 import { StrataError } from '../core/errors.js';
-import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
+import type { CallOptions, FileInfo, JobBatchOp, StrataFileSystem } from '../core/file-system.js';
 
 /**
  * The one table of job kinds (STYLE: "one table for job kinds: what they do, which conflict").
@@ -11,8 +11,8 @@ import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-syste
 /** What handling one file came to: done (counted with its bytes) or skipped (nothing to do). */
 export type FileOutcome = 'done' | 'skipped';
 
-/** The per-owner batch operations (interfaces.md: JobBatchRequest.op). */
-export type BatchOp = 'load' | 'free' | 'persist';
+/** The per-owner batch operations (JobBatchRequest.op). */
+export type BatchOp = JobBatchOp;
 
 export type OptionValue = boolean | number;
 

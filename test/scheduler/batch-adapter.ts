@@ -1,15 +1,20 @@
 import type { ClusterFileSystem } from '../../src/client/cluster-file-system.js';
 import { StrataError, toStrataError } from '../../src/core/errors.js';
-import type { CallOptions, StrataFileSystem, WorkerLocation } from '../../src/core/file-system.js';
-import type { JobBatchRequest, JobBatchResult } from '../../src/scheduler/dispatch.js';
+import type {
+  CallOptions,
+  JobBatchRequest,
+  JobBatchResult,
+  StrataFileSystem,
+  WorkerLocation,
+} from '../../src/core/file-system.js';
 import type { InProcessWorkers } from '../helpers/in-process-workers.js';
 
 /**
- * A stand-in for the per-owner batch call (interfaces.md, `fs.jobBatch`) over in-process
- * workers, for the engine's tests: each call runs on the worker it names (`options.worker`, else
- * the primary owner of its first path) through that worker's own file system. The worker side
- * proper (src/worker/job-batch.ts) has its own tests; this checks what the engine sends and how it
- * treats the answers.
+ * The per-owner batch call (`fs.jobBatch`) as the engine's tests see it: every call recorded
+ * (worker, op, paths, time), then either sent to the cluster client's real jobBatch (`real`) or
+ * run by a stand-in — on the worker it names (`options.worker`, else the primary owner of its
+ * first path) through that worker's own file system — where a test injects failures, owners or
+ * answers the real workers would not give on demand.
  */
 
 export interface BatchCall {
@@ -21,6 +26,8 @@ export interface BatchCall {
 }
 
 export interface AdapterHooks {
+  /** Record the calls but send them to the cluster client's own jobBatch (the worker side for real). */
+  readonly real?: boolean;
   /** Throw to fail the whole call (e.g. UNAVAILABLE: the worker is gone). */
   readonly beforeCall?: (call: BatchCall, index: number) => void;
   /** An error for one path instead of running it. */
@@ -55,6 +62,7 @@ export function withJobBatch(
     };
     calls.push(entry);
     hooks.beforeCall?.(entry, calls.length - 1);
+    if (hooks.real) return cluster.jobBatch(request, options);
     const node = workers.workers.find((w) => w.id === worker)?.node;
     if (node === undefined) throw new StrataError('UNAVAILABLE', `worker ${worker} is not reachable`);
     const fs = node.fs;

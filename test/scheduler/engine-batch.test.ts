@@ -57,7 +57,7 @@ describe('scheduler: the engine over per-owner batch calls (3 in-process workers
 
   test('each batch goes to the owners as one call per owner; every path of a call is owned by the worker it went to', async () => {
     const { point, paths, bytes } = await mounted(3, 200);
-    const { fs, calls } = withJobBatch(workers, cluster);
+    const { fs, calls } = withJobBatch(workers, cluster, { real: true });
     const prom = new PromRegistry();
     const metrics = new JobMetrics(prom);
     const job = await submitJob(workers.registry, fs, { kind: 'load', path: point });
@@ -90,7 +90,7 @@ describe('scheduler: the engine over per-owner batch calls (3 in-process workers
 
   test('replicas 2: both owners hold every file; replicas 5 over 3 workers: cached on all 3, and the job says so', async () => {
     const { point, paths } = await mounted(2, 30);
-    const { fs, calls } = withJobBatch(workers, cluster);
+    const { fs, calls } = withJobBatch(workers, cluster, { real: true });
     const two = await submitJob(workers.registry, fs, {
       kind: 'load',
       path: point,
@@ -206,13 +206,21 @@ describe('scheduler: the engine over per-owner batch calls (3 in-process workers
 
   test('without a batch call: verify, replicas and persist end FAILED with UNSUPPORTED (never a lie); an empty tree with verify is SUCCEEDED with 0 files', async () => {
     const { point } = await mounted(1, 3);
+    // A routing client without the batch call (one older than it): the per-file fallback.
+    const plain = new Proxy(cluster, {
+      get(target, prop) {
+        if (prop === 'jobBatch') return undefined;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
     for (const [kind, options] of [
       ['load', { verify: true }],
       ['load', { replicas: 2 }],
       ['persist', {}],
     ] as const) {
-      const job = await submitJob(workers.registry, cluster, { kind, path: point, options });
-      const end = await runJob(workers.registry, cluster, job.id);
+      const job = await submitJob(workers.registry, plain, { kind, path: point, options });
+      const end = await runJob(workers.registry, plain, job.id);
       assert.equal(end.state, 'FAILED', `${kind} ${JSON.stringify(options)}`);
       assert.equal(end.error?.code, 'UNSUPPORTED');
       assert.equal(end.counters.doneFiles, 0);

@@ -55,7 +55,7 @@ describe('scheduler: bandwidth, live updates and cancel (3 in-process workers, f
 
   test('bandwidth 4 MiB/s over 24 files of 1 MiB: the measured rate is within ±10 % of the limit, the wait is counted as throttled', async (t) => {
     const point = await mounted(24, 1 * MiB);
-    const { fs, calls } = withJobBatch(workers, cluster);
+    const { fs, calls } = withJobBatch(workers, cluster, { real: true });
     const prom = new PromRegistry();
     const metrics = new JobMetrics(prom);
     const limit = 4 * MiB;
@@ -85,7 +85,7 @@ describe('scheduler: bandwidth, live updates and cancel (3 in-process workers, f
 
   test('a new bandwidth is adopted by the running engine without losing the record', async () => {
     const point = await mounted(16, 256 * KiB);
-    const { fs, calls } = withJobBatch(workers, cluster);
+    const { fs, calls } = withJobBatch(workers, cluster, { real: true });
     const job = await submitJob(workers.registry, fs, {
       kind: 'load',
       path: point,
@@ -121,7 +121,7 @@ describe('scheduler: bandwidth, live updates and cancel (3 in-process workers, f
   test('cancel through the registry stops new work within 1 s although no batch completes for much longer', async () => {
     // 200 × 64 KiB at 512 KiB/s, batches of 128: the first batch alone would take 16 s.
     const point = await mounted(200, 64 * KiB);
-    const { fs, calls } = withJobBatch(workers, cluster);
+    const { fs, calls } = withJobBatch(workers, cluster, { real: true });
     const job = await submitJob(workers.registry, fs, {
       kind: 'load',
       path: point,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ClusterFileSystem } from '../../src/client/cluster-file-system.js';
 import { isStrataError } from '../../src/core/errors.js';
-import type { StrataFileSystem } from '../../src/core/file-system.js';
+import type { JobBatchCallOptions, JobBatchRequest, StrataFileSystem } from '../../src/core/file-system.js';
 import { setQuiet } from '../../src/core/log.js';
 import { cancelJob, runJob, submitJob } from '../../src/scheduler/engine.js';
 import { MAX_RECORD_BYTES, recordBytes, type SchedulerJob } from '../../src/scheduler/job-record.js';
@@ -47,16 +47,23 @@ async function storeReadBytes(workers: InProcessWorkers): Promise<number> {
   return sum;
 }
 
-/** Counts the loads each path gets (delegates everything else). */
+/** Counts the loads each path gets, per-owner batch calls and per-file calls alike (delegates everything else). */
 function countingLoads(fs: ClusterFileSystem): { fs: StrataFileSystem; loads: Map<string, number> } {
   const loads = new Map<string, number>();
+  const count = (path: string) => loads.set(path, (loads.get(path) ?? 0) + 1);
   const proxy = new Proxy(fs, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (prop === 'load') {
         return (path: string, options?: object) => {
-          loads.set(path, (loads.get(path) ?? 0) + 1);
+          count(path);
           return target.load(path, options);
+        };
+      }
+      if (prop === 'jobBatch') {
+        return (request: JobBatchRequest, options?: JobBatchCallOptions) => {
+          if (request.op === 'load') for (const p of request.paths) count(p);
+          return target.jobBatch(request, options);
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;
