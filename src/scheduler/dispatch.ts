@@ -9,7 +9,7 @@ import {
   MAX_JOB_BATCH_PATHS,
   type StrataFileSystem,
 } from '../core/file-system.js';
-import type { JobKind } from './job-kinds.js';
+import type { JobKind, JobTarget } from './job-kinds.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /**
@@ -39,6 +39,8 @@ export interface DispatchOptions {
   readonly fs: StrataFileSystem;
   readonly kind: JobKind;
   readonly kindName: string;
+  /** The job's root and destination (the per-file handlers of copy and move need them). */
+  readonly target: JobTarget;
   /** The job's options as they are now (bandwidth may change while the job runs). */
   readonly options: () => Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
@@ -272,7 +274,8 @@ async function sendChunk(
 ): Promise<void> {
   const call: CallOptions = { signal: d.signal };
   const o = d.options();
-  if (batch === undefined) return sendFileByFile(d, chunk, answer);
+  // Kinds without a batch op (copy, move) run file by file here, as does a file system without the call.
+  if (batch === undefined || d.kind.op === undefined) return sendFileByFile(d, chunk, answer);
   const options = {
     ...(o.metadataOnly === true ? { metadataOnly: true } : {}),
     ...(o.skipIfCached === true ? { skipIfCached: true } : {}),
@@ -341,7 +344,7 @@ async function sendFileByFile(
     while (next < chunk.length && !d.signal.aborted) {
       const t = chunk[next++]!;
       try {
-        const outcome = await handle(d.fs, t.file, d.options(), { signal: d.signal });
+        const outcome = await handle(d.fs, t.file, d.options(), { signal: d.signal }, d.target);
         answer(t, { ok: true, outcome, repairedPages: 0 });
       } catch (err) {
         if (d.signal.aborted) return;

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError, toStrataError } from '../core/errors.js';
 import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
 import type { Registry, VersionedJob } from '../registry/registry.js';
+import { removeEmptyDirectories } from './copy.js';
 import { dispatchBatch, type FileResult, jobBatchOf, Semaphore } from './dispatch.js';
 import { type JobKind, resolveKind } from './job-kinds.js';
 import {
@@ -17,6 +18,7 @@ import {
   withFailure,
   withNote,
 } from './job-record.js';
+import { lineKey, lineOfKey, readList } from './list-source.js';
 import type { JobMetrics } from './metrics.js';
 import { TokenBucket } from './token-bucket.js';
 import { compareTraversal, walk } from './traversal.js';
@@ -69,8 +71,16 @@ export const DEFAULT_FAILURE_RATIO = 0.1;
 interface Batch {
   readonly id: number;
   readonly files: readonly FileInfo[];
+  /** Each entry's place in the job's order (its path in a tree walk, lineKey(line) in a list), files and failed entries alike. */
+  readonly keys: readonly string[];
+  /** List entries that name no file: recorded with the batch, so a resume does not count them twice. */
+  readonly failed: readonly JobFailure[];
   done: boolean;
 }
+
+type SourceEntry =
+  | { readonly key: string; readonly file: FileInfo }
+  | { readonly key: string; readonly failure: JobFailure };
 
 /**
  * Runs (or resumes) the job `id` to its end and returns its final record; returns the record as
@@ -173,7 +183,13 @@ class JobRun {
       if (this.options.signal?.aborted) return await this.finish('CANCELLED');
       if (this.options.stop?.aborted) return this.job;
       const k = this.job.counters;
-      if (k.failedFiles === 0) return await this.finish('SUCCEEDED');
+      if (k.failedFiles === 0) {
+        // A moved tree leaves its directories behind in stores that have real ones: remove those
+        // left empty (never a directory that still holds something, e.g. a file added meanwhile).
+        if (this.job.kind === 'move' && this.job.fromList === undefined)
+          await removeEmptyDirectories(this.fs, this.job.path, this.call);
+        return await this.finish('SUCCEEDED');
+      }
       const ratio = k.failedFiles / Math.max(1, k.doneFiles + k.skippedFiles + k.failedFiles);
       return await this.finish(ratio > this.failureRatio ? 'FAILED' : 'COMPLETED_WITH_FAILURES');
     } catch (err) {
@@ -194,8 +210,6 @@ class JobRun {
   /** The job's kind, or why this engine refuses the stored job. */
   private accept(): JobKind {
     const { kind } = resolveKind(this.job.kind, this.job.options);
-    if (this.job.fromList !== undefined)
-      throw new StrataError('UNSUPPORTED', 'jobs from a list of paths (fromList) are not implemented yet');
     if (jobBatchOf(this.fs) === undefined) {
       // The per-file fallback: only what it can do honestly.
       if (kind.file === undefined)
@@ -224,40 +238,74 @@ class JobRun {
   }
 
   private async walkAndRun(kind: JobKind): Promise<void> {
-    const root = await this.root();
     const inFlight = new Set<Promise<void>>();
     let pending: FileInfo[] = [];
+    let keys: string[] = [];
+    let failed: JobFailure[] = [];
     const cut = async () => {
-      const batch: Batch = { id: this.nextId++, files: pending, done: false };
+      const batch: Batch = { id: this.nextId++, files: pending, keys, failed, done: false };
       pending = [];
+      keys = [];
+      failed = [];
       this.open.push(batch);
       const p = this.runBatch(batch, kind).finally(() => inFlight.delete(p));
       inFlight.add(p);
       while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
     };
-    const after = this.job.cursor.after;
-    const files =
-      root.type === 'file'
-        ? (async function* () {
-            if (after === undefined) yield root;
-          })()
-        : walk(this.fs, root.path, after, this.call, (path, err) => this.listingFailed(path, err));
-    for await (const f of files) {
+    for await (const entry of await this.source()) {
       if (this.halted()) break;
+      const key = entry.key;
       if (
-        this.inherited.some(
-          (d) => compareTraversal(d.first, f.path) <= 0 && compareTraversal(f.path, d.last) <= 0,
-        )
+        this.inherited.some((d) => compareTraversal(d.first, key) <= 0 && compareTraversal(key, d.last) <= 0)
       ) {
         continue;
       }
-      this.count({ listedFiles: 1, listedBytes: f.size });
-      pending.push(f);
-      if (pending.length >= this.batchSize) await cut();
+      if ('file' in entry) {
+        this.count({ listedFiles: 1, listedBytes: entry.file.size });
+        pending.push(entry.file);
+      } else {
+        this.count({ listedFiles: 1 });
+        failed.push(entry.failure);
+      }
+      keys.push(key);
+      if (keys.length >= this.batchSize) await cut();
     }
-    if (!this.halted() && pending.length > 0) await cut();
+    if (!this.halted() && keys.length > 0) await cut();
     await Promise.all(inFlight);
     if (this.halted()) throw this.work.signal.reason;
+  }
+
+  /**
+   * The job's files in its order, each with its key, only those after the cursor: a tree walk
+   * below the root (a file root is itself), or the lines of the list (`fromList`), where a line
+   * naming no file is a listed failure of that entry.
+   */
+  private async source(): Promise<AsyncIterable<SourceEntry>> {
+    const after = this.job.cursor.after;
+    const list = this.job.fromList;
+    if (list !== undefined) {
+      const entries = readList(this.fs, list, after === undefined ? 0 : lineOfKey(after), this.call);
+      return (async function* () {
+        for await (const e of entries) {
+          if ('file' in e) yield { key: lineKey(e.line), file: e.file };
+          else
+            yield {
+              key: lineKey(e.line),
+              failure: { path: e.path, code: e.error.code, message: `line ${e.line}: ${e.error.message}` },
+            };
+        }
+      })();
+    }
+    const root = await this.root();
+    if (root.type === 'file') {
+      return (async function* () {
+        if (after === undefined) yield { key: root.path, file: root };
+      })();
+    }
+    const files = walk(this.fs, root.path, after, this.call, (path, err) => this.listingFailed(path, err));
+    return (async function* () {
+      for await (const f of files) yield { key: f.path, file: f };
+    })();
   }
 
   private listingFailed(path: string, err: unknown): void {
@@ -286,6 +334,7 @@ class JobRun {
           fs: this.fs,
           kind,
           kindName: this.job.kind,
+          target: { root: this.job.path, ...(this.job.dst === undefined ? {} : { dst: this.job.dst }) },
           options: () => this.job.options,
           signal: this.work.signal,
           bucket: this.bucket,
@@ -313,6 +362,12 @@ class JobRun {
     let failed = 0;
     const m = this.options.metrics;
     const kindName = this.job.kind;
+    for (const f of batch.failed) {
+      failed++;
+      failures = withFailure(failures, f);
+      m?.filesProcessed.inc({ kind: kindName, outcome: 'failed' });
+      m?.failures.inc({ kind: kindName, code: f.code });
+    }
     for (const f of batch.files) {
       const o = results.get(f.path)!;
       if ('outcome' in o) {
@@ -350,7 +405,7 @@ class JobRun {
     let after = this.job.cursor.after;
     while (this.open[0]?.done) {
       const b = this.open.shift()!;
-      after = b.files.at(-1)!.path;
+      after = b.keys.at(-1)!;
     }
     if (after !== undefined) {
       const mark = after;
@@ -358,9 +413,7 @@ class JobRun {
     }
     const done: DoneBatch[] = [
       ...this.inherited,
-      ...this.open
-        .filter((b) => b.done)
-        .map((b) => ({ id: b.id, first: b.files[0]!.path, last: b.files.at(-1)!.path })),
+      ...this.open.filter((b) => b.done).map((b) => ({ id: b.id, first: b.keys[0]!, last: b.keys.at(-1)! })),
     ];
     this.job = {
       ...this.job,

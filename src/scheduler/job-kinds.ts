@@ -1,5 +1,6 @@
 import { StrataError } from '../core/errors.js';
 import type { CallOptions, FileInfo, JobBatchOp, StrataFileSystem } from '../core/file-system.js';
+import { copyFile, destinationOf } from './copy.js';
 
 /**
  * The one table of job kinds (STYLE: "one table for job kinds: what they do, which conflict").
@@ -35,11 +36,18 @@ export interface JobKind {
     file: FileInfo,
     options: Readonly<Record<string, unknown>>,
     call: CallOptions,
+    target: JobTarget,
   ) => Promise<FileOutcome>;
   /** Options the per-file fallback cannot honour (the job fails UNSUPPORTED rather than lie). */
   readonly batchOnly?: (options: Readonly<Record<string, unknown>>) => string | undefined;
   /** Bytes a file costs against the job's bandwidth (what the transfer moves, per copy made). */
   readonly charge: (file: FileInfo, options: Readonly<Record<string, unknown>>) => number;
+}
+
+/** What a job runs over: its root path and, for copy and move, its destination. */
+export interface JobTarget {
+  readonly root: string;
+  readonly dst?: string;
 }
 
 async function loadFile(
@@ -72,6 +80,24 @@ async function freeFile(
 ): Promise<FileOutcome> {
   await fs.free(file.path, call);
   return 'done';
+}
+
+/** Copy and move: through the scheduler, one file at a time (no owner holds both ends). */
+function copyKind(move: boolean): NonNullable<JobKind['file']> {
+  return (fs, file, options, call, target) => {
+    if (target.dst === undefined)
+      throw new StrataError('INVALID_ARGUMENT', 'a copy or move needs a destination');
+    return copyFile(
+      fs,
+      file,
+      destinationOf(target.root, target.dst, file.path),
+      {
+        overwrite: options.overwrite === true,
+        move,
+      },
+      call,
+    );
+  };
 }
 
 const free = () => 0;
@@ -118,6 +144,7 @@ export const JOB_KINDS: Readonly<Record<string, JobKind>> = {
     options: { bandwidth: 0, overwrite: false },
     conflictsWith: ['free', 'move'],
     dst: true,
+    file: copyKind(false),
     charge: bySize,
   },
   move: {
@@ -125,6 +152,7 @@ export const JOB_KINDS: Readonly<Record<string, JobKind>> = {
     options: { bandwidth: 0, overwrite: false },
     conflictsWith: ['load', 'free', 'persist', 'copy', 'move'],
     dst: true,
+    file: copyKind(true),
     charge: bySize,
   },
 };

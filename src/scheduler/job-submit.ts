@@ -3,6 +3,7 @@ import { StrataError } from '../core/errors.js';
 import type { CallOptions, StrataFileSystem } from '../core/file-system.js';
 import { normalizePath } from '../core/paths.js';
 import type { Registry } from '../registry/registry.js';
+import { checkCopyPaths } from './copy.js';
 import { kindsConflict, pathsOverlap, resolveKind } from './job-kinds.js';
 import { isFinal, newJobRecord, type SchedulerJob } from './job-record.js';
 
@@ -87,13 +88,25 @@ async function create(
     throw new StrataError('INVALID_ARGUMENT', `a ${spec.kind} job needs a destination (dst)`);
   if (!kind.dst && spec.dst !== undefined)
     throw new StrataError('INVALID_ARGUMENT', `a ${spec.kind} job takes no destination (dst)`);
-  // The lead adds the list source (src/scheduler: fromList); until then refused rather than stored and failed.
-  if (spec.fromList !== undefined)
-    throw new StrataError('UNSUPPORTED', 'jobs from a list of paths (fromList) are not implemented yet');
-  await fs.status(path, call);
+  if (spec.fromList !== undefined && kind.dst)
+    throw new StrataError('INVALID_ARGUMENT', `a ${spec.kind} job starts from a path, not from a list`);
+  const dst = spec.dst === undefined ? undefined : normalizePath(spec.dst);
+  if (spec.fromList !== undefined) {
+    // A job from a list is known by its list: the list must be a file now (each entry is checked as it is read).
+    const list = await fs.status(normalizePath(spec.fromList), call);
+    if (list.type !== 'file')
+      throw new StrataError('IS_A_DIRECTORY', `the list ${list.path} is a directory: give a file of paths`);
+  } else await fs.status(path, call);
+  if (dst !== undefined) await checkCopyPaths(fs, spec.kind, path, dst, call);
+  // A job's extent: its path, and for copy and move its destination too. A job from a list is
+  // checked by its list's path only (its entries are not known before they are read).
+  const extent = (j: { path: string; dst?: string }) => (j.dst === undefined ? [j.path] : [j.path, j.dst]);
   for (const other of jobs) {
     if (isFinal(other.state) || typeof other.path !== 'string') continue;
-    if (kindsConflict(spec.kind, other.kind) && pathsOverlap(path, other.path)) {
+    const overlap = extent({ path, ...(dst === undefined ? {} : { dst }) }).some((a) =>
+      extent(other).some((b) => pathsOverlap(a, b)),
+    );
+    if (kindsConflict(spec.kind, other.kind) && overlap) {
       throw new StrataError(
         'ALREADY_EXISTS',
         `job ${other.id} (${other.kind} ${other.path}) conflicts with ${spec.kind} ${path}`,
@@ -101,7 +114,7 @@ async function create(
     }
   }
   const job = newJobRecord(spec.id ?? randomUUID(), spec.kind, path, options, Date.now(), {
-    ...(spec.dst === undefined ? {} : { dst: normalizePath(spec.dst) }),
+    ...(dst === undefined ? {} : { dst }),
     ...(spec.fromList === undefined ? {} : { fromList: normalizePath(spec.fromList) }),
   });
   if ((await registry.putJobIf(job, 0)) === undefined) {

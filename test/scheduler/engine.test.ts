@@ -178,14 +178,20 @@ describe('scheduler: the job engine over 3 in-process workers', () => {
     assert.deepEqual(new Set(await cachedOnOwners(workers, cluster, paths)), new Set([0]));
   });
 
-  test('clear errors: a missing path, a path outside every mount, kinds not implemented, bad options and values', async () => {
+  test('clear errors: a missing path, a path outside every mount, copy/move onto or into itself, a missing list, bad options and values', async () => {
     const { point } = await mounted([1, 2, 0]);
     const code = async (c: string, spec: Parameters<typeof submitJob>[2]) =>
       assert.rejects(submitJob(workers.registry, cluster, spec), (e) => isStrataError(e) && e.code === c);
     await code('NOT_FOUND', { kind: 'load', path: `${point}/nope` });
     await code('NOT_MOUNTED', { kind: 'load', path: '/no-mount-here/x' });
-    for (const kind of ['copy', 'move']) await code('UNSUPPORTED', { kind, path: point, dst: '/elsewhere' });
-    await code('UNSUPPORTED', { kind: 'load', path: point, fromList: `${point}/list.txt` });
+    for (const kind of ['copy', 'move']) {
+      await code('NOT_MOUNTED', { kind, path: point, dst: '/elsewhere' });
+      await code('INVALID_ARGUMENT', { kind, path: point, dst: point });
+      await code('INVALID_ARGUMENT', { kind, path: point, dst: `${point}/inside` });
+      await code('INVALID_ARGUMENT', { kind, path: point });
+    }
+    await code('NOT_FOUND', { kind: 'load', path: point, fromList: `${point}/list.txt` });
+    await code('INVALID_ARGUMENT', { kind: 'copy', path: point, dst: '/x', fromList: `${point}/list.txt` });
     await code('INVALID_ARGUMENT', { kind: 'load', path: point, dst: `${point}-copy` });
     for (const replicas of [0, 1.5, -1])
       await code('INVALID_ARGUMENT', { kind: 'load', path: point, options: { replicas } });

@@ -72,7 +72,14 @@ test('the kinds table: what is implemented, which conflict', () => {
     Object.entries(JOB_KINDS)
       .filter(([, k]) => k.file !== undefined || k.op !== undefined)
       .map(([name]) => name),
-    ['load', 'free', 'persist'],
+    ['load', 'free', 'persist', 'copy', 'move'],
+  );
+  // copy and move have no owners' batch op: they run file by file through the scheduler.
+  assert.deepEqual(
+    Object.entries(JOB_KINDS)
+      .filter(([, k]) => k.op === undefined)
+      .map(([name]) => name),
+    ['copy', 'move'],
   );
   assert.deepEqual(
     Object.entries(JOB_KINDS)
