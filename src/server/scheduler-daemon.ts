@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { collectDefaultMetrics, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { type ConnectedFileSystem, connect } from '../client/connect.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
@@ -167,26 +167,21 @@ export async function startSchedulerDaemon(options: SchedulerDaemonOptions): Pro
       id,
       maxRunning: options.maxRunning,
       retentionMs: options.retentionMs,
+      // strata_jobs, strata_job_* and strata_scheduler_leader (src/scheduler/metrics.ts).
       metrics,
     });
-    // The job metrics may define the leader gauge themselves; otherwise it is defined here.
-    if (metrics.getSingleMetric('strata_scheduler_leader') === undefined) {
-      new Gauge({
-        name: 'strata_scheduler_leader',
-        help: '1 while this scheduler is the elected leader, else 0',
-        registers: [metrics],
-        collect() {
-          this.set(scheduler.isLeader() ? 1 : 0);
-        },
-      });
-    }
     const http = await listenHttp(options.host, options.port, { advertiseHost: options.advertiseHost });
     undo.push(() => http.close(0));
     const base = http.base;
     http.serve([
       adminHandler(id, metrics, () => scheduler.isLeader()),
       requireToken(token),
-      jobsHandler(registry, fs, () => scheduler.wake()),
+      jobsHandler(
+        registry,
+        fs,
+        () => scheduler.wake(),
+        (id) => scheduler.cancelled(id),
+      ),
     ]);
     await scheduler.start();
     undo.push(() => scheduler.stop());

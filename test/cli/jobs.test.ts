@@ -99,7 +99,13 @@ describe('strata job against strata local', () => {
     assert.equal(created.status, 201);
     const job = (await created.json()) as JobInfo;
     assert.equal(job.kind, 'load');
-    assert.deepEqual(job.options, { replicas: 1, skipIfCached: false, metadataOnly: true });
+    assert.deepEqual(job.options, {
+      replicas: 1,
+      skipIfCached: false,
+      metadataOnly: true,
+      verify: false,
+      bandwidth: 0,
+    });
     const twice = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: auth, body });
     assert.equal(twice.status, 200);
     assert.equal(((await twice.json()) as JobInfo).id, job.id);
