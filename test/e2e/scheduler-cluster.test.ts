@@ -155,7 +155,13 @@ describe('strata scheduler: two schedulers over etcd and 3 workers', () => {
       60_000,
     );
     await leader.kill();
-    assert.ok(half.filesDone < FILES, 'killed before the end');
+    // Nothing runs it until the standby is elected: it was killed mid-job.
+    const atKill = await jobs.get(id);
+    assert.equal(atKill.state, 'RUNNING');
+    assert.ok(
+      atKill.filesDone < FILES,
+      `killed before the end: ${atKill.filesDone} (seen ${half.filesDone})`,
+    );
     // The standby takes over once the dead leader's election lease expires, and finishes.
     const end: JobInfo = await jobs.wait(id, { intervalMs: 100 });
     assert.equal(end.state, 'SUCCEEDED', JSON.stringify(end));
@@ -166,7 +172,7 @@ describe('strata scheduler: two schedulers over etcd and 3 workers', () => {
     assert.equal((await leading()).ready.id, standby.ready.id);
     const read = await ufsReadBytes('/lake');
     t.diagnostic(
-      `killed the leader at ${half.filesDone}/${FILES} files; store bytes over the workers ${read} (dataset ${FILES * FILE_SIZE}, bound ${(FILES + IN_FLIGHT_FILES) * FILE_SIZE})`,
+      `killed the leader at ${atKill.filesDone}/${FILES} files; store bytes over the workers ${read} (dataset ${FILES * FILE_SIZE}, bound ${(FILES + IN_FLIGHT_FILES) * FILE_SIZE})`,
     );
     assert.ok(read >= FILES * FILE_SIZE, `every file was read from the store: ${read}`);
     assert.ok(
@@ -216,11 +222,9 @@ describe('strata scheduler: two schedulers over etcd and 3 workers', () => {
     }
     assert.equal((await report()).schedulers.length, 2, 'no scheduler was added by the refused ones');
 
-    const job = await jobs.submit('free', '/lake');
-    await waitFor(
-      'the free job running',
-      async () => (await jobs.get(job.id)).state === 'RUNNING' || undefined,
-    );
+    // Throttled to 64 KiB/s (2.5 min for the tree): still RUNNING when the schedulers stop.
+    const job = await jobs.submit('load', '/lake', { bandwidth: 64 * 1024 });
+    await waitFor('the job running', async () => (await jobs.get(job.id)).state === 'RUNNING' || undefined);
     for (const s of schedulers) assert.equal(await s.stop(), 0, s.stderr());
     // Stopped, not ended: the next scheduler resumes it from its cursor.
     const { createRegistry } = await import('../../src/registry/factory.js');

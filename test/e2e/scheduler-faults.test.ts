@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { JobsClient } from '../../src/client/jobs-client.js';
+import { RemoteFileSystem } from '../../src/client/remote-file-system.js';
 import {
   clusterToken,
   type RunningScheduler,
@@ -96,9 +97,16 @@ describe('strata scheduler: faults during a job', () => {
   test('a leader whose election lease is revoked stops its engines and campaigns again; the other one finishes the job', async () => {
     const leader = await leading();
     const other = schedulers.find((s) => s !== leader)!;
-    const job = await jobs.submit('load', '/pond');
+    // 256 KiB/s: about 8 s for the tree, so the revocation lands mid-job.
+    const job = await jobs.submit('load', '/pond', { bandwidth: 256 * 1024 });
     await waitFor('the job running', async () => (await jobs.get(job.id)).filesDone > 0 || undefined, 30_000);
     await revokeElectionLease(etcd.uri, leader.ready.id);
+    const atRevoke = await jobs.get(job.id);
+    assert.equal(
+      atRevoke.state,
+      'RUNNING',
+      `the job was still running at the revocation: ${atRevoke.filesDone}`,
+    );
     await waitFor('the other scheduler leading', async () =>
       (await leading()) === other ? true : undefined,
     );
@@ -125,25 +133,54 @@ describe('strata scheduler: faults during a job', () => {
 
   test('kill -9 of a worker mid-job: the job ends SUCCEEDED and every file is cached on a live owner', async () => {
     // Two replicas: what the dead worker had cached before it died lives on at the other owner.
-    const job = await jobs.submit('load', '/marsh', { replicas: 2 });
+    // Two copies of 2 MB at 512 KiB/s: about 8 s, so the worker dies mid-job.
+    const job = await jobs.submit('load', '/marsh', { replicas: 2, bandwidth: 512 * 1024 });
     await waitFor(
       'the job at 25 %',
       async () => (await jobs.get(job.id)).filesDone >= FILES / 4 || undefined,
       60_000,
     );
     await workers[1]!.kill();
+    const atKill = await jobs.get(job.id);
+    assert.equal(
+      atKill.state,
+      'RUNNING',
+      `the job was still running when the worker died: ${atKill.filesDone}`,
+    );
     const end = await jobs.wait(job.id, { intervalMs: 100 });
     assert.equal(end.state, 'SUCCEEDED', JSON.stringify({ ...end, failures: end.failures.slice(0, 5) }));
     assert.equal(end.filesDone, FILES);
     await waitFor('the dead worker out of the ring', async () => (await fs.report()).workers.length === 2);
+    // Asked of each live owner directly (no store access): which of them holds each file whole.
+    const token = await clusterToken(etcd.uri);
+    const live = workers.filter((w) => w !== workers[1]);
+    const clients = new Map(
+      live.map((w) => [
+        w.ready.id,
+        new RemoteFileSystem(w.ready.addresses.worker, { token, discoverToken: false }),
+      ]),
+    );
     const notCached: string[] = [];
-    for (let d = 0; d < DIRS; d++) {
-      for (let f = 0; f < PER_DIR; f++) {
-        const s = await fs.status(`/marsh/d${d}/f${f}.bin`);
-        if (s.cachedPercent !== 100) notCached.push(s.path);
+    try {
+      for (let d = 0; d < DIRS; d++) {
+        const files = (await fs.list(`/marsh/d${d}`)).filter((e) => e.type === 'file');
+        assert.equal(files.length, PER_DIR);
+        const cached = new Map<string, number>();
+        for (const [id, client] of clients) {
+          const bytes = await client.cachedBytesOf(
+            files.map((f) => ({ path: f.path, fingerprint: f.fingerprint })),
+          );
+          files.forEach((f, i) => {
+            const owners = fs.location(f.path).map((o) => o.id);
+            if (owners.includes(id) && bytes[i] === f.size) cached.set(f.path, (cached.get(f.path) ?? 0) + 1);
+          });
+        }
+        for (const f of files) if (!cached.has(f.path)) notCached.push(f.path);
       }
+    } finally {
+      for (const c of clients.values()) await c.close();
     }
-    assert.deepEqual(notCached.slice(0, 10), [], `${notCached.length} files not cached on a live owner`);
+    assert.deepEqual(notCached.slice(0, 10), [], `${notCached.length} files not cached on any live owner`);
   });
 });
 

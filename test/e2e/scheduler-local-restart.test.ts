@@ -6,14 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { JobsClient } from '../../src/client/jobs-client.js';
 import { EmbeddedRegistry } from '../../src/registry/embedded-registry.js';
 import { jobJson, type SchedulerJob } from '../../src/scheduler/job-record.js';
-import {
-  metric,
-  type RunningStrata,
-  runCli,
-  startLocal,
-  tempDir,
-  waitFor,
-} from '../helpers/local-process.js';
+import { metric, type RunningStrata, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
 
 /**
  * `strata local` killed -9 in the middle of a load and started again on the same data dir: its
@@ -62,10 +55,9 @@ describe('strata local restarted mid-job', () => {
 
   test('SIGKILL at ~50 %, start again: the job resumes from its cursor and ends SUCCEEDED; the files handled before are not read again', async (t) => {
     local = await startLocal(args);
-    const submitted = await runCli(['job', 'load', '/data'], { registry: local.registry });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    const id = submitted.stdout.trim();
     const first = new JobsClient(local.registry);
+    // 1 MiB/s: about 6 s for the tree, so the kill lands mid-job on any machine.
+    const { id } = await first.submit('load', '/data', { bandwidth: 1024 * 1024 });
     await waitFor(
       'the job at 50 %',
       async () => {
