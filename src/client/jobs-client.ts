@@ -81,6 +81,7 @@ export class JobsClient {
     return this.#http?.origin;
   }
 
+  /** `path` may be '' when `extra.fromList` names the list of paths instead. */
   submit(
     kind: string,
     path: string,
@@ -89,7 +90,7 @@ export class JobsClient {
   ): Promise<JobInfo> {
     return this.#call('POST', '/api/v1/jobs', {
       kind,
-      path,
+      ...(path === '' ? {} : { path }),
       options,
       ...(extra.dst === undefined ? {} : { dst: extra.dst }),
       ...(extra.fromList === undefined ? {} : { fromList: extra.fromList }),
