@@ -5,7 +5,7 @@ import { StrataError, toStrataError } from '../core/errors.js';
 import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
 import type { Registry, VersionedJob } from '../registry/registry.js';
 import { removeEmptyDirectories } from './copy.js';
-import { dispatchBatch, type FileResult, jobBatchOf, Semaphore } from './dispatch.js';
+import { type DispatchOptions, dispatchBatch, type FileResult, jobBatchOf, Semaphore } from './dispatch.js';
 import { type JobKind, resolveKind } from './job-kinds.js';
 import {
   boundRecord,
@@ -95,6 +95,12 @@ export async function runJob(
   return new JobRun(registry, fs, options).run(id);
 }
 
+/** The ids of the live workers, where the file system routes over a membership (ClusterFileSystem). */
+function liveWorkerIds(fs: StrataFileSystem): Set<string> | undefined {
+  const members = (fs as { liveWorkers?: () => ReadonlyArray<{ id: string }> }).liveWorkers;
+  return typeof members === 'function' ? new Set(members.call(fs).map((w) => w.id)) : undefined;
+}
+
 const bandwidthOf = (options: Readonly<Record<string, unknown>>): number =>
   typeof options.bandwidth === 'number' && options.bandwidth > 0 ? options.bandwidth : 0;
 
@@ -177,7 +183,9 @@ class JobRun {
       if (this.lost) return this.job;
       this.bucket.setRate(bandwidthOf(this.job.options));
       watch = setInterval(() => this.watch(), Math.max(10, this.options.watchMs ?? 250));
+      const membersAtStart = liveWorkerIds(this.fs);
       await this.walkAndRun(kind);
+      await this.sweepLostOwners(kind, membersAtStart);
       await this.writing;
       if (this.lost) return this.job;
       if (this.options.signal?.aborted) return await this.finish('CANCELLED');
@@ -280,8 +288,9 @@ class JobRun {
    * below the root (a file root is itself), or the lines of the list (`fromList`), where a line
    * naming no file is a listed failure of that entry.
    */
-  private async source(): Promise<AsyncIterable<SourceEntry>> {
-    const after = this.job.cursor.after;
+  /** `from`: 'cursor' resumes after the job's cursor, 'start' goes over everything again. */
+  private async source(from: 'cursor' | 'start' = 'cursor'): Promise<AsyncIterable<SourceEntry>> {
+    const after = from === 'cursor' ? this.job.cursor.after : undefined;
     const list = this.job.fromList;
     if (list !== undefined) {
       const entries = readList(this.fs, list, after === undefined ? 0 : lineOfKey(after), this.call);
@@ -308,6 +317,66 @@ class JobRun {
     })();
   }
 
+  /**
+   * A load is SUCCEEDED only if every file is cached when it ends; a worker that left during the
+   * job took the files it had loaded with it. So when a worker present at the start is gone at
+   * the end, the job goes over its files once more, sending each owner its share with
+   * skipIfCached (the owner answers "skipped" for what it holds, reads the rest from the store):
+   * a re-load counts nothing twice; one that fails is that file's failure. Repeated (at most 3
+   * rounds) while workers keep leaving.
+   */
+  private async sweepLostOwners(kind: JobKind, before: ReadonlySet<string> | undefined): Promise<void> {
+    if (this.job.kind !== 'load' || this.job.options.metadataOnly === true || before === undefined) return;
+    let known = before;
+    for (let round = 0; round < 3 && !this.halted(); round++) {
+      const now = liveWorkerIds(this.fs)!;
+      const gone = [...known].filter((id) => !now.has(id));
+      if (gone.length === 0) return;
+      known = now;
+      let reloaded = 0;
+      let batch: FileInfo[] = [];
+      const flush = async () => {
+        const files = batch;
+        batch = [];
+        const results = await dispatchBatch(
+          this.dispatchOptions(kind, () => ({ ...this.job.options, skipIfCached: true })),
+          files,
+        );
+        if (results === undefined) throw this.work.signal.reason;
+        let failures = this.job.failures;
+        let failed = 0;
+        let lostBytes = 0;
+        for (const f of files) {
+          const r = results.get(f.path)!;
+          if ('outcome' in r) {
+            if (r.outcome === 'done') reloaded++;
+            continue;
+          }
+          failed++;
+          lostBytes += f.size;
+          failures = withFailure(failures, { path: f.path, code: r.code, message: `re-load: ${r.message}` });
+        }
+        this.job = { ...this.job, failures };
+        this.count({ doneFiles: -failed, doneBytes: -lostBytes, failedFiles: failed });
+      };
+      for await (const entry of await this.source('start')) {
+        if (this.halted()) break;
+        if (!('file' in entry)) continue;
+        batch.push(entry.file);
+        if (batch.length >= this.batchSize) await flush();
+      }
+      if (!this.halted() && batch.length > 0) await flush();
+      this.job = {
+        ...this.job,
+        notes: withNote(
+          this.job.notes,
+          `worker${gone.length === 1 ? '' : 's'} ${gone.join(', ')} left during the job: ${reloaded} file${reloaded === 1 ? '' : 's'} loaded again on ${gone.length === 1 ? 'its' : 'their'} new owners`,
+        ),
+      };
+      await this.write();
+    }
+  }
+
   private listingFailed(path: string, err: unknown): void {
     const e = toStrataError(err);
     this.job = {
@@ -329,26 +398,7 @@ class JobRun {
   private async runBatch(batch: Batch, kind: JobKind): Promise<void> {
     let results: Map<string, FileResult> | undefined;
     try {
-      results = await dispatchBatch(
-        {
-          fs: this.fs,
-          kind,
-          kindName: this.job.kind,
-          target: { root: this.job.path, ...(this.job.dst === undefined ? {} : { dst: this.job.dst }) },
-          options: () => this.job.options,
-          signal: this.work.signal,
-          bucket: this.bucket,
-          calls: this.calls,
-          attempts: Math.max(1, this.options.attempts ?? 3),
-          backoffMs: this.options.backoffMs ?? 50,
-          retryWindowMs: this.options.retryWindowMs ?? 30_000,
-          fileConcurrency: Math.max(1, this.options.fileConcurrency ?? 4),
-          note: (text) => {
-            this.job = { ...this.job, notes: withNote(this.job.notes, text) };
-          },
-        },
-        batch.files,
-      );
+      results = await dispatchBatch(this.dispatchOptions(kind), batch.files);
     } catch (err) {
       if (this.halted()) return;
       throw err;
@@ -398,6 +448,29 @@ class JobRun {
     this.advanceCursor();
     await this.write();
     if (!this.lost) this.options.onProgress?.(this.job, batch.id);
+  }
+
+  private dispatchOptions(
+    kind: JobKind,
+    options: () => Readonly<Record<string, unknown>> = () => this.job.options,
+  ): DispatchOptions {
+    return {
+      fs: this.fs,
+      kind,
+      kindName: this.job.kind,
+      target: { root: this.job.path, ...(this.job.dst === undefined ? {} : { dst: this.job.dst }) },
+      options,
+      signal: this.work.signal,
+      bucket: this.bucket,
+      calls: this.calls,
+      attempts: Math.max(1, this.options.attempts ?? 3),
+      backoffMs: this.options.backoffMs ?? 50,
+      retryWindowMs: this.options.retryWindowMs ?? 30_000,
+      fileConcurrency: Math.max(1, this.options.fileConcurrency ?? 4),
+      note: (text) => {
+        this.job = { ...this.job, notes: withNote(this.job.notes, text) };
+      },
+    };
   }
 
   /** Moves `after` past every leading done batch; keeps the done ones beyond it in `cursor.done`. */
