@@ -42,8 +42,20 @@ export class JobsClient {
     this.#token.catch(() => undefined);
   }
 
-  submit(kind: string, path: string, options: Record<string, unknown> = {}): Promise<JobInfo> {
-    return this.#call('POST', '/api/v1/jobs', { kind, path, options });
+  /** `path` may be '' when `extra.fromList` names the list of paths instead. */
+  submit(
+    kind: string,
+    path: string,
+    options: Record<string, unknown> = {},
+    extra: { dst?: string; fromList?: string } = {},
+  ): Promise<JobInfo> {
+    return this.#call('POST', '/api/v1/jobs', {
+      kind,
+      ...(path === '' ? {} : { path }),
+      options,
+      ...(extra.dst === undefined ? {} : { dst: extra.dst }),
+      ...(extra.fromList === undefined ? {} : { fromList: extra.fromList }),
+    });
   }
 
   async list(state?: string): Promise<JobInfo[]> {
