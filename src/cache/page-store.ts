@@ -53,6 +53,13 @@ export interface GetOptions {
   readonly promote?: boolean;
 }
 
+/**
+ * What verify() found: 'ok' (checks passed, or nothing to check it against: a page only in
+ * memory, or one still being written), 'bad' (failed and dropped from every tier, counted in
+ * corruptPages), 'absent' (not cached).
+ */
+export type PageCheck = 'ok' | 'bad' | 'absent';
+
 export interface PageStore {
   readonly pageSize: number;
   open(): Promise<void>;
@@ -64,6 +71,12 @@ export interface PageStore {
    * no I/O and no promise, for callers that take a synchronous path when everything is in memory.
    */
   peekMemory?(fileId: string, index: number): Buffer | undefined;
+  /**
+   * Re-reads a page's disk copy checking its header and checksum (whatever the memory tier
+   * holds), and the memory copy against that copy's bytes; a page failing either is dropped
+   * from every tier so the next read fetches it again (a job's load --verify).
+   */
+  verify?(fileId: string, index: number): Promise<PageCheck>;
   /** Stores a page (memory tier and the first disk tier). Replaces an existing page. */
   put(fileId: string, index: number, data: Buffer): Promise<void>;
   has(fileId: string, index: number): boolean;

@@ -19,7 +19,14 @@ import { KeyLock, Limiter } from '../core/key-lock.js';
 import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
-import type { GetOptions, PageStore, PageStoreOptions, PageStoreStats, TierStats } from './page-store.js';
+import type {
+  GetOptions,
+  PageCheck,
+  PageStore,
+  PageStoreOptions,
+  PageStoreStats,
+  TierStats,
+} from './page-store.js';
 import { PinFile } from './pin-file.js';
 
 export interface TieredPageStoreOptions extends PageStoreOptions {
@@ -175,6 +182,41 @@ export class TieredPageStore implements PageStore {
     this.memory!.index.touch(key);
     for (const disk of this.disks) disk.index.touch(key);
     return hit.data;
+  }
+
+  async verify(fileId: string, index: number): Promise<PageCheck> {
+    this.checkOpen();
+    checkFileId(fileId);
+    checkPageIndex(index);
+    const key = pageKey(fileId, index);
+    return this.track(
+      (async (): Promise<PageCheck> => {
+        for (const disk of this.disks) {
+          const entry = disk.index.get(key);
+          if (entry === undefined) continue;
+          if (!entry.ready) return 'ok'; // being written from fresh bytes
+          let reason: string | undefined;
+          try {
+            const result = await disk.readPage(entry.fileId, entry.index);
+            if (!result.ok) reason = result.reason;
+            else if (result.data.length !== entry.bytes)
+              reason = `length ${result.data.length} where ${entry.bytes} was indexed`;
+            else {
+              const copy = this.memory?.index.get(key);
+              // The memory copy has no checksum of its own: the disk copy that passed its own is the reference.
+              if (copy !== undefined && !copy.data.equals(result.data))
+                reason = 'memory copy differs from disk';
+            }
+          } catch (err) {
+            reason = err instanceof Error ? err.message : String(err);
+          }
+          if (reason === undefined) return 'ok';
+          // Not dropped: a put replaced the page while it was read (fresh bytes).
+          return (await this.dropBadPage(disk, key, entry, reason)) ? 'bad' : 'ok';
+        }
+        return this.memory?.index.has(key) ? 'ok' : 'absent';
+      })(),
+    );
   }
 
   async put(fileId: string, index: number, data: Buffer): Promise<void> {
@@ -420,15 +462,19 @@ export class TieredPageStore implements PageStore {
     return undefined;
   }
 
-  /** Deletes a page that failed its checks, unless a put or a delete replaced it meanwhile. */
-  private dropBadPage(disk: DiskTier, key: string, entry: DiskEntry, _reason: string): Promise<void> {
+  /**
+   * Deletes a page that failed its checks, unless a put or a delete replaced it meanwhile;
+   * whether it did.
+   */
+  private dropBadPage(disk: DiskTier, key: string, entry: DiskEntry, _reason: string): Promise<boolean> {
     return this.locks.run(key, async () => {
-      if (disk.index.get(key) !== entry) return;
+      if (disk.index.get(key) !== entry) return false;
       disk.index.remove(key);
       this.memory?.index.remove(key);
       this.refresh(entry.fileId, entry.index);
       this.corruptPages++;
       await disk.unlinkPage(entry.fileId, entry.index);
+      return true;
     });
   }
 

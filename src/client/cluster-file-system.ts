@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
 import { StrataError } from '../core/errors.js';
+import { parseJobBatchRequest } from '../core/job-batch.js';
 import type { MountRecord } from '../core/mounts.js';
 import { normalizePath, parentOf } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
@@ -12,6 +13,9 @@ import type {
   ClusterReport,
   DeleteOptions,
   FileInfo,
+  JobBatchCallOptions,
+  JobBatchRequest,
+  JobBatchResult,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -155,6 +159,48 @@ export class ClusterFileSystem implements StrataFileSystem {
       }),
     );
     return out;
+  }
+
+  /**
+   * Sends the whole batch to ONE worker: `options.worker` (an id: e.g. the 2nd owner, for
+   * replicas) or else the first owner of `paths[0]` in try order (the primary, unless it just
+   * failed a call). The caller groups paths by owner (location()). An unknown or dead worker is
+   * UNAVAILABLE, left to the caller to re-group and retry: the batch is never re-sent elsewhere
+   * here, since that would cache the files on a worker that was not asked to hold them.
+   */
+  async jobBatch(request: JobBatchRequest, options: JobBatchCallOptions = {}): Promise<JobBatchResult[]> {
+    throwIfAborted(options.signal);
+    parseJobBatchRequest(request); // bad input is refused here, before any worker is picked
+    if (request.paths.length === 0 && options.worker === undefined) return [];
+    let worker: WorkerInfo | undefined;
+    if (options.worker !== undefined) {
+      worker = this.router.liveWorkers().find((w) => w.id === options.worker);
+      if (worker === undefined) {
+        throw new StrataError('UNAVAILABLE', `worker ${options.worker} is not a live worker of the cluster`, {
+          details: { worker: options.worker },
+        });
+      }
+    } else {
+      worker = this.ownerOf(request.paths[0]);
+      if (worker === undefined) throw new StrataError('UNAVAILABLE', 'no live workers in the cluster');
+    }
+    try {
+      return await this.router
+        .client(worker)
+        .jobBatch(request, options.signal ? { signal: options.signal } : {});
+    } catch (err) {
+      if (workerFailed(err)) this.router.suspect(worker);
+      throw err;
+    }
+  }
+
+  /** The worker to try first for a path; a malformed one goes anywhere, to get its own INVALID_PATH result. */
+  private ownerOf(path: unknown): WorkerInfo | undefined {
+    try {
+      return this.router.tryOrder(typeof path === 'string' ? path : '/')[0];
+    } catch {
+      return this.router.tryOrder('/')[0];
+    }
   }
 
   read(path: string, options: ReadOptions = {}): Promise<Readable> {

@@ -7,6 +7,7 @@ import { CAPABILITY_CASES } from './contract/capability-cases.js';
 import { READ_CASES, WRITE_CASES } from './contract/data-cases.js';
 import { ERROR_CASES } from './contract/error-cases.js';
 import { fileUri, mountedPaths, source } from './contract/helpers.js';
+import { JOB_BATCH_CASES } from './contract/job-batch-cases.js';
 import { METADATA_CASES } from './contract/metadata-cases.js';
 import { MOUNT_CASES } from './contract/mount-cases.js';
 import {
@@ -39,6 +40,7 @@ export const FS_CONTRACT_CASES: readonly FsContractCase[] = [
   ...CACHE_CASES,
   ...ABORT_CASES,
   ...CAPABILITY_CASES,
+  ...JOB_BATCH_CASES,
 ];
 
 // ---- preparation -------------------------------------------------------------------------------
@@ -103,7 +105,11 @@ export function fsCaseSkipReason(ctx: FsContractContext, c: FsContractCase): str
     if (need === 'stores' && !ctx.target.servesStores) return 'mounts do not serve real stores';
     if (need === 'unmountedPaths' && ctx.rootMounted) return '"/" is mounted: no path is outside every mount';
     if (
-      (need === 'readBuffer' || need === 'peekFile' || need === 'cachedBytesOf' || need === 'location') &&
+      (need === 'readBuffer' ||
+        need === 'peekFile' ||
+        need === 'cachedBytesOf' ||
+        need === 'location' ||
+        need === 'jobBatch') &&
       ctx.fs[need] === undefined
     )
       return `the implementation offers no ${need}()`;

@@ -10,6 +10,9 @@ import type {
   DeleteOptions,
   FileInfo,
   InvalidateOptions,
+  JobBatchCallOptions,
+  JobBatchRequest,
+  JobBatchResult,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -215,6 +218,24 @@ export class RemoteFileSystem implements StrataFileSystem {
 
   async cachedBytesOf(items: readonly CacheProbeItem[], options: CallOptions = {}): Promise<number[]> {
     return this.#json({ method: 'POST', route: 'cached', json: { items }, signal: options.signal });
+  }
+
+  /** One batch on this worker (`options.worker` is for routing clients and is not sent). */
+  async jobBatch(request: JobBatchRequest, options: JobBatchCallOptions = {}): Promise<JobBatchResult[]> {
+    const answer = await this.#json<{ results?: unknown }>({
+      method: 'POST',
+      route: 'job-batch',
+      json: { op: request.op, paths: request.paths, options: request.options ?? {} },
+      headersTimeout: this.#jobTimeoutMs,
+      signal: options.signal,
+    });
+    if (!Array.isArray(answer.results) || answer.results.length !== request.paths.length) {
+      throw new StrataError(
+        'INTERNAL',
+        `job-batch on ${this.baseUrl} answered ${Array.isArray(answer.results) ? answer.results.length : 'no'} results for ${request.paths.length} paths`,
+      );
+    }
+    return answer.results as JobBatchResult[];
   }
 
   // ---- data ----------------------------------------------------------------------------------

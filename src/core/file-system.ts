@@ -153,6 +153,49 @@ export interface PeekedFile {
   readonly data: Buffer;
 }
 
+/** What a per-owner job batch does to each of its paths (StrataFileSystem.jobBatch). */
+export const JOB_BATCH_OPS = ['load', 'free', 'persist'] as const;
+export type JobBatchOp = (typeof JOB_BATCH_OPS)[number];
+/** Most paths one jobBatch call carries. */
+export const MAX_JOB_BATCH_PATHS = 1024;
+
+export interface JobBatchOptions {
+  /** load: refresh the status (and a directory's listing) from the store only; no bytes. */
+  readonly metadataOnly?: boolean;
+  /** load: 'skipped' when the file is 100 % cached already. */
+  readonly skipIfCached?: boolean;
+  /** load: re-read every cached page checking its checksum; a bad one is dropped and re-fetched. */
+  readonly verify?: boolean;
+}
+
+export interface JobBatchRequest {
+  readonly op: JobBatchOp;
+  readonly paths: readonly string[];
+  readonly options?: JobBatchOptions;
+}
+
+/** How one path of a batch went: done or skipped with its figures, or the error it met. */
+export type JobBatchResult =
+  | {
+      readonly path: string;
+      readonly outcome: 'done' | 'skipped';
+      /** The file's size (0 for a directory). */
+      readonly bytes: number;
+      /** Bytes this call read from the under-store for the path (load; 0 otherwise). */
+      readonly storeBytesRead: number;
+      /** Share of the file in this worker's cache afterwards (0–100). */
+      readonly cachedPercent: number;
+      /** load with verify: cached pages found bad (corrupt or missing) and fetched again. */
+      readonly repairedPages?: number;
+    }
+  | {
+      readonly path: string;
+      readonly error: { readonly code: string; readonly message: string; readonly retryable: boolean };
+    };
+
+/** `worker`: the id of the worker a routing client sends the batch to (default: the primary owner of paths[0]). */
+export type JobBatchCallOptions = CallOptions & { readonly worker?: string };
+
 /** Largest range readBuffer serves. */
 export const MAX_READ_BUFFER = 1024 * 1024;
 
@@ -220,6 +263,16 @@ export interface StrataFileSystem {
    * them for a directory); it is also the hook for event-driven invalidation.
    */
   invalidate?(path: string, options?: InvalidateOptions): Promise<void>;
+  /**
+   * Runs one job operation on each path on ONE worker (the scheduler groups paths by owner):
+   * bounded concurrency, one result per path in the request's order, a path's failure is its
+   * result (never the batch's); the call itself fails only on bad input (INVALID_ARGUMENT), an
+   * unreachable worker (UNAVAILABLE) or its signal. load: read into the cache, 'done' only when
+   * 100 % cached (else a CACHE_FULL result); free: drop cached pages; persist: upload a pending
+   * ASYNC_THROUGH/MUST_CACHE write now and answer once it is durable ('skipped': none pending).
+   * Offered by workers; the cluster client routes the whole request to `options.worker`.
+   */
+  jobBatch?(request: JobBatchRequest, options?: JobBatchCallOptions): Promise<JobBatchResult[]>;
   /** The workers that own a path, primary first. Offered by clients that route. */
   location?(path: string): readonly WorkerLocation[];
 }

@@ -12,6 +12,7 @@ import {
   type WriteType,
 } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { parseJobBatchRequest } from '../core/job-batch.js';
 import { normalizePath } from '../core/paths.js';
 import { sendStream } from '../core/send-stream.js';
 import { checkBearer, tokenDigest } from './auth.js';
@@ -39,6 +40,7 @@ import { checkBearer, tokenDigest } from './auth.js';
  *   GET  /rpc/v1/report                                        → ClusterReport
  *   POST /rpc/v1/cached   {"items":[{"path","fingerprint"}]}  → number[] (cached bytes each)
  *   POST /rpc/v1/invalidate {"path","tree"?:boolean}         → 204 (forget cached status/listing)
+ *   POST /rpc/v1/job-batch {"op","paths":[…≤1,024],"options"?} → {"results":JobBatchResult[]} (one per path)
  *
  * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
  * A read that fails before its first byte is such an error; one that fails later destroys the
@@ -402,6 +404,14 @@ const ROUTES = new Map<string, Route>([
       sendJson(res, await fs.du(pathParam(query.get('path'), 'path'), { signal })),
   ],
   ['GET report', async ({ fs, res, signal }) => sendJson(res, await fs.report({ signal }))],
+  [
+    'POST job-batch',
+    async ({ fs, req, res, signal }) => {
+      if (fs.jobBatch === undefined) throw new StrataError('UNSUPPORTED', 'this server runs no job batches');
+      const request = parseJobBatchRequest(await jsonBody(req));
+      sendJson(res, { results: await fs.jobBatch(request, { signal }) });
+    },
+  ],
   [
     'POST cached',
     async ({ fs, req, res, signal }) => {

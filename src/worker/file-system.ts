@@ -8,6 +8,9 @@ import type {
   DeleteOptions,
   FileInfo,
   InvalidateOptions,
+  JobBatchCallOptions,
+  JobBatchRequest,
+  JobBatchResult,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -23,6 +26,7 @@ import { isWithin, normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { CacheOps } from './cache-ops.js';
 import { FileInfoBuilder } from './file-info.js';
+import { JobBatchRunner } from './job-batch.js';
 import { MetadataSync } from './metadata-sync.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { MountTable } from './mount-table.js';
@@ -44,6 +48,8 @@ export interface WorkerFileSystemOptions extends WorkerIdentity {
   readonly readaheadPages?: number;
   /** Wait before persisting an ASYNC_THROUGH write (Alluxio's persist wait time). Default 0. */
   readonly persistDelayMs?: number;
+  /** Paths of a job batch handled at once. Default 16 (DEFAULT_JOB_BATCH_CONCURRENCY). */
+  readonly jobBatchConcurrency?: number;
   /** How often TTLs are checked. Default 10 s. */
   readonly ttlCheckIntervalMs?: number;
   /** A data miss re-checks the store's fingerprint if the last check is older than this. Default 1 s. */
@@ -59,6 +65,7 @@ export interface WorkerFileSystemOptions extends WorkerIdentity {
  * - WritePath (write-path.ts): the four write types; staging → Persister hand-off;
  * - NamespaceOps (namespace-ops.ts): mkdir, delete, rename, mount, unmount;
  * - CacheOps (cache-ops.ts): load, free, pin, TTL, du, the cached-bytes probe;
+ * - JobBatchRunner (job-batch.ts): the scheduler's per-owner batches (load, free, persist, verify);
  * - FileInfoBuilder (file-info.ts) and WorkerReporter (worker-report.ts): what callers see.
  *
  * Every store call goes through the mount table's instrumented stores (timed, deadline, signal).
@@ -74,6 +81,7 @@ export class WorkerFileSystem implements StrataFileSystem {
   private readonly tree: NamespaceOps;
   private readonly cache: CacheOps;
   private readonly reporter: WorkerReporter;
+  private readonly batches: JobBatchRunner;
   private ttlTimer: NodeJS.Timeout | undefined;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
 
@@ -118,6 +126,16 @@ export class WorkerFileSystem implements StrataFileSystem {
       reads: this.reads,
       tree: this.tree,
       log,
+    });
+    this.batches = new JobBatchRunner({
+      status: (path, options) => this.status(path, options),
+      list: (path, options) => this.list(path, options),
+      read: (path, options) => this.reads.read(path, options),
+      free: (path, options) => this.cache.free(path, options),
+      persister,
+      sync,
+      pages,
+      ...(o.jobBatchConcurrency === undefined ? {} : { concurrency: o.jobBatchConcurrency }),
     });
     this.reporter = new WorkerReporter(o, pages, metrics, persister);
     pages.onEvict = (tier) => metrics.evictions.inc({ tier });
@@ -252,6 +270,11 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   cachedBytesOf(items: readonly CacheProbeItem[], options?: CallOptions): Promise<number[]> {
     return this.cache.cachedBytesOf(items, options);
+  }
+
+  /** The scheduler's per-owner batch (job-batch.ts); `options.worker` only matters to routing clients. */
+  jobBatch(request: JobBatchRequest, options: JobBatchCallOptions = {}): Promise<JobBatchResult[]> {
+    return this.batches.run(request, options.signal ? { signal: options.signal } : {});
   }
 
   // ---- reports ----

@@ -1,3 +1,5 @@
+import { abortError, throwIfAborted } from '../core/abort.js';
+import { StrataError, toStrataError } from '../core/errors.js';
 import { isWithin } from '../core/paths.js';
 import type { FileRecord, MetaStore } from '../meta/meta-store.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -32,8 +34,10 @@ const MAX_BACKOFF_MS = 30_000;
 export class Persister {
   private readonly stagedFiles = new Map<string, FileRecord>();
   private readonly pendingPaths = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly running = new Set<Promise<void>>();
+  /** path → its scheduled attempt (at most one per path). */
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; attempt: number }>();
+  /** path → its attempt in progress; resolves to the error it met, or undefined. */
+  private readonly running = new Map<string, Promise<unknown>>();
   private stopped = false;
 
   constructor(private readonly o: PersisterOptions) {}
@@ -83,7 +87,11 @@ export class Persister {
     if (previous?.staging && previous.staging !== record.staging)
       await this.o.staging.remove(previous.staging);
     if (persist) this.schedule(record.path, this.o.delayMs, 0);
-    else this.pendingPaths.delete(record.path);
+    else {
+      // MUST_CACHE over a pending ASYNC_THROUGH write: nothing may upload it now.
+      this.cancelTimer(record.path);
+      this.pendingPaths.delete(record.path);
+    }
   }
 
   /** Forgets a staged file (deleted by the user). */
@@ -91,31 +99,86 @@ export class Persister {
     const record = this.stagedFiles.get(path);
     this.stagedFiles.delete(path);
     this.pendingPaths.delete(path);
+    this.cancelTimer(path);
     await this.o.meta.journalDelete(path);
     if (record?.staging) await this.o.staging.remove(record.staging);
   }
 
+  /**
+   * Persists a staged file now instead of after the persist delay — an ASYNC_THROUGH write
+   * waiting for its turn or its next retry, or a MUST_CACHE file (which becomes ASYNC_THROUGH:
+   * its journal record says so first, so a restart finishes the upload) — and resolves once the
+   * store holds it durably (a write that lands meanwhile is persisted too). False when nothing
+   * was staged there. A failed upload rejects with its error and is retried in the background
+   * as usual; `signal` stops the waiting, not the upload.
+   */
+  async persistNow(path: string, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal);
+    const first = this.stagedFiles.get(path);
+    if (!first?.staging) return false;
+    if (!this.pendingPaths.has(path)) {
+      await this.o.meta.journalPut(path, { record: first, persist: true } satisfies JournalEntry);
+      if (this.stagedFiles.get(path) === first) this.pendingPaths.add(path);
+    }
+    while (this.pendingPaths.has(path)) {
+      if (this.stopped)
+        throw new StrataError('UNAVAILABLE', `the worker is stopping; ${path} is persisted on its restart`);
+      const record = this.stagedFiles.get(path);
+      const err = await untilAborted(this.running.get(path) ?? this.startNow(path), signal);
+      if (err !== undefined) throw toStrataError(err, 'UFS_UNAVAILABLE');
+      if (this.pendingPaths.has(path) && this.stagedFiles.get(path) === record && !this.running.has(path))
+        throw new StrataError('INTERNAL', `persisting ${path} made no progress`);
+    }
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.running.values()]);
   }
 
   private schedule(path: string, delayMs: number, attempt: number): void {
     if (this.stopped) return;
     this.pendingPaths.add(path);
+    this.cancelTimer(path);
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      const run = this.persistOne(path, attempt).finally(() => this.running.delete(run));
-      this.running.add(run);
+      this.timers.delete(path);
+      this.run(path, attempt);
     }, delayMs);
-    this.timers.add(timer);
+    this.timers.set(path, { timer, attempt });
   }
 
-  private async persistOne(path: string, attempt: number): Promise<void> {
+  /** Starts the path's next attempt at once (its timer cancelled). */
+  private startNow(path: string): Promise<unknown> {
+    const attempt = this.cancelTimer(path) ?? 0;
+    return this.run(path, attempt);
+  }
+
+  /** Cancels the path's scheduled attempt; the attempt number it had. */
+  private cancelTimer(path: string): number | undefined {
+    const scheduled = this.timers.get(path);
+    if (scheduled === undefined) return undefined;
+    clearTimeout(scheduled.timer);
+    this.timers.delete(path);
+    return scheduled.attempt;
+  }
+
+  private run(path: string, attempt: number): Promise<unknown> {
+    const existing = this.running.get(path);
+    if (existing) return existing;
+    const run = this.persistOne(path, attempt).finally(() => {
+      if (this.running.get(path) === run) this.running.delete(path);
+    });
+    this.running.set(path, run);
+    return run;
+  }
+
+  /** One upload attempt; resolves to the error it met (a retry is then scheduled), else undefined. */
+  private async persistOne(path: string, attempt: number): Promise<unknown> {
     const record = this.stagedFiles.get(path);
-    if (!record?.staging || this.stopped) return;
+    if (!record?.staging || this.stopped) return undefined;
     const resolved = this.o.mounts.tryResolve(path);
     try {
       if (!resolved) throw new Error(`no mount covers ${path}`);
@@ -135,6 +198,7 @@ export class Persister {
       this.pendingPaths.delete(path);
       await this.o.staging.remove(record.staging);
       this.o.log('persisted', { path, bytes: st.size });
+      return undefined;
     } catch (err) {
       const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
       this.o.log('persist_failed', {
@@ -144,6 +208,27 @@ export class Persister {
         error: err instanceof Error ? err.message : String(err),
       });
       this.schedule(path, backoff, attempt + 1);
+      return err;
     }
   }
+}
+
+/** What `work` resolves to, unless `signal` fires first (then its abort error). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -30,6 +30,9 @@ export interface ReadPathParts {
   readonly infos: FileInfoBuilder;
 }
 
+/** Worker-internal read options: `onStoreBytes` hears every chunk this read takes from the store. */
+export type CountedReadOptions = ReadOptions & { readonly onStoreBytes?: (bytes: number) => void };
+
 interface PreparedRead {
   readonly located: Located;
   readonly offset: number;
@@ -45,9 +48,9 @@ interface PreparedRead {
 export class ReadPath {
   constructor(private readonly o: ReadPathParts) {}
 
-  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+  async read(path: string, options: CountedReadOptions = {}): Promise<Readable> {
     const r = await this.prepare(path, options);
-    const stream = await this.o.reader.open(this.rangeRequest(r, options.signal));
+    const stream = await this.o.reader.open(this.rangeRequest(r, options.signal, options.onStoreBytes));
     // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
     return Object.assign(stream, { contentLength: r.length, fingerprint: r.located.record.fingerprint });
   }
@@ -119,16 +122,22 @@ export class ReadPath {
   }
 
   /** Where a range of the file comes from: the page cache, else its staging file or the store. */
-  private rangeRequest(r: PreparedRead, signal: AbortSignal | undefined): RangeRequest {
+  private rangeRequest(
+    r: PreparedRead,
+    signal: AbortSignal | undefined,
+    onStoreBytes?: (bytes: number) => void,
+  ): RangeRequest {
     const { record, resolved } = r.located;
     const staging = record.staging;
     const store = resolved.mount.store;
     const ufsPath = resolved.ufsPath;
-    const fromStore = async (offset: number, length: number, runSignal: AbortSignal | undefined) =>
-      (await store.read(
+    const fromStore = async (offset: number, length: number, runSignal: AbortSignal | undefined) => {
+      const body = (await store.read(
         ufsPath,
         runSignal ? { offset, length, signal: runSignal } : { offset, length },
       )) as AsyncIterable<Buffer>;
+      return onStoreBytes === undefined ? body : counted(body, onStoreBytes);
+    };
     const source = staging
       ? async (off: number, len: number, runSignal: AbortSignal | undefined) => {
           try {
@@ -151,5 +160,16 @@ export class ReadPath {
       source,
       ...(signal ? { signal } : {}),
     };
+  }
+}
+
+/** The chunks of a store body, each reported to `onBytes` as it passes (a job's storeBytesRead). */
+async function* counted(
+  body: AsyncIterable<Buffer>,
+  onBytes: (bytes: number) => void,
+): AsyncIterable<Buffer> {
+  for await (const chunk of body) {
+    onBytes(chunk.length);
+    yield chunk;
   }
 }

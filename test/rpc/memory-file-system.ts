@@ -6,6 +6,9 @@ import type {
   ClusterReport,
   DeleteOptions,
   FileInfo,
+  JobBatchCallOptions,
+  JobBatchRequest,
+  JobBatchResult,
   JobSummary,
   MountInfo,
   MountOptions,
@@ -18,6 +21,7 @@ import type {
 } from '../../src/client/types.js';
 import { StrataError } from '../../src/core/errors.js';
 import { MAX_READ_BUFFER, WRITE_TYPES } from '../../src/core/file-system.js';
+import { parseJobBatchRequest } from '../../src/core/job-batch.js';
 import { MASKED, maskOptions, redactUri } from '../../src/core/mounts.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../../src/core/paths.js';
 import { compareUtf8 } from '../../src/core/utf8-order.js';
@@ -373,6 +377,52 @@ export class MemoryFileSystem implements StrataFileSystem {
     return items.map(({ path, fingerprint }) => {
       const f = this.files.get(path);
       return f?.fingerprint === fingerprint ? f.cached : 0;
+    });
+  }
+
+  /** As a worker does it: the bytes a load "reads from the store" are those not cached yet. */
+  async jobBatch(request: JobBatchRequest, options: JobBatchCallOptions = {}): Promise<JobBatchResult[]> {
+    const { op, paths, options: opts = {} } = parseJobBatchRequest(request);
+    this.seen.jobBatch = { request, worker: options.worker };
+    checkSignal(options.signal);
+    return paths.map((path): JobBatchResult => {
+      try {
+        const p = normalizePath(path);
+        const info = this.#info(p);
+        const result = (outcome: 'done' | 'skipped', storeBytesRead: number): JobBatchResult => {
+          const now = this.#info(p);
+          return {
+            path,
+            outcome,
+            bytes: now.type === 'file' ? now.size : 0,
+            storeBytesRead,
+            cachedPercent: now.cachedPercent,
+            ...(op === 'load' && opts.verify === true ? { repairedPages: 0 } : {}),
+          };
+        };
+        if (op === 'load' && opts.metadataOnly === true) return result('done', 0);
+        if (info.type === 'directory' && op === 'load')
+          throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`, { details: { path: p } });
+        const f = this.files.get(p);
+        if (op === 'load') {
+          if (opts.skipIfCached === true && info.cachedPercent === 100) return result('skipped', 0);
+          const missing = f ? f.data.length - f.cached : 0;
+          if (f) f.cached = f.data.length;
+          return result('done', missing);
+        }
+        if (op === 'free') {
+          this.#job(p, (file) => {
+            if (!file.pinned) file.cached = 0;
+          });
+          return result('done', 0);
+        }
+        if (f === undefined || f.persistence === 'PERSISTED') return result('skipped', 0);
+        f.persistence = 'PERSISTED';
+        return result('done', 0);
+      } catch (err) {
+        const e = err instanceof StrataError ? err : new StrataError('INTERNAL', String(err));
+        return { path, error: { code: e.code, message: e.message, retryable: e.retryable } };
+      }
     });
   }
 

@@ -191,6 +191,36 @@ describe('worker RPC', () => {
     assert.equal((await client.status('/big.bin')).type, 'file');
   });
 
+  test('job batches cross the wire: request and options in, one result per path out; the worker id stays home', async () => {
+    await client.write('/jb/a.bin', Readable.from([Buffer.alloc(5000, 1)]), { writeType: 'THROUGH' });
+    const results = await client.jobBatch(
+      { op: 'load', paths: ['/jb/a.bin', '/jb/missing.bin'], options: { skipIfCached: true, verify: true } },
+      { worker: 'w9' },
+    );
+    assert.deepEqual(results, [
+      {
+        path: '/jb/a.bin',
+        outcome: 'done',
+        bytes: 5000,
+        storeBytesRead: 5000,
+        cachedPercent: 100,
+        repairedPages: 0,
+      },
+      {
+        path: '/jb/missing.bin',
+        error: { code: 'NOT_FOUND', message: 'no such path: /jb/missing.bin', retryable: false },
+      },
+    ]);
+    assert.deepEqual(mem.seen.jobBatch, {
+      request: {
+        op: 'load',
+        paths: ['/jb/a.bin', '/jb/missing.bin'],
+        options: { skipIfCached: true, verify: true },
+      },
+      worker: undefined,
+    });
+  });
+
   test('garbage input is INVALID_ARGUMENT, never a crash', async () => {
     const cases: Array<[string, string, string | undefined]> = [
       ['GET', '/rpc/v1/read?path=/big.bin&offset=abc', undefined],
@@ -204,6 +234,13 @@ describe('worker RPC', () => {
       ['POST', '/rpc/v1/mkdir', '[1,2]'],
       ['POST', '/rpc/v1/mount', '{"path":"/m","uri":"file:///tmp","options":{"writeType":"SOMETIMES"}}'],
       ['POST', '/rpc/v1/mount', '{"path":"/m","uri":"file:///tmp","options":{"options":{"a":1}}}'],
+      ['POST', '/rpc/v1/job-batch', '{"op":"explode","paths":[]}'],
+      ['POST', '/rpc/v1/job-batch', '{"op":"load"}'],
+      ['POST', '/rpc/v1/job-batch', '{"op":"load","paths":["/big.bin",null]}'],
+      ['POST', '/rpc/v1/job-batch', '{"op":"load","paths":[],"options":{"verify":"yes"}}'],
+      ['POST', '/rpc/v1/job-batch', '{"op":"load","paths":[],"options":{"worker":"w1"}}'],
+      ['POST', '/rpc/v1/job-batch', `{"op":"free","paths":[${Array(1025).fill('"/big.bin"').join(',')}]}`],
+      ['GET', '/rpc/v1/job-batch', undefined],
       ['DELETE', '/rpc/v1/status?path=/', undefined],
       ['GET', '/rpc/v1/no-such-call', undefined],
     ];

@@ -53,7 +53,8 @@ export type FsNeed =
   | 'readBuffer'
   | 'peekFile'
   | 'cachedBytesOf'
-  | 'location';
+  | 'location'
+  | 'jobBatch';
 
 export interface FsContractCase {
   readonly name: string;

@@ -1,0 +1,165 @@
+import type { Readable } from 'node:stream';
+import type { PageStore } from '../cache/page-store.js';
+import { abortError, throwIfAborted } from '../core/abort.js';
+import { StrataError, toStrataError } from '../core/errors.js';
+import type {
+  CallOptions,
+  FileInfo,
+  JobBatchOp,
+  JobBatchOptions,
+  JobBatchRequest,
+  JobBatchResult,
+  JobSummary,
+  SyncOption,
+} from '../core/file-system.js';
+import { parseJobBatchRequest } from '../core/job-batch.js';
+import { normalizePath } from '../core/paths.js';
+import type { MetadataSync } from './metadata-sync.js';
+import type { Persister } from './persister.js';
+import type { CountedReadOptions } from './read-path.js';
+
+/** Paths of one batch handled at once by default. */
+export const DEFAULT_JOB_BATCH_CONCURRENCY = 16;
+
+/** What the batch runner uses of the worker's file system. */
+export interface JobBatchParts {
+  readonly status: (path: string, options: SyncOption) => Promise<FileInfo>;
+  readonly list: (path: string, options: SyncOption) => Promise<readonly FileInfo[]>;
+  readonly read: (path: string, options: CountedReadOptions) => Promise<Readable>;
+  readonly free: (path: string, options: CallOptions) => Promise<JobSummary>;
+  readonly persister: Pick<Persister, 'persistNow' | 'stagedBelow'>;
+  readonly sync: Pick<MetadataSync, 'locate' | 'cacheIdOf'>;
+  readonly pages: Pick<PageStore, 'cachedPages' | 'verify'>;
+  /** Paths handled at once. Default DEFAULT_JOB_BATCH_CONCURRENCY. */
+  readonly concurrency?: number;
+}
+
+type Done = Extract<JobBatchResult, { outcome: unknown }>;
+
+/**
+ * The worker's side of a job batch (StrataFileSystem.jobBatch): the scheduler sends each owner
+ * the files it owns, and this runs them with bounded concurrency, answering one result per path
+ * in order. A path's failure is its result, so one missing file never fails its neighbours;
+ * only the signal (cancel, shutdown) rejects the whole call.
+ */
+export class JobBatchRunner {
+  private readonly concurrency: number;
+
+  constructor(private readonly o: JobBatchParts) {
+    this.concurrency = Math.max(1, o.concurrency ?? DEFAULT_JOB_BATCH_CONCURRENCY);
+  }
+
+  async run(request: JobBatchRequest, options: CallOptions = {}): Promise<JobBatchResult[]> {
+    const { op, paths, options: opts = {} } = parseJobBatchRequest(request);
+    const signal = options.signal;
+    throwIfAborted(signal);
+    const results = new Array<JobBatchResult>(paths.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < paths.length) {
+        const i = next++;
+        results[i] = await this.one(op, paths[i]!, opts, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, paths.length) }, lane));
+    return results;
+  }
+
+  private async one(
+    op: JobBatchOp,
+    path: string,
+    opts: JobBatchOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<JobBatchResult> {
+    try {
+      throwIfAborted(signal);
+      const p = normalizePath(path);
+      if (op === 'load') return { ...(await this.load(p, opts, signal)), path };
+      if (op === 'free') return { ...(await this.free(p, signal)), path };
+      return { ...(await this.persist(p, signal)), path };
+    } catch (err) {
+      if (signal?.aborted) throw abortError(signal);
+      const e = toStrataError(err);
+      return { path, error: { code: e.code, message: e.message, retryable: e.retryable } };
+    }
+  }
+
+  private async load(p: string, opts: JobBatchOptions, signal: AbortSignal | undefined): Promise<Done> {
+    const call = signal ? { signal } : {};
+    if (opts.metadataOnly === true) {
+      const info = await this.o.status(p, { ...call, syncIntervalMs: 0 });
+      if (info.type === 'directory') await this.o.list(p, { ...call, syncIntervalMs: 0 });
+      return outcome('done', info, 0);
+    }
+    const repairedPages = opts.verify === true ? await this.verify(p, signal) : 0;
+    const extra = opts.verify === true ? { repairedPages } : {};
+    if (opts.skipIfCached === true && repairedPages === 0) {
+      const info = await this.o.status(p, call);
+      if (info.type === 'file' && info.cachedPercent === 100)
+        return { ...outcome('skipped', info, 0), ...extra };
+    }
+    let storeBytesRead = 0;
+    const stream = await this.o.read(p, {
+      ...call,
+      readType: 'CACHE',
+      onStoreBytes: (n) => {
+        storeBytesRead += n;
+      },
+    });
+    for await (const _chunk of stream) {
+      // Read through: the pages land in the cache on the way.
+    }
+    const info = await this.o.status(p, call);
+    if (info.cachedPercent < 100) {
+      throw new StrataError(
+        'CACHE_FULL',
+        `only ${info.cachedPercent} % of ${p} is cached after loading it (the cache has no room for the rest)`,
+        { details: { path: p, cachedBytes: info.cachedBytes, size: info.size } },
+      );
+    }
+    return { ...outcome('done', info, storeBytesRead), ...extra };
+  }
+
+  /** Checks every cached page of the file; how many were bad (dropped, to be fetched again). */
+  private async verify(p: string, signal: AbortSignal | undefined): Promise<number> {
+    const located = await this.o.sync.locate(p, undefined, signal);
+    if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
+    const verify = this.o.pages.verify;
+    if (verify === undefined) throw new StrataError('UNSUPPORTED', 'this page store cannot verify pages');
+    const cacheId = this.o.sync.cacheIdOf(located);
+    let bad = 0;
+    for (const index of this.o.pages.cachedPages(cacheId)) {
+      throwIfAborted(signal);
+      if ((await verify.call(this.o.pages, cacheId, index)) === 'bad') bad++;
+    }
+    return bad;
+  }
+
+  private async free(p: string, signal: AbortSignal | undefined): Promise<Done> {
+    const call = signal ? { signal } : {};
+    await this.o.free(p, call);
+    return outcome('done', await this.o.status(p, call), 0);
+  }
+
+  /** A staged file (or the staged files below a directory) uploaded now; 'skipped' when none was. */
+  private async persist(p: string, signal: AbortSignal | undefined): Promise<Done> {
+    let pushed = await this.o.persister.persistNow(p, signal);
+    if (!pushed) {
+      for (const staged of this.o.persister.stagedBelow(p)) {
+        if (await this.o.persister.persistNow(staged.path, signal)) pushed = true;
+      }
+    }
+    const info = await this.o.status(p, signal ? { signal } : {});
+    return outcome(pushed ? 'done' : 'skipped', info, 0);
+  }
+}
+
+function outcome(kind: 'done' | 'skipped', info: FileInfo, storeBytesRead: number): Done {
+  return {
+    path: info.path,
+    outcome: kind,
+    bytes: info.type === 'file' ? info.size : 0,
+    storeBytesRead,
+    cachedPercent: info.cachedPercent,
+  };
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { isStrataError, StrataError } from '../../src/core/errors.js';
+import type { FileInfo } from '../../src/core/file-system.js';
+import { type JobBatchParts, JobBatchRunner } from '../../src/worker/job-batch.js';
+
+/**
+ * JobBatchRunner over stub parts: how many paths run at once, the order of results when paths
+ * finish out of order, per-path errors, and the signal. (The real worker behind it is tested in
+ * job-batch.test.ts and the client contract.)
+ */
+
+function info(path: string, cachedPercent: number): FileInfo {
+  return {
+    path,
+    name: path.slice(path.lastIndexOf('/') + 1),
+    type: 'file',
+    size: 10,
+    mtimeMs: 0,
+    fingerprint: 'f',
+    cachedBytes: cachedPercent === 100 ? 10 : 0,
+    cachedPercent,
+    pinned: false,
+    persistence: 'PERSISTED',
+    mount: '/',
+  };
+}
+
+/** Parts whose reads wait until released; `running`/`peak` count reads in flight. */
+function gatedParts(overrides: Partial<JobBatchParts> = {}) {
+  const gates = new Map<string, () => void>();
+  const state = { running: 0, peak: 0, loaded: new Set<string>() };
+  const parts: JobBatchParts = {
+    status: async (p) => info(p, state.loaded.has(p) ? 100 : 0),
+    list: async () => [],
+    read: async (p, options) => {
+      state.running++;
+      state.peak = Math.max(state.peak, state.running);
+      await new Promise<void>((resolve, reject) => {
+        gates.set(p, resolve);
+        options.signal?.addEventListener('abort', () => reject(new StrataError('CANCELLED', 'aborted')));
+      });
+      state.running--;
+      if (p.endsWith('/boom')) throw new Error('disk on fire');
+      options.onStoreBytes?.(10);
+      state.loaded.add(p);
+      return Readable.from([Buffer.alloc(10)]);
+    },
+    free: async () => ({ files: 0, bytes: 0 }),
+    persister: { persistNow: async () => false, stagedBelow: () => [] },
+    sync: {
+      locate: async () => {
+        throw new StrataError('INTERNAL', 'not used');
+      },
+      cacheIdOf: () => 'x',
+    },
+    pages: { cachedPages: () => [] },
+    ...overrides,
+  };
+  return { parts, gates, state };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}
+
+test('at most `concurrency` paths run at once; results come back in request order', async () => {
+  const { parts, gates, state } = gatedParts({ concurrency: 4 });
+  const runner = new JobBatchRunner(parts);
+  const paths = Array.from({ length: 10 }, (_, i) => `/f${i}`);
+  const pending = runner.run({ op: 'load', paths });
+  await until(() => gates.size === 4);
+  assert.equal(state.running, 4);
+  // Release from the last started backwards, so paths finish out of order.
+  for (let released = 0; released < paths.length; ) {
+    await until(() => state.running > 0 && gates.size > released);
+    const open = [...gates.keys()].slice(released);
+    for (const p of open.reverse()) gates.get(p)!();
+    released += open.length;
+  }
+  const results = await pending;
+  assert.deepEqual(
+    results.map((r) => r.path),
+    paths,
+  );
+  assert.ok(results.every((r) => 'outcome' in r && r.outcome === 'done' && r.storeBytesRead === 10));
+  assert.equal(state.peak, 4, 'never more than the concurrency at once');
+});
+
+test("the default concurrency is 16; a thrown error is that path's INTERNAL result, not the batch's", async () => {
+  const { parts, gates, state } = gatedParts();
+  const runner = new JobBatchRunner(parts);
+  const paths = [...Array.from({ length: 19 }, (_, i) => `/f${i}`), '/x/boom'];
+  const pending = runner.run({ op: 'load', paths });
+  await until(() => gates.size === 16);
+  assert.equal(state.running, 16);
+  while (gates.size < paths.length || state.running > 0) {
+    for (const release of gates.values()) release();
+    await new Promise((r) => setImmediate(r));
+  }
+  const results = await pending;
+  assert.equal(state.peak, 16);
+  const last = results.at(-1)!;
+  assert.ok('error' in last, 'the failing path has an error result');
+  assert.deepEqual(last.error, { code: 'INTERNAL', message: 'disk on fire', retryable: false });
+  assert.equal(results.filter((r) => 'outcome' in r).length, 19);
+});
+
+test('an aborted signal rejects the whole batch with CANCELLED', async () => {
+  const { parts, gates } = gatedParts({ concurrency: 2 });
+  const runner = new JobBatchRunner(parts);
+  const controller = new AbortController();
+  const pending = runner.run({ op: 'load', paths: ['/a', '/b', '/c'] }, { signal: controller.signal });
+  await until(() => gates.size === 2);
+  controller.abort();
+  await assert.rejects(pending, (err: unknown) => isStrataError(err, 'CANCELLED'));
+});
+
+test('a load that leaves the file partly cached is a CACHE_FULL result', async () => {
+  const { parts, gates } = gatedParts({ status: async (p) => info(p, 40) });
+  const pending = new JobBatchRunner(parts).run({ op: 'load', paths: ['/a'] });
+  await until(() => gates.size === 1);
+  gates.get('/a')!();
+  const [r] = await pending;
+  assert.ok(r && 'error' in r);
+  assert.equal(r.error.code, 'CACHE_FULL');
+  assert.equal(r.error.retryable, true);
+});
