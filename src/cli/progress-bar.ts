@@ -122,7 +122,7 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
     parts.push(p);
     used += cost;
   }
-  // What is left goes to the bar (12 to 32 wide), then to the path (cut in the middle, ≥ 16).
+  // What is left goes to the bar (12 to 32 wide), then to the path (whole, or cut in the middle to ≥ 16).
   const label = `${job.kind} ${job.path}`;
   const room = width - used;
   let barWidth = 0;
@@ -130,11 +130,11 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
   if (room >= SEP.length + MIN_BAR) {
     barWidth = Math.min(MAX_BAR, room - SEP.length);
     const fits = Math.min(label.length, room - 2 * SEP.length - MIN_BAR);
-    if (fits >= MIN_LABEL) {
+    if (fits >= Math.min(MIN_LABEL, label.length)) {
       labelWidth = fits;
       barWidth = Math.min(MAX_BAR, room - 2 * SEP.length - labelWidth);
     }
-  } else if (room >= SEP.length + MIN_LABEL) {
+  } else if (room >= SEP.length + Math.min(MIN_LABEL, label.length)) {
     labelWidth = Math.min(label.length, room - SEP.length);
   }
   if (labelWidth > 0) parts.push({ order: 1, text: ellipsize(label, labelWidth) });

@@ -169,7 +169,7 @@ describe('strata job against strata local', () => {
         /^strata: --bandwidth: cannot parse "fast" \(examples: 20MiB\/s/,
         64,
       ],
-      [['job', 'load', '--bandwidth', '-5MiB/s', '/m/small'], /^strata: --bandwidth: cannot parse/, 64],
+      [['job', 'load', '--bandwidth=-5MiB/s', '/m/small'], /^strata: --bandwidth: cannot parse/, 64],
       [['job', 'free', '--bandwidth', '20MiB/min', '/m/small'], /^strata: --bandwidth: cannot parse/, 64],
       [['job', 'copy', '--bandwidth', 'x', '/m/small', '/m/c'], /^strata: --bandwidth: cannot parse/, 64],
       [
