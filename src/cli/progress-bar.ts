@@ -25,7 +25,8 @@ export function filesHandled(job: JobInfo): number {
  */
 export function progressFraction(job: JobInfo): number | undefined {
   if (job.state === 'SUCCEEDED') return 1;
-  if (job.filesTotal <= 0) return isFinal(job.state) ? 1 : undefined;
+  // Nothing listed: unknown (a job cancelled or failed before its listing began is not 100 %).
+  if (job.filesTotal <= 0) return undefined;
   const byBytes = job.bytesTotal > 0 && job.filesSkipped === 0 && job.filesFailed === 0;
   const f = byBytes ? job.bytesDone / job.bytesTotal : filesHandled(job) / job.filesTotal;
   return Math.min(1, Math.max(0, f));

@@ -79,6 +79,11 @@ describe('progress bar', () => {
     assert.doesNotMatch(line, /ETA|MiB\/s/);
     // An empty tree that succeeded is 100 %, not "?".
     assert.match(render(job({ state: 'SUCCEEDED' }), undefined, 80), /100% {2}0\/0 files/);
+    // …but one cancelled before anything was listed is not.
+    assert.match(
+      render(job({ state: 'CANCELLED' }), undefined, 80),
+      /^CANCELLED {2}.* {2}\?% {2}0\/0 files {2}0B\/0B {2}0 failed$/,
+    );
   });
 
   test('failures: counted, kept before the rate and ETA when the line is short, and the percent is by files', () => {
