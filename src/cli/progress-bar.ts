@@ -66,6 +66,14 @@ export function ellipsize(text: string, width: number): string {
   return `${text.slice(0, width - 1 - tail)}…${text.slice(text.length - tail)}`;
 }
 
+/** "load /s3/datasets/train", or cut to `width` keeping the path's end: "load …datasets/train". */
+export function labelText(kind: string, path: string, width: number): string {
+  const whole = `${kind} ${path}`;
+  if (whole.length <= width) return whole;
+  const tail = width - kind.length - 2;
+  return tail >= 4 ? `${kind} …${path.slice(path.length - tail)}` : ellipsize(whole, width);
+}
+
 /** `[#####-----]` of `width` characters (brackets included); all '-' when unknown. */
 export function bar(fraction: number | undefined, width: number): string {
   const inner = Math.max(0, width - 2);
@@ -123,7 +131,7 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
     parts.push(p);
     used += cost;
   }
-  // What is left goes to the bar (12 to 32 wide), then to the path (whole, or cut in the middle to ≥ 16).
+  // What is left goes to the bar (12 to 32 wide), then to the path (whole, or cut to ≥ 16 keeping its end).
   const label = `${job.kind} ${job.path}`;
   const room = width - used;
   let barWidth = 0;
@@ -138,7 +146,7 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
   } else if (room >= SEP.length + Math.min(MIN_LABEL, label.length)) {
     labelWidth = Math.min(label.length, room - SEP.length);
   }
-  if (labelWidth > 0) parts.push({ order: 1, text: ellipsize(label, labelWidth) });
+  if (labelWidth > 0) parts.push({ order: 1, text: labelText(job.kind, job.path, labelWidth) });
   if (barWidth > 0) parts.push({ order: 2, text: bar(fraction, barWidth) });
   parts.sort((a, b) => a.order - b.order);
   return parts

@@ -5,6 +5,7 @@ import {
   ellipsize,
   etaSeconds,
   formatEta,
+  labelText,
   progressFraction,
   RateMeter,
   render,
@@ -118,11 +119,13 @@ describe('progress bar', () => {
     }
     assert.equal(render(mid, rate, 12), 'RUNNING  42%');
     assert.equal(render(mid, rate, 5), 'RUNNI');
-    // The path is cut in the middle when it shares the room with the bar.
+    // A long path keeps its end when it shares the room with the bar.
     const long = job({ ...mid, path: `/s3/${'x'.repeat(200)}/part-0001.parquet` });
     const line = render(long, undefined, 140);
     assert.ok(line.length <= 140);
-    assert.match(line, /load \/s3\/x+…x*\/part-0001\.parquet {2}\[/);
+    assert.match(line, /^RUNNING {2}load …x+\/part-0001\.parquet {2}\[/);
+    assert.equal(labelText('load', '/s3/datasets/train', 17), 'load …asets/train');
+    assert.equal(labelText('load', '/s3/datasets/train', 8), 'loa…rain');
   });
 
   test('bar, ellipsize, ETA formatting', () => {
