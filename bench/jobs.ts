@@ -182,15 +182,27 @@ async function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   return Number(m?.[1] ?? 0);
 }
 
+/**
+ * The job's record as the registry holds it, compact JSON bytes (what MAX_RECORD_BYTES bounds):
+ * `registry/jobs/<id>.json` ({revision, job}) of the embedded registry, or the former single
+ * `registry/jobs.json`.
+ */
 async function recordBytes(dataDir: string, id: string): Promise<number> {
+  const dir = join(dataDir, 'registry');
   try {
-    const doc = JSON.parse(await readFile(join(dataDir, 'registry', 'jobs.json'), 'utf8')) as {
-      jobs: { id: string }[];
+    const one = JSON.parse(await readFile(join(dir, 'jobs', `${encodeURIComponent(id)}.json`), 'utf8')) as {
+      job: unknown;
     };
+    return Buffer.byteLength(JSON.stringify(one.job));
+  } catch {
+    // not that layout, or caught between a rename and the next write
+  }
+  try {
+    const doc = JSON.parse(await readFile(join(dir, 'jobs.json'), 'utf8')) as { jobs: { id: string }[] };
     const job = doc.jobs.find((j) => j.id === id);
     return job === undefined ? 0 : Buffer.byteLength(JSON.stringify(job));
   } catch {
-    return 0; // caught between a rename and the next write: the next sample counts
+    return 0; // the next sample counts
   }
 }
 
