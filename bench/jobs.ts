@@ -139,11 +139,15 @@ async function remoteOrigin(root: string, totalMiB: number, count: number): Prom
       `/remote=${link.url}/big/`,
     ]);
     let load: { secs: number; job: JobInfo };
+    const before = link.downstreamBytes();
     try {
       load = await cliLoad(strata.registry, '/remote');
     } finally {
       await strata.stop();
     }
+    // The bytes really crossed the shaped link (not some other path to the origin).
+    const crossed = link.downstreamBytes() - before;
+    if (crossed < bytes) throw new Error(`only ${crossed} of ${bytes} bytes crossed the link`);
     if (load.job.bytesDone !== bytes) throw new Error(`loaded ${load.job.bytesDone} of ${bytes} bytes`);
     const list = join(root, 'urls.txt');
     await writeFile(
@@ -226,6 +230,8 @@ async function prefix(root: string, n: number, budgetSeconds: number): Promise<R
     const pid = strata.ready.pid;
     const client = new JobsClient(strata.registry);
     try {
+      const idleRss = (await rssKiB(pid, 'VmRSS')) * 1024;
+      let maxRss = idleRss;
       const t0 = performance.now();
       const submitted = await client.submit('load', '/p');
       let job = submitted;
@@ -244,6 +250,10 @@ async function prefix(root: string, n: number, budgetSeconds: number): Promise<R
         await new Promise((ok) => setTimeout(ok, 1000));
         job = await client.get(submitted.id);
         maxRecord = Math.max(maxRecord, await recordBytes(dataDir, submitted.id));
+        maxRss = Math.max(maxRss, (await rssKiB(pid, 'VmRSS')) * 1024);
+        process.stderr.write(
+          `prefix: ${job.filesDone} files done, RSS ${((await rssKiB(pid, 'VmRSS')) / 1024).toFixed(0)} MiB\n`,
+        );
       }
       const ranSecs = (performance.now() - t0) / 1000;
       const peak = (await rssKiB(pid, 'VmHWM')) * 1024;
@@ -259,7 +269,7 @@ async function prefix(root: string, n: number, budgetSeconds: number): Promise<R
         ),
         row(
           `${files}-file prefix: strata local peak RSS (VmHWM; ${how})`,
-          `${(peak / MiB).toFixed(0)} MiB`,
+          `${(peak / MiB).toFixed(0)} MiB (idle before: ${(idleRss / MiB).toFixed(0)} MiB, sampled max ${(maxRss / MiB).toFixed(0)} MiB)`,
           '256 MiB',
           peak / (256 * MiB),
           { max: 1 },
