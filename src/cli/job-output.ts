@@ -30,9 +30,14 @@ export function progressLine(job: JobInfo): string {
   return `${job.id} ${job.state} ${job.kind} ${job.path}: ${job.filesDone}/${job.filesTotal} files, ${humanBytes(job.bytesDone)}/${humanBytes(job.bytesTotal)} (${pct} %)${skipped}, ${job.filesFailed} failed${error}\n`;
 }
 
-/** The listed failures of an ended job, one per line (the record keeps at most 100). */
+/**
+ * After the bar of an ended job: its notes (what it did differently from what was asked) and its
+ * listed failures, one per line (the record keeps at most 100).
+ */
 export function failureLines(job: JobInfo, max = 10): string {
-  const lines = job.failures.slice(0, max).map((f) => `  failed: ${f.path}: ${f.code}: ${f.message}\n`);
+  const notes = (job as JobInfo & { notes?: readonly string[] }).notes ?? [];
+  const lines = notes.map((n) => `  note: ${n}\n`);
+  for (const f of job.failures.slice(0, max)) lines.push(`  failed: ${f.path}: ${f.code}: ${f.message}\n`);
   const more = job.filesFailed - Math.min(max, job.failures.length);
   if (more > 0) lines.push(`  … and ${more} more failed (strata job status --json ${job.id})\n`);
   return lines.join('');
@@ -127,7 +132,7 @@ export async function submitAndReport(
   if (!json) await print(ctx.io.stdout, `${job.id}\n`);
   if (flag(ctx, 'wait')) {
     job = await waitQuietly(ctx, client, job.id);
-    if (isTty(ctx.io.stderr) && job.filesFailed > 0) await print(ctx.io.stderr, failureLines(job));
+    if (isTty(ctx.io.stderr)) await print(ctx.io.stderr, failureLines(job));
   }
   if (json) await print(ctx.io.stdout, `${JSON.stringify(job)}\n`);
   if (flag(ctx, 'wait')) {

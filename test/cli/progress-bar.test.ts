@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { failureLines } from '../../src/cli/job-output.js';
 import {
   bar,
   ellipsize,
@@ -126,6 +127,34 @@ describe('progress bar', () => {
     assert.match(line, /^RUNNING {2}load …x+\/part-0001\.parquet {2}\[/);
     assert.equal(labelText('load', '/s3/datasets/train', 17), 'load …asets/train');
     assert.equal(labelText('load', '/s3/datasets/train', 8), 'loa…rain');
+  });
+
+  test('load --verify: repaired pages are shown when there are some', () => {
+    const verified = { ...mid, pagesRepaired: 3 } as JobInfo;
+    assert.match(render(verified, rate, 140), / {2}0 failed {2}3 pages repaired$/);
+    assert.doesNotMatch(render(mid, rate, 140), /repaired/);
+  });
+
+  test('failureLines: notes, then the listed failures, then how many more', () => {
+    const ended = {
+      ...mid,
+      state: 'COMPLETED_WITH_FAILURES',
+      filesFailed: 12,
+      failures: Array.from({ length: 11 }, (_, i) => ({
+        path: `/m/f${i}`,
+        code: 'NOT_FOUND',
+        message: 'gone',
+      })),
+      notes: ['2 live workers for 3 replicas'],
+    } as JobInfo;
+    const lines = failureLines(ended)
+      .split('\n')
+      .filter((l) => l !== '');
+    assert.equal(lines[0], '  note: 2 live workers for 3 replicas');
+    assert.equal(lines[1], '  failed: /m/f0: NOT_FOUND: gone');
+    assert.equal(lines.length, 1 + 10 + 1);
+    assert.equal(lines.at(-1), `  … and 2 more failed (strata job status --json ${ended.id})`);
+    assert.equal(failureLines(mid), '');
   });
 
   test('bar, ellipsize, ETA formatting', () => {

@@ -37,7 +37,7 @@ export default defineCommand({
       (signal) => watchJob(client, id, out, json ? 'json' : 'bar', { signal }),
       id,
     );
-    if (!json && job.filesFailed > 0) await print(out, failureLines(job));
+    if (!json) await print(out, failureLines(job));
     const e = endedCode(job);
     if (e !== undefined) throw e;
     return 0;
