@@ -29,6 +29,10 @@ export interface JobInfo {
   readonly id: string;
   readonly kind: string;
   readonly path: string;
+  /** copy, move: the destination. */
+  readonly dst?: string;
+  /** Set when the job's files come from a list file (one Strata path a line). */
+  readonly fromList?: string;
   readonly options: Readonly<Record<string, unknown>>;
   readonly state: JobState;
   readonly filesDone: number;
@@ -38,7 +42,11 @@ export interface JobInfo {
   readonly filesTotal: number;
   readonly bytesDone: number;
   readonly bytesTotal: number;
+  /** load with verify: cached pages found corrupt (checksum), dropped and fetched again. */
+  readonly pagesRepaired: number;
   readonly failures: readonly JobFailure[];
+  /** What the job did differently from what was asked, not a failure (e.g. fewer live workers than replicas). */
+  readonly notes?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
   readonly createdAtMs: number;
   readonly startedAtMs?: number;

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { StrataError } from '../core/errors.js';
 import type { MountPersistence, MountRecord } from '../core/mounts.js';
 import { mountInfo } from '../core/mounts.js';
+import { EmbeddedJobStore } from './embedded-jobs.js';
 import { JsonFile } from './json-file.js';
 import type {
   JobRecord,
@@ -51,10 +52,8 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
   private readonly leases = new Map<string, Lease>();
   private mounts = new Map<string, MountRecord>();
   private config = new Map<string, string>();
-  private jobs = new Map<string, JobRecord>();
-  /** Each job's version: the value of `jobRevision` at its last write (persisted beside it). */
-  private jobVersions = new Map<string, number>();
-  private jobRevision = 0;
+  /** One file per job under jobs/ (embedded-jobs.ts). */
+  private readonly jobs: EmbeddedJobStore;
   private readonly workerWatchers = new Set<(workers: WorkerInfo[]) => void>();
   private readonly mountWatchers = new Set<(mounts: MountRecord[]) => void>();
   private readonly elections = new Map<string, Candidate[]>();
@@ -62,7 +61,6 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
   private readonly members = new Map<string, Map<string, { info: MemberInfo; handle: MemberRegistration }>>();
   private readonly mountsFile: JsonFile<{ version: 1; mounts: MountRecord[] }>;
   private readonly configFile: JsonFile<{ version: 1; config: Record<string, string> }>;
-  private readonly jobsFile: JsonFile<{ version: 1; jobs: JobRecord[]; versions?: Record<string, number> }>;
   private opened = false;
 
   constructor(dir: string, options: EmbeddedRegistryOptions = {}) {
@@ -72,7 +70,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.mountsFile = new JsonFile(join(this.dir, 'mounts.json'));
     this.configFile = new JsonFile(join(this.dir, 'config.json'));
-    this.jobsFile = new JsonFile(join(this.dir, 'jobs.json'));
+    this.jobs = new EmbeddedJobStore(this.dir);
   }
 
   async open(): Promise<void> {
@@ -83,17 +81,13 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     } catch (err) {
       throw new StrataError('INTERNAL', `cannot create the registry directory ${this.dir}`, { cause: err });
     }
-    const [mounts, config, jobs] = await Promise.all([
+    const [mounts, config] = await Promise.all([
       this.mountsFile.read(),
       this.configFile.read(),
-      this.jobsFile.read(),
+      this.jobs.open(join(this.dir, 'jobs.json')),
     ]);
     this.mounts = new Map((mounts?.mounts ?? []).map((m) => [m.path, m]));
     this.config = new Map(Object.entries(config?.config ?? {}));
-    this.jobs = new Map((jobs?.jobs ?? []).map((j) => [j.id, j]));
-    this.jobVersions = new Map(Object.entries(jobs?.versions ?? {}));
-    for (const id of this.jobs.keys()) if (!this.jobVersions.has(id)) this.jobVersions.set(id, 1);
-    this.jobRevision = Math.max(0, ...this.jobVersions.values());
     this.opened = true;
   }
 
@@ -104,7 +98,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.mountWatchers.clear();
     this.elections.clear();
     this.members.clear();
-    await Promise.all([this.mountsFile.flush(), this.configFile.flush(), this.jobsFile.flush()]);
+    await Promise.all([this.mountsFile.flush(), this.configFile.flush(), this.jobs.flush()]);
   }
 
   // ---- membership ----
@@ -217,53 +211,30 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
 
   async putJob(job: JobRecord): Promise<void> {
     if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
-    await this.storeJob(job);
+    await this.jobs.put(job);
   }
 
   async readJob(id: string): Promise<VersionedJob | undefined> {
-    const job = this.jobs.get(id);
-    return job === undefined
-      ? undefined
-      : { job: structuredClone(job), version: this.jobVersions.get(id) ?? 1 };
+    return this.jobs.read(id);
   }
 
   async putJobIf(job: JobRecord, version: number): Promise<number | undefined> {
     if (!job.id) throw new StrataError('INVALID_ARGUMENT', 'a job record needs an id');
     // Compared and set within one turn of the event loop: no other write can come between.
-    const current = this.jobs.has(job.id) ? (this.jobVersions.get(job.id) ?? 1) : 0;
-    if (current !== version) return undefined;
-    return this.storeJob(job);
-  }
-
-  private async storeJob(job: JobRecord): Promise<number> {
-    const version = ++this.jobRevision;
-    this.jobs.set(job.id, structuredClone(job));
-    this.jobVersions.set(job.id, version);
-    await this.jobsFile.write({
-      version: 1,
-      jobs: [...this.jobs.values()],
-      versions: Object.fromEntries(this.jobVersions),
-    });
-    return version;
+    if (this.jobs.versionOf(job.id) !== version) return undefined;
+    return this.jobs.put(job);
   }
 
   async deleteJob(id: string): Promise<void> {
-    if (!this.jobs.delete(id)) return;
-    this.jobVersions.delete(id);
-    await this.jobsFile.write({
-      version: 1,
-      jobs: [...this.jobs.values()],
-      versions: Object.fromEntries(this.jobVersions),
-    });
+    await this.jobs.delete(id);
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
-    const job = this.jobs.get(id);
-    return job === undefined ? undefined : structuredClone(job);
+    return this.jobs.get(id);
   }
 
   async listJobs(): Promise<JobRecord[]> {
-    return [...this.jobs.values()].map((j) => structuredClone(j)).sort((a, b) => compare(a.id, b.id));
+    return this.jobs.list().sort((a, b) => compare(a.id, b.id));
   }
 
   // ---- members (in-process: no lease timer, a member goes with its handle or the registry) ----

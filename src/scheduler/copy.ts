@@ -164,3 +164,38 @@ async function statusOrUndefined(
     throw err;
   }
 }
+
+/**
+ * After a move: removes the directories below (and including) `root` that are empty, deepest
+ * first. A directory that still holds anything (a file added during the move, a failed one) is
+ * left, as is a mount point; stores without real directories (S3) have nothing to remove.
+ */
+export async function removeEmptyDirectories(
+  fs: StrataFileSystem,
+  root: string,
+  call: CallOptions = {},
+): Promise<void> {
+  const visit = async (dir: string): Promise<boolean> => {
+    let entries: readonly FileInfo[];
+    try {
+      entries = await fs.list(dir, { ...call, syncIntervalMs: 0 });
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return true;
+      throw err;
+    }
+    let empty = true;
+    for (const e of entries) {
+      if (e.type !== 'directory' || !(await visit(e.path))) empty = false;
+    }
+    if (!empty) return false;
+    try {
+      await fs.delete(dir, call);
+      return true;
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND')) return true;
+      if (isStrataError(err, 'DIRECTORY_NOT_EMPTY') || isStrataError(err, 'MOUNT_CONFLICT')) return false;
+      throw err;
+    }
+  };
+  await visit(root);
+}

@@ -3,9 +3,10 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError, toStrataError } from '../core/errors.js';
 import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
-import { normalizePath } from '../core/paths.js';
-import type { Registry } from '../registry/registry.js';
-import { type FileOutcome, kindsConflict, pathsOverlap, resolveKind } from './job-kinds.js';
+import type { Registry, VersionedJob } from '../registry/registry.js';
+import { removeEmptyDirectories } from './copy.js';
+import { dispatchBatch, type FileResult, jobBatchOf, Semaphore } from './dispatch.js';
+import { type JobKind, resolveKind } from './job-kinds.js';
 import {
   boundRecord,
   type DoneBatch,
@@ -13,21 +14,25 @@ import {
   type JobCounters,
   type JobFailure,
   type JobState,
-  newJobRecord,
   type SchedulerJob,
   withFailure,
+  withNote,
 } from './job-record.js';
+import { lineKey, lineOfKey, readList } from './list-source.js';
+import type { JobMetrics } from './metrics.js';
+import { TokenBucket } from './token-bucket.js';
 import { compareTraversal, walk } from './traversal.js';
+
+export { cancelJob, type JobSpec, submitJob, submitOrFind, updateJobOptions } from './job-submit.js';
 
 /**
  * The job engine: runs one job over a routing StrataFileSystem (ClusterFileSystem, or one
  * worker). It walks the tree a directory at a time (traversal.ts), cuts the files into batches of
- * `batchSize` in traversal order, splits each batch by owner (`fs.location`) and sends each part
- * to its owner, `fileConcurrency` files at a time; up to `concurrency` batches are in flight while
- * the listing goes on. After each batch the counters and the cursor are written to the registry
- * (compare-and-set on the record's version: an engine that lost the record — it was cancelled,
- * or another engine took it — stops). Memory: one directory listing, the subdirectory paths of
- * the directories being walked, and the batches in flight.
+ * `batchSize` in traversal order and hands each batch to dispatch.ts (grouped by owner, one batch
+ * call per owner, bandwidth, retries); up to `concurrency` batches are in flight while the
+ * listing goes on. After each batch the counters and the cursor are written to the registry
+ * (compare-and-set on the record's version, see `write`). Memory: one directory listing, the
+ * subdirectory paths of the directories being walked, and the batches in flight.
  */
 
 export interface EngineOptions {
@@ -35,83 +40,47 @@ export interface EngineOptions {
   readonly batchSize?: number;
   /** Batches in flight (default 2). */
   readonly concurrency?: number;
-  /** Files handled at once per owner within a batch (default 4). */
+  /** Batch calls in flight across the job's batches (default 8). */
+  readonly callConcurrency?: number;
+  /** Files handled at once per owner on the per-file fallback (default 4). */
   readonly fileConcurrency?: number;
   /** Tries per file for retryable errors (default 3), with backoff from `backoffMs` (default 50), doubling. */
   readonly attempts?: number;
   readonly backoffMs?: number;
+  /**
+   * How long a path whose worker fails (UNAVAILABLE, TIMEOUT) keeps being retried — re-grouped
+   * each time, so once the worker's lease expires its paths go to the new owners (default 30 s).
+   */
+  readonly retryWindowMs?: number;
   /** Past this share of failed files (of those handled) a job ends FAILED, else COMPLETED_WITH_FAILURES. */
   readonly failureRatio?: number;
+  /** How often the record is looked at while batches are in flight (cancel, bandwidth; default 250 ms). */
+  readonly watchMs?: number;
   /** Cancels the job: new work stops, work in flight is aborted, the job ends CANCELLED. */
   readonly signal?: AbortSignal;
   /** Stops this engine only (shutdown, lost leadership): the record stays RUNNING for another to resume. */
   readonly stop?: AbortSignal;
   /** Called after each progress write, with the record as stored and the batch just recorded. */
   readonly onProgress?: (job: SchedulerJob, batch: number) => void;
+  readonly metrics?: JobMetrics;
 }
 
 /** Default failure ratio: more than 10 % of the files failed → FAILED. */
 export const DEFAULT_FAILURE_RATIO = 0.1;
 
-export interface JobSpec {
-  readonly kind: string;
-  readonly path: string;
-  readonly options?: Readonly<Record<string, unknown>>;
-  readonly id?: string;
-}
-
-/**
- * Checks and stores a new job (PENDING): an unknown kind or option is INVALID_ARGUMENT, a kind not
- * implemented UNSUPPORTED, a path that does not exist or lies outside every mount fails as the
- * file system answers it (NOT_FOUND / NOT_MOUNTED); a job that conflicts with an unfinished one on
- * an overlapping path is ALREADY_EXISTS.
- */
-export async function submitJob(
-  registry: Registry,
-  fs: StrataFileSystem,
-  spec: JobSpec,
-  call: CallOptions = {},
-): Promise<SchedulerJob> {
-  const { options } = resolveKind(spec.kind, spec.options);
-  const path = normalizePath(spec.path);
-  await fs.status(path, call);
-  for (const other of await registry.listJobs()) {
-    const o = other as Partial<SchedulerJob>;
-    if (isFinal(other.state) || typeof o.path !== 'string') continue;
-    if (kindsConflict(spec.kind, other.kind) && pathsOverlap(path, o.path)) {
-      throw new StrataError(
-        'ALREADY_EXISTS',
-        `job ${other.id} (${other.kind} ${o.path}) conflicts with ${spec.kind} ${path}`,
-      );
-    }
-  }
-  const job = newJobRecord(spec.id ?? randomUUID(), spec.kind, path, options);
-  if ((await registry.putJobIf(job, 0)) === undefined) {
-    throw new StrataError('ALREADY_EXISTS', `a job with id ${job.id} exists`);
-  }
-  return job;
-}
-
-/** Asks a job to end CANCELLED: its engine sees the record change at its next write and stops. */
-export async function cancelJob(registry: Registry, id: string): Promise<SchedulerJob> {
-  for (;;) {
-    const current = await registry.readJob(id);
-    if (current === undefined) throw new StrataError('NOT_FOUND', `no job ${id}`);
-    const job = current.job as SchedulerJob;
-    if (isFinal(job.state)) return job;
-    const now = Date.now();
-    const next: SchedulerJob = { ...job, state: 'CANCELLED', updatedAtMs: now, endedAtMs: now };
-    if ((await registry.putJobIf(next, current.version)) !== undefined) return next;
-  }
-}
-
 interface Batch {
   readonly id: number;
   readonly files: readonly FileInfo[];
+  /** Each entry's place in the job's order (its path in a tree walk, lineKey(line) in a list), files and failed entries alike. */
+  readonly keys: readonly string[];
+  /** List entries that name no file: recorded with the batch, so a resume does not count them twice. */
+  readonly failed: readonly JobFailure[];
   done: boolean;
 }
 
-type Outcome = FileOutcome | { code: string; message: string };
+type SourceEntry =
+  | { readonly key: string; readonly file: FileInfo }
+  | { readonly key: string; readonly failure: JobFailure };
 
 /**
  * Runs (or resumes) the job `id` to its end and returns its final record; returns the record as
@@ -126,15 +95,19 @@ export async function runJob(
   return new JobRun(registry, fs, options).run(id);
 }
 
+const bandwidthOf = (options: Readonly<Record<string, unknown>>): number =>
+  typeof options.bandwidth === 'number' && options.bandwidth > 0 ? options.bandwidth : 0;
+
 class JobRun {
   private readonly batchSize: number;
   private readonly concurrency: number;
-  private readonly fileConcurrency: number;
-  private readonly attempts: number;
-  private readonly backoffMs: number;
   private readonly failureRatio: number;
+  /** This engine instance, stored in the record as its `runner`. */
+  private readonly runner = randomUUID();
   /** Aborted on cancel, stop, or a lost record: aborts the calls in flight. */
   private readonly work = new AbortController();
+  private readonly bucket = new TokenBucket(0);
+  private readonly calls: Semaphore;
   private job!: SchedulerJob;
   private version = 0;
   private lost = false;
@@ -145,6 +118,7 @@ class JobRun {
   private inherited: DoneBatch[] = [];
   /** The id of the next batch cut: ids are never reused across resumes. */
   private nextId = 1;
+  private throttledReportedMs = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -153,12 +127,13 @@ class JobRun {
   ) {
     this.batchSize = Math.max(1, options.batchSize ?? 128);
     this.concurrency = Math.max(1, options.concurrency ?? 2);
-    this.fileConcurrency = Math.max(1, options.fileConcurrency ?? 4);
-    this.attempts = Math.max(1, options.attempts ?? 3);
-    this.backoffMs = options.backoffMs ?? 50;
+    this.calls = new Semaphore(options.callConcurrency ?? 8);
     this.failureRatio = options.failureRatio ?? DEFAULT_FAILURE_RATIO;
-    // Every call in flight listens on it: batches × owners × files per owner, and a few per call.
-    setMaxListeners(Math.max(100, 16 * this.concurrency * this.fileConcurrency * 8), this.work.signal);
+    // Every call in flight listens on it: calls × files per call, token and semaphore waits.
+    setMaxListeners(
+      Math.max(100, 16 * this.concurrency * (options.fileConcurrency ?? 4) * 8),
+      this.work.signal,
+    );
   }
 
   private get call(): CallOptions {
@@ -175,13 +150,16 @@ class JobRun {
     this.job = current.job as SchedulerJob;
     this.version = current.version;
     if (isFinal(this.job.state)) return this.job;
-    const { kind } = resolveKind(this.job.kind, this.job.options);
     const onAbort = () => this.work.abort(new StrataError('CANCELLED', 'job stopped'));
     for (const s of [this.options.signal, this.options.stop]) {
       if (s?.aborted) onAbort();
       s?.addEventListener('abort', onAbort, { once: true });
     }
+    let watch: NodeJS.Timeout | undefined;
     try {
+      // A stored job the engine refuses (unknown kind or option after a downgrade…) ends FAILED here,
+      // written once, instead of being picked up again every poll.
+      const kind = this.accept();
       const c = this.job.counters;
       const now = Date.now();
       // Resumed: what was listed but not handled is listed again, so the totals restart from the handled.
@@ -191,19 +169,27 @@ class JobRun {
       this.job = {
         ...this.job,
         state: 'RUNNING',
+        runner: this.runner,
         startedAtMs: this.job.startedAtMs ?? now,
         counters: { ...c, listedFiles: handled, listedBytes: c.handledBytes },
       };
-      await this.write(this.job);
+      await this.write();
       if (this.lost) return this.job;
-      const file = kind.file!;
-      await this.walkAndRun((f) => file(this.fs, f, this.job.options, this.call));
+      this.bucket.setRate(bandwidthOf(this.job.options));
+      watch = setInterval(() => this.watch(), Math.max(10, this.options.watchMs ?? 250));
+      await this.walkAndRun(kind);
       await this.writing;
       if (this.lost) return this.job;
       if (this.options.signal?.aborted) return await this.finish('CANCELLED');
       if (this.options.stop?.aborted) return this.job;
       const k = this.job.counters;
-      if (k.failedFiles === 0) return await this.finish('SUCCEEDED');
+      if (k.failedFiles === 0) {
+        // A moved tree leaves its directories behind in stores that have real ones: remove those
+        // left empty (never a directory that still holds something, e.g. a file added meanwhile).
+        if (this.job.kind === 'move' && this.job.fromList === undefined)
+          await removeEmptyDirectories(this.fs, this.job.path, this.call);
+        return await this.finish('SUCCEEDED');
+      }
       const ratio = k.failedFiles / Math.max(1, k.doneFiles + k.skippedFiles + k.failedFiles);
       return await this.finish(ratio > this.failureRatio ? 'FAILED' : 'COMPLETED_WITH_FAILURES');
     } catch (err) {
@@ -214,45 +200,112 @@ class JobRun {
       const e = toStrataError(err);
       return await this.finish('FAILED', { code: e.code, message: e.message });
     } finally {
+      clearInterval(watch);
+      this.bucket.close();
+      this.reportThrottle();
       for (const s of [this.options.signal, this.options.stop]) s?.removeEventListener('abort', onAbort);
     }
   }
 
-  private async walkAndRun(handle: (f: FileInfo) => Promise<FileOutcome>): Promise<void> {
-    const root = await this.fs.status(this.job.path, this.call);
+  /** The job's kind, or why this engine refuses the stored job. */
+  private accept(): JobKind {
+    const { kind } = resolveKind(this.job.kind, this.job.options);
+    if (jobBatchOf(this.fs) === undefined) {
+      // The per-file fallback: only what it can do honestly.
+      if (kind.file === undefined)
+        throw new StrataError('UNSUPPORTED', `job kind ${this.job.kind} needs the owners’ batch call`);
+      const why = kind.batchOnly?.(this.job.options);
+      if (why !== undefined) throw new StrataError('UNSUPPORTED', why);
+    }
+    return kind;
+  }
+
+  /** The root's status, retried while the error is retryable (a worker restarting) within the retry window. */
+  private async root(): Promise<FileInfo> {
+    const start = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.fs.status(this.job.path, this.call);
+      } catch (err) {
+        const e = toStrataError(err);
+        if (this.halted() || !e.retryable || Date.now() - start > (this.options.retryWindowMs ?? 30_000))
+          throw err;
+        await sleep(Math.min(1000, (this.options.backoffMs ?? 50) * 2 ** attempt), undefined, {
+          signal: this.work.signal,
+        });
+      }
+    }
+  }
+
+  private async walkAndRun(kind: JobKind): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     let pending: FileInfo[] = [];
+    let keys: string[] = [];
+    let failed: JobFailure[] = [];
     const cut = async () => {
-      const batch: Batch = { id: this.nextId++, files: pending, done: false };
+      const batch: Batch = { id: this.nextId++, files: pending, keys, failed, done: false };
       pending = [];
+      keys = [];
+      failed = [];
       this.open.push(batch);
-      const p = this.runBatch(batch, handle).finally(() => inFlight.delete(p));
+      const p = this.runBatch(batch, kind).finally(() => inFlight.delete(p));
       inFlight.add(p);
       while (inFlight.size >= this.concurrency) await Promise.race(inFlight);
     };
-    const after = this.job.cursor.after;
-    const files =
-      root.type === 'file'
-        ? (async function* () {
-            if (after === undefined) yield root;
-          })()
-        : walk(this.fs, root.path, after, this.call, (path, err) => this.listingFailed(path, err));
-    for await (const f of files) {
+    for await (const entry of await this.source()) {
       if (this.halted()) break;
+      const key = entry.key;
       if (
-        this.inherited.some(
-          (d) => compareTraversal(d.first, f.path) <= 0 && compareTraversal(f.path, d.last) <= 0,
-        )
+        this.inherited.some((d) => compareTraversal(d.first, key) <= 0 && compareTraversal(key, d.last) <= 0)
       ) {
         continue;
       }
-      this.count({ listedFiles: 1, listedBytes: f.size });
-      pending.push(f);
-      if (pending.length >= this.batchSize) await cut();
+      if ('file' in entry) {
+        this.count({ listedFiles: 1, listedBytes: entry.file.size });
+        pending.push(entry.file);
+      } else {
+        this.count({ listedFiles: 1 });
+        failed.push(entry.failure);
+      }
+      keys.push(key);
+      if (keys.length >= this.batchSize) await cut();
     }
-    if (!this.halted() && pending.length > 0) await cut();
+    if (!this.halted() && keys.length > 0) await cut();
     await Promise.all(inFlight);
     if (this.halted()) throw this.work.signal.reason;
+  }
+
+  /**
+   * The job's files in its order, each with its key, only those after the cursor: a tree walk
+   * below the root (a file root is itself), or the lines of the list (`fromList`), where a line
+   * naming no file is a listed failure of that entry.
+   */
+  private async source(): Promise<AsyncIterable<SourceEntry>> {
+    const after = this.job.cursor.after;
+    const list = this.job.fromList;
+    if (list !== undefined) {
+      const entries = readList(this.fs, list, after === undefined ? 0 : lineOfKey(after), this.call);
+      return (async function* () {
+        for await (const e of entries) {
+          if ('file' in e) yield { key: lineKey(e.line), file: e.file };
+          else
+            yield {
+              key: lineKey(e.line),
+              failure: { path: e.path, code: e.error.code, message: `line ${e.line}: ${e.error.message}` },
+            };
+        }
+      })();
+    }
+    const root = await this.root();
+    if (root.type === 'file') {
+      return (async function* () {
+        if (after === undefined) yield { key: root.path, file: root };
+      })();
+    }
+    const files = walk(this.fs, root.path, after, this.call, (path, err) => this.listingFailed(path, err));
+    return (async function* () {
+      for await (const f of files) yield { key: f.path, file: f };
+    })();
   }
 
   private listingFailed(path: string, err: unknown): void {
@@ -262,6 +315,8 @@ class JobRun {
       failures: withFailure(this.job.failures, { path, code: e.code, message: `listing: ${e.message}` }),
       counters: { ...this.job.counters, failedFiles: this.job.counters.failedFiles + 1 },
     };
+    this.options.metrics?.filesProcessed.inc({ kind: this.job.kind, outcome: 'failed' });
+    this.options.metrics?.failures.inc({ kind: this.job.kind, code: e.code });
   }
 
   private count(delta: Partial<JobCounters>): void {
@@ -270,81 +325,79 @@ class JobRun {
     this.job = { ...this.job, counters: c as unknown as JobCounters };
   }
 
-  /** Sends the batch's files to their owners; records it when all of them are handled. */
-  private async runBatch(batch: Batch, handle: (f: FileInfo) => Promise<FileOutcome>): Promise<void> {
-    const byOwner = new Map<string, FileInfo[]>();
-    for (const f of batch.files) {
-      const owner = this.fs.location?.(f.path)[0]?.id ?? '';
-      const group = byOwner.get(owner) ?? [];
-      group.push(f);
-      byOwner.set(owner, group);
+  /** Sends the batch to the owners (dispatch.ts); records it when all of its files are handled. */
+  private async runBatch(batch: Batch, kind: JobKind): Promise<void> {
+    let results: Map<string, FileResult> | undefined;
+    try {
+      results = await dispatchBatch(
+        {
+          fs: this.fs,
+          kind,
+          kindName: this.job.kind,
+          target: { root: this.job.path, ...(this.job.dst === undefined ? {} : { dst: this.job.dst }) },
+          options: () => this.job.options,
+          signal: this.work.signal,
+          bucket: this.bucket,
+          calls: this.calls,
+          attempts: Math.max(1, this.options.attempts ?? 3),
+          backoffMs: this.options.backoffMs ?? 50,
+          retryWindowMs: this.options.retryWindowMs ?? 30_000,
+          fileConcurrency: Math.max(1, this.options.fileConcurrency ?? 4),
+          note: (text) => {
+            this.job = { ...this.job, notes: withNote(this.job.notes, text) };
+          },
+        },
+        batch.files,
+      );
+    } catch (err) {
+      if (this.halted()) return;
+      throw err;
     }
-    const outcomes = new Map<string, Outcome>();
-    await Promise.all(
-      [...byOwner.values()].map(async (group) => {
-        let next = 0;
-        const lane = async () => {
-          while (next < group.length && !this.halted()) {
-            const f = group[next++]!;
-            const o = await this.withRetries(f, handle);
-            if (o !== undefined) outcomes.set(f.path, o);
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(this.fileConcurrency, group.length) }, lane));
-      }),
-    );
-    if (this.halted() || outcomes.size < batch.files.length) return; // not recorded: redone on resume
+    if (results === undefined || this.halted()) return; // not recorded: redone on resume
     let done = 0;
     let doneBytes = 0;
     let skipped = 0;
+    let repaired = 0;
     let failures: readonly JobFailure[] = this.job.failures;
     let failed = 0;
+    const m = this.options.metrics;
+    const kindName = this.job.kind;
+    for (const f of batch.failed) {
+      failed++;
+      failures = withFailure(failures, f);
+      m?.filesProcessed.inc({ kind: kindName, outcome: 'failed' });
+      m?.failures.inc({ kind: kindName, code: f.code });
+    }
     for (const f of batch.files) {
-      const o = outcomes.get(f.path)!;
-      if (o === 'done') {
-        done++;
-        doneBytes += f.size;
-      } else if (o === 'skipped') skipped++;
-      else {
+      const o = results.get(f.path)!;
+      if ('outcome' in o) {
+        repaired += o.repairedPages;
+        if (o.outcome === 'done') {
+          done++;
+          doneBytes += f.size;
+        } else skipped++;
+        m?.filesProcessed.inc({ kind: kindName, outcome: o.outcome });
+      } else {
         failed++;
-        failures = withFailure(failures, { path: f.path, ...o });
+        failures = withFailure(failures, { path: f.path, code: o.code, message: o.message });
+        m?.filesProcessed.inc({ kind: kindName, outcome: 'failed' });
+        m?.failures.inc({ kind: kindName, code: o.code });
       }
     }
+    if (doneBytes > 0) m?.bytesProcessed.inc({ kind: kindName }, doneBytes);
     this.job = { ...this.job, failures };
     this.count({
       doneFiles: done,
       doneBytes,
       skippedFiles: skipped,
       failedFiles: failed,
+      repairedPages: repaired,
       handledBytes: batch.files.reduce((s, f) => s + f.size, 0),
     });
     batch.done = true;
     this.advanceCursor();
-    await this.write(this.job);
+    await this.write();
     if (!this.lost) this.options.onProgress?.(this.job, batch.id);
-  }
-
-  /** The file's outcome, or undefined when the job was halted before it was handled. */
-  private async withRetries(
-    f: FileInfo,
-    handle: (f: FileInfo) => Promise<FileOutcome>,
-  ): Promise<Outcome | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.halted()) return undefined;
-      try {
-        return await handle(f);
-      } catch (err) {
-        if (this.halted()) return undefined;
-        const e = toStrataError(err);
-        // A file that vanished (NOT_FOUND) or any other non-retryable error is a listed failure at once.
-        if (!e.retryable || attempt >= this.attempts) return { code: e.code, message: e.message };
-        try {
-          await sleep(this.backoffMs * 2 ** (attempt - 1), undefined, { signal: this.work.signal });
-        } catch {
-          return undefined;
-        }
-      }
-    }
   }
 
   /** Moves `after` past every leading done batch; keeps the done ones beyond it in `cursor.done`. */
@@ -352,7 +405,7 @@ class JobRun {
     let after = this.job.cursor.after;
     while (this.open[0]?.done) {
       const b = this.open.shift()!;
-      after = b.files.at(-1)!.path;
+      after = b.keys.at(-1)!;
     }
     if (after !== undefined) {
       const mark = after;
@@ -360,9 +413,7 @@ class JobRun {
     }
     const done: DoneBatch[] = [
       ...this.inherited,
-      ...this.open
-        .filter((b) => b.done)
-        .map((b) => ({ id: b.id, first: b.files[0]!.path, last: b.files.at(-1)!.path })),
+      ...this.open.filter((b) => b.done).map((b) => ({ id: b.id, first: b.keys[0]!, last: b.keys.at(-1)! })),
     ];
     this.job = {
       ...this.job,
@@ -370,29 +421,80 @@ class JobRun {
     };
   }
 
-  /** Writes the record (serialised, compare-and-set); a refused write means the record is no longer ours. */
-  private write(job: SchedulerJob): Promise<void> {
-    const step = this.writing.then(async () => {
+  /**
+   * The record as stored changed under this engine: still its runner and not final → options
+   * were updated (bandwidth), which it adopts, and it goes on; otherwise it lost the record
+   * (cancelled, deleted, or another engine took it) and stops.
+   */
+  private adopt(now: VersionedJob | undefined): boolean {
+    const stored = now?.job as SchedulerJob | undefined;
+    if (stored === undefined || stored.runner !== this.runner || isFinal(stored.state)) {
+      this.lost = true;
+      if (stored !== undefined) this.job = stored;
+      this.work.abort(new StrataError('CANCELLED', 'the job record changed under this engine'));
+      return false;
+    }
+    this.version = now!.version;
+    this.job = { ...this.job, options: stored.options };
+    this.bucket.setRate(bandwidthOf(stored.options));
+    return true;
+  }
+
+  /** Looks at the record between writes (serialised with them): a cancel stops new work at once. */
+  private watch(): void {
+    this.reportThrottle();
+    this.writing = this.writing.then(async () => {
       if (this.lost) return;
-      const stored = boundRecord({ ...job, updatedAtMs: Date.now() });
-      const version = await this.registry.putJobIf(stored, this.version);
-      if (version === undefined) {
-        this.lost = true;
-        this.work.abort(new StrataError('CANCELLED', 'the job record changed under this engine'));
-        const now = await this.registry.readJob(stored.id);
-        if (now !== undefined) this.job = now.job as SchedulerJob;
-        return;
+      try {
+        const now = await this.registry.readJob(this.job.id);
+        if (this.lost || now?.version === this.version) return;
+        this.adopt(now);
+      } catch {
+        // The registry did not answer: the next write or look tells.
       }
-      this.version = version;
-      this.job = { ...this.job, updatedAtMs: stored.updatedAtMs, failures: stored.failures };
     });
-    this.writing = step;
+  }
+
+  /** Writes the record as it is now (serialised, compare-and-set; see adopt). */
+  private write(): Promise<void> {
+    const step = this.writing.then(async () => {
+      for (;;) {
+        if (this.lost) return;
+        const snapshot = this.job;
+        const stored = boundRecord({ ...snapshot, updatedAtMs: Date.now() });
+        const version = await this.registry.putJobIf(stored, this.version);
+        if (version !== undefined) {
+          this.version = version;
+          // Batches that ended during the write changed this.job meanwhile: keep their changes.
+          const trimmed = stored.failures !== snapshot.failures && this.job.failures === snapshot.failures;
+          this.job = {
+            ...this.job,
+            updatedAtMs: stored.updatedAtMs,
+            ...(trimmed ? { failures: stored.failures } : {}),
+          };
+          return;
+        }
+        if (!this.adopt(await this.registry.readJob(stored.id))) return;
+      }
+    });
+    this.writing = step.catch(() => undefined);
     return step;
+  }
+
+  private reportThrottle(): void {
+    const ms = this.bucket.throttledMs();
+    if (ms > this.throttledReportedMs && this.options.metrics !== undefined) {
+      this.options.metrics.throttledSeconds.inc(
+        { kind: this.job.kind },
+        (ms - this.throttledReportedMs) / 1000,
+      );
+    }
+    this.throttledReportedMs = ms;
   }
 
   private async finish(state: JobState, error?: { code: string; message: string }): Promise<SchedulerJob> {
     this.job = { ...this.job, state, ...(error ? { error } : {}), endedAtMs: Date.now() };
-    await this.write(this.job);
+    await this.write();
     return this.job;
   }
 }

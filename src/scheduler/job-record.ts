@@ -54,18 +54,35 @@ export interface JobCounters {
   readonly failedFiles: number;
   /** Bytes of the files handled (done, skipped or failed): where the listed total restarts on resume. */
   readonly handledBytes: number;
+  /** load with verify: cached pages whose checksum failed, dropped and fetched again (absent in old records). */
+  readonly repairedPages?: number;
 }
+
+/** At most this many notes (things the job could not do as asked but that are not failures). */
+export const MAX_NOTES = 10;
 
 export interface SchedulerJob extends JobRecord {
   readonly id: string;
   readonly kind: string;
   readonly path: string;
+  /** copy, move: where to. */
+  readonly dst?: string;
+  /** The job's files come from this text file (one Strata path a line) instead of `path`'s tree. */
+  readonly fromList?: string;
   readonly options: Readonly<Record<string, unknown>>;
   readonly state: JobState;
+  /**
+   * The engine instance running the job (set when it takes the record). An engine whose write is
+   * refused re-reads the record: still its runner and not final → someone changed the options
+   * (bandwidth), which it adopts; otherwise it lost the record (cancelled, or taken over).
+   */
+  readonly runner?: string;
   readonly counters: JobCounters;
   readonly cursor: JobCursor;
   /** At most MAX_LISTED_FAILURES; `counters.failedFiles` counts them all. */
   readonly failures: readonly JobFailure[];
+  /** E.g. "replicas 3 asked, 2 live workers": what the job did differently from what was asked (≤ MAX_NOTES). */
+  readonly notes?: readonly string[];
   /** Why a job failed as a whole (its path vanished, a registry conflict…). */
   readonly error?: { readonly code: string; readonly message: string };
   readonly createdAtMs: number;
@@ -82,6 +99,7 @@ export const ZERO_COUNTERS: JobCounters = {
   skippedFiles: 0,
   failedFiles: 0,
   handledBytes: 0,
+  repairedPages: 0,
 };
 
 export function newJobRecord(
@@ -90,11 +108,14 @@ export function newJobRecord(
   path: string,
   options: Readonly<Record<string, unknown>>,
   nowMs = Date.now(),
+  extra: { readonly dst?: string; readonly fromList?: string } = {},
 ): SchedulerJob {
   return {
     id,
     kind,
     path,
+    ...(extra.dst === undefined ? {} : { dst: extra.dst }),
+    ...(extra.fromList === undefined ? {} : { fromList: extra.fromList }),
     options,
     state: 'PENDING',
     counters: ZERO_COUNTERS,
@@ -113,6 +134,13 @@ export function recordBytes(job: JobRecord): number {
 export function withFailure(failures: readonly JobFailure[], f: JobFailure): readonly JobFailure[] {
   if (failures.length >= MAX_LISTED_FAILURES) return failures;
   return [...failures, { ...f, message: f.message.slice(0, MAX_FAILURE_MESSAGE) }];
+}
+
+/** Adds a note once (notes are few and distinct). */
+export function withNote(notes: readonly string[] | undefined, note: string): readonly string[] {
+  const list = notes ?? [];
+  if (list.includes(note) || list.length >= MAX_NOTES) return list;
+  return [...list, note.slice(0, MAX_FAILURE_MESSAGE)];
 }
 
 /**
@@ -139,6 +167,8 @@ export function jobJson(job: SchedulerJob): JobInfo {
     id: job.id,
     kind: job.kind,
     path: job.path,
+    ...(job.dst === undefined ? {} : { dst: job.dst }),
+    ...(job.fromList === undefined ? {} : { fromList: job.fromList }),
     options: job.options,
     state: job.state,
     filesDone: c.doneFiles,
@@ -147,7 +177,9 @@ export function jobJson(job: SchedulerJob): JobInfo {
     filesTotal: c.listedFiles,
     bytesDone: c.doneBytes,
     bytesTotal: c.listedBytes,
+    pagesRepaired: c.repairedPages ?? 0,
     failures: job.failures,
+    ...(job.notes === undefined || job.notes.length === 0 ? {} : { notes: job.notes }),
     ...(job.error === undefined ? {} : { error: job.error }),
     createdAtMs: job.createdAtMs,
     ...(job.startedAtMs === undefined ? {} : { startedAtMs: job.startedAtMs }),

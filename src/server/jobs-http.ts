@@ -3,23 +3,30 @@ import { StrataError } from '../core/errors.js';
 import type { StrataFileSystem } from '../core/file-system.js';
 import { normalizePath } from '../core/paths.js';
 import type { Registry } from '../registry/registry.js';
-import { cancelJob, submitJob } from '../scheduler/engine.js';
-import { isFinal, JOB_STATES, jobJson, type SchedulerJob } from '../scheduler/job-record.js';
+import { cancelJob, submitOrFind } from '../scheduler/engine.js';
+import { JOB_STATES, jobJson, type SchedulerJob } from '../scheduler/job-record.js';
 import type { Handler } from './http-server.js';
 
 /**
  * The jobs part of the admin API (behind the token gate):
- * - `POST /api/v1/jobs` {kind, path, options} → 201 and the job; 200 and the unfinished job of the
- *   same kind and path when there is one (submitting twice starts nothing new).
+ * - `POST /api/v1/jobs` {kind, path?, dst?, fromList?, options?} → 201 and the job; 200 and the
+ *   unfinished job of the same kind, path and dst when there is one (submitting twice starts
+ *   nothing new) — with its bandwidth updated when the body's `options.bandwidth` differs.
  * - `GET /api/v1/jobs[?state=S]` → {jobs: [...]}, oldest first.
  * - `GET /api/v1/jobs/ID` → the job.
- * - `POST /api/v1/jobs/ID/cancel` → the job (CANCELLED, or as it ended if it had).
+ * - `POST /api/v1/jobs/ID/cancel` → the job (CANCELLED, or as it ended if it had); `onCancel`
+ *   lets the scheduler of this process abort its engine at once.
  * Errors are the one table's (docs/errors.md) as `{"error":{code,message}}`.
  */
 
 const MAX_BODY = 64 * 1024;
 
-export function jobsHandler(registry: Registry, fs: StrataFileSystem, onSubmit: () => void): Handler {
+export function jobsHandler(
+  registry: Registry,
+  fs: StrataFileSystem,
+  onSubmit: () => void,
+  onCancel?: (id: string) => void,
+): Handler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter((p) => p !== '');
@@ -39,29 +46,36 @@ export function jobsHandler(registry: Registry, fs: StrataFileSystem, onSubmit: 
       if (req.method === 'POST') {
         const body = await readJson(req);
         const kind = body.kind;
-        const path = body.path;
         const options = body.options ?? {};
         if (typeof kind !== 'string' || kind === '')
           throw new StrataError('INVALID_ARGUMENT', 'a job needs a "kind"');
-        if (typeof path !== 'string' || path === '')
-          throw new StrataError('INVALID_ARGUMENT', 'a job needs a "path"');
+        const text = (name: string): string | undefined => {
+          const v = body[name];
+          if (v === undefined) return undefined;
+          if (typeof v !== 'string' || v === '')
+            throw new StrataError('INVALID_ARGUMENT', `"${name}" must be a non-empty string (a Strata path)`);
+          return v;
+        };
+        const path = text('path');
+        const dst = text('dst');
+        const fromList = text('fromList');
+        if (path === undefined && fromList === undefined)
+          throw new StrataError('INVALID_ARGUMENT', 'a job needs a "path" (or "fromList")');
         if (typeof options !== 'object' || options === null || Array.isArray(options))
           throw new StrataError('INVALID_ARGUMENT', '"options" must be an object');
-        const normal = normalizePath(path);
-        const same = ((await registry.listJobs()) as SchedulerJob[]).find(
-          (j) => !isFinal(j.state) && j.kind === kind && j.path === normal,
-        );
-        if (same !== undefined) {
-          send(res, 200, jobJson(same));
-          return true;
+        for (const key of Object.keys(body)) {
+          if (!['kind', 'path', 'dst', 'fromList', 'options'].includes(key))
+            throw new StrataError('INVALID_ARGUMENT', `unknown field "${key}" in a job request`);
         }
-        const job = await submitJob(registry, fs, {
+        const { job, created } = await submitOrFind(registry, fs, {
           kind,
-          path: normal,
+          path: normalizePath(path ?? fromList!),
+          ...(dst === undefined ? {} : { dst }),
+          ...(fromList === undefined ? {} : { fromList }),
           options: options as Record<string, unknown>,
         });
-        onSubmit();
-        send(res, 201, jobJson(job));
+        if (created) onSubmit();
+        send(res, created ? 201 : 200, jobJson(job));
         return true;
       }
       throw new StrataError('INVALID_ARGUMENT', `${req.method} is not allowed on /api/v1/jobs`);
@@ -73,7 +87,9 @@ export function jobsHandler(registry: Registry, fs: StrataFileSystem, onSubmit: 
       return true;
     }
     if (id !== undefined && parts.length === 5 && parts[4] === 'cancel' && req.method === 'POST') {
-      send(res, 200, jobJson(await cancelJob(registry, id)));
+      const job = await cancelJob(registry, id);
+      onCancel?.(id);
+      send(res, 200, jobJson(job));
       return true;
     }
     throw new StrataError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);

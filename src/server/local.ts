@@ -148,7 +148,12 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     throw err;
   }
   // One embedded scheduler: it campaigns for the role and runs the registry's jobs over the worker.
-  const scheduler = new Scheduler(registry, node.fs, { id: node.id, pollMs: 200 });
+  const scheduler = new Scheduler(registry, node.fs, {
+    id: node.id,
+    pollMs: 200,
+    // strata_jobs, strata_job_* and strata_scheduler_leader beside the worker's series on /metrics.
+    metrics: node.metrics.registry,
+  });
   const configHandler: Handler = async (req, res) => {
     if ((req.url ?? '/').split('?')[0] !== '/api/v1/config') return false;
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -160,7 +165,12 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
     adminHandler(node, 'local', VERSION),
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
-    jobsHandler(registry, node.fs, () => scheduler.wake()),
+    jobsHandler(
+      registry,
+      node.fs,
+      () => scheduler.wake(),
+      (id) => scheduler.cancelled(id),
+    ),
     (req, res) => embedded.handle(req, res),
     createRpcHandler(node.fs, auth.token === undefined ? {} : { token: auth.token }),
   ]);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ClusterFileSystem } from '../../src/client/cluster-file-system.js';
 import { isStrataError } from '../../src/core/errors.js';
-import type { StrataFileSystem } from '../../src/core/file-system.js';
+import type { JobBatchCallOptions, JobBatchRequest, StrataFileSystem } from '../../src/core/file-system.js';
 import { setQuiet } from '../../src/core/log.js';
 import { cancelJob, runJob, submitJob } from '../../src/scheduler/engine.js';
 import { MAX_RECORD_BYTES, recordBytes, type SchedulerJob } from '../../src/scheduler/job-record.js';
@@ -47,16 +47,23 @@ async function storeReadBytes(workers: InProcessWorkers): Promise<number> {
   return sum;
 }
 
-/** Counts the loads each path gets (delegates everything else). */
+/** Counts the loads each path gets, per-owner batch calls and per-file calls alike (delegates everything else). */
 function countingLoads(fs: ClusterFileSystem): { fs: StrataFileSystem; loads: Map<string, number> } {
   const loads = new Map<string, number>();
+  const count = (path: string) => loads.set(path, (loads.get(path) ?? 0) + 1);
   const proxy = new Proxy(fs, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (prop === 'load') {
         return (path: string, options?: object) => {
-          loads.set(path, (loads.get(path) ?? 0) + 1);
+          count(path);
           return target.load(path, options);
+        };
+      }
+      if (prop === 'jobBatch') {
+        return (request: JobBatchRequest, options?: JobBatchCallOptions) => {
+          if (request.op === 'load') for (const p of request.paths) count(p);
+          return target.jobBatch(request, options);
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;
@@ -171,14 +178,30 @@ describe('scheduler: the job engine over 3 in-process workers', () => {
     assert.deepEqual(new Set(await cachedOnOwners(workers, cluster, paths)), new Set([0]));
   });
 
-  test('clear errors: a missing path, a path outside every mount, kinds not implemented, bad options', async () => {
+  test('clear errors: a missing path, a path outside every mount, copy/move onto or into itself, a missing list, bad options and values', async () => {
     const { point } = await mounted([1, 2, 0]);
     const code = async (c: string, spec: Parameters<typeof submitJob>[2]) =>
       assert.rejects(submitJob(workers.registry, cluster, spec), (e) => isStrataError(e) && e.code === c);
     await code('NOT_FOUND', { kind: 'load', path: `${point}/nope` });
     await code('NOT_MOUNTED', { kind: 'load', path: '/no-mount-here/x' });
-    for (const kind of ['persist', 'copy', 'move']) await code('UNSUPPORTED', { kind, path: point });
-    await code('UNSUPPORTED', { kind: 'load', path: point, options: { replicas: 2 } });
+    for (const kind of ['copy', 'move']) {
+      await code('NOT_MOUNTED', { kind, path: point, dst: '/elsewhere' });
+      await code('INVALID_ARGUMENT', { kind, path: point, dst: point });
+      await code('INVALID_ARGUMENT', { kind, path: point, dst: `${point}/inside` });
+      await code('INVALID_ARGUMENT', { kind, path: point });
+    }
+    await code('NOT_FOUND', { kind: 'load', path: point, fromList: `${point}/list.txt` });
+    await code('INVALID_ARGUMENT', { kind: 'copy', path: point, dst: '/x', fromList: `${point}/list.txt` });
+    await code('INVALID_ARGUMENT', { kind: 'load', path: point, dst: `${point}-copy` });
+    for (const replicas of [0, 1.5, -1])
+      await code('INVALID_ARGUMENT', { kind: 'load', path: point, options: { replicas } });
+    await code('INVALID_ARGUMENT', { kind: 'load', path: point, options: { bandwidth: -1 } });
+    await code('INVALID_ARGUMENT', { kind: 'free', path: point, options: { replicas: 2 } });
+    await code('INVALID_ARGUMENT', {
+      kind: 'load',
+      path: point,
+      options: { verify: true, metadataOnly: true },
+    });
     await code('INVALID_ARGUMENT', { kind: 'load', path: point, options: { bogus: true } });
     await code('INVALID_ARGUMENT', { kind: 'load', path: point, options: { skipIfCached: 'yes' } });
     await code('INVALID_ARGUMENT', { kind: 'nuke', path: point });

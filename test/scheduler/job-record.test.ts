@@ -70,10 +70,26 @@ test('traversal order: files of a directory before its subdirectories, each in U
 test('the kinds table: what is implemented, which conflict', () => {
   assert.deepEqual(
     Object.entries(JOB_KINDS)
-      .filter(([, k]) => k.file !== undefined)
+      .filter(([, k]) => k.file !== undefined || k.op !== undefined)
       .map(([name]) => name),
-    ['load', 'free'],
+    ['load', 'free', 'persist', 'copy', 'move'],
   );
+  // copy and move have no owners' batch op: they run file by file through the scheduler.
+  assert.deepEqual(
+    Object.entries(JOB_KINDS)
+      .filter(([, k]) => k.op === undefined)
+      .map(([name]) => name),
+    ['copy', 'move'],
+  );
+  assert.deepEqual(
+    Object.entries(JOB_KINDS)
+      .filter(([, k]) => k.dst)
+      .map(([name]) => name),
+    ['copy', 'move'],
+  );
+  // Every kind takes a bandwidth; copy and move take overwrite.
+  assert.ok(Object.values(JOB_KINDS).every((k) => k.options.bandwidth === 0));
+  assert.equal(JOB_KINDS.copy!.options.overwrite, false);
   assert.ok(kindsConflict('load', 'free') && kindsConflict('free', 'load'));
   assert.ok(!kindsConflict('load', 'load'));
   assert.ok(pathsOverlap('/a', '/a/b') && pathsOverlap('/a/b', '/a') && pathsOverlap('/', '/x'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ClusterFileSystem } from '../../src/client/cluster-file-system.js';
-import type { StrataFileSystem } from '../../src/core/file-system.js';
+import type { JobBatchCallOptions, JobBatchRequest, StrataFileSystem } from '../../src/core/file-system.js';
 import { setQuiet } from '../../src/core/log.js';
 import { submitJob } from '../../src/scheduler/engine.js';
 import type { SchedulerJob } from '../../src/scheduler/job-record.js';
@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 
 setQuiet(true);
 
-/** A client whose loads wait until `open()` (the test holds jobs RUNNING without sleeping). */
+/** A client whose loads (batch calls and per-file) wait until `open()` (the test holds jobs RUNNING without sleeping). */
 function gated(fs: ClusterFileSystem): { fs: StrataFileSystem; open: () => void; started: () => number } {
   let release!: () => void;
   const gate = new Promise<void>((ok) => {
@@ -30,6 +30,13 @@ function gated(fs: ClusterFileSystem): { fs: StrataFileSystem; open: () => void;
           started++;
           await gate;
           return target.load(path, options);
+        };
+      }
+      if (prop === 'jobBatch') {
+        return async (request: JobBatchRequest, options?: JobBatchCallOptions) => {
+          started++;
+          await gate;
+          return target.jobBatch(request, options);
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;
