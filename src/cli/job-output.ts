@@ -35,8 +35,7 @@ export function progressLine(job: JobInfo): string {
  * listed failures, one per line (the record keeps at most 100).
  */
 export function failureLines(job: JobInfo, max = 10): string {
-  const notes = (job as JobInfo & { notes?: readonly string[] }).notes ?? [];
-  const lines = notes.map((n) => `  note: ${n}\n`);
+  const lines = (job.notes ?? []).map((n) => `  note: ${n}\n`);
   for (const f of job.failures.slice(0, max)) lines.push(`  failed: ${f.path}: ${f.code}: ${f.message}\n`);
   const more = job.filesFailed - Math.min(max, job.failures.length);
   if (more > 0) lines.push(`  … and ${more} more failed (strata job status --json ${job.id})\n`);

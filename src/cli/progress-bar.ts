@@ -122,9 +122,8 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
   if (!ended) wanted.push({ order: 7, text: `ETA ${eta === undefined ? '?' : formatEta(eta)}` });
   if (took !== undefined) wanted.push({ order: 7, text: took });
   if (job.filesFailed === 0) wanted.push({ order: 8, text: failed });
-  // load --verify: cached pages found corrupt and fetched again (a field of newer schedulers).
-  const repaired = (job as JobInfo & { pagesRepaired?: number }).pagesRepaired ?? 0;
-  if (repaired > 0) wanted.push({ order: 9, text: `${repaired} pages repaired` });
+  // load --verify: cached pages found corrupt and fetched again.
+  if (job.pagesRepaired > 0) wanted.push({ order: 9, text: `${job.pagesRepaired} pages repaired` });
 
   const parts: Part[] = [];
   let used = -SEP.length;

@@ -324,7 +324,7 @@ describe('strata job against strata local', () => {
     const job = parseJob(copy.stdout);
     assert.equal(job.kind, 'copy');
     assert.equal(job.path, '/m/small/d000');
-    assert.equal((job as JobInfo & { dst?: string }).dst, '/m/copied');
+    assert.equal(job.dst, '/m/copied');
     assert.equal(job.state, 'SUCCEEDED');
     assert.equal(job.filesDone, 75);
     const stat = await cli(['fs', 'stat', '--json', '/m/copied/f74.bin']);
@@ -333,7 +333,7 @@ describe('strata job against strata local', () => {
     const listed = await cli(['job', 'load', '--from-list', '/m/lists/three.txt', '--wait', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const fromList = parseJob(listed.stdout);
-    assert.equal((fromList as JobInfo & { fromList?: string }).fromList, '/m/lists/three.txt');
+    assert.equal(fromList.fromList, '/m/lists/three.txt');
     assert.equal(fromList.state, 'SUCCEEDED');
     assert.equal(fromList.filesTotal, 3);
   });

@@ -31,6 +31,7 @@ function job(over: Partial<JobInfo> = {}): JobInfo {
     filesTotal: 0,
     bytesDone: 0,
     bytesTotal: 0,
+    pagesRepaired: 0,
     failures: [],
     createdAtMs: 1_000,
     updatedAtMs: 1_000,
@@ -130,7 +131,7 @@ describe('progress bar', () => {
   });
 
   test('load --verify: repaired pages are shown when there are some', () => {
-    const verified = { ...mid, pagesRepaired: 3 } as JobInfo;
+    const verified = job({ ...mid, pagesRepaired: 3 });
     assert.match(render(verified, rate, 140), / {2}0 failed {2}3 pages repaired$/);
     assert.doesNotMatch(render(mid, rate, 140), /repaired/);
   });
