@@ -1,13 +1,25 @@
 import type { JobInfo, JobsClient } from '../client/jobs-client.js';
 import { isErrorCode, StrataError } from '../core/errors.js';
-import { type CommandContext, flag, type OptionSpec, print } from './command.js';
+import { parseRate } from '../core/units.js';
+import { type CommandContext, flag, type OptionSpec, print, stringOption, UsageError } from './command.js';
 import { humanBytes } from './format.js';
+import { isTty, untilInterrupted, watchJob } from './job-watch.js';
 
-/** Output and waiting shared by the `strata job …` commands. */
+/** Output, flags and waiting shared by the `strata job …` commands. */
 
 export const WAIT_OPTION: OptionSpec = {
   type: 'boolean',
-  help: 'wait until the job has ended; exit 0 only if it SUCCEEDED',
+  help: 'wait until the job has ended (a progress bar on stderr when it is a terminal); exit 0 only if it SUCCEEDED',
+};
+export const BANDWIDTH_OPTION: OptionSpec = {
+  type: 'string',
+  valueName: 'RATE',
+  help: 'limit for the whole job across the cluster: 20MiB/s, 100MB/s, 1.5GiB/s, or bytes/s; 0 = unlimited (binary units: 1MB = 1MiB). Submitting the job again with another RATE changes it',
+};
+export const FROM_LIST_OPTION: OptionSpec = {
+  type: 'string',
+  valueName: 'LIST',
+  help: 'a Strata path of a text file listing the paths to handle, one per line (instead of PATH)',
 };
 
 /** One line: `ID STATE kind path: 12/300 files, 1.2 MiB/40 MiB (4 %), 0 failed`. */
@@ -18,9 +30,21 @@ export function progressLine(job: JobInfo): string {
   return `${job.id} ${job.state} ${job.kind} ${job.path}: ${job.filesDone}/${job.filesTotal} files, ${humanBytes(job.bytesDone)}/${humanBytes(job.bytesTotal)} (${pct} %)${skipped}, ${job.filesFailed} failed${error}\n`;
 }
 
+/**
+ * After the bar of an ended job: its notes (what it did differently from what was asked) and its
+ * listed failures, one per line (the record keeps at most 100).
+ */
+export function failureLines(job: JobInfo, max = 10): string {
+  const lines = (job.notes ?? []).map((n) => `  note: ${n}\n`);
+  for (const f of job.failures.slice(0, max)) lines.push(`  failed: ${f.path}: ${f.code}: ${f.message}\n`);
+  const more = job.filesFailed - Math.min(max, job.failures.length);
+  if (more > 0) lines.push(`  … and ${more} more failed (strata job status --json ${job.id})\n`);
+  return lines.join('');
+}
+
 /** JSON lines when asked (--json) or when stdout is not a terminal. */
 export function wantsJson(ctx: CommandContext): boolean {
-  return flag(ctx, 'json') || (ctx.io.stdout as { isTTY?: boolean }).isTTY !== true;
+  return flag(ctx, 'json') || !isTty(ctx.io.stdout);
 }
 
 /** The exit code of an ended job: 0 for SUCCEEDED, else the table's code for why it did not. */
@@ -36,17 +60,80 @@ export function endedCode(job: JobInfo): StrataError | undefined {
   );
 }
 
-/** Submits a job and prints its id (or the job as JSON); with --wait, waits and exits by its end. */
+/** `--bandwidth RATE` as the API's `bandwidth` option (bytes per second), when given. */
+export function bandwidthOption(ctx: CommandContext): { bandwidth?: number } {
+  const text = stringOption(ctx, 'bandwidth');
+  if (text === undefined) return {};
+  try {
+    return { bandwidth: parseRate(text, '--bandwidth') };
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** `--replicas N`: a whole number ≥ 1, when given. */
+export function replicasOption(ctx: CommandContext): { replicas?: number } {
+  const text = stringOption(ctx, 'replicas');
+  if (text === undefined) return {};
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text)))
+    throw new UsageError(`--replicas must be a whole number ≥ 1, got "${text}"`);
+  return { replicas: Number(text) };
+}
+
+/** What a job starts from: PATH, or --from-list LIST (exactly one of them). */
+export interface JobTarget {
+  readonly path: string;
+  readonly extra: { dst?: string; fromList?: string };
+}
+
+export function pathOrList(ctx: CommandContext): JobTarget {
+  const list = stringOption(ctx, 'from-list');
+  const path = ctx.positionals[0];
+  if (list !== undefined && path !== undefined)
+    throw new UsageError('give either PATH or --from-list LIST, not both');
+  if (list !== undefined) {
+    if (list === '') throw new UsageError('--from-list needs a Strata path');
+    return { path: '', extra: { fromList: list } };
+  }
+  if (path === undefined) throw new UsageError('missing PATH (or --from-list LIST)');
+  return { path, extra: {} };
+}
+
+/** SRC DST of copy and move. */
+export function sourceAndDestination(ctx: CommandContext): JobTarget {
+  const [src, dst] = ctx.positionals;
+  if (src === undefined || dst === undefined) throw new UsageError('copy and move take SRC and DST');
+  return { path: src, extra: { dst } };
+}
+
+/**
+ * Follows a submitted job to its end without printing it on stdout: a progress bar on stderr
+ * when stderr is a terminal. Ctrl-C stops the waiting (exit 130), not the job.
+ */
+export function waitQuietly(ctx: CommandContext, client: JobsClient, id: string): Promise<JobInfo> {
+  const mode = isTty(ctx.io.stderr) ? 'bar' : 'quiet';
+  return untilInterrupted((signal) => watchJob(client, id, ctx.io.stderr, mode, { signal }), id);
+}
+
+/**
+ * Submits a job and prints its id (with --json: the job as one JSON object). With --wait it then
+ * follows the job (bar on stderr) and exits by how it ended; --json then prints the ended job.
+ */
 export async function submitAndReport(
   ctx: CommandContext,
   kind: string,
   options: Record<string, unknown>,
+  target: JobTarget,
 ): Promise<number> {
   const client: JobsClient = ctx.jobs();
-  const path = ctx.positionals[0] ?? '';
-  let job = await client.submit(kind, path, options);
-  if (flag(ctx, 'wait')) job = await client.wait(job.id);
-  await print(ctx.io.stdout, flag(ctx, 'json') ? `${JSON.stringify(job)}\n` : `${job.id}\n`);
+  const json = flag(ctx, 'json');
+  let job = await client.submit(kind, target.path, options, target.extra);
+  if (!json) await print(ctx.io.stdout, `${job.id}\n`);
+  if (flag(ctx, 'wait')) {
+    job = await waitQuietly(ctx, client, job.id);
+    if (isTty(ctx.io.stderr)) await print(ctx.io.stderr, failureLines(job));
+  }
+  if (json) await print(ctx.io.stdout, `${JSON.stringify(job)}\n`);
   if (flag(ctx, 'wait')) {
     const e = endedCode(job);
     if (e !== undefined) throw e;

@@ -32,6 +32,33 @@ export function parseSize(text: string | number, what = 'size'): number {
   return Math.floor(Number(m[1]) * (SIZE_UNITS[unit] ?? 1));
 }
 
+/**
+ * "20MiB/s", "100MB/s", "1.5GiB/s", "4096" → bytes per second (the units of parseSize: binary,
+ * so 1MB = 1MiB = 1,048,576). "/s" may be left out; 0 means unlimited.
+ */
+export function parseRate(text: string | number, what = 'rate'): number {
+  const bad = () =>
+    new StrataError(
+      'INVALID_ARGUMENT',
+      `${what}: cannot parse "${text}" (examples: 20MiB/s, 100MB/s, 1.5GiB/s, 1048576; 0 = unlimited)`,
+    );
+  if (typeof text === 'number') {
+    if (!Number.isFinite(text) || text < 0) throw bad();
+    return Math.floor(text);
+  }
+  const m = /^\s*(.*?)\s*(?:\/\s*s(?:ec)?)?\s*$/i.exec(text);
+  const size = m?.[1] ?? '';
+  if (size === '') throw bad();
+  let bytes: number;
+  try {
+    bytes = parseSize(size, what);
+  } catch {
+    throw bad();
+  }
+  if (!Number.isSafeInteger(bytes)) throw bad();
+  return bytes;
+}
+
 const DURATION_UNITS: Record<string, number> = {
   '': 1,
   ms: 1,

@@ -55,6 +55,19 @@ describe('strata CLI against a worker over RPC', () => {
     server = createServer((req, res) => {
       void (async () => {
         if (await rpc(req, res)) return;
+        if (req.url?.startsWith('/api/v1/jobs')) {
+          // What the jobs client answers for a cluster with no scheduler running.
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              error: {
+                code: 'UNAVAILABLE',
+                message: 'no scheduler is running (start one: strata scheduler --registry URI)',
+              },
+            }),
+          );
+          return;
+        }
         if (req.url === '/registry/v1/workers') {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ workers: [{ id: 'w1', address: registry }] }));
@@ -165,8 +178,14 @@ describe('strata CLI against a worker over RPC', () => {
     assert.equal((await run(['fs', 'unpin', '/data/moved.txt'], env)).code, 0);
     assert.equal(mem.files.get('/data/moved.txt')?.pinned, false);
 
+    // No scheduler: fs free and fs load do the work in this client, as before, and say so.
     const free = await run(['fs', 'free', '--json', '/data'], env);
+    assert.equal(free.code, 0, free.stderr);
     assert.deepEqual(JSON.parse(free.stdout), { files: 3, bytes: big.length + 22 });
+    assert.match(
+      free.stderr,
+      /^strata: no scheduler to run a free job \(.*strata scheduler.*\); this client does it directly instead\n$/,
+    );
     const du = await run(['fs', 'du', '--json', '/data'], env);
     assert.deepEqual(JSON.parse(du.stdout), {
       path: '/data',
@@ -175,7 +194,9 @@ describe('strata CLI against a worker over RPC', () => {
       bytes: big.length + 22,
       cachedBytes: 0,
     });
-    assert.match((await run(['fs', 'load', '/data'], env)).stdout, /^loaded 3 files, /);
+    const load = await run(['fs', 'load', '/data'], env);
+    assert.match(load.stdout, /^loaded 3 files, /);
+    assert.match(load.stderr, /no scheduler to run a load job .* directly/);
     assert.match(
       (await run(['fs', 'du', '-h', '/data'], env)).stdout,
       /3\.0MiB\s+3\.0MiB\s+100%\s+3\s+1\s+\/data/,
