@@ -40,6 +40,8 @@ export class CacheOps {
         signal ? { readType: 'CACHE', signal } : { readType: 'CACHE' },
       );
       for await (const chunk of stream) bytes += (chunk as Buffer).length;
+      // Pages reach the reader before their puts end: wait, so puts do not pile up file after file.
+      await stream.whenStored();
       files++;
     }
     return { files, bytes };

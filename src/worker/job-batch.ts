@@ -25,7 +25,11 @@ export const DEFAULT_JOB_BATCH_CONCURRENCY = 16;
 export interface JobBatchParts {
   readonly status: (path: string, options: SyncOption) => Promise<FileInfo>;
   readonly list: (path: string, options: SyncOption) => Promise<readonly FileInfo[]>;
-  readonly read: (path: string, options: CountedReadOptions) => Promise<Readable>;
+  /** `whenStored` (the read path's): settles once the pages the read fetched are stored. */
+  readonly read: (
+    path: string,
+    options: CountedReadOptions,
+  ) => Promise<Readable & { readonly whenStored?: () => Promise<void> }>;
   readonly free: (path: string, options: CallOptions) => Promise<JobSummary>;
   readonly persister: Pick<Persister, 'persistNow' | 'stagedBelow'>;
   readonly sync: Pick<MetadataSync, 'locate' | 'cacheIdOf'>;
@@ -109,6 +113,9 @@ export class JobBatchRunner {
     for await (const _chunk of stream) {
       // Read through: the pages land in the cache on the way.
     }
+    // A page reaches its reader before its put ends: done means stored, and it bounds the puts
+    // in flight by the batch's concurrency (else a fast store piles them up behind the disk).
+    await stream.whenStored?.();
     const info = await this.o.status(p, call);
     if (info.cachedPercent < 100) {
       throw new StrataError(

@@ -87,10 +87,14 @@ export function defaultReadBudgetBytes(pages: PageStore, readahead: number): num
   return Math.max(Math.floor(memory / 4), readahead * pages.pageSize);
 }
 
-/** A page of a store run in progress; `held`: bytes of it reserved in the read budget. */
+/**
+ * A page of a store run in progress; `held`: bytes of it reserved in the read budget; `stored`:
+ * settles once its put into the page store has (set when its bytes arrived).
+ */
 interface InflightPage {
   readonly promise: Promise<Buffer>;
   held: number;
+  stored?: Promise<void>;
 }
 
 /** A page a stream has asked for; `held`: its reservation while it waits to be read. */
@@ -163,6 +167,23 @@ export class PageReader {
 
   get pageSize(): number {
     return this.pages.pageSize;
+  }
+
+  /**
+   * Settles once every page of the range that a store run fetched is stored (or failed to be,
+   * reported to onError): a reader gets a page before its put finishes, so a loop of loads that
+   * does not wait here piles up puts queued behind the disk writes, each holding its page, its
+   * run and its request, without bound. Pages not fetched yet are not waited for.
+   */
+  async whenStored(cacheId: string, offset: number, length: number): Promise<void> {
+    if (length <= 0) return;
+    const ps = this.pages.pageSize;
+    const waits: Promise<void>[] = [];
+    for (let i = Math.floor(offset / ps); i <= Math.floor((offset + length - 1) / ps); i++) {
+      const stored = this.inflight.get(`${cacheId}:${i}`)?.stored;
+      if (stored !== undefined) waits.push(stored);
+    }
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** True when every page of the range is cached. */
@@ -438,7 +459,7 @@ export class PageReader {
       waiting[i - first]!.resolve(buf);
       const stored = req.readType === 'NO_CACHE' ? Promise.resolve() : this.pages.put(req.cacheId, i, buf);
       // Keep the in-flight entry until the page is stored, so a reader never misses it in between.
-      stored.catch((err) => this.onError(err)).finally(() => forget(i));
+      entries[i - first]!.stored = stored.catch((err) => this.onError(err)).finally(() => forget(i));
     };
     (async () => {
       const source = await req.source(offset, length, req.signal);

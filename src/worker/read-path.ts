@@ -33,6 +33,16 @@ export interface ReadPathParts {
 /** Worker-internal read options: `onStoreBytes` hears every chunk this read takes from the store. */
 export type CountedReadOptions = ReadOptions & { readonly onStoreBytes?: (bytes: number) => void };
 
+/**
+ * A read's stream; `whenStored()` settles once the pages it fetched from the store are in the
+ * page store (call it after draining the stream: a load that does not wait lets puts pile up).
+ */
+export type StoredReadable = Readable & {
+  readonly contentLength: number;
+  readonly fingerprint: string;
+  readonly whenStored: () => Promise<void>;
+};
+
 interface PreparedRead {
   readonly located: Located;
   readonly offset: number;
@@ -48,11 +58,18 @@ interface PreparedRead {
 export class ReadPath {
   constructor(private readonly o: ReadPathParts) {}
 
-  async read(path: string, options: CountedReadOptions = {}): Promise<Readable> {
+  async read(path: string, options: CountedReadOptions = {}): Promise<StoredReadable> {
     const r = await this.prepare(path, options);
-    const stream = await this.o.reader.open(this.rangeRequest(r, options.signal, options.onStoreBytes));
-    // Lets the RPC server send a content-length, so a client can tell a complete body from a cut one.
-    return Object.assign(stream, { contentLength: r.length, fingerprint: r.located.record.fingerprint });
+    const req = this.rangeRequest(r, options.signal, options.onStoreBytes);
+    const stream = await this.o.reader.open(req);
+    const reader = this.o.reader;
+    // contentLength lets the RPC server send a content-length, so a client can tell a complete
+    // body from a cut one; whenStored lets a load wait for the puts of the pages it read.
+    return Object.assign(stream, {
+      contentLength: r.length,
+      fingerprint: r.located.record.fingerprint,
+      whenStored: (): Promise<void> => reader.whenStored(req.cacheId, req.offset, req.length),
+    } satisfies Omit<StoredReadable, keyof Readable>);
   }
 
   async readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer> {
