@@ -127,3 +127,35 @@ test('a load that leaves the file partly cached is a CACHE_FULL result', async (
   assert.equal(r.error.code, 'CACHE_FULL');
   assert.equal(r.error.retryable, true);
 });
+
+test('a load is done only once the pages it read are stored (puts never pile up behind a batch)', async () => {
+  let release!: () => void;
+  const stored = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let waited = false;
+  const loaded = new Set<string>();
+  const { parts } = gatedParts({
+    status: async (p) => info(p, loaded.has(p) ? 100 : 0),
+    read: async (p) => {
+      loaded.add(p);
+      return Object.assign(Readable.from([Buffer.alloc(10)]), {
+        whenStored: async () => {
+          waited = true;
+          await stored;
+        },
+      });
+    },
+  });
+  let settled = false;
+  const run = new JobBatchRunner(parts).run({ op: 'load', paths: ['/a'] }).then((r) => {
+    settled = true;
+    return r;
+  });
+  await until(() => waited);
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'not done while its pages are being stored');
+  release();
+  const [result] = await run;
+  assert.ok(result !== undefined && 'outcome' in result && result.outcome === 'done');
+});

@@ -126,3 +126,32 @@ test('readBuffer returns the same bytes as the stream: within a page, across pag
     assert.equal(calls.length, storeReads, `warm ${offset}+${length} does not touch the source`);
   }
 });
+
+test('whenStored settles once the puts of the pages a read fetched have, and nothing stays in flight', async () => {
+  const data = randomBytes(3 * PS + 10);
+  const { reader, req, pages } = await setup(data);
+  // Puts held until released: the reader gets its pages long before they are stored.
+  const held: Array<() => void> = [];
+  const put = pages.put.bind(pages);
+  pages.put = async (fileId, index, buf) => {
+    await new Promise<void>((resolve) => held.push(resolve));
+    return put(fileId, index, buf);
+  };
+  const r = req(0, data.length);
+  assert.ok((await collect(reader.stream(r))).equals(data));
+  assert.equal(reader.inflightPages, 4, 'each page in flight until stored');
+  let stored = false;
+  const done = reader.whenStored(r.cacheId, r.offset, r.length).then(() => {
+    stored = true;
+  });
+  await waitFor(() => held.length === 4, { what: 'four puts started' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(stored, false, 'not stored while the puts are held');
+  for (const release of held.splice(0)) release();
+  await done;
+  assert.equal(reader.inflightPages, 0, 'nothing left in flight once stored');
+  assert.equal(reader.budget.usedBytes, 0);
+  assert.equal(pages.cachedBytes('file0'), data.length);
+  // Nothing in flight: settles at once.
+  await reader.whenStored(r.cacheId, 0, data.length);
+});
