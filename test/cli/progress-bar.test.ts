@@ -89,6 +89,16 @@ describe('progress bar', () => {
     );
   });
 
+  test('on a terminal of normal width the label and the bar stay even when every figure is shown', () => {
+    const line = render(
+      job({ path: '/m/paced', filesDone: 512, filesTotal: 512, bytesDone: 8 * MiB, bytesTotal: 8 * MiB }),
+      { bytesPerSecond: 2.2 * MiB, filesPerSecond: 140 },
+      99,
+    );
+    assert.match(line, /^RUNNING {2}load \/m\/paced {2}\[#+\] {2}100% {2}512\/512 files {2}8\.0MiB\/8\.0MiB/);
+    assert.ok(line.length <= 99, line);
+  });
+
   test('failures: counted, kept before the rate and ETA when the line is short, and the percent is by files', () => {
     const failing = job({
       filesDone: 2517,
