@@ -43,7 +43,8 @@ export function formatEta(seconds: number): string {
 
 /** Seconds left at this rate over what is listed so far; undefined when it cannot be told. */
 export function etaSeconds(job: JobInfo, rate: Rate | undefined): number | undefined {
-  if (rate === undefined || isFinal(job.state) || job.filesTotal <= 0) return undefined;
+  // Before the listing has ended the totals are only what was found so far: no ETA yet.
+  if (rate === undefined || isFinal(job.state) || job.filesTotal <= 0 || !job.listingDone) return undefined;
   const bytesLeft = job.bytesTotal - job.bytesDone;
   if (job.filesSkipped === 0 && job.filesFailed === 0 && bytesLeft > 0 && rate.bytesPerSecond > 0)
     return bytesLeft / rate.bytesPerSecond;
@@ -104,7 +105,8 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
   const fraction = progressFraction(job);
   const ended = isFinal(job.state);
   const pct = fraction === undefined ? '?%' : `${Math.floor(fraction * 100)}%`;
-  const total = job.filesTotal > 0 || ended ? String(job.filesTotal) : '?';
+  // "1024+": the listing goes on, more files may come.
+  const total = job.filesTotal > 0 || ended ? `${job.filesTotal}${job.listingDone || ended ? '' : '+'}` : '?';
   const files = `${job.filesDone}/${total} files${job.filesSkipped > 0 ? ` (${job.filesSkipped} skipped)` : ''}`;
   const bytes = `${formatBytes(job.bytesDone)}/${job.bytesTotal > 0 || ended ? formatBytes(job.bytesTotal) : '?'}`;
   const eta = etaSeconds(job, rate);
