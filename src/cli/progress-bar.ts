@@ -43,7 +43,8 @@ export function formatEta(seconds: number): string {
 
 /** Seconds left at this rate over what is listed so far; undefined when it cannot be told. */
 export function etaSeconds(job: JobInfo, rate: Rate | undefined): number | undefined {
-  if (rate === undefined || isFinal(job.state) || job.filesTotal <= 0) return undefined;
+  // Before the listing has ended the totals are only what was found so far: no ETA yet.
+  if (rate === undefined || isFinal(job.state) || job.filesTotal <= 0 || !job.listingDone) return undefined;
   const bytesLeft = job.bytesTotal - job.bytesDone;
   if (job.filesSkipped === 0 && job.filesFailed === 0 && bytesLeft > 0 && rate.bytesPerSecond > 0)
     return bytesLeft / rate.bytesPerSecond;
@@ -97,11 +98,15 @@ interface Part {
  * "0 failed", the ETA, the rate, the bytes, the files (the bar and path share what is left); state and percent always stay (and a
  * width too small even for them is cut). Failures, when there are some, outrank all but those.
  */
+/** From this width on, the label and the bar are always shown. */
+const WIDE = 60;
+
 export function render(job: JobInfo, rate: Rate | undefined, width: number): string {
   const fraction = progressFraction(job);
   const ended = isFinal(job.state);
   const pct = fraction === undefined ? '?%' : `${Math.floor(fraction * 100)}%`;
-  const total = job.filesTotal > 0 || ended ? String(job.filesTotal) : '?';
+  // "1024+": the listing goes on, more files may come.
+  const total = job.filesTotal > 0 || ended ? `${job.filesTotal}${job.listingDone || ended ? '' : '+'}` : '?';
   const files = `${job.filesDone}/${total} files${job.filesSkipped > 0 ? ` (${job.filesSkipped} skipped)` : ''}`;
   const bytes = `${formatBytes(job.bytesDone)}/${job.bytesTotal > 0 || ended ? formatBytes(job.bytesTotal) : '?'}`;
   const eta = etaSeconds(job, rate);
@@ -125,16 +130,19 @@ export function render(job: JobInfo, rate: Rate | undefined, width: number): str
   // load --verify: cached pages found corrupt and fetched again.
   if (job.pagesRepaired > 0) wanted.push({ order: 9, text: `${job.pagesRepaired} pages repaired` });
 
+  // On a terminal of normal width the label and a short bar come before the optional figures
+  // (room for them is kept first); on a narrow one the figures win.
+  const label = `${job.kind} ${job.path}`;
+  const reserve = width >= WIDE ? 2 * SEP.length + MIN_BAR + Math.min(MIN_LABEL, label.length) : 0;
   const parts: Part[] = [];
   let used = -SEP.length;
   for (const p of wanted) {
     const cost = SEP.length + p.text.length;
-    if (parts.length >= 2 && used + cost > width) continue;
+    if (parts.length >= 2 && used + cost > width - reserve) continue;
     parts.push(p);
     used += cost;
   }
   // What is left goes to the bar (12 to 32 wide), then to the path (whole, or cut to ≥ 16 keeping its end).
-  const label = `${job.kind} ${job.path}`;
   const room = width - used;
   let barWidth = 0;
   let labelWidth = 0;

@@ -40,6 +40,8 @@ export interface JobInfo {
   readonly filesFailed: number;
   /** Files listed so far (the tree's total once the job has ended). */
   readonly filesTotal: number;
+  /** Whether the listing has ended, so filesTotal and bytesTotal are the job's totals (not only what was found so far). */
+  readonly listingDone: boolean;
   readonly bytesDone: number;
   readonly bytesTotal: number;
   /** load with verify: cached pages found corrupt (checksum), dropped and fetched again. */

@@ -176,6 +176,7 @@ class JobRun {
         ...this.job,
         state: 'RUNNING',
         runner: this.runner,
+        listingDone: false,
         startedAtMs: this.job.startedAtMs ?? now,
         counters: { ...c, listedFiles: handled, listedBytes: c.handledBytes },
       };
@@ -279,6 +280,7 @@ class JobRun {
       if (keys.length >= this.batchSize) await cut();
     }
     if (!this.halted() && keys.length > 0) await cut();
+    if (!this.halted()) this.job = { ...this.job, listingDone: true };
     await Promise.all(inFlight);
     if (this.halted()) throw this.work.signal.reason;
   }

@@ -79,6 +79,8 @@ export interface SchedulerJob extends JobRecord {
   readonly runner?: string;
   readonly counters: JobCounters;
   readonly cursor: JobCursor;
+  /** The listing of this run has ended: the listed counters are the job's totals. */
+  readonly listingDone?: boolean;
   /** At most MAX_LISTED_FAILURES; `counters.failedFiles` counts them all. */
   readonly failures: readonly JobFailure[];
   /** E.g. "replicas 3 asked, 2 live workers": what the job did differently from what was asked (≤ MAX_NOTES). */
@@ -175,6 +177,7 @@ export function jobJson(job: SchedulerJob): JobInfo {
     filesSkipped: c.skippedFiles,
     filesFailed: c.failedFiles,
     filesTotal: c.listedFiles,
+    listingDone: job.listingDone === true || isFinal(job.state),
     bytesDone: c.doneBytes,
     bytesTotal: c.listedBytes,
     pagesRepaired: c.repairedPages ?? 0,

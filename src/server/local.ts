@@ -20,6 +20,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
 import { ensureSecretFile, newToken, requireToken } from './auth.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
+import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
 import { createRpcHandler } from './rpc-server.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
@@ -32,8 +33,9 @@ export const LOCAL_USAGE = `Usage: strata local [options]
 
 Runs the whole system in one process: embedded registry, one worker (page cache + metadata
 cache), the worker RPC and the admin HTTP API (/healthz, /metrics, /api/v1/jobs) on one port,
-and the job scheduler ("strata job load|free|ls|status|cancel|wait"): up to 4 jobs run at once,
-the rest wait PENDING; jobs left RUNNING by a stop are resumed from their cursor on the next start.
+and the job scheduler ("strata job load|free|persist|copy|move|ls|status|cancel|wait"): up to
+--max-running jobs run at once, the rest wait PENDING; jobs left RUNNING by a stop are resumed
+from their cursor on the next start.
 When ready it prints one JSON line: {"ready":true,"role":"local","tokenFile":...,"addresses":{...}}.
 
 Every call but /healthz and /metrics needs its token: created on first start in
@@ -64,6 +66,7 @@ Options:
                            STRATA_TOKEN sets the token itself instead
   --insecure               no token: anyone who reaches the port may read, write and mount
                            (the old behaviour; logged as a warning)
+${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
 
@@ -85,6 +88,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       's3-domain': { type: 'string' },
       insecure: { type: 'boolean' },
       's3-region': { type: 'string' },
+      ...JOB_FLAGS,
     },
   });
   if (values.help) {
@@ -98,7 +102,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     insecure: values.insecure,
     s3Region: values['s3-region'],
   });
-  const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG);
+  const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG, jobLimits(values));
   return runUntilSignal(local.ready, () => local.stop());
 }
 
@@ -121,7 +125,11 @@ export interface LocalProcess {
 }
 
 /** Starts the embedded registry, a worker and the HTTP listener (exported for in-process tests). */
-export async function startLocal(config: ServerConfig, configFile?: string): Promise<LocalProcess> {
+export async function startLocal(
+  config: ServerConfig,
+  configFile?: string,
+  jobs: { readonly maxRunning?: number; readonly retentionMs?: number } = {},
+): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const auth = await localAuth(config, dataDir);
@@ -151,6 +159,7 @@ export async function startLocal(config: ServerConfig, configFile?: string): Pro
   const scheduler = new Scheduler(registry, node.fs, {
     id: node.id,
     pollMs: 200,
+    ...jobs,
     // strata_jobs, strata_job_* and strata_scheduler_leader beside the worker's series on /metrics.
     metrics: node.metrics.registry,
   });

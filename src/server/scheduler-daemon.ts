@@ -9,10 +9,11 @@ import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { parseDuration } from '../core/units.js';
 import type { MemberRegistration } from '../registry/registry.js';
-import { DEFAULT_MAX_RUNNING, Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
+import { DEFAULT_RETENTION_MS, Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { type Handler, listenHttp } from './http-server.js';
+import { integer, JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits, positive } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
 import { VERSION } from './worker-node.js';
 
@@ -21,7 +22,7 @@ export const DEFAULT_SCHEDULER_PORT = 19997;
 /** Default election and membership lease: a standby takes over within about this after a crash. */
 export const DEFAULT_SCHEDULER_LEASE_TTL_MS = 5000;
 /** Default time finished jobs are kept before the leader purges them. */
-export const DEFAULT_JOB_RETENTION_MS = 24 * 3_600_000;
+export const DEFAULT_JOB_RETENTION_MS = DEFAULT_RETENTION_MS;
 
 export const SCHEDULER_USAGE = `Usage: strata scheduler --registry etcd://HOST:PORT [options]
 
@@ -42,8 +43,7 @@ Options:
   --advertise-host HOST    address other machines reach this scheduler at (default: --host)
   --port PORT              listen port, 0 = any free port (default ${DEFAULT_SCHEDULER_PORT})
   --data-dir DIR           where the scheduler keeps its id (default: a new id each start)
-  --max-running N          jobs run at once; the rest wait PENDING (default ${DEFAULT_MAX_RUNNING})
-  --job-retention DUR      finished jobs are kept this long, then purged (default 24h)
+${JOB_FLAGS_USAGE}
   --lease-ttl DUR          election and membership lease (default 5s): a crashed leader is
                            replaced after it (etcd counts whole seconds)
   --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one in the registry)
@@ -65,8 +65,7 @@ export async function runScheduler(argv: string[]): Promise<number> {
       'advertise-host': { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
-      'max-running': { type: 'string' },
-      'job-retention': { type: 'string' },
+      ...JOB_FLAGS,
       'lease-ttl': { type: 'string' },
       'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -97,14 +96,7 @@ export async function runScheduler(argv: string[]): Promise<number> {
     advertiseHost: values['advertise-host'],
     port: values.port === undefined ? DEFAULT_SCHEDULER_PORT : integer(values.port, '--port', 0, 65535),
     dataDir: values['data-dir'],
-    maxRunning:
-      values['max-running'] === undefined
-        ? DEFAULT_MAX_RUNNING
-        : integer(values['max-running'], '--max-running', 1, 100_000),
-    retentionMs:
-      values['job-retention'] === undefined
-        ? DEFAULT_JOB_RETENTION_MS
-        : nonNegative(parseDuration(values['job-retention'], '--job-retention'), '--job-retention'),
+    ...jobLimits(values),
     leaseTtlMs:
       values['lease-ttl'] === undefined
         ? DEFAULT_SCHEDULER_LEASE_TTL_MS
@@ -267,24 +259,4 @@ async function schedulerId(dataDir: string | undefined): Promise<string> {
   const id = fresh();
   await writeFile(file, `${id}\n`);
   return id;
-}
-
-function integer(text: string, what: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < min || n > max)
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `${what} must be an integer in [${min}, ${max}], got "${text}"`,
-    );
-  return n;
-}
-
-function positive(n: number, what: string): number {
-  if (!(n > 0)) throw new StrataError('INVALID_ARGUMENT', `${what} must be positive`);
-  return n;
-}
-
-function nonNegative(n: number, what: string): number {
-  if (!(n >= 0)) throw new StrataError('INVALID_ARGUMENT', `${what} must not be negative`);
-  return n;
 }

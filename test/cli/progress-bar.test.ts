@@ -29,6 +29,7 @@ function job(over: Partial<JobInfo> = {}): JobInfo {
     filesSkipped: 0,
     filesFailed: 0,
     filesTotal: 0,
+    listingDone: true,
     bytesDone: 0,
     bytesTotal: 0,
     pagesRepaired: 0,
@@ -87,6 +88,23 @@ describe('progress bar', () => {
       render(job({ state: 'CANCELLED' }), undefined, 80),
       /^CANCELLED {2}.* {2}\?% {2}0\/0 files {2}0B\/0B {2}0 failed$/,
     );
+  });
+
+  test('while the listing goes on the total is marked "N+" and there is no ETA yet', () => {
+    const line = render({ ...mid, listingDone: false }, rate, 140);
+    assert.match(line, / 2520\/6000\+ files /);
+    assert.match(line, /ETA \?/);
+    assert.match(render(mid, rate, 140), / 2520\/6000 files .*ETA \d/);
+  });
+
+  test('on a terminal of normal width the label and the bar stay even when every figure is shown', () => {
+    const line = render(
+      job({ path: '/m/paced', filesDone: 512, filesTotal: 512, bytesDone: 8 * MiB, bytesTotal: 8 * MiB }),
+      { bytesPerSecond: 2.2 * MiB, filesPerSecond: 140 },
+      99,
+    );
+    assert.match(line, /^RUNNING {2}load \/m\/paced {2}\[#+\] {2}100% {2}512\/512 files {2}8\.0MiB\/8\.0MiB/);
+    assert.ok(line.length <= 99, line);
   });
 
   test('failures: counted, kept before the rate and ETA when the line is short, and the percent is by files', () => {

@@ -9,7 +9,7 @@ import { isStrataError } from '../../src/core/errors.js';
 import type { JobBatchCallOptions, JobBatchRequest, StrataFileSystem } from '../../src/core/file-system.js';
 import { setQuiet } from '../../src/core/log.js';
 import { cancelJob, runJob, submitJob } from '../../src/scheduler/engine.js';
-import { MAX_RECORD_BYTES, recordBytes, type SchedulerJob } from '../../src/scheduler/job-record.js';
+import { jobJson, MAX_RECORD_BYTES, recordBytes, type SchedulerJob } from '../../src/scheduler/job-record.js';
 import { type InProcessWorkers, startInProcessWorkers } from '../helpers/in-process-workers.js';
 
 setQuiet(true);
@@ -119,10 +119,18 @@ describe('scheduler: the job engine over 3 in-process workers', () => {
     const job = await submitJob(workers.registry, cluster, { kind: 'load', path: point });
     assert.equal(job.state, 'PENDING');
     const batches: number[] = [];
+    const listingDone: boolean[] = [];
     const end = await runJob(workers.registry, cluster, job.id, {
       batchSize: 100,
-      onProgress: (_j, b) => batches.push(b),
+      onProgress: (j, b) => {
+        batches.push(b);
+        listingDone.push(jobJson(j).listingDone);
+      },
     });
+    // 2 batches in flight hold the listing back: it cannot have ended at the first batch.
+    assert.equal(listingDone[0], false);
+    assert.equal(listingDone.at(-1), true);
+    assert.equal(jobJson(end).listingDone, true);
     assert.equal(end.state, 'SUCCEEDED', JSON.stringify(end.failures));
     assert.equal(end.counters.doneFiles, paths.length);
     assert.equal(end.counters.listedFiles, paths.length);

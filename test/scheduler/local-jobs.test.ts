@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { JobInfo } from '../../src/core/jobs.js';
-import { startLocal, tempDir } from '../helpers/local-process.js';
+import { runCli, startLocal, tempDir } from '../helpers/local-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 test('strata local: a job through the API is counted on /metrics (strata_jobs, strata_job_*, strata_scheduler_leader 1)', async () => {
@@ -49,6 +49,73 @@ test('strata local: a job through the API is counted on /metrics (strata_jobs, s
       metrics,
       /strata_cache_hit_bytes_total|strata_ufs_read_bytes_total/,
       'beside the worker series',
+    );
+  } finally {
+    await strata.stop();
+    await cleanup();
+  }
+});
+
+test('strata local --max-running 1 --job-retention 1s: one job at a time, ended jobs purged; bad values refused', async () => {
+  const { dir, cleanup } = await tempDir('strata-local-limits-');
+  const ufs = join(dir, 'ufs');
+  for (const d of ['a', 'b']) {
+    await mkdir(join(ufs, d), { recursive: true });
+    for (let i = 0; i < 8; i++) await writeFile(join(ufs, d, `f${i}`), Buffer.alloc(64 * 1024, i));
+  }
+  const bad = await runCli(['local', '--port', '0', '--data-dir', join(dir, 'bad'), '--max-running', '0']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--max-running must be an integer/);
+  const strata = await startLocal([
+    '--data-dir',
+    join(dir, 'data'),
+    '--mount',
+    `/m=${pathToFileURL(ufs)}`,
+    '--max-running',
+    '1',
+    '--job-retention',
+    '1s',
+  ]);
+  try {
+    const base = strata.ready.addresses.admin!;
+    const tokenFile = (strata.ready as unknown as { tokenFile: string }).tokenFile;
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const ids: string[] = [];
+    for (const d of ['a', 'b']) {
+      const post = await fetch(`${base}/api/v1/jobs`, {
+        method: 'POST',
+        headers,
+        // 512 KiB at 512 KiB/s: each runs about a second, so both are unfinished together.
+        body: JSON.stringify({ kind: 'load', path: `/m/${d}`, options: { bandwidth: 512 * 1024 } }),
+      });
+      assert.equal(post.status, 201);
+      ids.push(((await post.json()) as JobInfo).id);
+    }
+    let most = 0;
+    let sawPending = false;
+    await waitFor(
+      async () => {
+        const { jobs } = (await (await fetch(`${base}/api/v1/jobs`, { headers })).json()) as {
+          jobs: JobInfo[];
+        };
+        const mine = jobs.filter((j) => ids.includes(j.id));
+        most = Math.max(most, mine.filter((j) => j.state === 'RUNNING').length);
+        if (mine.some((j) => j.state === 'PENDING')) sawPending = true;
+        return mine.length === 2 && mine.every((j) => j.state === 'SUCCEEDED') ? true : undefined;
+      },
+      { what: 'both jobs to succeed', timeoutMs: 60_000, intervalMs: 50 },
+    );
+    assert.equal(most, 1, 'never more than --max-running jobs RUNNING');
+    assert.ok(sawPending, 'the second job waited PENDING');
+    await waitFor(
+      async () => {
+        const codes = await Promise.all(
+          ids.map(async (id) => (await fetch(`${base}/api/v1/jobs/${id}`, { headers })).status),
+        );
+        return codes.every((c) => c === 404) ? true : undefined;
+      },
+      { what: 'the ended jobs to be purged after --job-retention', timeoutMs: 30_000 },
     );
   } finally {
     await strata.stop();
