@@ -107,11 +107,15 @@ export class DiskTier {
     const header = encodePageHeader(index, data);
     const final = this.pagePath(fileId, index);
     const temp = `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}`;
-    // Try the directory first and create it on ENOENT: saves a mkdir per page, and covers
+    // Page 0 usually starts a new file: its directory is made first (one mkdir, no failed open).
+    // Other pages try the directory and create it on ENOENT: saves a mkdir per page, and covers
     // deleteFile removing an emptied directory between our mkdir and open.
+    if (index === 0) await this.makeFileDir(fileId);
     for (let attempt = 0; ; attempt++) {
+      let created = false;
       try {
         const fh = await open(temp, 'w');
+        created = true;
         try {
           let off = 0;
           const total = header.length + data.length;
@@ -128,16 +132,29 @@ export class DiskTier {
         await rename(temp, final);
         return;
       } catch (err) {
-        await unlink(temp).catch(() => {});
+        if (created) await unlink(temp).catch(() => {});
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
-          try {
-            await mkdir(this.fileDir(fileId), { recursive: true });
-          } catch (mkdirErr) {
-            throw writeError(mkdirErr);
-          }
+          await this.makeFileDir(fileId);
           continue;
         }
         throw writeError(err);
+      }
+    }
+  }
+
+  /** A file's page directory: one mkdir when its prefix directory exists (the common case). */
+  private async makeFileDir(fileId: string): Promise<void> {
+    const dir = this.fileDir(fileId);
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      try {
+        if (code === 'ENOENT') await mkdir(dir, { recursive: true });
+        else throw err;
+      } catch (mkdirErr) {
+        throw writeError(mkdirErr);
       }
     }
   }

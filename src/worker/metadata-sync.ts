@@ -128,7 +128,10 @@ export class MetadataSync {
    */
   async revalidate(located: Located, signal?: AbortSignal): Promise<Located> {
     const id = this.cacheIdOf(located);
-    const last = this.verifiedAt.get(id) ?? 0;
+    // A record taken from the store (a status or a listing) within the window is as good as a
+    // check: a job load reads each file right after listing its directory, and a second stat
+    // per file was a third of its store calls.
+    const last = Math.max(this.verifiedAt.get(id) ?? 0, located.record.syncedAtMs);
     if (Date.now() - last <= this.o.missRevalidateMs || located.record.type !== 'file') return located;
     const fresh = await this.locate(located.path, 0, signal);
     if (this.verifiedAt.size > 10_000) this.verifiedAt.clear();
@@ -210,6 +213,8 @@ export class MetadataSync {
     // A change of the directory while the store is listed (a write, a delete) must not be
     // overwritten by this older listing: putListing keeps it only if nothing changed since.
     const token = meta.listingToken?.();
+    // Taken before the listing: its entries are at least this fresh (revalidate() trusts it).
+    const now = Date.now();
     let entries: UfsStatus[];
     try {
       entries = await resolved.mount.store.listAll(resolved.ufsPath, signal ? { signal } : {});
@@ -221,7 +226,6 @@ export class MetadataSync {
         return [];
       throw err;
     }
-    const now = Date.now();
     const records = entries.map((st) => {
       const path =
         p === '/'
