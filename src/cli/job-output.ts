@@ -1,9 +1,18 @@
 import type { JobInfo, JobsClient } from '../client/jobs-client.js';
 import { isErrorCode, StrataError } from '../core/errors.js';
 import { parseRate } from '../core/units.js';
-import { type CommandContext, flag, type OptionSpec, print, stringOption, UsageError } from './command.js';
+import {
+  type CommandContext,
+  type CommandSpec,
+  flag,
+  type OptionSpec,
+  print,
+  stringOption,
+  UsageError,
+} from './command.js';
 import { humanBytes } from './format.js';
 import { isTty, untilInterrupted, watchJob } from './job-watch.js';
+import { JSON_OPTION } from './options.js';
 
 /** Output, flags and waiting shared by the `strata job …` commands. */
 
@@ -139,4 +148,42 @@ export async function submitAndReport(
     if (e !== undefined) throw e;
   }
   return 0;
+}
+
+/** The options and run of a kind that takes PATH or --from-list (free, persist). */
+export function pathJob(kind: string): Pick<CommandSpec, 'options' | 'args' | 'remote' | 'run'> {
+  return {
+    options: {
+      bandwidth: BANDWIDTH_OPTION,
+      'from-list': FROM_LIST_OPTION,
+      wait: WAIT_OPTION,
+      json: JSON_OPTION,
+    },
+    args: { min: 0, max: 1 },
+    remote: true,
+    run: (ctx) => submitAndReport(ctx, kind, bandwidthOption(ctx), pathOrList(ctx)),
+  };
+}
+
+/** The options and run of copy and move (SRC DST, --overwrite). */
+export function copyJob(kind: 'copy' | 'move'): Pick<CommandSpec, 'options' | 'args' | 'remote' | 'run'> {
+  return {
+    options: {
+      overwrite: { type: 'boolean', help: 'replace destination files that exist (default: refuse them)' },
+      bandwidth: BANDWIDTH_OPTION,
+      wait: WAIT_OPTION,
+      json: JSON_OPTION,
+    },
+    args: { min: 2, max: 2 },
+    remote: true,
+    run(ctx) {
+      const target = sourceAndDestination(ctx);
+      return submitAndReport(
+        ctx,
+        kind,
+        { ...(flag(ctx, 'overwrite') ? { overwrite: true } : {}), ...bandwidthOption(ctx) },
+        target,
+      );
+    },
+  };
 }

@@ -1,12 +1,5 @@
-import { defineCommand, flag } from '../command.js';
-import {
-  BANDWIDTH_OPTION,
-  bandwidthOption,
-  sourceAndDestination,
-  submitAndReport,
-  WAIT_OPTION,
-} from '../job-output.js';
-import { JSON_OPTION } from '../options.js';
+import { defineCommand } from '../command.js';
+import { copyJob } from '../job-output.js';
 
 export default defineCommand({
   words: ['job', 'move'],
@@ -18,21 +11,5 @@ export default defineCommand({
     'strata job move /scratch/run-7 /s3/results/run-7',
     'strata job move --wait --json /data/old /archive/old | jq .state',
   ],
-  options: {
-    overwrite: { type: 'boolean', help: 'replace destination files that exist (default: refuse them)' },
-    bandwidth: BANDWIDTH_OPTION,
-    wait: WAIT_OPTION,
-    json: JSON_OPTION,
-  },
-  args: { min: 2, max: 2 },
-  remote: true,
-  run(ctx) {
-    const target = sourceAndDestination(ctx);
-    return submitAndReport(
-      ctx,
-      'move',
-      { ...(flag(ctx, 'overwrite') ? { overwrite: true } : {}), ...bandwidthOption(ctx) },
-      target,
-    );
-  },
+  ...copyJob('move'),
 });

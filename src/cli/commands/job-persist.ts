@@ -1,13 +1,5 @@
 import { defineCommand } from '../command.js';
-import {
-  BANDWIDTH_OPTION,
-  bandwidthOption,
-  FROM_LIST_OPTION,
-  pathOrList,
-  submitAndReport,
-  WAIT_OPTION,
-} from '../job-output.js';
-import { JSON_OPTION } from '../options.js';
+import { pathJob } from '../job-output.js';
 
 export default defineCommand({
   words: ['job', 'persist'],
@@ -16,16 +8,5 @@ export default defineCommand({
   description:
     'Pushes every pending write under PATH to its store and ends once each is durable there (a file with nothing pending is counted as skipped).',
   examples: ['strata job persist --wait /data/scratch', 'strata job persist --bandwidth 50MiB/s /s3/out'],
-  options: {
-    bandwidth: BANDWIDTH_OPTION,
-    'from-list': FROM_LIST_OPTION,
-    wait: WAIT_OPTION,
-    json: JSON_OPTION,
-  },
-  args: { min: 0, max: 1 },
-  remote: true,
-  run(ctx) {
-    const target = pathOrList(ctx);
-    return submitAndReport(ctx, 'persist', bandwidthOption(ctx), target);
-  },
+  ...pathJob('persist'),
 });
