@@ -17,7 +17,10 @@ export const PAGES = ['overview', 'workers', 'mounts', 'browse', 'jobs', 'charts
 
 export interface Browser {
   readonly context: BrowserContext;
-  /** A new tab whose console errors and uncaught exceptions are collected in `errors`. */
+  /**
+   * A new tab whose console errors, uncaught exceptions and requests to any origin but `origin`'s
+   * (the dashboard must load nothing from elsewhere) are collected in `errors`.
+   */
   page(): Promise<{ page: Page; errors: string[] }>;
   close(): Promise<void>;
 }
@@ -44,6 +47,13 @@ export async function launchBrowser(): Promise<Browser> {
     async page() {
       const page = await context.newPage();
       const errors: string[] = [];
+      let origin: string | undefined;
+      page.on('request', (r) => {
+        const url = new URL(r.url());
+        if (url.protocol === 'data:') return;
+        origin ??= url.origin;
+        if (url.origin !== origin) errors.push(`request to another origin: ${r.url()}`);
+      });
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
       });
