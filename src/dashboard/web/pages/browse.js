@@ -69,9 +69,11 @@ export function Browse({ params }) {
           </table>
           ${
             data.info.type === 'directory'
-              ? html`<p class="muted">${data.entries.length} of ${data.total} entries
-                ${data.next ? html` · <a href=${`${link(path)}&after=${encodeURIComponent(data.next)}`}>next page</a>` : null}
-                · load / free of a directory run as a job</p>`
+              ? html`<p class="muted">
+                  ${`${data.entries.length} of ${data.total} entries · `}
+                  ${data.next ? html`<a href=${`${link(path)}&after=${encodeURIComponent(data.next)}`}>next page</a>${' · '}` : null}
+                  load / free of a directory run as a job
+                </p>`
               : null
           }`
     }`;

@@ -49,6 +49,7 @@ export function Overview() {
         )}
       </tbody>
     </table>
-    <p class="muted">Strata ${data.version} · ${data.role === 'local' ? 'strata local' : 'cluster'} · registry ${data.registry} ·
-      ${data.mounts} mount(s) · page served by ${data.servedBy}</p>`;
+    <p class="muted">
+      ${`Strata ${data.version} · ${data.role === 'local' ? 'strata local' : 'cluster'} · registry ${data.registry} · ${data.mounts} mount(s) · page served by ${data.servedBy}`}
+    </p>`;
 }
