@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '../client/connect.js';
 import type { MountInfo } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
+import { followLauncher } from '../core/launcher.js';
 import { logger } from '../core/log.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import { parseDuration } from '../core/units.js';
@@ -207,7 +208,10 @@ async function mountCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by npm, or by `strata local --fuse` (STRATA_FOLLOW_LAUNCHER=1): the mount goes with its parent.
+  const unfollow = followLauncher(() => stop('launcher_exit'));
   const code = await loopDone;
+  unfollow();
   clearInterval(refresh);
   logger('fuse.unmounted', { dir, code, openFiles: ops.openFiles });
   await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
@@ -238,6 +242,8 @@ async function daemonize(argv: string[], dir: string, log: string | undefined): 
   const script = process.argv[1] ?? '';
   const child = spawn(process.execPath, [script, 'fuse', 'mount', ...argv, '--foreground'], {
     detached: true,
+    // The daemon outlives this command, even when npm launched it (src/core/launcher.ts).
+    env: { ...process.env, STRATA_FOLLOW_LAUNCHER: '0' },
     stdio: ['ignore', 'pipe', out],
   });
   out.close();
