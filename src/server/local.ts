@@ -25,6 +25,7 @@ import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
 import { checkFuseAddon, type LocalFuse, startLocalFuse } from './local-fuse.js';
 import { createRpcHandler } from './rpc-server.js';
+import { storageHandler } from './storage-http.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
@@ -213,6 +214,7 @@ export async function startLocal(
     adminHandler(node, 'local', VERSION),
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
+    storageHandler(node),
     jobsHandler(
       registry,
       node.fs,

@@ -8,6 +8,7 @@ import { requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
+import { storageHandler } from './storage-http.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
@@ -129,6 +130,7 @@ export async function startWorker(
   http.serve([
     adminHandler(node, 'worker', VERSION),
     requireToken(token),
+    storageHandler(node),
     createRpcHandler(node.fs, { token }),
   ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
