@@ -7,7 +7,6 @@ import { logger } from './log.js';
  * it also stops when its launcher goes away (src/core/launcher.ts).
  */
 export function runUntilSignal(ready: unknown, stop: () => Promise<void>): Promise<number> {
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
   return new Promise<number>((done) => {
     let stopping = false;
     const shutdown = (signal: string, fields: Record<string, unknown> = {}) => {
@@ -23,5 +22,8 @@ export function runUntilSignal(ready: unknown, stop: () => Promise<void>): Promi
     const unfollow = followLauncher((parentPid) => shutdown('launcher_exit', { parentPid }));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    // Only now: a caller that signals as soon as it reads the line must find the handlers in
+    // place (installing the first one takes a moment; a SIGTERM before it killed the process).
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
   });
 }

@@ -57,7 +57,7 @@ async function launcherCase(launcher: string[], npmCache: string, dataDir: strin
   }
   // The data dir's lock is free: a second start on it becomes ready.
   const again = await startLocal(['--data-dir', dataDir, '--s3-port', 'off']);
-  assert.equal(await again.stop(), 0);
+  assert.equal(await again.stop(), 0, `signal ${again.child.signalCode}; stderr:\n${again.stderr()}`);
 }
 
 describe('launcher SIGTERM', () => {
