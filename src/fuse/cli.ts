@@ -181,17 +181,6 @@ async function mountCommand(argv: string[]): Promise<number> {
     );
   }, 10_000).unref();
 
-  logger('fuse.mounted', {
-    dir,
-    root,
-    readOnly,
-    kernelTimeoutS: kernel.seconds,
-    syncIntervalMs: kernel.syncMs,
-  });
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir } })}\n`,
-  );
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -206,10 +195,23 @@ async function mountCommand(argv: string[]): Promise<number> {
       .catch((err: unknown) => logger('fuse.unmount_failed', { dir, error: String(err) }));
     setTimeout(() => exited(1), 15_000).unref();
   };
+  // Before the ready line: a caller that signals as soon as it reads it found no handler (the
+  // process died, leaving a dead mount) about 1 time in 3.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // Started by npm, or by `strata local --fuse` (STRATA_FOLLOW_LAUNCHER=1): the mount goes with its parent.
   const unfollow = followLauncher(() => stop('launcher_exit'));
+
+  logger('fuse.mounted', {
+    dir,
+    root,
+    readOnly,
+    kernelTimeoutS: kernel.seconds,
+    syncIntervalMs: kernel.syncMs,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir } })}\n`,
+  );
   const code = await loopDone;
   unfollow();
   clearInterval(refresh);

@@ -80,6 +80,20 @@ describe('launcher SIGTERM', () => {
     }
   });
 
+  it('strata local stopped the moment it is ready exits cleanly, 10 times of 10', async () => {
+    // The handlers used to be installed after the ready line: ~1 stop in 3 killed the process.
+    const dir = await mkdtemp(join(tmpdir(), 'strata-quick-stop-'));
+    try {
+      for (let i = 0; i < 10; i++) {
+        const local = await startLocal(['--data-dir', join(dir, 'data'), '--s3-port', 'off']);
+        const code = await local.stop();
+        assert.equal(code, 0, `stop ${i + 1}: signal ${local.child.signalCode}`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('only what npm launched follows its parent (nohup and systemd daemons do not)', () => {
     assert.equal(launchedByNpm({}), false);
     assert.equal(launchedByNpm({ npm_lifecycle_event: 'start' }), true);
