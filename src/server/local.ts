@@ -8,6 +8,7 @@ import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { newSealKeyText, parseSealKey } from '../core/seal.js';
+import { createDashboard } from '../dashboard/index.js';
 import {
   credentialsFrom,
   loadGatewayConfig,
@@ -18,7 +19,7 @@ import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { SealedRegistry } from '../registry/sealed-registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
-import { ensureSecretFile, newToken, requireToken } from './auth.js';
+import { bearerCheck, ensureSecretFile, newToken, requireToken } from './auth.js';
 import { isNewDataDir, printWelcome, s3AccessKeys } from './first-run.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
@@ -209,9 +210,22 @@ export async function startLocal(
     res.end(JSON.stringify(maskedConfig(config)));
     return true;
   };
+  // The dashboard's page and views answer loopback callers; its actions check the token themselves.
+  const dashboard = createDashboard({
+    role: 'local',
+    workerId: node.id,
+    fs: node.fs,
+    metrics: node.metrics.registry,
+    updateGauges: () => node.fs.updateGauges(),
+    jobsAddress: base,
+    token: auth.token,
+    authorize: bearerCheck(auth.token),
+    server,
+  });
   // /healthz and /metrics answer anyone; everything after the gate needs the token.
   http.serve([
     adminHandler(node, 'local', VERSION),
+    dashboard.handle,
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
     storageHandler(node),
@@ -268,6 +282,7 @@ export async function startLocal(
     version: VERSION,
     startedAtMs: Date.now(),
   });
+  dashboard.lease = registration;
   // Clients of this user on this machine find the token through this record (src/client/discovery.ts).
   let withdraw: (() => Promise<void>) | undefined;
   if (auth.tokenFile !== undefined) {

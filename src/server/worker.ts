@@ -3,8 +3,9 @@ import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger } from '../core/log.js';
+import { createDashboard } from '../dashboard/index.js';
 import type { WorkerRegistration } from '../registry/registry.js';
-import { requireToken } from './auth.js';
+import { bearerCheck, requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
@@ -127,8 +128,22 @@ export async function startWorker(
       .applyMounts(records)
       .catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
   });
+  // Any worker's dashboard shows the whole cluster, through the registry.
+  const dashboard = createDashboard({
+    role: 'worker',
+    workerId: node.id,
+    fs: node.fs,
+    metrics: node.metrics.registry,
+    updateGauges: () => node.fs.updateGauges(),
+    clusterRegistry: registryUri,
+    jobsAddress: registryUri,
+    token,
+    authorize: bearerCheck(token),
+    server: http.server,
+  });
   http.serve([
     adminHandler(node, 'worker', VERSION),
+    dashboard.handle,
     requireToken(token),
     storageHandler(node),
     createRpcHandler(node.fs, { token }),
@@ -138,6 +153,7 @@ export async function startWorker(
     { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },
     { leaseTtlMs: options.leaseTtlMs },
   );
+  dashboard.lease = registration;
   registration.onLost = (err) => logger('lease_lost', { error: toStrataError(err).message });
   logger('ready', {
     role: 'worker',
