@@ -23,6 +23,12 @@ if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists fuse3 2>/dev
   say "not built: libfuse3 development files are missing (to build it: $how)"
   exit 0
 fi
+# `npx strata` inside a checkout runs this too: an addon newer than its sources is kept as it is
+# (rebuilding removes it for a moment, under any process using it).
+addon=native/fuse/build/Release/strata_fuse.node
+if [ -f "$addon" ] && [ -z "$(find native/fuse/src native/fuse/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  exit 0
+fi
 log="${STRATA_FUSE_BUILD_LOG:-${TMPDIR:-/tmp}/strata-fuse-build.log}"
 if bash scripts/build-fuse.sh >"$log" 2>&1; then
   say "built: native/fuse/build/Release/strata_fuse.node"
