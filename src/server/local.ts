@@ -6,7 +6,8 @@ import { publishToken } from '../client/discovery.js';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
-import { logger } from '../core/log.js';
+import { logger, setLogLevel } from '../core/log.js';
+import { processMetrics } from '../core/metrics-endpoint.js';
 import { newSealKeyText, parseSealKey } from '../core/seal.js';
 import {
   credentialsFrom,
@@ -69,6 +70,8 @@ Options:
 ${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
+  --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel:
+                           in --config); STRATA_LOG=off silences the JSON logs on stderr
 
 Examples:
   strata local --mount /data=file://$PWD/data --port 0
@@ -102,7 +105,9 @@ export async function runLocal(argv: string[]): Promise<number> {
     insecure: values.insecure,
     s3Region: values['s3-region'],
   });
+  setLogLevel(config.logLevel);
   const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG, jobLimits(values));
+  processMetrics(local.node.metrics.registry);
   return runUntilSignal(local.ready, () => local.stop());
 }
 
@@ -181,7 +186,10 @@ export async function startLocal(
       (id) => scheduler.cancelled(id),
     ),
     (req, res) => embedded.handle(req, res),
-    createRpcHandler(node.fs, auth.token === undefined ? {} : { token: auth.token }),
+    createRpcHandler(node.fs, {
+      ...(auth.token === undefined ? {} : { token: auth.token }),
+      metrics: node.metrics.registry,
+    }),
   ]);
   if (auth.token === undefined) {
     logger('insecure', {
@@ -205,7 +213,9 @@ export async function startLocal(
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
-        onError: (err, req) => logger('s3_error', { url: req.url, error: toStrataError(err).message }),
+        metrics: node.metrics.registry,
+        onError: (err, req, requestId) =>
+          logger('s3_error', { url: req.url, error: toStrataError(err).message, requestId }),
       });
     } catch (err) {
       await http.close(0);
