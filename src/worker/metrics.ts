@@ -119,3 +119,29 @@ export function observeStoreCalls(metrics: WorkerMetrics) {
     if (errorCode !== undefined) metrics.ufsErrors.inc({ mount, op, code: errorCode });
   };
 }
+
+/**
+ * The mount table's hooks: every store call observed, and each mount's byte and lookup series
+ * created at 0 when the mount becomes active on this worker. Prometheus' rate() and increase()
+ * only see what a series gained after its first scrape, so a series born with its first burst
+ * of reads would hide that burst from every windowed query.
+ */
+export function storeInstrumentation(metrics: WorkerMetrics): {
+  observe: ReturnType<typeof observeStoreCalls>;
+  activated: (mount: string) => void;
+} {
+  return {
+    observe: observeStoreCalls(metrics),
+    activated: (mount) => {
+      for (const c of [
+        metrics.cacheHitBytes,
+        metrics.cacheMissBytes,
+        metrics.ufsReadBytes,
+        metrics.ufsWriteBytes,
+        metrics.metadataHits,
+        metrics.metadataMisses,
+      ])
+        c.inc({ mount }, 0);
+    },
+  };
+}
