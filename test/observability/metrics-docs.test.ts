@@ -52,10 +52,12 @@ describe('metrics: docs/metrics.md and the Grafana dashboard match the live /met
     const ufs = join(tmp.dir, 'ufs');
     await mkdir(join(ufs, 'bkt'), { recursive: true });
     await writeFile(join(ufs, 'bkt', 'a.bin'), Buffer.alloc(5000, 7));
-    local = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/=${pathToFileURL(ufs)}`], {
-      ...S3_ENV,
-      STRATA_LOG: 'off',
-    });
+    await writeFile(join(ufs, 'bkt', 'fuse.bin'), Buffer.alloc(7000, 3));
+    // At debug: the FUSE test below follows request ids into this process's RPC and store lines.
+    local = await startLocal(
+      ['--data-dir', join(tmp.dir, 'data'), '--mount', `/=${pathToFileURL(ufs)}`, '--log-level', 'debug'],
+      S3_ENV,
+    );
     admins.local = local.ready.addresses.admin!;
     gateway = await spawnDaemon<AdminReady>(
       process.execPath,
@@ -78,8 +80,10 @@ describe('metrics: docs/metrics.md and the Grafana dashboard match the live /met
           '--foreground',
           '--metrics-port',
           '0',
+          '--log-level',
+          'debug',
         ],
-        { what: 'strata fuse', timeoutMs: 20_000, env: { STRATA_LOG: 'off' } },
+        { what: 'strata fuse', timeoutMs: 20_000 },
       );
       admins.fuse = fuse.ready.addresses.admin!;
     }
@@ -176,6 +180,33 @@ describe('metrics: docs/metrics.md and the Grafana dashboard match the live /met
         assert.doesNotMatch(withoutMount, /a\.bin|missing|bkt|\//, line);
       }
     }
+  });
+
+  test("FUSE at debug: a kernel read's request id reaches the worker's RPC and store-call lines", {
+    skip: fuseSkip ?? false,
+  }, async () => {
+    const cat = await sh(`cat ${mnt}/bkt/fuse.bin | wc -c`);
+    assert.equal(cat.stdout.trim(), '7000', cat.stderr);
+    const parse = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const reads = await waitFor('fuse_request lines of the read', async () => {
+      const ids = parse(fuse!.stderr())
+        .filter((l) => l.event === 'fuse_request' && l.operation === 'read' && l.outcome === 'ok')
+        .map((l) => String(l.requestId));
+      return ids.length > 0 ? new Set(ids) : undefined;
+    });
+    const onWorker = await waitFor("the worker's lines with a FUSE read's id", async () => {
+      const mine = parse(local.stderr()).filter((l) => reads.has(String(l.requestId)));
+      const rpc = mine.find((l) => l.event === 'rpc_request' && l.route === 'read');
+      const store = mine.find(
+        (l) => l.event === 'store_call' && l.op === 'read' && l.path === '/bkt/fuse.bin',
+      );
+      return rpc && store ? { rpc, store } : undefined;
+    });
+    assert.equal(onWorker.rpc.requestId, onWorker.store.requestId);
   });
 
   test('every exposed series is in docs/metrics.md and every documented series is exposed', async (t) => {
