@@ -82,6 +82,11 @@ function at(l: LogLevel): Logger {
   };
 }
 
+/** A duration for a log line: seconds to the microsecond (no float noise such as 0.0043999999). */
+export function logSeconds(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
+}
+
 /** One logger per level. */
 export const log: Readonly<Record<LogLevel, Logger>> = {
   debug: at('debug'),

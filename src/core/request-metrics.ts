@@ -13,8 +13,9 @@ type Child = { observe(value: number): void };
 /**
  * A request-duration histogram with two low-cardinality labels (e.g. route and status), registered
  * on a process's registry (shared when the same name is already there: two front ends in one
- * process). Labelled children are kept by label values, so an observation costs a Map lookup
- * instead of prom-client's label hashing.
+ * process). Labelled children are kept by label values, so an observation does not rebuild and
+ * re-validate its label object (prom-client still hashes it: ~0.8 µs an observation, measured;
+ * with the response's close listener ~1.4 µs a request, against ~50 µs of a 4 KiB S3 GET).
  */
 export class RequestHistogram<A extends string, B extends string> {
   readonly histogram: Histogram<A | B>;

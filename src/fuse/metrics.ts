@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { Registry } from 'prom-client';
-import { log, logEnabled } from '../core/log.js';
+import { log, logEnabled, logSeconds } from '../core/log.js';
 import { RequestHistogram } from '../core/request-metrics.js';
 import { type FuseAddon, OP_NAMES, type Token } from './native.js';
 
@@ -73,6 +73,6 @@ export class FuseRequestMetrics {
     const seconds = (performance.now() - p.started) / 1000;
     this.#durations?.observe(operation, outcome, seconds);
     if (logEnabled('debug'))
-      log.debug('fuse_request', { operation, outcome, seconds, requestId: p.requestId });
+      log.debug('fuse_request', { operation, outcome, seconds: logSeconds(seconds), requestId: p.requestId });
   }
 }

@@ -14,7 +14,7 @@ import {
 } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { parseJobBatchRequest } from '../core/job-batch.js';
-import { log, logEnabled } from '../core/log.js';
+import { log, logEnabled, logSeconds } from '../core/log.js';
 import { normalizePath } from '../core/paths.js';
 import { acceptRequestId, newRequestId, REQUEST_ID_HEADER, withRequestId } from '../core/request-context.js';
 import { RequestHistogram } from '../core/request-metrics.js';
@@ -120,7 +120,8 @@ export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions =
       const status = finished ? String(res.statusCode) : INCOMPLETE_STATUS;
       const seconds = (performance.now() - started) / 1000;
       durations?.observe(label, status, seconds);
-      if (logEnabled('debug')) log.debug('rpc_request', { route: label, status, seconds, requestId });
+      if (logEnabled('debug'))
+        log.debug('rpc_request', { route: label, status, seconds: logSeconds(seconds), requestId });
     });
     await withRequestId(requestId, async () => {
       try {

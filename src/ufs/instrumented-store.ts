@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, StrataError, toStrataError } from '../core/errors.js';
-import { log, logEnabled } from '../core/log.js';
+import { log, logEnabled, logSeconds } from '../core/log.js';
 import { redactUri } from '../core/mounts.js';
 import {
   type CallOptions,
@@ -113,7 +113,13 @@ export class InstrumentedStore extends UnderStore {
   /** Debug line of one store call; the request it serves adds its requestId (src/core/log.ts). */
   private logCall(op: UfsOperation, path: string, seconds: number, code: ErrorCode | undefined): void {
     this.shownUri ??= redactUri(this.uri);
-    log.debug('store_call', { store: this.shownUri, op, path, seconds, ...(code ? { code } : {}) });
+    log.debug('store_call', {
+      store: this.shownUri,
+      op,
+      path,
+      seconds: logSeconds(seconds),
+      ...(code ? { code } : {}),
+    });
   }
 
   private async call<T>(

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
-import { log, logEnabled } from '../../core/log.js';
+import { log, logEnabled, logSeconds } from '../../core/log.js';
 import { withRequestId } from '../../core/request-context.js';
 import { RequestHistogram } from '../../core/request-metrics.js';
 import { type AuthResult, authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
@@ -68,7 +68,13 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         const seconds = (performance.now() - started) / 1000;
         durations?.observe(name, status, seconds);
         if (logEnabled('debug'))
-          log.debug('s3_request', { operation: name, method: req.method, status, seconds, requestId });
+          log.debug('s3_request', {
+            operation: name,
+            method: req.method,
+            status,
+            seconds: logSeconds(seconds),
+            requestId,
+          });
       });
     }
     return withRequestId(requestId, () => serve(req, res, requestId, operation));
