@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
  *
  * Carried only while tracing is on (the debug log level, set by src/core/log.ts): on Node 20 an
  * AsyncLocalStorage in use installs a promise hook for every promise of the process, measured at
- * ~15–20 µs more server CPU per 4 KiB S3 GET (~50 → ~70 µs). Off, withRequestId just calls `fn`;
+ * ~10–25 µs more server CPU per 4 KiB S3 GET (49–64 → 74–89 µs in one interleaved run). Off, withRequestId just calls `fn`;
  * the front ends still name their own id in their own log lines.
  */
 export interface RequestContext {
