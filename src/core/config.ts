@@ -120,9 +120,11 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
   s3Region: { env: 'STRATA_S3_REGION', parse: String },
+  // Empty (STRATA_LOG_LEVEL=) is the default, as for the logger itself.
   logLevel: {
     env: 'STRATA_LOG_LEVEL',
-    parse: (v) => parseLogLevel(v, 'log level (--log-level, STRATA_LOG_LEVEL, logLevel)'),
+    parse: (v) =>
+      v === '' ? 'info' : parseLogLevel(v, 'log level (--log-level, STRATA_LOG_LEVEL, logLevel)'),
   },
 };
 
