@@ -1,8 +1,12 @@
 /**
- * A disk tier: one file per page at `<dir>/<fileId[0..2]>/<fileId>/<index>.page`, written to a
- * temporary name and renamed so a crash never leaves a torn page under the real name. Only async
+ * A disk tier: one file per page at `<dir>/<fileId[0..2]>/<fileId>.<index>.page` (flat: no
+ * directory per file, so a new small file costs no mkdir). A new page is written under its own
+ * name: it is not indexed as ready until the write ends, and a crash that cuts it short leaves a
+ * file whose length or checksum no longer matches its header — read as a bad page (dropped and
+ * fetched again), never served. A page that replaces one already on disk is written to a
+ * temporary name and renamed, so readers of the old file never see it half rewritten. Only async
  * fs calls. The in-memory index (`index`) is the source of truth for accounting; open() rebuilds
- * it with scan().
+ * it with scan(), which also moves pages of the older layout (`<fileId>/<index>.page`) in place.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
@@ -30,9 +34,13 @@ export interface ScanResult {
   /** Files too short to hold a header: deleted during the scan. */
   readonly badPages: number;
   readonly tempFilesRemoved: number;
+  /** Pages of the older layout (a directory per file) moved to the flat one. */
+  readonly legacyPagesMoved: number;
 }
 
-const PAGE_NAME = /^(0|[1-9][0-9]{0,15})\.page$/;
+const PAGE_NAME = /^([A-Za-z0-9_-]{1,128})\.(0|[1-9][0-9]{0,15})\.page$/;
+/** A page file name in the older layout, inside a directory per file. */
+const LEGACY_PAGE_NAME = /^(0|[1-9][0-9]{0,15})\.page$/;
 const FILE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const TEMP_SUFFIX = '.tmp';
 
@@ -94,23 +102,23 @@ export class DiskTier {
     return this.index.name;
   }
 
-  fileDir(fileId: string): string {
-    return join(this.dir, fileId.slice(0, 2), fileId);
+  private prefixDir(fileId: string): string {
+    return join(this.dir, fileId.slice(0, 2));
   }
 
   pagePath(fileId: string, index: number): string {
-    return join(this.fileDir(fileId), `${index}.page`);
+    return join(this.prefixDir(fileId), `${fileId}.${index}.page`);
   }
 
-  /** Writes header + payload with one writev (no copy of the payload), then renames into place. */
-  async writePage(fileId: string, index: number, data: Buffer): Promise<void> {
+  /**
+   * Writes header + payload with one writev (no copy of the payload). `replace`: a file of this
+   * page may be on disk and read right now — write a temporary file and rename it into place;
+   * otherwise the page is written under its name directly (see the module comment).
+   */
+  async writePage(fileId: string, index: number, data: Buffer, replace = false): Promise<void> {
     const header = encodePageHeader(index, data);
     const final = this.pagePath(fileId, index);
-    const temp = `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}`;
-    // Page 0 usually starts a new file: its directory is made first (one mkdir, no failed open).
-    // Other pages try the directory and create it on ENOENT: saves a mkdir per page, and covers
-    // deleteFile removing an emptied directory between our mkdir and open.
-    if (index === 0) await this.makeFileDir(fileId);
+    const temp = replace ? `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}` : final;
     for (let attempt = 0; ; attempt++) {
       let created = false;
       try {
@@ -129,12 +137,13 @@ export class DiskTier {
         } finally {
           await fh.close();
         }
-        await rename(temp, final);
+        if (temp !== final) await rename(temp, final);
         return;
       } catch (err) {
         if (created) await unlink(temp).catch(() => {});
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) {
-          await this.makeFileDir(fileId);
+        // The prefix directory is made on first use (at most 4,096 of them, never removed).
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !created && attempt < 3) {
+          await this.makePrefixDir(fileId);
           continue;
         }
         throw writeError(err);
@@ -142,20 +151,11 @@ export class DiskTier {
     }
   }
 
-  /** A file's page directory: one mkdir when its prefix directory exists (the common case). */
-  private async makeFileDir(fileId: string): Promise<void> {
-    const dir = this.fileDir(fileId);
+  private async makePrefixDir(fileId: string): Promise<void> {
     try {
-      await mkdir(dir);
+      await mkdir(this.prefixDir(fileId), { recursive: true });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return;
-      try {
-        if (code === 'ENOENT') await mkdir(dir, { recursive: true });
-        else throw err;
-      } catch (mkdirErr) {
-        throw writeError(mkdirErr);
-      }
+      throw writeError(err);
     }
   }
 
@@ -178,21 +178,11 @@ export class DiskTier {
     await unlink(this.pagePath(fileId, index)).catch(ignoreMissing);
   }
 
-  /** Removes a file's directory (and its prefix directory) when empty; a race with a put is harmless. */
-  async removeFileDir(fileId: string): Promise<void> {
-    const dir = this.fileDir(fileId);
-    try {
-      await rmdir(dir);
-      await rmdir(join(this.dir, fileId.slice(0, 2)));
-    } catch {
-      // ENOTEMPTY / ENOENT: another page or file still lives there.
-    }
-  }
-
   /**
-   * Lists every page under the directory: readdir of the two directory levels, one stat per page
+   * Lists every page under the directory: one readdir per prefix directory, one stat per page
    * (bounded concurrency). Headers are not read here — a page's length is validated from its
-   * size and its checksum on first read. Temporary files (crash leftovers) are deleted.
+   * size and its checksum on first read. Temporary files (crash leftovers) are deleted; pages of
+   * the older layout are renamed into the flat one and their directories removed.
    */
   async scan(concurrency = 64): Promise<ScanResult> {
     await mkdir(this.dir, { recursive: true });
@@ -202,6 +192,7 @@ export class DiskTier {
     const pages: ScannedPage[] = [];
     let badPages = 0;
     let tempFilesRemoved = 0;
+    let legacyPagesMoved = 0;
 
     const scanPage = async (path: string, fileId: string, index: number): Promise<void> => {
       const st = await stat(path).catch(() => undefined);
@@ -214,36 +205,57 @@ export class DiskTier {
       pages.push({ fileId, index, bytes: st.size - PAGE_HEADER_BYTES, mtimeMs: st.mtimeMs });
     };
 
-    const scanFileDir = async (fileId: string): Promise<void> => {
-      const fileDir = this.fileDir(fileId);
+    /** A directory per file (the older layout): its pages move next to it, then it goes. */
+    const migrate = async (prefixDir: string, fileId: string): Promise<void> => {
+      const fileDir = join(prefixDir, fileId);
       const names = await readdir(fileDir).catch(() => [] as string[]);
+      await Promise.all(
+        names.map((name) =>
+          statLimiter.run(async () => {
+            const m = LEGACY_PAGE_NAME.exec(name);
+            const from = join(fileDir, name);
+            if (m === null) {
+              if (name.endsWith(TEMP_SUFFIX)) tempFilesRemoved++;
+              await unlink(from).catch(() => undefined);
+              return;
+            }
+            const to = this.pagePath(fileId, Number(m[1]));
+            await rename(from, to);
+            legacyPagesMoved++;
+            await scanPage(to, fileId, Number(m[1]));
+          }),
+        ),
+      );
+      await rmdir(fileDir).catch(() => undefined);
+    };
+
+    const scanPrefix = async (prefix: string): Promise<void> => {
+      const prefixDir = join(this.dir, prefix);
+      const entries = await readdir(prefixDir, { withFileTypes: true }).catch(() => []);
       const jobs: Promise<void>[] = [];
-      let pageNames = 0;
-      for (const name of names) {
-        const path = join(fileDir, name);
-        if (name.endsWith(TEMP_SUFFIX)) {
+      for (const e of entries) {
+        const path = join(prefixDir, e.name);
+        if (e.isDirectory()) {
+          if (FILE_ID.test(e.name) && e.name.slice(0, 2) === prefix) jobs.push(migrate(prefixDir, e.name));
+          continue;
+        }
+        if (e.name.endsWith(TEMP_SUFFIX)) {
           tempFilesRemoved++;
           jobs.push(statLimiter.run(() => unlink(path).catch(ignoreMissing)));
           continue;
         }
-        const m = PAGE_NAME.exec(name);
-        if (m === null) continue;
-        pageNames++;
-        jobs.push(statLimiter.run(() => scanPage(path, fileId, Number(m[1]))));
+        const m = PAGE_NAME.exec(e.name);
+        if (m === null || m[1]!.slice(0, 2) !== prefix) continue;
+        const fileId = m[1]!;
+        const index = Number(m[2]);
+        jobs.push(statLimiter.run(() => scanPage(path, fileId, index)));
       }
       await Promise.all(jobs);
-      if (pageNames === 0) await this.removeFileDir(fileId);
     };
 
-    const dirJobs: Promise<void>[] = [];
-    for (const prefix of await readdirDirs(this.dir)) {
-      for (const fileId of await readdirDirs(join(this.dir, prefix))) {
-        if (!FILE_ID.test(fileId) || fileId.slice(0, 2) !== prefix) continue;
-        dirJobs.push(dirLimiter.run(() => scanFileDir(fileId)));
-      }
-    }
-    await Promise.all(dirJobs);
-    return { pages, badPages, tempFilesRemoved };
+    const prefixes = (await readdirDirs(this.dir)).filter((name) => FILE_ID.test(name) && name.length <= 2);
+    await Promise.all(prefixes.map((prefix) => dirLimiter.run(() => scanPrefix(prefix))));
+    return { pages, badPages, tempFilesRemoved, legacyPagesMoved };
   }
 }
 

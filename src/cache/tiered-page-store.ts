@@ -258,7 +258,6 @@ export class TieredPageStore implements PageStore {
     this.fileIndex.delete(fileId);
     this.changes++;
     await this.track(Promise.all(unlinks));
-    await Promise.all(this.disks.map((d) => d.removeFileDir(fileId)));
     return freed;
   }
 
@@ -363,9 +362,10 @@ export class TieredPageStore implements PageStore {
       if (disk !== target && disk.index.remove(key)) this.unlinkLater(disk, fileId, index);
     }
     let entry: DiskEntry | undefined;
+    let replace = false;
     if (target !== undefined) {
-      // The old entry goes; its file stays until our rename replaces it.
-      target.index.remove(key);
+      // The old entry goes; its file stays until our rename replaces it (a reader may hold it).
+      replace = target.index.remove(key) !== undefined;
       while (!target.index.fits(bytes)) {
         const victim = target.index.victim();
         if (victim === undefined) throw new StrataError('INTERNAL', 'eviction found no victim after canFit');
@@ -391,7 +391,7 @@ export class TieredPageStore implements PageStore {
     target.writingBytes += bytes;
     let full = false;
     try {
-      await this.writeLimiter.run(() => target.writePage(fileId, index, data));
+      await this.writeLimiter.run(() => target.writePage(fileId, index, data, replace));
     } catch (err) {
       if (target.index.get(key) === entry) {
         target.index.remove(key);

@@ -332,6 +332,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
  */
 export class EmbeddedWorkerRegistration implements WorkerRegistration {
   onLost?: (err: unknown) => void;
+  renewedAtMs = 0;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private done = false;
@@ -372,6 +373,7 @@ export class EmbeddedWorkerRegistration implements WorkerRegistration {
 
   private renew(): void {
     clearTimeout(this.expiryTimer);
+    this.renewedAtMs = Date.now();
     // Not unref'd: a live lease keeps the process up, as etcd3's keepalive does; close() ends it.
     this.expiryTimer = setTimeout(() => this.expire(), this.ttlMs);
   }

@@ -472,6 +472,7 @@ export class EtcdRegistry implements Registry {
  */
 export class EtcdWorkerRegistration implements WorkerRegistration {
   onLost?: (err: unknown) => void;
+  renewedAtMs = 0;
   private lease: Lease | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -515,11 +516,13 @@ export class EtcdWorkerRegistration implements WorkerRegistration {
   private keepAlive(lease: Lease): void {
     const ttlMs = this.ttlSeconds * 1000;
     let renewedAt = Date.now();
+    this.renewedAtMs = renewedAt;
     const tick = async () => {
       if (this.closed || this.lease !== lease) return;
       try {
         await this.registry.call('lease keepalive', () => lease.keepaliveOnce());
         renewedAt = Date.now();
+        this.renewedAtMs = renewedAt;
       } catch (err) {
         if (/LeaseInvalid/.test((err as Error)?.constructor?.name ?? '') || Date.now() - renewedAt >= ttlMs) {
           this.lost(lease, err);

@@ -46,6 +46,8 @@ export interface WorkerRegistration {
   close(): Promise<void>;
   /** Called when the lease was lost (e.g. registry unreachable longer than the TTL). */
   onLost?: (err: unknown) => void;
+  /** When the lease was last granted or renewed (epoch ms; the dashboard's "last lease renewal"). */
+  readonly renewedAtMs?: number;
 }
 
 /**

@@ -27,6 +27,13 @@ export function checkBearer(req: IncomingMessage, expected: Buffer): void {
   }
 }
 
+/** The check `requireToken` makes, for handlers that gate only some of their routes (the dashboard's actions). */
+export function bearerCheck(token: string | undefined): (req: IncomingMessage) => void {
+  if (token === undefined) return () => undefined;
+  const expected = tokenDigest(token);
+  return (req) => checkBearer(req, expected);
+}
+
 /**
  * A handler that lets through (returns false) only calls carrying the token and refuses every
  * other one with UNAUTHENTICATED (401). Handlers before it in the list are open to anyone.

@@ -9,6 +9,7 @@ import { StrataError, toStrataError } from '../core/errors.js';
 import { logger, setLogLevel } from '../core/log.js';
 import { processMetrics } from '../core/metrics-endpoint.js';
 import { newSealKeyText, parseSealKey } from '../core/seal.js';
+import { createDashboard } from '../dashboard/index.js';
 import {
   credentialsFrom,
   loadGatewayConfig,
@@ -19,7 +20,7 @@ import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { SealedRegistry } from '../registry/sealed-registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
-import { ensureSecretFile, newToken, requireToken } from './auth.js';
+import { bearerCheck, ensureSecretFile, newToken, requireToken } from './auth.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
@@ -174,9 +175,22 @@ export async function startLocal(
     res.end(JSON.stringify(maskedConfig(config)));
     return true;
   };
+  // The dashboard's page and views answer loopback callers; its actions check the token themselves.
+  const dashboard = createDashboard({
+    role: 'local',
+    workerId: node.id,
+    fs: node.fs,
+    metrics: node.metrics.registry,
+    updateGauges: () => node.fs.updateGauges(),
+    jobsAddress: base,
+    token: auth.token,
+    authorize: bearerCheck(auth.token),
+    server,
+  });
   // /healthz and /metrics answer anyone; everything after the gate needs the token.
   http.serve([
     adminHandler(node, 'local', VERSION),
+    dashboard.handle,
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
     jobsHandler(
@@ -237,6 +251,7 @@ export async function startLocal(
     version: VERSION,
     startedAtMs: Date.now(),
   });
+  dashboard.lease = registration;
   // Clients of this user on this machine find the token through this record (src/client/discovery.ts).
   let withdraw: (() => Promise<void>) | undefined;
   if (auth.tokenFile !== undefined) {

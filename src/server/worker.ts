@@ -4,8 +4,9 @@ import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger, setLogLevel } from '../core/log.js';
 import { processMetrics } from '../core/metrics-endpoint.js';
+import { createDashboard } from '../dashboard/index.js';
 import type { WorkerRegistration } from '../registry/registry.js';
-import { requireToken } from './auth.js';
+import { bearerCheck, requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
@@ -129,8 +130,22 @@ export async function startWorker(
       .applyMounts(records)
       .catch((err) => logger('mount_sync_error', { error: toStrataError(err).message }));
   });
+  // Any worker's dashboard shows the whole cluster, through the registry.
+  const dashboard = createDashboard({
+    role: 'worker',
+    workerId: node.id,
+    fs: node.fs,
+    metrics: node.metrics.registry,
+    updateGauges: () => node.fs.updateGauges(),
+    clusterRegistry: registryUri,
+    jobsAddress: registryUri,
+    token,
+    authorize: bearerCheck(token),
+    server: http.server,
+  });
   http.serve([
     adminHandler(node, 'worker', VERSION),
+    dashboard.handle,
     requireToken(token),
     createRpcHandler(node.fs, { token, metrics: node.metrics.registry }),
   ]);
@@ -139,6 +154,7 @@ export async function startWorker(
     { id: node.id, address: base, capacityBytes, state: 'ACTIVE', version: VERSION, startedAtMs: Date.now() },
     { leaseTtlMs: options.leaseTtlMs },
   );
+  dashboard.lease = registration;
   registration.onLost = (err) => logger('lease_lost', { error: toStrataError(err).message });
   logger('ready', {
     role: 'worker',

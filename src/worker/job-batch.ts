@@ -33,7 +33,7 @@ export interface JobBatchParts {
   readonly free: (path: string, options: CallOptions) => Promise<JobSummary>;
   readonly persister: Pick<Persister, 'persistNow' | 'stagedBelow'>;
   readonly sync: Pick<MetadataSync, 'locate' | 'cacheIdOf'>;
-  readonly pages: Pick<PageStore, 'cachedPages' | 'verify'>;
+  readonly pages: Pick<PageStore, 'cachedPages' | 'cachedBytes' | 'verify'>;
   /** Paths handled at once. Default DEFAULT_JOB_BATCH_CONCURRENCY. */
   readonly concurrency?: number;
 }
@@ -98,9 +98,9 @@ export class JobBatchRunner {
     const repairedPages = opts.verify === true ? await this.verify(p, signal) : 0;
     const extra = opts.verify === true ? { repairedPages } : {};
     if (opts.skipIfCached === true && repairedPages === 0) {
-      const info = await this.o.status(p, call);
-      if (info.type === 'file' && info.cachedPercent === 100)
-        return { ...outcome('skipped', info, 0), ...extra };
+      const share = await this.cachedShare(p, signal);
+      if (share.type === 'file' && share.cachedPercent === 100)
+        return { ...outcome('skipped', share, 0), ...extra };
     }
     let storeBytesRead = 0;
     const stream = await this.o.read(p, {
@@ -116,15 +116,27 @@ export class JobBatchRunner {
     // A page reaches its reader before its put ends: done means stored, and it bounds the puts
     // in flight by the batch's concurrency (else a fast store piles them up behind the disk).
     await stream.whenStored?.();
-    const info = await this.o.status(p, call);
+    const info = await this.cachedShare(p, signal);
     if (info.cachedPercent < 100) {
       throw new StrataError(
         'CACHE_FULL',
         `only ${info.cachedPercent} % of ${p} is cached after loading it (the cache has no room for the rest)`,
-        { details: { path: p, cachedBytes: info.cachedBytes, size: info.size } },
+        { details: { path: p, cachedPercent: info.cachedPercent, size: info.size } },
       );
     }
     return { ...outcome('done', info, storeBytesRead), ...extra };
+  }
+
+  /**
+   * What a load reports of a file: its size and cached share, from its record and the page
+   * store (no attributes read: a status() here cost a metadata-store read per file).
+   */
+  private async cachedShare(p: string, signal: AbortSignal | undefined): Promise<Share> {
+    const located = await this.o.sync.locate(p, undefined, signal);
+    const { type, size } = located.record;
+    if (type !== 'file') return { path: p, type, size: 0, cachedPercent: 0 };
+    const cached = this.o.pages.cachedBytes(this.o.sync.cacheIdOf(located));
+    return { path: p, type, size, cachedPercent: size > 0 ? Math.floor((cached * 100) / size) : 100 };
   }
 
   /** Checks every cached page of the file; how many were bad (dropped, to be fetched again). */
@@ -161,7 +173,10 @@ export class JobBatchRunner {
   }
 }
 
-function outcome(kind: 'done' | 'skipped', info: FileInfo, storeBytesRead: number): Done {
+/** The part of a FileInfo a batch result reports. */
+type Share = Pick<FileInfo, 'path' | 'type' | 'size' | 'cachedPercent'>;
+
+function outcome(kind: 'done' | 'skipped', info: Share, storeBytesRead: number): Done {
   return {
     path: info.path,
     outcome: kind,

@@ -55,8 +55,8 @@ function tiered(layout: Layout): PageStoreContractSubject {
           ? {
               reopen: make,
               async corrupt(fileId: string, index: number) {
-                // Flip one payload bit in the page file (<dir>/<id[0..2]>/<id>/<index>.page).
-                const fh = await open(join(dir, fileId.slice(0, 2), fileId, `${index}.page`), 'r+');
+                // Flip one payload bit in the page file (<dir>/<id[0..2]>/<id>.<index>.page).
+                const fh = await open(join(dir, fileId.slice(0, 2), `${fileId}.${index}.page`), 'r+');
                 try {
                   const { size } = await fh.stat();
                   const at = PAGE_HEADER_BYTES + Math.floor((size - PAGE_HEADER_BYTES) / 2);

@@ -71,19 +71,18 @@ function tier(store: TieredPageStore, name: string) {
 }
 
 function pagePath(dir: string, fileId: string, index: number): string {
-  return join(dir, fileId.slice(0, 2), fileId, `${index}.page`);
+  return join(dir, fileId.slice(0, 2), `${fileId}.${index}.page`);
 }
 
-/** Every *.page file under a disk dir, with its payload size. */
+/** Every file under a disk dir's prefix directories, as `fileId/index.page`, with its payload size. */
 async function pagesOnDisk(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const prefix of await readdir(dir)) {
     if (prefix === 'pins.json') continue;
-    for (const fileId of await readdir(join(dir, prefix))) {
-      for (const name of await readdir(join(dir, prefix, fileId))) {
-        const st = await stat(join(dir, prefix, fileId, name));
-        out.set(`${fileId}/${name}`, st.size - PAGE_HEADER_BYTES);
-      }
+    for (const name of await readdir(join(dir, prefix))) {
+      const st = await stat(join(dir, prefix, name));
+      const m = /^(.+)\.([0-9]+\.page)$/.exec(name);
+      out.set(m ? `${m[1]}/${m[2]}` : name, st.size - PAGE_HEADER_BYTES);
     }
   }
   return out;
@@ -233,6 +232,35 @@ describe('restart', () => {
     await again.close();
   });
 
+  test('open() moves pages of the older layout (a directory per file) into the flat one', async () => {
+    const dir = await freshDir();
+    const payload = page(7);
+    const legacy = join(dir, 'ol', 'old');
+    await mkdir(legacy, { recursive: true });
+    await writeFile(join(legacy, '0.page'), Buffer.concat([encodePageHeader(0, payload), payload]));
+    await writeFile(join(legacy, '1.page'), Buffer.concat([encodePageHeader(1, payload), payload]));
+    await writeFile(join(legacy, '2.page.ab.1.tmp'), 'half');
+    const { store } = await makeStore({ disk: 16 * PAGE, dir });
+    assert.deepEqual(store.cachedPages('old'), [0, 1]);
+    assert.ok((await store.get('old', 1))?.equals(payload));
+    await assert.rejects(stat(legacy), { code: 'ENOENT' });
+    assert.deepEqual([...(await pagesOnDisk(dir)).keys()].sort(), ['old/0.page', 'old/1.page']);
+    await store.close();
+  });
+
+  test('a page cut short under its own name (a crash mid-write) is dropped on read, never served', async () => {
+    const { store, dir } = await makeStore({ disk: 16 * PAGE });
+    await store.put('torn', 0, page(1));
+    await store.close();
+    const raw = await readFile(pagePath(dir, 'torn', 0));
+    await writeFile(pagePath(dir, 'torn', 0), raw.subarray(0, raw.length - 100));
+    const { store: again } = await makeStore({ disk: 16 * PAGE, dir });
+    assert.equal(await again.get('torn', 0), undefined);
+    assert.equal(again.has('torn', 0), false);
+    assert.equal(again.stats().corruptPages, 1);
+    await again.close();
+  });
+
   test('LRU order after restart follows mtime; a smaller quota evicts the oldest', async () => {
     const { store, dir } = await makeStore({ disk: 8 * PAGE });
     for (let i = 0; i < 4; i++) await store.put('m', i, page(i));
@@ -373,7 +401,7 @@ describe('scale', () => {
     const file = Buffer.concat([encodePageHeader(0, small), small]);
     const work: Array<[string, number]> = [];
     for (let f = 0; f < 200; f++) for (let i = 0; i < 100; i++) work.push([`file${f}`, i]);
-    for (let f = 0; f < 200; f++) await mkdir(join(dir, 'fi', `file${f}`), { recursive: true });
+    await mkdir(join(dir, 'fi'), { recursive: true });
     // Page files as the store writes them (index 0 in every header: only page 0 is read back).
     await Promise.all(
       Array.from({ length: 16 }, async () => {

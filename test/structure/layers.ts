@@ -11,7 +11,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['ufs', 'cache', 'meta', 'registry', 'cluster'],
   ['worker'],
   ['client'],
-  ['gateway', 'fuse', 'cli', 'scheduler'],
+  ['gateway', 'fuse', 'cli', 'scheduler', 'dashboard'],
   ['server'],
 ];
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { isStrataError, StrataError } from '../../src/core/errors.js';
 import type { FileInfo } from '../../src/core/file-system.js';
 import { type JobBatchParts, JobBatchRunner } from '../../src/worker/job-batch.js';
+import type { Located } from '../../src/worker/metadata-sync.js';
 
 /**
  * JobBatchRunner over stub parts: how many paths run at once, the order of results when paths
@@ -25,6 +26,12 @@ function info(path: string, cachedPercent: number): FileInfo {
     persistence: 'PERSISTED',
     mount: '/',
   };
+}
+
+/** A 10-byte file's record, as MetadataSync.locate finds it (the stubs read path and size only). */
+function located(path: string): Located {
+  const record = { path, type: 'file', size: 10, mtimeMs: 0, fingerprint: 'f', syncedAtMs: 0 };
+  return { path, record, resolved: {} } as unknown as Located;
 }
 
 /** Parts whose reads wait until released; `running`/`peak` count reads in flight. */
@@ -49,13 +56,12 @@ function gatedParts(overrides: Partial<JobBatchParts> = {}) {
     },
     free: async () => ({ files: 0, bytes: 0 }),
     persister: { persistNow: async () => false, stagedBelow: () => [] },
+    // A load reports the cached share from the file's record and the page store.
     sync: {
-      locate: async () => {
-        throw new StrataError('INTERNAL', 'not used');
-      },
-      cacheIdOf: () => 'x',
+      locate: async (p) => located(p),
+      cacheIdOf: (l) => l.path,
     },
-    pages: { cachedPages: () => [] },
+    pages: { cachedPages: () => [], cachedBytes: (id) => (state.loaded.has(id) ? 10 : 0) },
     ...overrides,
   };
   return { parts, gates, state };
@@ -118,7 +124,7 @@ test('an aborted signal rejects the whole batch with CANCELLED', async () => {
 });
 
 test('a load that leaves the file partly cached is a CACHE_FULL result', async () => {
-  const { parts, gates } = gatedParts({ status: async (p) => info(p, 40) });
+  const { parts, gates } = gatedParts({ pages: { cachedPages: () => [], cachedBytes: () => 4 } });
   const pending = new JobBatchRunner(parts).run({ op: 'load', paths: ['/a'] });
   await until(() => gates.size === 1);
   gates.get('/a')!();
@@ -136,7 +142,7 @@ test('a load is done only once the pages it read are stored (puts never pile up 
   let waited = false;
   const loaded = new Set<string>();
   const { parts } = gatedParts({
-    status: async (p) => info(p, loaded.has(p) ? 100 : 0),
+    pages: { cachedPages: () => [], cachedBytes: (id) => (loaded.has(id) ? 10 : 0) },
     read: async (p) => {
       loaded.add(p);
       return Object.assign(Readable.from([Buffer.alloc(10)]), {

@@ -26,14 +26,14 @@ function done(r: JobBatchResult | undefined): Done {
   return r;
 }
 
-/** The page files of the disk tier, by page index (file name `<index>.page`). */
+/** The page files of the disk tier, by page index (file name `<fileId>.<index>.page`). */
 async function pageFiles(data: string): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   const walk = async (d: string) => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('.page')) out.set(Number(e.name.slice(0, -'.page'.length)), p);
+      else if (e.name.endsWith('.page')) out.set(Number(e.name.split('.').at(-2)), p);
     }
   };
   await walk(join(data, 'pages'));
