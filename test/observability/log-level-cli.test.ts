@@ -46,6 +46,9 @@ describe('--log-level on the daemons', () => {
           STRATA_LOG: '',
           STRATA_LOG_LEVEL: '',
         });
+        // An answered request means the event loop ran past the ready line, so the SIGTERM
+        // handler is installed (runUntilSignal prints the line first, then installs it).
+        assert.equal((await fetch(`${local.registry}/healthz`)).status, 200);
         assert.equal(await local.stop(), 0);
         const levels = local
           .stderr()
