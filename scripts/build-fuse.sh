@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the FUSE addon (native/fuse → native/fuse/build/Release/strata_fuse.node).
 # Needs Debian libfuse3-dev, pkg-config, a C compiler and Node's headers (offline: npm's nodedir or
-# /usr/include/node). Not part of `npm install`: everything else works without it.
+# /usr/include/node). `npm install` runs it through scripts/install-fuse.sh (which never fails
+# the install); everything but FUSE works without it.
 set -euo pipefail
 cd "$(dirname "$0")/../native/fuse"
 if ! pkg-config --exists fuse3; then

@@ -210,3 +210,6 @@ export function maskedConfig(config: ServerConfig): Record<string, unknown> {
     ...(config.token === undefined ? {} : { token: '****' }),
   };
 }
+
+/** Every key of ServerConfig (YAML names), e.g. for `strata conf get --server KEY`. */
+export const SERVER_CONFIG_KEYS = Object.keys(KEYS) as ReadonlyArray<keyof ServerConfig>;

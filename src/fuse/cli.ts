@@ -9,6 +9,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../client/connect.js';
 import type { MountInfo } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
+import { followLauncher } from '../core/launcher.js';
 import { logger, logLevelFrom, setLogLevel } from '../core/log.js';
 import {
   type MetricsEndpoint,
@@ -203,17 +204,6 @@ async function mountCommand(argv: string[]): Promise<number> {
     );
   }, 10_000).unref();
 
-  logger('fuse.mounted', {
-    dir,
-    root,
-    readOnly,
-    kernelTimeoutS: kernel.seconds,
-    syncIntervalMs: kernel.syncMs,
-  });
-  process.stdout.write(
-    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir, ...(endpoint ? { admin: endpoint.url } : {}) } })}\n`,
-  );
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -228,9 +218,25 @@ async function mountCommand(argv: string[]): Promise<number> {
       .catch((err: unknown) => logger('fuse.unmount_failed', { dir, error: String(err) }));
     setTimeout(() => exited(1), 15_000).unref();
   };
+  // Before the ready line: a caller that signals as soon as it reads it found no handler (the
+  // process died, leaving a dead mount) about 1 time in 3.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by npm, or by `strata local --fuse` (STRATA_FOLLOW_LAUNCHER=1): the mount goes with its parent.
+  const unfollow = followLauncher(() => stop('launcher_exit'));
+
+  logger('fuse.mounted', {
+    dir,
+    root,
+    readOnly,
+    kernelTimeoutS: kernel.seconds,
+    syncIntervalMs: kernel.syncMs,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir, ...(endpoint ? { admin: endpoint.url } : {}) } })}\n`,
+  );
   const code = await loopDone;
+  unfollow();
   clearInterval(refresh);
   await endpoint?.close();
   logger('fuse.unmounted', { dir, code, openFiles: ops.openFiles });
@@ -262,6 +268,8 @@ async function daemonize(argv: string[], dir: string, log: string | undefined): 
   const script = process.argv[1] ?? '';
   const child = spawn(process.execPath, [script, 'fuse', 'mount', ...argv, '--foreground'], {
     detached: true,
+    // The daemon outlives this command, even when npm launched it (src/core/launcher.ts).
+    env: { ...process.env, STRATA_FOLLOW_LAUNCHER: '0' },
     stdio: ['ignore', 'pipe', out],
   });
   out.close();

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { StrataError } from '../core/errors.js';
+import { FUSE_BUILD_HINT, fuseAddonBuilt, fuseAddonPath } from '../core/fuse-addon.js';
 
 /**
  * The native bridge (native/fuse, libfuse3 high-level API). Requests arrive on the JS thread as
@@ -63,20 +62,18 @@ export interface FuseAddon {
   exit(): void;
 }
 
-/** native/fuse/build/Release/strata_fuse.node, from dist/src/fuse/ or src/fuse/. */
-export const ADDON_PATH = fileURLToPath(
-  new URL('../../../native/fuse/build/Release/strata_fuse.node', import.meta.url),
-);
+/** The addon's path: native/fuse/build/Release/strata_fuse.node, or $STRATA_FUSE_ADDON. */
+export const ADDON_PATH = fuseAddonPath();
 
 export function addonBuilt(): boolean {
-  return existsSync(ADDON_PATH);
+  return fuseAddonBuilt();
 }
 
 export function loadAddon(): FuseAddon {
   if (!addonBuilt()) {
     throw new StrataError(
       'UNSUPPORTED',
-      `the FUSE addon is not built (${ADDON_PATH} is missing): install libfuse3 (apt-get install fuse3 libfuse3-dev pkg-config) and run "bash scripts/build-fuse.sh"`,
+      `the FUSE addon is not built (${ADDON_PATH} is missing): ${FUSE_BUILD_HINT}`,
     );
   }
   try {

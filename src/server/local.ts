@@ -21,10 +21,13 @@ import { SealedRegistry } from '../registry/sealed-registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
 import { bearerCheck, ensureSecretFile, newToken, requireToken } from './auth.js';
+import { isNewDataDir, printWelcome, s3AccessKeys } from './first-run.js';
 import { adminHandler, type Handler, listenHttp } from './http-server.js';
 import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
+import { checkFuseAddon, type LocalFuse, startLocalFuse } from './local-fuse.js';
 import { createRpcHandler } from './rpc-server.js';
+import { storageHandler } from './storage-http.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
@@ -68,6 +71,8 @@ Options:
                            STRATA_TOKEN sets the token itself instead
   --insecure               no token: anyone who reaches the port may read, write and mount
                            (the old behaviour; logged as a warning)
+  --fuse DIR               also mount the namespace at DIR with FUSE (needs the FUSE addon);
+                           unmounted when strata local stops
 ${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
@@ -92,6 +97,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       's3-domain': { type: 'string' },
       insecure: { type: 'boolean' },
       's3-region': { type: 'string' },
+      fuse: { type: 'string' },
       ...JOB_FLAGS,
     },
   });
@@ -107,9 +113,43 @@ export async function runLocal(argv: string[]): Promise<number> {
     s3Region: values['s3-region'],
   });
   setLogLevel(config.logLevel);
-  const local = await startLocal(config, values.config ?? process.env.STRATA_CONFIG, jobLimits(values));
+  // --fuse without the addon fails before anything starts, saying how to build it.
+  if (values.fuse !== undefined) checkFuseAddon();
+  const configFile = values.config ?? process.env.STRATA_CONFIG;
+  const firstStart = await isNewDataDir(config.dataDir);
+  const local = await startLocal(config, configFile, jobLimits(values));
   processMetrics(local.node.metrics.registry);
-  return runUntilSignal(local.ready, () => local.stop());
+  let fuse: LocalFuse | undefined;
+  if (values.fuse !== undefined) {
+    try {
+      fuse = await startLocalFuse({
+        dir: values.fuse,
+        registry: local.ready.addresses.registry!,
+        tokenFile: local.ready.tokenFile ?? undefined,
+      });
+    } catch (err) {
+      await local.stop();
+      throw err;
+    }
+  }
+  const ready = fuse
+    ? { ...local.ready, addresses: { ...local.ready.addresses, fuse: fuse.dir } }
+    : local.ready;
+  printWelcome({
+    firstStart,
+    version: ready.version,
+    dataDir: ready.dataDir,
+    addresses: ready.addresses,
+    tokenFile: ready.tokenFile,
+    insecure: ready.insecure === true,
+    s3AccessKeys: ready.addresses.s3 ? await s3AccessKeys(configFile) : [],
+    ...(fuse ? { fuseDir: fuse.dir } : {}),
+  });
+  // The mount goes first, while the worker still answers what FUSE has in flight.
+  return runUntilSignal(ready, async () => {
+    await fuse?.stop();
+    await local.stop();
+  });
 }
 
 export interface LocalProcess {
@@ -193,6 +233,7 @@ export async function startLocal(
     dashboard.handle,
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
+    storageHandler(node),
     jobsHandler(
       registry,
       node.fs,

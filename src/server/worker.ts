@@ -10,6 +10,7 @@ import { bearerCheck, requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
+import { storageHandler } from './storage-http.js';
 import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
@@ -147,6 +148,7 @@ export async function startWorker(
     adminHandler(node, 'worker', VERSION),
     dashboard.handle,
     requireToken(token),
+    storageHandler(node),
     createRpcHandler(node.fs, { token, metrics: node.metrics.registry }),
   ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;

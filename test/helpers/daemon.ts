@@ -20,10 +20,11 @@ export interface Daemon<R> {
 export async function spawnDaemon<R>(
   file: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; what: string; timeoutMs?: number },
+  options: { env?: NodeJS.ProcessEnv; what: string; timeoutMs?: number; cwd?: string },
 ): Promise<Daemon<R>> {
   const child = spawn(file, args, {
     env: { ...process.env, ...(options.env ?? {}) },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

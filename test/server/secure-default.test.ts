@@ -71,6 +71,7 @@ const PROTECTED: ReadonlyArray<{ method: string; path: string; body?: string }> 
   { method: 'GET', path: '/registry/v1/mounts' },
   { method: 'GET', path: '/registry/v1/workers' },
   { method: 'GET', path: '/api/v1/config' },
+  { method: 'GET', path: '/api/v1/storage' },
 ];
 
 describe('strata local is secure by default', () => {
@@ -120,7 +121,7 @@ describe('strata local is secure by default', () => {
     );
     assert.equal((await call(strata.registry, '/rpc/v1/status?path=/planted.txt', { token })).status, 404);
     // With the token every one of them answers.
-    for (const path of ['/registry/v1/mounts', '/registry/v1/workers', '/api/v1/config']) {
+    for (const path of ['/registry/v1/mounts', '/registry/v1/workers', '/api/v1/config', '/api/v1/storage']) {
       const r = await call(strata.registry, path, { token });
       assert.equal(r.status, 200, `${path}: ${r.text}`);
       assert.ok(!r.text.includes(token), `${path} shows the token`);

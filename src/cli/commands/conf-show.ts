@@ -1,5 +1,5 @@
-import { resolveToken } from '../../client/discovery.js';
-import { defineCommand, flag, print, stringOption } from '../command.js';
+import { resolveToken, type TokenSource } from '../../client/discovery.js';
+import { type CommandContext, defineCommand, flag, print, stringOption } from '../command.js';
 import { json, maskSecrets, redactUserInfo } from '../format.js';
 import { JSON_OPTION } from '../options.js';
 
@@ -17,22 +17,7 @@ export default defineCommand({
   args: { min: 0, max: 0 },
   remote: false,
   async run(ctx) {
-    const env: Record<string, string | undefined> = {};
-    for (const key of Object.keys(ctx.env).sort()) if (key.startsWith('STRATA_')) env[key] = ctx.env[key];
-    const registry = ctx.registry.uri === undefined ? null : redactUserInfo(ctx.registry.uri);
-    const resolved = await resolveToken(
-      ctx.registry.uri ?? '',
-      { tokenFile: stringOption(ctx, 'token-file') ?? ctx.tokenFile },
-      ctx.env,
-    ).catch(() => ({ token: undefined, source: 'none' as const, file: undefined }));
-    const conf = {
-      registry,
-      registrySource: ctx.registry.source,
-      token: resolved.token === undefined ? null : '****',
-      tokenSource: resolved.source,
-      tokenFile: resolved.file ?? null,
-      env: maskSecrets(env),
-    };
+    const conf = await clientConf(ctx);
     if (flag(ctx, 'json')) {
       await print(ctx.io.stdout, json(conf));
       return 0;
@@ -49,3 +34,32 @@ export default defineCommand({
     return 0;
   },
 });
+
+/** The effective client configuration, secrets masked: what `conf show` prints and `conf get` looks up. */
+export interface ClientConf {
+  readonly registry: string | null;
+  readonly registrySource: 'flag' | 'env' | 'unset';
+  readonly token: '****' | null;
+  readonly tokenSource: TokenSource;
+  readonly tokenFile: string | null;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export async function clientConf(ctx: CommandContext): Promise<ClientConf> {
+  const env: Record<string, string | undefined> = {};
+  for (const key of Object.keys(ctx.env).sort()) if (key.startsWith('STRATA_')) env[key] = ctx.env[key];
+  const registry = ctx.registry.uri === undefined ? null : redactUserInfo(ctx.registry.uri);
+  const resolved = await resolveToken(
+    ctx.registry.uri ?? '',
+    { tokenFile: stringOption(ctx, 'token-file') ?? ctx.tokenFile },
+    ctx.env,
+  ).catch(() => ({ token: undefined, source: 'none' as const, file: undefined }));
+  return {
+    registry,
+    registrySource: ctx.registry.source,
+    token: resolved.token === undefined ? null : '****',
+    tokenSource: resolved.source,
+    tokenFile: resolved.file ?? null,
+    env: maskSecrets(env),
+  };
+}

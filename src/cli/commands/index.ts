@@ -1,5 +1,7 @@
 import type { CommandSpec } from '../command.js';
+import confGet from './conf-get.js';
 import confShow from './conf-show.js';
+import doctor from './doctor.js';
 import fsAnonymous from './fs-anonymous.js';
 import fsCat from './fs-cat.js';
 import fsCp from './fs-cp.js';
@@ -64,7 +66,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   jobCopy,
   jobMove,
   report,
+  doctor,
   confShow,
+  confGet,
   ufsTest,
 ];
 
