@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Pool } from 'undici';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
+import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
 import { discoverTokenFile, readTokenFile } from './discovery.js';
 import type {
   CacheProbeItem,
@@ -310,6 +311,9 @@ export class RemoteFileSystem implements StrataFileSystem {
     this.#discovered ??= this.#token === undefined ? this.#discover() : Promise.resolve(undefined);
     const token = this.#token ?? (await this.#discovered);
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    // The S3 or FUSE request this call serves: the worker logs it with its own lines.
+    const requestId = currentRequestId();
+    if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
     let body: string | Readable | undefined = spec.body;
     if (spec.json !== undefined) {
       body = JSON.stringify(spec.json);

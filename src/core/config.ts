@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { StrataError } from './errors.js';
+import { type LogLevel, parseLogLevel } from './log.js';
 import { hasUserInfo, redactUri } from './mounts.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -52,6 +53,8 @@ export interface ServerConfig {
   s3Domain?: string;
   /** Region of `strata local`'s S3 gateway: signatures must be scoped to it. Default s3.region, else us-east-1. */
   s3Region?: string;
+  /** Lowest level of the JSON logs on stderr: debug, info, warn, error. Default info. */
+  logLevel: LogLevel;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -69,6 +72,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   insecure: false,
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 5_000,
+  logLevel: 'info',
 };
 
 type Raw = Record<string, unknown>;
@@ -116,6 +120,12 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
   s3Region: { env: 'STRATA_S3_REGION', parse: String },
+  // Empty (STRATA_LOG_LEVEL=) is the default, as for the logger itself.
+  logLevel: {
+    env: 'STRATA_LOG_LEVEL',
+    parse: (v) =>
+      v === '' ? 'info' : parseLogLevel(v, 'log level (--log-level, STRATA_LOG_LEVEL, logLevel)'),
+  },
 };
 
 function int(v: unknown, what: string, min: number, max: number): number {

@@ -5,11 +5,18 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../client/connect.js';
 import type { MountInfo } from '../client/types.js';
 import { StrataError } from '../core/errors.js';
 import { followLauncher } from '../core/launcher.js';
-import { logger } from '../core/log.js';
+import { logger, logLevelFrom, setLogLevel } from '../core/log.js';
+import {
+  type MetricsEndpoint,
+  parseMetricsPort,
+  processMetrics,
+  serveMetrics,
+} from '../core/metrics-endpoint.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import { parseDuration } from '../core/units.js';
 import { prepareMountpoint, unmountDir } from './mountpoint.js';
@@ -36,6 +43,9 @@ Options:
   --staging-dir DIR     where written files are staged before commit (default the temp dir)
   --threads N           most FUSE threads serving requests at once (default 64)
   --log FILE            daemon log (default <tmp>/strata-fuse-<dir name>.log)
+  --log-level LEVEL     debug, info (default), warn or error (also STRATA_LOG_LEVEL)
+  --metrics-port PORT   serve /metrics and /healthz on 127.0.0.1:PORT (0 = any free port;
+                        default none), named addresses.admin in the ready line
 
 Build the native addon first: bash scripts/build-fuse.sh (needs apt packages fuse3 libfuse3-dev).
 `;
@@ -89,6 +99,8 @@ const MOUNT_OPTIONS = {
   'staging-dir': { type: 'string' },
   threads: { type: 'string' },
   log: { type: 'string' },
+  'log-level': { type: 'string' },
+  'metrics-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -109,6 +121,9 @@ async function mountCommand(argv: string[]): Promise<number> {
     return 64;
   }
   const dir = resolve(dirArg);
+  setLogLevel(logLevelFrom(values['log-level'], process.env));
+  const metricsPort =
+    values['metrics-port'] === undefined ? undefined : parseMetricsPort(values['metrics-port']);
   const registry = values.registry ?? process.env.STRATA_REGISTRY;
   if (!registry) {
     throw new StrataError(
@@ -143,6 +158,13 @@ async function mountCommand(argv: string[]): Promise<number> {
   const { cleanedStale } = await prepareMountpoint(dir);
   if (cleanedStale) logger('fuse.stale_cleaned', { dir });
   const stagingDir = await mkdtemp(join(values['staging-dir'] ?? tmpdir(), 'strata-fuse-staging-'));
+  // The FUSE request histogram and the process series, on a port of their own when asked for.
+  const metrics = new MetricsRegistry();
+  let endpoint: MetricsEndpoint | undefined;
+  if (metricsPort !== undefined) {
+    processMetrics(metrics);
+    endpoint = await serveMetrics(metrics, { host: '127.0.0.1', port: metricsPort, role: 'fuse' });
+  }
 
   const ops = new FuseOps(fs, addon, mounts, {
     root,
@@ -153,6 +175,7 @@ async function mountCommand(argv: string[]): Promise<number> {
     statCacheMs: kernel.seconds * 1000,
     readWindow: { min: 1 << 20, max: 8 << 20 },
     log: logger,
+    ...(endpoint ? { metrics } : {}),
   });
   // The native deadline: the JS deadlines above answer first; this one catches a stuck event loop.
   const deadlines = new Array<number>(OP_COUNT).fill(timeoutMs);
@@ -210,11 +233,12 @@ async function mountCommand(argv: string[]): Promise<number> {
     syncIntervalMs: kernel.syncMs,
   });
   process.stdout.write(
-    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir } })}\n`,
+    `${JSON.stringify({ ready: true, role: 'fuse', pid: process.pid, addresses: { mount: dir, ...(endpoint ? { admin: endpoint.url } : {}) } })}\n`,
   );
   const code = await loopDone;
   unfollow();
   clearInterval(refresh);
+  await endpoint?.close();
   logger('fuse.unmounted', { dir, code, openFiles: ops.openFiles });
   await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
   await fs.close().catch(() => undefined);

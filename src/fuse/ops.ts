@@ -1,9 +1,12 @@
 import { constants as fsc } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { FileInfo, MountInfo, StrataFileSystem, WriteType } from '../client/types.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { isWithin, normalizePath } from '../core/paths.js';
+import { newRequestId, withRequestId } from '../core/request-context.js';
 import { errnoNumber, errnoOf } from './errno.js';
+import { FuseRequestMetrics } from './metrics.js';
 import { type FuseAddon, Op, type RequestHandler, type Token } from './native.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
@@ -27,6 +30,8 @@ export interface FuseOpsOptions {
   readonly statCacheMs: number;
   readonly readWindow: { readonly min: number; readonly max: number };
   readonly log: (event: string, fields?: Record<string, unknown>) => void;
+  /** The process's registry: strata_fuse_request_duration_seconds{operation,outcome} goes there. */
+  readonly metrics?: MetricsRegistry;
 }
 
 interface Handle {
@@ -58,10 +63,12 @@ export class FuseOps {
   readonly #stats = new Map<string, { info: FileInfo; until: number }>();
   #nextFh = 1;
   #report: { at: number; value: Promise<Float64Array> } | undefined;
+  readonly #requests: FuseRequestMetrics;
 
   constructor(fs: StrataFileSystem, addon: FuseAddon, mounts: MountInfo[], options: FuseOpsOptions) {
     this.#fs = fs;
-    this.#addon = addon;
+    this.#requests = new FuseRequestMetrics(options.metrics);
+    this.#addon = this.#requests.instrument(addon);
     this.#mounts = mounts;
     this.#o = options;
   }
@@ -76,11 +83,16 @@ export class FuseOps {
 
   /** The native request handler (runs on the JS thread). */
   readonly handle: RequestHandler = (op, token, path, path2, fh, offset, size, flags, mode, data) => {
-    this.#serve(op, token, path, path2, fh, offset, size, flags, mode, data).catch((err: unknown) => {
-      if (!isStrataError(err) || err.code === 'INTERNAL')
-        this.#o.log('fuse.error', { op, path, error: String(err) });
-      this.#addon.reply(token, errnoOf(err));
-    });
+    // One request id per kernel request: the RPC calls it makes and the workers' logs carry it.
+    const requestId = newRequestId();
+    if (this.#requests.active) this.#requests.begin(token, op, requestId);
+    withRequestId(requestId, () =>
+      this.#serve(op, token, path, path2, fh, offset, size, flags, mode, data).catch((err: unknown) => {
+        if (!isStrataError(err) || err.code === 'INTERNAL')
+          this.#o.log('fuse.error', { op, path, error: String(err) });
+        this.#addon.reply(token, errnoOf(err));
+      }),
+    );
   };
 
   async #serve(

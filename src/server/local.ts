@@ -6,7 +6,8 @@ import { publishToken } from '../client/discovery.js';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
-import { logger } from '../core/log.js';
+import { logger, setLogLevel } from '../core/log.js';
+import { processMetrics } from '../core/metrics-endpoint.js';
 import { newSealKeyText, parseSealKey } from '../core/seal.js';
 import { createDashboard } from '../dashboard/index.js';
 import {
@@ -75,6 +76,8 @@ Options:
 ${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
+  --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel:
+                           in --config); STRATA_LOG=off silences the JSON logs on stderr
 
 Examples:
   strata local --mount /data=file://$PWD/data --port 0
@@ -109,11 +112,13 @@ export async function runLocal(argv: string[]): Promise<number> {
     insecure: values.insecure,
     s3Region: values['s3-region'],
   });
+  setLogLevel(config.logLevel);
   // --fuse without the addon fails before anything starts, saying how to build it.
   if (values.fuse !== undefined) checkFuseAddon();
   const configFile = values.config ?? process.env.STRATA_CONFIG;
   const firstStart = await isNewDataDir(config.dataDir);
   const local = await startLocal(config, configFile, jobLimits(values));
+  processMetrics(local.node.metrics.registry);
   let fuse: LocalFuse | undefined;
   if (values.fuse !== undefined) {
     try {
@@ -236,7 +241,10 @@ export async function startLocal(
       (id) => scheduler.cancelled(id),
     ),
     (req, res) => embedded.handle(req, res),
-    createRpcHandler(node.fs, auth.token === undefined ? {} : { token: auth.token }),
+    createRpcHandler(node.fs, {
+      ...(auth.token === undefined ? {} : { token: auth.token }),
+      metrics: node.metrics.registry,
+    }),
   ]);
   if (auth.token === undefined) {
     logger('insecure', {
@@ -260,7 +268,9 @@ export async function startLocal(
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
-        onError: (err, req) => logger('s3_error', { url: req.url, error: toStrataError(err).message }),
+        metrics: node.metrics.registry,
+        onError: (err, req, requestId) =>
+          logger('s3_error', { url: req.url, error: toStrataError(err).message, requestId }),
       });
     } catch (err) {
       await http.close(0);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   type CacheProbeItem,
   READ_TYPES,
@@ -13,7 +14,10 @@ import {
 } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { parseJobBatchRequest } from '../core/job-batch.js';
+import { log, logEnabled, logSeconds } from '../core/log.js';
 import { normalizePath } from '../core/paths.js';
+import { acceptRequestId, newRequestId, REQUEST_ID_HEADER, withRequestId } from '../core/request-context.js';
+import { RequestHistogram } from '../core/request-metrics.js';
 import { sendStream } from '../core/send-stream.js';
 import { checkBearer, tokenDigest } from './auth.js';
 
@@ -56,7 +60,12 @@ const MAX_JSON_BODY = 1024 * 1024;
 export interface RpcHandlerOptions {
   /** When set, every call must carry `authorization: Bearer <token>`. */
   readonly token?: string;
+  /** The process's registry: strata_rpc_request_duration_seconds{route,status} goes there. */
+  readonly metrics?: MetricsRegistry;
 }
+
+/** Status label of a call whose response did not complete (the caller left, or a stream broke). */
+export const INCOMPLETE_STATUS = '499';
 
 /** A read stream that knows its length (sent as content-length when present). */
 export type SizedReadable = Readable & { readonly contentLength?: number; readonly fingerprint?: string };
@@ -80,6 +89,14 @@ interface CallContext {
 
 export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions = {}): RpcHandler {
   const expected = opts.token === undefined ? undefined : tokenDigest(opts.token);
+  const durations =
+    opts.metrics === undefined
+      ? undefined
+      : new RequestHistogram(opts.metrics, {
+          name: 'strata_rpc_request_duration_seconds',
+          help: 'Worker RPC calls until their response completed, by route (the RPC name) and HTTP status',
+          labels: ['route', 'status'],
+        });
   return async (req, res) => {
     let url: URL;
     try {
@@ -88,22 +105,37 @@ export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions =
       return false;
     }
     if (!url.pathname.startsWith(RPC_PREFIX)) return false;
+    const started = performance.now();
+    const name = url.pathname.slice(RPC_PREFIX.length);
+    const route = ROUTES.get(`${req.method ?? ''} ${name}`);
+    // The caller's request id (an S3 or FUSE request upstream), else one for this call.
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? newRequestId();
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     const controller = new AbortController();
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
+      const finished = res.writableFinished;
+      if (!finished) controller.abort();
+      // Only known routes are labels: a raw path would make one series per typo.
+      const label = route === undefined ? 'unknown' : name;
+      const status = finished ? String(res.statusCode) : INCOMPLETE_STATUS;
+      const seconds = (performance.now() - started) / 1000;
+      durations?.observe(label, status, seconds);
+      if (logEnabled('debug'))
+        log.debug('rpc_request', { route: label, status, seconds: logSeconds(seconds), requestId });
     });
-    try {
-      if (expected !== undefined) checkBearer(req, expected);
-      const route = ROUTES.get(`${req.method ?? ''} ${url.pathname.slice(RPC_PREFIX.length)}`);
-      if (!route) {
-        throw new StrataError('INVALID_ARGUMENT', `no RPC ${req.method} ${url.pathname}`, {
-          details: { method: req.method, path: url.pathname },
-        });
+    await withRequestId(requestId, async () => {
+      try {
+        if (expected !== undefined) checkBearer(req, expected);
+        if (!route) {
+          throw new StrataError('INVALID_ARGUMENT', `no RPC ${req.method} ${url.pathname}`, {
+            details: { method: req.method, path: url.pathname },
+          });
+        }
+        await route({ fs, req, res, query: url.searchParams, signal: controller.signal });
+      } catch (err) {
+        sendError(res, req, err);
       }
-      await route({ fs, req, res, query: url.searchParams, signal: controller.signal });
-    } catch (err) {
-      sendError(res, req, err);
-    }
+    });
     return true;
   };
 }

@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client'
 import { type ConnectedFileSystem, connect } from '../client/connect.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
-import { logger } from '../core/log.js';
+import { logger, logLevelFrom, setLogLevel } from '../core/log.js';
 import { parseDuration } from '../core/units.js';
 import type { MemberRegistration } from '../registry/registry.js';
 import { DEFAULT_RETENTION_MS, Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
@@ -47,6 +47,7 @@ ${JOB_FLAGS_USAGE}
   --lease-ttl DUR          election and membership lease (default 5s): a crashed leader is
                            replaced after it (etcd counts whole seconds)
   --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one in the registry)
+  --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL)
 
 Every call but /healthz and /metrics needs the cluster token.
 
@@ -68,6 +69,7 @@ export async function runScheduler(argv: string[]): Promise<number> {
       ...JOB_FLAGS,
       'lease-ttl': { type: 'string' },
       'token-file': { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -75,6 +77,7 @@ export async function runScheduler(argv: string[]): Promise<number> {
     process.stdout.write(SCHEDULER_USAGE);
     return 0;
   }
+  setLogLevel(logLevelFrom(values['log-level'], process.env));
   const registryUri = values.registry ?? process.env.STRATA_REGISTRY;
   if (!registryUri)
     throw new StrataError(

@@ -15,6 +15,7 @@ export const WORKER_FLAGS = {
   'token-file': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -36,6 +37,7 @@ export function workerConfig(values: FlagValues, extra: Record<string, unknown> 
       tokenFile: values['token-file'],
       headersTimeoutMs: values['headers-timeout'],
       idleTimeoutMs: values['idle-timeout'],
+      logLevel: values['log-level'],
       ...extra,
     },
     process.env,

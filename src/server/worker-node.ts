@@ -12,7 +12,7 @@ import { normalizePath } from '../core/paths.js';
 import { LevelMetaStore } from '../meta/level-meta-store.js';
 import type { Registry } from '../registry/registry.js';
 import { WorkerFileSystem } from '../worker/file-system.js';
-import { observeStoreCalls, WorkerMetrics } from '../worker/metrics.js';
+import { storeInstrumentation, WorkerMetrics } from '../worker/metrics.js';
 import { MountTable } from '../worker/mount-table.js';
 import { StagingArea } from '../worker/staging.js';
 
@@ -56,7 +56,7 @@ export class WorkerNode {
       });
     this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
     this.staging = new StagingArea(join(dir, 'staging'));
-    this.mounts = new MountTable(registry, { observe: observeStoreCalls(this.metrics) });
+    this.mounts = new MountTable(registry, storeInstrumentation(this.metrics));
   }
 
   /**

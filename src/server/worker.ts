@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { maskedConfig, type ServerConfig } from '../core/config.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
-import { logger } from '../core/log.js';
+import { logger, setLogLevel } from '../core/log.js';
+import { processMetrics } from '../core/metrics-endpoint.js';
 import { createDashboard } from '../dashboard/index.js';
 import type { WorkerRegistration } from '../registry/registry.js';
 import { bearerCheck, requireToken } from './auth.js';
@@ -35,7 +36,7 @@ Options:
   --drain-timeout DUR      longest wait for in-flight requests on SIGTERM (default 10s)
   --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one the first
                            worker created in the registry)
-  --headers-timeout DUR, --idle-timeout DUR   as for "strata local"
+  --headers-timeout DUR, --idle-timeout DUR, --log-level LEVEL   as for "strata local"
 
 Every call but /healthz and /metrics needs the cluster token. Mount credentials are sealed in
 the registry with a key kept beside the token there (cluster.sealKey).
@@ -68,6 +69,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)',
     );
   const config = await workerConfig(values);
+  setLogLevel(config.logLevel);
   const { parseDuration } = await import('../core/units.js');
   const worker = await startWorker(config, registryUri, {
     advertiseHost: values['advertise-host'],
@@ -77,6 +79,7 @@ export async function runWorker(argv: string[]): Promise<number> {
         ? 10_000
         : parseDuration(values['drain-timeout'], 'drain timeout'),
   });
+  processMetrics(worker.node.metrics.registry);
   return runUntilSignal(worker.ready, () => worker.stop());
 }
 
@@ -146,7 +149,7 @@ export async function startWorker(
     dashboard.handle,
     requireToken(token),
     storageHandler(node),
-    createRpcHandler(node.fs, { token }),
+    createRpcHandler(node.fs, { token, metrics: node.metrics.registry }),
   ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
   const registration: WorkerRegistration = await registry.registerWorker(

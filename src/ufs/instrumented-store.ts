@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, StrataError, toStrataError } from '../core/errors.js';
+import { log, logEnabled, logSeconds } from '../core/log.js';
+import { redactUri } from '../core/mounts.js';
 import {
   type CallOptions,
   type ListOptions,
@@ -52,6 +54,7 @@ export class InstrumentedStore extends UnderStore {
   readonly capabilities: UfsCapabilities;
   readonly deadlineMs: number;
   private closing: Promise<void> | undefined;
+  private shownUri: string | undefined;
 
   constructor(
     readonly inner: UnderStore,
@@ -107,6 +110,18 @@ export class InstrumentedStore extends UnderStore {
     return this.closing;
   }
 
+  /** Debug line of one store call; the request it serves adds its requestId (src/core/log.ts). */
+  private logCall(op: UfsOperation, path: string, seconds: number, code: ErrorCode | undefined): void {
+    this.shownUri ??= redactUri(this.uri);
+    log.debug('store_call', {
+      store: this.shownUri,
+      op,
+      path,
+      seconds: logSeconds(seconds),
+      ...(code ? { code } : {}),
+    });
+  }
+
   private async call<T>(
     op: UfsOperation,
     path: string,
@@ -135,11 +150,15 @@ export class InstrumentedStore extends UnderStore {
     try {
       throwIfAborted(signal);
       const result = await fn(signal);
-      this.o.observe?.(op, (performance.now() - started) / 1000, undefined);
+      const seconds = (performance.now() - started) / 1000;
+      this.o.observe?.(op, seconds, undefined);
+      if (logEnabled('debug')) this.logCall(op, path, seconds, undefined);
       return result;
     } catch (err) {
       const e = signal.aborted ? abortError(signal) : toStrataError(err);
-      this.o.observe?.(op, (performance.now() - started) / 1000, e.code);
+      const seconds = (performance.now() - started) / 1000;
+      this.o.observe?.(op, seconds, e.code);
+      if (logEnabled('debug')) this.logCall(op, path, seconds, e.code);
       throw e;
     } finally {
       if (timer) clearTimeout(timer);

@@ -2,7 +2,10 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The worker's Prometheus series. Names are a contract (dashboards and alerts depend on them):
- * add freely, never rename.
+ * add freely, never rename; docs/metrics.md lists every series (a test compares it with the live
+ * /metrics). One name breaks Prometheus' conventions and stays for the scripts that read it:
+ * strata_page_store_corrupt_pages_total is a gauge; strata_page_store_checksum_failures_total is
+ * the same count as a counter.
  */
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -75,9 +78,23 @@ export class WorkerMetrics {
   });
   readonly corruptPages = new Gauge({
     name: 'strata_page_store_corrupt_pages_total',
-    help: 'Pages that failed their checksum and were dropped (since start)',
+    help: 'Pages that failed their checksum and were dropped (since start). A gauge, kept for compatibility: use strata_page_store_checksum_failures_total',
     registers: [this.registry],
   });
+  readonly checksumFailures = new Counter({
+    name: 'strata_page_store_checksum_failures_total',
+    help: 'Pages that failed their checksum and were dropped (since start)',
+    registers: [this.registry],
+    // Follows the gauge above, which the worker sets from the page store's count before a scrape.
+    collect: async () => {
+      const now = (await this.corruptPages.get()).values[0]?.value ?? 0;
+      if (now > this.checksumFailuresSeen) {
+        this.checksumFailures.inc(now - this.checksumFailuresSeen);
+        this.checksumFailuresSeen = now;
+      }
+    },
+  });
+  private checksumFailuresSeen = 0;
   readonly readBufferedBytes = new Gauge({
     name: 'strata_read_buffered_bytes',
     help: 'Bytes of pages fetched ahead of their readers (readahead windows, store runs, prefetches)',
@@ -100,5 +117,31 @@ export function observeStoreCalls(metrics: WorkerMetrics) {
   return (mount: string, op: string, seconds: number, errorCode: string | undefined): void => {
     metrics.ufsOps.observe({ mount, op }, seconds);
     if (errorCode !== undefined) metrics.ufsErrors.inc({ mount, op, code: errorCode });
+  };
+}
+
+/**
+ * The mount table's hooks: every store call observed, and each mount's byte and lookup series
+ * created at 0 when the mount becomes active on this worker. Prometheus' rate() and increase()
+ * only see what a series gained after its first scrape, so a series born with its first burst
+ * of reads would hide that burst from every windowed query.
+ */
+export function storeInstrumentation(metrics: WorkerMetrics): {
+  observe: ReturnType<typeof observeStoreCalls>;
+  activated: (mount: string) => void;
+} {
+  return {
+    observe: observeStoreCalls(metrics),
+    activated: (mount) => {
+      for (const c of [
+        metrics.cacheHitBytes,
+        metrics.cacheMissBytes,
+        metrics.ufsReadBytes,
+        metrics.ufsWriteBytes,
+        metrics.metadataHits,
+        metrics.metadataMisses,
+      ])
+        c.inc({ mount }, 0);
+    },
   };
 }

@@ -38,6 +38,8 @@ export interface MountInstrumentation {
    * gets that instead, so raising the connector's timeout is not undone by the deadline.
    */
   readonly deadlineMs?: number;
+  /** A mount became active on this worker (mounted here, from the registry, or at start). */
+  readonly activated?: (mount: string) => void;
 }
 
 export interface ActiveMount {
@@ -275,6 +277,7 @@ export class MountTable {
     const mount: ActiveMount = { record, store, id };
     this.mounts.set(record.path, mount);
     this.order = [...this.mounts.keys()].sort((a, b) => b.length - a.length);
+    this.instrument.activated?.(record.path);
     return mount;
   }
 }

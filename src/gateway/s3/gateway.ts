@@ -1,21 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
-import * as acl from './acl.js';
+import { log, logEnabled, logSeconds } from '../../core/log.js';
+import { withRequestId } from '../../core/request-context.js';
+import { RequestHistogram } from '../../core/request-metrics.js';
 import { type AuthResult, authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
-import * as buckets from './buckets.js';
 import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
-import { copyObject } from './copy.js';
-import { deleteObject, deleteObjects } from './delete.js';
 import { S3Error, toS3Error } from './errors.js';
-import { newRequestId, S3Response, sendError, sendXml } from './http.js';
+import { newRequestId, S3Response, sendError } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
-import * as multipart from './multipart.js';
-import * as multipartListing from './multipart-listing.js';
-import * as objects from './objects.js';
-import * as tagging from './tagging.js';
-import { toXml } from './xml.js';
+import { resolveOperation, type S3Operation } from './operations.js';
 
 export interface S3GatewayOptions {
   /** accessKeyId → secret, or a lookup function. */
@@ -29,38 +25,18 @@ export interface S3GatewayOptions {
   readonly maxBodyBytes?: number;
   /** Smallest non-last multipart part (default 5 MiB). */
   readonly minPartBytes?: number;
-  /** Called for every request that fails with a 5xx (logging). */
-  readonly onError?: (err: unknown, req: IncomingMessage) => void;
+  /** Called for every request that fails with a 5xx (logging), with its x-amz-request-id. */
+  readonly onError?: (err: unknown, req: IncomingMessage, requestId: string) => void;
+  /** The process's registry: strata_s3_request_duration_seconds{operation,status} goes there. */
+  readonly metrics?: MetricsRegistry;
 }
+
+/** Status label of a request whose response did not complete (the client left, or a stream broke). */
+export const INCOMPLETE_STATUS = '499';
 
 export interface S3Gateway {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
-
-const SUBRESOURCES_NOT_IMPLEMENTED = [
-  'policy',
-  'cors',
-  'lifecycle',
-  'website',
-  'replication',
-  'encryption',
-  'notification',
-  'logging',
-  'object-lock',
-  'retention',
-  'legal-hold',
-  'accelerate',
-  'requestPayment',
-  'inventory',
-  'metrics',
-  'analytics',
-  'intelligent-tiering',
-  'ownershipControls',
-  'publicAccessBlock',
-  'restore',
-  'select',
-  'torrent',
-];
 
 export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions): S3Gateway {
   const region = options.region ?? DEFAULT_REGION;
@@ -71,9 +47,45 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
   const cache = new ListingCache(fs);
   const anonymous = new Set(options.anonymousBuckets ?? []);
   const domain = options.domain?.toLowerCase();
+  const durations =
+    options.metrics === undefined
+      ? undefined
+      : new RequestHistogram(options.metrics, {
+          name: 'strata_s3_request_duration_seconds',
+          help: 'S3 gateway requests until their response completed, by S3 operation and HTTP status',
+          labels: ['operation', 'status'],
+        });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Times the request until its response is done; the request id goes with every log line. */
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
+    const started = performance.now();
+    const operation: { current: S3Operation | undefined } = { current: undefined };
+    if (durations !== undefined || logEnabled('debug')) {
+      res.once('close', () => {
+        const name = operation.current?.name ?? 'Unknown';
+        const status = res.writableFinished ? String(res.statusCode) : INCOMPLETE_STATUS;
+        const seconds = (performance.now() - started) / 1000;
+        durations?.observe(name, status, seconds);
+        if (logEnabled('debug'))
+          log.debug('s3_request', {
+            operation: name,
+            method: req.method,
+            status,
+            seconds: logSeconds(seconds),
+            requestId,
+          });
+      });
+    }
+    return withRequestId(requestId, () => serve(req, res, requestId, operation));
+  }
+
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    operation: { current: S3Operation | undefined },
+  ): Promise<void> {
     const common = [
       'x-amz-request-id',
       requestId,
@@ -115,6 +127,8 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       const pairs = parseQuery(rawQuery);
       const query = new Map<string, string>();
       for (const [k, v] of pairs) if (!query.has(k)) query.set(k, v);
+      const op = resolveOperation(req.method ?? 'GET', bucket, key, query, req.headers);
+      operation.current = op;
       // Browser-form uploads carry their signature in the form, not the request: refused as a
       // feature before authentication, so clients learn it is unsupported rather than unsigned.
       if (
@@ -136,10 +150,10 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       // Authorised: a client waiting on "Expect: 100-continue" may send its body now.
       if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
       const ctx: Ctx = { fs, cache, limits, region, req, res, bucket, key, query, auth, requestId };
-      await route(ctx);
+      await op.run(ctx);
     } catch (err) {
       const e = toS3Error(err, { missing: 'NoSuchKey' });
-      if (e.status >= 500) options.onError?.(err, req);
+      if (e.status >= 500) options.onError?.(err, req, requestId);
       // An error before the body was read: do not try to reuse a connection with unread bytes.
       if (!req.complete) res.setHeader('connection', 'close');
       sendError(req, res, e, resource, requestId);
@@ -159,77 +173,4 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
   }
 
   return { handle };
-}
-
-async function route(ctx: Ctx): Promise<void> {
-  const method = ctx.req.method ?? 'GET';
-  const q = ctx.query;
-  for (const s of SUBRESOURCES_NOT_IMPLEMENTED) {
-    if (q.has(s))
-      throw new S3Error('NotImplemented', `The ${s} subresource is not implemented by this gateway`);
-  }
-  if (ctx.bucket === '') {
-    if (method === 'GET') return buckets.listBuckets(ctx);
-    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
-  }
-  if (ctx.key === '') {
-    switch (method) {
-      case 'GET':
-        if (q.has('location')) return buckets.bucketLocation(ctx);
-        if (q.has('uploads')) return multipartListing.listUploads(ctx);
-        if (q.has('versioning')) return simple(ctx, 'VersioningConfiguration', {});
-        if (q.has('acl')) return acl.getAcl(ctx);
-        if (q.has('tagging'))
-          throw new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway');
-        if (q.has('versions')) return buckets.listObjectVersions(ctx);
-        return buckets.listObjects(ctx, q.get('list-type') === '2');
-      case 'HEAD':
-        return buckets.headBucket(ctx);
-      case 'PUT':
-        if (q.has('acl')) {
-          await requireBucket(ctx);
-          return acl.putAcl(ctx);
-        }
-        if (q.has('versioning') || q.has('tagging'))
-          throw new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway');
-        return buckets.createBucket(ctx);
-      case 'DELETE':
-        return buckets.deleteBucket(ctx);
-      case 'POST':
-        if (q.has('delete')) return deleteObjects(ctx);
-        break;
-    }
-    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
-  }
-  const versionId = q.get('versionId');
-  if (versionId !== undefined && versionId !== 'null')
-    throw new S3Error('InvalidArgument', 'Invalid version id specified');
-  switch (method) {
-    case 'GET':
-      if (q.has('tagging')) return tagging.getTagging(ctx);
-      if (q.has('uploadId')) return multipartListing.listPartsHandler(ctx);
-      if (q.has('acl')) return acl.getAcl(ctx);
-      return objects.getObject(ctx, false);
-    case 'HEAD':
-      return objects.getObject(ctx, true);
-    case 'PUT':
-      if (q.has('tagging')) return tagging.putTagging(ctx);
-      if (q.has('acl')) return acl.putObjectAcl(ctx);
-      if (q.has('uploadId') || q.has('partNumber')) return multipart.uploadPart(ctx);
-      if (ctx.req.headers['x-amz-copy-source'] !== undefined) return copyObject(ctx);
-      return objects.putObject(ctx);
-    case 'POST':
-      if (q.has('uploads')) return multipart.createUpload(ctx);
-      if (q.has('uploadId')) return multipart.completeUpload(ctx);
-      break;
-    case 'DELETE':
-      if (q.has('tagging')) return tagging.deleteTagging(ctx);
-      if (q.has('uploadId')) return multipart.abortUpload(ctx);
-      return deleteObject(ctx);
-  }
-  throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
-}
-
-function simple(ctx: Ctx, root: string, body: Record<string, string>): void {
-  sendXml(ctx.res, 200, toXml(root, body));
 }

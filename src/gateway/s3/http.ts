@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type IncomingMessage,
   type OutgoingHttpHeader,
@@ -10,9 +9,8 @@ import { esc } from './xml.js';
 
 /** Small helpers for S3 responses. */
 
-// A random per-process prefix and a counter: unique, and cheaper than random bytes per request.
-const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
-let idCounter = 0;
+/** The S3 request id is the Strata request id (x-amz-request-id = the id in every log line). */
+export { newRequestId } from '../../core/request-context.js';
 
 /**
  * A response that adds headers every answer carries (request ids, server) when its head is
@@ -40,11 +38,6 @@ export class S3Response extends ServerResponse {
       ? super.writeHead(statusCode, flat)
       : super.writeHead(statusCode, message, flat);
   }
-}
-
-export function newRequestId(): string {
-  idCounter = (idCounter + 1) % 0x100000000;
-  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
 export function sendXml(

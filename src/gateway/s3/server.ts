@@ -1,11 +1,19 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import { readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
+import { logger, logLevelFrom, setLogLevel } from '../../core/log.js';
+import {
+  type MetricsEndpoint,
+  parseMetricsPort,
+  processMetrics,
+  serveMetrics,
+} from '../../core/metrics-endpoint.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { newRequestId, S3Response, sendError } from './http.js';
@@ -87,7 +95,11 @@ Options:
   --domain D       also accept virtual-host style requests (<bucket>.D)
   --region R       region reported to clients (default us-east-1)
   --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], anonymousReadBuckets: [..],
-                   domain, region }
+                   domain, region }, and logLevel
+  --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
+                   none), named addresses.admin in the ready line
+  --log-level LEVEL  debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel: in
+                   --config); debug logs one line per request with its x-amz-request-id
 
 Environment:
   STRATA_S3_ACCESS_KEY_ID, STRATA_S3_SECRET_ACCESS_KEY   the root credentials
@@ -102,14 +114,18 @@ export interface GatewayFileConfig {
   readonly anonymousReadBuckets: string[];
   readonly domain?: string;
   readonly region?: string;
+  /** The file's top-level `logLevel`, if any. */
+  readonly logLevel?: string;
 }
 
 /** Reads the `s3:` section of a YAML configuration file. */
 export async function loadGatewayConfig(file: string | undefined): Promise<GatewayFileConfig> {
   if (!file) return { keys: [], anonymousReadBuckets: [] };
   const parsed = await readYamlFile(file);
+  const level = (parsed as { logLevel?: unknown } | null)?.logLevel;
+  const logLevel = typeof level === 'string' ? { logLevel: level } : {};
   const s3 = (parsed as { s3?: unknown } | null)?.s3 as Record<string, unknown> | undefined;
-  if (s3 === undefined) return { keys: [], anonymousReadBuckets: [] };
+  if (s3 === undefined) return { keys: [], anonymousReadBuckets: [], ...logLevel };
   const keys: { accessKeyId: string; secretAccessKey: string }[] = [];
   for (const k of (Array.isArray(s3.keys) ? s3.keys : []) as unknown[]) {
     const o = k as Record<string, unknown>;
@@ -129,6 +145,7 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
     anonymousReadBuckets: anon,
     ...(typeof s3.domain === 'string' ? { domain: s3.domain } : {}),
     ...(typeof s3.region === 'string' ? { region: s3.region } : {}),
+    ...logLevel,
   };
 }
 
@@ -240,6 +257,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       domain: { type: 'string' },
       region: { type: 'string' },
       config: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -247,6 +266,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     process.stdout.write(GATEWAY_S3_USAGE);
     return 0;
   }
+  const metricsPort =
+    values['metrics-port'] === undefined ? undefined : parseMetricsPort(values['metrics-port']);
   const registry = values.registry ?? process.env.STRATA_REGISTRY;
   if (!registry)
     throw new StrataError('INVALID_ARGUMENT', 'strata gateway s3 needs --registry URI (or STRATA_REGISTRY)');
@@ -254,6 +275,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new StrataError('INVALID_ARGUMENT', `bad --port ${values.port}`);
   const file = await loadGatewayConfig(values.config ?? process.env.STRATA_CONFIG);
+  setLogLevel(logLevelFrom(values['log-level'], process.env, file.logLevel));
   const credentials = credentialsFrom(process.env, file);
   if (credentials.size === 0) {
     process.stderr.write(
@@ -263,6 +285,16 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const fs = await connect(registry);
   const domain = values.domain ?? file.domain;
   const region = values.region ?? file.region;
+  const metrics = new MetricsRegistry();
+  let endpoint: MetricsEndpoint | undefined;
+  if (metricsPort !== undefined) {
+    processMetrics(metrics);
+    endpoint = await serveMetrics(metrics, {
+      host: values.host ?? '127.0.0.1',
+      port: metricsPort,
+      role: 'gateway-s3',
+    });
+  }
   const gw = await startS3GatewayServer(fs, {
     credentials,
     anonymousBuckets: file.anonymousReadBuckets,
@@ -270,15 +302,20 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(region !== undefined ? { region } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
-    onError: (err, req) =>
-      process.stderr.write(
-        `${JSON.stringify({ msg: 's3_error', method: req.method, url: req.url, error: (err as Error).message })}\n`,
-      ),
+    ...(endpoint ? { metrics } : {}),
+    onError: (err, req, requestId) =>
+      logger('s3_error', { method: req.method, url: req.url, error: (err as Error).message, requestId }),
   });
   return runUntilSignal(
-    { ready: true, role: 'gateway-s3', pid: process.pid, addresses: { s3: gw.url } },
+    {
+      ready: true,
+      role: 'gateway-s3',
+      pid: process.pid,
+      addresses: { s3: gw.url, ...(endpoint ? { admin: endpoint.url } : {}) },
+    },
     async () => {
       await gw.close();
+      await endpoint?.close();
       await fs.close();
     },
   );
