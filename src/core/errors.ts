@@ -31,6 +31,7 @@ export const S3_STATUS = {
   InvalidBucketName: 400,
   InvalidBucketState: 409,
   InvalidDigest: 400,
+  InvalidLocationConstraint: 400,
   InvalidPart: 400,
   InvalidPartOrder: 400,
   InvalidRange: 416,

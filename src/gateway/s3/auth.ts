@@ -154,9 +154,28 @@ function canonicalHeaders(req: IncomingMessage, signed: string[]): string {
       if (values === undefined) {
         throw new S3Error('SignatureDoesNotMatch', `signed header ${name} is missing from the request`);
       }
-      return `${name}:${values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`;
+      return `${name}:${values.map((v) => sentText(v).trim().replace(/\s+/g, ' ')).join(',')}\n`;
     })
     .join('');
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header value as the client signed it. Node decodes header bytes as latin1, one char per
+ * byte; the canonical request is hashed as UTF-8. A client that sent UTF-8 bytes (botocore, Go,
+ * curl) signed those bytes, so valid UTF-8 is decoded back to the text it encodes; bytes that are
+ * not UTF-8 (Node's http client writes 'é' as one byte 0xE9) were signed as the code points, which
+ * the latin1 string already is.
+ */
+export function sentText(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
 }
 
 /** "20130524T000000Z" → ms since the epoch, or NaN. */
@@ -416,13 +435,14 @@ async function verifyPresigned(
   if (Number.isNaN(when)) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
   const seconds = Number(expires);
-  // Out-of-range lifetimes (zero, negative, over a week) are refused as access denials, 403.
+  // As S3: a negative or over-a-week lifetime is a malformed URL (400); a week exactly is valid;
+  // zero is a URL that expired when it was signed (403).
+  if (seconds < 0) throw bad('X-Amz-Expires must be non-negative');
   if (seconds > MAX_PRESIGN_SECONDS)
-    throw new S3Error(
-      'AccessDenied',
-      'X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds',
+    throw bad(
+      'X-Amz-Expires must be less than a week (in seconds) that is; the given X-Amz-Expires must be less than 604800 seconds',
     );
-  if (seconds <= 0) throw new S3Error('AccessDenied', 'Request has expired');
+  if (seconds === 0) throw new S3Error('AccessDenied', 'Request has expired');
   checkPresignedTime(when, seconds, now);
   const signed = signedHeaders.split(';');
   const payloadHash = q('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD;

@@ -10,7 +10,7 @@ import { type ListItem, type ListingDeps, walk } from './listing.js';
 import type { ListingPage } from './listing-pages.js';
 import { etagOf, loadMeta, validMeta } from './meta.js';
 import { listOverflow } from './overflow.js';
-import { child, esc, parseXml, RawXml, toXml } from './xml.js';
+import { child, esc, parseXml, RawXml, toXml, type XmlElement } from './xml.js';
 
 /**
  * ListBuckets, with the optional paging S3 added in 2024: prefix, max-buckets (1–10,000) and an
@@ -61,6 +61,38 @@ async function isMountPoint(ctx: Ctx): Promise<boolean> {
   return (await ctx.fs.mounts()).some((m) => m.path === bucketPath(ctx.bucket));
 }
 
+/**
+ * The LocationConstraint of a CreateBucketConfiguration. Any region name is accepted: a gateway
+ * has one location, and a client configured for another region (boto3 and the aws CLI send
+ * theirs on every CreateBucket outside us-east-1) still creates its bucket here. It must look
+ * like a region name, though: S3 refuses anything else as InvalidLocationConstraint.
+ */
+export function locationConstraint(doc: XmlElement): string {
+  const loc = (child(doc, 'LocationConstraint')?.text ?? '').trim();
+  if (loc !== '' && !/^[a-z0-9][a-z0-9-]{0,62}$/i.test(loc))
+    throw new S3Error('InvalidLocationConstraint', `The specified location-constraint "${loc}" is not valid`);
+  return loc;
+}
+
+/**
+ * A CreateBucket of a name that exists: 409 BucketAlreadyOwnedByYou when the caller owns it (as
+ * every AWS region but us-east-1 answers; us-east-1's legacy 200 is not reproduced), 409
+ * BucketAlreadyExists when someone else does. Both carry the BucketName element as S3's do.
+ */
+export function bucketTaken(bucket: string, ownedByCaller: boolean): S3Error {
+  return ownedByCaller
+    ? new S3Error(
+        'BucketAlreadyOwnedByYou',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+        { extra: { BucketName: bucket } },
+      )
+    : new S3Error(
+        'BucketAlreadyExists',
+        'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+        { extra: { BucketName: bucket } },
+      );
+}
+
 export async function createBucket(ctx: Ctx): Promise<void> {
   validateBucketName(ctx.bucket);
   checkAclHeaders(ctx);
@@ -74,13 +106,7 @@ export async function createBucket(ctx: Ctx): Promise<void> {
         'MalformedXML',
         'The XML you provided was not well-formed or did not validate against our published schema',
       );
-    const loc = child(doc, 'LocationConstraint')?.text ?? '';
-    if (loc !== '' && loc !== ctx.region) {
-      throw new S3Error(
-        'InvalidArgument',
-        `The specified location-constraint "${loc}" is not valid; this gateway serves ${ctx.region}`,
-      );
-    }
+    locationConstraint(doc);
   }
   let exists = false;
   try {
@@ -88,14 +114,12 @@ export async function createBucket(ctx: Ctx): Promise<void> {
   } catch (err) {
     if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
   }
-  if (exists)
-    throw new S3Error(
-      'BucketAlreadyOwnedByYou',
-      'Your previous request to create the named bucket succeeded and you already own it.',
-    );
+  // One owner today: every existing bucket is the caller's (the multi-user work passes false).
+  if (exists) throw bucketTaken(ctx.bucket, true);
   try {
     await ctx.fs.mkdir(bucketPath(ctx.bucket));
   } catch (err) {
+    if (isStrataError(err, 'ALREADY_EXISTS')) throw bucketTaken(ctx.bucket, true);
     throw toS3Error(err);
   }
   ctx.cache.invalidate('/');

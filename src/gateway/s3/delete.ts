@@ -14,18 +14,27 @@ import { child, children, parseXml, toXml } from './xml.js';
 
 /** Deletes a file and its sidecar, then the directories it leaves empty (S3 has no empty "folders"). */
 export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<void> {
+  const pruned = await removeOnly(ctx, key);
+  for (const [dir, stopAt] of pruned) await pruneEmpty(ctx.fs, dir, stopAt);
+}
+
+/** The directories (with where pruning stops) that removing an object may have left empty. */
+type PruneList = [dir: string, stopAt: string][];
+
+/** Deletes a file and its sidecar; the caller prunes the directories returned. */
+async function removeOnly(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<PruneList> {
   const path = treePath(ctx.bucket, key);
   if (path === undefined || (await findOverflow(ctx, key))) {
     await deleteOverflow(ctx, key);
-    return;
+    return [];
   }
   try {
     const st = await ctx.fs.status(path, { syncIntervalMs: 0 });
     if (st.type === 'directory') {
-      if (!isDirKey(key)) return;
+      if (!isDirKey(key)) return [];
       await ctx.fs.delete(path);
     } else {
-      if (isDirKey(key)) return;
+      if (isDirKey(key)) return [];
       await ctx.fs.delete(path);
     }
   } catch (err) {
@@ -39,8 +48,42 @@ export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, ke
   }
   await deleteMeta(ctx.fs, ctx.bucket, key, ctx.cache);
   ctx.cache.invalidate(parentOf(path));
-  await pruneEmpty(ctx.fs, parentOf(path), bucketPath(ctx.bucket));
-  await pruneEmpty(ctx.fs, parentOf(metaPath(ctx.bucket, key)), `${bucketPath(ctx.bucket)}/.strata-s3/meta`);
+  return [
+    [parentOf(path), bucketPath(ctx.bucket)],
+    [parentOf(metaPath(ctx.bucket, key)), `${bucketPath(ctx.bucket)}/.strata-s3/meta`],
+  ];
+}
+
+/** Keys a DeleteObjects removes at once: each removal is a few worker round trips. */
+const DELETE_CONCURRENCY = 16;
+
+/**
+ * Removes many keys: DELETE_CONCURRENCY at a time, then each directory they leave empty is pruned
+ * once, deepest first (1,000 keys in one folder list it once, not 1,000 times). Returns the
+ * error of each key that failed (undefined for success), in the order of `keys`.
+ */
+export async function removeObjects(
+  ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>,
+  keys: readonly string[],
+): Promise<(S3Error | undefined)[]> {
+  const results: (S3Error | undefined)[] = new Array(keys.length);
+  const dirs = new Map<string, string>();
+  let next = 0;
+  const lane = async () => {
+    while (next < keys.length) {
+      const i = next++;
+      try {
+        for (const [dir, stopAt] of await removeOnly(ctx, keys[i]!)) dirs.set(dir, stopAt);
+        results[i] = undefined;
+      } catch (err) {
+        results[i] = toS3Error(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, lane));
+  const deepestFirst = [...dirs].sort((a, b) => b[0].length - a[0].length);
+  for (const [dir, stopAt] of deepestFirst) await pruneEmpty(ctx.fs, dir, stopAt);
+  return results;
 }
 
 async function pruneEmpty(fs: StrataFileSystem, dir: string, stopAt: string): Promise<void> {
@@ -84,6 +127,7 @@ export async function deleteObjects(ctx: Ctx): Promise<void> {
   }
   const deleted: { Key: string }[] = [];
   const errors: { Key: string; Code: string; Message: string }[] = [];
+  const toRemove: string[] = [];
   for (const o of objects) {
     const keyEl = child(o, 'Key');
     if (!keyEl) throw new S3Error('MalformedXML', 'Each Object needs a Key');
@@ -94,13 +138,13 @@ export async function deleteObjects(ctx: Ctx): Promise<void> {
       errors.push({ Key: key, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
       continue;
     }
-    try {
-      await removeObject(ctx, key);
-      deleted.push({ Key: key });
-    } catch (err) {
-      const e = toS3Error(err);
-      errors.push({ Key: key, Code: e.code, Message: e.message });
-    }
+    toRemove.push(key);
   }
+  const results = await removeObjects(ctx, toRemove);
+  toRemove.forEach((key, i) => {
+    const e = results[i];
+    if (e === undefined) deleted.push({ Key: key });
+    else errors.push({ Key: key, Code: e.code, Message: e.message });
+  });
   sendXml(ctx.res, 200, toXml('DeleteResult', { Deleted: quiet ? undefined : deleted, Error: errors }));
 }

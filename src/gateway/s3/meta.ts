@@ -3,6 +3,7 @@ import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import { sentText } from './auth.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { metaPath } from './keys.js';
 import type { ListingCache } from './listing.js';
@@ -155,4 +156,29 @@ const fingerprintEtags = new Map<string, string>();
 
 export function etagOf(info: FileInfo, meta: ObjectMeta | undefined): string {
   return meta?.etag ?? derivedEtag(info);
+}
+
+const RFC2047 = /^=\?utf-8\?([bq])\?([^?]*)\?=$/i;
+const PRINTABLE_ASCII = /^[\x20-\x7e\t]*$/;
+
+/**
+ * An x-amz-meta-* value as stored: the text the client sent (UTF-8 bytes decoded, see
+ * sentText), with an RFC 2047 encoded word (=?UTF-8?B?…?= or ?Q?) decoded first, as S3 does.
+ */
+export function metaValueFromHeader(value: string): string {
+  const text = sentText(value);
+  const m = RFC2047.exec(text.trim());
+  if (!m) return text;
+  const data = m[2]!;
+  if (m[1]!.toLowerCase() === 'b') return Buffer.from(data, 'base64').toString('utf8');
+  const bytes = data
+    .replace(/_/g, ' ')
+    .replace(/=([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}
+
+/** A stored value as a response header: non-ASCII text RFC 2047 B-encoded in UTF-8, as S3 answers it. */
+export function metaValueToHeader(value: string): string {
+  if (PRINTABLE_ASCII.test(value)) return value;
+  return `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }

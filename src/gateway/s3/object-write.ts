@@ -13,7 +13,14 @@ import { type ChecksumAlgorithm, type RequestChecksum, requestChecksum } from '.
 import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isDirKey, treePath } from './keys.js';
-import { contentIdentity, deleteMeta, type ObjectMeta, type StoredChecksum, saveMeta } from './meta.js';
+import {
+  contentIdentity,
+  deleteMeta,
+  metaValueFromHeader,
+  type ObjectMeta,
+  type StoredChecksum,
+  saveMeta,
+} from './meta.js';
 import { statObject } from './object-state.js';
 import { deleteOverflow, findOverflow, overflowPath, saveOverflowMeta } from './overflow.js';
 
@@ -258,6 +265,19 @@ const STORED_HEADERS = [
 
 const MAX_META_BYTES = 2048;
 
+/**
+ * Content-Encoding without the aws-chunked transfer framing, otherwise exactly as sent ("deflate,
+ * gzip" keeps its space): S3 returns the stored value byte for byte.
+ */
+export function withoutAwsChunked(value: string): string {
+  if (!/(^|,)\s*aws-chunked\s*(,|$)/.test(value)) return value.trim();
+  return value
+    .split(',')
+    .filter((s) => s.trim() !== 'aws-chunked' && s.trim() !== '')
+    .join(',')
+    .trim();
+}
+
 /** x-amz-meta-*, Content-Type and the stored headers from a request. */
 export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta'> {
   const meta: Record<string, string> = {};
@@ -266,15 +286,12 @@ export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 
   for (const [name, value] of Object.entries(ctx.req.headers)) {
     const v = Array.isArray(value) ? value.join(',') : (value ?? '');
     if (name.startsWith('x-amz-meta-')) {
-      meta[name.slice(11)] = v;
-      bytes += name.length - 11 + Buffer.byteLength(v);
+      const text = metaValueFromHeader(v);
+      meta[name.slice(11)] = text;
+      bytes += name.length - 11 + Buffer.byteLength(text);
     } else if (STORED_HEADERS.includes(name)) {
       if (name === 'content-encoding') {
-        const rest = v
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s !== 'aws-chunked' && s !== '')
-          .join(',');
+        const rest = withoutAwsChunked(v);
         if (rest) headers[name] = rest;
       } else headers[name] = v;
     }

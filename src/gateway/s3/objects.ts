@@ -7,7 +7,7 @@ import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { httpDate, readBody, sendEmpty } from './http.js';
 import { isDirKey, metaPath, treePath } from './keys.js';
-import { contentIdentity, etagOf } from './meta.js';
+import { contentIdentity, etagOf, metaValueToHeader } from './meta.js';
 import { type ObjectState, statObject } from './object-state.js';
 import {
   bodyStream,
@@ -76,7 +76,7 @@ function objectHeaders(state: ObjectState): Record<string, string | number> {
     'content-type': state.meta?.contentType ?? 'binary/octet-stream',
   };
   for (const [k, v] of Object.entries(state.meta?.headers ?? {})) h[k] = v;
-  for (const [k, v] of Object.entries(state.meta?.meta ?? {})) h[`x-amz-meta-${k}`] = v;
+  for (const [k, v] of Object.entries(state.meta?.meta ?? {})) h[`x-amz-meta-${k}`] = metaValueToHeader(v);
   const tags = Object.keys(state.meta?.tags ?? {}).length;
   if (tags > 0) h['x-amz-tagging-count'] = tags;
   if (state.meta?.parts) h['x-amz-mp-parts-count'] = state.meta.parts;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import * as acl from './acl.js';
+import { getObjectAttributes } from './attributes.js';
 import * as buckets from './buckets.js';
 import { type Ctx, requireBucket } from './context.js';
 import { copyObject } from './copy.js';
@@ -93,6 +94,7 @@ const OPS = {
   GetObjectTagging: op('GetObjectTagging', tagging.getTagging),
   ListParts: op('ListParts', multipartListing.listPartsHandler),
   GetObjectAcl: op('GetObjectAcl', acl.getAcl),
+  GetObjectAttributes: op('GetObjectAttributes', getObjectAttributes),
   GetObject: op('GetObject', (ctx) => objects.getObject(ctx, false)),
   HeadObject: op('HeadObject', (ctx) => objects.getObject(ctx, true)),
   PutObjectTagging: op('PutObjectTagging', tagging.putTagging),
@@ -170,6 +172,7 @@ function objectOperation(
       if (q.has('tagging')) return OPS.GetObjectTagging;
       if (q.has('uploadId')) return OPS.ListParts;
       if (q.has('acl')) return OPS.GetObjectAcl;
+      if (q.has('attributes')) return OPS.GetObjectAttributes;
       return OPS.GetObject;
     case 'HEAD':
       return OPS.HeadObject;
