@@ -22,7 +22,11 @@ export async function removeObject(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, ke
 type PruneList = [dir: string, stopAt: string][];
 
 /** Deletes a file and its sidecar; the caller prunes the directories returned. */
-async function removeOnly(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string): Promise<PruneList> {
+async function removeOnly(
+  ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>,
+  key: string,
+  sidecars?: ReadonlySet<string>,
+): Promise<PruneList> {
   const path = treePath(ctx.bucket, key);
   if (path === undefined || (await findOverflow(ctx, key))) {
     await deleteOverflow(ctx, key);
@@ -46,12 +50,40 @@ async function removeOnly(ctx: Pick<Ctx, 'fs' | 'bucket' | 'cache'>, key: string
       // Idempotent: deleting a missing key succeeds.
     } else throw toS3Error(err);
   }
-  await deleteMeta(ctx.fs, ctx.bucket, key, ctx.cache);
+  // `sidecars`, when given, lists every sidecar there is: one that is not there needs no delete.
+  if (sidecars === undefined || sidecars.has(metaPath(ctx.bucket, key)))
+    await deleteMeta(ctx.fs, ctx.bucket, key, ctx.cache);
   ctx.cache.invalidate(parentOf(path));
   return [
     [parentOf(path), bucketPath(ctx.bucket)],
     [parentOf(metaPath(ctx.bucket, key)), `${bucketPath(ctx.bucket)}/.strata-s3/meta`],
   ];
+}
+
+/**
+ * The sidecars of `keys` that exist, from one listing per sidecar directory (a few for a batch
+ * of keys in a few folders), so a key without one (most: plain PUTs) costs no failed delete.
+ * Undefined when the keys span too many directories for that to pay: then each delete is tried.
+ */
+async function existingSidecars(
+  ctx: Pick<Ctx, 'fs' | 'bucket'>,
+  keys: readonly string[],
+): Promise<Set<string> | undefined> {
+  const dirs = new Set<string>();
+  for (const key of keys) {
+    if (treePath(ctx.bucket, key) === undefined) continue; // overflow keys keep no tree sidecar
+    dirs.add(parentOf(metaPath(ctx.bucket, key)));
+  }
+  if (dirs.size > keys.length / 4) return undefined;
+  const found = new Set<string>();
+  for (const dir of dirs) {
+    try {
+      for (const e of await ctx.fs.list(dir, { syncIntervalMs: 0 })) found.add(`${dir}/${e.name}`);
+    } catch (err) {
+      if (!isStrataError(err, 'NOT_FOUND') && !isStrataError(err, 'NOT_A_DIRECTORY')) throw toS3Error(err);
+    }
+  }
+  return found;
 }
 
 /** Keys a DeleteObjects removes at once: each removal is a few worker round trips. */
@@ -68,12 +100,13 @@ export async function removeObjects(
 ): Promise<(S3Error | undefined)[]> {
   const results: (S3Error | undefined)[] = new Array(keys.length);
   const dirs = new Map<string, string>();
+  const sidecars = await existingSidecars(ctx, keys);
   let next = 0;
   const lane = async () => {
     while (next < keys.length) {
       const i = next++;
       try {
-        for (const [dir, stopAt] of await removeOnly(ctx, keys[i]!)) dirs.set(dir, stopAt);
+        for (const [dir, stopAt] of await removeOnly(ctx, keys[i]!, sidecars)) dirs.set(dir, stopAt);
         results[i] = undefined;
       } catch (err) {
         results[i] = toS3Error(err);
