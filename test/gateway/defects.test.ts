@@ -9,6 +9,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -16,7 +17,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createScope, getSigningKey } from '@smithy/signature-v4';
-import { ACCESS_KEY, aws, type Harness, run, SECRET_KEY, startHarness } from './harness.js';
+import { ACCESS_KEY, aws, type Harness, run, SECRET_KEY, s3Error, startHarness } from './harness.js';
 import { presignPath, Sha256 } from './sign.js';
 
 /**
@@ -396,6 +397,14 @@ describe('S3 defects from the conformance run (issue 18)', () => {
         ['dl/a%b%c', 'dl/a%d', 'dl/caf\u00e9/\u00e9t\u00e9\u00e9x', 'dl/plain', 'dl/x+w', 'dl/x+y+z'],
       ],
     ];
+    // s3-tests' odd ones: a newline, a space, a dot, a letter, and one no key contains.
+    const all = keys.map((k) => `dl/${k}`).sort();
+    cases.push(['\n', [], all], [' ', [], all], ['.', [], all], ['zzz', [], all]);
+    cases.push([
+      'a',
+      ['dl/a', 'dl/ca', 'dl/pla'],
+      ['dl/multiABCmore', 'dl/multiABCrest', 'dl/x+w', 'dl/x+y+z'],
+    ]);
     for (const [delimiter, prefixes, contents] of cases) {
       const t0 = performance.now();
       const v2 = await s3.send(
@@ -416,7 +425,8 @@ describe('S3 defects from the conformance run (issue 18)', () => {
           contents,
           delimiter,
         );
-        assert.equal(page.Delimiter, delimiter);
+        // The SDK's XML parser drops a text node that is only a newline.
+        assert.equal(page.Delimiter, delimiter === '\n' ? '' : delimiter);
       }
     }
   });
@@ -463,6 +473,14 @@ describe('S3 defects from the conformance run (issue 18)', () => {
         MultipartUpload: { Parts: parts },
       }),
     );
+    const t0 = performance.now();
+    const beyond = await s3Error(
+      s3.send(new GetObjectCommand({ Bucket: 'def', Key: 'big-mp', PartNumber: COUNT + 1 })),
+    );
+    elapsed[`GET partNumber=${COUNT + 1}`] = Math.round(performance.now() - t0);
+    assert.deepEqual(beyond, { name: 'InvalidPart', status: 400 });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'def', Key: 'big-mp', PartNumber: 3 }));
+    assert.equal(head.ContentLength, PART);
     for (const n of [1, 7, COUNT]) {
       const t0 = performance.now();
       const g = await s3.send(new GetObjectCommand({ Bucket: 'def', Key: 'big-mp', PartNumber: n }));
