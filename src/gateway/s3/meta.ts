@@ -3,7 +3,7 @@ import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
-import { sentText } from './auth.js';
+import { sentText } from './canonical.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { metaPath } from './keys.js';
 import type { ListingCache } from './listing.js';
