@@ -310,7 +310,7 @@ describe('S3 defects from the conformance run (issue 18)', () => {
     assert.ok(names.includes('loc-eu') && !names.includes('loc-bad'), names.join());
   });
 
-  test('presigned X-Amz-Expires: 0 expired (403), a week valid, over a week or negative or not a number 400', async () => {
+  test('presigned X-Amz-Expires: 0 or negative expired (403), a week valid, over a week or not a number 400', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'def', Key: 'pre', Body: 'presigned' }));
     const get = async (expires: number | string) => {
       const path = await presignPath(h.port, 'GET', '/def/pre', { expires: 1 });
@@ -326,11 +326,10 @@ describe('S3 defects from the conformance run (issue 18)', () => {
     const zero = await signed(0);
     assert.equal(zero.status, 403);
     assert.match(zero.body, /<Code>AccessDenied<\/Code>/);
-    for (const expires of [604801, -7]) {
-      const r = await signed(expires);
-      assert.equal(r.status, 400, `${expires}: ${r.body}`);
-      assert.match(r.body, /<Code>AuthorizationQueryParametersError<\/Code>/);
-    }
+    const over = await signed(604801);
+    assert.equal(over.status, 400, over.body);
+    assert.match(over.body, /<Code>AuthorizationQueryParametersError<\/Code>/);
+    assert.equal((await signed(-7)).status, 403);
     const word = await get('soon');
     assert.equal(word.status, 400);
     assert.match(word.body, /<Code>AuthorizationQueryParametersError<\/Code>/);

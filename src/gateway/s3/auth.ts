@@ -356,14 +356,13 @@ async function verifyPresigned(
   if (Number.isNaN(when)) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   if (!/^-?\d+$/.test(expires)) throw bad('X-Amz-Expires should be a number');
   const seconds = Number(expires);
-  // As S3: a negative or over-a-week lifetime is a malformed URL (400); a week exactly is valid;
-  // zero is a URL that expired when it was signed (403).
-  if (seconds < 0) throw bad('X-Amz-Expires must be non-negative');
+  // As AWS: an over-a-week lifetime is a malformed URL (400); a week exactly is valid; zero or a
+  // negative one is a URL that had expired when it was signed (403, as s3-tests expect).
   if (seconds > MAX_PRESIGN_SECONDS)
     throw bad(
       'X-Amz-Expires must be less than a week (in seconds) that is; the given X-Amz-Expires must be less than 604800 seconds',
     );
-  if (seconds === 0) throw new S3Error('AccessDenied', 'Request has expired');
+  if (seconds <= 0) throw new S3Error('AccessDenied', 'Request has expired');
   checkPresignedTime(when, seconds, now);
   const signed = signedHeaders.split(';');
   const payloadHash = q('X-Amz-Content-Sha256') ?? UNSIGNED_PAYLOAD;
