@@ -17,7 +17,20 @@ import { Etcd3, type Lease, type Watcher } from 'etcd3';
 import type { WorkerInfo } from '../src/registry/registry.js';
 import { type EtcdProcess, startEtcd } from '../test/helpers/etcd.js';
 import { type Row, row } from './report.js';
-import { scaleWorkers } from './scale.js';
+
+const TB = 1e12;
+
+/** Ids shaped like real ones (host-port + random suffix), so their sort order is arbitrary. */
+export function scaleWorkers(count: number): WorkerInfo[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `w-${(Math.imul(i + 1, 0x9e3779b1) >>> 0).toString(16).padStart(8, '0')}-${i}`,
+    address: `http://10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:29999`,
+    capacityBytes: (1 + (i % 4)) * TB,
+    state: 'ACTIVE',
+    version: '0.1.0',
+    startedAtMs: 1_700_000_000_000 + i,
+  }));
+}
 
 const TICKS = 100; // USER_HZ on Linux
 
@@ -146,19 +159,21 @@ async function membershipReads(
   const rows: Row[] = [];
   await inBatches(workers, 200, (w) => client.put(`bench/workers/${w.id}`).value(JSON.stringify(w)).exec());
   // --- one full member list: what each watching client reads after every event today --------
+  const l0 = procStats(etcd.pid);
   const lt = performance.now();
   let listBytes = 0;
-  const reps = 5;
+  const reps = 20;
   for (let i = 0; i < reps; i++) {
     const all = await client.getAll().prefix('bench/workers/').strings();
     listBytes = Object.entries(all).reduce((s, [k, v]) => s + k.length + v.length, 0);
   }
   const listMs = (performance.now() - lt) / reps;
+  const listCpuMs = ((procStats(etcd.pid).cpuS - l0.cpuS) * 1000) / reps;
   const listed = await client.getAll().prefix('bench/workers/').count();
   rows.push(
     row(
       'etcd: list the worker records (one client refresh)',
-      `${listMs.toFixed(1)} ms`,
+      `${listMs.toFixed(1)} ms, etcd ${listCpuMs.toFixed(1)} ms CPU`,
       `${listed} records, ${(listBytes / 1024).toFixed(0)} KiB`,
       listMs,
     ),
