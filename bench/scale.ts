@@ -185,6 +185,33 @@ export async function runScaleBench(argv: string[]): Promise<Row[]> {
   );
   rows.push(row('maglev build with table 655373 (10× default)', ms(big), 'target 50 ms', big / 50));
 
+  // Disruption at this size: Maglev's stray moves (between unchanged workers) grow with N.
+  {
+    const joiner = { id: 'w-joiner', weight: 2 * TB };
+    const before = createRing(nodes);
+    const after = createRing([...nodes, joiner]);
+    let moved = 0;
+    let stray = 0;
+    for (const k of keys) {
+      const a = before.primary(k);
+      const b = after.primary(k);
+      if (a !== b) {
+        moved++;
+        if (b !== joiner.id) stray++;
+      }
+    }
+    const ideal = joiner.weight / (nodes.reduce((s, n) => s + n.weight, 0) + joiner.weight);
+    const f = moved / keys.length;
+    rows.push(
+      row(
+        `keys moved when 1 joins ${count} (${alg})`,
+        `${(f * 100).toFixed(3)}% (stray ${((stray / keys.length) * 100).toFixed(3)}%)`,
+        `ideal ${(ideal * 100).toFixed(3)}%`,
+        f / ideal,
+      ),
+    );
+  }
+
   const ring = createRing(nodes);
   const one = ratePerSec(keys, (k) => ring.primary(k));
   const three = ratePerSec(keys, (k) => ring.owners(k, 3));
