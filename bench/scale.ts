@@ -93,17 +93,28 @@ function childMemory(count: number): void {
   gc();
   const after = process.memoryUsage();
   const bytes = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
-  process.stdout.write(`${JSON.stringify({ bytes, size: router.size })}\n`);
+  // A client that has talked to every worker also holds one RemoteFileSystem (HTTP pool) each;
+  // created here without connecting, so sockets and TLS state are not counted.
+  for (const w of router.liveWorkers()) router.client(w);
+  gc();
+  gc();
+  const pools = process.memoryUsage();
+  const poolBytes = pools.heapUsed - after.heapUsed + (pools.arrayBuffers - after.arrayBuffers);
+  process.stdout.write(`${JSON.stringify({ bytes, poolBytes, size: router.size })}\n`);
 }
 
-export function clientMemoryBytes(count: number): number {
+export function clientMemoryBytes(count: number): { bytes: number; poolBytes: number } {
   const script = fileURLToPath(import.meta.url);
   const out = execFileSync(process.execPath, ['--expose-gc', script, '--child-memory', String(count)], {
     encoding: 'utf8',
   });
-  const { bytes, size } = JSON.parse(out.trim().split('\n').pop()!) as { bytes: number; size: number };
+  const { bytes, poolBytes, size } = JSON.parse(out.trim().split('\n').pop()!) as {
+    bytes: number;
+    poolBytes: number;
+    size: number;
+  };
   if (size !== count) throw new Error(`child router holds ${size} workers, expected ${count}`);
-  return bytes;
+  return { bytes, poolBytes };
 }
 
 /** Worst node's slots ÷ its weighted share of the table, at the given table size (exact, no key noise). */
@@ -227,7 +238,7 @@ export async function runScaleBench(argv: string[]): Promise<Row[]> {
   );
 
   const mem = clientMemoryBytes(count);
-  const mib = mem / 2 ** 20;
+  const mib = mem.bytes / 2 ** 20;
   rows.push(
     row(
       `client memory for the ${count}-worker ring (router + WorkerInfo)`,
@@ -237,6 +248,16 @@ export async function runScaleBench(argv: string[]): Promise<Row[]> {
       {
         max: 1,
       },
+    ),
+  );
+
+  const poolMib = mem.poolBytes / 2 ** 20;
+  rows.push(
+    row(
+      `client: + one RemoteFileSystem per worker (${count}, unconnected)`,
+      `${poolMib.toFixed(2)} MiB`,
+      'info',
+      poolMib,
     ),
   );
 
