@@ -10,7 +10,7 @@
  *   client memory   : heap + array buffers an OwnerRouter holds for 3,000 workers, measured in a
  *                     child process after GC (node --expose-gc), so nothing else is counted
  *
- * Usage: node dist/bench/scale.js [--workers 3000] [--no-etcd]
+ * Usage: node dist/bench/scale.js [--workers 3000] [--watchers 5000] [--no-etcd]
  *        node --expose-gc dist/bench/scale.js --child-memory N   (internal: prints one JSON line)
  */
 import { execFileSync } from 'node:child_process';
@@ -140,6 +140,7 @@ export async function runScaleBench(argv: string[]): Promise<Row[]> {
     args: argv,
     options: {
       workers: { type: 'string', default: '3000' },
+      watchers: { type: 'string', default: '5000' },
       'no-etcd': { type: 'boolean', default: false },
     },
   });
@@ -262,7 +263,7 @@ export async function runScaleBench(argv: string[]): Promise<Row[]> {
   );
 
   if (!values['no-etcd']) {
-    rows.push(...(await runEtcdScale({ workers: count })));
+    rows.push(...(await runEtcdScale({ workers: count, watchers: Number(values.watchers) })));
   }
   return rows;
 }
