@@ -28,7 +28,9 @@ export interface InstrumentOptions {
   /**
    * Deadline of a call that moves no body (status, one list page, delete, mkdir, a real rename)
    * and of a read until its stream opens (an HTTP store: its response headers, the first byte);
-   * past it the call is aborted and fails with TIMEOUT. Writes are bounded by their source and
+   * past it the call is aborted and fails with UFS_UNAVAILABLE (the store did not answer: EIO
+   * under FUSE, S3 503, CLI exit 69 — and not TIMEOUT, which clients read as "this worker is
+   * stuck" and fail over to a replica that would wait on the same store). Writes are bounded by their source and
    * the caller's signal instead, and so are the calls that may move or visit a whole tree (a
    * recursive delete, a rename by copy), whose connectors bound each request they make.
    * Default 10 s (DEFAULT_STORE_DEADLINE_MS); 0 turns it off.
@@ -36,7 +38,7 @@ export interface InstrumentOptions {
   readonly deadlineMs?: number;
 }
 
-/** The same as the http connector's default timeoutMs, so a silent store fails TIMEOUT in 10 s. */
+/** The same as the http connector's default timeoutMs, so a silent store fails in 10 s. */
 export const DEFAULT_STORE_DEADLINE_MS = 10_000;
 
 /**
@@ -44,7 +46,7 @@ export const DEFAULT_STORE_DEADLINE_MS = 10_000;
  * each store it opens): it times the call, bounds it by a deadline, and hands the connector one
  * AbortSignal that fires on the caller's signal or the deadline — so a client that goes away or a
  * store that hangs stops the request to the store itself. An aborted call fails with CANCELLED
- * (TIMEOUT for the deadline), whatever the connector's own abort error looked like.
+ * (UFS_UNAVAILABLE for the deadline), whatever the connector's own abort error looked like.
  *
  * A wrapper of the same interface (STYLE.md: cross-cutting concerns are wrappers), so connectors
  * stay unaware of it and the contract suite runs unchanged through it.
@@ -137,7 +139,7 @@ export class InstrumentedStore extends UnderStore {
             () =>
               deadline.abort(
                 new StrataError(
-                  'TIMEOUT',
+                  'UFS_UNAVAILABLE',
                   `${this.uri}: ${op} ${path}: no answer within ${this.deadlineMs} ms (the store deadline)`,
                   { details: { path, op, deadlineMs: this.deadlineMs } },
                 ),
