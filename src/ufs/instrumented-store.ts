@@ -36,7 +36,21 @@ export interface InstrumentOptions {
    * Default 10 s (DEFAULT_STORE_DEADLINE_MS); 0 turns it off.
    */
   readonly deadlineMs?: number;
+  /**
+   * After a call ran into the whole deadline (the store went silent), the store is suspect for
+   * this long: its bounded calls get `suspectDeadlineMs` instead, so while an origin is
+   * blackholed each request does not wait the whole deadline again (an S3 GET of a cached object
+   * looks up its sidecar: two store calls). The first call to succeed clears it, so reads recover
+   * as soon as the store answers; a short deadline missed does not extend it, so a store that is
+   * only slow gets a whole deadline again when the window ends. Default 10 s; 0 turns it off.
+   */
+  readonly suspectWindowMs?: number;
+  /** The deadline of a suspect store's calls. Default 1 s (never above deadlineMs). */
+  readonly suspectDeadlineMs?: number;
 }
+
+export const DEFAULT_SUSPECT_WINDOW_MS = 10_000;
+export const DEFAULT_SUSPECT_DEADLINE_MS = 1_000;
 
 /** The same as the http connector's default timeoutMs, so a silent store fails in 10 s. */
 export const DEFAULT_STORE_DEADLINE_MS = 10_000;
@@ -57,6 +71,8 @@ export class InstrumentedStore extends UnderStore {
   readonly deadlineMs: number;
   private closing: Promise<void> | undefined;
   private shownUri: string | undefined;
+  /** performance.now() until which the store is suspect (see InstrumentOptions.suspectWindowMs). */
+  private suspectUntil = 0;
 
   constructor(
     readonly inner: UnderStore,
@@ -112,11 +128,16 @@ export class InstrumentedStore extends UnderStore {
     return this.closing;
   }
 
+  /** The store's URI as shown in logs and errors (no user info). */
+  private shown(): string {
+    this.shownUri ??= redactUri(this.uri);
+    return this.shownUri;
+  }
+
   /** Debug line of one store call; the request it serves adds its requestId (src/core/log.ts). */
   private logCall(op: UfsOperation, path: string, seconds: number, code: ErrorCode | undefined): void {
-    this.shownUri ??= redactUri(this.uri);
     log.debug('store_call', {
-      store: this.shownUri,
+      store: this.shown(),
       op,
       path,
       seconds: logSeconds(seconds),
@@ -133,25 +154,35 @@ export class InstrumentedStore extends UnderStore {
   ): Promise<T> {
     const started = performance.now();
     const deadline = new AbortController();
+    const suspect = started < this.suspectUntil;
+    const limitMs = suspect
+      ? Math.min(this.deadlineMs, this.o.suspectDeadlineMs ?? DEFAULT_SUSPECT_DEADLINE_MS)
+      : this.deadlineMs;
+    const why = suspect
+      ? `the store deadline while the store is suspect: it did not answer within ${this.deadlineMs} ms lately`
+      : 'the store deadline';
     const timer =
       bounded && this.deadlineMs > 0
-        ? setTimeout(
-            () =>
-              deadline.abort(
-                new StrataError(
-                  'UFS_UNAVAILABLE',
-                  `${this.uri}: ${op} ${path}: no answer within ${this.deadlineMs} ms (the store deadline)`,
-                  { details: { path, op, deadlineMs: this.deadlineMs } },
-                ),
+        ? setTimeout(() => {
+            if (!suspect)
+              this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
+            deadline.abort(
+              new StrataError(
+                'UFS_UNAVAILABLE',
+                `${this.shown()}: ${op} ${path}: no answer within ${limitMs} ms (${why})`,
+                {
+                  details: { path, op, deadlineMs: limitMs },
+                },
               ),
-            this.deadlineMs,
-          )
+            );
+          }, limitMs)
         : undefined;
     // The caller's signal keeps governing a read's body after the deadline timer is cleared.
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
     try {
       throwIfAborted(signal);
       const result = await fn(signal);
+      this.suspectUntil = 0;
       const seconds = (performance.now() - started) / 1000;
       this.o.observe?.(op, seconds, undefined);
       if (logEnabled('debug')) this.logCall(op, path, seconds, undefined);
