@@ -36,6 +36,8 @@ const CANARY = {
   badSessionToken: `stcnry${tag()}`,
   badUriPass: `bupcnry${tag()}`,
   gatewaySecret: `gwcnry${tag()}`,
+  bootUser: `mucnry${tag()}`,
+  bootPass: `mpcnry${tag()}`,
 };
 const BASIC_B64 = Buffer.from(`${CANARY.basicUser}:${CANARY.basicPass}`).toString('base64');
 const GATEWAY_KEY = 'canary-gateway-key';
@@ -82,7 +84,9 @@ describe('secrets canary: no output of Strata holds a store credential', () => {
     const canaryCreds = { ...swift, accessKeyId: CANARY.s3AccessKey, secretAccessKey: CANARY.s3SecretKey };
     await createBucket(canaryCreds, 'canary');
     dataDir = join(tmp.dir, 'data');
-    strata = await startLocal(['--data-dir', dataDir, '--log-level', 'debug'], {
+    // A mount given at start, with Basic auth in its URI (the ready line shows the configuration).
+    const boot = `/boot=http://${CANARY.bootUser}:${CANARY.bootPass}@${new URL(nginx.url).host}/`;
+    strata = await startLocal(['--data-dir', dataDir, '--log-level', 'debug', '--mount', boot], {
       STRATA_S3_ACCESS_KEY_ID: GATEWAY_KEY,
       STRATA_S3_SECRET_ACCESS_KEY: CANARY.gatewaySecret,
     });
@@ -133,6 +137,7 @@ describe('secrets canary: no output of Strata holds a store credential', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'lake', Key: 'obj.txt', Body: 'through the canary key' }));
     assert.equal((await cli(['fs', 'cat', '/lake/obj.txt'])).stdout, 'through the canary key');
     assert.equal((await cli(['fs', 'cat', '/web/data/a.txt'])).stdout, 'cached through the http mount\n');
+    assert.equal((await cli(['fs', 'cat', '/boot/data/a.txt'])).stdout, 'cached through the http mount\n');
 
     // Everything the CLI prints.
     for (const args of [
