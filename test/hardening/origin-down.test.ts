@@ -216,3 +216,41 @@ describe('the origin down: cached data served, uncached reads fail fast and clea
     });
   });
 });
+
+describe('--store-deadline sets the store deadline of strata local', () => {
+  test('a blackholed origin fails at the configured deadline; a bad value is refused at start', async () => {
+    const tmp = await tempDir('store-deadline');
+    const web = join(tmp.dir, 'web');
+    await mkdir(web);
+    await writeFile(join(web, 'x.txt'), 'x');
+    const nginx = await startNginx(web);
+    const proxy = await startOriginProxy(nginx.url);
+    let strata: RunningStrata | undefined;
+    try {
+      for (const bad of ['-1s', 'soon']) {
+        const r = await sh(
+          `${process.execPath} ${STRATA_BIN} local --port 0 --data-dir ${tmp.dir}/bad --store-deadline=${bad}`,
+          30_000,
+        );
+        assert.notEqual(r.code, 0, `--store-deadline ${bad} refused`);
+        assert.match(r.stderr, /store deadline/);
+      }
+      strata = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--store-deadline', '1500ms']);
+      const env = `STRATA_REGISTRY=${strata.registry}`;
+      const mount = await sh(
+        `${env} ${process.execPath} ${STRATA_BIN} fs mount --readonly /web ${proxy.url}/`,
+      );
+      assert.equal(mount.code, 0, mount.stderr);
+      proxy.blackhole();
+      const r = await sh(`${env} ${process.execPath} ${STRATA_BIN} fs cat /web/x.txt`, 10_000);
+      assert.equal(r.code, 69, r.stderr);
+      assert.match(r.stderr, /no answer within 1500 ms \(the store deadline\)/);
+      console.log(`# --store-deadline 1500ms: uncached CLI read failed after ${r.ms} ms`);
+    } finally {
+      await strata?.stop();
+      await proxy.stop();
+      await nginx.stop();
+      await tmp.cleanup();
+    }
+  });
+});
