@@ -46,6 +46,8 @@ export async function startLocalFuse(options: {
   readonly registry: string;
   /** The token file; undefined when STRATA_TOKEN (inherited) or --insecure applies. */
   readonly tokenFile: string | undefined;
+  /** This process's log level, passed on so the mount logs like the rest. */
+  readonly logLevel?: string | undefined;
 }): Promise<LocalFuse> {
   checkFuseAddon();
   const dir = resolve(options.dir);
@@ -53,6 +55,7 @@ export async function startLocalFuse(options: {
   await mkdir(dir, { recursive: true }).catch(() => undefined);
   const args = [STRATA_BIN, 'fuse', 'mount', dir, '--foreground', '--registry', options.registry];
   if (options.tokenFile !== undefined) args.push('--token-file', options.tokenFile);
+  if (options.logLevel !== undefined) args.push('--log-level', options.logLevel);
   const child = spawn(process.execPath, args, {
     env: { ...process.env, STRATA_FOLLOW_LAUNCHER: '1' },
     // Its JSON logs go where ours go; its ready line is read here, not printed.

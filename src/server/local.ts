@@ -128,6 +128,7 @@ export async function runLocal(argv: string[]): Promise<number> {
         dir: values.fuse,
         registry: local.ready.addresses.registry!,
         tokenFile: local.ready.tokenFile ?? undefined,
+        logLevel: config.logLevel,
       });
     } catch (err) {
       await local.stop();
@@ -270,6 +271,7 @@ export async function startLocal(
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
+        anonymousBuckets: gatewayFile.anonymousReadBuckets,
         metrics: node.metrics.registry,
         onError: (err, req, requestId) =>
           logger('s3_error', { url: req.url, error: toStrataError(err).message, requestId }),

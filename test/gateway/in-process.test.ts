@@ -225,3 +225,39 @@ describe("strata local's S3 region (--s3-region, the config's s3.region)", () =>
     assert.deepEqual(r.accepted, ['ap-south-1']);
   });
 });
+
+describe("strata local's anonymous read buckets (the config's s3.anonymousReadBuckets)", () => {
+  test('an unsigned GET of an object in a listed bucket is served; another bucket refuses it', async () => {
+    const tmp = await tempDir('s3anon');
+    const origin = join(tmp.dir, 'origin');
+    await mkdir(join(origin, 'pub'), { recursive: true });
+    await mkdir(join(origin, 'priv'), { recursive: true });
+    await writeFile(join(origin, 'pub', 'hello.txt'), 'open to all');
+    await writeFile(join(origin, 'priv', 'hello.txt'), 'not for you');
+    await writeFile(join(tmp.dir, 'strata.yaml'), 's3:\n  anonymousReadBuckets: [pub]\n');
+    const strata = await startLocal(
+      [
+        '--data-dir',
+        join(tmp.dir, 'data'),
+        '--config',
+        join(tmp.dir, 'strata.yaml'),
+        '--mount',
+        `/pub=file://${join(origin, 'pub')}`,
+        '--mount',
+        `/priv=file://${join(origin, 'priv')}`,
+      ],
+      { STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY, STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY },
+    );
+    try {
+      const open = await fetch(`${strata.ready.addresses.s3}/pub/hello.txt`);
+      assert.equal(open.status, 200);
+      assert.equal(await open.text(), 'open to all');
+      const closed = await fetch(`${strata.ready.addresses.s3}/priv/hello.txt`);
+      assert.equal(closed.status, 403);
+      await closed.arrayBuffer();
+    } finally {
+      await strata.stop();
+      await tmp.cleanup();
+    }
+  });
+});
