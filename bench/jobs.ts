@@ -19,8 +19,11 @@
  *     largest size in the registry (jobs.json) — target ≤ 64 KiB. The job runs until it ends or
  *     --prefix-seconds have passed, then is cancelled: the row says how far it got.
  *
+ *   cluster prefix: the same prefix loaded in a cluster (etcd, one worker, a `strata scheduler`
+ *     daemon): the scheduler process's peak RSS — target ≤ 256 MiB.
+ *
  * Usage: node dist/bench/jobs.js [--small-files 100000] [--remote-mib 2048] [--remote-files 8]
- *   [--prefix-files 1000000] [--prefix-seconds 120] [--only small,remote,prefix]
+ *   [--prefix-files 1000000] [--prefix-seconds 120] [--only small,remote,prefix,cluster-prefix]
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -29,8 +32,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type ConnectedFileSystem, connect } from '../src/client/connect.js';
 import { JobsClient } from '../src/client/jobs-client.js';
 import type { JobInfo } from '../src/core/jobs.js';
+import {
+  type RunningScheduler,
+  type RunningWorker,
+  startScheduler,
+  startWorker,
+} from '../test/helpers/cluster.js';
+import { startEtcd } from '../test/helpers/etcd.js';
 import { runCli, startLocal } from '../test/helpers/local-process.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { printTable, type Row, row, saveResults } from './report.js';
@@ -360,6 +371,62 @@ async function prefix(root: string, n: number, budgetSeconds: number): Promise<R
   }
 }
 
+/**
+ * The same prefix in a cluster (etcd, one worker, one `strata scheduler` daemon): the scheduler
+ * process's peak RSS while it lists and dispatches (the issue's "scheduler RSS ≤ 256 MiB"; in
+ * `strata local` the worker shares the process and its metadata dominates).
+ */
+async function clusterPrefix(root: string, n: number, budgetSeconds: number): Promise<Row[]> {
+  const dirs = 1000;
+  const perDir = Math.ceil(n / dirs);
+  const files = dirs * perDir;
+  const shmDir = await mkdtemp('/dev/shm/strata-jobs-cprefix-');
+  const etcd = await startEtcd();
+  let worker: RunningWorker | undefined;
+  let scheduler: RunningScheduler | undefined;
+  let fs: ConnectedFileSystem | undefined;
+  try {
+    makeTree(join(shmDir, 'p'), dirs, perDir, 16);
+    worker = await startWorker(etcd.uri, ['--data-dir', join(root, 'cprefix-worker')]);
+    fs = await connect(etcd.uri);
+    await fs.mount('/p', pathToFileURL(join(shmDir, 'p')).href);
+    scheduler = await startScheduler(etcd.uri, ['--data-dir', join(root, 'cprefix-scheduler')]);
+    const pid = scheduler.ready.pid;
+    const client = new JobsClient(etcd.uri);
+    const idle = (await rssKiB(pid, 'VmRSS')) * 1024;
+    const t0 = performance.now();
+    const submitted = await client.submit('load', '/p');
+    let job = submitted;
+    const deadline = performance.now() + budgetSeconds * 1000;
+    while (job.state === 'RUNNING' || job.state === 'PENDING') {
+      if (performance.now() > deadline) {
+        job = await client.cancel(submitted.id);
+        break;
+      }
+      await new Promise((ok) => setTimeout(ok, 1000));
+      job = await client.get(submitted.id);
+    }
+    const ranSecs = (performance.now() - t0) / 1000;
+    const peak = (await rssKiB(pid, 'VmHWM')) * 1024;
+    const how = `${job.filesDone} of ${files} files in ${ranSecs.toFixed(0)} s, ${job.state}`;
+    return [
+      row(
+        `${files}-file prefix, cluster: strata scheduler daemon peak RSS (VmHWM; ${how})`,
+        `${(peak / MiB).toFixed(0)} MiB (idle before: ${(idle / MiB).toFixed(0)} MiB)`,
+        '256 MiB',
+        peak / (256 * MiB),
+        { max: 1 },
+      ),
+    ];
+  } finally {
+    await fs?.close();
+    await scheduler?.stop();
+    await worker?.stop();
+    await etcd.stop();
+    await removeTree(shmDir);
+  }
+}
+
 export async function runJobsBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
   const { values } = parseArgs({
     args: argv,
@@ -373,7 +440,10 @@ export async function runJobsBench(argv: string[] = process.argv.slice(2)): Prom
     },
     strict: false,
   });
-  const only = typeof values.only === 'string' ? values.only.split(',') : ['small', 'remote', 'prefix'];
+  const only =
+    typeof values.only === 'string'
+      ? values.only.split(',')
+      : ['small', 'remote', 'prefix', 'cluster-prefix'];
   const num = (v: unknown, d: number) => (typeof v === 'string' ? Number(v) : d);
   const tmp = await mkdtemp(join(tmpdir(), 'strata-jobs-bench-'));
   const rows: Row[] = [];
@@ -386,6 +456,14 @@ export async function runJobsBench(argv: string[] = process.argv.slice(2)): Prom
     if (only.includes('prefix'))
       rows.push(
         ...(await prefix(tmp, num(values['prefix-files'], 1_000_000), num(values['prefix-seconds'], 120))),
+      );
+    if (only.includes('cluster-prefix'))
+      rows.push(
+        ...(await clusterPrefix(
+          tmp,
+          num(values['prefix-files'], 1_000_000),
+          num(values['prefix-seconds'], 120),
+        )),
       );
   } finally {
     await removeTree(tmp);

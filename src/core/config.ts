@@ -47,6 +47,8 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   /** Admin/RPC listener: longest idle time of a kept-alive connection. Default 5 s. */
   idleTimeoutMs: number;
+  /** Deadline of a store call that moves no body, and of a read until its first byte (src/ufs/instrumented-store.ts). Default 10 s; 0 = none. */
+  storeDeadlineMs: number;
   /** S3 gateway port of `strata local`: 0 = any free port, -1 or "off" = no gateway. Default 39999 (0 with --port 0). */
   s3Port?: number;
   /** Enables virtual-host style S3 requests: "<bucket>.<domain>". */
@@ -72,6 +74,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   insecure: false,
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 5_000,
+  storeDeadlineMs: 10_000,
   logLevel: 'info',
 };
 
@@ -116,6 +119,14 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   idleTimeoutMs: {
     env: 'STRATA_IDLE_TIMEOUT',
     parse: (v) => positive(parseDuration(v as string, 'idle timeout'), 'idle timeout'),
+  },
+  storeDeadlineMs: {
+    env: 'STRATA_STORE_DEADLINE',
+    parse: (v) => {
+      const ms = parseDuration(v as string, 'store deadline (--store-deadline, STRATA_STORE_DEADLINE)');
+      if (ms < 0) throw new StrataError('INVALID_ARGUMENT', 'store deadline must be 0 (none) or more');
+      return ms;
+    },
   },
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },

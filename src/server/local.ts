@@ -76,6 +76,8 @@ Options:
 ${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
+  --store-deadline DUR     a store call (or a read until its first byte) not answered within this
+                           fails UFS_UNAVAILABLE (default 10s; 0 = none; also STRATA_STORE_DEADLINE)
   --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel:
                            in --config); STRATA_LOG=off silences the JSON logs on stderr
 

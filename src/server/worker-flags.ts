@@ -15,6 +15,7 @@ export const WORKER_FLAGS = {
   'token-file': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'store-deadline': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -37,6 +38,7 @@ export function workerConfig(values: FlagValues, extra: Record<string, unknown> 
       tokenFile: values['token-file'],
       headersTimeoutMs: values['headers-timeout'],
       idleTimeoutMs: values['idle-timeout'],
+      storeDeadlineMs: values['store-deadline'],
       logLevel: values['log-level'],
       ...extra,
     },

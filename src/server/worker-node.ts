@@ -56,7 +56,10 @@ export class WorkerNode {
       });
     this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
     this.staging = new StagingArea(join(dir, 'staging'));
-    this.mounts = new MountTable(registry, storeInstrumentation(this.metrics));
+    this.mounts = new MountTable(registry, {
+      ...storeInstrumentation(this.metrics),
+      deadlineMs: config.storeDeadlineMs,
+    });
   }
 
   /**

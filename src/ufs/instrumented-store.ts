@@ -28,15 +28,31 @@ export interface InstrumentOptions {
   /**
    * Deadline of a call that moves no body (status, one list page, delete, mkdir, a real rename)
    * and of a read until its stream opens (an HTTP store: its response headers, the first byte);
-   * past it the call is aborted and fails with TIMEOUT. Writes are bounded by their source and
+   * past it the call is aborted and fails with UFS_UNAVAILABLE (the store did not answer: EIO
+   * under FUSE, S3 503, CLI exit 69 — and not TIMEOUT, which clients read as "this worker is
+   * stuck" and fail over to a replica that would wait on the same store). Writes are bounded by their source and
    * the caller's signal instead, and so are the calls that may move or visit a whole tree (a
    * recursive delete, a rename by copy), whose connectors bound each request they make.
    * Default 10 s (DEFAULT_STORE_DEADLINE_MS); 0 turns it off.
    */
   readonly deadlineMs?: number;
+  /**
+   * After a call ran into the whole deadline (the store went silent), the store is suspect for
+   * this long: its bounded calls get `suspectDeadlineMs` instead, so while an origin is
+   * blackholed each request does not wait the whole deadline again (an S3 GET of a cached object
+   * looks up its sidecar: two store calls). The first call to succeed clears it, so reads recover
+   * as soon as the store answers; a short deadline missed does not extend it, so a store that is
+   * only slow gets a whole deadline again when the window ends. Default 10 s; 0 turns it off.
+   */
+  readonly suspectWindowMs?: number;
+  /** The deadline of a suspect store's calls. Default 1 s (never above deadlineMs). */
+  readonly suspectDeadlineMs?: number;
 }
 
-/** The same as the http connector's default timeoutMs, so a silent store fails TIMEOUT in 10 s. */
+export const DEFAULT_SUSPECT_WINDOW_MS = 10_000;
+export const DEFAULT_SUSPECT_DEADLINE_MS = 1_000;
+
+/** The same as the http connector's default timeoutMs, so a silent store fails in 10 s. */
 export const DEFAULT_STORE_DEADLINE_MS = 10_000;
 
 /**
@@ -44,7 +60,7 @@ export const DEFAULT_STORE_DEADLINE_MS = 10_000;
  * each store it opens): it times the call, bounds it by a deadline, and hands the connector one
  * AbortSignal that fires on the caller's signal or the deadline — so a client that goes away or a
  * store that hangs stops the request to the store itself. An aborted call fails with CANCELLED
- * (TIMEOUT for the deadline), whatever the connector's own abort error looked like.
+ * (UFS_UNAVAILABLE for the deadline), whatever the connector's own abort error looked like.
  *
  * A wrapper of the same interface (STYLE.md: cross-cutting concerns are wrappers), so connectors
  * stay unaware of it and the contract suite runs unchanged through it.
@@ -55,6 +71,8 @@ export class InstrumentedStore extends UnderStore {
   readonly deadlineMs: number;
   private closing: Promise<void> | undefined;
   private shownUri: string | undefined;
+  /** performance.now() until which the store is suspect (see InstrumentOptions.suspectWindowMs). */
+  private suspectUntil = 0;
 
   constructor(
     readonly inner: UnderStore,
@@ -110,11 +128,16 @@ export class InstrumentedStore extends UnderStore {
     return this.closing;
   }
 
+  /** The store's URI as shown in logs and errors (no user info). */
+  private shown(): string {
+    this.shownUri ??= redactUri(this.uri);
+    return this.shownUri;
+  }
+
   /** Debug line of one store call; the request it serves adds its requestId (src/core/log.ts). */
   private logCall(op: UfsOperation, path: string, seconds: number, code: ErrorCode | undefined): void {
-    this.shownUri ??= redactUri(this.uri);
     log.debug('store_call', {
-      store: this.shownUri,
+      store: this.shown(),
       op,
       path,
       seconds: logSeconds(seconds),
@@ -131,25 +154,35 @@ export class InstrumentedStore extends UnderStore {
   ): Promise<T> {
     const started = performance.now();
     const deadline = new AbortController();
+    const suspect = started < this.suspectUntil;
+    const limitMs = suspect
+      ? Math.min(this.deadlineMs, this.o.suspectDeadlineMs ?? DEFAULT_SUSPECT_DEADLINE_MS)
+      : this.deadlineMs;
+    const why = suspect
+      ? `the store deadline while the store is suspect: it did not answer within ${this.deadlineMs} ms lately`
+      : 'the store deadline';
     const timer =
       bounded && this.deadlineMs > 0
-        ? setTimeout(
-            () =>
-              deadline.abort(
-                new StrataError(
-                  'TIMEOUT',
-                  `${this.uri}: ${op} ${path}: no answer within ${this.deadlineMs} ms (the store deadline)`,
-                  { details: { path, op, deadlineMs: this.deadlineMs } },
-                ),
+        ? setTimeout(() => {
+            if (!suspect)
+              this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
+            deadline.abort(
+              new StrataError(
+                'UFS_UNAVAILABLE',
+                `${this.shown()}: ${op} ${path}: no answer within ${limitMs} ms (${why})`,
+                {
+                  details: { path, op, deadlineMs: limitMs },
+                },
               ),
-            this.deadlineMs,
-          )
+            );
+          }, limitMs)
         : undefined;
     // The caller's signal keeps governing a read's body after the deadline timer is cleared.
     const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
     try {
       throwIfAborted(signal);
       const result = await fn(signal);
+      this.suspectUntil = 0;
       const seconds = (performance.now() - started) / 1000;
       this.o.observe?.(op, seconds, undefined);
       if (logEnabled('debug')) this.logCall(op, path, seconds, undefined);

@@ -141,12 +141,12 @@ describe('strata local with an origin that accepts connections and never answers
     await tmp?.cleanup();
   });
 
-  test('an uncached read fails TIMEOUT after the mount timeoutMs: the CLI says which call and which option, S3 answers 503', async () => {
+  test('an uncached read fails UFS_UNAVAILABLE after the mount timeoutMs: the CLI says which call and which option, S3 answers 503', async () => {
     const cat = await cli(['fs', 'cat', '/silent/big.bin']);
-    assert.equal(cat.code, 75, `TIMEOUT's exit code; stderr: ${cat.stderr}`);
+    assert.equal(cat.code, 69, `UFS_UNAVAILABLE's exit code; stderr: ${cat.stderr}`);
     assert.match(
       cat.stderr,
-      /TIMEOUT: .*GET \/big\.bin: the server sent no response within 500 ms .*timeoutMs/,
+      /UFS_UNAVAILABLE: .*GET \/big\.bin: the server sent no response within 500 ms .*timeoutMs/,
     );
     await assert.rejects(
       s3.send(new GetObjectCommand({ Bucket: 'silent', Key: 'big.bin' })),

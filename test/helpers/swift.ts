@@ -65,7 +65,7 @@ use = egg:swift#${kind}
 `;
 }
 
-function proxyConf(dir: string, memcachedPort: number): string {
+function proxyConf(dir: string, memcachedPort: number, users: readonly SwiftUser[] = []): string {
   return `[DEFAULT]
 bind_ip = 127.0.0.1
 bind_port = {port}
@@ -101,7 +101,7 @@ location = us-east-1
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = ${SECRET} .admin
-[filter:copy]
+${users.map((u) => `user_${u.account}_${u.user} = ${u.secret} .admin\n`).join('')}[filter:copy]
 use = egg:swift#copy
 [filter:slo]
 use = egg:swift#slo
@@ -226,7 +226,14 @@ async function waitHealthy(url: string, deadline: number, alive: () => string | 
   }
 }
 
-export async function startSwiftS3(): Promise<SwiftS3> {
+/** One more tempauth user: its S3 access key is `account:user`, its secret key `secret`. */
+export interface SwiftUser {
+  readonly account: string;
+  readonly user: string;
+  readonly secret: string;
+}
+
+export async function startSwiftS3(options: { users?: readonly SwiftUser[] } = {}): Promise<SwiftS3> {
   const started = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'strata-swift-'));
   const children: ChildProcess[] = [];
@@ -242,7 +249,7 @@ export async function startSwiftS3(): Promise<SwiftS3> {
     for (const kind of ['account', 'container', 'object'] as const) {
       await writeFile(join(dir, `${kind}-server.conf`), serverConf(dir, kind));
     }
-    await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, memcachedPort));
+    await writeFile(join(dir, 'proxy-server.conf'), proxyConf(dir, memcachedPort, options.users));
     await writeFile(join(dir, 'launcher.py'), LAUNCHER);
 
     const swift = spawn(PYTHON, [join(dir, 'launcher.py'), dir, String(memcachedPort)], {

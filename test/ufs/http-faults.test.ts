@@ -43,13 +43,16 @@ describe('an origin that accepts connections and never answers', () => {
     await once(silent, 'close');
   });
 
-  test('status and read fail TIMEOUT after the connector timeoutMs, naming the call and the option', async () => {
+  test('status and read fail UFS_UNAVAILABLE after the connector timeoutMs, naming the call and the option', async () => {
     const store = new HttpUnderStore(new URL(urlOf(silent)), { timeoutMs: '200' });
     try {
-      await assert.rejects(store.status('/file.bin'), code('TIMEOUT', /HEAD \/file\.bin.*200 ms.*timeoutMs/));
+      await assert.rejects(
+        store.status('/file.bin'),
+        code('UFS_UNAVAILABLE', /HEAD \/file\.bin.*200 ms.*timeoutMs/),
+      );
       await assert.rejects(
         store.read('/file.bin', { offset: 0, length: 10 }),
-        code('TIMEOUT', /GET \/file\.bin.*200 ms.*timeoutMs/),
+        code('UFS_UNAVAILABLE', /GET \/file\.bin.*200 ms.*timeoutMs/),
       );
     } finally {
       await store.close();
@@ -63,9 +66,9 @@ describe('an origin that accepts connections and never answers', () => {
     try {
       await assert.rejects(
         store.read('/file.bin', { offset: 0, length: 10 }),
-        code('TIMEOUT', /read \/file\.bin.*200 ms/),
+        code('UFS_UNAVAILABLE', /read \/file\.bin.*200 ms/),
       );
-      await assert.rejects(store.status('/file.bin'), code('TIMEOUT', /status \/file\.bin.*200 ms/));
+      await assert.rejects(store.status('/file.bin'), code('UFS_UNAVAILABLE', /status \/file\.bin.*200 ms/));
     } finally {
       await store.close();
     }

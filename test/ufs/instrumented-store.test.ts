@@ -71,16 +71,19 @@ function recorder() {
   };
 }
 
-test('a call past the deadline is aborted at the connector and fails with TIMEOUT', async () => {
+test('a call past the deadline is aborted at the connector and fails with UFS_UNAVAILABLE', async () => {
   const inner = new HangingStore();
   const r = recorder();
   const store = new InstrumentedStore(inner, { deadlineMs: 20, observe: r.observe });
-  await assert.rejects(store.status('/x'), (err: unknown) => isStrataError(err, 'TIMEOUT'));
+  await assert.rejects(
+    store.status('/x'),
+    (err: unknown) => isStrataError(err, 'UFS_UNAVAILABLE') && /store deadline/.test(err.message),
+  );
   assert.equal(inner.seen.length, 1);
   assert.equal(inner.seen[0]!.aborted, true, 'the connector was handed the signal that fired');
   assert.deepEqual(
     r.calls.map((c) => [c.op, c.code]),
-    [['status', 'TIMEOUT']],
+    [['status', 'UFS_UNAVAILABLE']],
   );
 });
 

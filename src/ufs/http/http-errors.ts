@@ -27,7 +27,7 @@ const TIMEOUTS: Record<string, string> = {
 
 /**
  * A failure of the request itself (no usable answer). `timeoutMs` is the connector's timeout, named
- * in TIMEOUT messages so the reader knows which knob to turn.
+ * in timeout messages so the reader knows which knob to turn.
  */
 export function transportError(err: unknown, method: string, path: string, timeoutMs?: number): StrataError {
   if (err instanceof StrataError) return err;
@@ -40,7 +40,9 @@ export function transportError(err: unknown, method: string, path: string, timeo
   const timeout = TIMEOUTS[code];
   if (timeout !== undefined) {
     const limit = timeoutMs === undefined ? '' : ` ${timeoutMs} ms (the mount option timeoutMs)`;
-    return new StrataError('TIMEOUT', `${method} ${path}: ${limit ? `${timeout}${limit}` : text}`, {
+    // The store did not answer in time: it is unavailable (UFS_UNAVAILABLE, as the store deadline
+    // of src/ufs/instrumented-store.ts), not a stuck worker (TIMEOUT makes clients fail over).
+    return new StrataError('UFS_UNAVAILABLE', `${method} ${path}: ${limit ? `${timeout}${limit}` : text}`, {
       cause: err,
       details,
     });

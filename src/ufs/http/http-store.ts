@@ -24,7 +24,7 @@ import { translateErrors } from './streams.js';
 /**
  * Default of the `timeoutMs` option: connecting, waiting for a response's headers and for each
  * chunk of its body. The same as the worker's store deadline (DEFAULT_STORE_DEADLINE_MS), so a
- * silent origin fails TIMEOUT in 10 s whichever fires first.
+ * silent origin fails UFS_UNAVAILABLE in 10 s whichever fires first.
  */
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 /** A listing larger than this is refused rather than buffered. */

@@ -28,7 +28,8 @@ const BY_NAME: Readonly<Record<string, ErrorCode>> = {
   InvalidToken: 'PERMISSION_DENIED',
   InvalidRange: 'INVALID_RANGE',
   KeyTooLongError: 'NAME_TOO_LONG',
-  TimeoutError: 'TIMEOUT',
+  // The SDK's own request/connection timeout: the store did not answer (see instrumented-store.ts).
+  TimeoutError: 'UFS_UNAVAILABLE',
   RequestTimeout: 'TIMEOUT',
   RequestTimeTooSkewed: 'PERMISSION_DENIED',
   SlowDown: 'UFS_UNAVAILABLE',
@@ -50,7 +51,7 @@ function codeFor(e: SdkErrorLike): ErrorCode {
   const name = e.name ?? e.Code ?? '';
   const byName = BY_NAME[name];
   if (byName) return byName;
-  if (e.code === 'ETIMEDOUT') return 'TIMEOUT';
+  if (e.code === 'ETIMEDOUT') return 'UFS_UNAVAILABLE';
   if (e.code !== undefined && NETWORK_CODES.has(e.code)) return 'UFS_UNAVAILABLE';
   const status = e.$metadata?.httpStatusCode;
   if (status === 404) return 'NOT_FOUND';
