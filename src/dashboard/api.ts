@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StrataError, toStrataError } from '../core/errors.js';
+import { StrataError } from '../core/errors.js';
 import type { FileInfo } from '../core/file-system.js';
 import type { JobInfo } from '../core/jobs.js';
+import { readJsonObject } from '../core/json-body.js';
 import { normalizePath } from '../core/paths.js';
 import type { HistorySample } from './history.js';
 import type { NodeView } from './node-view.js';
@@ -59,7 +60,8 @@ export async function handleApi(
   const route = url.pathname.slice(API_PREFIX.length);
   if (req.method === 'POST') {
     s.authorize(req);
-    if (route === 'actions') return send(res, 200, await action(s, await readJson(req)));
+    if (route === 'actions')
+      return send(res, 200, await action(s, await readJsonObject(req, MAX_BODY, 'a dashboard request')));
     const m = /^jobs\/([^/]+)\/cancel$/.exec(route);
     if (m !== null) return send(res, 200, await s.cancelJob(decodeURIComponent(m[1]!)));
     throw new StrataError('NOT_FOUND', `no dashboard route POST ${url.pathname}`);
@@ -189,24 +191,4 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     'content-length': String(Buffer.byteLength(text)),
   });
   res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
-      throw new StrataError('INVALID_ARGUMENT', `a dashboard request is at most ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch (err) {
-    throw new StrataError('INVALID_ARGUMENT', 'the request body is not JSON', { cause: toStrataError(err) });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new StrataError('INVALID_ARGUMENT', 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
 }

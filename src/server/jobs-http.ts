@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { StrataError } from '../core/errors.js';
 import type { StrataFileSystem } from '../core/file-system.js';
+import { readJsonObject } from '../core/json-body.js';
 import { normalizePath } from '../core/paths.js';
 import type { Registry } from '../registry/registry.js';
 import { cancelJob, submitOrFind } from '../scheduler/engine.js';
@@ -44,7 +45,7 @@ export function jobsHandler(
         return true;
       }
       if (req.method === 'POST') {
-        const body = await readJson(req);
+        const body = await readJsonObject(req, MAX_BODY, 'a job request');
         const kind = body.kind;
         const options = body.options ?? {};
         if (typeof kind !== 'string' || kind === '')
@@ -99,24 +100,4 @@ export function jobsHandler(
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
-      throw new StrataError('INVALID_ARGUMENT', `a job request is at most ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new StrataError('INVALID_ARGUMENT', 'the job request is not JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new StrataError('INVALID_ARGUMENT', 'the job request must be a JSON object');
-  return body as Record<string, unknown>;
 }
