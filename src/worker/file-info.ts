@@ -4,6 +4,12 @@ import { baseName } from '../core/paths.js';
 import type { FileAttrs, FileRecord } from '../meta/meta-store.js';
 import type { Persister } from './persister.js';
 
+/** FileInfo.cachedPercent: whole percent cached, rounded down; an empty file is 100 % cached. */
+export function cachedPercentOf(type: FileRecord['type'], size: number, cachedBytes: number): number {
+  if (size > 0) return Math.floor((cachedBytes * 100) / size);
+  return type === 'file' ? 100 : 0;
+}
+
 /**
  * What a caller sees of a record: FileInfo, with its cached share, pin, TTL and persistence state.
  * Also keeps the last FileInfo[] per listed directory, handed out again while the metadata store
@@ -35,8 +41,7 @@ export class FileInfoBuilder {
       mtimeMs: record.mtimeMs,
       fingerprint: record.fingerprint,
       cachedBytes,
-      cachedPercent:
-        record.size > 0 ? Math.floor((cachedBytes * 100) / record.size) : record.type === 'file' ? 100 : 0,
+      cachedPercent: cachedPercentOf(record.type, record.size, cachedBytes),
       pinned: attrs?.pinned ?? (record.cacheId ? this.pages.isPinned(record.cacheId) : false),
       persistence,
       mount,

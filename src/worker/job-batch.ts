@@ -14,6 +14,7 @@ import type {
 } from '../core/file-system.js';
 import { parseJobBatchRequest } from '../core/job-batch.js';
 import { normalizePath } from '../core/paths.js';
+import { cachedPercentOf } from './file-info.js';
 import type { MetadataSync } from './metadata-sync.js';
 import type { Persister } from './persister.js';
 import type { CountedReadOptions } from './read-path.js';
@@ -136,7 +137,7 @@ export class JobBatchRunner {
     const { type, size } = located.record;
     if (type !== 'file') return { path: p, type, size: 0, cachedPercent: 0 };
     const cached = this.o.pages.cachedBytes(this.o.sync.cacheIdOf(located));
-    return { path: p, type, size, cachedPercent: size > 0 ? Math.floor((cached * 100) / size) : 100 };
+    return { path: p, type, size, cachedPercent: cachedPercentOf(type, size, cached) };
   }
 
   /** Checks every cached page of the file; how many were bad (dropped, to be fetched again). */
