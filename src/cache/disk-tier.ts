@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
+import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
 import { decodePageFile, encodePageHeader, PAGE_HEADER_BYTES } from './page-file.js';
 import type { EvictionPolicyName } from './page-store.js';
@@ -119,6 +120,19 @@ export class DiskTier {
     const header = encodePageHeader(index, data);
     const final = this.pagePath(fileId, index);
     const temp = replace ? `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}` : final;
+    if (header.length + data.length <= MAX_IO_THREAD_BYTES) {
+      // A small page: one coalesced round trip to the I/O thread instead of three to the pool.
+      try {
+        await ioThread.write(temp, [header, data], {
+          makeParent: true,
+          fsync: this.fsync,
+          ...(temp === final ? {} : { renameTo: final }),
+        });
+        return;
+      } catch (err) {
+        throw writeError(err);
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       let created = false;
       try {

@@ -48,7 +48,7 @@ export interface WorkerFileSystemOptions extends WorkerIdentity {
   readonly readaheadPages?: number;
   /** Wait before persisting an ASYNC_THROUGH write (Alluxio's persist wait time). Default 0. */
   readonly persistDelayMs?: number;
-  /** Paths of a job batch handled at once. Default 16 (DEFAULT_JOB_BATCH_CONCURRENCY). */
+  /** Paths of a job batch handled at once. Default 64 (DEFAULT_JOB_BATCH_CONCURRENCY). */
   readonly jobBatchConcurrency?: number;
   /** How often TTLs are checked. Default 10 s. */
   readonly ttlCheckIntervalMs?: number;
@@ -131,6 +131,7 @@ export class WorkerFileSystem implements StrataFileSystem {
       status: (path, options) => this.status(path, options),
       list: (path, options) => this.list(path, options),
       read: (path, options) => this.reads.read(path, options),
+      loadWhole: (path, options) => this.reads.loadWhole(path, options),
       free: (path, options) => this.cache.free(path, options),
       persister,
       sync,

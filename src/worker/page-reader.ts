@@ -120,6 +120,11 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** Whether a buffer is all of its ArrayBuffer (keeping it keeps nothing more alive). */
+function ownsMemory(buf: Buffer): boolean {
+  return buf.byteOffset === 0 && buf.buffer.byteLength === buf.length;
+}
+
 /** The part of a page (starting at file offset `pageStart`) inside [offset, end): a view, no copy. */
 function rangeOf(page: Buffer, pageStart: number, offset: number, end: number): Buffer {
   const from = Math.max(offset, pageStart) - pageStart;
@@ -468,6 +473,15 @@ export class PageReader {
       let filled = 0;
       for await (const chunk of source) {
         let at = 0;
+        if (filled === 0 && index <= lastPage && chunk.length === page.length && ownsMemory(chunk)) {
+          // A chunk that is exactly this page and its own allocation (a small store read) is
+          // the page: no copy, and the cache retains no larger buffer through it.
+          settle(index, chunk);
+          done++;
+          index++;
+          if (index <= lastPage) page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+          continue;
+        }
         while (at < chunk.length) {
           if (index > lastPage)
             throw new StrataError('FINGERPRINT_CHANGED', 'the store returned more bytes than the file had');

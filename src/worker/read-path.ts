@@ -80,6 +80,24 @@ export class ReadPath {
   }
 
   /**
+   * A whole file of at most `maxBytes` read through the cache and settled once its pages are
+   * stored — a job's load of a small file without a stream (a stream, its async iterator and its
+   * signal listeners were most of the JavaScript a 4 KiB load cost). Undefined when the file is
+   * larger or not a file: the caller reads it as a stream.
+   */
+  async loadWhole(
+    path: string,
+    options: CountedReadOptions & { maxBytes: number },
+  ): Promise<number | undefined> {
+    const r = await this.prepare(path, { ...options, offset: 0 });
+    if (r.length > options.maxBytes || r.length !== r.located.record.size) return undefined;
+    const req = this.rangeRequest(r, options.signal, options.onStoreBytes);
+    if (r.length > 0) await this.o.reader.readBuffer(req);
+    await this.o.reader.whenStored(req.cacheId, 0, r.length);
+    return r.length;
+  }
+
+  /**
    * A small file's status and bytes when both are at hand — status cached and fresh by the
    * mount's sync policy, attributes known, every page in memory, nothing staged — answered
    * synchronously; undefined whenever any of that does not hold (then status()/readBuffer()).

@@ -3,7 +3,11 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { isStrataError, StrataError } from '../../src/core/errors.js';
 import type { FileInfo } from '../../src/core/file-system.js';
-import { type JobBatchParts, JobBatchRunner } from '../../src/worker/job-batch.js';
+import {
+  DEFAULT_JOB_BATCH_CONCURRENCY,
+  type JobBatchParts,
+  JobBatchRunner,
+} from '../../src/worker/job-batch.js';
 import type { Located } from '../../src/worker/metadata-sync.js';
 
 /**
@@ -61,7 +65,11 @@ function gatedParts(overrides: Partial<JobBatchParts> = {}) {
       locate: async (p) => located(p),
       cacheIdOf: (l) => l.path,
     },
-    pages: { cachedPages: () => [], cachedBytes: (id) => (state.loaded.has(id) ? 10 : 0) },
+    pages: {
+      cachedPages: () => [],
+      pageSize: 1024 * 1024,
+      cachedBytes: (id) => (state.loaded.has(id) ? 10 : 0),
+    },
     ...overrides,
   };
   return { parts, gates, state };
@@ -94,23 +102,24 @@ test('at most `concurrency` paths run at once; results come back in request orde
   assert.equal(state.peak, 4, 'never more than the concurrency at once');
 });
 
-test("the default concurrency is 16; a thrown error is that path's INTERNAL result, not the batch's", async () => {
+test("the default concurrency is DEFAULT_JOB_BATCH_CONCURRENCY; a thrown error is that path's INTERNAL result, not the batch's", async () => {
   const { parts, gates, state } = gatedParts();
   const runner = new JobBatchRunner(parts);
-  const paths = [...Array.from({ length: 19 }, (_, i) => `/f${i}`), '/x/boom'];
+  const lanes = DEFAULT_JOB_BATCH_CONCURRENCY;
+  const paths = [...Array.from({ length: lanes + 3 }, (_, i) => `/f${i}`), '/x/boom'];
   const pending = runner.run({ op: 'load', paths });
-  await until(() => gates.size === 16);
-  assert.equal(state.running, 16);
+  await until(() => gates.size === lanes);
+  assert.equal(state.running, lanes);
   while (gates.size < paths.length || state.running > 0) {
     for (const release of gates.values()) release();
     await new Promise((r) => setImmediate(r));
   }
   const results = await pending;
-  assert.equal(state.peak, 16);
+  assert.equal(state.peak, lanes);
   const last = results.at(-1)!;
   assert.ok('error' in last, 'the failing path has an error result');
   assert.deepEqual(last.error, { code: 'INTERNAL', message: 'disk on fire', retryable: false });
-  assert.equal(results.filter((r) => 'outcome' in r).length, 19);
+  assert.equal(results.filter((r) => 'outcome' in r).length, lanes + 3);
 });
 
 test('an aborted signal rejects the whole batch with CANCELLED', async () => {
@@ -124,7 +133,9 @@ test('an aborted signal rejects the whole batch with CANCELLED', async () => {
 });
 
 test('a load that leaves the file partly cached is a CACHE_FULL result', async () => {
-  const { parts, gates } = gatedParts({ pages: { cachedPages: () => [], cachedBytes: () => 4 } });
+  const { parts, gates } = gatedParts({
+    pages: { cachedPages: () => [], pageSize: 1024 * 1024, cachedBytes: () => 4 },
+  });
   const pending = new JobBatchRunner(parts).run({ op: 'load', paths: ['/a'] });
   await until(() => gates.size === 1);
   gates.get('/a')!();
@@ -142,7 +153,7 @@ test('a load is done only once the pages it read are stored (puts never pile up 
   let waited = false;
   const loaded = new Set<string>();
   const { parts } = gatedParts({
-    pages: { cachedPages: () => [], cachedBytes: (id) => (loaded.has(id) ? 10 : 0) },
+    pages: { cachedPages: () => [], pageSize: 1024 * 1024, cachedBytes: (id) => (loaded.has(id) ? 10 : 0) },
     read: async (p) => {
       loaded.add(p);
       return Object.assign(Readable.from([Buffer.alloc(10)]), {

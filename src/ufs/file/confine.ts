@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
 import { StrataError } from '../../core/errors.js';
+import { ioThread } from '../../core/io-thread.js';
 import { mapFsError } from './fs-errors.js';
 
 /**
@@ -46,6 +47,22 @@ export class Confinement {
         );
       }
       return local;
+    }
+  }
+
+  /**
+   * `length` bytes at `offset` of the file at `path` when it is a regular file inside the root
+   * holding them all — the realpath check and the read in one trip to the I/O thread (it opens
+   * the resolved path, so the check and the open see the same file unless it is swapped between
+   * two syscalls, as with resolve()). Undefined otherwise: resolve() and the caller explain why.
+   */
+  async readSmall(path: string, offset: number, length: number): Promise<Buffer | undefined> {
+    const root = await this.rootPath();
+    if (path === '/') return undefined;
+    try {
+      return await ioThread.read(root + path.split('/').join(sep), offset, length, root);
+    } catch {
+      return undefined;
     }
   }
 

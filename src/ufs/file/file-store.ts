@@ -16,6 +16,7 @@ import { dirname, join, resolve as resolveLocal } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StrataError, toStrataError } from '../../core/errors.js';
+import { ioThread, MAX_IO_THREAD_BYTES, type ThreadStat } from '../../core/io-thread.js';
 import { joinPath } from '../../core/paths.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
 import type { UfsOptions } from '../factory.js';
@@ -124,17 +125,32 @@ export class FileUnderStore extends UnderStore {
     const local = join(dirLocal, d.name);
     if (d.isSymbolicLink() && !(await this.confinement.contains(local))) return undefined;
     if (!d.isSymbolicLink() && !d.isFile() && !d.isDirectory()) return undefined;
-    let st: Stats;
+    let st: ThreadStat;
     try {
-      st = await stat(local);
+      // Through the I/O thread: a listing's stats, one per entry, go in a few coalesced trips.
+      st = await ioThread.stat(local);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // deleted since readdir
       throw mapFsError(err, child);
     }
-    return st.isFile() || st.isDirectory() ? toStatus(child, st) : undefined;
+    if (st.type === 'other') return undefined;
+    const mtimeMs = Math.trunc(st.mtimeMs);
+    return st.type === 'file'
+      ? { path: child, type: 'file', size: st.size, mtimeMs }
+      : { path: child, type: 'directory', size: 0, mtimeMs };
   }
 
   protected async _read(path: string, options: ReadOptions): Promise<Readable> {
+    const length = options.length;
+    if (length !== undefined && length > 0 && length <= MAX_IO_THREAD_BYTES) {
+      // Confinement, open, read and close in one coalesced trip to the I/O thread; anything
+      // unusual (missing, a directory, short, a symlink out) takes the path below, which says why.
+      const small = await this.confinement.readSmall(path, options.offset ?? 0, length);
+      if (small !== undefined) {
+        throwIfAborted(options.signal);
+        return Readable.from([small], { objectMode: false });
+      }
+    }
     const local = await this.confinement.resolve(path, 'follow');
     let handle: FileHandle;
     try {

@@ -1,0 +1,234 @@
+/**
+ * Small file operations (whole reads and writes of a few KiB) on one helper thread, coalesced.
+ *
+ * Why: a page write through fs/promises is three libuv threadpool round trips (open, writev,
+ * close) and a small store read four (realpath, open, read, close). Each round trip wakes a pool
+ * thread and then the event loop, and on a 2-core VM those wake-ups, not the syscalls, were the
+ * cost: a job loading 4 KiB files spent ~40 % of its samples in futex waits and context switches
+ * (perf), ~30 futex calls per file. Here every operation asked for in one turn of the event loop
+ * goes to the thread in one message, runs there as plain syscalls, and comes back in one reply.
+ *
+ * Large transfers keep using fs/promises (bandwidth, not wake-ups, is their cost, and they would
+ * be copied into the message). Callers pass at most MAX_IO_THREAD_BYTES per operation.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Largest read or write sent to the thread (the payload is copied into the message). */
+export const MAX_IO_THREAD_BYTES = 256 * 1024;
+/** Messages sent before the thread has answered the first: more ops wait for the next turn. */
+const MAX_IN_FLIGHT = 2;
+
+/** Reads `length` bytes at `offset` of a regular file; with `root`, only if its realpath lies under `root`. */
+export interface ReadOp {
+  readonly kind: 'read';
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly root?: string;
+}
+
+/** Writes a whole file (creating it, or its parent with `makeParent`), then renames it if asked. */
+export interface WriteOp {
+  readonly kind: 'write';
+  readonly path: string;
+  readonly dataOffset: number;
+  readonly dataLength: number;
+  readonly makeParent: boolean;
+  readonly fsync: boolean;
+  readonly renameTo?: string;
+}
+
+/** stat(2) of a path (following symlinks). */
+export interface StatOp {
+  readonly kind: 'stat';
+  readonly path: string;
+}
+
+export type IoOp = ReadOp | WriteOp | StatOp;
+
+/** What a stat answers: the parts of fs.Stats a store status needs. */
+export interface ThreadStat {
+  readonly type: 'file' | 'directory' | 'other';
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** `fallback`: the operation did not apply (not a regular file, short, outside root): use the slow path. */
+export type IoResult =
+  | {
+      readonly data?: ArrayBuffer;
+      readonly stat?: ThreadStat;
+      readonly fallback?: true;
+      readonly error?: undefined;
+    }
+  | { readonly error: { readonly code: string; readonly message: string } };
+
+export interface IoRequest {
+  readonly id: number;
+  readonly ops: IoOp[];
+  /** Every write's bytes, one after another (a write op names its slice). */
+  readonly payload: ArrayBuffer;
+}
+
+export interface IoReply {
+  readonly id: number;
+  readonly results: IoResult[];
+}
+
+/** What a read answers: the bytes, or undefined when the caller must take its slow path. */
+export type ThreadRead = Buffer | undefined;
+
+interface Pending {
+  readonly op: IoOp;
+  readonly chunks?: readonly Buffer[];
+  readonly bytes: number;
+  readonly resolve: (r: IoResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export interface IoThreadStats {
+  readonly messages: number;
+  readonly ops: number;
+}
+
+export class IoThread {
+  private worker: Worker | undefined;
+  private queue: Pending[] = [];
+  private readonly inFlight = new Map<number, Pending[]>();
+  private nextId = 1;
+  private scheduled = false;
+  private messages = 0;
+  private ops = 0;
+
+  /** `length` bytes at `offset`; undefined when the file is not a regular file holding them all (or escapes `root`). */
+  async read(path: string, offset: number, length: number, root?: string): Promise<ThreadRead> {
+    checkSize(length);
+    const op: ReadOp =
+      root === undefined
+        ? { kind: 'read', path, offset, length }
+        : { kind: 'read', path, offset, length, root };
+    const r = await this.submit(op);
+    if (r.error) throw errnoError(r.error, path);
+    return r.data === undefined ? undefined : Buffer.from(r.data);
+  }
+
+  /** stat(2) of `path`, following symlinks; throws the errno as fs/promises would. */
+  async stat(path: string): Promise<ThreadStat> {
+    const r = await this.submit({ kind: 'stat', path });
+    if (r.error) throw errnoError(r.error, path);
+    if (r.stat === undefined) throw errnoError({ code: 'EIO', message: `no stat of ${path}` }, path);
+    return r.stat;
+  }
+
+  /** Writes `chunks` as the whole content of `path`; with `renameTo`, then renames it there. */
+  async write(
+    path: string,
+    chunks: readonly Buffer[],
+    options: { makeParent?: boolean; fsync?: boolean; renameTo?: string } = {},
+  ): Promise<void> {
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    checkSize(total);
+    const op: WriteOp = {
+      kind: 'write',
+      path,
+      dataOffset: 0,
+      dataLength: total,
+      makeParent: options.makeParent === true,
+      fsync: options.fsync === true,
+      ...(options.renameTo === undefined ? {} : { renameTo: options.renameTo }),
+    };
+    const r = await this.submit(op, chunks, total);
+    if (r.error) throw errnoError(r.error, path);
+  }
+
+  stats(): IoThreadStats {
+    return { messages: this.messages, ops: this.ops };
+  }
+
+  /** Stops the thread (tests; a process exits without it, the thread is unref'd while idle). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private submit(op: IoOp, chunks?: readonly Buffer[], bytes = 0): Promise<IoResult> {
+    return new Promise<IoResult>((resolve, reject) => {
+      this.queue.push(
+        chunks === undefined ? { op, bytes, resolve, reject } : { op, chunks, bytes, resolve, reject },
+      );
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // After this turn's I/O callbacks: every op they ask for goes in one message.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return;
+    const batch = this.queue;
+    this.queue = [];
+    let bytes = 0;
+    for (const p of batch) bytes += p.bytes;
+    const payload = new ArrayBuffer(bytes);
+    const view = Buffer.from(payload);
+    let off = 0;
+    const ops = batch.map((p): IoOp => {
+      if (p.op.kind !== 'write' || p.chunks === undefined) return p.op;
+      const op = { ...p.op, dataOffset: off };
+      for (const c of p.chunks) off += c.copy(view, off);
+      return op;
+    });
+    const id = this.nextId++;
+    this.inFlight.set(id, batch);
+    this.messages++;
+    this.ops += batch.length;
+    const w = this.thread();
+    w.ref();
+    w.postMessage({ id, ops, payload } satisfies IoRequest, [payload]);
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./io-thread-worker.js', import.meta.url));
+    w.on('message', (reply: IoReply) => {
+      const batch = this.inFlight.get(reply.id);
+      this.inFlight.delete(reply.id);
+      if (this.inFlight.size === 0 && this.queue.length === 0) w.unref();
+      if (batch) for (const [i, p] of batch.entries()) p.resolve(reply.results[i] ?? { fallback: true });
+      this.flush();
+    });
+    const fail = (err: Error): void => {
+      if (this.worker === w) this.worker = undefined;
+      const lost = [...this.inFlight.values()].flat();
+      this.inFlight.clear();
+      for (const p of lost) p.reject(err);
+      this.flush();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`I/O thread exited with code ${code}`)));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+}
+
+function checkSize(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_IO_THREAD_BYTES)
+    throw new RangeError(`I/O thread operations carry at most ${MAX_IO_THREAD_BYTES} bytes, not ${n}`);
+}
+
+/** The thread's errno as the Error fs/promises would have thrown (code, path). */
+function errnoError(e: { code: string; message: string }, path: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(e.message);
+  err.code = e.code;
+  err.path = path;
+  return err;
+}
+
+/** The process's one I/O thread (started on first use). */
+export const ioThread = new IoThread();

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { IoThread, MAX_IO_THREAD_BYTES } from '../../src/core/io-thread.js';
+
+let dir: string;
+const io = new IoThread();
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-io-'));
+});
+after(async () => {
+  await io.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('writes (making the parent), renames, reads back and stats, many ops coalesced into few messages', async () => {
+  const n = 200;
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      io.write(join(dir, 'w', `${i}.tmp`), [Buffer.from(`head${i}:`), Buffer.alloc(100, i)], {
+        makeParent: true,
+        renameTo: join(dir, 'w', `${i}`),
+      }),
+    ),
+  );
+  const reads = await Promise.all(
+    Array.from({ length: n }, (_, i) => io.read(join(dir, 'w', `${i}`), 0, `head${i}:`.length + 100, dir)),
+  );
+  for (const [i, r] of reads.entries()) {
+    assert.deepEqual(r, Buffer.concat([Buffer.from(`head${i}:`), Buffer.alloc(100, i)]));
+    assert.deepEqual(await readFile(join(dir, 'w', `${i}`)), r);
+  }
+  const st = await io.stat(join(dir, 'w', '7'));
+  assert.equal(st.type, 'file');
+  assert.equal(st.size, 'head7:'.length + 100);
+  assert.equal((await io.stat(join(dir, 'w'))).type, 'directory');
+  const s = io.stats();
+  assert.equal(s.ops, 2 * n + 2);
+  assert.ok(s.messages < s.ops / 10, `${s.messages} messages for ${s.ops} ops`);
+});
+
+test('reads fall back (undefined) for short files, directories and symlinks out of the root; errors carry errno', async () => {
+  await writeFile(join(dir, 'short'), 'abc');
+  assert.equal(await io.read(join(dir, 'short'), 0, 10, dir), undefined);
+  assert.deepEqual(await io.read(join(dir, 'short'), 1, 2, dir), Buffer.from('bc'));
+  await mkdir(join(dir, 'd'), { recursive: true });
+  assert.equal(await io.read(join(dir, 'd'), 0, 1, dir), undefined);
+  const outside = await mkdtemp(join(tmpdir(), 'strata-io-out-'));
+  await writeFile(join(outside, 'secret'), 'secret!');
+  await symlink(join(outside, 'secret'), join(dir, 'escape'));
+  assert.equal(await io.read(join(dir, 'escape'), 0, 7, dir), undefined);
+  assert.deepEqual(await io.read(join(dir, 'escape'), 0, 7), Buffer.from('secret!'));
+  await rm(outside, { recursive: true, force: true });
+  await assert.rejects(io.stat(join(dir, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  await assert.rejects(
+    io.write(join(dir, 'no', 'parent'), [Buffer.from('x')]),
+    (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+  );
+  await assert.rejects(io.read(join(dir, 'short'), 0, MAX_IO_THREAD_BYTES + 1), RangeError);
+});
