@@ -7,7 +7,6 @@ import { normalizePath, parentOf } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
 import { OwnerRouter, type RoutingOptions, workerFailed } from './owner-router.js';
 import { DirectStoreReader, resumableRead } from './resumable-read.js';
-import { checkListPage } from './types.js';
 import type {
   CacheProbeItem,
   CallOptions,
@@ -29,6 +28,7 @@ import type {
   WorkerReport,
   WriteOptions,
 } from './types.js';
+import { checkListPage } from './types.js';
 
 /** Where the client learns the live workers (and, for direct store reads, the mount records). */
 export interface WorkerDirectory {

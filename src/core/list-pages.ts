@@ -11,14 +11,22 @@ import {
 export function checkListPage(options: ListPageOptions): { startAfter: string; limit: number } {
   const limit = options.limit ?? DEFAULT_LIST_PAGE;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_PAGE)
-    throw new StrataError('INVALID_ARGUMENT', `list page limit must be an integer from 1 to ${MAX_LIST_PAGE}, got ${limit}`, {
-      details: { limit },
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `list page limit must be an integer from 1 to ${MAX_LIST_PAGE}, got ${limit}`,
+      {
+        details: { limit },
+      },
+    );
   const startAfter = options.startAfter ?? '';
   if (typeof startAfter !== 'string' || startAfter.includes('/') || startAfter.includes('\0'))
-    throw new StrataError('INVALID_ARGUMENT', `startAfter must be a child name (no "/" or NUL): ${JSON.stringify(startAfter)}`, {
-      details: { startAfter: String(startAfter) },
-    });
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `startAfter must be a child name (no "/" or NUL): ${JSON.stringify(startAfter)}`,
+      {
+        details: { startAfter: String(startAfter) },
+      },
+    );
   return { startAfter, limit };
 }
 

@@ -309,8 +309,11 @@ export class LevelMetaStore implements MetaStore {
           .iterator({ ...childrenFrom(dir, options), limit: limit + 1, snapshot })
           .all();
         const more = rows.length > limit;
-        const entries = (more ? rows.slice(0, limit) : rows).map(([k, v]) => decodeStatus(pathOfStatusKey(k), v));
-        const syncedAtMs = marker === undefined ? 0 : (parse(marker, dir) as { syncedAtMs: number }).syncedAtMs;
+        const entries = (more ? rows.slice(0, limit) : rows).map(([k, v]) =>
+          decodeStatus(pathOfStatusKey(k), v),
+        );
+        const syncedAtMs =
+          marker === undefined ? 0 : (parse(marker, dir) as { syncedAtMs: number }).syncedAtMs;
         return { complete: marker !== undefined, syncedAtMs, entries, more };
       } finally {
         await snapshot.close();
@@ -336,9 +339,13 @@ export class LevelMetaStore implements MetaStore {
         (range.after === undefined || compareUtf8(name, range.after) > 0) &&
         (range.through === undefined || compareUtf8(name, range.through) <= 0);
       if (!inside)
-        throw new StrataError('INVALID_ARGUMENT', `${e.path} is not a child of ${dir} inside the chunk's range`, {
-          details: { dir, path: e.path },
-        });
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `${e.path} is not a child of ${dir} inside the chunk's range`,
+          {
+            details: { dir, path: e.path },
+          },
+        );
       puts.set(key, encodeStatus(e));
     }
     const dropped: FileRecord[] = [];

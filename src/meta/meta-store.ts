@@ -106,7 +106,11 @@ export interface MetaStore {
    * range) and drops the complete marker until completeListing. Returns the old records it
    * removed or whose fingerprint changed (their cached pages can never be served again).
    */
-  putListingChunk(dir: string, entries: readonly FileRecord[], range: ListingChunkRange): Promise<FileRecord[]>;
+  putListingChunk(
+    dir: string,
+    entries: readonly FileRecord[],
+    range: ListingChunkRange,
+  ): Promise<FileRecord[]>;
   /**
    * Marks the chunks written since as the complete listing of `dir`, taken at `syncedAtMs`;
    * with a `token`, not when `dir` changed after it (as putListing). Returns whether it did.

@@ -189,7 +189,10 @@ export class MetadataSync {
     const bound = stored.more ? baseName(stored.entries[stored.entries.length - 1]!.path) : undefined;
     const extras = this.extraChildren(p).filter((x) => {
       const name = baseName(x.record.path);
-      return (after === '' || compareUtf8(name, after) > 0) && (bound === undefined || compareUtf8(name, bound) <= 0);
+      return (
+        (after === '' || compareUtf8(name, after) > 0) &&
+        (bound === undefined || compareUtf8(name, bound) <= 0)
+      );
     });
     if (extras.length === 0) return { records: stored.entries, more: stored.more };
     const merged = mergeChildren(stored.entries, extras);
@@ -200,12 +203,16 @@ export class MetadataSync {
   /** Children that do not come from the store's listing: mount points, staged files (and their folders). */
   private extraChildren(p: string): Extra[] {
     const extras: Extra[] = [];
-    for (const point of this.o.mounts.childMountPoints(p)) extras.push({ record: namespaceDirectory(point), replace: true });
+    for (const point of this.o.mounts.childMountPoints(p))
+      extras.push({ record: namespaceDirectory(point), replace: true });
     for (const s of this.o.staged.stagedBelow(p)) {
       if (parentOf(s.path) === p) extras.push({ record: s, replace: true });
       else {
         const child = s.path.slice(p === '/' ? 1 : p.length + 1).split('/')[0]!;
-        extras.push({ record: namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`), replace: false });
+        extras.push({
+          record: namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`),
+          replace: false,
+        });
       }
     }
     return extras;
@@ -305,7 +312,10 @@ export class MetadataSync {
       const part = statuses.slice(i, i + FILL_CHUNK).map((st) => this.recordFromStore(p, resolved, st, now));
       i += FILL_CHUNK;
       const through = i < statuses.length ? baseName(part[part.length - 1]!.path) : undefined;
-      const range = { ...(after === undefined ? {} : { after }), ...(through === undefined ? {} : { through }) };
+      const range = {
+        ...(after === undefined ? {} : { after }),
+        ...(through === undefined ? {} : { through }),
+      };
       for (const old of await meta.putListingChunk(p, part, range))
         if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
       after = through;

@@ -19,10 +19,17 @@ async function walkPages(
   for (;;) {
     const page = await fs.listPage(dir, { ...options, startAfter });
     pages++;
-    assert.ok(page.entries.length <= options.limit, `page ${pages} holds ${page.entries.length} > ${options.limit}`);
+    assert.ok(
+      page.entries.length <= options.limit,
+      `page ${pages} holds ${page.entries.length} > ${options.limit}`,
+    );
     entries.push(...page.entries);
     if (page.nextStartAfter === undefined) return { entries, pages };
-    assert.equal(page.nextStartAfter, page.entries[page.entries.length - 1]?.name, 'the cursor is the last name');
+    assert.equal(
+      page.nextStartAfter,
+      page.entries[page.entries.length - 1]?.name,
+      'the cursor is the last name',
+    );
     assert.ok(pages < 100_000, 'the walk does not end');
     startAfter = page.nextStartAfter;
   }
