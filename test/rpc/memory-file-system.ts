@@ -96,8 +96,12 @@ export class MemoryFileSystem implements StrataFileSystem {
   }
 
   async list(path: string, options: SyncOption = {}): Promise<readonly FileInfo[]> {
-    const p = normalizePath(path);
     this.seen.list = options;
+    return this.#children(path, options);
+  }
+
+  #children(path: string, options: SyncOption): FileInfo[] {
+    const p = normalizePath(path);
     checkSignal(options.signal);
     this.#visible(p);
     if (this.files.has(p))
@@ -114,7 +118,7 @@ export class MemoryFileSystem implements StrataFileSystem {
   async listPage(path: string, options: ListPageOptions = {}): Promise<ListPage> {
     const { startAfter, limit } = checkListPage(options);
     this.seen.listPage = options;
-    const all = await this.list(path, options);
+    const all = this.#children(path, options);
     const from = all.filter((e) => startAfter === '' || compareUtf8(e.name, startAfter) > 0);
     const entries = from.slice(0, limit);
     const last = entries[entries.length - 1];
