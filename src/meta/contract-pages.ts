@@ -10,8 +10,8 @@ function rec(path: string, extra: Partial<FileRecord> = {}): FileRecord {
   return { path, type: 'file', size, mtimeMs: 7, fingerprint: `${size}:7:`, syncedAtMs: 8, ...extra };
 }
 
-const names = (entries: readonly FileRecord[]): string[] =>
-  entries.map((e) => e.path.slice(e.path.lastIndexOf('/') + 1));
+const names = (entries: readonly FileRecord[] | undefined): string[] =>
+  (entries ?? []).map((e) => e.path.slice(e.path.lastIndexOf('/') + 1));
 
 /** Every child of dir by pages of `limit`, following `more` with startAfter. */
 async function allPages(
@@ -139,13 +139,20 @@ export const LISTING_PAGE_CASES: readonly MetaStoreContractCase[] = [
     },
   },
   {
-    name: 'completeListing with a token taken before a change of the directory does not mark it complete',
+    name: 'with a token taken before a change of the directory, later chunks are refused and the listing is not completed',
     async run(ctx) {
       const { store } = await ctx.open();
       if (!store.listingToken) return;
       const token = store.listingToken();
-      await store.putListingChunk('/t', [rec('/t/a')], {});
+      assert.deepEqual(await store.putListingChunk('/t', [rec('/t/a')], { through: 'a' }, token), []);
       await store.invalidate('/t/b'); // a change while the store was being listed
+      await store.putStatus(rec('/t/b'));
+      assert.equal(
+        await store.putListingChunk('/t', [], { after: 'a' }, token),
+        undefined,
+        'a later chunk is refused',
+      );
+      assert.deepEqual(await store.getStatus('/t/b'), rec('/t/b'), 'the change is kept');
       assert.equal(await store.completeListing('/t', 10, token), false);
       assert.equal((await store.listingPage('/t', { limit: 5 })).complete, false);
       const fresh = store.listingToken();

@@ -325,7 +325,8 @@ export class LevelMetaStore implements MetaStore {
     dir: string,
     entries: readonly FileRecord[],
     range: ListingChunkRange,
-  ): Promise<FileRecord[]> {
+    token?: number,
+  ): Promise<FileRecord[] | undefined> {
     checkPath(dir);
     const prefix = childrenRange(dir).gte;
     const puts = new Map<string, string>();
@@ -349,8 +350,10 @@ export class LevelMetaStore implements MetaStore {
       puts.set(key, encodeStatus(e));
     }
     const dropped: FileRecord[] = [];
-    await this.#locks.run(listingKey(dir), () =>
+    const written = await this.#locks.run(listingKey(dir), () =>
       this.#run('putListingChunk', async () => {
+        // Read from the store before a change of the directory: it may lack that change.
+        if (this.#changedSince(dir, token)) return false;
         const batch = this.#db.batch();
         try {
           batch.del(listingKey(dir));
@@ -376,9 +379,10 @@ export class LevelMetaStore implements MetaStore {
           throw err;
         }
         await batch.write();
+        return !this.#changedSince(dir, token);
       }),
     );
-    return dropped;
+    return written ? dropped : undefined;
   }
 
   async completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean> {

@@ -104,13 +104,16 @@ export interface MetaStore {
    * One chunk of a listing written page by page (a directory too large for one putListing):
    * replaces the children of `dir` whose names fall in `range` with `entries` (each inside the
    * range) and drops the complete marker until completeListing. Returns the old records it
-   * removed or whose fingerprint changed (their cached pages can never be served again).
+   * removed or whose fingerprint changed (their cached pages can never be served again). With a
+   * `token` (as putListing's), a chunk of a directory changed since is not written (or, changed
+   * while it was written, not trusted): undefined, and the listing must not be completed.
    */
   putListingChunk(
     dir: string,
     entries: readonly FileRecord[],
     range: ListingChunkRange,
-  ): Promise<FileRecord[]>;
+    token?: number,
+  ): Promise<FileRecord[] | undefined>;
   /**
    * Marks the chunks written since as the complete listing of `dir`, taken at `syncedAtMs`;
    * with a `token`, not when `dir` changed after it (as putListing). Returns whether it did.

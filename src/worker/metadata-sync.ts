@@ -316,8 +316,10 @@ export class MetadataSync {
         ...(after === undefined ? {} : { after }),
         ...(through === undefined ? {} : { through }),
       };
-      for (const old of await meta.putListingChunk(p, part, range))
-        if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
+      const dropped = await meta.putListingChunk(p, part, range, token);
+      // Changed meanwhile: what is stored stays incomplete, and the next listing asks again.
+      if (dropped === undefined) return;
+      for (const old of dropped) if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
       after = through;
     } while (i < statuses.length);
     await meta.completeListing(p, now, token);
