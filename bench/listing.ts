@@ -17,8 +17,6 @@ import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
 import { REPO_ROOT, tempDir } from '../test/helpers/local-process.js';
 import { printTable, type Row, row, saveResults } from './report.js';
 
-const MiB = 1024 * 1024;
-
 async function procKb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(text);
