@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   eviction: async () => (await import('./eviction.js')).runEvictionBench([]),
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
+  listing: async () => (await import('./listing.js')).runListingBench([]),
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
 };
 

@@ -17,6 +17,8 @@ import type {
   JobBatchRequest,
   JobBatchResult,
   JobSummary,
+  ListPage,
+  ListPageOptions,
   MountInfo,
   MountOptions,
   ReadOptions,
@@ -26,6 +28,7 @@ import type {
   WorkerReport,
   WriteOptions,
 } from './types.js';
+import { checkListPage } from './types.js';
 
 /** Where the client learns the live workers (and, for direct store reads, the mount records). */
 export interface WorkerDirectory {
@@ -94,7 +97,18 @@ export class ClusterFileSystem implements StrataFileSystem {
    * owner: ask those (one batch each, no store access) for the cached bytes shown.
    */
   async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
-    const entries = await this.listRaw(path, options);
+    return this.withCachedBytes(await this.listRaw(path, options), options);
+  }
+
+  /** A page from the directory's owner, with each file's cached bytes from its own owner (as list()). */
+  async listPage(path: string, options: ListPageOptions = {}): Promise<ListPage> {
+    checkListPage(options);
+    const page = await this.router.routed(path, (fs) => fs.listPage(path, options), options.signal);
+    const entries = await this.withCachedBytes([...page.entries], options);
+    return page.nextStartAfter === undefined ? { entries } : { entries, nextStartAfter: page.nextStartAfter };
+  }
+
+  private async withCachedBytes(entries: FileInfo[], options: CallOptions): Promise<FileInfo[]> {
     const files = entries.filter((e) => e.type === 'file');
     if (files.length === 0 || files.length > MAX_PROBED_ENTRIES || this.router.size <= 1) return entries;
     const byOwner = new Map<string, { worker: WorkerInfo; at: number[] }>();

@@ -8,6 +8,7 @@ import { READ_CASES, WRITE_CASES } from './contract/data-cases.js';
 import { ERROR_CASES } from './contract/error-cases.js';
 import { fileUri, mountedPaths, source } from './contract/helpers.js';
 import { JOB_BATCH_CASES } from './contract/job-batch-cases.js';
+import { LISTING_CASES } from './contract/listing-cases.js';
 import { METADATA_CASES } from './contract/metadata-cases.js';
 import { MOUNT_CASES } from './contract/mount-cases.js';
 import {
@@ -35,6 +36,7 @@ export const FS_CONTRACT_CASES: readonly FsContractCase[] = [
   ...WRITE_CASES,
   ...READ_CASES,
   ...METADATA_CASES,
+  ...LISTING_CASES,
   ...ERROR_CASES,
   ...MOUNT_CASES,
   ...CACHE_CASES,

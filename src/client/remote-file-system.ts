@@ -2,6 +2,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Pool } from 'undici';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
+import { checkListPage } from '../core/list-pages.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
 import { discoverTokenFile, readTokenFile } from './discovery.js';
 import type {
@@ -15,6 +16,8 @@ import type {
   JobBatchRequest,
   JobBatchResult,
   JobSummary,
+  ListPage,
+  ListPageOptions,
   MountInfo,
   MountOptions,
   ReadOptions,
@@ -127,6 +130,16 @@ export class RemoteFileSystem implements StrataFileSystem {
       method: 'GET',
       route: 'list',
       query: { path, syncIntervalMs: options.syncIntervalMs },
+      signal: options.signal,
+    });
+  }
+
+  async listPage(path: string, options: ListPageOptions = {}): Promise<ListPage> {
+    const { startAfter, limit } = checkListPage(options);
+    return this.#json({
+      method: 'GET',
+      route: 'listPage',
+      query: { path, startAfter, limit, syncIntervalMs: options.syncIntervalMs },
       signal: options.signal,
     });
   }

@@ -3,3 +3,4 @@
  * implements them; front ends and applications import them from here.
  */
 export * from '../core/file-system.js';
+export { checkListPage, listPages } from '../core/list-pages.js';

@@ -72,6 +72,25 @@ export interface SyncOption extends CallOptions {
   readonly syncIntervalMs?: number;
 }
 
+/** Entries a listing page holds unless the caller asks for fewer, and the most it may ask for. */
+export const DEFAULT_LIST_PAGE = 1000;
+export const MAX_LIST_PAGE = 10_000;
+
+export interface ListPageOptions extends SyncOption {
+  /** Children whose names sort after this one (UTF-8 byte order); absent or '': from the first. */
+  readonly startAfter?: string;
+  /** Most entries in the page: 1..MAX_LIST_PAGE, default DEFAULT_LIST_PAGE. */
+  readonly limit?: number;
+}
+
+/** One page of a directory's children. */
+export interface ListPage {
+  /** Direct children sorted by name (UTF-8 byte order), as list() has them. Never mutate. */
+  readonly entries: readonly FileInfo[];
+  /** Present when more children follow: the last entry's name, to pass as the next startAfter. */
+  readonly nextStartAfter?: string;
+}
+
 export interface InvalidateOptions extends CallOptions {
   /** Also forget everything cached below the path (a directory deleted or renamed elsewhere). */
   readonly tree?: boolean;
@@ -211,6 +230,12 @@ export interface StrataFileSystem {
   status(path: string, options?: SyncOption): Promise<FileInfo>;
   /** Direct children sorted by path. The array may be shared with other callers: never mutate it. */
   list(path: string, options?: SyncOption): Promise<readonly FileInfo[]>;
+  /**
+   * One page of the direct children: what list() returns, from `startAfter` on, at most `limit`.
+   * Memory on every layer is bounded by the page, not by the directory (list() is the
+   * convenience for small directories). A bad limit or startAfter is INVALID_ARGUMENT.
+   */
+  listPage(path: string, options?: ListPageOptions): Promise<ListPage>;
   read(path: string, options?: ReadOptions): Promise<Readable>;
   write(path: string, source: Readable, options?: WriteOptions): Promise<FileInfo>;
   delete(path: string, options?: DeleteOptions): Promise<void>;

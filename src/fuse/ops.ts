@@ -51,6 +51,8 @@ const XATTR_LIST = Buffer.from(`${XATTRS.join('\0')}\0`);
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 const STAT_CACHE_MAX = 200_000;
+/** Children per page the addon's open-directory handle asks for. */
+export const READDIR_PAGE = 1000;
 const O_ACCMODE = 3;
 
 export class FuseOps {
@@ -113,8 +115,8 @@ export class FuseOps {
         reply(token, 0, await this.#getattr(this.#ns(path), flags === 1 ? fh : undefined));
         return;
       case Op.READDIR: {
-        const [names, attrs] = await this.#readdir(this.#ns(path));
-        reply(token, 0, names, attrs);
+        const [names, attrs, more] = await this.#readdir(this.#ns(path), path2, offset);
+        reply(token, more ? 1 : 0, names, attrs);
         return;
       }
       case Op.OPEN:
@@ -267,21 +269,33 @@ export class FuseOps {
     return out;
   }
 
-  async #readdir(path: string): Promise<[Buffer, Float64Array]> {
-    const entries = await this.#fs.list(path);
+  /**
+   * One page of a directory for the addon's open-directory handle: after `after` (the name that
+   * ended the previous page), or — a seekdir elsewhere — the page at child index `skip`, found by
+   * paging from the first. Answers names, attributes and whether more follow.
+   */
+  async #readdir(path: string, after: string | null, skip: number): Promise<[Buffer, Float64Array, boolean]> {
+    let page = await this.#fs.listPage(path, { startAfter: after ?? '', limit: READDIR_PAGE });
+    let left = after === null ? skip : 0;
+    while (left >= page.entries.length && page.nextStartAfter !== undefined) {
+      left -= page.entries.length;
+      page = await this.#fs.listPage(path, { startAfter: page.nextStartAfter, limit: READDIR_PAGE });
+    }
+    if (left > 0) page = { ...page, entries: page.entries.slice(left) };
     const ro = this.#readOnlyAt(path);
     const now = Date.now();
     const names: string[] = [];
-    const attrs = new Float64Array(entries.length * 4);
+    const attrs = new Float64Array(page.entries.length * 4);
     let i = 0;
-    for (const e of entries) {
+    for (const e of page.entries) {
       if (e.name === '' || e.name.includes('/')) continue;
       names.push(e.name);
       this.#attrs(attrs, i * 4, e.type === 'directory' ? 'directory' : 'file', e.size, e.mtimeMs, ro);
       this.#remember(e, now);
       i++;
     }
-    return [Buffer.from(names.length ? `${names.join('\0')}\0` : ''), attrs.subarray(0, i * 4)];
+    const more = page.nextStartAfter !== undefined;
+    return [Buffer.from(names.length ? `${names.join('\0')}\0` : ''), attrs.subarray(0, i * 4), more];
   }
 
   // ---- files ----

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isStrataError } from '../core/errors.js';
 import { compareUtf8 } from '../core/utf8-order.js';
+import { LISTING_PAGE_CASES } from './contract-pages.js';
 import type { FileAttrs, FileRecord, MetaStore } from './meta-store.js';
 
 /**
@@ -525,4 +526,5 @@ export const META_STORE_CONTRACT: readonly MetaStoreContractCase[] = [
       assert.deepEqual(await s2.getStatus('/m/one'), fileRecord('/m/one'));
     },
   },
+  ...LISTING_PAGE_CASES,
 ];

@@ -37,6 +37,8 @@ import { compareUtf8 } from '../core/utf8-order.js';
 import {
   attrsKey,
   checkPath,
+  childrenBetween,
+  childrenFrom,
   childrenRange,
   idOfJournalKey,
   journalKey,
@@ -48,7 +50,15 @@ import {
   statusKey,
   subtreeRanges,
 } from './meta-keys.js';
-import type { FileAttrs, FileRecord, Listing, MetaStore } from './meta-store.js';
+import type {
+  FileAttrs,
+  FileRecord,
+  Listing,
+  ListingChunkRange,
+  ListingPage,
+  ListingPageOptions,
+  MetaStore,
+} from './meta-store.js';
 import { decodeAttrs, decodeStatus, encodeAttrs, encodeJson, encodeStatus, parse } from './record-codec.js';
 import { ValueCache } from './value-cache.js';
 
@@ -59,9 +69,12 @@ const SYNC = { sync: true } as const;
 const CHUNK = 256;
 /** stats() counts exactly up to this many keys per kind, then extrapolates by on-disk size. */
 const STATS_EXACT_LIMIT = 100_000;
-/** Largest listing kept in memory, and the bound on all of them together (entries). */
-const MAX_CACHED_LISTING = 200_000;
-const MAX_CACHED_LISTING_ENTRIES = 1_000_000;
+/**
+ * Largest listing kept in memory, and the bound on all of them together (entries). Larger
+ * directories are read a page at a time (listingPage: a key range), never held whole.
+ */
+const MAX_CACHED_LISTING = 10_000;
+const MAX_CACHED_LISTING_ENTRIES = 100_000;
 
 export class LevelMetaStore implements MetaStore {
   readonly dir: string;
@@ -278,6 +291,109 @@ export class LevelMetaStore implements MetaStore {
           const entries = keys.map((k) => decoded.get(k)!);
           this.#remember(dir, { syncedAtMs, entries }, undefined);
         }
+      }),
+    );
+  }
+
+  async listingPage(dir: string, options: ListingPageOptions): Promise<ListingPage> {
+    checkPath(dir);
+    const { limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new StrataError('INVALID_ARGUMENT', `listing page limit must be a positive integer: ${limit}`);
+    return this.#run('listingPage', async () => {
+      // One snapshot so the marker and the page come from the same state of the directory.
+      const snapshot = this.#db.snapshot();
+      try {
+        const marker = await this.#db.get(listingKey(dir), { snapshot });
+        const rows = await this.#db
+          .iterator({ ...childrenFrom(dir, options), limit: limit + 1, snapshot })
+          .all();
+        const more = rows.length > limit;
+        const entries = (more ? rows.slice(0, limit) : rows).map(([k, v]) =>
+          decodeStatus(pathOfStatusKey(k), v),
+        );
+        const syncedAtMs =
+          marker === undefined ? 0 : (parse(marker, dir) as { syncedAtMs: number }).syncedAtMs;
+        return { complete: marker !== undefined, syncedAtMs, entries, more };
+      } finally {
+        await snapshot.close();
+      }
+    });
+  }
+
+  async putListingChunk(
+    dir: string,
+    entries: readonly FileRecord[],
+    range: ListingChunkRange,
+    token?: number,
+  ): Promise<FileRecord[] | undefined> {
+    checkPath(dir);
+    const prefix = childrenRange(dir).gte;
+    const puts = new Map<string, string>();
+    for (const e of entries) {
+      checkPath(e.path);
+      const key = statusKey(e.path);
+      const name = key.slice(prefix.length);
+      const inside =
+        e.path !== '/' &&
+        parentOf(e.path) === dir &&
+        (range.after === undefined || compareUtf8(name, range.after) > 0) &&
+        (range.through === undefined || compareUtf8(name, range.through) <= 0);
+      if (!inside)
+        throw new StrataError(
+          'INVALID_ARGUMENT',
+          `${e.path} is not a child of ${dir} inside the chunk's range`,
+          {
+            details: { dir, path: e.path },
+          },
+        );
+      puts.set(key, encodeStatus(e));
+    }
+    const dropped: FileRecord[] = [];
+    const written = await this.#locks.run(listingKey(dir), () =>
+      this.#run('putListingChunk', async () => {
+        // Read from the store before a change of the directory: it may lack that change.
+        if (this.#changedSince(dir, token)) return false;
+        const batch = this.#db.batch();
+        try {
+          batch.del(listingKey(dir));
+          this.#listings.write(dir, undefined);
+          const between = childrenBetween(dir, range.after, range.through);
+          for await (const rows of this.#chunks(() => this.#db.iterator(between))) {
+            for (const [k, v] of rows) {
+              const next = puts.get(k);
+              const old = decodeStatus(pathOfStatusKey(k), v);
+              if (next === undefined) {
+                batch.del(k);
+                this.#cache.write(k, undefined);
+                dropped.push(old);
+              } else if (decodeStatus(old.path, next).fingerprint !== old.fingerprint) dropped.push(old);
+            }
+          }
+          for (const [k, v] of puts) {
+            batch.put(k, v);
+            this.#cache.write(k, decodeStatus(pathOfStatusKey(k), v));
+          }
+        } catch (err) {
+          await batch.close();
+          throw err;
+        }
+        await batch.write();
+        return !this.#changedSince(dir, token);
+      }),
+    );
+    return written ? dropped : undefined;
+  }
+
+  async completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean> {
+    checkPath(dir);
+    return this.#locks.run(listingKey(dir), () =>
+      this.#run('completeListing', async () => {
+        if (this.#changedSince(dir, token)) return false;
+        await this.#db.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
+        if (!this.#changedSince(dir, token)) return true;
+        await this.#db.del(listingKey(dir)); // changed while the marker was written
+        return false;
       }),
     );
   }

@@ -50,6 +50,30 @@ export function childrenRange(dir: string): KeyRange {
   return { gte: `s${dir}${SEP}`, lt: `s${dir}${SEP_END}` };
 }
 
+/** The children of dir from a start point (after a name, or at one) to the end of the range. */
+export function childrenFrom(
+  dir: string,
+  from: { readonly startAfter?: string; readonly startAt?: string },
+): { gt?: string; gte?: string; lt: string } {
+  const { gte, lt } = childrenRange(dir);
+  if (from.startAt !== undefined && from.startAt !== '') return { gte: gte + from.startAt, lt };
+  if (from.startAfter !== undefined && from.startAfter !== '') return { gt: gte + from.startAfter, lt };
+  return { gte, lt };
+}
+
+/** The children of dir whose names are in (after, through]; open ends when absent. */
+export function childrenBetween(
+  dir: string,
+  after: string | undefined,
+  through: string | undefined,
+): { gt?: string; gte?: string; lte?: string; lt?: string } {
+  const { gte, lt } = childrenRange(dir);
+  return {
+    ...(after === undefined ? { gte } : { gt: gte + after }),
+    ...(through === undefined ? { lt } : { lte: gte + through }),
+  };
+}
+
 export function listingKey(dir: string): string {
   return `l${dir}`;
 }

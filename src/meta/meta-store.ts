@@ -48,6 +48,31 @@ export interface Listing {
   readonly entries: FileRecord[];
 }
 
+/** Where a listing page starts: after a child name (exclusive) or at one (inclusive); neither: the first child. */
+export interface ListingPageOptions {
+  readonly startAfter?: string;
+  readonly startAt?: string;
+  /** Most entries returned (a positive integer). */
+  readonly limit: number;
+}
+
+export interface ListingPage {
+  /** Whether a complete listing of the directory is stored (putListing / completeListing). */
+  readonly complete: boolean;
+  /** When the complete listing was taken from the store; 0 when not complete. */
+  readonly syncedAtMs: number;
+  /** Children in name order (UTF-8 bytes) from the start point, at most `limit`. */
+  readonly entries: FileRecord[];
+  /** Whether children follow the last entry. */
+  readonly more: boolean;
+}
+
+/** Names a listing chunk covers: after `after` (exclusive) through `through` (inclusive); absent ends are open. */
+export interface ListingChunkRange {
+  readonly after?: string;
+  readonly through?: string;
+}
+
 export interface MetaStore {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +94,31 @@ export interface MetaStore {
   putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number, token?: number): Promise<void>;
   /** Where listing changes stand now, for putListing's `token`. */
   listingToken?(): number;
+
+  /**
+   * One page of the stored children of `dir`, read as a key range (never the whole directory).
+   * Entries are the statuses stored under `dir`, complete or not (`complete` tells).
+   */
+  listingPage(dir: string, options: ListingPageOptions): Promise<ListingPage>;
+  /**
+   * One chunk of a listing written page by page (a directory too large for one putListing):
+   * replaces the children of `dir` whose names fall in `range` with `entries` (each inside the
+   * range) and drops the complete marker until completeListing. Returns the old records it
+   * removed or whose fingerprint changed (their cached pages can never be served again). With a
+   * `token` (as putListing's), a chunk of a directory changed since is not written (or, changed
+   * while it was written, not trusted): undefined, and the listing must not be completed.
+   */
+  putListingChunk(
+    dir: string,
+    entries: readonly FileRecord[],
+    range: ListingChunkRange,
+    token?: number,
+  ): Promise<FileRecord[] | undefined>;
+  /**
+   * Marks the chunks written since as the complete listing of `dir`, taken at `syncedAtMs`;
+   * with a `token`, not when `dir` changed after it (as putListing). Returns whether it did.
+   */
+  completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean>;
 
   getAttrs(path: string): Promise<FileAttrs | undefined>;
   /**

@@ -313,6 +313,20 @@ const ROUTES = new Map<string, Route>([
       sendJson(res, await fs.list(pathParam(query.get('path'), 'path'), { ...syncOption(query), signal })),
   ],
   [
+    'GET listPage',
+    async ({ fs, res, query, signal }) => {
+      const limit = optionalInt(query.get('limit'), 'limit', 1);
+      const startAfter = query.get('startAfter');
+      const page = await fs.listPage(pathParam(query.get('path'), 'path'), {
+        ...syncOption(query),
+        ...(limit === undefined ? {} : { limit }),
+        ...(startAfter === null ? {} : { startAfter }),
+        signal,
+      });
+      sendJson(res, page);
+    },
+  ],
+  [
     'GET read',
     async (ctx) => {
       const q = ctx.query;

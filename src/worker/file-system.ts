@@ -12,6 +12,8 @@ import type {
   JobBatchRequest,
   JobBatchResult,
   JobSummary,
+  ListPage,
+  ListPageOptions,
   MountInfo,
   MountOptions,
   PeekedFile,
@@ -21,6 +23,7 @@ import type {
   UsageSummary,
   WriteOptions,
 } from '../core/file-system.js';
+import { checkListPage } from '../core/list-pages.js';
 import type { MountRecord } from '../core/mounts.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
@@ -182,6 +185,18 @@ export class WorkerFileSystem implements StrataFileSystem {
     const records = await this.sync.listRecords(p, options.syncIntervalMs, options.signal);
     const mount = this.o.mounts.tryResolve(p)?.mount.record.path ?? '/';
     return this.infos.listing(p, records, mount, () => this.o.mounts.childMountPoints(p));
+  }
+
+  async listPage(path: string, options: ListPageOptions = {}): Promise<ListPage> {
+    throwIfAborted(options.signal);
+    const p = normalizePath(path);
+    const page = checkListPage(options);
+    const { records, more } = await this.sync.listPage(p, page, options.syncIntervalMs, options.signal);
+    const mount = this.o.mounts.tryResolve(p)?.mount.record.path ?? '/';
+    const points = new Set(this.o.mounts.childMountPoints(p));
+    const entries = records.map((r) => this.infos.info(r, points.has(r.path) ? r.path : mount, undefined));
+    const last = entries[entries.length - 1];
+    return more && last ? { entries, nextStartAfter: last.name } : { entries };
   }
 
   // ---- data ----

@@ -28,6 +28,15 @@ export interface MetadataSyncParts {
   readonly missRevalidateMs: number;
 }
 
+/** Records written to the metadata store per chunk while a large listing is stored. */
+const FILL_CHUNK = 1000;
+
+/** A page of a directory's records and whether more follow. */
+export interface RecordPage {
+  readonly records: readonly FileRecord[];
+  readonly more: boolean;
+}
+
 /** Listings known to be sorted in UTF-8 byte order, as the metadata store and S3 keep them (checked once per listing object the metadata store hands out). */
 const sortedListings = new WeakSet<readonly FileRecord[]>();
 
@@ -49,6 +58,8 @@ function isSortedByPath(records: readonly FileRecord[]): boolean {
  */
 export class MetadataSync {
   private readonly verifiedAt = new Map<string, number>();
+  /** Listings being fetched from a store for listPage, one per directory at a time. */
+  private readonly refreshing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: MetadataSyncParts) {}
 
@@ -149,23 +160,62 @@ export class MetadataSync {
     if (dir.record.type !== 'directory') throw new StrataError('NOT_A_DIRECTORY', `${p} is a file`);
     const resolved = this.o.mounts.tryResolve(p);
     const stored = resolved ? await this.listFromStore(p, resolved, syncOverride, signal) : [];
-    const points = this.o.mounts.childMountPoints(p);
-    const staged = this.o.staged.stagedBelow(p);
+    const extras = this.extraChildren(p);
     // The common case — nothing mounted or staged below — is the store's listing as it is (the
     // metadata store keeps it sorted by name): no copy for directories of 100,000s of entries.
-    if (points.length === 0 && staged.length === 0 && isSortedByPath(stored)) return stored;
-    const byName = new Map<string, FileRecord>();
-    for (const r of stored) byName.set(baseName(r.path), r);
-    for (const point of points) byName.set(baseName(point), namespaceDirectory(point));
-    for (const s of staged) {
-      if (parentOf(s.path) === p) byName.set(baseName(s.path), s);
+    if (extras.length === 0 && isSortedByPath(stored)) return stored;
+    return mergeChildren(stored, extras);
+  }
+
+  /**
+   * One page of a directory's records from `startAfter` on: the metadata store's listing read as
+   * a key range (fetched from the store first when not fresh), plus the mount points and staged
+   * files that fall inside the page. Never the whole directory in memory (but see refresh()).
+   */
+  async listPage(
+    p: string,
+    page: { readonly startAfter: string; readonly limit: number },
+    syncOverride: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<RecordPage> {
+    const dir = await this.locate(p, syncOverride, signal);
+    if (dir.record.type !== 'directory') throw new StrataError('NOT_A_DIRECTORY', `${p} is a file`);
+    const resolved = this.o.mounts.tryResolve(p);
+    const stored = resolved
+      ? await this.pageFromStore(p, resolved, page, syncOverride, signal)
+      : { entries: [], more: false };
+    const after = page.startAfter;
+    // Extras past the page's last stored name belong to a later page.
+    const bound = stored.more ? baseName(stored.entries[stored.entries.length - 1]!.path) : undefined;
+    const extras = this.extraChildren(p).filter((x) => {
+      const name = baseName(x.record.path);
+      return (
+        (after === '' || compareUtf8(name, after) > 0) &&
+        (bound === undefined || compareUtf8(name, bound) <= 0)
+      );
+    });
+    if (extras.length === 0) return { records: stored.entries, more: stored.more };
+    const merged = mergeChildren(stored.entries, extras);
+    if (merged.length > page.limit) return { records: merged.slice(0, page.limit), more: true };
+    return { records: merged, more: stored.more };
+  }
+
+  /** Children that do not come from the store's listing: mount points, staged files (and their folders). */
+  private extraChildren(p: string): Extra[] {
+    const extras: Extra[] = [];
+    for (const point of this.o.mounts.childMountPoints(p))
+      extras.push({ record: namespaceDirectory(point), replace: true });
+    for (const s of this.o.staged.stagedBelow(p)) {
+      if (parentOf(s.path) === p) extras.push({ record: s, replace: true });
       else {
         const child = s.path.slice(p === '/' ? 1 : p.length + 1).split('/')[0]!;
-        if (!byName.has(child))
-          byName.set(child, namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`));
+        extras.push({
+          record: namespaceDirectory(p === '/' ? `/${child}` : `${p}/${child}`),
+          replace: false,
+        });
       }
     }
-    return [...byName.values()].sort((a, b) => compareUtf8(a.path, b.path));
+    return extras;
   }
 
   /** Every file at or below `p` (depth-first), using the sync policy. */
@@ -193,6 +243,94 @@ export class MetadataSync {
     const first = this.o.mounts.list()[0];
     if (!first) throw new StrataError('NOT_MOUNTED', `nothing is mounted (looking up ${p})`);
     return { mount: first, ufsPath: '/' };
+  }
+
+  /** A page from the metadata store's listing, fetched from the store first when it is not fresh. */
+  private async pageFromStore(
+    p: string,
+    resolved: Resolved,
+    page: { readonly startAfter: string; readonly limit: number },
+    syncOverride: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ entries: readonly FileRecord[]; more: boolean }> {
+    const { meta, metrics } = this.o;
+    const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
+    const label = { mount: resolved.mount.record.path };
+    const range = { startAfter: page.startAfter, limit: page.limit };
+    const cached = await meta.listingPage(p, range);
+    if (cached.complete && isFresh(cached.syncedAtMs, interval)) {
+      metrics.metadataHits.inc(label);
+      return cached;
+    }
+    metrics.metadataMisses.inc(label);
+    await this.refresh(p, resolved, signal);
+    // Complete, or (changed while it was stored) the children as stored: either is this fresh.
+    return meta.listingPage(p, range);
+  }
+
+  /** One fetch of a directory's listing into the metadata store at a time; callers share it. */
+  private refresh(p: string, resolved: Resolved, signal: AbortSignal | undefined): Promise<void> {
+    const running = this.refreshing.get(p);
+    if (running) return running;
+    const done = this.storeListing(p, resolved, signal).finally(() => {
+      if (this.refreshing.get(p) === done) this.refreshing.delete(p);
+    });
+    this.refreshing.set(p, done);
+    return done;
+  }
+
+  /**
+   * The store's listing written to the metadata store in chunks of FILL_CHUNK records, each
+   * replacing the children in its name range (so removed children and their pages go too), then
+   * marked complete. The connector's listAll() array is the one whole-directory allocation left:
+   * the file connector's paged list() re-reads the directory per page, so listAll is its fast path.
+   */
+  private async storeListing(p: string, resolved: Resolved, signal: AbortSignal | undefined): Promise<void> {
+    const { meta } = this.o;
+    const token = meta.listingToken?.();
+    const now = Date.now();
+    let statuses: UfsStatus[];
+    try {
+      statuses = await resolved.mount.store.listAll(resolved.ufsPath, signal ? { signal } : {});
+    } catch (err) {
+      if (
+        isStrataError(err, 'NOT_FOUND') &&
+        (this.o.mounts.mountsBelow(p).length > 0 || this.o.staged.stagedBelow(p).length > 0)
+      )
+        statuses = [];
+      else throw err;
+    }
+    for (let i = 1; i < statuses.length; i++) {
+      if (compareUtf8(statuses[i - 1]!.path, statuses[i]!.path) > 0) {
+        statuses = [...statuses].sort((a, b) => compareUtf8(a.path, b.path));
+        break;
+      }
+    }
+    let after: string | undefined;
+    let i = 0;
+    do {
+      const part = statuses.slice(i, i + FILL_CHUNK).map((st) => this.recordFromStore(p, resolved, st, now));
+      i += FILL_CHUNK;
+      const through = i < statuses.length ? baseName(part[part.length - 1]!.path) : undefined;
+      const range = {
+        ...(after === undefined ? {} : { after }),
+        ...(through === undefined ? {} : { through }),
+      };
+      const dropped = await meta.putListingChunk(p, part, range, token);
+      // Changed meanwhile: what is stored stays incomplete, and the next listing asks again.
+      if (dropped === undefined) return;
+      for (const old of dropped) if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
+      after = through;
+    } while (i < statuses.length);
+    await meta.completeListing(p, now, token);
+  }
+
+  private recordFromStore(p: string, resolved: Resolved, st: UfsStatus, now: number): FileRecord {
+    const path =
+      p === '/'
+        ? st.path.replace(/^\/?/, '/')
+        : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
+    return { ...recordOf(path, st, resolved.mount), syncedAtMs: now };
   }
 
   private async listFromStore(
@@ -226,13 +364,7 @@ export class MetadataSync {
         return [];
       throw err;
     }
-    const records = entries.map((st) => {
-      const path =
-        p === '/'
-          ? st.path.replace(/^\/?/, '/')
-          : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
-      return { ...recordOf(path, st, resolved.mount), syncedAtMs: now };
-    });
+    const records = entries.map((st) => this.recordFromStore(p, resolved, st, now));
     if (cached) {
       // Pages of files that changed or vanished can never be served again: free them now.
       const current = new Map(records.map((r) => [r.path, r.fingerprint]));
@@ -246,4 +378,21 @@ export class MetadataSync {
     // the next list() see a new array and rebuild every FileInfo (a 100,000-entry relist ~100 ms).
     return (await meta.getListing(p))?.entries ?? records;
   }
+}
+
+/** A child that is not in the store's listing; `replace`: it shadows a stored child of that name. */
+interface Extra {
+  readonly record: FileRecord;
+  readonly replace: boolean;
+}
+
+/** Stored children with the extras merged in, sorted by path. */
+function mergeChildren(stored: readonly FileRecord[], extras: readonly Extra[]): FileRecord[] {
+  const byName = new Map<string, FileRecord>();
+  for (const r of stored) byName.set(baseName(r.path), r);
+  for (const x of extras) {
+    const name = baseName(x.record.path);
+    if (x.replace || !byName.has(name)) byName.set(name, x.record);
+  }
+  return [...byName.values()].sort((a, b) => compareUtf8(a.path, b.path));
 }

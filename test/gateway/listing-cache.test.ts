@@ -35,17 +35,19 @@ function fakeFs() {
     if (!dirs.has(dir)) throw new StrataError('NOT_FOUND', dir);
     return names.map((n) => info(dir, n));
   };
+  const track = <T>(call: Promise<T>): Promise<T> => {
+    calls++;
+    running.add(call);
+    call.then(
+      () => running.delete(call),
+      () => running.delete(call),
+    );
+    return call;
+  };
   const fs = {
-    list(dir: string) {
-      calls++;
-      const call = list(dir);
-      running.add(call);
-      call.then(
-        () => running.delete(call),
-        () => running.delete(call),
-      );
-      return call;
-    },
+    list: (dir: string) => track(list(dir)),
+    // Directories here are small: one page holds each.
+    listPage: (dir: string) => track(list(dir).then((entries) => ({ entries }))),
   } as unknown as StrataFileSystem;
   return {
     fs,

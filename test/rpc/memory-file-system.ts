@@ -10,6 +10,8 @@ import type {
   JobBatchRequest,
   JobBatchResult,
   JobSummary,
+  ListPage,
+  ListPageOptions,
   MountInfo,
   MountOptions,
   ReadOptions,
@@ -22,6 +24,7 @@ import type {
 import { StrataError } from '../../src/core/errors.js';
 import { MAX_READ_BUFFER, WRITE_TYPES } from '../../src/core/file-system.js';
 import { parseJobBatchRequest } from '../../src/core/job-batch.js';
+import { checkListPage } from '../../src/core/list-pages.js';
 import { MASKED, maskOptions, redactUri } from '../../src/core/mounts.js';
 import { baseName, isWithin, normalizePath, parentOf } from '../../src/core/paths.js';
 import { compareUtf8 } from '../../src/core/utf8-order.js';
@@ -93,8 +96,12 @@ export class MemoryFileSystem implements StrataFileSystem {
   }
 
   async list(path: string, options: SyncOption = {}): Promise<readonly FileInfo[]> {
-    const p = normalizePath(path);
     this.seen.list = options;
+    return this.#children(path, options);
+  }
+
+  #children(path: string, options: SyncOption): FileInfo[] {
+    const p = normalizePath(path);
     checkSignal(options.signal);
     this.#visible(p);
     if (this.files.has(p))
@@ -105,6 +112,17 @@ export class MemoryFileSystem implements StrataFileSystem {
       (c) => c !== '/' && c !== p && parentOf(c) === p && this.#isVisible(c),
     );
     return children.sort(compareUtf8).map((c) => this.#info(c));
+  }
+
+  /** A page of list() (a fake: it lists the whole directory and cuts the page out). */
+  async listPage(path: string, options: ListPageOptions = {}): Promise<ListPage> {
+    const { startAfter, limit } = checkListPage(options);
+    this.seen.listPage = options;
+    const all = this.#children(path, options);
+    const from = all.filter((e) => startAfter === '' || compareUtf8(e.name, startAfter) > 0);
+    const entries = from.slice(0, limit);
+    const last = entries[entries.length - 1];
+    return from.length > limit && last ? { entries, nextStartAfter: last.name } : { entries };
   }
 
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {

@@ -68,7 +68,8 @@ typedef struct req {
   struct stat *st;  /* getattr destination */
   struct statvfs *sv;
   struct fuse_file_info *fi;
-  /* readdir output (owned by the request) */
+  /* readdir output (owned by the request until a dir handle takes it) */
+  int more;
   char *names;
   size_t names_len;
   double *attrs;
@@ -203,31 +204,116 @@ static int sf_getattr(const char *path, struct stat *st, struct fuse_file_info *
   return res;
 }
 
-static int sf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info *fi,
-                      enum fuse_readdir_flags flags) {
+/* An open directory: the last page JS answered, so the kernel's small READDIR requests (a few KiB
+   each) are served from it and JS is asked once per page, never for the whole directory.
+   Positions: 0 ".", 1 "..", 2 + k the k-th child; an entry's offset is the position after it. */
+typedef struct {
+  char *names;
+  size_t names_len;
+  const char **name_at; /* count pointers into names */
+  double *attrs;
+  size_t count;
+  int64_t base; /* child index of the page's first entry */
+  int more;     /* children follow the page */
+} dirh_t;
+
+static void dirh_clear(dirh_t *h) {
+  free(h->names);
+  free(h->attrs);
+  free(h->name_at);
+  h->names = NULL;
+  h->attrs = NULL;
+  h->name_at = NULL;
+  h->count = 0;
+  h->names_len = 0;
+}
+
+static int sf_opendir(const char *path, struct fuse_file_info *fi) {
+  dirh_t *h = calloc(1, sizeof(dirh_t));
+  if (!h) return -ENOMEM;
+  fi->fh = (uint64_t)(uintptr_t)h;
+  return 0;
+}
+
+static int sf_releasedir(const char *path, struct fuse_file_info *fi) {
+  dirh_t *h = (dirh_t *)(uintptr_t)fi->fh;
+  if (h) {
+    dirh_clear(h);
+    free(h);
+  }
+  return 0;
+}
+
+/* Asks JS for the page of children starting at child index k: after `after` (the previous page's
+   last name) when given, else by skipping k children from the first. Takes over the reply's buffers. */
+static int fetch_page(const char *path, dirh_t *h, int64_t k, const char *after) {
   req_t *r = req_new(OP_READDIR, path);
   if (!r) return -ENOMEM;
+  r->path2 = after;
+  r->offset = k;
   int res = dispatch(r);
   if (res >= 0) {
-    /* Offset 0 for every entry: libfuse buffers the whole listing per open directory and serves
-       seekdir/telldir offsets from it, so large directories page correctly. */
-    enum fuse_fill_dir_flags plus = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
-    filler(buf, ".", NULL, 0, 0);
-    filler(buf, "..", NULL, 0, 0);
-    size_t pos = 0, i = 0;
-    struct stat st;
-    while (pos < r->names_len && (i + 1) * 4 <= r->attrs_len) {
-      const char *name = r->names + pos;
-      size_t len = strnlen(name, r->names_len - pos);
-      fill_stat(&st, r->attrs + i * 4);
-      if (filler(buf, name, &st, 0, plus) != 0) break;
-      pos += len + 1;
-      i++;
+    /* Copy out before the old page (which `after` points into) is freed. */
+    size_t n = 0;
+    for (size_t pos = 0; pos < r->names_len && (n + 1) * 4 <= r->attrs_len; n++)
+      pos += strnlen(r->names + pos, r->names_len - pos) + 1;
+    const char **at = calloc(n ? n : 1, sizeof(char *));
+    if (!at) {
+      req_unref(r);
+      return -ENOMEM;
     }
+    dirh_clear(h);
+    h->names = r->names;
+    h->names_len = r->names_len;
+    h->attrs = r->attrs;
+    r->names = NULL;
+    r->attrs = NULL;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+      at[i] = h->names + pos;
+      pos += strnlen(h->names + pos, h->names_len - pos) + 1;
+    }
+    h->name_at = at;
+    h->count = n;
+    h->base = k;
+    h->more = r->more;
     res = 0;
   }
   req_unref(r);
   return res;
+}
+
+static int sf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info *fi,
+                      enum fuse_readdir_flags flags) {
+  dirh_t *h = fi ? (dirh_t *)(uintptr_t)fi->fh : NULL;
+  if (!h) return -EBADF;
+  enum fuse_fill_dir_flags plus = (flags & FUSE_READDIR_PLUS) ? FUSE_FILL_DIR_PLUS : 0;
+  int64_t pos = off < 0 ? 0 : (int64_t)off;
+  if (pos == 0) {
+    if (filler(buf, ".", NULL, 1, 0) != 0) return 0;
+    pos = 1;
+  }
+  if (pos == 1) {
+    if (filler(buf, "..", NULL, 2, 0) != 0) return 0;
+    pos = 2;
+  }
+  struct stat st;
+  for (;;) {
+    int64_t k = pos - 2;
+    if (h->names && k >= h->base && k < h->base + (int64_t)h->count) {
+      size_t i = (size_t)(k - h->base);
+      fill_stat(&st, h->attrs + i * 4);
+      if (filler(buf, h->name_at[i], &st, pos + 1, plus) != 0) return 0;
+      pos++;
+      continue;
+    }
+    int next = h->names && k == h->base + (int64_t)h->count;
+    if (next && !h->more) return 0; /* the end */
+    const char *after = next && h->count > 0 ? h->name_at[h->count - 1] : NULL;
+    int res = fetch_page(path, h, k, after);
+    if (res < 0) return res;
+    if (h->count == 0) return 0;
+  }
 }
 
 static int open_like(int op, const char *path, unsigned mode, struct fuse_file_info *fi) {
@@ -334,7 +420,9 @@ static int sf_removexattr(const char *p, const char *n) { return -ENOTSUP; }
 static const struct fuse_operations OPS = {
     .init = sf_init,
     .getattr = sf_getattr,
+    .opendir = sf_opendir,
     .readdir = sf_readdir,
+    .releasedir = sf_releasedir,
     .open = sf_open,
     .create = sf_create,
     .read = sf_read,
@@ -477,6 +565,7 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
         if (blen) memcpy(r->attrs, b, blen);
         r->names_len = alen;
         r->attrs_len = blen / 8;
+        r->more = result > 0; /* 1: children follow this page */
         break;
       case OP_OPEN:
       case OP_CREATE:

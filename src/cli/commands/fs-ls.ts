@@ -1,7 +1,8 @@
 import type { FileInfo, StrataFileSystem, SyncOption } from '../../client/types.js';
+import { listPages } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { defineCommand, flag, print } from '../command.js';
-import { json, lsRow, table } from '../format.js';
+import { lsRow, table } from '../format.js';
 import { JSON_OPTION, SYNC_INTERVAL_OPTION, syncOption } from '../options.js';
 
 export default defineCommand({
@@ -9,7 +10,7 @@ export default defineCommand({
   summary: 'list a directory (type, size, cached %, mtime, name)',
   usage: 'fs ls [-R] [-h] [--json] [--sync-interval MS] [PATH]',
   description:
-    'Lists PATH (default "/") like ls -l. Columns: type (d directory, - file; p pinned), size, share of the file in the cache, modification time, name.',
+    'Lists PATH (default "/") like ls -l. Columns: type (d directory, - file; p pinned), size, share of the file in the cache, modification time, name. Output streams a page of entries at a time (columns are aligned within a page), so a directory of millions of entries lists in bounded memory.',
   examples: ['strata fs ls /', 'strata fs ls -R -h /data', 'strata fs ls --json --sync-interval 0 /s3/logs'],
   options: {
     recursive: { type: 'boolean', short: 'R', help: 'list subdirectories too' },
@@ -24,50 +25,63 @@ export default defineCommand({
     const path = ctx.positionals[0] ?? '/';
     const sync = syncOption(ctx);
     const human = flag(ctx, 'human');
-    const top = await listOrSelf(fs, path, sync);
-    if (!flag(ctx, 'recursive')) {
-      await print(
-        ctx.io.stdout,
-        flag(ctx, 'json')
-          ? json(top)
-          : table(
-              top.map((e) => lsRow(e, human)),
-              [1, 2],
-            ),
+    const recursive = flag(ctx, 'recursive');
+    const out = flag(ctx, 'json') ? new JsonArrayWriter((s) => print(ctx.io.stdout, s)) : undefined;
+    const rows = (entries: readonly FileInfo[]) =>
+      table(
+        entries.map((e) => lsRow(e, human)),
+        [1, 2],
       );
-      return 0;
-    }
-    const all: FileInfo[] = [];
-    const queue: Array<{ dir: string; entries: readonly FileInfo[] }> = [{ dir: path, entries: top }];
-    for (let item = queue.shift(); item; item = queue.shift()) {
-      if (flag(ctx, 'json')) all.push(...item.entries);
-      else
-        await print(
-          ctx.io.stdout,
-          `${item.dir}:\n${table(
-            item.entries.map((e) => lsRow(e, human)),
-            [1, 2],
-          )}\n`,
-        );
-      for (const e of item.entries) {
-        if (e.type === 'directory') queue.push({ dir: e.path, entries: await fs.list(e.path, sync) });
+    // Directories still to list (-R): paths only, breadth first as before.
+    const queue: string[] = [];
+    let first = true;
+    for (let dir: string | undefined = path; dir !== undefined; dir = queue.shift()) {
+      if (recursive && !out) await print(ctx.io.stdout, `${dir}:\n`);
+      for await (const entries of first ? pagesOrSelf(fs, path, sync) : listPages(fs, dir, sync)) {
+        if (out) await out.write(entries);
+        else await print(ctx.io.stdout, rows(entries));
+        if (recursive) for (const e of entries) if (e.type === 'directory') queue.push(e.path);
       }
+      first = false;
+      if (recursive && !out) await print(ctx.io.stdout, '\n');
+      if (!recursive) break;
     }
-    if (flag(ctx, 'json')) await print(ctx.io.stdout, json(all));
+    await out?.end();
     return 0;
   },
 });
 
 /** ls of a file shows the file, as ls does. */
-async function listOrSelf(
+async function* pagesOrSelf(
   fs: StrataFileSystem,
   path: string,
   sync: SyncOption,
-): Promise<readonly FileInfo[]> {
+): AsyncGenerator<readonly FileInfo[]> {
   try {
-    return await fs.list(path, sync);
+    yield* listPages(fs, path, sync);
   } catch (err) {
-    if (isStrataError(err, 'NOT_A_DIRECTORY')) return [await fs.status(path, sync)];
-    throw err;
+    if (isStrataError(err, 'NOT_A_DIRECTORY')) yield [await fs.status(path, sync)];
+    else throw err;
+  }
+}
+
+/** A JSON array written a page at a time, byte for byte what JSON.stringify(all, null, 2) gives. */
+class JsonArrayWriter {
+  #count = 0;
+  constructor(private readonly emit: (text: string) => Promise<void>) {}
+
+  async write(items: readonly unknown[]): Promise<void> {
+    if (items.length === 0) return;
+    let text = '';
+    for (const item of items) {
+      const body = JSON.stringify(item, null, 2).replace(/\n/g, '\n  ');
+      text += `${this.#count === 0 ? '[\n' : ',\n'}  ${body}`;
+      this.#count++;
+    }
+    await this.emit(text);
+  }
+
+  async end(): Promise<void> {
+    await this.emit(this.#count === 0 ? '[]\n' : '\n]\n');
   }
 }

@@ -1,4 +1,11 @@
-import type { ListingDeps } from './listing.js';
+import type { DirEntry, ListingDeps } from './listing.js';
+
+/**
+ * What the listing cache holds for a directory too large to keep whole (more than one listPage
+ * of the worker): walks read it page by page, and pages built from it are never cached (nothing
+ * cheap tells that it is unchanged).
+ */
+export const LARGE = Object.freeze([]) as unknown as DirEntry[];
 
 /**
  * Serialised ListObjects pages. Paging through a large prefix again (a job listing its input on
@@ -38,6 +45,7 @@ export class PageCache {
   set(key: string, page: ListingPage): void {
     this.delete(key);
     if (page.body.length > this.maxBytes) return;
+    for (const list of page.deps.values()) if (list === LARGE) return;
     this.pages.set(key, page);
     this.bytes += page.body.length;
     while (this.bytes > this.maxBytes) this.delete(this.pages.keys().next().value as string);

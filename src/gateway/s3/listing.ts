@@ -2,15 +2,21 @@ import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
 import { RESERVED_DIR } from './keys.js';
-import { PageCache } from './listing-pages.js';
+import { LARGE, PageCache } from './listing-pages.js';
+import { childStatus, sortedPages } from './listing-stream.js';
 
 /**
  * S3 listing over a directory tree. Children are visited sorted by name (directories as
  * "name/"), which yields keys in UTF-8 binary order; a directory whose key already contains the
  * delimiter after the prefix becomes one CommonPrefix without being read; subtrees entirely
- * before the marker are skipped. Sorted directory listings are cached for a short time so paging
- * through a large prefix does not re-read and re-sort it for every page.
+ * before the marker are skipped. Sorted listings of small directories (one listPage) are cached
+ * for a short time so paging through a prefix does not re-read and re-sort them for every page;
+ * a larger directory is walked a page at a time from the worker (listing-stream.ts), so no
+ * listing request holds a whole large directory.
  */
+
+/** Children a directory may have to be kept whole (one listPage); above it the cache holds LARGE. */
+export const WHOLE_LISTING = 1000;
 
 export interface DirEntry {
   readonly name: string;
@@ -40,7 +46,7 @@ export class ListingCache {
   private readonly maxDirs: number;
   private readonly now: () => number;
   constructor(
-    private readonly fs: StrataFileSystem,
+    readonly fs: StrataFileSystem,
     options: {
       /** A listing older than this is refreshed (served once more meanwhile). */
       ttlMs?: number;
@@ -55,8 +61,18 @@ export class ListingCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** Sorted children of a directory; undefined when it is missing or not a directory. */
+  /**
+   * Sorted children of a directory; undefined when it is missing or not a directory. A large
+   * directory is listed whole for this call (not kept): callers of big prefixes use walk().
+   */
   async list(dir: string, deps?: ListingDeps): Promise<DirEntry[] | undefined> {
+    const list = await this.load(dir);
+    deps?.set(dir, list);
+    return list === LARGE ? sortEntries(await this.fs.list(dir)) : list;
+  }
+
+  /** list() for walk(): LARGE for a directory to be read page by page. */
+  async source(dir: string, deps?: ListingDeps): Promise<DirEntry[] | undefined> {
     const list = await this.load(dir);
     deps?.set(dir, list);
     return list;
@@ -64,7 +80,7 @@ export class ListingCache {
 
   /** True while every directory in `deps` lists as the same array (re-listed after the TTL). */
   async unchanged(deps: ListingDeps): Promise<boolean> {
-    for (const [dir, list] of deps) if ((await this.load(dir)) !== list) return false;
+    for (const [dir, list] of deps) if (list === LARGE || (await this.load(dir)) !== list) return false;
     return true;
   }
 
@@ -100,7 +116,12 @@ export class ListingCache {
     const hit = this.entries.get(dir);
     let infos: readonly FileInfo[];
     try {
-      infos = await this.fs.list(dir);
+      const page = await this.fs.listPage(dir, { limit: WHOLE_LISTING });
+      if (page.nextStartAfter !== undefined) {
+        if (epoch === this.epoch) this.remember(dir, LARGE);
+        return LARGE;
+      }
+      infos = page.entries;
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
         if (epoch === this.epoch) this.remember(dir, undefined);
@@ -113,13 +134,7 @@ export class ListingCache {
       if (epoch === this.epoch) this.remember(dir, hit.list, infos, hit.names);
       return hit.list;
     }
-    const list = infos
-      .map((info) => ({
-        name: info.name,
-        sortKey: info.type === 'directory' ? `${info.name}/` : info.name,
-        info,
-      }))
-      .sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
+    const list = sortEntries(infos);
     if (epoch === this.epoch) this.remember(dir, list, infos);
     return list;
   }
@@ -145,13 +160,16 @@ export class ListingCache {
     if (this.now() - e.at >= this.ttlMs && !this.inflight.has(dir)) this.fetch(dir).catch(() => undefined);
     deps?.set(dir, e.list);
     if (!e.list) return false;
+    if (e.list === LARGE) return undefined;
     e.names ??= new Set(e.list.map((x) => x.name));
     return e.names.has(name);
   }
 
   /** Whether `dir` (cached listing) has a child `name`; false when `dir` is missing. */
   async has(dir: string, name: string): Promise<boolean> {
-    const list = await this.list(dir);
+    const list = await this.load(dir);
+    if (list === LARGE)
+      return (await childStatus(this.fs, `${dir === '/' ? '' : dir}/${name}`)) !== undefined;
     // From the entry's name set; a listing not kept (invalidated meanwhile) is searched directly.
     return this.peekHas(dir, name) ?? list?.some((x) => x.name === name) ?? false;
   }
@@ -172,6 +190,17 @@ export class ListingCache {
       p = i <= 0 ? '/' : p.slice(0, i);
     }
   }
+}
+
+/** A listing's entries in S3 order (directories sort as "name/"). */
+function sortEntries(infos: readonly FileInfo[]): DirEntry[] {
+  return infos
+    .map((info) => ({
+      name: info.name,
+      sortKey: info.type === 'directory' ? `${info.name}/` : info.name,
+      info,
+    }))
+    .sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
 }
 
 /**
@@ -232,16 +261,35 @@ export async function* walk(
   let batch: ListItem[] = [];
 
   async function* visit(dir: string, keyPrefix: string, self?: FileInfo): AsyncGenerator<ListItem[]> {
-    const entries = await cache.list(dir, deps);
+    const entries = await cache.source(dir, deps);
     if (!entries) return;
+    if (entries === LARGE) {
+      // Read in pages from the first child whose sort key can reach the bounds.
+      let bound = namePrefixOf(keyPrefix);
+      if (after.startsWith(keyPrefix)) {
+        const rest = after.slice(keyPrefix.length);
+        const slash = rest.indexOf('/');
+        const b = slash >= 0 ? rest.slice(0, slash + 1) : rest;
+        if (compareUtf8(b, bound) > 0) bound = b;
+      }
+      for await (const chunk of sortedPages(cache.fs, dir, bound)) {
+        for (const e of chunk)
+          if ((yield* step(dir, keyPrefix, namePrefixOf(keyPrefix), e)) === 'stop') return;
+      }
+      return;
+    }
     if (entries.length === 0) {
       // An empty directory is listed as a directory object "dir/"; the start directory only when
       // the prefix names it ("dir/"), never the bucket itself.
       let info = self;
       if (dir === startDir && keyPrefix !== '' && prefix === keyPrefix) {
         const slash = dir.lastIndexOf('/');
-        const siblings = await cache.list(dir.slice(0, slash) || '/', deps);
-        info = siblings?.find((s) => s.name === dir.slice(slash + 1))?.info;
+        const parent = dir.slice(0, slash) || '/';
+        const siblings = await cache.source(parent, deps);
+        info =
+          siblings === LARGE
+            ? await childStatus(cache.fs, dir)
+            : siblings?.find((s) => s.name === dir.slice(slash + 1))?.info;
       } else if (dir === startDir) info = undefined;
       if (info) {
         const item = keyItem(keyPrefix, info, true);
@@ -249,7 +297,7 @@ export async function* walk(
       }
       return;
     }
-    const namePrefix = prefix.startsWith(keyPrefix) ? prefix.slice(keyPrefix.length) : '';
+    const namePrefix = namePrefixOf(keyPrefix);
     let from = lowerBound(entries, namePrefix);
     if (after.startsWith(keyPrefix)) {
       const rest = after.slice(keyPrefix.length);
@@ -257,34 +305,49 @@ export async function* walk(
       from = Math.max(from, lowerBound(entries, slash >= 0 ? rest.slice(0, slash + 1) : rest));
     }
     for (let i = from; i < entries.length; i++) {
-      if (batch.length >= BATCH) {
-        yield batch;
-        batch = [];
-      }
-      const e = entries[i]!;
-      if (namePrefix && !e.sortKey.startsWith(namePrefix) && !namePrefix.startsWith(e.sortKey)) break;
-      if (keyPrefix === '' && e.name === RESERVED_DIR) continue;
-      const key = keyPrefix + e.sortKey;
-      if (e.info.type === 'directory') {
-        if (!(key.startsWith(prefix) || prefix.startsWith(key))) continue;
-        if (compareUtf8(key, after) <= 0 && !after.startsWith(key)) continue;
-        if (delimiter && key.startsWith(prefix)) {
-          const idx = key.indexOf(delimiter, prefix.length);
-          if (idx >= 0) {
-            const cp = key.slice(0, idx + delimiter.length);
-            if (cp !== lastPrefix && compareUtf8(cp, after) > 0 && !after.startsWith(cp)) {
-              lastPrefix = cp;
-              batch.push({ kind: 'prefix', prefix: cp });
-            }
-            continue;
-          }
-        }
-        yield* visit(`${dir === '/' ? '' : dir}/${e.name}`, key, e.info);
-      } else {
-        const item = keyItem(key, e.info, false);
-        if (item) batch.push(item);
-      }
+      if ((yield* step(dir, keyPrefix, namePrefix, entries[i]!)) === 'stop') return;
     }
+  }
+
+  /** One child of a visited directory, in S3 order; 'stop' once past the prefix. */
+  async function* step(
+    dir: string,
+    keyPrefix: string,
+    namePrefix: string,
+    e: DirEntry,
+  ): AsyncGenerator<ListItem[], 'stop' | undefined> {
+    if (batch.length >= BATCH) {
+      yield batch;
+      batch = [];
+    }
+    if (namePrefix && !e.sortKey.startsWith(namePrefix) && !namePrefix.startsWith(e.sortKey)) return 'stop';
+    if (keyPrefix === '' && e.name === RESERVED_DIR) return undefined;
+    const key = keyPrefix + e.sortKey;
+    if (e.info.type === 'directory') {
+      if (!(key.startsWith(prefix) || prefix.startsWith(key))) return undefined;
+      if (compareUtf8(key, after) <= 0 && !after.startsWith(key)) return undefined;
+      if (delimiter && key.startsWith(prefix)) {
+        const idx = key.indexOf(delimiter, prefix.length);
+        if (idx >= 0) {
+          const cp = key.slice(0, idx + delimiter.length);
+          if (cp !== lastPrefix && compareUtf8(cp, after) > 0 && !after.startsWith(cp)) {
+            lastPrefix = cp;
+            batch.push({ kind: 'prefix', prefix: cp });
+          }
+          return undefined;
+        }
+      }
+      yield* visit(`${dir === '/' ? '' : dir}/${e.name}`, key, e.info);
+    } else {
+      const item = keyItem(key, e.info, false);
+      if (item) batch.push(item);
+    }
+    return undefined;
+  }
+
+  /** The part of the prefix that names children of the directory at keyPrefix ('' below it). */
+  function namePrefixOf(keyPrefix: string): string {
+    return prefix.startsWith(keyPrefix) ? prefix.slice(keyPrefix.length) : '';
   }
 
   /** The item a key contributes (itself or its common prefix), if any. */
