@@ -7,6 +7,16 @@ import type { StrataFileSystem } from '../../client/types.js';
 import { readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
+import {
+  DEFAULT_LISTENER_LIMITS,
+  isLingering,
+  ListenerGuard,
+  type ListenerLimits,
+  lingerClose,
+  lingerIfUnread,
+  RETRY_AFTER_SECONDS,
+  refusalMessage,
+} from '../../core/listener-guard.js';
 import { logger, logLevelFrom, setLogLevel } from '../../core/log.js';
 import {
   type MetricsEndpoint,
@@ -79,6 +89,34 @@ function onIdle(
   res.once('finish', () => socket.destroy());
   const path = (req.url ?? '/').split('?')[0]!;
   sendError(req, res, new S3Error('RequestTimeout', IDLE_MESSAGE), path, newRequestId());
+}
+
+/**
+ * 503 SlowDown for a request over a listener bound, answered before any of its body is read: the
+ * connection is kept when the request is complete, else closed once the answer is out.
+ */
+function slowDown(
+  req: IncomingMessage,
+  res: S3Response,
+  why: 'connections' | 'in-flight',
+  limits: ListenerLimits,
+): void {
+  const requestId = newRequestId();
+  res.common = [
+    'x-amz-request-id',
+    requestId,
+    'x-amz-id-2',
+    Buffer.from(requestId).toString('base64'),
+    'server',
+    'Strata',
+  ];
+  res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+  if (why === 'connections' || !req.complete) {
+    res.setHeader('connection', 'close');
+    res.once('finish', () => lingerClose(req.socket));
+  }
+  const path = (req.url ?? '/').split('?')[0]!;
+  sendError(req, res, new S3Error('SlowDown', refusalMessage(why, limits)), path, requestId);
 }
 
 export const GATEWAY_S3_USAGE = `Usage: strata gateway s3 [options]
@@ -168,7 +206,13 @@ export interface S3GatewayServer {
 /** Listens with the gateway on its own port (used by `strata gateway s3` and `strata local`). */
 export async function startS3GatewayServer(
   fs: StrataFileSystem,
-  options: S3GatewayOptions & { host?: string; port?: number; timeouts?: Partial<GatewayTimeouts> },
+  options: S3GatewayOptions & {
+    host?: string;
+    port?: number;
+    timeouts?: Partial<GatewayTimeouts>;
+    /** Connections per client address and requests in flight (docs/s3-gateway.md, "Limits"). */
+    limits?: Partial<ListenerLimits>;
+  },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
   const t: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -189,12 +233,16 @@ export async function startS3GatewayServer(
   server.timeout = t.idleMs;
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
   server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
+  const guard = new ListenerGuard(server, options.limits);
   const onRequest = (req: IncomingMessage, res: S3Response) => {
     const socket = req.socket;
     inFlight.set(socket, { req, res });
     res.once('close', () => {
       if (inFlight.get(socket)?.res === res) inFlight.delete(socket);
     });
+    res.once('finish', () => lingerIfUnread(socket, req.complete));
+    const refused = guard.admit(socket, res);
+    if (refused !== undefined) return slowDown(req, res, refused, guard.limits);
     gateway.handle(req, res).catch((err) => {
       // handle() answers every error itself; this is the last guard against a crash.
       process.stderr.write(`s3 gateway: ${(err as Error).message}\n`);
@@ -205,19 +253,35 @@ export async function startS3GatewayServer(
   // "Expect: 100-continue": the gateway sends 100 itself once the request is authorised, so a
   // refused upload is answered (403, 404…) before the client sends its body.
   server.on('checkContinue', onRequest);
+  // Any other expectation is ignored (RFC 9110 allows it) rather than node's bare 417.
+  server.on('checkExpectation', onRequest);
+  // CONNECT is no S3 method: an S3 error, not a connection node drops unanswered.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const requestId = newRequestId();
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message><RequestId>${requestId}</RequestId></Error>`;
+    socket.write(
+      `HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\nx-amz-request-id: ${requestId}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    lingerClose(socket);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A connection that never sent a byte gets no answer it did not ask for, only closed.
-    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    // A connection that never sent a byte gets no answer it did not ask for, only closed; one
+    // whose request was answered already (a bad body after the answer) gets no second answer.
+    if (isLingering(socket)) return;
+    if (!socket.writable || socket.bytesRead === 0 || inFlight.get(socket)?.res.headersSent) {
+      return socket.destroy();
+    }
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const requestId = newRequestId();
     const body = timeout
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`
       : '';
-    socket.end(
+    socket.write(
       `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\nx-amz-request-id: ${requestId}\r\n${timeout ? 'content-type: application/xml\r\n' : ''}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
-    socket.destroySoon();
+    // The rest of what the client sent is read and dropped, so the answer is not lost to a reset.
+    lingerClose(socket);
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
