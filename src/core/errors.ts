@@ -258,7 +258,8 @@ export const ERROR_TABLE = {
     s3: 'SlowDown',
     exit: 75,
     retryable: true,
-    description: 'The server is at its bound of requests in flight (or connections from this address); retry later.',
+    description:
+      'The server is at its bound of requests in flight (or connections from this address); retry later.',
   },
   TIMEOUT: {
     errno: 'ETIMEDOUT',

@@ -13,6 +13,9 @@ export interface ListenerLimits {
   readonly maxInFlight: number;
 }
 
+/** Limits as options: an absent or undefined one takes its default. */
+export type ListenerLimitOptions = { readonly [K in keyof ListenerLimits]?: number | undefined };
+
 /**
  * 1,000 concurrent connections from one load generator (issue 16's soak) must fit under the
  * per-address cap; the in-flight bound is above what one 2-core process answers usefully.
@@ -34,7 +37,7 @@ export class ListenerGuard {
   readonly #over = new WeakSet<Socket>();
   #inFlight = 0;
 
-  constructor(server: Server, limits: Partial<ListenerLimits> = {}) {
+  constructor(server: Server, limits: ListenerLimitOptions = {}) {
     this.#limits = { ...DEFAULT_LISTENER_LIMITS, ...definedOnly(limits) };
     server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '';
@@ -70,7 +73,7 @@ export class ListenerGuard {
   }
 }
 
-function definedOnly(limits: Partial<ListenerLimits>): Partial<ListenerLimits> {
+function definedOnly(limits: ListenerLimitOptions): Partial<ListenerLimits> {
   const out: { -readonly [K in keyof ListenerLimits]?: number } = {};
   for (const [k, v] of Object.entries(limits)) if (v !== undefined) out[k as keyof ListenerLimits] = v;
   return out;

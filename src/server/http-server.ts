@@ -4,6 +4,7 @@ import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import {
   isLingering,
   ListenerGuard,
+  type ListenerLimitOptions,
   type ListenerLimits,
   lingerClose,
   lingerIfUnread,
@@ -46,7 +47,7 @@ export interface ListenOptions {
    * Connections per client address and requests in flight; past either, 503 OVERLOADED with
    * Retry-After (docs/reliability.md, "Limits"). /healthz and /metrics are not counted.
    */
-  readonly limits?: Partial<ListenerLimits> | undefined;
+  readonly limits?: ListenerLimitOptions | undefined;
 }
 
 /** Monitoring answers even when the listener is at its bound. */
@@ -142,35 +143,31 @@ export async function listenHttp(
 }
 
 /**
- * What node would answer bare, or not at all: a request it cannot parse gets a JSON error and a
- * lingering close (not a reset that can swallow the answer), CONNECT gets 405 instead of a dropped
- * connection, and an `Expect` other than 100-continue is ignored instead of a bare 417.
+ * What node would answer with a reset, or not at all: a request it cannot parse gets its 400 (431,
+ * 408) and a lingering close (not a reset that can swallow the answer), CONNECT a 400 instead of
+ * a dropped connection, and an `Expect` other than 100-continue is ignored instead of a bare 417.
  */
 function hardenParser(server: Server): void {
-  // Bodies are JSON errors whose status is their code's (the one table); 408 and 431 have no
-  // code of their own there and go bare, as node sends them.
-  const answer = (socket: Socket, status: number, reason: string, message?: string) => {
-    const body =
-      message === undefined
-        ? ''
-        : JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message, details: {} } });
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\n${body ? 'content-type: application/json\r\n' : ''}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+  // No body: the method of a request that did not parse is unknown, and a HEAD answer has none.
+  const answer = (socket: Socket, status: number, reason: string) => {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     lingerClose(socket);
   };
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // Nothing sent, or an answer already under way: closing is the whole answer.
     if (isLingering(socket)) return;
-    const current = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || socket.bytesRead === 0 || current?.headersSent) return socket.destroy();
+    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent) {
+      // The request was answered (its body is what is bad): let the answer finish, then close.
+      if (current.writableFinished) lingerClose(socket);
+      else current.once('finish', () => lingerClose(socket));
+      return;
+    }
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answer(socket, 408, 'Request Timeout');
     if (err.code === 'HPE_HEADER_OVERFLOW') return answer(socket, 431, 'Request Header Fields Too Large');
-    answer(socket, 400, 'Bad Request', `malformed HTTP request (${err.code ?? 'parse error'})`);
+    answer(socket, 400, 'Bad Request');
   });
-  server.on('connect', (_req: IncomingMessage, socket: Socket) =>
-    answer(socket, 400, 'Bad Request', 'CONNECT is not supported'),
-  );
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => answer(socket, 400, 'Bad Request'));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
     server.emit('request', req, res),
   );

@@ -11,6 +11,7 @@ import {
   DEFAULT_LISTENER_LIMITS,
   isLingering,
   ListenerGuard,
+  type ListenerLimitOptions,
   type ListenerLimits,
   lingerClose,
   lingerIfUnread,
@@ -136,6 +137,10 @@ Options:
                    domain, region }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
+  --max-connections-per-address N  connections one client address may hold (default 4096;
+                   also STRATA_MAX_CONNECTIONS_PER_ADDRESS); past it requests get 503 SlowDown
+  --max-in-flight N  requests served at once (default 1024; also STRATA_MAX_IN_FLIGHT), then 503
+                   SlowDown with Retry-After instead of a queue
   --log-level LEVEL  debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel: in
                    --config); debug logs one line per request with its x-amz-request-id
 
@@ -211,7 +216,7 @@ export async function startS3GatewayServer(
     port?: number;
     timeouts?: Partial<GatewayTimeouts>;
     /** Connections per client address and requests in flight (docs/s3-gateway.md, "Limits"). */
-    limits?: Partial<ListenerLimits>;
+    limits?: ListenerLimitOptions;
   },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
@@ -268,8 +273,13 @@ export async function startS3GatewayServer(
     // A connection that never sent a byte gets no answer it did not ask for, only closed; one
     // whose request was answered already (a bad body after the answer) gets no second answer.
     if (isLingering(socket)) return;
-    if (!socket.writable || socket.bytesRead === 0 || inFlight.get(socket)?.res.headersSent) {
-      return socket.destroy();
+    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    const active = inFlight.get(socket)?.res;
+    if (active?.headersSent) {
+      // The request was answered (its body is what is bad): let the answer finish, then close.
+      if (active.writableFinished) lingerClose(socket);
+      else active.once('finish', () => lingerClose(socket));
+      return;
     }
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
@@ -308,6 +318,15 @@ export async function startS3GatewayServer(
   };
 }
 
+/** A flag's positive integer, or undefined (the default) when not given. */
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new StrataError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
 /** Entry point of `strata gateway s3`; resolves with the exit code after SIGTERM/SIGINT. */
 export async function runS3Gateway(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -323,6 +342,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'max-in-flight': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -366,6 +387,16 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(region !== undefined ? { region } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
+    limits: {
+      maxConnectionsPerAddress: positiveInt(
+        values['max-connections-per-address'] ?? process.env.STRATA_MAX_CONNECTIONS_PER_ADDRESS,
+        '--max-connections-per-address',
+      ),
+      maxInFlight: positiveInt(
+        values['max-in-flight'] ?? process.env.STRATA_MAX_IN_FLIGHT,
+        '--max-in-flight',
+      ),
+    },
     ...(endpoint ? { metrics } : {}),
     onError: (err, req, requestId) =>
       logger('s3_error', { method: req.method, url: req.url, error: (err as Error).message, requestId }),
