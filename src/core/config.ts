@@ -47,6 +47,10 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   /** Admin/RPC listener: longest idle time of a kept-alive connection. Default 5 s. */
   idleTimeoutMs: number;
+  /** Every listener (admin/RPC, S3): open connections one client address may hold; past it 503. Default 4096. */
+  maxConnectionsPerAddress: number;
+  /** Every listener (admin/RPC, S3): requests served at once; past it 503 OVERLOADED / SlowDown. Default 1024. */
+  maxInFlight: number;
   /** Deadline of a store call that moves no body, and of a read until its first byte (src/ufs/instrumented-store.ts). Default 10 s; 0 = none. */
   storeDeadlineMs: number;
   /** S3 gateway port of `strata local`: 0 = any free port, -1 or "off" = no gateway. Default 39999 (0 with --port 0). */
@@ -74,6 +78,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   insecure: false,
   headersTimeoutMs: 20_000,
   idleTimeoutMs: 5_000,
+  maxConnectionsPerAddress: 4096,
+  maxInFlight: 1024,
   storeDeadlineMs: 10_000,
   logLevel: 'info',
 };
@@ -120,6 +126,11 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
     env: 'STRATA_IDLE_TIMEOUT',
     parse: (v) => positive(parseDuration(v as string, 'idle timeout'), 'idle timeout'),
   },
+  maxConnectionsPerAddress: {
+    env: 'STRATA_MAX_CONNECTIONS_PER_ADDRESS',
+    parse: (v) => int(v, 'max connections per address', 1, 1_000_000),
+  },
+  maxInFlight: { env: 'STRATA_MAX_IN_FLIGHT', parse: (v) => int(v, 'max in-flight requests', 1, 1_000_000) },
   storeDeadlineMs: {
     env: 'STRATA_STORE_DEADLINE',
     parse: (v) => {

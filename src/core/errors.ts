@@ -252,6 +252,15 @@ export const ERROR_TABLE = {
     retryable: true,
     description: 'The Strata service could not be reached.',
   },
+  OVERLOADED: {
+    errno: 'EAGAIN',
+    http: 503,
+    s3: 'SlowDown',
+    exit: 75,
+    retryable: true,
+    description:
+      'The server is at its bound of requests in flight (or connections from this address); retry later.',
+  },
   TIMEOUT: {
     errno: 'ETIMEDOUT',
     http: 504,

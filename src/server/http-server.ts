@@ -1,6 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import {
+  isLingering,
+  ListenerGuard,
+  type ListenerLimitOptions,
+  type ListenerLimits,
+  lingerClose,
+  lingerIfUnread,
+  RETRY_AFTER_SECONDS,
+  refusalMessage,
+} from '../core/listener-guard.js';
 import { logger } from '../core/log.js';
 import type { WorkerNode } from './worker-node.js';
 
@@ -33,7 +43,15 @@ export interface ListenOptions {
   readonly headersTimeoutMs?: number | undefined;
   /** Longest idle time of a kept-alive connection between requests (Node adds a 1 s margin). Default 5 s. */
   readonly idleTimeoutMs?: number | undefined;
+  /**
+   * Connections per client address and requests in flight; past either, 503 OVERLOADED with
+   * Retry-After (docs/reliability.md, "Limits"). /healthz and /metrics are not counted.
+   */
+  readonly limits?: ListenerLimitOptions | undefined;
 }
+
+/** Monitoring answers even when the listener is at its bound. */
+const UNBOUNDED_TARGETS = new Set(['/healthz', '/metrics']);
 
 /**
  * Listens on host:port (0 = any free port). Bodies have no overall deadline (a multi-GiB upload
@@ -69,6 +87,8 @@ export async function listenHttp(
     );
     server.listen(port, host, () => ok());
   });
+  const guard = new ListenerGuard(server, options.limits);
+  hardenParser(server);
   const actual = (server.address() as AddressInfo).port;
   const name = advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const base = `http://${name.includes(':') ? `[${name}]` : name}:${actual}`;
@@ -81,8 +101,18 @@ export async function listenHttp(
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
         inFlight++;
         res.once('close', () => inFlight--);
+        const socket = req.socket;
+        res.once('finish', () => lingerIfUnread(socket, req.complete));
         (async () => {
           canonicalTarget(req);
+          if (!UNBOUNDED_TARGETS.has((req.url ?? '/').split('?')[0]!)) {
+            const refused = guard.admit(req.socket, res);
+            if (refused !== undefined) {
+              res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+              if (refused === 'connections') res.setHeader('connection', 'close');
+              throw new StrataError('OVERLOADED', refusalMessage(refused, guard.limits));
+            }
+          }
           for (const h of handlers) if (await h(req, res)) return;
           throw new StrataError('NOT_FOUND', `no route ${req.method} ${(req.url ?? '/').split('?')[0]}`);
         })().catch((err) => {
@@ -91,8 +121,9 @@ export async function listenHttp(
           if (!res.headersSent) {
             const headers: Record<string, string> = { 'content-type': 'application/json' };
             if (e.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="strata"';
-            // A refused request's body is not read: do not keep a connection with unread bytes.
-            if (!req.complete) headers.connection = 'close';
+            // A refused request's body is not read: do not keep a connection with unread bytes,
+            // and drain what still comes so the answer is not lost to a reset.
+            if (!req.complete || res.getHeader('connection') === 'close') headers.connection = 'close';
             res.writeHead(ERROR_TABLE[e.code].http, headers);
             res.end(JSON.stringify({ error: e.toJSON() }));
           } else {
@@ -109,6 +140,37 @@ export async function listenHttp(
       });
     },
   };
+}
+
+/**
+ * What node would answer with a reset, or not at all: a request it cannot parse gets its 400 (431,
+ * 408) and a lingering close (not a reset that can swallow the answer), CONNECT a 400 instead of
+ * a dropped connection, and an `Expect` other than 100-continue is ignored instead of a bare 417.
+ */
+function hardenParser(server: Server): void {
+  // No body: the method of a request that did not parse is unknown, and a HEAD answer has none.
+  const answer = (socket: Socket, status: number, reason: string) => {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    lingerClose(socket);
+  };
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (isLingering(socket)) return;
+    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent) {
+      // The request was answered (its body is what is bad): let the answer finish, then close.
+      if (current.writableFinished) lingerClose(socket);
+      else current.once('finish', () => lingerClose(socket));
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answer(socket, 408, 'Request Timeout');
+    if (err.code === 'HPE_HEADER_OVERFLOW') return answer(socket, 431, 'Request Header Fields Too Large');
+    answer(socket, 400, 'Bad Request');
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => answer(socket, 400, 'Bad Request'));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    server.emit('request', req, res),
+  );
 }
 
 /**

@@ -76,6 +76,9 @@ Options:
 ${JOB_FLAGS_USAGE}
   --headers-timeout DUR    a request's head must arrive within this (default 20s), else 408
   --idle-timeout DUR       idle kept-alive connections are closed after this (default 5s)
+  --max-connections-per-address N   connections one client address may hold on each port
+                           (default 4096); past it requests get 503 (S3 SlowDown, RPC OVERLOADED)
+  --max-in-flight N        requests served at once on each port (default 1024), then 503 likewise
   --store-deadline DUR     a store call (or a read until its first byte) not answered within this
                            fails UFS_UNAVAILABLE (default 10s; 0 = none; also STRATA_STORE_DEADLINE)
   --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel:
@@ -195,6 +198,7 @@ export async function startLocal(
   const http = await listenHttp(config.host, config.port, {
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    limits: { maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxInFlight: config.maxInFlight },
   });
   const { server, base } = http;
   try {
@@ -272,6 +276,10 @@ export async function startLocal(
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
         anonymousBuckets: gatewayFile.anonymousReadBuckets,
+        limits: {
+          maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+          maxInFlight: config.maxInFlight,
+        },
         metrics: node.metrics.registry,
         onError: (err, req, requestId) =>
           logger('s3_error', { url: req.url, error: toStrataError(err).message, requestId }),

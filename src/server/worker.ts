@@ -36,7 +36,8 @@ Options:
   --drain-timeout DUR      longest wait for in-flight requests on SIGTERM (default 10s)
   --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one the first
                            worker created in the registry)
-  --headers-timeout DUR, --idle-timeout DUR, --store-deadline DUR, --log-level LEVEL   as for "strata local"
+  --headers-timeout DUR, --idle-timeout DUR, --store-deadline DUR, --log-level LEVEL,
+  --max-connections-per-address N, --max-in-flight N   as for "strata local"
 
 Every call but /healthz and /metrics needs the cluster token. Mount credentials are sealed in
 the registry with a key kept beside the token there (cluster.sealKey).
@@ -116,6 +117,7 @@ export async function startWorker(
     advertiseHost: options.advertiseHost,
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    limits: { maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxInFlight: config.maxInFlight },
   });
   const base = http.base;
   try {

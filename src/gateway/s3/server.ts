@@ -7,6 +7,17 @@ import type { StrataFileSystem } from '../../client/types.js';
 import { readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
+import {
+  DEFAULT_LISTENER_LIMITS,
+  isLingering,
+  ListenerGuard,
+  type ListenerLimitOptions,
+  type ListenerLimits,
+  lingerClose,
+  lingerIfUnread,
+  RETRY_AFTER_SECONDS,
+  refusalMessage,
+} from '../../core/listener-guard.js';
 import { logger, logLevelFrom, setLogLevel } from '../../core/log.js';
 import {
   type MetricsEndpoint,
@@ -81,6 +92,34 @@ function onIdle(
   sendError(req, res, new S3Error('RequestTimeout', IDLE_MESSAGE), path, newRequestId());
 }
 
+/**
+ * 503 SlowDown for a request over a listener bound, answered before any of its body is read: the
+ * connection is kept when the request is complete, else closed once the answer is out.
+ */
+function slowDown(
+  req: IncomingMessage,
+  res: S3Response,
+  why: 'connections' | 'in-flight',
+  limits: ListenerLimits,
+): void {
+  const requestId = newRequestId();
+  res.common = [
+    'x-amz-request-id',
+    requestId,
+    'x-amz-id-2',
+    Buffer.from(requestId).toString('base64'),
+    'server',
+    'Strata',
+  ];
+  res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+  if (why === 'connections' || !req.complete) {
+    res.setHeader('connection', 'close');
+    res.once('finish', () => lingerClose(req.socket));
+  }
+  const path = (req.url ?? '/').split('?')[0]!;
+  sendError(req, res, new S3Error('SlowDown', refusalMessage(why, limits)), path, requestId);
+}
+
 export const GATEWAY_S3_USAGE = `Usage: strata gateway s3 [options]
 
 Serves the Strata namespace over the S3 REST API: buckets are top-level directories, objects the
@@ -98,6 +137,10 @@ Options:
                    domain, region }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
+  --max-connections-per-address N  connections one client address may hold (default 4096;
+                   also STRATA_MAX_CONNECTIONS_PER_ADDRESS); past it requests get 503 SlowDown
+  --max-in-flight N  requests served at once (default 1024; also STRATA_MAX_IN_FLIGHT), then 503
+                   SlowDown with Retry-After instead of a queue
   --log-level LEVEL  debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel: in
                    --config); debug logs one line per request with its x-amz-request-id
 
@@ -168,7 +211,13 @@ export interface S3GatewayServer {
 /** Listens with the gateway on its own port (used by `strata gateway s3` and `strata local`). */
 export async function startS3GatewayServer(
   fs: StrataFileSystem,
-  options: S3GatewayOptions & { host?: string; port?: number; timeouts?: Partial<GatewayTimeouts> },
+  options: S3GatewayOptions & {
+    host?: string;
+    port?: number;
+    timeouts?: Partial<GatewayTimeouts>;
+    /** Connections per client address and requests in flight (docs/s3-gateway.md, "Limits"). */
+    limits?: ListenerLimitOptions;
+  },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
   const t: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -189,12 +238,16 @@ export async function startS3GatewayServer(
   server.timeout = t.idleMs;
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
   server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
+  const guard = new ListenerGuard(server, options.limits);
   const onRequest = (req: IncomingMessage, res: S3Response) => {
     const socket = req.socket;
     inFlight.set(socket, { req, res });
     res.once('close', () => {
       if (inFlight.get(socket)?.res === res) inFlight.delete(socket);
     });
+    res.once('finish', () => lingerIfUnread(socket, req.complete));
+    const refused = guard.admit(socket, res);
+    if (refused !== undefined) return slowDown(req, res, refused, guard.limits);
     gateway.handle(req, res).catch((err) => {
       // handle() answers every error itself; this is the last guard against a crash.
       process.stderr.write(`s3 gateway: ${(err as Error).message}\n`);
@@ -205,19 +258,40 @@ export async function startS3GatewayServer(
   // "Expect: 100-continue": the gateway sends 100 itself once the request is authorised, so a
   // refused upload is answered (403, 404…) before the client sends its body.
   server.on('checkContinue', onRequest);
+  // Any other expectation is ignored (RFC 9110 allows it) rather than node's bare 417.
+  server.on('checkExpectation', onRequest);
+  // CONNECT is no S3 method: an S3 error, not a connection node drops unanswered.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const requestId = newRequestId();
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message><RequestId>${requestId}</RequestId></Error>`;
+    socket.write(
+      `HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\nx-amz-request-id: ${requestId}\r\ncontent-type: application/xml\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    lingerClose(socket);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A connection that never sent a byte gets no answer it did not ask for, only closed.
+    // A connection that never sent a byte gets no answer it did not ask for, only closed; one
+    // whose request was answered already (a bad body after the answer) gets no second answer.
+    if (isLingering(socket)) return;
     if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    const active = inFlight.get(socket)?.res;
+    if (active?.headersSent) {
+      // The request was answered (its body is what is bad): let the answer finish, then close.
+      if (active.writableFinished) lingerClose(socket);
+      else active.once('finish', () => lingerClose(socket));
+      return;
+    }
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const requestId = newRequestId();
     const body = timeout
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`
       : '';
-    socket.end(
+    socket.write(
       `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\nx-amz-request-id: ${requestId}\r\n${timeout ? 'content-type: application/xml\r\n' : ''}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
-    socket.destroySoon();
+    // The rest of what the client sent is read and dropped, so the answer is not lost to a reset.
+    lingerClose(socket);
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
@@ -244,6 +318,15 @@ export async function startS3GatewayServer(
   };
 }
 
+/** A flag's positive integer, or undefined (the default) when not given. */
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new StrataError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
 /** Entry point of `strata gateway s3`; resolves with the exit code after SIGTERM/SIGINT. */
 export async function runS3Gateway(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -259,6 +342,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'max-in-flight': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -302,6 +387,16 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(region !== undefined ? { region } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
+    limits: {
+      maxConnectionsPerAddress: positiveInt(
+        values['max-connections-per-address'] ?? process.env.STRATA_MAX_CONNECTIONS_PER_ADDRESS,
+        '--max-connections-per-address',
+      ),
+      maxInFlight: positiveInt(
+        values['max-in-flight'] ?? process.env.STRATA_MAX_IN_FLIGHT,
+        '--max-in-flight',
+      ),
+    },
     ...(endpoint ? { metrics } : {}),
     onError: (err, req, requestId) =>
       logger('s3_error', { method: req.method, url: req.url, error: (err as Error).message, requestId }),
