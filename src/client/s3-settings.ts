@@ -21,6 +21,8 @@ const MAX_SMALL_FILE = 256 * 1024;
 export interface BucketSettings {
   /** Unsigned GET/HEAD requests (objects and listings) are allowed. */
   readonly anonymousRead?: boolean;
+  /** The S3 user who created the bucket; absent: the root user (buckets made before users). */
+  readonly owner?: string;
 }
 
 export function bucketSettingsPath(bucket: string): string {

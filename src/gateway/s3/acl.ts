@@ -1,7 +1,9 @@
+import { ownerFields, ownerOf } from './access.js';
 import { type Ctx, header } from './context.js';
 import { S3Error } from './errors.js';
 import { readBody, sendEmpty, sendXml } from './http.js';
 import { statObject } from './object-state.js';
+import { esc } from './xml.js';
 
 /**
  * ACLs: there is one owner and everything is private to the gateway's keys. ACL headers on
@@ -55,16 +57,18 @@ export async function putAcl(ctx: Ctx): Promise<void> {
   sendEmpty(ctx.res, 200);
 }
 
-/** GetBucketAcl / GetObjectAcl: the owner has FULL_CONTROL, nobody else anything. */
+/** GetBucketAcl / GetObjectAcl: the bucket's owner has FULL_CONTROL (of its objects too). */
 export async function getAcl(ctx: Ctx): Promise<void> {
   if (ctx.key) await statObject(ctx, ctx.key);
+  const o = ownerFields(await ownerOf(ctx));
+  const who = `<ID>${esc(o.ID)}</ID><DisplayName>${esc(o.DisplayName)}</DisplayName>`;
   // Written by hand: the Grantee needs its xsi:type attribute.
   sendXml(
     ctx.res,
     200,
     '<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      '<Owner><ID>strata</ID><DisplayName>strata</DisplayName></Owner><AccessControlList><Grant>' +
-      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>strata</ID><DisplayName>strata</DisplayName></Grantee>' +
+      `<Owner>${who}</Owner><AccessControlList><Grant>` +
+      `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">${who}</Grantee>` +
       '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
   );
 }
