@@ -3,7 +3,7 @@ import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
 import { bucketAccess, ownerFields, ownerOf } from './access.js';
-import { checkAclHeaders } from './acl.js';
+import { checkAclHeaders, objectAclFromRequest } from './acl.js';
 import { decide } from './authorize.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
@@ -147,10 +147,12 @@ export async function createBucket(ctx: Ctx): Promise<void> {
     if (isStrataError(err, 'ALREADY_EXISTS')) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
     throw toS3Error(err);
   }
-  // The root user's buckets need no record (a bucket without one is root's).
-  if (ctx.principal !== undefined && !ctx.principal.root) {
+  // The root user's buckets need no owner record (a bucket without one is root's).
+  const owner = ctx.principal !== undefined && !ctx.principal.root ? { owner: ctx.principal.name } : {};
+  const grants = objectAclFromRequest(ctx).acl;
+  if (owner.owner !== undefined || grants !== undefined) {
     try {
-      await saveBucketSettings(ctx.fs, ctx.bucket, { owner: ctx.principal.name });
+      await saveBucketSettings(ctx.fs, ctx.bucket, { ...owner, ...(grants ? { grants } : {}) });
     } catch (err) {
       // A bucket without its owner would be root's: do not leave it behind.
       await ctx.fs.delete(bucketPath(ctx.bucket), { recursive: true }).catch(() => undefined);

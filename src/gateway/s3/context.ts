@@ -31,6 +31,8 @@ export interface Ctx {
   readonly principal: Principal | undefined;
   /** The bucket's owner and anonymous read, when authorisation had to read them. */
   readonly bucketAccess?: BucketAccess | undefined;
+  /** Whether an S3 user of that name exists (ACL grantees must). */
+  readonly userExists: (name: string) => boolean;
   readonly requestId: string;
 }
 

@@ -5,6 +5,7 @@ import { log, logEnabled, logSeconds } from '../../core/log.js';
 import { withRequestId } from '../../core/request-context.js';
 import { RequestHistogram } from '../../core/request-metrics.js';
 import { authorizeRequest } from './access.js';
+import { checkWriteAcl, WRITES_WITH_ACL } from './acl.js';
 import { authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
 import type { Ctx, GatewayLimits } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
@@ -165,6 +166,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         operation: op.name,
         bucket,
         key,
+        prefix: query.get('prefix'),
       });
       // Authorised: a client waiting on "Expect: 100-continue" may send its body now.
       if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
@@ -181,8 +183,10 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         auth,
         principal,
         bucketAccess,
+        userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
         requestId,
       };
+      if (WRITES_WITH_ACL.has(op.name)) await checkWriteAcl(ctx);
       await op.run(ctx);
     } catch (err) {
       const e = toS3Error(err, { missing: 'NoSuchKey' });

@@ -42,6 +42,8 @@ export interface UserDirectoryOptions {
 
 export class UserDirectory {
   private registryUsers = new Map<string, Entry>();
+  /** Names of the registry's users, keys or not (a user whose last key was removed still exists). */
+  private registryNames = new Set<string>();
   private readonly configured = new Map<string, Entry>();
   private unwatch: Unwatch | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -75,10 +77,19 @@ export class UserDirectory {
     return this.configured.get(accessKeyId) ?? this.registryUsers.get(accessKeyId);
   }
 
+  /** Whether a user of that name exists here (the root user included). */
+  exists(name: string): boolean {
+    if (name === ROOT_PRINCIPAL.name) return true;
+    for (const table of [this.configured, this.registryUsers])
+      for (const e of table.values()) if (e.principal.name === name) return true;
+    return this.registryNames.has(name);
+  }
+
   private apply(users: readonly S3UserRecord[]): void {
     const next = new Map<string, Entry>();
     for (const u of users) addEntries(next, u);
     this.registryUsers = next;
+    this.registryNames = new Set(users.map((u) => u.name));
   }
 }
 
