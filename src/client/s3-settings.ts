@@ -21,6 +21,25 @@ const MAX_SMALL_FILE = 256 * 1024;
 export interface BucketSettings {
   /** Unsigned GET/HEAD requests (objects and listings) are allowed. */
   readonly anonymousRead?: boolean;
+  /** The S3 user who created the bucket; absent: the root user (buckets made before users). */
+  readonly owner?: string;
+  /** ACL grants beside the owner's FULL_CONTROL (the gateway's acl-grants.ts reads them). */
+  readonly grants?: readonly StoredGrant[];
+  /** The bucket policy document as sent (PutBucketPolicy). */
+  readonly policy?: string;
+  readonly publicAccessBlock?: {
+    readonly BlockPublicAcls: boolean;
+    readonly IgnorePublicAcls: boolean;
+    readonly BlockPublicPolicy: boolean;
+    readonly RestrictPublicBuckets: boolean;
+  };
+  /** Object ownership controls: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter. */
+  readonly ownership?: string;
+}
+
+export interface StoredGrant {
+  readonly grantee: { readonly user: string } | { readonly group: string };
+  readonly permission: string;
 }
 
 export function bucketSettingsPath(bucket: string): string {
@@ -110,6 +129,21 @@ export async function saveBucketSettings(
   settings: BucketSettings,
 ): Promise<void> {
   await writeSmallFile(fs, bucketSettingsPath(bucket), JSON.stringify(settings));
+}
+
+/**
+ * Changes some of a bucket's settings (read, merge, write; a field set to undefined is removed).
+ * Two gateways changing one bucket's settings at the same moment: the last write wins.
+ */
+export async function updateBucketSettings(
+  fs: StrataFileSystem,
+  bucket: string,
+  patch: { readonly [K in keyof BucketSettings]?: BucketSettings[K] | undefined },
+): Promise<BucketSettings> {
+  const next: Record<string, unknown> = { ...(await loadBucketSettings(fs, bucket)), ...patch };
+  for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
+  await saveBucketSettings(fs, bucket, next as BucketSettings);
+  return next as BucketSettings;
 }
 
 /** Turns anonymous read on or off for a bucket. */

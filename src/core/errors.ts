@@ -61,6 +61,16 @@ export const S3_STATUS = {
   SignatureDoesNotMatch: 403,
   SlowDown: 503,
   XAmzContentSHA256Mismatch: 400,
+  // Issue 18 (identities and permissions), appended:
+  MalformedPolicy: 400,
+  MalformedACLError: 400,
+  UnresolvableGrantByEmailAddress: 400,
+  NoSuchBucketPolicy: 404,
+  NoSuchPublicAccessBlockConfiguration: 404,
+  OwnershipControlsNotFoundError: 404,
+  AccessControlListNotSupported: 400,
+  InvalidBucketAclWithObjectOwnership: 400,
+  UnexpectedContent: 400,
 } as const satisfies Record<string, number>;
 
 export type S3Code = keyof typeof S3_STATUS;

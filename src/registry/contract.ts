@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { MountRecord } from '../core/mounts.js';
+import { S3_USERS_CONTRACT } from './contract-s3-users.js';
+import { Snapshots } from './contract-snapshots.js';
 import type { Registry, WorkerInfo } from './registry.js';
 
 /**
@@ -30,7 +32,6 @@ export interface RegistryContractCase {
 export const CONTRACT_LEASE_TTL_MS = 2000;
 /** Slack over the TTL for the registry to notice an expired lease. */
 export const EXPIRY_MARGIN_MS = 3000;
-const WATCH_TIMEOUT_MS = 5000;
 
 export function workerInfo(id: string, overrides: Partial<WorkerInfo> = {}): WorkerInfo {
   return {
@@ -46,43 +47,6 @@ export function workerInfo(id: string, overrides: Partial<WorkerInfo> = {}): Wor
 
 function mountRecord(path: string, uri: string, options: Record<string, string> = {}): MountRecord {
   return { path, uri, readOnly: false, syncIntervalMs: -1, writeType: 'CACHE_THROUGH', options };
-}
-
-/** Collects watch snapshots and waits for one that matches. */
-class Snapshots<T> {
-  readonly seen: { at: number; items: T[] }[] = [];
-  private waiters: { pred: (items: T[]) => boolean; ok: (items: T[]) => void }[] = [];
-  readonly push = (items: T[]): void => {
-    this.seen.push({ at: performance.now(), items });
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.pred(items)) return true;
-      w.ok(items);
-      return false;
-    });
-  };
-
-  get last(): T[] | undefined {
-    return this.seen.at(-1)?.items;
-  }
-
-  /** Resolves with the first snapshot (latest included) that matches, at the time it arrived. */
-  async next(what: string, pred: (items: T[]) => boolean, timeoutMs = WATCH_TIMEOUT_MS): Promise<number> {
-    const last = this.seen.at(-1);
-    if (last !== undefined && pred(last.items)) return last.at;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((ok, fail) => {
-        this.waiters.push({ pred, ok: () => ok() });
-        timer = setTimeout(
-          () => fail(new Error(`watch: no snapshot where ${what} within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      });
-    } finally {
-      clearTimeout(timer);
-    }
-    return performance.now();
-  }
 }
 
 const ids = (workers: WorkerInfo[]): string[] => workers.map((w) => w.id);
@@ -376,6 +340,7 @@ export const REGISTRY_CONTRACT: readonly RegistryContractCase[] = [
       }
     },
   },
+  ...S3_USERS_CONTRACT,
 ];
 
 function sleep(ms: number): Promise<void> {

@@ -6,6 +6,7 @@ import { StrataError } from '../core/errors.js';
 import type { MountPersistence, MountRecord } from '../core/mounts.js';
 import { mountInfo } from '../core/mounts.js';
 import { EmbeddedJobStore } from './embedded-jobs.js';
+import { EmbeddedS3Users } from './embedded-s3-users.js';
 import { JsonFile } from './json-file.js';
 import type {
   JobRecord,
@@ -19,6 +20,7 @@ import type {
   WorkerRegistration,
 } from './registry.js';
 import { DEFAULT_LEASE_TTL_MS } from './registry.js';
+import type { S3UserRecord } from './s3-users.js';
 
 /** @deprecated use WorkerInfo; kept for callers of the single-process milestone. */
 export type WorkerEntry = WorkerInfo;
@@ -54,6 +56,8 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
   private config = new Map<string, string>();
   /** One file per job under jobs/ (embedded-jobs.ts). */
   private readonly jobs: EmbeddedJobStore;
+  /** S3 users in s3-users.json (embedded-s3-users.ts). */
+  private readonly s3Users: EmbeddedS3Users;
   private readonly workerWatchers = new Set<(workers: WorkerInfo[]) => void>();
   private readonly mountWatchers = new Set<(mounts: MountRecord[]) => void>();
   private readonly elections = new Map<string, Candidate[]>();
@@ -71,6 +75,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.mountsFile = new JsonFile(join(this.dir, 'mounts.json'));
     this.configFile = new JsonFile(join(this.dir, 'config.json'));
     this.jobs = new EmbeddedJobStore(this.dir);
+    this.s3Users = new EmbeddedS3Users(this.dir);
   }
 
   async open(): Promise<void> {
@@ -85,6 +90,7 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
       this.mountsFile.read(),
       this.configFile.read(),
       this.jobs.open(join(this.dir, 'jobs.json')),
+      this.s3Users.open(),
     ]);
     this.mounts = new Map((mounts?.mounts ?? []).map((m) => [m.path, m]));
     this.config = new Map(Object.entries(config?.config ?? {}));
@@ -98,7 +104,13 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     this.mountWatchers.clear();
     this.elections.clear();
     this.members.clear();
-    await Promise.all([this.mountsFile.flush(), this.configFile.flush(), this.jobs.flush()]);
+    this.s3Users.close();
+    await Promise.all([
+      this.mountsFile.flush(),
+      this.configFile.flush(),
+      this.jobs.flush(),
+      this.s3Users.flush(),
+    ]);
   }
 
   // ---- membership ----
@@ -235,6 +247,28 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
 
   async listJobs(): Promise<JobRecord[]> {
     return this.jobs.list().sort((a, b) => compare(a.id, b.id));
+  }
+
+  // ---- S3 users ----
+
+  async listS3Users(): Promise<S3UserRecord[]> {
+    return this.s3Users.list();
+  }
+
+  createS3User(user: S3UserRecord): Promise<boolean> {
+    return this.s3Users.create(user);
+  }
+
+  saveS3User(user: S3UserRecord): Promise<void> {
+    return this.s3Users.save(user);
+  }
+
+  deleteS3User(name: string): Promise<boolean> {
+    return this.s3Users.delete(name);
+  }
+
+  async watchS3Users(onChange: (users: S3UserRecord[]) => void): Promise<Unwatch> {
+    return this.s3Users.watch(onChange);
   }
 
   // ---- members (in-process: no lease timer, a member goes with its handle or the registry) ----

@@ -2,6 +2,7 @@ import type { Election, Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
 import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
+import * as s3Users from './etcd-s3-users.js';
 import type {
   JobRecord,
   LeaderHandle,
@@ -14,6 +15,7 @@ import type {
   WorkerRegistration,
 } from './registry.js';
 import { DEFAULT_LEASE_TTL_MS } from './registry.js';
+import type { S3UserRecord } from './s3-users.js';
 
 export const DEFAULT_ETCD_PREFIX = '/strata/';
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;
@@ -252,6 +254,28 @@ export class EtcdRegistry implements Registry {
     return this.watchPrefix(MOUNTS, () => this.loadMounts(), onChange);
   }
 
+  // ---- S3 users (etcd-s3-users.ts) ----
+
+  listS3Users(): Promise<S3UserRecord[]> {
+    return s3Users.listS3Users(this);
+  }
+
+  createS3User(user: S3UserRecord): Promise<boolean> {
+    return s3Users.createS3User(this, user);
+  }
+
+  saveS3User(user: S3UserRecord): Promise<void> {
+    return s3Users.saveS3User(this, user);
+  }
+
+  deleteS3User(name: string): Promise<boolean> {
+    return s3Users.deleteS3User(this, name);
+  }
+
+  watchS3Users(onChange: (users: S3UserRecord[]) => void): Promise<Unwatch> {
+    return s3Users.watchS3Users(this, onChange);
+  }
+
   // ---- config and jobs ----
 
   async getConfig(key: string): Promise<string | undefined> {
@@ -388,7 +412,8 @@ export class EtcdRegistry implements Registry {
 
   // ---- helpers ----
 
-  private async listJson<T>(prefix: string, sortKey: keyof T): Promise<T[]> {
+  /** @internal */
+  async listJson<T>(prefix: string, sortKey: keyof T): Promise<T[]> {
     const kvs = await this.call(`list ${prefix}`, () => this.ns.getAll().prefix(prefix).strings());
     const out = Object.entries(kvs).map(([key, text]) => parseJson<T>(text, key));
     return out.sort((a, b) => compare(String(a[sortKey]), String(b[sortKey])));
@@ -399,7 +424,8 @@ export class EtcdRegistry implements Registry {
    * re-read (serialised and coalesced), so callbacks are in order and never stale for long. After
    * a reconnect (etcd restarted) it re-reads too, in case events were lost while disconnected.
    */
-  private async watchPrefix<T>(
+  /** @internal (etcd-s3-users.ts) */
+  async watchPrefix<T>(
     prefix: string,
     load: () => Promise<T[]>,
     onChange: (items: T[]) => void,

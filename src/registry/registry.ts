@@ -1,4 +1,5 @@
 import type { MountRecord } from '../core/mounts.js';
+import type { S3UserRecord } from './s3-users.js';
 
 /**
  * The registry contract: cluster membership, the mount table, cluster configuration, job records
@@ -138,6 +139,17 @@ export interface Registry {
   putJobIf(job: JobRecord, version: number): Promise<number | undefined>;
   /** Removes a job record (a purge of an ended job); no record is not an error. */
   deleteJob(id: string): Promise<void>;
+
+  /** S3 users (src/registry/s3-users.ts), sorted by name. */
+  listS3Users(): Promise<S3UserRecord[]>;
+  /** Creates `user` only if no user of that name exists (atomically); false when one does. */
+  createS3User(user: S3UserRecord): Promise<boolean>;
+  /** Replaces the record of `user.name` (its keys changed). */
+  saveS3User(user: S3UserRecord): Promise<void>;
+  /** Removes a user; false when there was none. */
+  deleteS3User(name: string): Promise<boolean>;
+  /** Snapshots of the users after every change, the first one right away (as watchMounts). */
+  watchS3Users(onChange: (users: S3UserRecord[]) => void): Promise<Unwatch>;
 
   /** Campaign for a singleton role (e.g. "scheduler"). */
   campaign(role: string, candidateId: string): Promise<LeaderHandle>;

@@ -13,6 +13,7 @@ import type {
   WorkerInfo,
   WorkerRegistration,
 } from './registry.js';
+import type { S3KeyRecord, S3UserRecord } from './s3-users.js';
 
 /** Which options of a mount are secrets: the connector's declaration (ufs/factory.ts secretOptionsOf). */
 export type SecretOptionsOf = (uri: string, options: Readonly<Record<string, string>>) => readonly string[];
@@ -153,6 +154,73 @@ export class SealedRegistry implements Registry {
     });
   }
 
+  // ---- S3 users: each key's secret sealed, bound to its key id ----
+
+  async listS3Users(): Promise<S3UserRecord[]> {
+    return (await this.inner.listS3Users()).map((u) => this.openUser(u));
+  }
+
+  createS3User(user: S3UserRecord): Promise<boolean> {
+    return this.inner.createS3User(this.sealUser(user));
+  }
+
+  saveS3User(user: S3UserRecord): Promise<void> {
+    return this.inner.saveS3User(this.sealUser(user));
+  }
+
+  deleteS3User(name: string): Promise<boolean> {
+    return this.inner.deleteS3User(name);
+  }
+
+  watchS3Users(onChange: (users: S3UserRecord[]) => void): Promise<Unwatch> {
+    return this.inner.watchS3Users((stored) => {
+      const opened: S3UserRecord[] = [];
+      for (const u of stored) {
+        try {
+          opened.push(this.openUser(u));
+        } catch (err) {
+          // A user this key cannot open cannot sign anything here: left out, and said so.
+          logger('s3_user_unseal_error', { user: u.name, error: toStrataError(err).message });
+        }
+      }
+      onChange(opened);
+    });
+  }
+
+  /** The stored form: every key's secret sealed; a key sealed already stays as it is. */
+  sealUser(user: S3UserRecord): S3UserRecord {
+    return {
+      ...user,
+      keys: user.keys.map((k): S3KeyRecord => {
+        if (k.secretAccessKey === undefined) return k;
+        const { secretAccessKey, ...rest } = k;
+        return { ...rest, sealed: seal(this.o.key, secretAccessKey, keyAssociated(k.accessKeyId)) };
+      }),
+    };
+  }
+
+  /** Secrets opened; a key stored in clear (an unsealed registry's) is passed as it is. */
+  openUser(stored: S3UserRecord): S3UserRecord {
+    return {
+      ...stored,
+      keys: stored.keys.map((k): S3KeyRecord => {
+        if (k.sealed === undefined) return k;
+        const { sealed, ...rest } = k;
+        let secretAccessKey: string;
+        try {
+          secretAccessKey = unseal(this.o.key, sealed, keyAssociated(k.accessKeyId));
+        } catch (err) {
+          throw new StrataError(
+            'INTERNAL',
+            `cannot open the sealed secret of S3 key ${k.accessKeyId} (user ${stored.name}): ${toStrataError(err).message}`,
+            { cause: err },
+          );
+        }
+        return { ...rest, secretAccessKey };
+      }),
+    };
+  }
+
   // ---- everything else as is ----
 
   registerWorker(info: WorkerInfo, options?: { leaseTtlMs?: number }): Promise<WorkerRegistration> {
@@ -222,6 +290,11 @@ export class SealedRegistry implements Registry {
   leader(role: string): Promise<string | undefined> {
     return this.inner.leader(role);
   }
+}
+
+/** A sealed S3 secret opens only on the key it was made for. */
+function keyAssociated(accessKeyId: string): string {
+  return `strata-s3-key\0${accessKeyId}`;
 }
 
 /** The box of one mount opens only on that mount's record. */

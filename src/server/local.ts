@@ -16,7 +16,9 @@ import {
   type S3GatewayServer,
   startS3GatewayServer,
 } from '../gateway/s3/server.js';
+import { loadConfiguredUsers, UserDirectory } from '../gateway/s3/users.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
+import { s3UsersHandler } from '../registry/s3-users-http.js';
 import { SealedRegistry } from '../registry/sealed-registry.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { secretOptionsOf } from '../ufs/factory.js';
@@ -241,6 +243,7 @@ export async function startLocal(
     ...(auth.token === undefined ? [] : [requireToken(auth.token)]),
     configHandler,
     storageHandler(node),
+    s3UsersHandler(registry),
     jobsHandler(
       registry,
       node.fs,
@@ -262,8 +265,12 @@ export async function startLocal(
   }
   const s3Port = config.s3Port ?? (config.port === 0 ? 0 : DEFAULT_S3_PORT);
   let s3: S3GatewayServer | undefined;
+  // S3 users: the config file's and the registry's (`strata s3 user …`), watched.
+  let s3Users: UserDirectory | undefined;
   if (s3Port >= 0) {
     const gatewayFile = await loadGatewayConfig(configFile);
+    s3Users = new UserDirectory({ registry, configured: await loadConfiguredUsers(configFile) });
+    await s3Users.start();
     const credentials = credentialsFrom(process.env, gatewayFile);
     const region = config.s3Region ?? gatewayFile.region;
     if (credentials.size === 0)
@@ -271,6 +278,7 @@ export async function startLocal(
     try {
       s3 = await startS3GatewayServer(node.fs, {
         credentials,
+        users: s3Users,
         host: config.host,
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
@@ -285,6 +293,7 @@ export async function startLocal(
           logger('s3_error', { url: req.url, error: toStrataError(err).message, requestId }),
       });
     } catch (err) {
+      s3Users.close();
       await http.close(0);
       await node.stop();
       throw err;
@@ -352,6 +361,7 @@ export async function startLocal(
         await schedulerMember.close();
         await registration.close();
         await s3?.close();
+        s3Users?.close();
         await http.close();
         await node.stop();
         await registry.close();

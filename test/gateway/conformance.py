@@ -381,7 +381,6 @@ def _():
 @check("errors: a subresource we do not implement answers 501 NotImplemented in XML")
 def _():
     b = new_bucket()
-    expect_error(501, "NotImplemented", s3.get_bucket_policy, Bucket=b)
     expect_error(501, "NotImplemented", s3.get_bucket_cors, Bucket=b)
     expect_error(501, "NotImplemented", s3.put_bucket_versioning, Bucket=b,
                  VersioningConfiguration={"Status": "Enabled"})
@@ -1406,7 +1405,7 @@ def _():
     expect_error(404, "NoSuchKey", s3.get_object_acl, Bucket=b, Key="nope")
 
 
-@check("acl: PutBucketAcl/PutObjectAcl accept canned 'private'; other ACL writes are 501; bad canned ACL 400")
+@check("acl: PutBucketAcl/PutObjectAcl accept canned ACLs (private, public-read…); bad canned ACL 400")
 def _():
     b = new_bucket_name()
     s3.create_bucket(Bucket=b, ACL="private")
@@ -1414,8 +1413,10 @@ def _():
     eq(s3.put_bucket_acl(Bucket=b, ACL="private")["ResponseMetadata"]["HTTPStatusCode"], 200, "bucket private")
     eq(s3.put_object_acl(Bucket=b, Key="foo", ACL="private")["ResponseMetadata"]["HTTPStatusCode"], 200,
        "object private")
-    expect_error(501, "NotImplemented", s3.put_object_acl, Bucket=b, Key="foo", ACL="public-read-write")
-    expect_error(501, "NotImplemented", s3.put_bucket_acl, Bucket=b, ACL="public-read")
+    eq(s3.put_object_acl(Bucket=b, Key="foo", ACL="public-read-write")["ResponseMetadata"]["HTTPStatusCode"],
+       200, "object public-read-write")
+    eq(s3.put_bucket_acl(Bucket=b, ACL="public-read")["ResponseMetadata"]["HTTPStatusCode"], 200,
+       "bucket public-read")
     expect_error(404, "NoSuchKey", s3.put_object_acl, Bucket=b, Key="nope", ACL="private")
     c = make_client()
     add_headers(c, "PutBucketAcl", {"x-amz-acl": "public-ready"})
@@ -1423,12 +1424,14 @@ def _():
     eq(st, 400, "bad canned acl")
 
 
-@check("acl: a canned ACL header on PUT/CreateBucket is accepted and the object stays private")
+@check("acl: a canned ACL header on PUT/CreateBucket is stored: public-read is readable anonymously, private is not")
 def _():
     b = new_bucket_name()
     s3.create_bucket(Bucket=b, ACL="public-read")
     s3.put_object(Bucket=b, Key="foo", Body=b"x", ACL="public-read")
-    expect_error(403, "AccessDenied", make_client(signed=False).get_object, Bucket=b, Key="foo")
+    s3.put_object(Bucket=b, Key="bar", Body=b"y")
+    eq(make_client(signed=False).get_object(Bucket=b, Key="foo")["Body"].read(), b"x", "anonymous reads public-read")
+    expect_error(403, "AccessDenied", make_client(signed=False).get_object, Bucket=b, Key="bar")
     eq(s3.get_object(Bucket=b, Key="foo")["Body"].read(), b"x", "owner reads")
 
 

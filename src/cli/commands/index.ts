@@ -32,6 +32,11 @@ import jobPersist from './job-persist.js';
 import jobStatus from './job-status.js';
 import jobWait from './job-wait.js';
 import report from './report.js';
+import s3UserAdd from './s3-user-add.js';
+import s3UserKeyAdd from './s3-user-key-add.js';
+import s3UserKeyRm from './s3-user-key-rm.js';
+import s3UserLs from './s3-user-ls.js';
+import s3UserRm from './s3-user-rm.js';
 import ufsTest from './ufs-test.js';
 
 /** Every subcommand, in help order. `local` and `worker` are dispatched to the server by main. */
@@ -65,6 +70,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   jobPersist,
   jobCopy,
   jobMove,
+  s3UserAdd,
+  s3UserLs,
+  s3UserRm,
+  s3UserKeyAdd,
+  s3UserKeyRm,
   report,
   doctor,
   confShow,

@@ -1,70 +1,130 @@
-import { type Ctx, header } from './context.js';
+import { updateBucketSettings } from '../../client/s3-settings.js';
+import { bucketAccess, ownerOf } from './access.js';
+import { aclXml, type Grant, grantsFromHeaders, grantsFromXml, isPublicGrant } from './acl-grants.js';
+import { type Ctx, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
 import { readBody, sendEmpty, sendXml } from './http.js';
+import { contentIdentity, type ObjectMeta, saveMeta } from './meta.js';
 import { statObject } from './object-state.js';
+import { saveOverflowMeta } from './overflow.js';
+import { parseXml } from './xml.js';
 
 /**
- * ACLs: there is one owner and everything is private to the gateway's keys. ACL headers on
- * writes, Get/Put of bucket and object ACLs.
+ * ACLs: Get/PutBucketAcl, Get/PutObjectAcl, and the x-amz-acl / x-amz-grant-* headers of writes.
+ * A bucket's grants live in its settings (bucket.json), an object's in its sidecar; the owner's
+ * FULL_CONTROL is implied (objects belong to their bucket's owner). authorize.ts reads them.
  */
 
-/** Canned ACLs that only restate this gateway's single-owner, private model. */
-const PRIVATE_ACLS = new Set(['private', 'bucket-owner-full-control', 'bucket-owner-read']);
+/** Checks the ACL headers of a write (PutObject, CopyObject, CreateMultipartUpload, CreateBucket). */
+export function checkAclHeaders(ctx: Ctx): void {
+  grantsFromHeaders(ctx.req.headers);
+}
 
-const CANNED_ACLS = new Set([
-  ...PRIVATE_ACLS,
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'log-delivery-write',
+/** The `acl` of a new object's sidecar from its request's headers (none: private). */
+export function objectAclFromRequest(ctx: Ctx): { acl?: readonly Grant[] } {
+  const parsed = grantsFromHeaders(ctx.req.headers);
+  return parsed === undefined || parsed.grants.length === 0 ? {} : { acl: parsed.grants };
+}
+
+/**
+ * What a Put*Acl or an ACL header may not say: a grant to a user that does not exist (400
+ * InvalidArgument), any ACL but the owner's own on a bucket with BucketOwnerEnforced (400
+ * AccessControlListNotSupported), a public grant under BlockPublicAcls (403 AccessDenied).
+ */
+export async function checkGrants(
+  ctx: Ctx,
+  grants: readonly Grant[],
+  canned: string | undefined,
+): Promise<void> {
+  for (const g of grants)
+    if ('user' in g.grantee && !ctx.userExists(g.grantee.user))
+      throw new S3Error('InvalidArgument', `Invalid id: ${g.grantee.user}`, {
+        extra: { ArgumentName: 'CanonicalUser/ID', ArgumentValue: g.grantee.user },
+      });
+  const access = ctx.bucketAccess ?? (await bucketAccess(ctx, ctx.bucket));
+  const ownerOnly =
+    grants.length === 0 &&
+    (canned === undefined || canned === 'bucket-owner-full-control' || canned === 'private');
+  if (access.ownership === 'BucketOwnerEnforced' && !ownerOnly)
+    throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs');
+  if (access.publicAccessBlock?.BlockPublicAcls && grants.some(isPublicGrant))
+    throw new S3Error('AccessDenied', 'Access Denied (the bucket blocks public ACLs)');
+}
+
+/** Writes whose x-amz-acl / x-amz-grant-* headers give the new object (or bucket) its ACL. */
+export const WRITES_WITH_ACL: ReadonlySet<string> = new Set([
+  'PutObject',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'CreateBucket',
 ]);
 
-/**
- * ACL headers on writes (PutObject, CopyObject, CreateMultipartUpload, CreateBucket): a known
- * canned ACL is accepted and not stored (every bucket and object here is private to the gateway's
- * keys, as MinIO does it); an unknown canned ACL is 400 InvalidArgument. With `strict` (the ACL
- * APIs themselves) only a canned ACL that restates "private" is accepted, any other grant is an
- * ACL write this gateway does not implement (501).
- */
-export function checkAclHeaders(ctx: Ctx, strict = false): void {
-  const acl = header(ctx, 'x-amz-acl');
-  if (acl !== undefined && !CANNED_ACLS.has(acl))
-    throw new S3Error('InvalidArgument', `Unknown canned ACL: ${acl}`);
-  if (!strict) return;
-  if (acl !== undefined && !PRIVATE_ACLS.has(acl))
-    throw new S3Error('NotImplemented', `The canned ACL "${acl}" is not implemented by this gateway`);
-  for (const name of Object.keys(ctx.req.headers)) {
-    if (name.startsWith('x-amz-grant-'))
-      throw new S3Error('NotImplemented', 'ACL grants (x-amz-grant-*) are not implemented by this gateway');
+/** The ACL headers of such a write, checked as Put*Acl checks its grants (before the body). */
+export async function checkWriteAcl(ctx: Ctx): Promise<void> {
+  const parsed = grantsFromHeaders(ctx.req.headers);
+  if (parsed === undefined) return;
+  if (ctx.key === '') {
+    // CreateBucket: the bucket does not exist yet; its grants are checked for users only.
+    for (const g of parsed.grants)
+      if ('user' in g.grantee && !ctx.userExists(g.grantee.user))
+        throw new S3Error('InvalidArgument', `Invalid id: ${g.grantee.user}`);
+    return;
   }
+  await checkGrants(ctx, parsed.grants, parsed.canned);
 }
 
-/** PutObjectAcl: only a canned "private" (what the object already is) is accepted. */
-export async function putObjectAcl(ctx: Ctx): Promise<void> {
-  await statObject(ctx, ctx.key);
-  await putAcl(ctx);
-}
-
-/** The body of a Put*Acl request: canned private via x-amz-acl; grants and policies are 501. */
-export async function putAcl(ctx: Ctx): Promise<void> {
-  checkAclHeaders(ctx, true);
+/** The grants of a Put*Acl request: its headers, or its AccessControlPolicy body (not both). */
+async function requestedGrants(ctx: Ctx, owner: string): Promise<{ grants: Grant[]; canned?: string }> {
+  const fromHeaders = grantsFromHeaders(ctx.req.headers);
   const body = await readBody(ctx.req, 64 * 1024);
-  if (body.length > 0 || header(ctx, 'x-amz-acl') === undefined)
-    throw new S3Error('NotImplemented', 'Access control policies are not implemented by this gateway');
+  if (fromHeaders !== undefined) {
+    if (body.length > 0)
+      throw new S3Error('UnexpectedContent', 'This request does not support content with ACL headers');
+    return { grants: fromHeaders.grants, ...(fromHeaders.canned ? { canned: fromHeaders.canned } : {}) };
+  }
+  if (body.length === 0)
+    throw new S3Error(
+      'MissingSecurityHeader',
+      'Your request was missing a required header: x-amz-acl or an ACL body',
+    );
+  return { grants: grantsFromXml(parseXml(body.toString('utf8')), owner) };
+}
+
+export async function putBucketAcl(ctx: Ctx): Promise<void> {
+  await requireBucket(ctx);
+  const owner = await ownerOf(ctx);
+  const { grants, canned } = await requestedGrants(ctx, owner);
+  await checkGrants(ctx, grants, canned);
+  await updateBucketSettings(ctx.fs, ctx.bucket, { grants: grants.length === 0 ? undefined : grants });
   sendEmpty(ctx.res, 200);
 }
 
-/** GetBucketAcl / GetObjectAcl: the owner has FULL_CONTROL, nobody else anything. */
+export async function putObjectAcl(ctx: Ctx): Promise<void> {
+  const state = await statObject(ctx, ctx.key);
+  const owner = await ownerOf(ctx);
+  const { grants, canned } = await requestedGrants(ctx, owner);
+  await checkGrants(ctx, grants, canned);
+  // An object written behind the gateway's back has no sidecar yet: it gets one for its ACL.
+  const base: ObjectMeta = state.meta ?? {
+    ...contentIdentity(state.info, state.etag),
+    headers: {},
+    meta: {},
+    tags: {},
+  };
+  const { acl: _old, ...rest } = base;
+  const meta: ObjectMeta = grants.length === 0 ? rest : { ...rest, acl: grants };
+  if (state.overflow) await saveOverflowMeta(ctx, ctx.key, meta);
+  else await saveMeta(ctx.fs, ctx.bucket, ctx.key, meta, ctx.cache);
+  sendEmpty(ctx.res, 200);
+}
+
+/** GetBucketAcl / GetObjectAcl: the owner's FULL_CONTROL, then the stored grants. */
 export async function getAcl(ctx: Ctx): Promise<void> {
-  if (ctx.key) await statObject(ctx, ctx.key);
-  // Written by hand: the Grantee needs its xsi:type attribute.
-  sendXml(
-    ctx.res,
-    200,
-    '<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      '<Owner><ID>strata</ID><DisplayName>strata</DisplayName></Owner><AccessControlList><Grant>' +
-      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>strata</ID><DisplayName>strata</DisplayName></Grantee>' +
-      '<Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>',
-  );
+  let grants: readonly Grant[];
+  if (ctx.key) grants = (await statObject(ctx, ctx.key)).meta?.acl ?? [];
+  else {
+    await requireBucket(ctx);
+    grants = (ctx.bucketAccess ?? (await bucketAccess(ctx, ctx.bucket))).grants ?? [];
+  }
+  sendXml(ctx.res, 200, aclXml(await ownerOf(ctx), grants));
 }

@@ -1,7 +1,10 @@
+import { saveBucketSettings } from '../../client/s3-settings.js';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
-import { checkAclHeaders } from './acl.js';
+import { bucketAccess, ownerFields, ownerOf } from './access.js';
+import { checkAclHeaders, objectAclFromRequest } from './acl.js';
+import { decide } from './authorize.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
@@ -40,14 +43,15 @@ export async function listBuckets(ctx: Ctx): Promise<void> {
     .filter((e) => e.type === 'directory' && isAddressableBucket(e.name) && e.name.startsWith(prefix))
     .filter((e) => after === '' || compareUtf8(e.name, after) > 0)
     .sort((a, b) => compareUtf8(a.name, b.name));
-  const page = all.slice(0, max);
-  const more = all.length > page.length;
+  const visible = await visibleBuckets(ctx, all, max);
+  const page = visible.slice(0, max);
+  const more = visible.length > page.length;
   const buckets = page.map((e) => ({ Name: e.name, CreationDate: isoDate(e.mtimeMs) }));
   sendXml(
     ctx.res,
     200,
     toXml('ListAllMyBucketsResult', {
-      Owner: OWNER,
+      Owner: ctx.principal === undefined ? OWNER : ownerFields(ctx.principal.name),
       Buckets: { Bucket: buckets },
       ContinuationToken: more
         ? Buffer.from(`b:${page[page.length - 1]!.name}`).toString('base64url')
@@ -55,6 +59,27 @@ export async function listBuckets(ctx: Ctx): Promise<void> {
       Prefix: ctx.query.has('prefix') ? prefix : undefined,
     }),
   );
+}
+
+/**
+ * The buckets the caller may list (all of them for the root user), in order, up to one more
+ * than a page (so the caller knows whether more follow). Each bucket's settings are read, 16 at
+ * a time, until the page is full.
+ */
+async function visibleBuckets(ctx: Ctx, all: readonly FileInfo[], max: number): Promise<FileInfo[]> {
+  const principal = ctx.principal;
+  if (principal === undefined || principal.root) return [...all];
+  const out: FileInfo[] = [];
+  const deps = { fs: ctx.fs, anonymousBuckets: new Set<string>() };
+  for (let i = 0; i < all.length && out.length <= max; i += 16) {
+    const batch = all.slice(i, i + 16);
+    const access = await Promise.all(batch.map((e) => bucketAccess(deps, e.name)));
+    batch.forEach((e, j) => {
+      const d = decide({ principal, action: 's3:ListBucket', bucket: e.name, key: '' }, access[j]);
+      if (d.allow) out.push(e);
+    });
+  }
+  return out;
 }
 
 async function isMountPoint(ctx: Ctx): Promise<boolean> {
@@ -114,13 +139,25 @@ export async function createBucket(ctx: Ctx): Promise<void> {
   } catch (err) {
     if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
   }
-  // One owner today: every existing bucket is the caller's (the multi-user work passes false).
-  if (exists) throw bucketTaken(ctx.bucket, true);
+  const caller = ctx.principal?.name;
+  if (exists) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
   try {
     await ctx.fs.mkdir(bucketPath(ctx.bucket));
   } catch (err) {
-    if (isStrataError(err, 'ALREADY_EXISTS')) throw bucketTaken(ctx.bucket, true);
+    if (isStrataError(err, 'ALREADY_EXISTS')) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
     throw toS3Error(err);
+  }
+  // The root user's buckets need no owner record (a bucket without one is root's).
+  const owner = ctx.principal !== undefined && !ctx.principal.root ? { owner: ctx.principal.name } : {};
+  const grants = objectAclFromRequest(ctx).acl;
+  if (owner.owner !== undefined || grants !== undefined) {
+    try {
+      await saveBucketSettings(ctx.fs, ctx.bucket, { ...owner, ...(grants ? { grants } : {}) });
+    } catch (err) {
+      // A bucket without its owner would be root's: do not leave it behind.
+      await ctx.fs.delete(bucketPath(ctx.bucket), { recursive: true }).catch(() => undefined);
+      throw toS3Error(err);
+    }
   }
   ctx.cache.invalidate('/');
   sendEmpty(ctx.res, 200, { location: `/${ctx.bucket}` });
@@ -299,8 +336,9 @@ async function contents(
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, lookups.length) }, worker));
-  const ownerXml = owner
-    ? `<Owner><ID>${esc(OWNER.ID)}</ID><DisplayName>${esc(OWNER.DisplayName)}</DisplayName></Owner>`
+  const o = owner ? ownerFields(await ownerOf(ctx)) : undefined;
+  const ownerXml = o
+    ? `<Owner><ID>${esc(o.ID)}</ID><DisplayName>${esc(o.DisplayName)}</DisplayName></Owner>`
     : '';
   let xml = '';
   for (let i = 0; i < keys.length; i++) {

@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import type { AuthResult } from './auth.js';
+import type { BucketAccess } from './authorize.js';
 import { S3Error, toS3Error } from './errors.js';
 import { bucketPath } from './keys.js';
 import type { ListingCache } from './listing.js';
+import type { Principal } from './users.js';
 
 export interface GatewayLimits {
   /** Largest single PUT (S3: 5 GiB). */
@@ -25,9 +27,16 @@ export interface Ctx {
   readonly key: string;
   readonly query: ReadonlyMap<string, string>;
   readonly auth: AuthResult;
+  /** Who signed the request (undefined: anonymous). */
+  readonly principal: Principal | undefined;
+  /** The bucket's owner and anonymous read, when authorisation had to read them. */
+  readonly bucketAccess?: BucketAccess | undefined;
+  /** Whether an S3 user of that name exists (ACL grantees must). */
+  readonly userExists: (name: string) => boolean;
   readonly requestId: string;
 }
 
+/** The root user as an Owner element (its name, S3_ROOT_USER). */
 export const OWNER = { ID: 'strata', DisplayName: 'strata' };
 
 /** The bucket's directory status, or NoSuchBucket. */

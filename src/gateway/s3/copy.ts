@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkAclHeaders } from './acl.js';
+import { checkAclHeaders, objectAclFromRequest } from './acl.js';
 import { CheckedBody } from './body.js';
 import { ALGORITHM_NAMES, parseAlgorithm } from './checksums.js';
 import { parseHttpDate, preconditions } from './conditions.js';
@@ -117,6 +117,8 @@ export async function copyObject(ctx: Ctx): Promise<void> {
           ...(source.meta?.contentType !== undefined ? { contentType: source.meta.contentType } : {}),
           headers: source.meta?.headers ?? {},
           meta: source.meta?.meta ?? {},
+          // An ACL is never copied (as S3): the copy's is the request's, else private.
+          ...objectAclFromRequest(ctx),
         };
   const tags =
     tagDirective === 'REPLACE'

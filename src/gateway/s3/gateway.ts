@@ -1,21 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import { loadBucketSettings } from '../../client/s3-settings.js';
 import type { StrataFileSystem } from '../../client/types.js';
 import { log, logEnabled, logSeconds } from '../../core/log.js';
 import { withRequestId } from '../../core/request-context.js';
 import { RequestHistogram } from '../../core/request-metrics.js';
-import { type AuthResult, authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
-import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
+import { authorizeRequest } from './access.js';
+import { checkWriteAcl, WRITES_WITH_ACL } from './acl.js';
+import { authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
+import type { Ctx, GatewayLimits } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { newRequestId, S3Response, sendError } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
 import { resolveOperation, type S3Operation } from './operations.js';
+import { type Principal, ROOT_PRINCIPAL, type UserDirectory } from './users.js';
 
 export interface S3GatewayOptions {
-  /** accessKeyId → secret, or a lookup function. */
+  /** The root user's keys: accessKeyId → secret, or a lookup function. */
   readonly credentials: CredentialSource;
+  /** Other users (config file, registry): users.ts. Without it every key is the root user's. */
+  readonly users?: UserDirectory;
   /** Enables virtual-host style: "<bucket>.<domain>". */
   readonly domain?: string;
   readonly region?: string;
@@ -46,6 +50,14 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
   };
   const cache = new ListingCache(fs);
   const anonymous = new Set(options.anonymousBuckets ?? []);
+  const rootSecret = (id: string): string | undefined =>
+    typeof options.credentials === 'function' ? options.credentials(id) : options.credentials.get(id);
+  const users = options.users;
+  // Root keys first: a user key never shadows one of them.
+  const credentials: CredentialSource =
+    users === undefined ? options.credentials : (id) => rootSecret(id) ?? users.lookup(id)?.secret;
+  const principalOf = (id: string): Principal | undefined =>
+    rootSecret(id) !== undefined ? ROOT_PRINCIPAL : users?.lookup(id)?.principal;
   const domain = options.domain?.toLowerCase();
   const durations =
     options.metrics === undefined
@@ -141,15 +153,40 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
           'NotImplemented',
           'POST object uploads (HTML forms) are not implemented by this gateway',
         );
-      const auth = await authenticate(
-        req,
-        { rawPath, rawQuery, pairs },
-        { credentials: options.credentials, region },
-      );
-      if (auth.kind === 'anonymous') await allowAnonymous(req, bucket);
+      const auth = await authenticate(req, { rawPath, rawQuery, pairs }, { credentials, region });
+      const principal = auth.kind === 'anonymous' ? undefined : principalOf(auth.accessKeyId);
+      // A key removed between its signature check and here: refused as an unknown key.
+      if (auth.kind === 'signed' && principal === undefined)
+        throw new S3Error(
+          'InvalidAccessKeyId',
+          'The AWS Access Key Id you provided does not exist in our records.',
+        );
+      const bucketAccess = await authorizeRequest({ fs, anonymousBuckets: anonymous }, req, {
+        principal,
+        operation: op.name,
+        bucket,
+        key,
+        prefix: query.get('prefix'),
+      });
       // Authorised: a client waiting on "Expect: 100-continue" may send its body now.
       if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
-      const ctx: Ctx = { fs, cache, limits, region, req, res, bucket, key, query, auth, requestId };
+      const ctx: Ctx = {
+        fs,
+        cache,
+        limits,
+        region,
+        req,
+        res,
+        bucket,
+        key,
+        query,
+        auth,
+        principal,
+        bucketAccess,
+        userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
+        requestId,
+      };
+      if (WRITES_WITH_ACL.has(op.name)) await checkWriteAcl(ctx);
       await op.run(ctx);
     } catch (err) {
       const e = toS3Error(err, { missing: 'NoSuchKey' });
@@ -158,18 +195,6 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       if (!req.complete) res.setHeader('connection', 'close');
       sendError(req, res, e, resource, requestId);
     }
-  }
-
-  async function allowAnonymous(req: IncomingMessage, bucket: string): Promise<AuthResult> {
-    const method = req.method ?? 'GET';
-    if (bucket !== '' && (method === 'GET' || method === 'HEAD')) {
-      if (anonymous.has(bucket)) return { kind: 'anonymous' };
-      const settings = await loadBucketSettings(fs, bucket).catch(() => ({ anonymousRead: false }));
-      if (settings.anonymousRead) return { kind: 'anonymous' };
-    }
-    // S3 tells anyone that a bucket does not exist (404 NoSuchBucket) before refusing access.
-    if (bucket !== '') await requireBucket({ fs, bucket });
-    throw new S3Error('AccessDenied', 'Access Denied');
   }
 
   return { handle };

@@ -3,6 +3,7 @@ import { readSmallFile, writeSmallFile } from '../../client/s3-settings.js';
 import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import type { Grant } from './acl-grants.js';
 import { sentText } from './canonical.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { metaPath } from './keys.js';
@@ -35,6 +36,8 @@ export interface ObjectMeta {
   readonly checksum?: StoredChecksum;
   /** Checksums of the parts of a multipart object with a checksum, in order (base64). */
   readonly partChecksums?: readonly string[];
+  /** The object's ACL grants beside its owner's FULL_CONTROL (acl-grants.ts). */
+  readonly acl?: readonly Grant[];
 }
 
 export interface StoredChecksum {

@@ -460,6 +460,7 @@ async function commitObject(
     headers: upload.headers,
     meta: upload.meta,
     tags: upload.tags,
+    ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
     parts: parts.length,
     partSizes: parts.map((p) => p.size),
     ...(checksum ? { checksum } : {}),

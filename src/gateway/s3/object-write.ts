@@ -2,6 +2,7 @@ import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import type { FileInfo } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
+import { objectAclFromRequest } from './acl.js';
 import {
   STREAMING_SIGNED,
   STREAMING_SIGNED_TRAILER,
@@ -279,7 +280,7 @@ export function withoutAwsChunked(value: string): string {
 }
 
 /** x-amz-meta-*, Content-Type and the stored headers from a request. */
-export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta'> {
+export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta' | 'acl'> {
   const meta: Record<string, string> = {};
   const headers: Record<string, string> = {};
   let bytes = 0;
@@ -303,7 +304,7 @@ export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 
     );
   }
   const ct = header(ctx, 'content-type');
-  return { ...(ct ? { contentType: ct } : {}), headers, meta };
+  return { ...(ct ? { contentType: ct } : {}), headers, meta, ...objectAclFromRequest(ctx) };
 }
 
 const SSE_ALGORITHMS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import * as acl from './acl.js';
 import { getObjectAttributes } from './attributes.js';
+import * as controls from './bucket-controls.js';
 import * as buckets from './buckets.js';
-import { type Ctx, requireBucket } from './context.js';
+import type { Ctx } from './context.js';
 import { copyObject } from './copy.js';
 import { deleteObject, deleteObjects } from './delete.js';
 import { S3Error } from './errors.js';
@@ -25,8 +26,10 @@ export interface S3Operation {
   run(ctx: Ctx): Promise<void>;
 }
 
+/** Bucket subresources served at the bucket (bucket-controls.ts); on an object they are 501. */
+const BUCKET_CONTROLS = ['policy', 'publicAccessBlock', 'ownershipControls'];
+
 const SUBRESOURCES_NOT_IMPLEMENTED = [
-  'policy',
   'cors',
   'lifecycle',
   'website',
@@ -43,8 +46,6 @@ const SUBRESOURCES_NOT_IMPLEMENTED = [
   'metrics',
   'analytics',
   'intelligent-tiering',
-  'ownershipControls',
-  'publicAccessBlock',
   'restore',
   'select',
   'torrent',
@@ -80,10 +81,16 @@ const OPS = {
   ListObjects: op('ListObjects', (ctx) => buckets.listObjects(ctx, false)),
   ListObjectsV2: op('ListObjectsV2', (ctx) => buckets.listObjects(ctx, true)),
   HeadBucket: op('HeadBucket', buckets.headBucket),
-  PutBucketAcl: op('PutBucketAcl', async (ctx) => {
-    await requireBucket(ctx);
-    return acl.putAcl(ctx);
-  }),
+  PutBucketAcl: op('PutBucketAcl', acl.putBucketAcl),
+  GetBucketPolicy: op('GetBucketPolicy', controls.getBucketPolicy),
+  PutBucketPolicy: op('PutBucketPolicy', controls.putBucketPolicy),
+  DeleteBucketPolicy: op('DeleteBucketPolicy', controls.deleteBucketPolicy),
+  GetPublicAccessBlock: op('GetPublicAccessBlock', controls.getPublicAccessBlock),
+  PutPublicAccessBlock: op('PutPublicAccessBlock', controls.putPublicAccessBlock),
+  DeletePublicAccessBlock: op('DeletePublicAccessBlock', controls.deletePublicAccessBlock),
+  GetBucketOwnershipControls: op('GetBucketOwnershipControls', controls.getOwnershipControls),
+  PutBucketOwnershipControls: op('PutBucketOwnershipControls', controls.putOwnershipControls),
+  DeleteBucketOwnershipControls: op('DeleteBucketOwnershipControls', controls.deleteOwnershipControls),
   PutBucketSubresource: refused(
     'Unknown',
     () => new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway'),
@@ -121,7 +128,7 @@ export function resolveOperation(
   q: ReadonlyMap<string, string>,
   headers: IncomingHttpHeaders,
 ): S3Operation {
-  for (const s of SUBRESOURCES_NOT_IMPLEMENTED) {
+  for (const s of [...SUBRESOURCES_NOT_IMPLEMENTED, ...(key === '' ? [] : BUCKET_CONTROLS)]) {
     if (q.has(s))
       return refused(
         'Unknown',
@@ -137,7 +144,20 @@ export function resolveOperation(
   return found;
 }
 
+/** Get/Put/Delete of a bucket's policy, public access block or ownership controls. */
+function controlOperation(method: string, q: ReadonlyMap<string, string>): S3Operation | undefined {
+  const verb =
+    method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'DELETE' ? 'Delete' : undefined;
+  if (verb === undefined) return undefined;
+  if (q.has('policy')) return OPS[`${verb}BucketPolicy`];
+  if (q.has('publicAccessBlock')) return OPS[`${verb}PublicAccessBlock`];
+  if (q.has('ownershipControls')) return OPS[`${verb}BucketOwnershipControls`];
+  return undefined;
+}
+
 function bucketOperation(method: string, q: ReadonlyMap<string, string>): S3Operation {
+  const control = controlOperation(method, q);
+  if (control !== undefined) return control;
   switch (method) {
     case 'GET':
       if (q.has('location')) return OPS.GetBucketLocation;

@@ -1,4 +1,5 @@
 import { readSmallFile } from '../../client/s3-settings.js';
+import type { Grant } from './acl-grants.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { type Ctx, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
@@ -19,6 +20,8 @@ export interface UploadRecord {
   readonly headers: Record<string, string>;
   readonly meta: Record<string, string>;
   readonly tags: Record<string, string>;
+  /** CreateMultipartUpload's x-amz-acl / x-amz-grant-* (given to the object on Complete). */
+  readonly acl?: readonly Grant[];
   /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type. */
   readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly type: ChecksumType };
 }

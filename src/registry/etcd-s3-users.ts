@@ -1,0 +1,40 @@
+import type { EtcdRegistry } from './etcd-registry.js';
+import type { Unwatch } from './registry.js';
+import type { S3UserRecord } from './s3-users.js';
+
+/**
+ * The S3 users of the etcd registry: one key per user, `s3users/<encoded name>` (JSON
+ * S3UserRecord, secrets sealed by SealedRegistry above it). Kept beside etcd-registry.ts, which
+ * delegates to these, so that file does not grow further.
+ */
+const S3_USERS = 's3users/';
+
+const keyOf = (name: string): string => S3_USERS + encodeURIComponent(name);
+
+export function listS3Users(r: EtcdRegistry): Promise<S3UserRecord[]> {
+  return r.listJson<S3UserRecord>(S3_USERS, 'name');
+}
+
+export async function createS3User(r: EtcdRegistry, user: S3UserRecord): Promise<boolean> {
+  const k = keyOf(user.name);
+  const res = await r.call('create s3 user', () =>
+    r.ns
+      .if(k, 'Create', '==', 0)
+      .then(r.ns.put(k).value(JSON.stringify(user)))
+      .commit(),
+  );
+  return res.succeeded;
+}
+
+export async function saveS3User(r: EtcdRegistry, user: S3UserRecord): Promise<void> {
+  await r.call('put s3 user', () => r.ns.put(keyOf(user.name)).value(JSON.stringify(user)).exec());
+}
+
+export async function deleteS3User(r: EtcdRegistry, name: string): Promise<boolean> {
+  const res = await r.call('delete s3 user', () => r.ns.delete().key(keyOf(name)).exec());
+  return Number(res.deleted) > 0;
+}
+
+export function watchS3Users(r: EtcdRegistry, onChange: (users: S3UserRecord[]) => void): Promise<Unwatch> {
+  return r.watchPrefix(S3_USERS, () => listS3Users(r), onChange);
+}
