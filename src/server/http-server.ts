@@ -5,7 +5,6 @@ import {
   isLingering,
   ListenerGuard,
   type ListenerLimitOptions,
-  type ListenerLimits,
   lingerClose,
   lingerIfUnread,
   RETRY_AFTER_SECONDS,
@@ -155,7 +154,11 @@ function hardenParser(server: Server): void {
   };
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (isLingering(socket)) return;
-    if (!socket.writable || socket.bytesRead === 0) return socket.destroy();
+    if (!socket.writable) return socket.destroy();
+    // A connection that sent nothing still hears its 408 (the documented headers timeout).
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0)
+      return answer(socket, 408, 'Request Timeout');
+    if (socket.bytesRead === 0) return socket.destroy();
     const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
     if (current?.headersSent) {
       // The request was answered (its body is what is bad): let the answer finish, then close.

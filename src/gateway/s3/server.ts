@@ -8,7 +8,6 @@ import { readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
 import {
-  DEFAULT_LISTENER_LIMITS,
   isLingering,
   ListenerGuard,
   type ListenerLimitOptions,
@@ -261,7 +260,7 @@ export async function startS3GatewayServer(
   // Any other expectation is ignored (RFC 9110 allows it) rather than node's bare 417.
   server.on('checkExpectation', onRequest);
   // CONNECT is no S3 method: an S3 error, not a connection node drops unanswered.
-  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     const requestId = newRequestId();
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message><RequestId>${requestId}</RequestId></Error>`;
     socket.write(
