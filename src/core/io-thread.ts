@@ -194,7 +194,9 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./io-thread-worker.js', import.meta.url));
+    // --input-type (a parent run as `node --input-type=module -e …`) is refused in a worker's execArgv.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const w = new Worker(new URL('./io-thread-worker.js', import.meta.url), { execArgv });
     w.on('message', (reply: IoReply) => {
       const batch = this.inFlight.get(reply.id);
       this.inFlight.delete(reply.id);
