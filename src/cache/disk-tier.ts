@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
+import { saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
 import { decodePageFile, encodePageHeader, PAGE_HEADER_BYTES } from './page-file.js';
 import type { EvictionPolicyName } from './page-store.js';
 import { type TierEntry, TierIndex } from './tier-index.js';
@@ -31,12 +32,15 @@ export interface ScannedPage {
 }
 
 export interface ScanResult {
+  /** In the order to enter them: oldest (coldest) first. */
   readonly pages: ScannedPage[];
   /** Files too short to hold a header: deleted during the scan. */
   readonly badPages: number;
   readonly tempFilesRemoved: number;
   /** Pages of the older layout (a directory per file) moved to the flat one. */
   readonly legacyPagesMoved: number;
+  /** Where the pages came from: the index file of a clean close, or a walk of the directories. */
+  readonly source: 'index-file' | 'scan';
 }
 
 const PAGE_NAME = /^([A-Za-z0-9_-]{1,128})\.(0|[1-9][0-9]{0,15})\.page$/;
@@ -193,6 +197,32 @@ export class DiskTier {
   }
 
   /**
+   * The pages on disk: from the index file a clean close() left (disk-index-file.ts), else by
+   * scan(). Oldest first.
+   */
+  async load(): Promise<ScanResult> {
+    const indexed = await takeDiskIndex(this.dir);
+    if (indexed === undefined) {
+      const scanned = await this.scan();
+      scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
+      return scanned;
+    }
+    const pages = indexed.map((p) => ({
+      fileId: p.fileId,
+      index: p.index,
+      bytes: p.bytes,
+      mtimeMs: p.order,
+    }));
+    return { pages, badPages: 0, tempFilesRemoved: 0, legacyPagesMoved: 0, source: 'index-file' };
+  }
+
+  /** Writes the index file for the next open(); call once every write and unlink has settled. */
+  async saveIndex(): Promise<void> {
+    const ready = [...this.index.coldestFirst()].filter((e) => e.ready);
+    await saveDiskIndex(this.dir, ready, ready.length);
+  }
+
+  /**
    * Lists every page under the directory: one readdir per prefix directory, one stat per page
    * (bounded concurrency). Headers are not read here — a page's length is validated from its
    * size and its checksum on first read. Temporary files (crash leftovers) are deleted; pages of
@@ -269,7 +299,7 @@ export class DiskTier {
 
     const prefixes = (await readdirDirs(this.dir)).filter((name) => FILE_ID.test(name) && name.length <= 2);
     await Promise.all(prefixes.map((prefix) => dirLimiter.run(() => scanPrefix(prefix))));
-    return { pages, badPages, tempFilesRemoved, legacyPagesMoved };
+    return { pages, badPages, tempFilesRemoved, legacyPagesMoved, source: 'scan' };
   }
 }
 

@@ -97,6 +97,12 @@ export class TierIndex<E extends TierEntry> {
     this.policy.onAccess(key);
   }
 
+  /** Every entry, the evictable ones coldest first, then the others (pinned, in flight). */
+  *coldestFirst(): IterableIterator<E> {
+    for (const key of this.policy.victims()) yield this.entries.get(key)!;
+    for (const [key, entry] of this.entries) if (!this.policy.has(key)) yield entry;
+  }
+
   /** The next page to evict (never a pinned or in-flight one), without removing it. */
   victim(): string | undefined {
     return this.policy.victim();

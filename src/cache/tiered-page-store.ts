@@ -70,6 +70,8 @@ export class TieredPageStore implements PageStore {
   /** Puts waiting for an in-flight disk write to finish (and its space to become evictable). */
   private readonly writeWaiters: Array<() => void> = [];
   private corruptPages = 0;
+  /** Per disk tier, where the last open() found its pages (an index file, or a scan). */
+  diskIndexSources: readonly ('index-file' | 'scan')[] = [];
   private readonly regrowCheckMs: number;
   private state: 'new' | 'open' | 'closed' = 'new';
 
@@ -112,18 +114,19 @@ export class TieredPageStore implements PageStore {
   }
 
   /**
-   * Rebuilds the disk index from the directories (sizes from stat; headers and checksums are
-   * checked on first read), restores pins, removes temp files, and evicts down to the quotas.
-   * Pages are entered oldest mtime first, so LRU/FIFO order after a restart follows mtime.
+   * Rebuilds the disk index: from the index file the last clean close() wrote (no walk; the
+   * eviction order as it was), else from the directories (sizes from stat, oldest mtime first;
+   * headers and checksums are checked on first read either way). Restores pins, removes temp
+   * files, and evicts down to the quotas.
    */
   async open(): Promise<void> {
     if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
-    const scans = await Promise.all(this.disks.map((d) => d.scan()));
+    const scans = await Promise.all(this.disks.map((d) => d.load()));
+    this.diskIndexSources = scans.map((s) => s.source);
     if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
     for (const [i, disk] of this.disks.entries()) {
       const scan = scans[i]!;
       this.corruptPages += scan.badPages;
-      scan.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
       for (const page of scan.pages) {
         const key = pageKey(page.fileId, page.index);
         if (this.disks.some((d) => d !== disk && d.index.has(key))) {
@@ -150,6 +153,9 @@ export class TieredPageStore implements PageStore {
     if (this.state === 'closed') return;
     this.state = 'closed';
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    // The next open() takes the index from these files instead of walking every page.
+    // A failed write (disk full, read-only) only costs that walk: the file is never half there.
+    await Promise.all(this.disks.map((d) => d.saveIndex().catch(() => undefined)));
     if (this.memory) for (const key of [...this.memory.index.keys()]) this.memory.index.remove(key);
   }
 

@@ -10,6 +10,7 @@ import {
   stat,
   statfs,
   truncate,
+  unlink,
   utimes,
   writeFile,
 } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { DISK_INDEX_FILE } from '../../src/cache/disk-index-file.js';
 import { encodePageHeader, PAGE_HEADER_BYTES } from '../../src/cache/page-file.js';
 import type { EvictionPolicyName, TierConfig } from '../../src/cache/page-store.js';
 import { TieredPageStore } from '../../src/cache/tiered-page-store.js';
@@ -70,6 +72,11 @@ function tier(store: TieredPageStore, name: string) {
   return t;
 }
 
+/** What a kill -9 leaves: no index file (it is written by close() and deleted by open()). */
+async function asAfterACrash(dir: string): Promise<void> {
+  await unlink(join(dir, DISK_INDEX_FILE));
+}
+
 function pagePath(dir: string, fileId: string, index: number): string {
   return join(dir, fileId.slice(0, 2), `${fileId}.${index}.page`);
 }
@@ -78,7 +85,7 @@ function pagePath(dir: string, fileId: string, index: number): string {
 async function pagesOnDisk(dir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const prefix of await readdir(dir)) {
-    if (prefix === 'pins.json') continue;
+    if (prefix === 'pins.json' || prefix === DISK_INDEX_FILE) continue;
     for (const name of await readdir(join(dir, prefix))) {
       const st = await stat(join(dir, prefix, name));
       const m = /^(.+)\.([0-9]+\.page)$/.exec(name);
@@ -217,6 +224,7 @@ describe('restart', () => {
     for (let i = 0; i < 3; i++) await store.put('keep', i, page(i));
     await store.put('other', 0, page(42));
     await store.close();
+    await asAfterACrash(dir);
     const leftover = `${pagePath(dir, 'keep', 9)}.dead.1.tmp`;
     await writeFile(leftover, 'half a page');
     await writeFile(pagePath(dir, 'other', 1), 'short'); // shorter than a header
@@ -261,10 +269,11 @@ describe('restart', () => {
     await again.close();
   });
 
-  test('LRU order after restart follows mtime; a smaller quota evicts the oldest', async () => {
+  test('LRU order after a crash follows mtime; a smaller quota evicts the oldest', async () => {
     const { store, dir } = await makeStore({ disk: 8 * PAGE });
     for (let i = 0; i < 4; i++) await store.put('m', i, page(i));
     await store.close();
+    await asAfterACrash(dir);
     // Make page 2 the oldest and page 0 the newest.
     const t = Date.now() / 1000;
     for (const [i, age] of [
@@ -282,6 +291,70 @@ describe('restart', () => {
     assert.deepEqual(again.cachedPages('m'), [0, 5]);
     await again.close();
     assert.deepEqual([...(await pagesOnDisk(dir)).keys()].sort(), ['m/0.page', 'm/5.page']);
+  });
+});
+
+describe('restart from the index file of a clean close (no walk)', () => {
+  test('a clean close leaves the index; open() takes it (and deletes it), same pages, LRU order kept', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    for (let i = 0; i < 4; i++) await store.put('m', i, page(i));
+    await store.get('m', 0); // 0 is now the most recent, 1 the coldest
+    await store.close();
+    assert.ok((await stat(join(dir, DISK_INDEX_FILE))).isFile());
+    // mtimes that disagree with the access order: a scan would follow them, the index does not.
+    const t = Date.now() / 1000;
+    await utimes(pagePath(dir, 'm', 0), t - 100, t - 100);
+    const { store: again, evicted } = await makeStore({ disk: 2 * PAGE, dir });
+    assert.deepEqual(again.diskIndexSources, ['index-file']);
+    await assert.rejects(stat(join(dir, DISK_INDEX_FILE)), { code: 'ENOENT' });
+    assert.deepEqual(evicted, [`disk0:m/1:${PAGE}`, `disk0:m/2:${PAGE}`]);
+    assert.deepEqual(again.cachedPages('m'), [0, 3]);
+    assert.ok((await again.get('m', 3))?.equals(page(3)));
+    assert.equal(tier(again, 'disk0').usedBytes, 2 * PAGE);
+    await again.close();
+  });
+
+  test('without a clean close since (a crash) the next open() walks the directories and finds every page', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    await store.put('a', 0, page(1));
+    await store.close();
+    const { store: running } = await makeStore({ disk: 8 * PAGE, dir });
+    assert.deepEqual(running.diskIndexSources, ['index-file']);
+    await running.put('b', 0, page(2)); // then the process dies: no close()
+    const { store: again } = await makeStore({ disk: 8 * PAGE, dir });
+    assert.deepEqual(again.diskIndexSources, ['scan']);
+    assert.ok((await again.get('a', 0))?.equals(page(1)));
+    assert.ok((await again.get('b', 0))?.equals(page(2)));
+    await again.close();
+    await running.close().catch(() => undefined);
+  });
+
+  test('a damaged index file is ignored: the directories are walked', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    for (let i = 0; i < 3; i++) await store.put('m', i, page(i));
+    await store.close();
+    const file = join(dir, DISK_INDEX_FILE);
+    const text = await readFile(file, 'latin1');
+    await writeFile(file, text.replace(/\nend \d+\n$/, '\n')); // cut before its end line
+    const { store: again } = await makeStore({ disk: 8 * PAGE, dir });
+    assert.deepEqual(again.diskIndexSources, ['scan']);
+    assert.deepEqual(again.cachedPages('m'), [0, 1, 2]);
+    await assert.rejects(stat(file), { code: 'ENOENT' });
+    await again.close();
+  });
+
+  test('a page file removed by hand while closed reads as missing and is dropped', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    await store.put('gone', 0, page(1));
+    await store.put('gone', 1, page(2));
+    await store.close();
+    await unlink(pagePath(dir, 'gone', 0));
+    const { store: again } = await makeStore({ disk: 8 * PAGE, dir });
+    assert.equal(await again.get('gone', 0), undefined);
+    assert.equal(again.has('gone', 0), false);
+    assert.equal(tier(again, 'disk0').usedBytes, PAGE);
+    assert.ok((await again.get('gone', 1))?.equals(page(2)));
+    await again.close();
   });
 });
 
