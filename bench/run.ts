@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
   listing: async () => (await import('./listing.js')).runListingBench([]),
+  'worker-scale': async () => (await import('./worker-scale.js')).runWorkerScaleBench([]),
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
 };
 

@@ -80,6 +80,12 @@ export class PendingStore extends UnderStore {
     return this.inner.list(path, options);
   }
 
+  /** The inner store's listAll (see InstrumentedStore.listAll: the base loop re-reads a file directory per page). */
+  override async listAll(path: string, options: CallOptions = {}): Promise<UfsStatus[]> {
+    this.gate();
+    return this.inner.listAll(path, options);
+  }
+
   protected async _read(path: string, options: ReadOptions): Promise<Readable> {
     this.gate();
     return this.inner.read(path, options);

@@ -131,3 +131,26 @@ test('every call is reported once with its operation, duration and outcome', asy
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('listAll goes to the connector’s own listAll: a file directory is read once, not once per page', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-instrumented-listall-'));
+  try {
+    const { writeFile } = await import('node:fs/promises');
+    for (let i = 0; i < 2500; i++) await writeFile(join(dir, `k${String(i).padStart(5, '0')}`), '');
+    let pages = 0;
+    class CountingFileStore extends FileUnderStore {
+      protected override _list(path: string, options: Parameters<FileUnderStore['list']>[1] = {}) {
+        pages++;
+        return super._list(path, options);
+      }
+    }
+    const store = new InstrumentedStore(new CountingFileStore(pathToFileURL(dir), {}));
+    const all = await store.listAll('/');
+    assert.equal(all.length, 2500);
+    assert.equal(all[2499]!.path, '/k02499');
+    assert.equal(pages, 1, 'one read of the directory (the paged loop read it once per 1,000 entries)');
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
