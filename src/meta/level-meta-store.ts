@@ -34,6 +34,7 @@ import { StrataError, toStrataError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
 import { compareUtf8 } from '../core/utf8-order.js';
+import { KeyFilter } from './key-filter.js';
 import {
   attrsKey,
   checkPath,
@@ -87,6 +88,10 @@ export class LevelMetaStore implements MetaStore {
    * bounded by entry count; dropped whenever the directory or one of its children changes.
    */
   readonly #listings = new ValueCache<Listing>(256);
+  /** Attribute keys that may exist (key-filter.ts): a status of a file without any skips a read. */
+  readonly #attrsFilter = new KeyFilter();
+  #attrsScan: Promise<void> = Promise.resolve();
+  #closing = false;
   #listedEntries = 0;
   /**
    * Listing changes: a sequence number, and the last one per directory (putListing's token).
@@ -106,9 +111,12 @@ export class LevelMetaStore implements MetaStore {
       await mkdir(this.dir, { recursive: true });
       await this.#db.open();
     });
+    this.#attrsScan = this.#fillAttrsFilter();
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
+    await this.#attrsScan;
     await this.#run('close', () => this.#db.close());
   }
 
@@ -126,9 +134,29 @@ export class LevelMetaStore implements MetaStore {
   }
 
   peekAttrs(path: string): FileAttrs | null | undefined {
-    return this.#db.status === 'open'
-      ? (this.#cache.get(attrsKey(path)) as FileAttrs | null | undefined)
-      : undefined;
+    if (this.#db.status !== 'open') return undefined;
+    const key = attrsKey(path);
+    if (!this.#attrsFilter.mightHave(key)) return null;
+    return this.#cache.get(key) as FileAttrs | null | undefined;
+  }
+
+  /** Settles once the background scan of attribute keys ended; whether the filter is in use. */
+  async attrsFilterReady(): Promise<boolean> {
+    await this.#attrsScan;
+    return this.#attrsFilter.ready;
+  }
+
+  /** The attribute keys stored before this open, into the filter; then it may answer "absent". */
+  async #fillAttrsFilter(): Promise<void> {
+    try {
+      for await (const keys of this.#chunks(() => this.#db.keys(kindRange('a')))) {
+        for (const k of keys) this.#attrsFilter.add(k);
+        if (this.#closing) return;
+      }
+      this.#attrsFilter.markReady();
+    } catch {
+      // Left not ready: every attribute read goes to the store, as without a filter.
+    }
   }
 
   async putStatus(record: FileRecord): Promise<void> {
@@ -400,6 +428,7 @@ export class LevelMetaStore implements MetaStore {
 
   async getAttrs(path: string): Promise<FileAttrs | undefined> {
     checkPath(path);
+    if (this.#db.status === 'open' && !this.#attrsFilter.mightHave(attrsKey(path))) return undefined;
     return (await this.#cachedGet('getAttrs', attrsKey(path), (v) => decodeAttrs(path, v))) as
       | FileAttrs
       | undefined;
@@ -419,6 +448,7 @@ export class LevelMetaStore implements MetaStore {
         }
         const attrs = merged as FileAttrs;
         const empty = Object.keys(attrs).length === 0;
+        if (!empty) this.#attrsFilter.add(key); // before the write: a read meanwhile must look
         this.#cache.write(key, empty ? undefined : attrs);
         if (empty) await this.#db.del(key, SYNC);
         else await this.#db.put(key, encodeAttrs(attrs), SYNC);

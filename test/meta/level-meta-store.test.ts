@@ -95,6 +95,28 @@ describe('LevelMetaStore', () => {
     assert.equal(s.peekStatus('/q'), undefined, 'a closed store knows nothing');
   });
 
+  test('attributes written before a reopen are found whether or not the attribute-key filter is filled yet; a file without any reads none', async () => {
+    const dir = join(base, `db-${n++}`);
+    const first = new LevelMetaStore(dir);
+    await first.open();
+    for (let i = 0; i < 1000; i++) await first.setAttrs(`/a/f${i}`, { ttlMs: 1000 + i });
+    await first.close();
+    const s = new LevelMetaStore(dir);
+    await s.open();
+    try {
+      // Right after open (the scan may still run) and after it: never a false "absent".
+      assert.deepEqual(await s.getAttrs('/a/f7'), { ttlMs: 1007 });
+      assert.equal(await s.attrsFilterReady(), true);
+      for (let i = 0; i < 1000; i++) assert.deepEqual(await s.getAttrs(`/a/f${i}`), { ttlMs: 1000 + i });
+      assert.equal(s.peekAttrs('/a/none'), null, 'the filter knows it has no attributes, without a read');
+      assert.equal(await s.getAttrs('/a/none'), undefined);
+      await s.setAttrs('/a/new', { pinned: true });
+      assert.deepEqual(await s.getAttrs('/a/new'), { pinned: true }, 'a key added after the scan');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('statuses and listings survive close and reopen too; a closed store fails; a second opener is refused', async () => {
     const dir = join(base, 'reopen');
     const s1 = new LevelMetaStore(dir);
