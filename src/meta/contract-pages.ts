@@ -139,6 +139,53 @@ export const LISTING_PAGE_CASES: readonly MetaStoreContractCase[] = [
     },
   },
   {
+    name: 'a streamed listing: entries merged in any order, then a sweep drops children older than the listing',
+    async run(ctx) {
+      const { store } = await ctx.open();
+      await store.putListing('/s', [rec('/s/a', { syncedAtMs: 5 }), rec('/s/gone', { syncedAtMs: 5 })], 5);
+      assert.equal((await store.listingPage('/s', { limit: 5 })).complete, true);
+      // Listed at 10: c, then a with a new size (its old record comes back: its pages must go).
+      assert.deepEqual(await store.mergeListingEntries('/s', [rec('/s/c', { syncedAtMs: 10 })]), []);
+      assert.equal((await store.listingPage('/s', { limit: 5 })).complete, false, 'incomplete while merging');
+      const changed = await store.mergeListingEntries('/s', [rec('/s/a', { size: 7, syncedAtMs: 10 })]);
+      assert.deepEqual(
+        changed?.map((r) => r.path),
+        ['/s/a'],
+      );
+      await store.putStatus(rec('/s/late', { syncedAtMs: 12 })); // a stat during the listing
+      const dropped = await store.sweepListing('/s', 10);
+      assert.deepEqual(
+        dropped?.map((r) => r.path),
+        ['/s/gone'],
+      );
+      assert.equal(await store.completeListing('/s', 10), true);
+      const page = await store.listingPage('/s', { limit: 5 });
+      assert.deepEqual(
+        page.entries.map((r) => r.path),
+        ['/s/a', '/s/c', '/s/late'],
+      );
+      assert.equal(page.entries[0]!.size, 7);
+      assert.equal(await store.getStatus('/s/gone'), undefined);
+      await assert.rejects(store.mergeListingEntries('/s', [rec('/elsewhere/x')]), (e: unknown) =>
+        isStrataError(e, 'INVALID_ARGUMENT'),
+      );
+      if (!store.listingToken) return;
+      const token = store.listingToken();
+      await store.invalidate('/s/c');
+      assert.equal(
+        await store.mergeListingEntries('/s', [rec('/s/d')], token),
+        undefined,
+        'refused after a change',
+      );
+      assert.equal(await store.sweepListing('/s', 20, token), undefined);
+      assert.deepEqual(
+        await store.getStatus('/s/a'),
+        rec('/s/a', { size: 7, syncedAtMs: 10 }),
+        'nothing swept',
+      );
+    },
+  },
+  {
     name: 'with a token taken before a change of the directory, later chunks are refused and the listing is not completed',
     async run(ctx) {
       const { store } = await ctx.open();

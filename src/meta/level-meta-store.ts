@@ -413,6 +413,72 @@ export class LevelMetaStore implements MetaStore {
     return written ? dropped : undefined;
   }
 
+  async mergeListingEntries(
+    dir: string,
+    entries: readonly FileRecord[],
+    token?: number,
+  ): Promise<FileRecord[] | undefined> {
+    checkPath(dir);
+    const puts = new Map<string, string>();
+    for (const e of entries) {
+      checkPath(e.path);
+      if (e.path === '/' || parentOf(e.path) !== dir)
+        throw new StrataError('INVALID_ARGUMENT', `${e.path} is not a direct child of ${dir}`, {
+          details: { dir, path: e.path },
+        });
+      puts.set(statusKey(e.path), encodeStatus(e));
+    }
+    const changed: FileRecord[] = [];
+    const written = await this.#locks.run(listingKey(dir), () =>
+      this.#run('mergeListingEntries', async () => {
+        if (this.#changedSince(dir, token)) return false;
+        const keys = [...puts.keys()];
+        const olds = keys.length === 0 ? [] : await this.#db.getMany(keys);
+        const batch = this.#db.batch();
+        batch.del(listingKey(dir));
+        this.#listings.write(dir, undefined);
+        for (const [i, k] of keys.entries()) {
+          const v = puts.get(k)!;
+          const old = olds[i];
+          const record = decodeStatus(pathOfStatusKey(k), v);
+          if (old !== undefined) {
+            const before = decodeStatus(record.path, old);
+            if (before.fingerprint !== record.fingerprint) changed.push(before);
+          }
+          batch.put(k, v);
+          this.#cache.write(k, record);
+        }
+        await batch.write();
+        return !this.#changedSince(dir, token);
+      }),
+    );
+    return written ? changed : undefined;
+  }
+
+  async sweepListing(dir: string, syncedAtMs: number, token?: number): Promise<FileRecord[] | undefined> {
+    checkPath(dir);
+    const dropped: FileRecord[] = [];
+    const done = await this.#locks.run(listingKey(dir), () =>
+      this.#run('sweepListing', async () => {
+        if (this.#changedSince(dir, token)) return false;
+        for await (const rows of this.#chunks(() => this.#db.iterator(childrenRange(dir)))) {
+          const dels: { type: 'del'; key: string }[] = [];
+          for (const [k, v] of rows) {
+            const old = decodeStatus(pathOfStatusKey(k), v);
+            if (old.syncedAtMs >= syncedAtMs) continue;
+            dels.push({ type: 'del', key: k });
+            this.#cache.write(k, undefined);
+            dropped.push(old);
+          }
+          if (dels.length > 0) await this.#db.batch(dels);
+        }
+        this.#listings.write(dir, undefined);
+        return !this.#changedSince(dir, token);
+      }),
+    );
+    return done ? dropped : undefined;
+  }
+
   async completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean> {
     checkPath(dir);
     return this.#locks.run(listingKey(dir), () =>

@@ -115,6 +115,21 @@ export interface MetaStore {
     token?: number,
   ): Promise<FileRecord[] | undefined>;
   /**
+   * Part of a listing streamed in no particular order (a store read as it comes, never the whole
+   * directory at once): upserts `entries`, each a direct child of `dir`, and drops the complete
+   * marker. Returns the old records whose fingerprint changed. `token` as putListingChunk's.
+   */
+  mergeListingEntries(
+    dir: string,
+    entries: readonly FileRecord[],
+    token?: number,
+  ): Promise<FileRecord[] | undefined>;
+  /**
+   * Ends a streamed listing taken at `syncedAtMs`: deletes the children of `dir` last confirmed
+   * before it (the listing did not have them) and returns them; undefined when refused (`token`).
+   */
+  sweepListing(dir: string, syncedAtMs: number, token?: number): Promise<FileRecord[] | undefined>;
+  /**
    * Marks the chunks written since as the complete listing of `dir`, taken at `syncedAtMs`;
    * with a `token`, not when `dir` changed after it (as putListing). Returns whether it did.
    */

@@ -190,6 +190,30 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     },
   },
   {
+    name: 'listBatches gives every child once, in batches no larger than asked, with the statuses of listAll',
+    needs: 'list',
+    async run({ store, fixtureDir }) {
+      const all = await store.listAll(fixtureDir);
+      const seen: UfsStatus[] = [];
+      for await (const batch of store.listBatches(fixtureDir, { batch: 2 })) {
+        check(batch.length >= 1 && batch.length <= 2, `a batch of ${batch.length} (asked 2)`);
+        seen.push(...batch);
+      }
+      const key = (e: UfsStatus) => `${e.path} ${e.type} ${e.type === 'file' ? e.size : 0}`;
+      const a = all.map(key).sort();
+      const b = seen.map(key).sort();
+      check(
+        JSON.stringify(a) === JSON.stringify(b),
+        `batches gave ${JSON.stringify(b)}, listAll ${JSON.stringify(a)}`,
+      );
+      await expectCode('NOT_FOUND', 'listBatches(missing)', async () => {
+        for await (const _ of store.listBatches(`${fixtureDir}/missing-dir`)) {
+          // nothing
+        }
+      });
+    },
+  },
+  {
     name: 'list pages cover every entry exactly once',
     needs: 'list',
     async run({ store, fixtureDir }) {

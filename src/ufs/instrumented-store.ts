@@ -105,6 +105,28 @@ export class InstrumentedStore extends UnderStore {
     );
   }
 
+  /** The inner store's batches, each within the store deadline (a batch that hangs fails the listing). */
+  override async *listBatches(
+    path: string,
+    options: CallOptions & { batch?: number } = {},
+  ): AsyncGenerator<UfsStatus[]> {
+    const it = this.inner.listBatches(path, options);
+    let finished = false;
+    try {
+      for (;;) {
+        const r = await this.call('list', path, options, true, (signal) => untilAborted(it.next(), signal));
+        if (r.done) {
+          finished = true;
+          return;
+        }
+        yield r.value;
+      }
+    } finally {
+      // Not awaited: after a deadline the inner next() may never settle.
+      if (!finished) void it.return(undefined).catch(() => undefined);
+    }
+  }
+
   protected _read(path: string, options: ReadOptions): Promise<Readable> {
     return this.call('read', path, options, true, (signal) => this.inner.read(path, { ...options, signal }));
   }
@@ -215,4 +237,23 @@ export function deadlineOf(options: Readonly<Record<string, string>>, deadlineMs
   const timeoutMs = Number(options.timeoutMs);
   if (deadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return deadlineMs;
   return Math.max(deadlineMs, timeoutMs);
+}
+
+/** `p`, or the signal's reason once it aborts first. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((ok, fail) => {
+    const onAbort = (): void => fail(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        ok(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        fail(err);
+      },
+    );
+  });
 }

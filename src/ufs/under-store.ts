@@ -104,6 +104,29 @@ export abstract class UnderStore {
     return out;
   }
 
+  /**
+   * Every direct child in batches of about `batch` (default 1,000), in no particular order: a
+   * directory read as it comes, never whole in memory (the metadata store merges the batches and
+   * sweeps what was not seen). By default the pages of list(); connectors whose paged list is
+   * costly per page (the file connector re-reads the directory) override it.
+   */
+  async *listBatches(
+    path: string,
+    options: CallOptions & { batch?: number } = {},
+  ): AsyncGenerator<UfsStatus[]> {
+    const { batch, ...call } = options;
+    let token: string | undefined;
+    do {
+      const page = await this.list(path, {
+        ...call,
+        limit: batch ?? 1000,
+        ...(token === undefined ? {} : { token }),
+      });
+      if (page.entries.length > 0) yield page.entries;
+      token = page.nextToken;
+    } while (token !== undefined);
+  }
+
   /** A stream of the requested range. INVALID_RANGE when offset > size. */
   async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const offset = options.offset ?? 0;

@@ -280,48 +280,43 @@ export class MetadataSync {
   }
 
   /**
-   * The store's listing written to the metadata store in chunks of FILL_CHUNK records, each
-   * replacing the children in its name range (so removed children and their pages go too), then
-   * marked complete. The connector's listAll() array is the one whole-directory allocation left:
-   * the file connector's paged list() re-reads the directory per page, so listAll is its fast path.
+   * The store's listing streamed into the metadata store: batches of FILL_CHUNK children as the
+   * store gives them (in no order; never the whole directory in memory), each merged, then a
+   * sweep of the children the listing did not have, then the complete marker. Records whose
+   * content changed or vanished take their cached pages with them. A change of the directory
+   * meanwhile (the token) leaves the listing incomplete, and the next listing asks again.
    */
   private async storeListing(p: string, resolved: Resolved, signal: AbortSignal | undefined): Promise<void> {
     const { meta } = this.o;
     const token = meta.listingToken?.();
     const now = Date.now();
-    let statuses: UfsStatus[];
+    const dropPages = async (olds: readonly FileRecord[]): Promise<void> => {
+      for (const old of olds) if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
+    };
     try {
-      statuses = await resolved.mount.store.listAll(resolved.ufsPath, signal ? { signal } : {});
-    } catch (err) {
-      if (
-        isStrataError(err, 'NOT_FOUND') &&
-        (this.o.mounts.mountsBelow(p).length > 0 || this.o.staged.stagedBelow(p).length > 0)
-      )
-        statuses = [];
-      else throw err;
-    }
-    for (let i = 1; i < statuses.length; i++) {
-      if (compareUtf8(statuses[i - 1]!.path, statuses[i]!.path) > 0) {
-        statuses = [...statuses].sort((a, b) => compareUtf8(a.path, b.path));
-        break;
+      const batches = resolved.mount.store.listBatches(resolved.ufsPath, {
+        batch: FILL_CHUNK,
+        ...(signal ? { signal } : {}),
+      });
+      for await (const batch of batches) {
+        const changed = await meta.mergeListingEntries(
+          p,
+          batch.map((st) => this.recordFromStore(p, resolved, st, now)),
+          token,
+        );
+        if (changed === undefined) return;
+        await dropPages(changed);
       }
+    } catch (err) {
+      // A directory that exists only for what is mounted or staged below it: no stored children.
+      const namespaceOnly =
+        isStrataError(err, 'NOT_FOUND') &&
+        (this.o.mounts.mountsBelow(p).length > 0 || this.o.staged.stagedBelow(p).length > 0);
+      if (!namespaceOnly) throw err;
     }
-    let after: string | undefined;
-    let i = 0;
-    do {
-      const part = statuses.slice(i, i + FILL_CHUNK).map((st) => this.recordFromStore(p, resolved, st, now));
-      i += FILL_CHUNK;
-      const through = i < statuses.length ? baseName(part[part.length - 1]!.path) : undefined;
-      const range = {
-        ...(after === undefined ? {} : { after }),
-        ...(through === undefined ? {} : { through }),
-      };
-      const dropped = await meta.putListingChunk(p, part, range, token);
-      // Changed meanwhile: what is stored stays incomplete, and the next listing asks again.
-      if (dropped === undefined) return;
-      for (const old of dropped) if (old.cacheId) await this.o.pages.deleteFile(old.cacheId);
-      after = through;
-    } while (i < statuses.length);
+    const dropped = await meta.sweepListing(p, now, token);
+    if (dropped === undefined) return;
+    await dropPages(dropped);
     await meta.completeListing(p, now, token);
   }
 

@@ -80,6 +80,14 @@ export class PendingStore extends UnderStore {
     return this.inner.list(path, options);
   }
 
+  override async *listBatches(
+    path: string,
+    options: CallOptions & { batch?: number } = {},
+  ): AsyncGenerator<UfsStatus[]> {
+    this.gate();
+    yield* this.inner.listBatches(path, options);
+  }
+
   /** The inner store's listAll (see InstrumentedStore.listAll: the base loop re-reads a file directory per page). */
   override async listAll(path: string, options: CallOptions = {}): Promise<UfsStatus[]> {
     this.gate();
