@@ -5,6 +5,7 @@ import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/
 import { checkListPage } from '../core/list-pages.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
 import { discoverTokenFile, readTokenFile } from './discovery.js';
+import { StatusBatcher, type StatusBatchResult } from './status-batcher.js';
 import type {
   CacheProbeItem,
   CallOptions,
@@ -116,14 +117,37 @@ export class RemoteFileSystem implements StrataFileSystem {
 
   // ---- metadata ------------------------------------------------------------------------------
 
+  /** Calls issued in the same event-loop turn share one status-batch request (status-batcher.ts). */
   async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
-    return this.#json({
-      method: 'GET',
-      route: 'status',
-      query: { path, syncIntervalMs: options.syncIntervalMs },
-      signal: options.signal,
-    });
+    return this.#statuses.status(path, options.syncIntervalMs, options.signal);
   }
+
+  readonly #statuses = new StatusBatcher({
+    one: (path, syncIntervalMs, signal) =>
+      this.#json({ method: 'GET', route: 'status', query: { path, syncIntervalMs }, signal }),
+    many: async (paths, syncIntervalMs) => {
+      const res = await this.#call({
+        method: 'POST',
+        route: 'status-batch',
+        json: syncIntervalMs === undefined ? { paths } : { paths, syncIntervalMs },
+      });
+      if (res.statusCode >= 400) {
+        const err = await errorFrom(res);
+        // A worker from before status-batch: "no RPC POST …" (400 INVALID_ARGUMENT).
+        if (err.code === 'INVALID_ARGUMENT' && err.message.startsWith('no RPC ')) return undefined;
+        throw err;
+      }
+      let answer: { results?: unknown };
+      try {
+        answer = (await res.body.json()) as { results?: unknown };
+      } catch (err) {
+        throw transportError(err, 'status-batch response');
+      }
+      if (!Array.isArray(answer.results))
+        throw new StrataError('INTERNAL', `status-batch on ${this.baseUrl} answered no results`);
+      return answer.results as StatusBatchResult[];
+    },
+  });
 
   async list(path: string, options: SyncOption = {}): Promise<FileInfo[]> {
     return this.#json({

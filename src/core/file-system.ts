@@ -178,6 +178,9 @@ export type JobBatchOp = (typeof JOB_BATCH_OPS)[number];
 /** Most paths one jobBatch call carries. */
 export const MAX_JOB_BATCH_PATHS = 1024;
 
+/** Paths in one status-batch RPC at most (a client batches the stats issued in one event-loop turn). */
+export const MAX_STATUS_BATCH_PATHS = 1000;
+
 export interface JobBatchOptions {
   /** load: refresh the status (and a directory's listing) from the store only; no bytes. */
   readonly metadataOnly?: boolean;

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import {
   type CacheProbeItem,
+  MAX_STATUS_BATCH_PATHS,
   READ_TYPES,
   type ReadOptions,
   type ReadType,
@@ -306,6 +307,33 @@ const ROUTES = new Map<string, Route>([
     'GET status',
     async ({ fs, res, query, signal }) =>
       sendJson(res, await fs.status(pathParam(query.get('path'), 'path'), { ...syncOption(query), signal })),
+  ],
+  [
+    // Many statuses in one call (the client batches the stats issued in one event-loop turn);
+    // each path answers {info} or {error}, so one missing file fails nobody else.
+    'POST status-batch',
+    async ({ fs, req, res, signal }) => {
+      const b = await jsonBody(req);
+      if (!Array.isArray(b.paths) || b.paths.length < 1 || b.paths.length > MAX_STATUS_BATCH_PATHS)
+        throw bad(`"paths" must be an array of 1 to ${MAX_STATUS_BATCH_PATHS} paths`);
+      const paths = b.paths.map((p: unknown) => pathParam(p, 'paths[]'));
+      const interval = b.syncIntervalMs;
+      if (interval !== undefined && (!Number.isSafeInteger(interval) || (interval as number) < -1))
+        throw bad(`"syncIntervalMs" must be an integer ≥ -1, got ${JSON.stringify(interval)}`);
+      const sync = interval === undefined ? {} : { syncIntervalMs: interval as number };
+      const results = await Promise.all(
+        paths.map((p: string) =>
+          fs.status(p, { ...sync, signal }).then(
+            (info) => ({ info }),
+            (err: unknown) => {
+              const e = toStrataError(err);
+              return { error: { code: e.code, message: e.message, details: safeDetails(e.details) } };
+            },
+          ),
+        ),
+      );
+      sendJson(res, { results });
+    },
   ],
   [
     'GET list',

@@ -82,6 +82,8 @@ export class MemoryFileSystem implements StrataFileSystem {
   readonly mountTable: MountInfo[] = [];
   /** Last options seen per method, so tests can check that options crossed the wire. */
   readonly seen: Record<string, unknown> = {};
+  /** Calls per method (status only so far). */
+  readonly calls: Record<string, number> = {};
   readonly #requireMounts: boolean;
 
   constructor(options: MemoryFileSystemOptions = {}) {
@@ -91,6 +93,7 @@ export class MemoryFileSystem implements StrataFileSystem {
   async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
     const p = normalizePath(path);
     this.seen.status = options;
+    this.calls.status = (this.calls.status ?? 0) + 1;
     checkSignal(options.signal);
     return this.#info(p);
   }

@@ -51,6 +51,43 @@ describe('worker RPC', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  test('stats issued together go as one status-batch call; each path answers for itself', async () => {
+    await client.mkdir('/sb');
+    for (const name of ['x', 'y', 'z'])
+      await client.write(`/sb/${name}`, Readable.from([Buffer.from(name.repeat(3))]), {
+        writeType: 'THROUGH',
+      });
+    const before = mem.calls.status ?? 0;
+    const answers = await Promise.allSettled(
+      ['/sb/x', '/sb/y', '/sb/missing', '/sb/z'].map((p) => client.status(p, { syncIntervalMs: 5 })),
+    );
+    assert.deepEqual(
+      answers.map((a) => (a.status === 'fulfilled' ? a.value.name : (a.reason as { code: string }).code)),
+      ['x', 'y', 'NOT_FOUND', 'z'],
+    );
+    assert.equal((mem.calls.status ?? 0) - before, 4, 'one status per path on the worker');
+    assert.equal((mem.seen.status as { syncIntervalMs?: number }).syncIntervalMs, 5, 'the interval travels');
+    // The route itself: bounds and a clear error.
+    const post = (body: unknown) =>
+      request(`${url}/rpc/v1/status-batch`, { method: 'POST', body: JSON.stringify(body) });
+    const ok = await post({ paths: ['/sb/x', '/nope'] });
+    const json = (await ok.body.json()) as {
+      results: Array<{ info?: { size: number }; error?: { code: string } }>;
+    };
+    assert.equal(json.results[0]!.info?.size, 3);
+    assert.equal(json.results[1]!.error?.code, 'NOT_FOUND');
+    for (const body of [
+      { paths: [] },
+      { paths: Array(1001).fill('/a') },
+      { paths: [7] },
+      { paths: ['/a'], syncIntervalMs: 'x' },
+    ]) {
+      const r = await post(body);
+      assert.equal(r.statusCode, 400, JSON.stringify(body).slice(0, 60));
+      assert.equal(((await r.body.json()) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
+    }
+  });
+
   test('metadata methods round-trip', async () => {
     await client.mkdir('/a/b');
     const info = await client.write(
