@@ -194,9 +194,9 @@ export class IoThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // --input-type (a parent run as `node --input-type=module -e …`) is refused in a worker's execArgv.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const w = new Worker(new URL('./io-thread-worker.js', import.meta.url), { execArgv });
+    // No flags of the parent: several are refused in a worker's execArgv (--input-type,
+    // --max-old-space-size and other process-wide V8 flags) and the thread needs none.
+    const w = new Worker(new URL('./io-thread-worker.js', import.meta.url), { execArgv: [] });
     w.on('message', (reply: IoReply) => {
       const batch = this.inFlight.get(reply.id);
       this.inFlight.delete(reply.id);

@@ -61,7 +61,7 @@ test('reads fall back (undefined) for short files, directories and symlinks out 
   await assert.rejects(io.read(join(dir, 'short'), 0, MAX_IO_THREAD_BYTES + 1), RangeError);
 });
 
-test('the thread starts in a process run as `node --input-type=module -e …` (that flag is refused in a worker)', async () => {
+test('the thread starts under flags a worker refuses (`--input-type=module -e …`, `--max-old-space-size`)', async () => {
   const { execFile } = await import('node:child_process');
   const url = new URL('../../src/core/io-thread.js', import.meta.url).href;
   const file = join(dir, 'input-type.txt');
@@ -72,8 +72,10 @@ test('the thread starts in a process run as `node --input-type=module -e …` (t
     process.stdout.write(String(data));
     await t.close();`;
   const out = await new Promise<string>((ok, fail) =>
-    execFile(process.execPath, ['--input-type=module', '-e', script], (err, stdout, stderr) =>
-      err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout),
+    execFile(
+      process.execPath,
+      ['--max-old-space-size=200', '--input-type=module', '-e', script],
+      (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout)),
     ),
   );
   assert.equal(out, 'hello');
