@@ -60,6 +60,8 @@ Options:
   --page-size SIZE         page size (default 1MiB)
   --memory-capacity SIZE   memory tier quota (default 256MiB)
   --disk-capacity SIZE     disk tier quota, 0 disables it (default 4GiB)
+  --disk-encryption-key-file FILE  seal every disk-tier page with AES-256-GCM under the key in
+                           FILE (32 bytes base64url); a page that does not open is refetched
   --eviction POLICY        LRU (default), LFU or FIFO
   --persist-delay DUR      wait before persisting ASYNC_THROUGH writes (default 0)
   --ttl-check-interval DUR how often TTLs are applied (default 10s)
