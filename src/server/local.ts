@@ -288,19 +288,20 @@ export async function startLocal(
     await s3Users.start();
     const credentials = credentialsFrom(process.env, gatewayFile);
     const region = config.s3Region ?? gatewayFile.region;
-    // SSE-S3's master key: <dataDir>/s3-sse.key unless given, made (0600) on first start.
-    const sse = await loadSseKeyring({
-      sseKeyFile:
-        sseFiles.sseKeyFile ??
-        process.env.STRATA_S3_SSE_KEY_FILE ??
-        gatewayFile.sseKeyFile ??
-        join(resolve(config.dataDir), 's3-sse.key'),
-      kmsKeyFile: sseFiles.kmsKeyFile ?? process.env.STRATA_S3_KMS_KEY_FILE ?? gatewayFile.kmsKeyFile,
-      create: true,
-    });
     if (credentials.size === 0)
       logger('s3_no_credentials', { hint: 'set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY' });
     try {
+      // SSE-S3's master key: <dataDir>/s3-sse.key unless given, made (0600) on first start.
+      // In the try: a bad key file stops what started so far (the process exits, not hangs).
+      const sse = await loadSseKeyring({
+        sseKeyFile:
+          sseFiles.sseKeyFile ??
+          process.env.STRATA_S3_SSE_KEY_FILE ??
+          gatewayFile.sseKeyFile ??
+          join(resolve(config.dataDir), 's3-sse.key'),
+        kmsKeyFile: sseFiles.kmsKeyFile ?? process.env.STRATA_S3_KMS_KEY_FILE ?? gatewayFile.kmsKeyFile,
+        create: true,
+      });
       s3 = await startS3GatewayServer(node.fs, {
         credentials,
         sse,

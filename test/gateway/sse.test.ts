@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { newSealKeyText } from '../../src/core/seal.js';
-import { type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
+import { type RunningStrata, runCli, startLocal, tempDir } from '../helpers/local-process.js';
 import { run } from './harness.js';
 
 /**
@@ -327,5 +327,29 @@ describe('S3 server-side encryption (aws CLI, boto3) over a file:// store and an
     );
     for (const marker of ['SSE-S3-PLAINTEXT-MARKER', 'SSE-KMS-PLAINTEXT-MARKER', 'SSE-C-MULTIPART-MARKER-'])
       assert.deepEqual(await filesContaining(pages, Buffer.from(marker)), [], marker);
+  });
+});
+
+describe('encryption key files at start', () => {
+  test('a missing disk key, a short one, a malformed KMS key file: strata local exits non-zero saying which', async () => {
+    const tmp = await tempDir('sse-keys');
+    try {
+      const short = join(tmp.dir, 'short.key');
+      await writeFile(short, 'c2hvcnQ');
+      const kms = join(tmp.dir, 'kms.keys');
+      await writeFile(kms, 'only-an-id\n');
+      const cases: [string[], RegExp][] = [
+        [['--disk-encryption-key-file', join(tmp.dir, 'absent.key')], /cannot read the disk encryption key file/],
+        [['--disk-encryption-key-file', short], /32 bytes/],
+        [['--s3-port', '0', '--s3-kms-key-file', kms], /kms\.keys:1: expected "KEY_ID KEY"/],
+      ];
+      for (const [i, [args, message]] of cases.entries()) {
+        const r = await runCli(['local', '--port', '0', '--s3-port', 'off', '--data-dir', join(tmp.dir, `d${i}`), ...args]);
+        assert.notEqual(r.code, 0, args.join(' '));
+        assert.match(r.stderr, message);
+      }
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });

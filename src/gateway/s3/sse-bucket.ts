@@ -1,4 +1,5 @@
 import { loadBucketSettings, updateBucketSettings } from '../../client/s3-settings.js';
+import { isStrataError } from '../../core/errors.js';
 import { type Ctx, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
 import { readBody, sendEmpty, sendXml } from './http.js';
@@ -40,7 +41,14 @@ export async function bucketEncryption(ctx: Ctx): Promise<BucketEncryption | und
   const hit = memo.get(id);
   const now = Date.now();
   if (hit !== undefined && now - hit.at < CACHE_MS) return hit.value;
-  const value = (await loadBucketSettings(ctx.fs, ctx.bucket)).encryption;
+  let value: BucketEncryption | undefined;
+  try {
+    value = (await loadBucketSettings(ctx.fs, ctx.bucket)).encryption;
+  } catch (err) {
+    // No store where the bucket would be: no bucket, which the write itself reports.
+    if (!isStrataError(err, 'NOT_MOUNTED') && !isStrataError(err, 'INVALID_PATH')) throw err;
+    return undefined;
+  }
   if (memo.size >= 4096) memo.clear();
   memo.set(id, { at: now, value });
   return value;
@@ -88,6 +96,11 @@ export async function putBucketEncryption(ctx: Ctx): Promise<void> {
   const algorithm = apply === undefined ? undefined : child(apply, 'SSEAlgorithm')?.text.trim();
   if (algorithm !== 'AES256' && algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse')
     throw new S3Error('MalformedXML', 'SSEAlgorithm must be AES256, aws:kms or aws:kms:dsse');
+  if (algorithm === 'AES256' && keyringOf(ctx).s3Key === undefined)
+    throw new S3Error(
+      'NotImplemented',
+      'SSE-S3 needs a master key: start the gateway with --sse-key-file (strata local makes one)',
+    );
   const keyId = child(apply!, 'KMSMasterKeyID')?.text.trim();
   if (keyId !== undefined && algorithm === 'AES256')
     throw new S3Error('InvalidArgument', 'a KMSMasterKeyID is only valid with SSEAlgorithm aws:kms');
