@@ -7,9 +7,9 @@ import {
   OpenStream,
   openBuffer,
   planRange,
+  SealStream,
   SSE_CHUNK_BYTES,
   SSE_TAG_BYTES,
-  SealStream,
   type SseSegment,
   storedSegmentSize,
 } from '../../src/gateway/s3/sse-format.js';
@@ -50,7 +50,12 @@ async function sealedObject(key: Buffer, sizes: number[]) {
   return { segments, plain: Buffer.concat(plains), stored: Buffer.concat(stored) };
 }
 
-async function readRange(key: Buffer, o: { segments: SseSegment[]; stored: Buffer }, offset: number, length: number) {
+async function readRange(
+  key: Buffer,
+  o: { segments: SseSegment[]; stored: Buffer },
+  offset: number,
+  length: number,
+) {
   const plan = planRange(o.segments, offset, length);
   const bytes = o.stored.subarray(plan.storedOffset, plan.storedOffset + plan.storedLength);
   const viaStream = await collect(Readable.from([bytes]).pipe(new OpenStream(key, plan)));
@@ -63,7 +68,14 @@ describe('SSE chunked AEAD format', () => {
   const key = randomBytes(32);
 
   test('stored sizes: 16 bytes per 64 KiB chunk, one (empty) chunk for an empty segment', async () => {
-    for (const n of [0, 1, SSE_CHUNK_BYTES - 1, SSE_CHUNK_BYTES, SSE_CHUNK_BYTES + 1, 3 * SSE_CHUNK_BYTES + 5]) {
+    for (const n of [
+      0,
+      1,
+      SSE_CHUNK_BYTES - 1,
+      SSE_CHUNK_BYTES,
+      SSE_CHUNK_BYTES + 1,
+      3 * SSE_CHUNK_BYTES + 5,
+    ]) {
       const stored = await seal(key, randomBytes(8), randomBytes(n), 7_000);
       assert.equal(stored.length, storedSegmentSize(n), `size ${n}`);
     }
@@ -92,7 +104,10 @@ describe('SSE chunked AEAD format', () => {
       const { out, plan } = await readRange(key, o, offset, length);
       assert.ok(out.equals(o.plain.subarray(offset, offset + length)), `range ${offset}+${length}`);
       if (length <= 2)
-        assert.ok(plan.storedLength <= 2 * (SSE_CHUNK_BYTES + SSE_TAG_BYTES), 'a small range reads at most two chunks');
+        assert.ok(
+          plan.storedLength <= 2 * (SSE_CHUNK_BYTES + SSE_TAG_BYTES),
+          'a small range reads at most two chunks',
+        );
     }
   });
 
@@ -112,7 +127,11 @@ describe('SSE chunked AEAD format', () => {
     flipped[SSE_CHUNK_BYTES + 40]! ^= 1;
     fails(flipped);
     const c = SSE_CHUNK_BYTES + SSE_TAG_BYTES;
-    const swapped = Buffer.concat([o.stored.subarray(c, 2 * c), o.stored.subarray(0, c), o.stored.subarray(2 * c)]);
+    const swapped = Buffer.concat([
+      o.stored.subarray(c, 2 * c),
+      o.stored.subarray(0, c),
+      o.stored.subarray(2 * c),
+    ]);
     fails(swapped);
     // Two chunks kept, the sidecar edited to say the object is two chunks long: the second is not "last".
     const cut = o.stored.subarray(0, 2 * c);

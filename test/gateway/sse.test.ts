@@ -339,12 +339,24 @@ describe('encryption key files at start', () => {
       const kms = join(tmp.dir, 'kms.keys');
       await writeFile(kms, 'only-an-id\n');
       const cases: [string[], RegExp][] = [
-        [['--disk-encryption-key-file', join(tmp.dir, 'absent.key')], /cannot read the disk encryption key file/],
+        [
+          ['--disk-encryption-key-file', join(tmp.dir, 'absent.key')],
+          /cannot read the disk encryption key file/,
+        ],
         [['--disk-encryption-key-file', short], /32 bytes/],
         [['--s3-port', '0', '--s3-kms-key-file', kms], /kms\.keys:1: expected "KEY_ID KEY"/],
       ];
       for (const [i, [args, message]] of cases.entries()) {
-        const r = await runCli(['local', '--port', '0', '--s3-port', 'off', '--data-dir', join(tmp.dir, `d${i}`), ...args]);
+        const r = await runCli([
+          'local',
+          '--port',
+          '0',
+          '--s3-port',
+          'off',
+          '--data-dir',
+          join(tmp.dir, `d${i}`),
+          ...args,
+        ]);
         assert.notEqual(r.code, 0, args.join(' '));
         assert.match(r.stderr, message);
       }
