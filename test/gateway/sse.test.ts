@@ -288,6 +288,10 @@ describe('S3 server-side encryption (aws CLI, boto3) over a file:// store and an
     assert.equal(out.mp_equal, true);
     assert.equal(out.mp_range_across_parts, true);
     assert.equal(out.mp_part2, true);
+    assert.equal(out.mpcopy_create_sse, 'AES256');
+    assert.equal(out.mpcopy_no_source_key, '400 InvalidRequest');
+    assert.equal(out.mpcopy_equal, true);
+    assert.equal(out.mpcopy_sse, 'AES256');
     assert.equal(out.enc_none, '404 ServerSideEncryptionConfigurationNotFoundError');
     assert.deepEqual(out.enc_rule, { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KMS_KEY });
     assert.equal(out.default_put_sse, 'aws:kms');
@@ -298,6 +302,7 @@ describe('S3 server-side encryption (aws CLI, boto3) over a file:// store and an
     assert.equal(out.after_delete_sse, null);
     assert.equal((out.list_sizes as Record<string, number>)['c/obj'], 160000);
     assert.equal((out.list_sizes as Record<string, number>)['c/mp'], 5 * 1024 * 1024 + 1000);
+    assert.equal((out.list_sizes as Record<string, number>)['c/mpcopy'], 5 * 1024 * 1024 + 70000);
     const stored = await readFile(join(store, 'boto', 'c', 'obj'));
     assert.equal(stored.indexOf('SSE-C-PLAINTEXT-'), -1);
     assert.equal((await readFile(join(store, 'boto', 'd', 'default'))).indexOf('DEFAULT-ENCRYPTED-BODY'), -1);

@@ -145,6 +145,33 @@ out["mp_range_across_parts"] = r["Body"].read() == (p1 + p2)[5242870:5242890]
 r = s3.get_object(Bucket=bucket, Key="c/mp", PartNumber=2, **ssec1)
 out["mp_part2"] = r["Body"].read() == p2
 
+# UploadPartCopy: ranges of an SSE-C source into an SSE-S3 upload (decrypted, re-encrypted).
+mp = s3.create_multipart_upload(Bucket=bucket, Key="c/mpcopy", ServerSideEncryption="AES256")
+out["mpcopy_create_sse"] = mp.get("ServerSideEncryption")
+uid = mp["UploadId"]
+cp1 = s3.upload_part_copy(
+    Bucket=bucket, Key="c/mpcopy", UploadId=uid, PartNumber=1, CopySource={"Bucket": bucket, "Key": "c/mp"},
+    CopySourceRange="bytes=0-5242879", **csrc1,
+)
+cp2 = s3.upload_part_copy(
+    Bucket=bucket, Key="c/mpcopy", UploadId=uid, PartNumber=2, CopySource=src, CopySourceRange="bytes=100-70099", **csrc1,
+)
+out["mpcopy_no_source_key"] = code(
+    lambda: s3.upload_part_copy(Bucket=bucket, Key="c/mpcopy", UploadId=uid, PartNumber=3, CopySource=src)
+)
+s3.complete_multipart_upload(
+    Bucket=bucket,
+    Key="c/mpcopy",
+    UploadId=uid,
+    MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": cp1["CopyPartResult"]["ETag"]},
+        {"PartNumber": 2, "ETag": cp2["CopyPartResult"]["ETag"]},
+    ]},
+)
+g = s3.get_object(Bucket=bucket, Key="c/mpcopy")
+out["mpcopy_equal"] = g["Body"].read() == p1 + body[100:70100]
+out["mpcopy_sse"] = g.get("ServerSideEncryption")
+
 # Bucket default encryption.
 out["enc_none"] = code(lambda: s3.get_bucket_encryption(Bucket=bucket))
 s3.put_bucket_encryption(
