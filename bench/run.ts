@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
- * s3, fuse, eviction, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
 import { printTable, type Row, saveResults } from './report.js';
@@ -12,6 +12,8 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   s3: async () => (await import('./s3-gateway.js')).runS3GatewayBench([]),
   fuse: async () => (await import('./fuse.js')).runFuseBench([]),
   eviction: async () => (await import('./eviction.js')).runEvictionBench([]),
+  'disk-encryption': async () => (await import('./disk-encryption.js')).runDiskEncryptionBench([]),
+  's3-sse': async () => (await import('./s3-sse.js')).runS3SseBench([]),
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
   listing: async () => (await import('./listing.js')).runListingBench([]),

@@ -15,7 +15,16 @@ import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
 import { saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
-import { decodePageFile, encodePageHeader, PAGE_HEADER_BYTES } from './page-file.js';
+import {
+  encodePageHeader,
+  finishPageHeader,
+  isSealedHeader,
+  PAGE_FLAG_SEALED,
+  PAGE_HEADER_BYTES,
+  splitPageFile,
+  startPageHeader,
+} from './page-file.js';
+import { type PageSealer, SEAL_OVERHEAD_BYTES, type UnsealFailure } from './page-seal.js';
 import type { EvictionPolicyName } from './page-store.js';
 import { type TierEntry, TierIndex } from './tier-index.js';
 
@@ -58,7 +67,10 @@ export function isDiskFull(err: unknown): boolean {
   return NO_SPACE.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
 }
 
-export type ReadResult = { ok: true; data: Buffer } | { ok: false; missing: boolean; reason: string };
+/** `unseal`: the page was dropped for its sealing (wrong or no key, forged, plain on an encrypted tier). */
+export type ReadResult =
+  | { ok: true; data: Buffer }
+  | { ok: false; missing: boolean; reason: string; unseal?: UnsealFailure | 'no_key' };
 
 export class DiskTier {
   readonly kind = 'disk';
@@ -80,9 +92,16 @@ export class DiskTier {
     capacityBytes: number,
     policy: EvictionPolicyName,
     private readonly fsync: boolean,
+    /** Seals every page written and opens every page read (the encrypted tier); none: plain pages. */
+    private readonly sealer?: PageSealer,
   ) {
     this.index = new TierIndex(name, capacityBytes, policy);
     this.quotaBytes = capacityBytes;
+  }
+
+  /** Bytes a page file holds beyond its payload. */
+  private get fileOverhead(): number {
+    return PAGE_HEADER_BYTES + (this.sealer ? SEAL_OVERHEAD_BYTES : 0);
   }
 
   /**
@@ -98,7 +117,7 @@ export class DiskTier {
     const headroom = Math.max(4 * pageSize, Math.floor((onDisk + free) / 16));
     const spare = free - headroom;
     // A page of `pageSize` payload bytes takes its header and whole blocks on disk.
-    const perPage = Math.ceil((pageSize + PAGE_HEADER_BYTES) / fsStats.bsize) * fsStats.bsize;
+    const perPage = Math.ceil((pageSize + this.fileOverhead) / fsStats.bsize) * fsStats.bsize;
     const room = spare > 0 ? Math.floor((spare * pageSize) / perPage) : spare;
     return Math.max(0, Math.min(this.quotaBytes, onDisk + room));
   }
@@ -120,8 +139,15 @@ export class DiskTier {
    * page may be on disk and read right now — write a temporary file and rename it into place;
    * otherwise the page is written under its name directly (see the module comment).
    */
-  async writePage(fileId: string, index: number, data: Buffer, replace = false): Promise<void> {
-    const header = encodePageHeader(index, data);
+  async writePage(fileId: string, index: number, plain: Buffer, replace = false): Promise<void> {
+    // Sealed here, before the bytes go to the I/O thread or the pool: nothing plain leaves.
+    let header: Buffer;
+    let data = plain;
+    if (this.sealer) {
+      header = startPageHeader(index, plain.length, PAGE_FLAG_SEALED, this.sealer.keyId);
+      data = this.sealer.seal(fileId, index, header, plain);
+      finishPageHeader(header, data);
+    } else header = encodePageHeader(index, plain);
     const final = this.pagePath(fileId, index);
     const temp = replace ? `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}` : final;
     if (header.length + data.length <= MAX_IO_THREAD_BYTES) {
@@ -186,10 +212,19 @@ export class DiskTier {
         return { ok: false, missing: true, reason: 'missing' };
       throw toStrataError(err, 'INTERNAL');
     }
-    const payload = decodePageFile(file, index);
-    return typeof payload === 'string'
-      ? { ok: false, missing: false, reason: payload }
-      : { ok: true, data: payload };
+    const parts = splitPageFile(file, index);
+    if (typeof parts === 'string') return { ok: false, missing: false, reason: parts };
+    const sealed = isSealedHeader(parts.header);
+    if (!this.sealer) {
+      if (!sealed) return { ok: true, data: parts.body };
+      return { ok: false, missing: false, reason: 'sealed page, no disk encryption key', unseal: 'no_key' };
+    }
+    if (!sealed)
+      return { ok: false, missing: false, reason: 'plain page on an encrypted tier', unseal: 'not_sealed' };
+    const opened = this.sealer.open(fileId, index, file.subarray(0, PAGE_HEADER_BYTES), parts.body);
+    if (typeof opened === 'string')
+      return { ok: false, missing: false, reason: `sealed page did not open: ${opened}`, unseal: opened };
+    return { ok: true, data: opened };
   }
 
   async unlinkPage(fileId: string, index: number): Promise<void> {
@@ -241,12 +276,12 @@ export class DiskTier {
     const scanPage = async (path: string, fileId: string, index: number): Promise<void> => {
       const st = await stat(path).catch(() => undefined);
       if (st === undefined || !st.isFile()) return;
-      if (st.size < PAGE_HEADER_BYTES) {
+      if (st.size < this.fileOverhead) {
         badPages++;
         await unlink(path).catch(ignoreMissing);
         return;
       }
-      pages.push({ fileId, index, bytes: st.size - PAGE_HEADER_BYTES, mtimeMs: st.mtimeMs });
+      pages.push({ fileId, index, bytes: st.size - this.fileOverhead, mtimeMs: st.mtimeMs });
     };
 
     /** A directory per file (the older layout): its pages move next to it, then it goes. */

@@ -46,6 +46,11 @@ export interface TierStats {
 export interface PageStoreStats {
   readonly tiers: readonly TierStats[];
   readonly corruptPages: number;
+  /**
+   * Of corruptPages, those dropped for their sealing (encrypted disk tier, page-seal.ts), by why:
+   * wrong_key, tampered, not_sealed (plain on an encrypted tier), no_key (sealed, no key given).
+   */
+  readonly unsealFailures?: Readonly<Record<string, number>>;
 }
 
 export interface GetOptions {

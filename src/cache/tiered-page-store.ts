@@ -19,6 +19,7 @@ import { KeyLock, Limiter } from '../core/key-lock.js';
 import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
+import type { PageSealer } from './page-seal.js';
 import type {
   GetOptions,
   PageCheck,
@@ -42,6 +43,12 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
    * default REGROW_CHECK_MS.
    */
   readonly regrowCheckMs?: number;
+  /**
+   * Seals every disk-tier page with this key (AES-256-GCM, page-seal.ts); pages that do not open
+   * with it (another key, forged, plain) are dropped as corrupt and read again from the store.
+   * Default none: plain pages (and a sealed page found is dropped the same way).
+   */
+  readonly diskSealer?: PageSealer;
 }
 
 type Tier = MemoryTier | DiskTier;
@@ -72,6 +79,7 @@ export class TieredPageStore implements PageStore {
   private corruptPages = 0;
   /** Per disk tier, where the last open() found its pages (an index file, or a scan). */
   diskIndexSources: readonly ('index-file' | 'scan')[] = [];
+  private readonly unsealFailures: Record<string, number> = {};
   private readonly regrowCheckMs: number;
   private state: 'new' | 'open' | 'closed' = 'new';
 
@@ -102,7 +110,14 @@ export class TieredPageStore implements PageStore {
         this.tiers.push(memory);
       } else {
         if (!tier.dir) throw new StrataError('INVALID_ARGUMENT', `disk tier ${tier.name} needs a dir`);
-        const disk = new DiskTier(tier.name, tier.dir, tier.capacityBytes, policy, options.fsync ?? false);
+        const disk = new DiskTier(
+          tier.name,
+          tier.dir,
+          tier.capacityBytes,
+          policy,
+          options.fsync ?? false,
+          options.diskSealer,
+        );
         this.disks.push(disk);
         this.tiers.push(disk);
       }
@@ -202,10 +217,13 @@ export class TieredPageStore implements PageStore {
           if (entry === undefined) continue;
           if (!entry.ready) return 'ok'; // being written from fresh bytes
           let reason: string | undefined;
+          let unseal: string | undefined;
           try {
             const result = await disk.readPage(entry.fileId, entry.index);
-            if (!result.ok) reason = result.reason;
-            else if (result.data.length !== entry.bytes)
+            if (!result.ok) {
+              reason = result.reason;
+              unseal = result.unseal;
+            } else if (result.data.length !== entry.bytes)
               reason = `length ${result.data.length} where ${entry.bytes} was indexed`;
             else {
               const copy = this.memory?.index.get(key);
@@ -218,7 +236,7 @@ export class TieredPageStore implements PageStore {
           }
           if (reason === undefined) return 'ok';
           // Not dropped: a put replaced the page while it was read (fresh bytes).
-          return (await this.dropBadPage(disk, key, entry, reason)) ? 'bad' : 'ok';
+          return (await this.dropBadPage(disk, key, entry, reason, unseal)) ? 'bad' : 'ok';
         }
         return this.memory?.index.has(key) ? 'ok' : 'absent';
       })(),
@@ -312,7 +330,7 @@ export class TieredPageStore implements PageStore {
       pages: t.index.pages,
       evictions: t.index.evictions,
     }));
-    return { tiers, corruptPages: this.corruptPages };
+    return { tiers, corruptPages: this.corruptPages, unsealFailures: { ...this.unsealFailures } };
   }
 
   // ---- internals ----
@@ -450,8 +468,10 @@ export class TieredPageStore implements PageStore {
     promote: boolean,
   ): Promise<Buffer | undefined> {
     let reason: string;
+    let unseal: string | undefined;
     try {
       const result = await disk.readPage(entry.fileId, entry.index);
+      if (!result.ok) unseal = result.unseal;
       if (result.ok && result.data.length === entry.bytes) {
         // Promote only if the page is still indexed (not evicted or deleted while we read).
         if (promote && this.memory && disk.index.get(key) === entry && !this.memory.index.has(key)) {
@@ -464,7 +484,7 @@ export class TieredPageStore implements PageStore {
     } catch (err) {
       reason = err instanceof Error ? err.message : String(err);
     }
-    await this.dropBadPage(disk, key, entry, reason);
+    await this.dropBadPage(disk, key, entry, reason, unseal);
     return undefined;
   }
 
@@ -472,9 +492,16 @@ export class TieredPageStore implements PageStore {
    * Deletes a page that failed its checks, unless a put or a delete replaced it meanwhile;
    * whether it did.
    */
-  private dropBadPage(disk: DiskTier, key: string, entry: DiskEntry, _reason: string): Promise<boolean> {
+  private dropBadPage(
+    disk: DiskTier,
+    key: string,
+    entry: DiskEntry,
+    _reason: string,
+    unseal?: string,
+  ): Promise<boolean> {
     return this.locks.run(key, async () => {
       if (disk.index.get(key) !== entry) return false;
+      if (unseal !== undefined) this.unsealFailures[unseal] = (this.unsealFailures[unseal] ?? 0) + 1;
       disk.index.remove(key);
       this.memory?.index.remove(key);
       this.refresh(entry.fileId, entry.index);

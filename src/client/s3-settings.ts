@@ -35,6 +35,12 @@ export interface BucketSettings {
   };
   /** Object ownership controls: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter. */
   readonly ownership?: string;
+  /** Default encryption of new objects (PutBucketEncryption; the gateway's sse-bucket.ts). */
+  readonly encryption?: {
+    readonly algorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse';
+    readonly kmsKeyId?: string;
+    readonly bucketKeyEnabled?: boolean;
+  };
 }
 
 export interface StoredGrant {

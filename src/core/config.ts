@@ -25,6 +25,12 @@ export interface ServerConfig {
   memoryCapacity: number;
   /** Disk tier quota (in <dataDir>/pages). Default 4 GiB; 0 disables the disk tier. */
   diskCapacity: number;
+  /**
+   * Key file of the encrypted disk tier (32 bytes base64url, as `openssl rand -base64 32 | tr '+/' '-_'`
+   * or src/core/seal.ts writes): every disk page is sealed with AES-256-GCM. Secret (the file's
+   * contents are never printed). Default none: plain pages.
+   */
+  diskEncryptionKeyFile?: string;
   /** Eviction policy: LRU (default), LFU, FIFO. */
   eviction: 'LRU' | 'LFU' | 'FIFO';
   /** Pages fetched ahead of sequential readers. Default 4. */
@@ -100,6 +106,7 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   },
   memoryCapacity: { env: 'STRATA_MEMORY_CAPACITY', parse: (v) => parseSize(v as string, 'memory capacity') },
   diskCapacity: { env: 'STRATA_DISK_CAPACITY', parse: (v) => parseSize(v as string, 'disk capacity') },
+  diskEncryptionKeyFile: { env: 'STRATA_DISK_ENCRYPTION_KEY_FILE', parse: String },
   eviction: {
     env: 'STRATA_EVICTION',
     parse: (v) => {

@@ -71,6 +71,10 @@ export const S3_STATUS = {
   AccessControlListNotSupported: 400,
   InvalidBucketAclWithObjectOwnership: 400,
   UnexpectedContent: 400,
+  // Issue 18 (server-side encryption), appended:
+  'KMS.NotFoundException': 400,
+  InvalidEncryptionAlgorithmError: 400,
+  ServerSideEncryptionConfigurationNotFoundError: 404,
 } as const satisfies Record<string, number>;
 
 export type S3Code = keyof typeof S3_STATUS;

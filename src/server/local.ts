@@ -16,6 +16,7 @@ import {
   type S3GatewayServer,
   startS3GatewayServer,
 } from '../gateway/s3/server.js';
+import { loadSseKeyring } from '../gateway/s3/sse-keys.js';
 import { loadConfiguredUsers, UserDirectory } from '../gateway/s3/users.js';
 import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { s3UsersHandler } from '../registry/s3-users-http.js';
@@ -60,6 +61,13 @@ Options:
   --page-size SIZE         page size (default 1MiB)
   --memory-capacity SIZE   memory tier quota (default 256MiB)
   --disk-capacity SIZE     disk tier quota, 0 disables it (default 4GiB)
+  --disk-encryption-key-file FILE  seal every disk-tier page with AES-256-GCM under the key in
+                           FILE (32 bytes base64url); a page that does not open is refetched
+  --s3-sse-key-file FILE   SSE-S3 master key of the S3 gateway (default <data-dir>/s3-sse.key,
+                           made on first start; also STRATA_S3_SSE_KEY_FILE, s3.sseKeyFile)
+  --s3-kms-key-file FILE   keys for SSE-KMS (aws:kms): one "KEY_ID KEY" per line, the first is
+                           the default (also STRATA_S3_KMS_KEY_FILE, s3.kmsKeyFile). A local
+                           key file, not a KMS
   --eviction POLICY        LRU (default), LFU or FIFO
   --persist-delay DUR      wait before persisting ASYNC_THROUGH writes (default 0)
   --ttl-check-interval DUR how often TTLs are applied (default 10s)
@@ -104,6 +112,8 @@ export async function runLocal(argv: string[]): Promise<number> {
       's3-domain': { type: 'string' },
       insecure: { type: 'boolean' },
       's3-region': { type: 'string' },
+      's3-sse-key-file': { type: 'string' },
+      's3-kms-key-file': { type: 'string' },
       fuse: { type: 'string' },
       ...JOB_FLAGS,
     },
@@ -124,7 +134,10 @@ export async function runLocal(argv: string[]): Promise<number> {
   if (values.fuse !== undefined) checkFuseAddon();
   const configFile = values.config ?? process.env.STRATA_CONFIG;
   const firstStart = await isNewDataDir(config.dataDir);
-  const local = await startLocal(config, configFile, jobLimits(values));
+  const local = await startLocal(config, configFile, jobLimits(values), {
+    sseKeyFile: values['s3-sse-key-file'],
+    kmsKeyFile: values['s3-kms-key-file'],
+  });
   processMetrics(local.node.metrics.registry);
   let fuse: LocalFuse | undefined;
   if (values.fuse !== undefined) {
@@ -183,6 +196,8 @@ export async function startLocal(
   config: ServerConfig,
   configFile?: string,
   jobs: { readonly maxRunning?: number; readonly retentionMs?: number } = {},
+  /** The S3 gateway's encryption key files (--s3-sse-key-file, --s3-kms-key-file). */
+  sseFiles: { readonly sseKeyFile?: string | undefined; readonly kmsKeyFile?: string | undefined } = {},
 ): Promise<LocalProcess> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -276,8 +291,20 @@ export async function startLocal(
     if (credentials.size === 0)
       logger('s3_no_credentials', { hint: 'set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY' });
     try {
+      // SSE-S3's master key: <dataDir>/s3-sse.key unless given, made (0600) on first start.
+      // In the try: a bad key file stops what started so far (the process exits, not hangs).
+      const sse = await loadSseKeyring({
+        sseKeyFile:
+          sseFiles.sseKeyFile ??
+          process.env.STRATA_S3_SSE_KEY_FILE ??
+          gatewayFile.sseKeyFile ??
+          join(resolve(config.dataDir), 's3-sse.key'),
+        kmsKeyFile: sseFiles.kmsKeyFile ?? process.env.STRATA_S3_KMS_KEY_FILE ?? gatewayFile.kmsKeyFile,
+        create: true,
+      });
       s3 = await startS3GatewayServer(node.fs, {
         credentials,
+        sse,
         users: s3Users,
         host: config.host,
         port: s3Port,

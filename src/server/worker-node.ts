@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadPageSealer } from '../cache/page-seal.js';
 import type { TierConfig } from '../cache/page-store.js';
 import { TieredPageStore } from '../cache/tiered-page-store.js';
 import type { ServerConfig } from '../core/config.js';
@@ -54,7 +55,14 @@ export class WorkerNode {
         dir: join(dir, 'pages'),
         capacityBytes: config.diskCapacity,
       });
-    this.pages = new TieredPageStore({ pageSize: config.pageSize, tiers, eviction: config.eviction });
+    this.pages = new TieredPageStore({
+      pageSize: config.pageSize,
+      tiers,
+      eviction: config.eviction,
+      ...(config.diskEncryptionKeyFile === undefined
+        ? {}
+        : { diskSealer: loadPageSealer(config.diskEncryptionKeyFile) }),
+    });
     this.staging = new StagingArea(join(dir, 'staging'));
     this.mounts = new MountTable(registry, {
       ...storeInstrumentation(this.metrics),

@@ -31,6 +31,7 @@ Options:
   --port PORT              listen port, 0 = any free port (default 19998)
   --config FILE            YAML configuration file (also STRATA_CONFIG)
   --page-size SIZE, --memory-capacity SIZE, --disk-capacity SIZE, --eviction POLICY,
+  --disk-encryption-key-file FILE,
   --persist-delay DUR, --ttl-check-interval DUR   as for "strata local"
   --lease-ttl DUR          registry lease (default 5s): a crashed worker leaves the ring after it
   --drain-timeout DUR      longest wait for in-flight requests on SIGTERM (default 10s)

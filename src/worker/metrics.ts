@@ -95,6 +95,14 @@ export class WorkerMetrics {
     },
   });
   private checksumFailuresSeen = 0;
+  readonly unsealFailures = new Counter({
+    name: 'strata_page_store_unseal_failures_total',
+    help: 'Disk pages dropped (and read again from the store) because they did not open with the disk encryption key, by reason: wrong_key, tampered, not_sealed, no_key',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** reason → the count already added to unsealFailures (the page store keeps the totals). */
+  readonly unsealFailuresSeen = new Map<string, number>();
   readonly readBufferedBytes = new Gauge({
     name: 'strata_read_buffered_bytes',
     help: 'Bytes of pages fetched ahead of their readers (readahead windows, store runs, prefetches)',

@@ -37,6 +37,11 @@ export class WorkerReporter {
       this.metrics.capacityBytes.set({ tier: t.tier }, t.capacityBytes);
     }
     this.metrics.corruptPages.set(stats.corruptPages);
+    for (const [reason, n] of Object.entries(stats.unsealFailures ?? {})) {
+      const seen = this.metrics.unsealFailuresSeen.get(reason) ?? 0;
+      if (n > seen) this.metrics.unsealFailures.inc({ reason }, n - seen);
+      this.metrics.unsealFailuresSeen.set(reason, n);
+    }
     this.metrics.pendingPersists.set(this.persister.pending);
   }
 

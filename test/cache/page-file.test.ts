@@ -43,7 +43,7 @@ describe('page file format', () => {
     assert.equal(decodePageFile(f, 7), 'header checksum mismatch');
   });
 
-  test('truncated, wrong index, bad magic and the reserved sealed flag are rejected', () => {
+  test('truncated, wrong index, bad magic, unknown flags and a sealed page (no key here) are rejected', () => {
     assert.match(String(decodePageFile(file().subarray(0, 4000), 7)), /length/);
     assert.equal(decodePageFile(file().subarray(0, 10), 7), 'short header');
     assert.match(String(decodePageFile(file(), 8)), /page index 7/);
@@ -51,6 +51,8 @@ describe('page file format', () => {
     bad.write('XXXX', 0, 'latin1');
     assert.equal(decodePageFile(bad, 7), 'bad magic');
     const sealed = Buffer.concat([encodePageHeader(7, payload, PAGE_FLAG_SEALED), payload]);
-    assert.match(String(decodePageFile(sealed, 7)), /unsupported flags/);
+    assert.match(String(decodePageFile(sealed, 7)), /length/, 'a sealed page is 28 bytes longer');
+    const unknown = Buffer.concat([encodePageHeader(7, payload, 0x2), payload]);
+    assert.match(String(decodePageFile(unknown, 7)), /unsupported flags/);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import type {
   PageStoreContractSubject,
 } from '../../src/cache/contract.js';
 import { PAGE_HEADER_BYTES } from '../../src/cache/page-file.js';
+import { PageSealer } from '../../src/cache/page-seal.js';
 import type { PageStore, TierConfig } from '../../src/cache/page-store.js';
 import { TieredPageStore } from '../../src/cache/tiered-page-store.js';
 import { describePageStoreContract } from '../helpers/page-store-contract.js';
@@ -27,6 +29,8 @@ interface Layout {
   /** Memory tier quota for a store of `capacity` bytes; absent = no memory tier. */
   readonly memory?: (capacity: number) => number;
   readonly disk: boolean;
+  /** The encrypted disk tier: pages sealed with this key. */
+  readonly sealer?: PageSealer;
 }
 
 function tiered(layout: Layout): PageStoreContractSubject {
@@ -43,7 +47,12 @@ function tiered(layout: Layout): PageStoreContractSubject {
       if (layout.disk) tiers.push({ name: 'disk0', kind: 'disk', dir, capacityBytes: options.capacityBytes });
       let current: PageStore | undefined;
       const make = async (): Promise<PageStore> => {
-        const store = new TieredPageStore({ pageSize: options.pageSize, tiers, eviction: options.eviction });
+        const store = new TieredPageStore({
+          pageSize: options.pageSize,
+          tiers,
+          eviction: options.eviction,
+          ...(layout.sealer ? { diskSealer: layout.sealer } : {}),
+        });
         await store.open();
         current = store;
         return store;
@@ -85,4 +94,12 @@ describePageStoreContract('TieredPageStore, memory + disk', tiered({ memory: (c)
 describePageStoreContract(
   'TieredPageStore, memory (half the quota) + disk',
   tiered({ memory: (c) => Math.floor(c / 2), disk: true }),
+);
+describePageStoreContract(
+  'TieredPageStore, memory + encrypted disk',
+  tiered({ memory: (c) => c, disk: true, sealer: new PageSealer(randomBytes(32)) }),
+);
+describePageStoreContract(
+  'TieredPageStore, encrypted disk only',
+  tiered({ disk: true, sealer: new PageSealer(randomBytes(32)) }),
 );

@@ -385,7 +385,7 @@ def _():
     expect_error(501, "NotImplemented", s3.put_bucket_versioning, Bucket=b,
                  VersioningConfiguration={"Status": "Enabled"})
     expect_error(501, "NotImplemented", s3.get_bucket_lifecycle_configuration, Bucket=b)
-    expect_error(501, "NotImplemented", s3.get_bucket_encryption, Bucket=b)
+    expect_error(404, "ServerSideEncryptionConfigurationNotFoundError", s3.get_bucket_encryption, Bucket=b)
     form = b"--xx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nfoo.txt\r\n--xx--\r\n"
     st, _, body = raw("POST", "/%s" % b, {"Content-Type": "multipart/form-data; boundary=xx",
                                           "Content-Length": str(len(form))}, form)
@@ -540,10 +540,14 @@ def _():
     eq(ET.fromstring(body).findtext("Message"), "Couldn't parse the specified URI.", "message")
 
 
-@check("object: SSE and object-lock requests are 501 (nothing is stored encrypted); bad combinations 400")
+@check("object: SSE-S3 is stored encrypted and reported; object lock is 501; bad SSE combinations 400")
 def _():
     b = new_bucket()
-    expect_error(501, "NotImplemented", s3.put_object, Bucket=b, Key="k", Body=b"x", ServerSideEncryption="AES256")
+    put = s3.put_object(Bucket=b, Key="enc", Body=b"x", ServerSideEncryption="AES256")
+    eq(put.get("ServerSideEncryption"), "AES256", "put answer")
+    eq(s3.head_object(Bucket=b, Key="enc").get("ServerSideEncryption"), "AES256", "head")
+    eq(s3.get_object(Bucket=b, Key="enc")["Body"].read(), b"x", "get")
+    s3.delete_object(Bucket=b, Key="enc")
     for hdrs in ({"x-amz-server-side-encryption": "aes:kms"},
                  {"x-amz-server-side-encryption": "AES256", "x-amz-server-side-encryption-aws-kms-key-id": "k"},
                  {"x-amz-server-side-encryption": "AES256",

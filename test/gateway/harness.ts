@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '../../src/client/connect.js';
@@ -36,6 +37,8 @@ export async function startHarness(opts: { minPartBytes?: number } = {}): Promis
   const gateway = await startS3GatewayServer(fs, {
     credentials: new Map([[ACCESS_KEY, SECRET_KEY]]),
     port: 0,
+    // SSE-S3 with a key of this run (a gateway without one answers AES256 requests 501).
+    sse: { s3Key: { id: 'harness', bytes: randomBytes(32) }, kms: new Map() },
     ...(opts.minPartBytes !== undefined ? { minPartBytes: opts.minPartBytes } : {}),
   });
   const port = Number(new URL(gateway.url).port);

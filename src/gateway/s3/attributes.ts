@@ -81,7 +81,7 @@ export async function getObjectAttributes(ctx: Ctx): Promise<void> {
     };
   }
   if (asked.has('StorageClass')) body.StorageClass = 'STANDARD';
-  if (asked.has('ObjectSize')) body.ObjectSize = state.info.size;
+  if (asked.has('ObjectSize')) body.ObjectSize = state.meta?.sse?.size ?? state.info.size;
   sendXml(ctx.res, 200, toXml('GetObjectAttributesResponse', body), {
     'last-modified': httpDate(state.info.mtimeMs),
   });

@@ -241,7 +241,9 @@ async function overflowItems(
       continue;
     }
     etags.set(o.key, o.meta.etag);
-    out.push({ kind: 'key', key: o.key, info: o.info, dirObject: false });
+    // An encrypted object lists its plaintext size (the stored file is larger).
+    const info = o.meta.sse?.size === undefined ? o.info : { ...o.info, size: o.meta.sse.size };
+    out.push({ kind: 'key', key: o.key, info, dirObject: false });
   }
   return out;
 }
@@ -307,6 +309,8 @@ async function contents(
 ): Promise<string> {
   const keys = items.filter((i): i is Extract<ListItem, { kind: 'key' }> => i.kind === 'key');
   const etags = new Array<string>(keys.length);
+  /** Plaintext sizes of encrypted objects (their sidecar says; the stored file is larger). */
+  const sizes = new Array<number | undefined>(keys.length);
   // First from memory: a key whose sidecar directory is cached and lacks it has a derived ETag.
   const lookups: { i: number; dir: string }[] = [];
   for (let i = 0; i < keys.length; i++) {
@@ -331,7 +335,9 @@ async function contents(
     while (next < lookups.length) {
       const { i, dir } = lookups[next++]!;
       const k = keys[i]!;
-      etags[i] = etagOf(k.info, validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info));
+      const meta = validMeta(await loadMeta(ctx.fs, ctx.bucket, k.key, ctx.cache), k.info);
+      etags[i] = etagOf(k.info, meta);
+      sizes[i] = meta?.sse?.size;
       deps.set(dir, ctx.cache.peekList(dir));
     }
   };
@@ -343,7 +349,7 @@ async function contents(
   let xml = '';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>"${esc(etags[i]!)}"</ETag><Size>${k.dirObject ? 0 : k.info.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+    xml += `<Contents><Key>${esc(enc(k.key))}</Key><LastModified>${isoDate(k.info.mtimeMs)}</LastModified><ETag>"${esc(etags[i]!)}"</ETag><Size>${k.dirObject ? 0 : (sizes[i] ?? k.info.size)}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
   return xml;
 }

@@ -6,6 +6,7 @@ import type { BucketAccess } from './authorize.js';
 import { S3Error, toS3Error } from './errors.js';
 import { bucketPath } from './keys.js';
 import type { ListingCache } from './listing.js';
+import type { SseKeyring } from './sse-keys.js';
 import type { Principal } from './users.js';
 
 export interface GatewayLimits {
@@ -34,6 +35,8 @@ export interface Ctx {
   /** Whether an S3 user of that name exists (ACL grantees must). */
   readonly userExists: (name: string) => boolean;
   readonly requestId: string;
+  /** Server-side encryption keys (sse-keys.ts); none: SSE-S3/KMS requests are refused. */
+  readonly sse?: SseKeyring;
 }
 
 /** The root user as an Owner element (its name, S3_ROOT_USER). */

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { S3_RESERVED_DIR } from '../../client/s3-settings.js';
 import { checkAclHeaders, objectAclFromRequest } from './acl.js';
 import { CheckedBody } from './body.js';
 import { ALGORITHM_NAMES, parseAlgorithm } from './checksums.js';
@@ -20,6 +22,15 @@ import {
   placeWrite,
   removeIfEmptyDir,
 } from './object-write.js';
+import {
+  COPY_SOURCE_CUSTOMER,
+  dataKeyForRead,
+  type SseWrite,
+  sseEtag,
+  sseForWrite,
+  sseHeaders,
+} from './sse.js';
+import { copyPlain, objectSize, singleSegmentRecord } from './sse-io.js';
 import { parseTagHeader } from './tagging.js';
 import { toXml } from './xml.js';
 
@@ -93,18 +104,23 @@ export async function copyObject(ctx: Ctx): Promise<void> {
   const source = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
   const place: Place = destPlace ?? (source.overflow ? 'overflow' : 'tree');
   copySourceConditions(ctx, source);
+  const sourceKey = copySourceKey(ctx, source, src);
+  const destSse = await sseForWrite(ctx);
+  // Bytes to rewrite: another object, or this one changing its encryption (S3 allows that).
+  const rewrite = !same || sourceKey !== undefined || destSse !== undefined;
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   const tagDirective = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   if (!['COPY', 'REPLACE'].includes(directive) || !['COPY', 'REPLACE'].includes(tagDirective)) {
     throw new S3Error('InvalidArgument', 'Unknown metadata or tagging directive');
   }
-  if (same && directive === 'COPY' && tagDirective === 'COPY') {
+  if (same && !rewrite && directive === 'COPY' && tagDirective === 'COPY') {
     throw new S3Error(
       'InvalidRequest',
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  if (source.info.size > ctx.limits.maxObjectBytes) {
+  const size = objectSize(source);
+  if (size > ctx.limits.maxObjectBytes) {
     throw new S3Error(
       'InvalidRequest',
       'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120',
@@ -134,7 +150,22 @@ export async function copyObject(ctx: Ctx): Promise<void> {
   let checksum: StoredChecksum | undefined = recompute ? undefined : source.meta?.checksum;
   let info = source.info;
   let etag = source.etag;
-  if (same && recompute) {
+  let sse: SseWrite['record'] | undefined = source.meta?.sse;
+  if (sourceKey !== undefined || destSse !== undefined) {
+    const copied = await copyEncrypted(
+      ctx,
+      source,
+      sourceKey,
+      place,
+      size,
+      destSse,
+      recompute ? alg : undefined,
+    );
+    info = copied.info;
+    etag = destSse ? sseEtag(destSse, copied.checked.md5Hex) : copied.checked.md5Hex;
+    if (recompute) checksum = { alg, value: copied.checked.checksum!, type: 'FULL_OBJECT' };
+    sse = destSse && copied.nonce ? singleSegmentRecord(destSse, copied.nonce, size) : undefined;
+  } else if (same && recompute) {
     const checked = new CheckedBody({
       maxBytes: Number.MAX_SAFE_INTEGER,
       length: source.info.size,
@@ -143,7 +174,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     await pipeline(await ctx.fs.read(source.path), checked, new Writable({ write: (_c, _e, cb) => cb() }));
     checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
   }
-  if (!same) {
+  if (!same && sourceKey === undefined && destSse === undefined) {
     const copied = await copyChecked(ctx, source.path, placePath(ctx, ctx.key, place), {
       length: source.info.size,
       alg: recompute ? alg : undefined,
@@ -163,6 +194,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     ...(checksum?.type === 'COMPOSITE' && source.meta?.partChecksums
       ? { partChecksums: source.meta.partChecksums }
       : {}),
+    ...(sse ? { sse } : {}),
   });
   const destPath = treePath(ctx.bucket, ctx.key);
   if (!same && isDirKey(ctx.key) && destPath !== undefined) await removeIfEmptyDir(ctx, destPath);
@@ -176,5 +208,49 @@ export async function copyObject(ctx: Ctx): Promise<void> {
         ? { ChecksumType: checksum.type, [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value }
         : {}),
     }),
+    sseHeaders(destSse?.record, destSse?.customerMd5),
   );
+}
+
+/**
+ * The data key of an encrypted copy source (SSE-C: from the x-amz-copy-source-server-side-
+ * encryption-customer-* headers); undefined for a plain source, which refuses those headers.
+ */
+export function copySourceKey(
+  ctx: Ctx,
+  source: ObjectState,
+  src: { bucket: string; key: string },
+): Buffer | undefined {
+  const rec = source.meta?.sse;
+  if (rec === undefined) {
+    if (header(ctx, `${COPY_SOURCE_CUSTOMER}-algorithm`) !== undefined)
+      throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
+    return undefined;
+  }
+  return dataKeyForRead(ctx, rec, src.bucket, src.key, COPY_SOURCE_CUSTOMER).dataKey;
+}
+
+/**
+ * A copy that decrypts its source or encrypts its destination. Onto itself: through a
+ * temporary file in the bucket's hidden folder, then copied over the object as stored bytes.
+ */
+async function copyEncrypted(
+  ctx: Ctx,
+  source: ObjectState,
+  sourceKey: Buffer | undefined,
+  place: Place,
+  size: number,
+  destSse: SseWrite | undefined,
+  alg: Parameters<typeof copyPlain>[4]['alg'],
+): ReturnType<typeof copyPlain> {
+  const dest = placePath(ctx, ctx.key, place);
+  if (dest !== source.path) return copyPlain(ctx, source, sourceKey, dest, { length: size, alg }, destSse);
+  const temp = `/${ctx.bucket}/${S3_RESERVED_DIR}/tmp/${randomBytes(16).toString('hex')}`;
+  try {
+    const copied = await copyPlain(ctx, source, sourceKey, temp, { length: size, alg }, destSse);
+    const { info } = await copyChecked(ctx, temp, dest, { length: copied.info.size });
+    return { ...copied, info };
+  } finally {
+    await ctx.fs.delete(temp).catch(() => undefined);
+  }
 }

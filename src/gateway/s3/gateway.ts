@@ -13,6 +13,7 @@ import { newRequestId, S3Response, sendError } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
 import { resolveOperation, type S3Operation } from './operations.js';
+import type { SseKeyring } from './sse-keys.js';
 import { type Principal, ROOT_PRINCIPAL, type UserDirectory } from './users.js';
 
 export interface S3GatewayOptions {
@@ -33,6 +34,8 @@ export interface S3GatewayOptions {
   readonly onError?: (err: unknown, req: IncomingMessage, requestId: string) => void;
   /** The process's registry: strata_s3_request_duration_seconds{operation,status} goes there. */
   readonly metrics?: MetricsRegistry;
+  /** Server-side encryption keys (SSE-S3 master key, "KMS" keys: sse-keys.ts). */
+  readonly sse?: SseKeyring;
 }
 
 /** Status label of a request whose response did not complete (the client left, or a stream broke). */
@@ -185,6 +188,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         bucketAccess,
         userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
         requestId,
+        ...(options.sse !== undefined ? { sse: options.sse } : {}),
       };
       if (WRITES_WITH_ACL.has(op.name)) await checkWriteAcl(ctx);
       await op.run(ctx);

@@ -8,6 +8,7 @@ import { sentText } from './canonical.js';
 import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 import { metaPath } from './keys.js';
 import type { ListingCache } from './listing.js';
+import type { SseRecord } from './sse.js';
 
 /**
  * Object metadata sidecars: one small JSON file per object at `/<bucket>/.strata-s3/meta/<key>`
@@ -38,6 +39,8 @@ export interface ObjectMeta {
   readonly partChecksums?: readonly string[];
   /** The object's ACL grants beside its owner's FULL_CONTROL (acl-grants.ts). */
   readonly acl?: readonly Grant[];
+  /** Server-side encryption (sse.ts): the stored bytes are sealed (sse-format.ts); `size` above is theirs. */
+  readonly sse?: SseRecord;
 }
 
 export interface StoredChecksum {

@@ -16,7 +16,7 @@ import {
 } from './checksums.js';
 import { writePreconditions } from './conditions.js';
 import { type Ctx, header, requireBucket } from './context.js';
-import { copySourceConditions, parseCopySource } from './copy.js';
+import { copySourceConditions, copySourceKey, parseCopySource } from './copy.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
 import { validateKey } from './keys.js';
@@ -33,6 +33,9 @@ import {
   placePath,
   placeWrite,
 } from './object-write.js';
+import { dataKeyForRead, type SseWrite, sseEtag, sseForWrite, sseHeaders } from './sse.js';
+import { storedSegmentSize } from './sse-format.js';
+import { copyPlain, objectSize, sealSegment } from './sse-io.js';
 import { parseTagHeader } from './tagging.js';
 import {
   COMPLETED,
@@ -56,6 +59,7 @@ export async function createUpload(ctx: Ctx): Promise<void> {
   checkUnsupportedWriteHeaders(ctx);
   const checksum = uploadChecksum(ctx);
   await requireBucket(ctx);
+  const sse = await sseForWrite(ctx);
   const id = randomBytes(16).toString('hex');
   const rec: UploadRecord = {
     key: ctx.key,
@@ -63,18 +67,22 @@ export async function createUpload(ctx: Ctx): Promise<void> {
     ...metadataFromRequest(ctx),
     tags: parseTagHeader(header(ctx, 'x-amz-tagging')),
     ...(checksum ? { checksum } : {}),
+    ...(sse ? { sse: sse.record } : {}),
   };
   await writeSmallFile(ctx.fs, `${uploadDir(ctx.bucket, id)}/upload.json`, JSON.stringify(rec));
   sendXml(
     ctx.res,
     200,
     toXml('InitiateMultipartUploadResult', { Bucket: ctx.bucket, Key: ctx.key, UploadId: id }),
-    checksum
-      ? {
-          'x-amz-checksum-algorithm': ALGORITHM_NAMES[checksum.alg],
-          'x-amz-checksum-type': checksum.type,
-        }
-      : {},
+    {
+      ...(checksum
+        ? {
+            'x-amz-checksum-algorithm': ALGORITHM_NAMES[checksum.alg],
+            'x-amz-checksum-type': checksum.type,
+          }
+        : {}),
+      ...sseHeaders(sse?.record, sse?.customerMd5),
+    },
   );
 }
 
@@ -126,15 +134,22 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
   const dir = uploadDir(ctx.bucket, id);
   const copySource = header(ctx, 'x-amz-copy-source');
   const uploadAlg = upload.checksum?.alg;
+  // An encrypted upload: its data key (SSE-C: every part brings the upload's key).
+  const opened = upload.sse ? dataKeyForRead(ctx, upload.sse, ctx.bucket, upload.key) : undefined;
+  const sse: SseWrite | undefined =
+    upload.sse && opened ? { record: upload.sse, dataKey: opened.dataKey } : undefined;
   let etag: string;
   let info: FileInfo;
   let checksum: PartRecord['checksum'];
+  let plainSize: number;
+  let nonce: Buffer | undefined;
   if (copySource !== undefined) {
     const src = parseCopySource(copySource);
     const state = await statObject({ fs: ctx.fs, bucket: src.bucket, cache: ctx.cache }, src.key);
     copySourceConditions(ctx, state);
+    const sourceKey = copySourceKey(ctx, state, src);
     let offset = 0;
-    let length = state.info.size;
+    let length = objectSize(state);
     const range = header(ctx, 'x-amz-copy-source-range');
     if (range !== undefined) {
       const m = /^bytes=(\d+)-(\d+)$/.exec(range.trim());
@@ -143,19 +158,22 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
           'InvalidArgument',
           'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
         );
-      if (Number(m[2]) >= state.info.size)
+      if (Number(m[2]) >= objectSize(state))
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable');
       offset = Number(m[1]);
       length = Number(m[2]) - offset + 1;
     }
-    const { info: written, checked } = await copyChecked(ctx, state.path, `${dir}/${partName(n)}`, {
-      offset,
-      length,
-      maxBytes: ctx.limits.maxObjectBytes,
-      alg: uploadAlg,
-    });
-    info = written;
-    etag = checked.md5Hex;
+    const part = `${dir}/${partName(n)}`;
+    const o = { offset, length, maxBytes: ctx.limits.maxObjectBytes, alg: uploadAlg };
+    const copied =
+      sourceKey !== undefined || sse !== undefined
+        ? await copyPlain(ctx, state, sourceKey, part, o, sse)
+        : await copyChecked(ctx, state.path, part, o);
+    const checked = copied.checked;
+    info = copied.info;
+    nonce = (copied as { nonce?: Buffer }).nonce;
+    plainSize = length;
+    etag = sse ? sseEtag(sse, checked.md5Hex) : checked.md5Hex;
     if (uploadAlg && checked.checksum !== undefined) checksum = { alg: uploadAlg, value: checked.checksum };
   } else {
     const declared = requestChecksum(ctx.req.headers)?.alg;
@@ -166,19 +184,25 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       );
     }
     const body = bodyStream(ctx, ctx.limits.maxObjectBytes, uploadAlg);
-    info = await ctx.fs.write(`${dir}/${partName(n)}`, body.source, { writeType: 'THROUGH' }).catch((err) => {
-      const cause = body.failure() ?? body.source.errored;
-      throw cause instanceof S3Error ? cause : toS3Error(err);
-    });
-    etag = body.source.md5Hex;
+    const sealed = sse ? sealSegment(body.source, sse.dataKey) : undefined;
+    info = await ctx.fs
+      .write(`${dir}/${partName(n)}`, sealed?.stream ?? body.source, { writeType: 'THROUGH' })
+      .catch((err) => {
+        const cause = body.failure() ?? sealed?.failure() ?? body.source.errored;
+        throw cause instanceof S3Error ? cause : toS3Error(err);
+      });
+    nonce = sealed?.nonce;
+    plainSize = body.source.bytes;
+    etag = sse ? sseEtag(sse, body.source.md5Hex) : body.source.md5Hex;
     const alg = declared ?? uploadAlg;
     if (alg && body.source.checksum !== undefined) checksum = { alg, value: body.source.checksum };
   }
   const rec: PartRecord = {
     etag,
-    size: info.size,
+    size: sse ? plainSize : info.size,
     lastModified: info.mtimeMs,
     ...(checksum ? { checksum } : {}),
+    ...(sse && nonce ? { storedSize: info.size, nonce: nonce.toString('base64url') } : {}),
   };
   await writeSmallFile(ctx.fs, `${dir}/${partName(n)}.json`, JSON.stringify(rec));
   if (copySource !== undefined) {
@@ -190,11 +214,13 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
         ETag: `"${etag}"`,
         ...(checksum ? { [`Checksum${ALGORITHM_NAMES[checksum.alg]}`]: checksum.value } : {}),
       }),
+      sseHeaders(upload.sse, opened?.customerMd5),
     );
   } else
     sendEmpty(ctx.res, 200, {
       etag: `"${etag}"`,
       ...(checksum ? { [`x-amz-checksum-${checksum.alg}`]: checksum.value } : {}),
+      ...sseHeaders(upload.sse, opened?.customerMd5),
     });
 }
 
@@ -270,6 +296,7 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
   validatePartList(list);
   await writePreconditions(ctx);
   const chosen = checkParts(ctx, list.parts, await listParts(ctx, id), upload.checksum);
+  if (upload.sse) completedSse(upload, chosen); // every part sealed, checked before any is read
   // Where the object goes, before any part is read (this can answer NoSuchBucket).
   const place = await placeWrite(ctx, ctx.key);
   const { info, fullChecksum } = await streamPartsIntoObject(ctx, dir, chosen, place, upload.checksum);
@@ -282,7 +309,10 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
     parts: list.parts.map(({ n, etag }) => ({ n, etag })),
     ...(checksum ? { checksum } : {}),
   });
-  sendXml(ctx.res, 200, completeResult(ctx, etag, checksum), checksumResponse(checksum));
+  sendXml(ctx.res, 200, completeResult(ctx, etag, checksum), {
+    ...checksumResponse(checksum),
+    ...sseHeaders(upload.sse, header(ctx, 'x-amz-server-side-encryption-customer-key-md5')),
+  });
 }
 
 /** Parses the request body (MalformedXML when it is not XML); an empty body has no parts. */
@@ -384,7 +414,8 @@ async function streamPartsIntoObject(
   const stated = full ? header(ctx, `x-amz-checksum-${full}`) : undefined;
   if (full && stated !== undefined && !validChecksumValue(full, stated))
     throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${full} header is invalid.`);
-  const total = parts.reduce((s, p) => s + p.size, 0);
+  // Encrypted parts are larger on disk than their plaintext (sse-format.ts).
+  const total = parts.reduce((s, p) => s + (p.storedSize ?? p.size), 0);
   const path = placePath(ctx, ctx.key, place);
   const joined = new PassThrough({ highWaterMark: 1024 * 1024 });
   const feed = (async () => {
@@ -465,7 +496,26 @@ async function commitObject(
     partSizes: parts.map((p) => p.size),
     ...(checksum ? { checksum } : {}),
     ...(checksum?.type === 'COMPOSITE' ? { partChecksums: parts.map((p) => p.checksum!.value) } : {}),
+    ...(upload.sse ? { sse: completedSse(upload, parts) } : {}),
   });
+}
+
+/** The sidecar encryption record of a completed encrypted upload: one segment per part. */
+function completedSse(upload: UploadRecord, parts: readonly ChosenPart[]): NonNullable<UploadRecord['sse']> {
+  const nonces: Buffer[] = [];
+  for (const p of parts) {
+    const nonce = p.nonce === undefined ? undefined : Buffer.from(p.nonce, 'base64url');
+    // A part stored before its upload was encrypted cannot be: refused rather than mixed.
+    if (nonce === undefined || p.storedSize !== storedSegmentSize(p.size))
+      throw new S3Error('InvalidPart', `Part ${p.n} is not encrypted as its upload is`);
+    nonces.push(nonce);
+  }
+  return {
+    ...upload.sse!,
+    size: parts.reduce((s, p) => s + p.size, 0),
+    nonces: Buffer.concat(nonces).toString('base64url'),
+    segmentsAreParts: true,
+  };
 }
 
 /** Drops the staged parts and leaves the record a repeated Complete is answered from. */

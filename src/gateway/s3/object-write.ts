@@ -110,7 +110,7 @@ export function bodyStream(ctx: Ctx, maxBytes: number, compute?: ChecksumAlgorit
 export async function writeChecked(
   ctx: Ctx,
   path: string,
-  body: { source: CheckedBody; failure: () => unknown },
+  body: { source: Readable; failure: () => unknown },
   size?: number,
 ): Promise<FileInfo> {
   try {
@@ -307,31 +307,12 @@ export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 
   return { ...(ct ? { contentType: ct } : {}), headers, meta, ...objectAclFromRequest(ctx) };
 }
 
-const SSE_ALGORITHMS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
-
 /**
- * Server-side encryption and object-lock headers on writes: this gateway stores neither, so a
- * well-formed request for them is 501 NotImplemented rather than silently stored without; the
- * combinations S3 itself refuses are 400 InvalidArgument.
+ * Object-lock headers on writes: this gateway does not store them, so a well-formed request for
+ * them is 501 NotImplemented rather than silently stored without. (Server-side encryption
+ * headers are read by sse.ts sseForWrite.)
  */
 export function checkUnsupportedWriteHeaders(ctx: Ctx): void {
-  const sse = header(ctx, 'x-amz-server-side-encryption');
-  const ssec = header(ctx, 'x-amz-server-side-encryption-customer-algorithm');
-  const kmsKey = header(ctx, 'x-amz-server-side-encryption-aws-kms-key-id');
-  if (sse !== undefined && !SSE_ALGORITHMS.has(sse))
-    throw new S3Error('InvalidArgument', `Invalid server-side encryption algorithm: ${sse}`);
-  if (sse !== undefined && ssec !== undefined)
-    throw new S3Error(
-      'InvalidArgument',
-      'Server Side Encryption with Customer provided key is incompatible with the encryption method specified',
-    );
-  if (kmsKey !== undefined && !sse?.startsWith('aws:kms'))
-    throw new S3Error(
-      'InvalidArgument',
-      'Specifying a KMS key id requires x-amz-server-side-encryption to be aws:kms',
-    );
-  if (sse !== undefined || ssec !== undefined)
-    throw new S3Error('NotImplemented', 'Server-side encryption is not implemented by this gateway');
   for (const name of [
     'x-amz-object-lock-mode',
     'x-amz-object-lock-retain-until-date',

@@ -22,6 +22,15 @@ import {
   writeChecked,
 } from './object-write.js';
 import { deleteOverflow, findOverflow } from './overflow.js';
+import { dataKeyForRead, sseEtag, sseForWrite, sseHeaders } from './sse.js';
+import {
+  objectSize,
+  readPlain,
+  readPlainBuffer,
+  sealedLength,
+  sealSegment,
+  singleSegmentRecord,
+} from './sse-io.js';
 import { parseTagHeader } from './tagging.js';
 
 /** GetObject, HeadObject and PutObject. */
@@ -126,12 +135,14 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   const overrides = responseOverrides(ctx);
   const cached = head ? undefined : peekObject(ctx);
   const state = cached?.state ?? (await statObject(ctx, ctx.key));
-  // Nothing here is stored encrypted: encryption parameters on a read do not apply.
   if (header(ctx, 'x-amz-server-side-encryption') !== undefined)
     throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption is not valid on a read');
-  if (header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
+  const enc = state.meta?.sse;
+  // An encrypted object needs its data key (SSE-C: the request's key); a plain one refuses SSE-C headers.
+  const opened = enc === undefined ? undefined : dataKeyForRead(ctx, enc, ctx.bucket, ctx.key);
+  if (enc === undefined && header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
     throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
-  const headers = objectHeaders(state);
+  const headers = { ...objectHeaders(state), ...sseHeaders(enc, opened?.customerMd5) };
   const verdict = preconditions(
     state,
     {
@@ -149,7 +160,7 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   if (verdict === 412)
     throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
   if (overrides) for (const [h, v] of overrides) headers[h] = v;
-  const size = state.info.size;
+  const size = objectSize(state);
   const range = partRange(ctx, state, headers) ?? parseRange(header(ctx, 'range'), size);
   let status = 200;
   let offset = 0;
@@ -170,6 +181,22 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   if (cached) {
     ctx.res.writeHead(status, headers);
     ctx.res.end(cached.data.subarray(offset, offset + length));
+    return;
+  }
+  if (opened !== undefined) {
+    // Decrypted here: the cache and the store hold only the sealed bytes (sse-format.ts).
+    const body =
+      length <= SMALL_GET_BYTES
+        ? await readPlainBuffer(ctx, state, opened.dataKey, offset, length)
+        : undefined;
+    if (body !== undefined) {
+      ctx.res.writeHead(status, headers);
+      ctx.res.end(body);
+      return;
+    }
+    const plain = await readPlain(ctx, state, opened.dataKey, offset, length);
+    ctx.res.writeHead(status, headers);
+    await sendStream(plain, ctx.res);
     return;
   }
   const small = ctx.fs.readBuffer;
@@ -224,7 +251,8 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
-  if (path !== undefined && isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
+  const sse = await sseForWrite(ctx);
+  if (sse === undefined && path !== undefined && isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
     await requireBucket(ctx);
     await writePreconditions(ctx);
     // An empty folder key is an empty directory, unless a file of that name stands there.
@@ -238,18 +266,33 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const place = await placeWrite(ctx, ctx.key);
   await writePreconditions(ctx);
   const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
-  const info = await writeChecked(ctx, placePath(ctx, ctx.key, place), body);
-  const etag = body.source.md5Hex;
+  const dest = placePath(ctx, ctx.key, place);
+  // Encrypted: the plaintext is sealed on its way to the file system (sse-format.ts).
+  const sealed = sse === undefined ? undefined : sealSegment(body.source, sse.dataKey);
+  const info = sealed
+    ? await writeChecked(
+        ctx,
+        dest,
+        { source: sealed.stream, failure: () => body.failure() ?? sealed.failure() },
+        sealedLength(declaredLength(ctx)),
+      )
+    : await writeChecked(ctx, dest, body);
+  const etag = sse ? sseEtag(sse, body.source.md5Hex) : body.source.md5Hex;
   const checksum = storedChecksum(body);
   await commitMeta(ctx, ctx.key, place, {
     ...contentIdentity(info, etag),
     ...md,
     tags,
     ...(checksum ? { checksum } : {}),
+    ...(sse && sealed ? { sse: singleSegmentRecord(sse, sealed.nonce, body.source.bytes) } : {}),
   });
   // A folder key kept in the overflow folder: its empty directory must not list it a second time.
   if (path !== undefined && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);
-  sendEmpty(ctx.res, 200, { etag: `"${etag}"`, ...checksumResponse(checksum) });
+  sendEmpty(ctx.res, 200, {
+    etag: `"${etag}"`,
+    ...checksumResponse(checksum),
+    ...sseHeaders(sse?.record, sse?.customerMd5),
+  });
 }
 
 /** mkdir for a folder key: true when `path` is (now) a directory, false when a file blocks it. */

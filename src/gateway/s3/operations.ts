@@ -11,6 +11,7 @@ import { sendXml } from './http.js';
 import * as multipart from './multipart.js';
 import * as multipartListing from './multipart-listing.js';
 import * as objects from './objects.js';
+import * as encryption from './sse-bucket.js';
 import * as tagging from './tagging.js';
 import { toXml } from './xml.js';
 
@@ -27,14 +28,13 @@ export interface S3Operation {
 }
 
 /** Bucket subresources served at the bucket (bucket-controls.ts); on an object they are 501. */
-const BUCKET_CONTROLS = ['policy', 'publicAccessBlock', 'ownershipControls'];
+const BUCKET_CONTROLS = ['policy', 'publicAccessBlock', 'ownershipControls', 'encryption'];
 
 const SUBRESOURCES_NOT_IMPLEMENTED = [
   'cors',
   'lifecycle',
   'website',
   'replication',
-  'encryption',
   'notification',
   'logging',
   'object-lock',
@@ -91,6 +91,9 @@ const OPS = {
   GetBucketOwnershipControls: op('GetBucketOwnershipControls', controls.getOwnershipControls),
   PutBucketOwnershipControls: op('PutBucketOwnershipControls', controls.putOwnershipControls),
   DeleteBucketOwnershipControls: op('DeleteBucketOwnershipControls', controls.deleteOwnershipControls),
+  GetBucketEncryption: op('GetBucketEncryption', encryption.getBucketEncryption),
+  PutBucketEncryption: op('PutBucketEncryption', encryption.putBucketEncryption),
+  DeleteBucketEncryption: op('DeleteBucketEncryption', encryption.deleteBucketEncryption),
   PutBucketSubresource: refused(
     'Unknown',
     () => new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway'),
@@ -152,6 +155,7 @@ function controlOperation(method: string, q: ReadonlyMap<string, string>): S3Ope
   if (q.has('policy')) return OPS[`${verb}BucketPolicy`];
   if (q.has('publicAccessBlock')) return OPS[`${verb}PublicAccessBlock`];
   if (q.has('ownershipControls')) return OPS[`${verb}BucketOwnershipControls`];
+  if (q.has('encryption')) return OPS[`${verb}BucketEncryption`];
   return undefined;
 }
 

@@ -27,6 +27,7 @@ import {
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { newRequestId, S3Response, sendError } from './http.js';
+import { loadSseKeyring } from './sse-keys.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -142,6 +143,10 @@ Options:
                    SlowDown with Retry-After instead of a queue
   --log-level LEVEL  debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel: in
                    --config); debug logs one line per request with its x-amz-request-id
+  --sse-key-file FILE  SSE-S3 master key (32 bytes base64url; also STRATA_S3_SSE_KEY_FILE,
+                   s3.sseKeyFile); without it, x-amz-server-side-encryption: AES256 is 501
+  --kms-key-file FILE  keys for aws:kms, one "KEY_ID KEY" per line (also STRATA_S3_KMS_KEY_FILE,
+                   s3.kmsKeyFile); the first is the default. A local key file, NOT a KMS
 
 Environment:
   STRATA_S3_ACCESS_KEY_ID, STRATA_S3_SECRET_ACCESS_KEY   the root credentials
@@ -158,6 +163,10 @@ export interface GatewayFileConfig {
   readonly region?: string;
   /** The file's top-level `logLevel`, if any. */
   readonly logLevel?: string;
+  /** s3.sseKeyFile: the SSE-S3 master key file (sse-keys.ts). */
+  readonly sseKeyFile?: string;
+  /** s3.kmsKeyFile: the "KMS" key file (not a KMS: sse-keys.ts). */
+  readonly kmsKeyFile?: string;
 }
 
 /** Reads the `s3:` section of a YAML configuration file. */
@@ -187,6 +196,8 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
     anonymousReadBuckets: anon,
     ...(typeof s3.domain === 'string' ? { domain: s3.domain } : {}),
     ...(typeof s3.region === 'string' ? { region: s3.region } : {}),
+    ...(typeof s3.sseKeyFile === 'string' ? { sseKeyFile: s3.sseKeyFile } : {}),
+    ...(typeof s3.kmsKeyFile === 'string' ? { kmsKeyFile: s3.kmsKeyFile } : {}),
     ...logLevel,
   };
 }
@@ -343,6 +354,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'max-in-flight': { type: 'string' },
+      'sse-key-file': { type: 'string' },
+      'kms-key-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -361,6 +374,10 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const file = await loadGatewayConfig(values.config ?? process.env.STRATA_CONFIG);
   setLogLevel(logLevelFrom(values['log-level'], process.env, file.logLevel));
   const credentials = credentialsFrom(process.env, file);
+  const sse = await loadSseKeyring({
+    sseKeyFile: values['sse-key-file'] ?? process.env.STRATA_S3_SSE_KEY_FILE ?? file.sseKeyFile,
+    kmsKeyFile: values['kms-key-file'] ?? process.env.STRATA_S3_KMS_KEY_FILE ?? file.kmsKeyFile,
+  });
   if (credentials.size === 0) {
     process.stderr.write(
       'strata gateway s3: no access keys configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only anonymous reads will work\n',
@@ -381,6 +398,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   }
   const gw = await startS3GatewayServer(fs, {
     credentials,
+    sse,
     anonymousBuckets: file.anonymousReadBuckets,
     ...(domain !== undefined ? { domain } : {}),
     ...(region !== undefined ? { region } : {}),

@@ -5,6 +5,7 @@ import { type Ctx, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
 import { uploadsDir } from './keys.js';
 import type { StoredChecksum } from './meta.js';
+import type { SseRecord } from './sse.js';
 
 /**
  * Multipart uploads are staged in the bucket's hidden folder:
@@ -24,6 +25,8 @@ export interface UploadRecord {
   readonly acl?: readonly Grant[];
   /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type. */
   readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly type: ChecksumType };
+  /** Server-side encryption of the upload (sse.ts): every part is sealed with its data key. */
+  readonly sse?: SseRecord;
 }
 
 export interface PartRecord {
@@ -32,6 +35,9 @@ export interface PartRecord {
   readonly lastModified: number;
   /** The part's additional checksum (declared by the client and verified, or computed). */
   readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly value: string };
+  /** Encrypted uploads: the part file's size (`size` is the plaintext's) and its segment nonce. */
+  readonly storedSize?: number;
+  readonly nonce?: string;
 }
 
 export const MAX_PARTS = 10000;
