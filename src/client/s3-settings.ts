@@ -35,6 +35,17 @@ export interface BucketSettings {
   };
   /** Object ownership controls: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter. */
   readonly ownership?: string;
+  /** CORS rules (PutBucketCors), in their order: the gateway's cors.ts validates and applies them. */
+  readonly cors?: readonly StoredCorsRule[];
+}
+
+export interface StoredCorsRule {
+  readonly id?: string;
+  readonly allowedOrigins: readonly string[];
+  readonly allowedMethods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds?: number;
 }
 
 export interface StoredGrant {
