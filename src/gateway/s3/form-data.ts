@@ -66,12 +66,16 @@ export function formBoundary(contentType: string | undefined): string | undefine
   return undefined;
 }
 
-/** A parameter of a Content-Disposition header (quoted or token), undefined when absent. */
+/**
+ * A parameter of a Content-Disposition header (quoted or token), undefined when absent. Browsers
+ * percent-encode quotes and line breaks in names (the HTML standard) and send backslashes as
+ * they are (old Windows browsers sent "C:\\…\\photo.png"), so a backslash is not an escape here.
+ */
 function dispositionParam(value: string, name: string): string | undefined {
-  const re = new RegExp(`;\\s*${name}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i');
+  const re = new RegExp(`;\\s*${name}\\s*=\\s*(?:"([^"]*)"|([^;\\s]*))`, 'i');
   const m = re.exec(value);
   if (!m) return undefined;
-  return m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2];
+  return m[1] ?? m[2];
 }
 
 interface PartHead {

@@ -54,7 +54,8 @@ export interface PostDeps {
 const STORED_FIELDS = ['cache-control', 'content-disposition', 'content-encoding', 'expires'];
 const MAX_META_BYTES = 2048;
 /** The key field's placeholder for the uploaded file's name, as S3 has it. */
-const FILENAME_VARIABLE = ['$', '{filename}'].join('');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: S3's literal placeholder, not a template
+const FILENAME_VARIABLE = '${filename}';
 
 /** Fails a file outside [min, max] bytes as S3 does: EntityTooLarge while it streams, EntityTooSmall at its end. */
 class LengthRangeCheck extends Transform {
