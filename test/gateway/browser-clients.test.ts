@@ -17,7 +17,7 @@ const POST_SCRIPT = fileURLToPath(new URL('../../../test/gateway/post_boto3.py',
 const BIG_MIB = 256;
 
 /** XML text with its quote entities back as quotes (S3 messages quote conditions). */
-const unescape = (xml: string) => xml.replace(/&quot;/g, '"');
+const unquote = (xml: string) => xml.replace(/&quot;/g, '"');
 
 interface Answer {
   status: number;
@@ -122,7 +122,7 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
     // Refusals, in S3's words.
     assert.equal(out.other_key.status, 403);
     assert.match(
-      unescape(out.other_key.body),
+      unquote(out.other_key.body),
       /<Code>AccessDenied<\/Code><Message>Invalid according to Policy: Policy Condition failed: \["eq", "\$key", "fixed\.txt"\]<\/Message>/,
     );
     assert.equal(out.extra_field.status, 403);
