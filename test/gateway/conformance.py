@@ -381,15 +381,25 @@ def _():
 @check("errors: a subresource we do not implement answers 501 NotImplemented in XML")
 def _():
     b = new_bucket()
-    expect_error(501, "NotImplemented", s3.get_bucket_cors, Bucket=b)
     expect_error(501, "NotImplemented", s3.put_bucket_versioning, Bucket=b,
                  VersioningConfiguration={"Status": "Enabled"})
     expect_error(501, "NotImplemented", s3.get_bucket_lifecycle_configuration, Bucket=b)
     expect_error(501, "NotImplemented", s3.get_bucket_encryption, Bucket=b)
+
+
+@check("browsers: CORS rules round-trip (none: 404 NoSuchCORSConfiguration); a POST form without a file is 400")
+def _():
+    b = new_bucket()
+    expect_error(404, "NoSuchCORSConfiguration", s3.get_bucket_cors, Bucket=b)
+    rules = [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": [], "ExposeHeaders": []}]
+    s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": rules})
+    eq(s3.get_bucket_cors(Bucket=b)["CORSRules"], [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}], "rules")
+    s3.delete_bucket_cors(Bucket=b)
+    expect_error(404, "NoSuchCORSConfiguration", s3.get_bucket_cors, Bucket=b)
     form = b"--xx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nfoo.txt\r\n--xx--\r\n"
     st, _, body = raw("POST", "/%s" % b, {"Content-Type": "multipart/form-data; boundary=xx",
                                           "Content-Length": str(len(form))}, form)
-    eq((st, error_code(body)), (501, "NotImplemented"), "POST form upload")
+    eq((st, error_code(body)), (400, "IncorrectNumberOfFilesInPostRequest"), "POST form without a file")
 
 
 # ---------------------------------------------------------------- put / get / head
