@@ -22,9 +22,12 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 interface Presigned {
   post: { url: string; fields: Record<string, string> };
+  post201: { url: string; fields: Record<string, string> };
   get: string;
   put: string;
 }
+
+const BLOCKED = { get: 'blocked: TypeError', put: 'blocked: TypeError', post: 'blocked: TypeError' };
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -108,11 +111,15 @@ ${hidden}
     assert.equal(head.ContentLength, Buffer.byteLength(content));
   });
 
-  /** A cross-origin GET and PUT from the page's script; a CORS block shows as a TypeError. */
-  async function crossOrigin(page: Page): Promise<{ get: string; put: string }> {
+  /**
+   * A cross-origin GET, PUT and form POST (FormData) from the page's script; a CORS block shows
+   * as a TypeError. The POST is a "simple" request: the browser sends it without a preflight and
+   * only withholds the answer from the page when no rule allows it.
+   */
+  async function crossOrigin(page: Page): Promise<{ get: string; put: string; post: string }> {
     return page.evaluate(
-      async ({ get, put }) => {
-        const out = { get: '', put: '' };
+      async ({ get, put, post }) => {
+        const out = { get: '', put: '', post: '' };
         // Never the HTTP cache: an answer cached before the rule existed would carry no CORS headers.
         const noStore = { cache: 'no-store' } as RequestInit;
         try {
@@ -127,9 +134,19 @@ ${hidden}
         } catch (e) {
           out.put = `blocked: ${(e as Error).name}`;
         }
+        try {
+          const form = new FormData();
+          for (const [k, v] of Object.entries(post.fields)) form.append(k, v);
+          form.append('file', new Blob(['posted by fetch'], { type: 'text/plain' }), 'fetched.txt');
+          const p = await fetch(post.url, { ...noStore, method: 'POST', body: form });
+          const text = await p.text();
+          out.post = `${p.status} ${/<Key>([^<]*)<\/Key>/.exec(text)?.[1]} ${p.headers.get('etag')}`;
+        } catch (e) {
+          out.post = `blocked: ${(e as Error).name}`;
+        }
         return out;
       },
-      { get: presigned.get, put: presigned.put },
+      { get: presigned.get, put: presigned.put, post: presigned.post201 },
     );
   }
 
@@ -144,7 +161,7 @@ ${hidden}
         CORSRules: [
           {
             AllowedOrigins: origins,
-            AllowedMethods: ['GET', 'PUT'],
+            AllowedMethods: ['GET', 'PUT', 'POST'],
             AllowedHeaders: ['*'],
             ExposeHeaders: ['ETag'],
           },
@@ -155,21 +172,22 @@ ${hidden}
   const putObjectExists = async () =>
     (await aws(h, ['s3api', 'head-object', '--bucket', 'web', '--key', 'from-browser.txt'], true)).code === 0;
 
-  test('cross-origin fetch GET and PUT: blocked without a rule for the origin, allowed with one', async () => {
+  test('cross-origin fetch GET, PUT and FormData POST: answers blocked without a rule for the origin, allowed with one', async () => {
     const page = await browser.context.newPage();
     await page.goto(`${origin}/app`);
     // No CORS configuration: the GET's answer is withheld from the page, the PUT's preflight fails.
-    assert.deepEqual(await crossOrigin(page), { get: 'blocked: TypeError', put: 'blocked: TypeError' });
+    assert.deepEqual(await crossOrigin(page), BLOCKED);
     assert.equal(await putObjectExists(), false, 'a refused preflight keeps the PUT from being sent');
     // A rule for another origin only: still blocked.
     await putCors(['http://app.example']);
-    assert.deepEqual(await crossOrigin(page), { get: 'blocked: TypeError', put: 'blocked: TypeError' });
+    assert.deepEqual(await crossOrigin(page), BLOCKED);
     assert.equal(await putObjectExists(), false);
     // A rule for this page's origin: both go through, and the page may read the exposed ETag.
     await putCors([origin]);
     assert.deepEqual(await crossOrigin(page), {
       get: '200 text for the page',
       put: `200 "${md5('put by the browser')}"`,
+      post: `201 fetched/fetched.txt "${md5('posted by fetch')}"`,
     });
     const back = join(h.home, 'back.txt');
     await aws(h, ['s3api', 'get-object', '--bucket', 'web', '--key', 'from-browser.txt', back]);

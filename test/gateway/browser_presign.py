@@ -31,10 +31,19 @@ post = s3.generate_presigned_post(
     ],
     ExpiresIn=600,
 )
+# For a script's fetch() of a FormData (no navigation): the 201 PostResponse is its answer.
+post201 = s3.generate_presigned_post(
+    bucket,
+    "fetched/${filename}",
+    Fields={"success_action_status": "201"},
+    Conditions=[{"success_action_status": "201"}],
+    ExpiresIn=600,
+)
 print(
     json.dumps(
         {
             "post": post,
+            "post201": post201,
             "get": s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": get_key}, ExpiresIn=600),
             "put": s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": put_key}, ExpiresIn=600),
         }
