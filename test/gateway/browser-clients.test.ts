@@ -166,6 +166,24 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
     );
     assert.equal(anon.statusCode, 403);
     assert.match(await anon.body.text(), /<Code>AccessDenied<\/Code>/);
+    // …and allowed where a bucket policy lets anyone put under a prefix.
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::forms/public/*' },
+      ],
+    };
+    await aws(h, ['s3api', 'put-bucket-policy', '--bucket', 'forms', '--policy', JSON.stringify(policy)]);
+    const anonForm = (key: string) =>
+      `--xx\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n--xx\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nanonymous data\r\n--xx--\r\n`;
+    const allowed = await post('forms', anonForm('public/anon.txt'));
+    assert.equal(allowed.statusCode, 204, await allowed.body.text());
+    const stillDenied = await post('forms', anonForm('private.txt'));
+    assert.equal(stillDenied.statusCode, 403);
+    await stillDenied.body.dump();
+    const back = await aws(h, ['s3', 'cp', 's3://forms/public/anon.txt', '-']);
+    assert.equal(back.stdout, 'anonymous data');
+    await aws(h, ['s3api', 'delete-bucket-policy', '--bucket', 'forms']);
   });
 
   test('aws s3api put/get/delete-bucket-cors, and invalid rules refused', async () => {
