@@ -67,7 +67,9 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
         | 'extra_field'
         | 'bad_signature'
         | 'expired'
-        | 'fixed_ok']: Answer;
+        | 'fixed_ok'
+        | 'checksum_ok'
+        | 'checksum_bad']: Answer;
     } & {
       fields: string[];
       md5: string;
@@ -75,6 +77,8 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
       ranged_after: string;
       big: { status: number; etag: string; md5: string };
       big_head: number;
+      checksum_head: string;
+      checksum_expected: string;
     };
     assert.deepEqual(out.fields, [
       'Content-Type',
@@ -132,6 +136,12 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
     assert.equal(out.expired.status, 403);
     assert.match(out.expired.body, /Invalid according to Policy: Policy expired\./);
     assert.equal(out.fixed_ok.status, 204);
+    // A declared additional checksum is verified, stored and answered.
+    assert.equal(out.checksum_ok.status, 204, out.checksum_ok.body);
+    assert.equal(out.checksum_ok.headers['x-amz-checksum-sha256'], out.checksum_expected);
+    assert.equal(out.checksum_bad.status, 400);
+    assert.match(out.checksum_bad.body, /<Code>BadDigest<\/Code>/);
+    assert.equal(out.checksum_head, out.checksum_expected);
     // The big file arrived whole, and the gateway did not hold it in memory.
     assert.equal(out.big.status, 204);
     assert.equal(out.big.etag, out.big.md5);

@@ -4,6 +4,7 @@ built and sent with urllib (no S3 library on the wire). Prints one JSON object o
 
 Usage: post_boto3.py ENDPOINT KEY_ID SECRET BUCKET BIG_MIB
 """
+import base64
 import hashlib
 import json
 import sys
@@ -129,6 +130,16 @@ out["extra_field"] = post(p, "x", b"data", tamper={"x-amz-meta-sneaky": "1"})
 out["bad_signature"] = post(p, "x", b"data", tamper={"x-amz-signature": "0" * 64})
 out["expired"] = post(s3.generate_presigned_post(bucket, "late.txt", ExpiresIn=-60), "x", b"data")
 out["fixed_ok"] = post(p, "x", b"data")
+
+# An x-amz-checksum-sha256 field is verified as the file streams (wrong: BadDigest, nothing stored).
+digest = base64.b64encode(hashlib.sha256(b"checked data").digest()).decode()
+p = s3.generate_presigned_post(
+    bucket, "checked.txt", Fields={"x-amz-checksum-sha256": digest}, Conditions=[{"x-amz-checksum-sha256": digest}]
+)
+out["checksum_ok"] = post(p, "x", b"checked data")
+out["checksum_bad"] = post(p, "x", b"other data")
+out["checksum_head"] = s3.head_object(Bucket=bucket, Key="checked.txt", ChecksumMode="ENABLED").get("ChecksumSHA256")
+out["checksum_expected"] = digest
 
 # A large file streamed through the gateway (never held whole by the client or the gateway).
 size = int(big_mib) * 1024 * 1024

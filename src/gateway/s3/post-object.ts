@@ -7,13 +7,21 @@ import { grantsFromHeaders } from './acl-grants.js';
 import { type AuthResult, type CredentialSource, UNSIGNED_PAYLOAD } from './auth.js';
 import type { BucketAccess } from './authorize.js';
 import { CheckedBody } from './body.js';
+import { requestChecksum } from './checksums.js';
 import { type Ctx, type GatewayLimits, requireBucket } from './context.js';
 import { S3Error } from './errors.js';
 import { type Form, formBoundary, readForm } from './form-data.js';
 import { sendEmpty, sendXml } from './http.js';
 import { validateKey } from './keys.js';
 import { contentIdentity, type ObjectMeta } from './meta.js';
-import { commitMeta, placePath, placeWrite, writeChecked } from './object-write.js';
+import {
+  checksumResponse,
+  commitMeta,
+  placePath,
+  placeWrite,
+  storedChecksum,
+  writeChecked,
+} from './object-write.js';
 import {
   checkPostPolicy,
   isSignedForm,
@@ -108,6 +116,24 @@ function metadataFromForm(form: Form): Pick<ObjectMeta, 'contentType' | 'headers
   return { ...(contentType ? { contentType } : {}), headers, meta };
 }
 
+/**
+ * The additional checksum a form declares (an `x-amz-checksum-<alg>` field, optionally with
+ * `x-amz-checksum-algorithm`), checked as the file streams exactly as PutObject's header is.
+ */
+function formChecksum(fields: ReadonlyMap<string, string>) {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of fields)
+    if (name === 'x-amz-checksum-algorithm') headers['x-amz-sdk-checksum-algorithm'] = value;
+    else if (name.startsWith('x-amz-checksum-')) headers[name] = value;
+  const declared = requestChecksum(headers);
+  if (declared !== undefined && declared.value === undefined)
+    throw new S3Error(
+      'InvalidRequest',
+      'x-amz-checksum-algorithm needs its x-amz-checksum-<alg> field in a POST form',
+    );
+  return declared;
+}
+
 /** Fields asking for what a POST upload here cannot do: 501 rather than silently ignored. */
 function checkUnsupportedFields(fields: ReadonlyMap<string, string>): void {
   for (const name of fields.keys()) {
@@ -137,7 +163,7 @@ function redirectTarget(url: string, bucket: string, key: string, etag: string):
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
   u.searchParams.append('bucket', bucket);
   u.searchParams.append('key', key);
-  u.searchParams.append('etag', `"${etag}"`);
+  u.searchParams.append('etag', etag);
   return u.toString();
 }
 
@@ -223,8 +249,12 @@ async function store(
   const acl = grantsFromHeaders(aclFields);
   if (acl !== undefined) await checkGrants(ctx, acl.grants, acl.canned);
   const md = metadataFromForm(form);
+  const declared = formChecksum(fields);
   const place = await placeWrite(ctx, key);
-  const checked = new CheckedBody({ maxBytes: deps.limits.maxObjectBytes });
+  const checked = new CheckedBody({
+    maxBytes: deps.limits.maxObjectBytes,
+    ...(declared ? { checksum: { alg: declared.alg, expected: declared.value } } : {}),
+  });
   let failed: unknown;
   const chain: (Readable | Transform)[] = [form.file.body];
   if (range !== undefined) chain.push(new LengthRangeCheck(range));
@@ -237,14 +267,20 @@ async function store(
     failure: () => failed,
   });
   const etag = checked.md5Hex;
+  const checksum = storedChecksum({
+    source: checked,
+    failure: () => failed,
+    ...(declared ? { declared } : {}),
+  });
   await commitMeta(ctx, key, place, {
     ...contentIdentity(info, etag),
     ...md,
     tags: {},
     ...(acl !== undefined && acl.grants.length > 0 ? { acl: acl.grants } : {}),
+    ...(checksum ? { checksum } : {}),
   });
   if (!(await form.finish())) res.setHeader('connection', 'close');
-  respond(req, res, fields, bucket, key, etag);
+  respond(req, res, fields, bucket, key, { etag: `"${etag}"`, ...checksumResponse(checksum) });
 }
 
 /** success_action_redirect (303), else success_action_status 200, 201 (PostResponse XML) or 204. */
@@ -254,24 +290,20 @@ function respond(
   fields: ReadonlyMap<string, string>,
   bucket: string,
   key: string,
-  etag: string,
+  headers: { etag: string } & Record<string, string>,
 ): void {
   const location = objectUrl(req, bucket, key);
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
-  const target = redirect === undefined ? undefined : redirectTarget(redirect, bucket, key, etag);
+  const target = redirect === undefined ? undefined : redirectTarget(redirect, bucket, key, headers.etag);
   if (target !== undefined) {
-    sendEmpty(res, 303, { location: target, etag: `"${etag}"` });
+    sendEmpty(res, 303, { ...headers, location: target });
     return;
   }
   const status = fields.get('success_action_status');
   if (status === '201') {
-    const xml = toXml(
-      'PostResponse',
-      { Location: location, Bucket: bucket, Key: key, ETag: `"${etag}"` },
-      '',
-    );
-    sendXml(res, 201, xml, { etag: `"${etag}"`, location });
+    const doc = { Location: location, Bucket: bucket, Key: key, ETag: headers.etag };
+    sendXml(res, 201, toXml('PostResponse', doc, ''), { ...headers, location });
     return;
   }
-  sendEmpty(res, status === '200' ? 200 : 204, { etag: `"${etag}"`, location });
+  sendEmpty(res, status === '200' ? 200 : 204, { ...headers, location });
 }
