@@ -169,11 +169,12 @@ function redirectTarget(url: string, bucket: string, key: string, etag: string):
 
 function objectUrl(req: IncomingMessage, bucket: string, key: string): string {
   const host = req.headers.host ?? 'localhost';
+  const scheme = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
   const path = key
     .split('/')
     .map((s) => encodeURIComponent(s))
     .join('/');
-  return `http://${host}/${bucket}/${path}`;
+  return `${scheme}://${host}/${bucket}/${path}`;
 }
 
 export async function postObject(
@@ -192,13 +193,14 @@ export async function postObject(
   if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
   const form = await readForm(req, boundary);
   try {
-    await store(deps, req, res, bucket, form);
+    await upload(deps, req, res, bucket, form);
   } finally {
     form.file.body.destroy();
   }
 }
 
-async function store(
+/** The upload once the form's fields are read: authenticate, authorise, stream, commit, answer. */
+async function upload(
   deps: PostDeps,
   req: IncomingMessage,
   res: ServerResponse,
