@@ -69,7 +69,10 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
         | 'expired'
         | 'fixed_ok'
         | 'checksum_ok'
-        | 'checksum_bad']: Answer;
+        | 'checksum_bad'
+        | 'v2_ok'
+        | 'v2_bad_signature'
+        | 'v2_no_bucket_condition']: Answer;
     } & {
       fields: string[];
       md5: string;
@@ -79,6 +82,7 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
       big_head: number;
       checksum_head: string;
       checksum_expected: string;
+      v2_get: string;
     };
     assert.deepEqual(out.fields, [
       'Content-Type',
@@ -142,6 +146,13 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
     assert.equal(out.checksum_bad.status, 400);
     assert.match(out.checksum_bad.body, /<Code>BadDigest<\/Code>/);
     assert.equal(out.checksum_head, out.checksum_expected);
+    // Signature Version 2 forms (ceph s3-tests' way): accepted when right, refused when not.
+    assert.equal(out.v2_ok.status, 204, out.v2_ok.body);
+    assert.equal(out.v2_get, 'signed the old way');
+    assert.equal(out.v2_bad_signature.status, 403);
+    assert.match(out.v2_bad_signature.body, /<Code>SignatureDoesNotMatch<\/Code>/);
+    assert.equal(out.v2_no_bucket_condition.status, 403);
+    assert.match(out.v2_no_bucket_condition.body, /Invalid according to Policy: Extra input fields: bucket/);
     // The big file arrived whole, and the gateway did not hold it in memory.
     assert.equal(out.big.status, 204);
     assert.equal(out.big.etag, out.big.md5);

@@ -83,8 +83,16 @@ test('a failed condition, an uncovered field and an expired policy are AccessDen
     await s3Failure(() => checkPostPolicy(p, fields(ok), 'photos', Date.parse('2026-12-02T13:00:01Z'))),
     'AccessDenied: Invalid according to Policy: Policy expired.',
   );
+  // A policy must name the bucket (it is an input of the upload too).
+  const noBucket = policy([['starts-with', '$key', '']]);
+  assert.equal(
+    await s3Failure(() => checkPostPolicy(noBucket, fields({ key: 'k' }), 'photos', NOW)),
+    'AccessDenied: Invalid according to Policy: Extra input fields: bucket',
+  );
+  // A form's own bucket field is covered by the bucket condition (and must match the URL's).
+  assert.equal(checkPostPolicy(p, fields({ ...ok, bucket: 'photos' }), 'photos', NOW), undefined);
   // A Content-Type of several values: each must start with the prefix.
-  const ct = policy([['starts-with', '$content-type', 'image/']]);
+  const ct = policy([{ bucket: 'b' }, ['starts-with', '$content-type', 'image/']]);
   assert.equal(checkPostPolicy(ct, fields({ 'content-type': 'image/png, image/jpeg' }), 'b', NOW), undefined);
   assert.match(
     await s3Failure(() => checkPostPolicy(ct, fields({ 'content-type': 'image/png, text/html' }), 'b', NOW)),
@@ -127,7 +135,7 @@ function sign(secret: string, date: string, region: string, text: string): strin
   return createHmac('sha256', key).update(text).digest('hex');
 }
 
-test('the form signature is the policy HMAC with the credential scope key; anything else is refused', async () => {
+test('the form signature (SigV4: the policy HMAC with the credential scope key; V2: HMAC-SHA1 with the secret); anything else is refused', async () => {
   const credentials = new Map([['AKIDPOST', 'post-secret']]);
   const text = b64({ expiration: '2026-12-02T13:00:00Z', conditions: [] });
   const form = {
@@ -165,5 +173,22 @@ test('the form signature is the policy HMAC with the credential scope key; anyth
     await fail(unsigned),
     /^InvalidArgument: Bucket POST must contain a field named 'x-amz-signature'/,
   );
-  assert.match(await fail({ awsaccesskeyid: 'x', signature: 'y' }), /^InvalidRequest: Signature Version 2/);
+  // Signature Version 2 (base64 HMAC-SHA1 of the policy), as ceph's s3-tests sign forms.
+  const v2 = createHmac('sha1', 'post-secret').update(text).digest('base64');
+  assert.ok(isSignedForm(fields({ awsaccesskeyid: 'AKIDPOST' })));
+  assert.equal(
+    await verifyPostSignature(fields({ awsaccesskeyid: 'AKIDPOST', signature: v2, policy: text }), {
+      credentials,
+    }),
+    'AKIDPOST',
+  );
+  assert.match(
+    await fail({ awsaccesskeyid: 'AKIDPOST', signature: [...v2].reverse().join(''), policy: text }),
+    /^SignatureDoesNotMatch/,
+  );
+  assert.match(await fail({ awsaccesskeyid: 'NOBODY', signature: v2, policy: text }), /^InvalidAccessKeyId/);
+  assert.match(
+    await fail({ awsaccesskeyid: 'AKIDPOST', policy: text }),
+    /^InvalidArgument: Bucket POST must contain a field named 'signature'/,
+  );
 });

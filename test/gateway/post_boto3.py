@@ -5,7 +5,9 @@ built and sent with urllib (no S3 library on the wire). Prints one JSON object o
 Usage: post_boto3.py ENDPOINT KEY_ID SECRET BUCKET BIG_MIB
 """
 import base64
+import datetime
 import hashlib
+import hmac
 import json
 import sys
 import urllib.error
@@ -140,6 +142,33 @@ out["checksum_ok"] = post(p, "x", b"checked data")
 out["checksum_bad"] = post(p, "x", b"other data")
 out["checksum_head"] = s3.head_object(Bucket=bucket, Key="checked.txt", ChecksumMode="ENABLED").get("ChecksumSHA256")
 out["checksum_expected"] = digest
+
+# Signature Version 2 forms, as ceph's s3-tests make them (AWSAccessKeyId, base64 HMAC-SHA1).
+
+def v2_form(conditions, fields):
+    expiration = (datetime.datetime.utcnow() + datetime.timedelta(minutes=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": conditions}).encode()).decode()
+    signature = base64.b64encode(hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    return {
+        "url": "%s/%s" % (endpoint, bucket),
+        "fields": dict(fields, AWSAccessKeyId=key_id, signature=signature, policy=policy),
+    }
+
+
+v2_conditions = [
+    {"bucket": bucket},
+    ["starts-with", "$key", "v2/"],
+    {"acl": "private"},
+    ["starts-with", "$Content-Type", "text/plain"],
+    ["content-length-range", 0, 1024],
+]
+v2 = v2_form(v2_conditions, {"key": "v2/${filename}", "acl": "private", "Content-Type": "text/plain"})
+out["v2_ok"] = post(v2, "v2.txt", b"signed the old way")
+out["v2_get"] = s3.get_object(Bucket=bucket, Key="v2/v2.txt")["Body"].read().decode()
+out["v2_bad_signature"] = post(v2, "v2.txt", b"x", tamper={"signature": v2["fields"]["signature"][::-1]})
+out["v2_no_bucket_condition"] = post(
+    v2_form(v2_conditions[1:], {"key": "v2/a", "acl": "private", "Content-Type": "text/plain"}), "a", b"x"
+)
 
 # A large file streamed through the gateway (never held whole by the client or the gateway).
 size = int(big_mib) * 1024 * 1024

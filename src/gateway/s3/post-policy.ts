@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type CredentialSource, DEFAULT_REGION, deriveKey, hmacHex, parseAmzDate } from './auth.js';
 import { S3Error } from './errors.js';
 
@@ -24,8 +24,8 @@ export interface LengthRange {
   readonly max: number;
 }
 
-/** Fields no condition needs to cover. */
-const EXEMPT = new Set(['policy', 'x-amz-signature', 'file']);
+/** Fields no condition needs to cover (the signature fields of both versions, the file). */
+const EXEMPT = new Set(['policy', 'x-amz-signature', 'file', 'awsaccesskeyid', 'signature']);
 
 function invalidPolicy(why: string): S3Error {
   return new S3Error('InvalidPolicyDocument', `Invalid Policy: ${why}`);
@@ -123,6 +123,7 @@ export function checkPostPolicy(
   nowMs: number,
 ): LengthRange | undefined {
   if (nowMs > policy.expirationMs) throw notAllowed('Policy expired.');
+  // The bucket is an input too (from the URL): a policy must name it, as S3 requires.
   const covered = new Set<string>();
   let range: LengthRange | undefined;
   for (const c of policy.conditions) {
@@ -135,8 +136,8 @@ export function checkPostPolicy(
     if (value === undefined || !holds(c, value))
       throw notAllowed(`Policy Condition failed: ${conditionText(c)}`);
   }
-  const extra = [...fields.keys()].filter(
-    (f) => !EXEMPT.has(f) && !f.startsWith('x-ignore-') && !covered.has(f),
+  const extra = ['bucket', ...fields.keys()].filter(
+    (f, i, all) => all.indexOf(f) === i && !EXEMPT.has(f) && !f.startsWith('x-ignore-') && !covered.has(f),
   );
   if (extra.length > 0) throw notAllowed(`Extra input fields: ${extra.join(', ')}`);
   return range;
@@ -157,19 +158,62 @@ function missing(field: string): S3Error {
 
 /** Whether the form is signed at all (an unsigned form is an anonymous upload). */
 export function isSignedForm(fields: ReadonlyMap<string, string>): boolean {
-  return ['policy', 'x-amz-signature', 'x-amz-credential', 'x-amz-algorithm'].some((f) => fields.has(f));
+  return [
+    'policy',
+    'x-amz-signature',
+    'x-amz-credential',
+    'x-amz-algorithm',
+    'awsaccesskeyid',
+    'signature',
+  ].some((f) => fields.has(f));
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function signatureMismatch(policy: string): S3Error {
+  return new S3Error(
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    { extra: { StringToSign: policy } },
+  );
 }
 
 /**
- * Verifies a signed form's SigV4 signature: HMAC-SHA256 of the base64 policy with the signing key
- * of its credential's date and region. Returns the access key id.
+ * A Signature Version 2 form (AWSAccessKeyId, signature: base64 HMAC-SHA1 of the policy with the
+ * secret), as S3 still accepts for POST and as ceph's s3-tests and older SDKs sign them. Only
+ * POST uploads take V2; every other request needs SigV4.
+ */
+function verifyV2(fields: ReadonlyMap<string, string>, options: PostSignatureOptions): string {
+  for (const f of ['awsaccesskeyid', 'signature', 'policy']) if (!fields.has(f)) throw missing(f);
+  const id = fields.get('awsaccesskeyid')!;
+  const source = options.credentials;
+  const secret = typeof source === 'function' ? source(id) : source.get(id);
+  if (secret === undefined)
+    throw new S3Error(
+      'InvalidAccessKeyId',
+      'The AWS Access Key Id you provided does not exist in our records.',
+    );
+  const policy = fields.get('policy')!;
+  const expected = createHmac('sha1', secret).update(policy).digest('base64');
+  if (!sameText(expected, fields.get('signature')!)) throw signatureMismatch(policy);
+  return id;
+}
+
+/**
+ * Verifies a signed form's signature: SigV4 (HMAC-SHA256 of the base64 policy with the signing
+ * key of its credential's date and region), or V2 for a form with AWSAccessKeyId and no
+ * x-amz-algorithm. Returns the access key id.
  */
 export async function verifyPostSignature(
   fields: ReadonlyMap<string, string>,
   options: PostSignatureOptions,
 ): Promise<string> {
-  if (fields.has('awsaccesskeyid') || fields.has('signature'))
-    throw new S3Error('InvalidRequest', 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
+  if (!fields.has('x-amz-algorithm') && (fields.has('awsaccesskeyid') || fields.has('signature')))
+    return verifyV2(fields, options);
   for (const f of ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature', 'policy'])
     if (!fields.has(f)) throw missing(f);
   const algorithm = fields.get('x-amz-algorithm')!;
@@ -205,13 +249,7 @@ export async function verifyPostSignature(
     service: 's3',
   });
   const policy = fields.get('policy')!;
-  const expected = Buffer.from(hmacHex(key, policy));
-  const given = Buffer.from(fields.get('x-amz-signature')!.toLowerCase());
-  if (expected.length !== given.length || !timingSafeEqual(expected, given))
-    throw new S3Error(
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      { extra: { StringToSign: policy } },
-    );
+  if (!sameText(hmacHex(key, policy), fields.get('x-amz-signature')!.toLowerCase()))
+    throw signatureMismatch(policy);
   return parts[0]!;
 }
