@@ -334,6 +334,21 @@ describe('POST uploads and CORS with boto3, urllib and the aws CLI', () => {
       'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
     );
 
+    // The "*" rule: "*" to an unsigned request, the origin itself to a signed one (credentials).
+    const anyHead = await request(`${h.url}/web/hello.txt`, {
+      method: 'HEAD',
+      headers: { origin: 'http://any' },
+    });
+    await anyHead.body.dump();
+    assert.equal(anyHead.headers['access-control-allow-origin'], '*');
+    const signedHead = await request(`${h.url}/web/hello.txt`, {
+      method: 'HEAD',
+      headers: { origin: 'http://any', ...(await signedHeaders(`${h.url}/web/hello.txt`, 'HEAD')) },
+    });
+    await signedHead.body.dump();
+    assert.equal(signedHead.statusCode, 200);
+    assert.equal(signedHead.headers['access-control-allow-origin'], 'http://any');
+    assert.equal(signedHead.headers['access-control-allow-credentials'], 'true');
     await aws(h, ['s3api', 'delete-bucket-cors', '--bucket', 'web']);
     const gone = await aws(h, ['s3api', 'get-bucket-cors', '--bucket', 'web'], true);
     assert.match(gone.stderr, /NoSuchCORSConfiguration/);

@@ -177,6 +177,10 @@ test('answer headers: a specific origin is echoed with credentials, "*" is "*" w
   assert.equal(h['access-control-allow-origin'], '*');
   assert.equal(h['access-control-allow-credentials'], undefined);
   assert.equal(h['access-control-allow-headers'], undefined);
+  // A signed request matched by "*": the origin itself, with credentials (as S3 answers it).
+  const signed = Object.fromEntries(corsHeaders(any, { ...anyAsk, credentialed: true }));
+  assert.equal(signed['access-control-allow-origin'], 'http://elsewhere:81');
+  assert.equal(signed['access-control-allow-credentials'], 'true');
 });
 
 test('Access-Control-Request-Headers is split, trimmed and lower-cased', () => {

@@ -131,6 +131,8 @@ export interface CorsAsk {
   readonly method: string;
   /** Access-Control-Request-Headers, lower case; undefined for an actual (not preflight) request. */
   readonly headers?: readonly string[];
+  /** The request is signed (Authorization or a presigned URL): a "*" rule answers the origin itself. */
+  readonly credentialed?: boolean;
 }
 
 export interface CorsMatch {
@@ -161,7 +163,8 @@ export const CORS_VARY = 'Origin, Access-Control-Request-Headers, Access-Control
 /** The Access-Control-* headers of an answer to a matched request (name, value pairs). */
 export function corsHeaders(m: CorsMatch, ask: CorsAsk): [string, string][] {
   const out: [string, string][] = [];
-  const any = m.allowedOrigin === '*';
+  // "*" cannot answer a request with credentials (the Fetch standard): S3 then names the origin.
+  const any = m.allowedOrigin === '*' && ask.credentialed !== true;
   out.push(['access-control-allow-origin', any ? '*' : ask.origin]);
   out.push(['access-control-allow-methods', m.rule.allowedMethods.join(', ')]);
   // A specific origin may send credentials (cookies, auth); "*" may not, as the Fetch standard says.

@@ -105,7 +105,8 @@ export async function addCorsHeaders(
   if (origin === undefined || bucket === '') return;
   const rules = await rulesOf(fs, bucket);
   if (rules.length === 0) return;
-  const ask = { origin, method: req.method ?? 'GET' };
+  const credentialed = req.headers.authorization !== undefined || /[?&]X-Amz-Signature=/.test(req.url ?? '');
+  const ask = { origin, method: req.method ?? 'GET', credentialed };
   const match = matchCors(rules, ask);
   const headers: [string, string][] = match === undefined ? [['vary', CORS_VARY]] : corsHeaders(match, ask);
   if (res instanceof S3Response) for (const [k, v] of headers) res.common.push(k, v);
