@@ -207,7 +207,17 @@ async function upload(
   bucket: string,
   form: Form,
 ): Promise<void> {
-  const { fields } = form;
+  // The key's ${filename} is the file's name before anything is checked: conditions on $key see
+  // the key the object gets (S3 checks `["starts-with", "$key", "uploads/"]` against it).
+  const template = form.fields.get('key');
+  if (template === undefined)
+    throw new S3Error(
+      'InvalidArgument',
+      "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+      { extra: { ArgumentName: 'key', ArgumentValue: '' } },
+    );
+  const key = template.replaceAll(FILENAME_VARIABLE, form.file.filename);
+  const fields = new Map(form.fields).set('key', key);
   let auth: AuthResult = { kind: 'anonymous' };
   let principal: Principal | undefined;
   let range: LengthRange | undefined;
@@ -227,14 +237,6 @@ async function upload(
       );
     auth = { kind: 'signed', accessKeyId, payloadHash: UNSIGNED_PAYLOAD };
   }
-  const template = fields.get('key');
-  if (template === undefined)
-    throw new S3Error(
-      'InvalidArgument',
-      "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
-      { extra: { ArgumentName: 'key', ArgumentValue: '' } },
-    );
-  const key = template.replaceAll(FILENAME_VARIABLE, form.file.filename);
   validateKey(key);
   checkUnsupportedFields(fields);
   const access = await authorizeRequest({ fs: deps.fs, anonymousBuckets: deps.anonymousBuckets }, req, {
