@@ -464,6 +464,21 @@ def _():
     eq(st, 204, "case-insensitive names")
 
 
+@check("post: an unsigned form to a public-read-write bucket is an anonymous upload (204, 201 with the status)")
+def _():
+    b = new_bucket_name()
+    s3.create_bucket(Bucket=b, ACL="public-read-write")
+    st, _, body = post_form(b, [("key", "foo.txt"), ("acl", "public-read"), ("Content-Type", "text/plain")])
+    eq(st, 204, "anonymous %s" % body[:200])
+    eq(s3.get_object(Bucket=b, Key="foo.txt")["Body"].read(), b"bar", "body")
+    st, _, body = post_form(b, [("key", "foo.txt"), ("acl", "public-read"), ("success_action_status", "201"),
+                                ("Content-Type", "text/plain")])
+    eq((st, ET.fromstring(body).findtext("Key")), (201, "foo.txt"), "201")
+    private = new_bucket()
+    st, _, body = post_form(private, [("key", "foo.txt"), ("Content-Type", "text/plain")])
+    eq((st, error_code(body)), (403, "AccessDenied"), "private bucket")
+
+
 @check("post: success_action_status 201 (PostResponse Key), other values 204 empty; success_action_redirect 303")
 def _():
     b = new_bucket()
