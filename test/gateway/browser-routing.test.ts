@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { actionOf } from '../../src/gateway/s3/authorize.js';
+import { actionOf, decide } from '../../src/gateway/s3/authorize.js';
 import { resolveOperation, S3_OPERATION_NAMES } from '../../src/gateway/s3/operations.js';
 
 /** Which operation the browser requests resolve to, and the IAM action each is authorised as. */
@@ -38,4 +38,25 @@ test('CORS configuration needs the IAM CORS actions, a POST upload s3:PutObject'
   assert.equal(actionOf('PutBucketCors', 'b'), 's3:PutBucketCORS');
   assert.equal(actionOf('DeleteBucketCors', 'b'), 's3:PutBucketCORS');
   assert.equal(actionOf('PostObject', 'b'), 's3:PutObject');
+});
+
+test("only the bucket's owner (or root) may put, get or delete its CORS rules; anyone else is refused", () => {
+  const bucket = { owner: 'ana', anonymousRead: true };
+  const ask = (user: string | undefined, operation: string) =>
+    decide(
+      {
+        principal: user === undefined ? undefined : { name: user, root: user === 'strata' },
+        action: actionOf(operation, 'photos'),
+        bucket: 'photos',
+        key: '',
+      },
+      bucket,
+    ).allow;
+  for (const op of ['GetBucketCors', 'PutBucketCors', 'DeleteBucketCors']) {
+    assert.equal(ask('ana', op), true, `owner ${op}`);
+    assert.equal(ask('strata', op), true, `root ${op}`);
+    assert.equal(ask('bob', op), false, `other user ${op}`);
+    // Anonymous read of the bucket does not extend to its CORS configuration.
+    assert.equal(ask(undefined, op), false, `anonymous ${op}`);
+  }
 });
