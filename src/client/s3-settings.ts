@@ -41,6 +41,17 @@ export interface BucketSettings {
     readonly kmsKeyId?: string;
     readonly bucketKeyEnabled?: boolean;
   };
+  /** CORS rules (PutBucketCors), in their order: the gateway's cors.ts validates and applies them. */
+  readonly cors?: readonly StoredCorsRule[];
+}
+
+export interface StoredCorsRule {
+  readonly id?: string;
+  readonly allowedOrigins: readonly string[];
+  readonly allowedMethods: readonly string[];
+  readonly allowedHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds?: number;
 }
 
 export interface StoredGrant {

@@ -75,6 +75,14 @@ export const S3_STATUS = {
   'KMS.NotFoundException': 400,
   InvalidEncryptionAlgorithmError: 400,
   ServerSideEncryptionConfigurationNotFoundError: 404,
+  // Issue 18 (browsers: CORS and POST uploads), appended:
+  NoSuchCORSConfiguration: 404,
+  /** A CORS preflight no rule allows (S3's code for it). */
+  AccessForbidden: 403,
+  BadRequest: 400,
+  MalformedPOSTRequest: 400,
+  InvalidPolicyDocument: 400,
+  IncorrectNumberOfFilesInPostRequest: 400,
 } as const satisfies Record<string, number>;
 
 export type S3Code = keyof typeof S3_STATUS;

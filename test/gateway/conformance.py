@@ -381,15 +381,227 @@ def _():
 @check("errors: a subresource we do not implement answers 501 NotImplemented in XML")
 def _():
     b = new_bucket()
-    expect_error(501, "NotImplemented", s3.get_bucket_cors, Bucket=b)
     expect_error(501, "NotImplemented", s3.put_bucket_versioning, Bucket=b,
                  VersioningConfiguration={"Status": "Enabled"})
     expect_error(501, "NotImplemented", s3.get_bucket_lifecycle_configuration, Bucket=b)
     expect_error(404, "ServerSideEncryptionConfigurationNotFoundError", s3.get_bucket_encryption, Bucket=b)
+
+
+@check("browsers: CORS rules round-trip (none: 404 NoSuchCORSConfiguration); a POST form without a file is 400")
+def _():
+    b = new_bucket()
+    expect_error(404, "NoSuchCORSConfiguration", s3.get_bucket_cors, Bucket=b)
+    rules = [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": [], "ExposeHeaders": []}]
+    s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": rules})
+    eq(s3.get_bucket_cors(Bucket=b)["CORSRules"], [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}], "rules")
+    s3.delete_bucket_cors(Bucket=b)
+    expect_error(404, "NoSuchCORSConfiguration", s3.get_bucket_cors, Bucket=b)
     form = b"--xx\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nfoo.txt\r\n--xx--\r\n"
     st, _, body = raw("POST", "/%s" % b, {"Content-Type": "multipart/form-data; boundary=xx",
                                           "Content-Length": str(len(form))}, form)
-    eq((st, error_code(body)), (501, "NotImplemented"), "POST form upload")
+    eq((st, error_code(body)), (400, "IncorrectNumberOfFilesInPostRequest"), "POST form without a file")
+
+
+def form_body(fields, file_name="file", content=b"bar"):
+    """multipart/form-data as python-requests sends it (every part with a filename), file last."""
+    boundary = "conf" + RUN
+    out = b""
+    for k, v in fields:
+        out += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n\r\n" % (boundary, k, k)).encode()
+        out += (v if isinstance(v, bytes) else v.encode()) + b"\r\n"
+    out += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n\r\n" % (boundary, file_name)).encode()
+    out += content + ("\r\n--%s--\r\n" % boundary).encode()
+    return boundary, out
+
+
+def post_form(bucket, fields, file_name="file", content=b"bar"):
+    boundary, body = form_body(fields, file_name, content)
+    return raw("POST", "/%s" % bucket, {"Content-Type": "multipart/form-data; boundary=" + boundary,
+                                         "Content-Length": str(len(body))}, body)
+
+
+def v2_policy(doc):
+    """A base64 policy and its Signature Version 2 (base64 HMAC-SHA1), as s3-tests sign POST forms."""
+    import hmac
+    policy = base64.b64encode(json.dumps(doc).encode())
+    return policy.decode(), base64.b64encode(hmac.new(SECRET.encode(), policy, hashlib.sha1).digest()).decode()
+
+
+def in_minutes(m):
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text_conditions(b, extra=()):
+    return [{"bucket": b}, ["starts-with", "$key", "foo"], {"acl": "private"},
+            ["starts-with", "$Content-Type", "text/plain"], ["content-length-range", 0, 1024]] + list(extra)
+
+
+def signed_fields(doc, fields, key_field="key"):
+    policy, sig = v2_policy(doc)
+    out = list(fields)
+    out[1:1] = [("AWSAccessKeyId", ACCESS), ("signature", sig), ("policy", policy)]
+    return out
+
+
+@check("post: a V2-signed form uploads (204); ${filename}, x-ignore-*, mixed-case names; object and metadata stored")
+def _():
+    b = new_bucket()
+    doc = {"expiration": in_minutes(100), "conditions": text_conditions(b, [["starts-with", "$x-amz-meta-foo", "bar"]])}
+    st, _, body = post_form(b, signed_fields(doc, [("key", "foo.txt"), ("acl", "private"), ("Content-Type", "text/plain"),
+                                                   ("x-amz-meta-foo", "barclamp"), ("x-ignore-foo", "bar")]))
+    eq(st, 204, "status %s" % body[:200])
+    o = s3.get_object(Bucket=b, Key="foo.txt")
+    eq((o["Body"].read(), o["Metadata"], o["ContentType"]), (b"bar", {"foo": "barclamp"}, "text/plain"), "object")
+    st, _, _ = post_form(b, signed_fields(doc, [("key", "${filename}"), ("acl", "private"), ("Content-Type", "text/plain"),
+                                                ("x-amz-meta-foo", "bar")]), file_name="foo-named.txt")
+    eq(st, 204, "key from filename")
+    eq(s3.get_object(Bucket=b, Key="foo-named.txt")["Body"].read(), b"bar", "named object")
+    mixed = {"expiration": in_minutes(100), "conditions": [{"bUcKeT": b}, ["StArTs-WiTh", "$KeY", "foo"], {"AcL": "private"},
+                                                           ["StArTs-WiTh", "$CoNtEnT-TyPe", "text/plain"]]}
+    policy, sig = v2_policy(mixed)
+    st, _, _ = post_form(b, [("kEy", "foo.txt"), ("AWSAccessKeyId", ACCESS), ("aCl", "private"), ("signature", sig),
+                             ("pOLICy", policy), ("Content-Type", "text/plain")])
+    eq(st, 204, "case-insensitive names")
+
+
+@check("post: an unsigned form to a public-read-write bucket is an anonymous upload (204, 201 with the status)")
+def _():
+    b = new_bucket_name()
+    s3.create_bucket(Bucket=b, ACL="public-read-write")
+    st, _, body = post_form(b, [("key", "foo.txt"), ("acl", "public-read"), ("Content-Type", "text/plain")])
+    eq(st, 204, "anonymous %s" % body[:200])
+    eq(s3.get_object(Bucket=b, Key="foo.txt")["Body"].read(), b"bar", "body")
+    st, _, body = post_form(b, [("key", "foo.txt"), ("acl", "public-read"), ("success_action_status", "201"),
+                                ("Content-Type", "text/plain")])
+    eq((st, ET.fromstring(body).findtext("Key")), (201, "foo.txt"), "201")
+    private = new_bucket()
+    st, _, body = post_form(private, [("key", "foo.txt"), ("Content-Type", "text/plain")])
+    eq((st, error_code(body)), (403, "AccessDenied"), "private bucket")
+
+
+@check("post: success_action_status 201 (PostResponse Key), other values 204 empty; success_action_redirect 303")
+def _():
+    b = new_bucket()
+    redirect = "%s/%s" % (ENDPOINT, b)
+    doc = {"expiration": in_minutes(100), "conditions": text_conditions(b, [["eq", "$success_action_status", "201"]])}
+    st, _, body = post_form(b, signed_fields(doc, [("key", "foo.txt"), ("acl", "private"), ("Content-Type", "text/plain"),
+                                                   ("success_action_status", "201")]))
+    eq((st, ET.fromstring(body).findtext("Key")), (201, "foo.txt"), "201")
+    doc = {"expiration": in_minutes(100), "conditions": text_conditions(b, [["eq", "$success_action_status", "404"]])}
+    st, _, body = post_form(b, signed_fields(doc, [("key", "foo.txt"), ("acl", "private"), ("Content-Type", "text/plain"),
+                                                   ("success_action_status", "404")]))
+    eq((st, body), (204, b""), "other status")
+    doc = {"expiration": in_minutes(100), "conditions": text_conditions(b, [["eq", "$success_action_redirect", redirect]])}
+    st, hdrs, _ = post_form(b, signed_fields(doc, [("key", "foo.txt"), ("acl", "private"), ("Content-Type", "text/plain"),
+                                                   ("success_action_redirect", redirect)]))
+    etag = s3.head_object(Bucket=b, Key="foo.txt")["ETag"].strip('"')
+    eq((st, hdrs.get("location")), (303, "%s?bucket=%s&key=foo.txt&etag=%%22%s%%22" % (redirect, b, etag)), "redirect")
+
+
+@check("post: refusals: bad signature / key 403, policy conditions 403 (bucket, field, expired), malformed policy 400")
+def _():
+    b = new_bucket()
+    other = new_bucket()
+    fields = [("key", "foo.txt"), ("acl", "private"), ("Content-Type", "text/plain")]
+    good = {"expiration": in_minutes(100), "conditions": text_conditions(b)}
+    cases = []
+    f = signed_fields(good, fields)
+    f[2] = ("signature", f[2][1][::-1])
+    cases.append(("reversed signature", b, f, 403))
+    f = signed_fields(good, fields)
+    f[1] = ("AWSAccessKeyId", ACCESS[::-1])
+    cases.append(("unknown key", b, f, 403))
+    cases.append(("no bucket condition", b, signed_fields({"expiration": in_minutes(100), "conditions": text_conditions(b)[1:]}, fields), 403))
+    cases.append(("another bucket", other, signed_fields(good, fields + [("bucket", b)]), 403))
+    cases.append(("condition on a missing field", b, signed_fields(
+        {"expiration": in_minutes(100), "conditions": text_conditions(b, [["starts-with", "$x-amz-meta-foo", "bar"]])}, fields), 403))
+    cases.append(("eq fails", b, signed_fields(
+        {"expiration": in_minutes(100), "conditions": text_conditions(b, [["eq", "$x-amz-meta-foo", ""]])}, fields + [("x-amz-meta-foo", "barclamp")]), 403))
+    cases.append(("expired", b, signed_fields({"expiration": in_minutes(-100), "conditions": text_conditions(b)}, fields), 403))
+    cases.append(("no expiration", b, signed_fields({"conditions": text_conditions(b)}, fields), 400))
+    cases.append(("EXPIRATION", b, signed_fields({"EXPIRATION": in_minutes(100), "conditions": text_conditions(b)}, fields), 400))
+    cases.append(("CONDITIONS", b, signed_fields({"expiration": in_minutes(100), "CONDITIONS": text_conditions(b)}, fields), 400))
+    cases.append(("date format", b, signed_fields({"expiration": str(datetime.datetime.now(datetime.timezone.utc)), "conditions": text_conditions(b)}, fields), 400))
+    cases.append(("empty condition", b, signed_fields({"expiration": in_minutes(100), "conditions": [{}]}, fields), 400))
+    for rng in ([0], [-1, 0]):
+        cases.append(("range %s" % rng, b, signed_fields({"expiration": in_minutes(100), "conditions": text_conditions(b)[:-1] + [["content-length-range"] + rng]}, fields), 400))
+    cases.append(("too large", b, signed_fields({"expiration": in_minutes(100), "conditions": text_conditions(b)[:-1] + [["content-length-range", 0, 0]]}, fields), 400))
+    cases.append(("too small", b, signed_fields({"expiration": in_minutes(100), "conditions": text_conditions(b)[:-1] + [["content-length-range", 512, 1000]]}, fields), 400))
+    f = signed_fields(good, fields)
+    del f[2]
+    cases.append(("no signature", b, f, 400))
+    cases.append(("no key", b, signed_fields({"expiration": in_minutes(100), "conditions": [c for c in text_conditions(b) if "$key" not in c]}, fields[1:]), 400))
+    got = [(name, post_form(bucket, f)[0]) for name, bucket, f, _ in cases]
+    eq(got, [(name, want) for name, _, _, want in cases], "statuses")
+    expect_error(404, None, s3.head_object, Bucket=b, Key="foo.txt")
+
+
+@check("cors: Access-Control-* on actual requests and preflights chosen by the first matching rule")
+def _():
+    b = new_bucket()
+    s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["PUT", "DELETE"], "AllowedOrigins": ["http://www.example1.com"], "AllowedHeaders": ["*"]},
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"]},
+        {"AllowedMethods": ["DELETE"], "AllowedOrigins": ["http://www.example2.com", "http://www.example3.com"], "AllowedHeaders": ["*"]},
+    ]})
+
+    def cors(method, path, headers):
+        st, h, _ = raw(method, path, headers)
+        return st, h.get("access-control-allow-origin"), h.get("access-control-allow-methods")
+
+    obj = "/%s/bar" % b
+    got = [
+        cors("GET", "/" + b, {})[1:],
+        cors("GET", "/" + b, {"Origin": "http://www.example1.com"})[1:],
+        cors("PUT", obj, {"Origin": "http://www.example1.com"})[1:],
+        cors("DELETE", obj, {"Origin": "http://www.example3.com"})[1:],
+        cors("PUT", obj, {"Origin": "http://www.example3.com"})[1:],
+        cors("DELETE", obj, {"Origin": "http://not.exists"})[1:],
+        cors("OPTIONS", "/" + b, {"Origin": "http://www.example1.com", "Access-Control-Request-Method": "GET"}),
+        cors("OPTIONS", "/" + b, {"Origin": "http://www.example1.com", "Access-Control-Request-Method": "DELETE"}),
+        cors("OPTIONS", "/" + b, {"Origin": "http://www.example2.com", "Access-Control-Request-Method": "DELETE"}),
+        cors("OPTIONS", "/" + b, {"Origin": "http://www.example2.com", "Access-Control-Request-Method": "PUT"}),
+        cors("OPTIONS", "/" + b, {"Origin": "http://not.exists", "Access-Control-Request-Method": "PUT"}),
+    ]
+    eq(got, [
+        (None, None), ("*", "GET"), ("http://www.example1.com", "PUT, DELETE"), ("http://www.example3.com", "DELETE"),
+        (None, None), (None, None),
+        (200, "*", "GET"), (200, "http://www.example1.com", "PUT, DELETE"), (200, "http://www.example2.com", "DELETE"),
+        (403, None, None), (403, None, None),
+    ], "answers")
+
+
+@check("cors: preflight Access-Control-Request-Headers must each match an AllowedHeader")
+def _():
+    b = new_bucket()
+    s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "AllowedHeaders": ["x-amz-meta-header1"]},
+        {"AllowedMethods": ["PUT"], "AllowedOrigins": ["http://www.example.com"], "AllowedHeaders": ["x-amz-meta-header2", "x-amz-meta-header3"]},
+        {"AllowedMethods": ["DELETE"], "AllowedOrigins": ["http://www.example1.com"], "AllowedHeaders": []},
+    ]})
+
+    def pre(origin, method, req_headers=None):
+        h = {"Origin": origin, "Access-Control-Request-Method": method}
+        if req_headers:
+            h["Access-Control-Request-Headers"] = req_headers
+        st, hdrs, _ = raw("OPTIONS", "/" + b, h)
+        return st, hdrs.get("access-control-allow-origin"), hdrs.get("access-control-allow-headers")
+
+    eq([
+        pre("http://any.origin", "GET", "x-amz-meta-header1"),
+        pre("http://www.example.com", "PUT", "x-amz-meta-header1"),
+        pre("http://www.example.com", "PUT", "x-amz-meta-header2, x-amz-meta-header3"),
+        pre("http://www.example.com", "PUT"),
+        pre("http://www.example1.com", "DELETE", "x-amz-meta-header"),
+        pre("http://www.example1.com", "DELETE"),
+    ], [
+        (200, "*", "x-amz-meta-header1"),
+        (403, None, None),
+        (200, "http://www.example.com", "x-amz-meta-header2, x-amz-meta-header3"),
+        (200, "http://www.example.com", None),
+        (403, None, None),
+        (200, "http://www.example1.com", None),
+    ], "preflights")
 
 
 # ---------------------------------------------------------------- put / get / head

@@ -106,7 +106,7 @@ export function parseAmzDate(s: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
 }
 
-interface Credential {
+export interface Credential {
   accessKeyId: string;
   shortDate: string;
   region: string;
@@ -213,7 +213,7 @@ export async function authenticate(
 const signingKeys = new Map<string, Promise<Uint8Array>>();
 const MAX_SIGNING_KEYS = 1024;
 
-async function deriveKey(source: CredentialSource, cred: Credential): Promise<Uint8Array> {
+export async function deriveKey(source: CredentialSource, cred: Credential): Promise<Uint8Array> {
   const secret = lookupSecret(source, cred.accessKeyId);
   if (secret === undefined) {
     throw new S3Error(

@@ -128,6 +128,10 @@ const ACTIONS: Readonly<Record<string, string>> = {
   GetBucketOwnershipControls: 's3:GetBucketOwnershipControls',
   PutBucketOwnershipControls: 's3:PutBucketOwnershipControls',
   DeleteBucketOwnershipControls: 's3:PutBucketOwnershipControls',
+  GetBucketCors: 's3:GetBucketCORS',
+  PutBucketCors: 's3:PutBucketCORS',
+  DeleteBucketCors: 's3:PutBucketCORS',
+  PostObject: 's3:PutObject',
 };
 
 /**

@@ -6,13 +6,16 @@ import { withRequestId } from '../../core/request-context.js';
 import { RequestHistogram } from '../../core/request-metrics.js';
 import { authorizeRequest } from './access.js';
 import { checkWriteAcl, WRITES_WITH_ACL } from './acl.js';
-import { authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
+import { type AuthResult, authenticate, type CredentialSource, DEFAULT_REGION, parseQuery } from './auth.js';
+import type { BucketAccess } from './authorize.js';
 import type { Ctx, GatewayLimits } from './context.js';
+import { addCorsHeaders, preflight } from './cors.js';
 import { S3Error, toS3Error } from './errors.js';
 import { newRequestId, S3Response, sendError } from './http.js';
 import { isAddressableBucket } from './keys.js';
 import { ListingCache } from './listing.js';
-import { resolveOperation, type S3Operation } from './operations.js';
+import { CORS_PREFLIGHT, POST_OBJECT, resolveOperation, type S3Operation } from './operations.js';
+import { postObject } from './post-object.js';
 import type { SseKeyring } from './sse-keys.js';
 import { type Principal, ROOT_PRINCIPAL, type UserDirectory } from './users.js';
 
@@ -70,6 +73,36 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
           help: 'S3 gateway requests until their response completed, by S3 operation and HTTP status',
           labels: ['operation', 'status'],
         });
+
+  function context(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    bucket: string,
+    key: string,
+    query: ReadonlyMap<string, string>,
+    auth: AuthResult,
+    principal: Principal | undefined,
+    bucketAccess: BucketAccess | undefined,
+  ): Ctx {
+    return {
+      fs,
+      cache,
+      limits,
+      region,
+      req,
+      res,
+      bucket,
+      key,
+      query,
+      auth,
+      principal,
+      bucketAccess,
+      userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
+      requestId,
+      ...(options.sse !== undefined ? { sse: options.sse } : {}),
+    };
+  }
 
   /** Times the request until its response is done; the request id goes with every log line. */
   function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -144,17 +177,26 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       for (const [k, v] of pairs) if (!query.has(k)) query.set(k, v);
       const op = resolveOperation(req.method ?? 'GET', bucket, key, query, req.headers);
       operation.current = op;
-      // Browser-form uploads carry their signature in the form, not the request: refused as a
-      // feature before authentication, so clients learn it is unsupported rather than unsigned.
-      if (
-        req.method === 'POST' &&
-        bucket !== '' &&
-        key === '' &&
-        (req.headers['content-type'] ?? '').startsWith('multipart/form-data')
-      )
-        throw new S3Error(
-          'NotImplemented',
-          'POST object uploads (HTML forms) are not implemented by this gateway',
+      // Browsers: an Origin the bucket's CORS rules allow gets Access-Control-* on every answer
+      // (errors too); a preflight needs no credentials; a form upload carries them in its fields.
+      if (req.headers.origin !== undefined && op.name !== CORS_PREFLIGHT)
+        await addCorsHeaders(fs, bucket, req, res);
+      if (op.name === CORS_PREFLIGHT) return await preflight(fs, bucket, req, res);
+      if (op.name === POST_OBJECT)
+        return await postObject(
+          {
+            fs,
+            credentials,
+            region,
+            limits,
+            anonymousBuckets: anonymous,
+            principalOf,
+            context: (objectKey, auth, principal, bucketAccess) =>
+              context(req, res, requestId, bucket, objectKey, query, auth, principal, bucketAccess),
+          },
+          req,
+          res,
+          bucket,
         );
       const auth = await authenticate(req, { rawPath, rawQuery, pairs }, { credentials, region });
       const principal = auth.kind === 'anonymous' ? undefined : principalOf(auth.accessKeyId);
@@ -173,23 +215,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       });
       // Authorised: a client waiting on "Expect: 100-continue" may send its body now.
       if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
-      const ctx: Ctx = {
-        fs,
-        cache,
-        limits,
-        region,
-        req,
-        res,
-        bucket,
-        key,
-        query,
-        auth,
-        principal,
-        bucketAccess,
-        userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
-        requestId,
-        ...(options.sse !== undefined ? { sse: options.sse } : {}),
-      };
+      const ctx = context(req, res, requestId, bucket, key, query, auth, principal, bucketAccess);
       if (WRITES_WITH_ACL.has(op.name)) await checkWriteAcl(ctx);
       await op.run(ctx);
     } catch (err) {

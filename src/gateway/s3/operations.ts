@@ -5,6 +5,7 @@ import * as controls from './bucket-controls.js';
 import * as buckets from './buckets.js';
 import type { Ctx } from './context.js';
 import { copyObject } from './copy.js';
+import * as cors from './cors.js';
 import { deleteObject, deleteObjects } from './delete.js';
 import { S3Error } from './errors.js';
 import { sendXml } from './http.js';
@@ -30,8 +31,10 @@ export interface S3Operation {
 /** Bucket subresources served at the bucket (bucket-controls.ts); on an object they are 501. */
 const BUCKET_CONTROLS = ['policy', 'publicAccessBlock', 'ownershipControls', 'encryption'];
 
+/** Bucket subresources served at the bucket (cors.ts); on an object they are 501 as well. */
+const BUCKET_CORS = ['cors'];
+
 const SUBRESOURCES_NOT_IMPLEMENTED = [
-  'cors',
   'lifecycle',
   'website',
   'replication',
@@ -50,6 +53,10 @@ const SUBRESOURCES_NOT_IMPLEMENTED = [
   'select',
   'torrent',
 ];
+
+/** Operation names the gateway serves before authentication. */
+export const CORS_PREFLIGHT = 'CorsPreflight';
+export const POST_OBJECT = 'PostObject';
 
 const METHOD_NOT_ALLOWED = 'The specified method is not allowed against this resource.';
 
@@ -94,6 +101,13 @@ const OPS = {
   GetBucketEncryption: op('GetBucketEncryption', encryption.getBucketEncryption),
   PutBucketEncryption: op('PutBucketEncryption', encryption.putBucketEncryption),
   DeleteBucketEncryption: op('DeleteBucketEncryption', encryption.deleteBucketEncryption),
+  GetBucketCors: op('GetBucketCors', cors.getBucketCors),
+  PutBucketCors: op('PutBucketCors', cors.putBucketCors),
+  DeleteBucketCors: op('DeleteBucketCors', cors.deleteBucketCors),
+  // Both are served by the gateway before header authentication (gateway.ts): a preflight carries
+  // no credentials, a form upload carries them in its fields. Reaching run() is a routing bug.
+  CorsPreflight: refused(CORS_PREFLIGHT, () => new S3Error('InternalError', 'preflight not routed')),
+  PostObject: refused(POST_OBJECT, () => new S3Error('InternalError', 'POST upload not routed')),
   PutBucketSubresource: refused(
     'Unknown',
     () => new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway'),
@@ -131,7 +145,11 @@ export function resolveOperation(
   q: ReadonlyMap<string, string>,
   headers: IncomingHttpHeaders,
 ): S3Operation {
-  for (const s of [...SUBRESOURCES_NOT_IMPLEMENTED, ...(key === '' ? [] : BUCKET_CONTROLS)]) {
+  if (method === 'OPTIONS' && bucket !== '') return OPS.CorsPreflight;
+  for (const s of [
+    ...SUBRESOURCES_NOT_IMPLEMENTED,
+    ...(key === '' ? [] : [...BUCKET_CONTROLS, ...BUCKET_CORS]),
+  ]) {
     if (q.has(s))
       return refused(
         'Unknown',
@@ -139,7 +157,7 @@ export function resolveOperation(
       );
   }
   if (bucket === '') return method === 'GET' ? OPS.ListBuckets : OPS.MethodNotAllowed;
-  if (key === '') return bucketOperation(method, q);
+  if (key === '') return bucketOperation(method, q, headers);
   const versionId = q.get('versionId');
   const found = objectOperation(method, q, headers);
   if (versionId !== undefined && versionId !== 'null')
@@ -156,10 +174,15 @@ function controlOperation(method: string, q: ReadonlyMap<string, string>): S3Ope
   if (q.has('publicAccessBlock')) return OPS[`${verb}PublicAccessBlock`];
   if (q.has('ownershipControls')) return OPS[`${verb}BucketOwnershipControls`];
   if (q.has('encryption')) return OPS[`${verb}BucketEncryption`];
+  if (q.has('cors')) return OPS[`${verb}BucketCors`];
   return undefined;
 }
 
-function bucketOperation(method: string, q: ReadonlyMap<string, string>): S3Operation {
+function bucketOperation(
+  method: string,
+  q: ReadonlyMap<string, string>,
+  headers: IncomingHttpHeaders,
+): S3Operation {
   const control = controlOperation(method, q);
   if (control !== undefined) return control;
   switch (method) {
@@ -181,6 +204,8 @@ function bucketOperation(method: string, q: ReadonlyMap<string, string>): S3Oper
       return OPS.DeleteBucket;
     case 'POST':
       if (q.has('delete')) return OPS.DeleteObjects;
+      if ((headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data'))
+        return OPS.PostObject;
       break;
   }
   return OPS.MethodNotAllowed;
