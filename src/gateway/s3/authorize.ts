@@ -101,6 +101,8 @@ const ACTIONS: Readonly<Record<string, string>> = {
   GetBucketAcl: 's3:GetBucketAcl',
   PutBucketAcl: 's3:PutBucketAcl',
   GetBucketTagging: 's3:GetBucketTagging',
+  PutBucketTagging: 's3:PutBucketTagging',
+  DeleteBucketTagging: 's3:PutBucketTagging',
   GetObject: 's3:GetObject',
   HeadObject: 's3:GetObject',
   GetObjectAttributes: 's3:GetObjectAttributes',
@@ -157,6 +159,8 @@ const OBJECT_PERMISSION_ACTIONS: Readonly<Record<Permission, readonly string[]>>
 export const OBJECT_ACL_ACTIONS: ReadonlySet<string> = new Set(
   Object.values(OBJECT_PERMISSION_ACTIONS).flat(),
 );
+/** Actions the s3:prefix condition key applies to (a ?prefix= elsewhere is no listing's). */
+const PREFIX_ACTIONS: ReadonlySet<string> = new Set(['s3:ListBucket', 's3:ListBucketVersions']);
 const POLICY_ADMIN_ACTIONS = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
 function granted(
@@ -195,7 +199,7 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
         action: req.action,
         resource: resourceOf(req.bucket, req.key),
         sourceIp: req.sourceIp,
-        prefix: req.prefix,
+        prefix: PREFIX_ACTIONS.has(req.action) ? req.prefix : undefined,
       },
       pab?.RestrictPublicBuckets ? isPublicStatement : undefined,
     );
