@@ -1,0 +1,418 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { USERS_REFRESH_MS } from '../../src/gateway/s3/users.js';
+import { type RunningStrata, runCli, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
+import { type Run, run } from './harness.js';
+
+/**
+ * Two S3 users of one real `strata local`, created with `strata s3 user add --json`, driven by the
+ * aws CLI (alice) and boto3 (bob): each owns what it creates and sees nothing of the other's
+ * until given read-only access (a bucket policy, then separately ACL grants); a removed key stops
+ * working within the documented bound; anonymous GETs follow policy and public access block.
+ */
+
+const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
+const ROOT_KEY = 'ROOTKEYUSERSTEST';
+const ROOT_SECRET = 'root-secret-users-test';
+
+interface Key {
+  readonly name: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata local', () => {
+  let local: RunningStrata;
+  let cleanup: () => Promise<void>;
+  let s3: string;
+  let work: string;
+  let awsConfig: string;
+  let alice: Key;
+  let bob: Key;
+
+  const cli = async (...args: string[]) => {
+    const r = await runCli(args, { registry: local.registry });
+    assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const awsEnv = (k: Key): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_CONFIG_FILE: awsConfig,
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
+    AWS_ACCESS_KEY_ID: k.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: k.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  });
+  /** The aws CLI as `k`; with `fails`, the error code it printed (the call must fail). */
+  const aws = async (k: Key, args: string[], fails?: 'fails'): Promise<Run> => {
+    const r = await run('aws', ['--endpoint-url', s3, ...args], awsEnv(k));
+    if (fails === undefined) assert.equal(r.code, 0, `aws ${args.join(' ')} as ${k.name}: ${r.stderr}`);
+    else assert.notEqual(r.code, 0, `aws ${args.join(' ')} as ${k.name} should fail: ${r.stdout}`);
+    return r;
+  };
+  const awsJson = async (k: Key, args: string[]) => JSON.parse((await aws(k, args)).stdout) as unknown;
+  /** boto3 calls as `k`: one answer per call ("ok", a value, or "STATUS Code"). */
+  const boto = async (k: Key, calls: [string, Record<string, unknown>][]): Promise<unknown[]> => {
+    const r = await run(
+      '/usr/bin/python3',
+      [BOTO, s3, k.accessKeyId, k.secretAccessKey],
+      process.env,
+      JSON.stringify(calls),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as unknown[];
+  };
+  const anonymousGet = async (path: string) => (await fetch(`${s3}${path}`)).status;
+
+  before(async () => {
+    const tmp = await tempDir('s3users');
+    cleanup = tmp.cleanup;
+    const store = join(tmp.dir, 'store');
+    work = join(tmp.dir, 'work');
+    await mkdir(store, { recursive: true });
+    await mkdir(work, { recursive: true });
+    awsConfig = join(work, 'aws-config');
+    await writeFile(
+      awsConfig,
+      '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n',
+    );
+    await writeFile(join(work, 'hello.txt'), 'hello from alice\n');
+    local = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/=file://${store}`], {
+      STRATA_S3_ACCESS_KEY_ID: ROOT_KEY,
+      STRATA_S3_SECRET_ACCESS_KEY: ROOT_SECRET,
+    });
+    s3 = local.ready.addresses.s3!;
+    alice = JSON.parse(await cli('s3', 'user', 'add', '--json', 'alice')) as Key;
+    bob = JSON.parse(await cli('s3', 'user', 'add', '--json', 'bob')) as Key;
+    assert.equal(alice.name, 'alice');
+    assert.match(alice.accessKeyId, /^SK[A-Z2-7]{18}$/);
+    assert.equal(alice.secretAccessKey.length, 40);
+  });
+  after(async () => {
+    await local?.stop();
+    await cleanup?.();
+  });
+
+  test('each creates a bucket; neither lists, reads, writes or deletes in the other’s (403 AccessDenied)', async () => {
+    await aws(alice, ['s3', 'mb', 's3://alice-data']);
+    await aws(alice, ['s3', 'cp', join(work, 'hello.txt'), 's3://alice-data/hello.txt']);
+    assert.deepEqual(
+      await boto(bob, [
+        ['create_bucket', { Bucket: 'bob-data' }],
+        ['put_object', { Bucket: 'bob-data', Key: 'b.txt', Body: 'bob was here' }],
+        ['list_buckets', {}],
+        ['list_objects_v2', { Bucket: 'alice-data' }],
+        ['get_object', { Bucket: 'alice-data', Key: 'hello.txt' }],
+        ['put_object', { Bucket: 'alice-data', Key: 'intruder.txt', Body: 'x' }],
+        ['delete_object', { Bucket: 'alice-data', Key: 'hello.txt' }],
+        ['get_bucket_acl', { Bucket: 'alice-data' }],
+        ['put_bucket_policy', { Bucket: 'alice-data', Policy: '{"Statement":[]}' }],
+        ['delete_bucket', { Bucket: 'alice-data' }],
+        // The name is taken by someone else; one's own again is "already owned".
+        ['create_bucket', { Bucket: 'alice-data' }],
+        ['create_bucket', { Bucket: 'bob-data' }],
+      ]),
+      [
+        'ok',
+        'ok',
+        ['bob-data'],
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '409 BucketAlreadyExists',
+        '409 BucketAlreadyOwnedByYou',
+      ],
+    );
+    const mine = (await awsJson(alice, ['s3api', 'list-buckets'])) as {
+      Buckets: { Name: string }[];
+      Owner: { ID: string };
+    };
+    assert.deepEqual(
+      mine.Buckets.map((b) => b.Name),
+      ['alice-data'],
+    );
+    assert.equal(mine.Owner.ID, 'alice');
+    for (const args of [
+      ['s3', 'ls', 's3://bob-data'],
+      ['s3', 'cp', 's3://bob-data/b.txt', join(work, 'stolen')],
+      ['s3', 'cp', join(work, 'hello.txt'), 's3://bob-data/alice.txt'],
+      ['s3api', 'delete-object', '--bucket', 'bob-data', '--key', 'b.txt'],
+    ]) {
+      const r = await aws(alice, args, 'fails');
+      assert.match(r.stderr, /AccessDenied|Forbidden/, args.join(' '));
+    }
+    // The owner's own objects are hers; root sees every bucket.
+    assert.equal(
+      (await aws(alice, ['s3', 'cp', 's3://alice-data/hello.txt', '-'])).stdout,
+      'hello from alice\n',
+    );
+    const rootKey = { name: 'root', accessKeyId: ROOT_KEY, secretAccessKey: ROOT_SECRET };
+    assert.deepEqual(await boto(rootKey, [['list_buckets', {}]]), [['alice-data', 'bob-data']]);
+  });
+
+  test('read-only by bucket policy: bob lists and reads alice-data, cannot write; removing the policy ends it', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'BobReads',
+          Effect: 'Allow',
+          Principal: { AWS: ['bob'] },
+          Action: ['s3:GetObject', 's3:ListBucket'],
+          Resource: ['arn:aws:s3:::alice-data', 'arn:aws:s3:::alice-data/*'],
+        },
+      ],
+    });
+    await aws(alice, ['s3api', 'put-bucket-policy', '--bucket', 'alice-data', '--policy', policy]);
+    assert.deepEqual(
+      JSON.parse(
+        (
+          (await awsJson(alice, ['s3api', 'get-bucket-policy', '--bucket', 'alice-data'])) as {
+            Policy: string;
+          }
+        ).Policy,
+      ),
+      JSON.parse(policy),
+    );
+    assert.deepEqual(
+      await boto(bob, [
+        ['list_objects_v2', { Bucket: 'alice-data' }],
+        ['get_object', { Bucket: 'alice-data', Key: 'hello.txt' }],
+        ['head_object', { Bucket: 'alice-data', Key: 'hello.txt' }],
+        ['put_object', { Bucket: 'alice-data', Key: 'intruder.txt', Body: 'x' }],
+        ['delete_object', { Bucket: 'alice-data', Key: 'hello.txt' }],
+        ['copy_object', { Bucket: 'alice-data', Key: 'copy.txt', CopySource: 'alice-data/hello.txt' }],
+        ['put_bucket_policy', { Bucket: 'alice-data', Policy: policy }],
+        // A copy out of alice-data into bob's own bucket is a read there: allowed.
+        ['copy_object', { Bucket: 'bob-data', Key: 'copied.txt', CopySource: 'alice-data/hello.txt' }],
+        ['get_object', { Bucket: 'bob-data', Key: 'copied.txt' }],
+      ]),
+      [
+        ['hello.txt'],
+        'hello from alice\n',
+        'ok',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        'ok',
+        'hello from alice\n',
+      ],
+    );
+    // A policy the gateway cannot enforce is refused, saying why.
+    const bad = await aws(
+      alice,
+      [
+        's3api',
+        'put-bucket-policy',
+        '--bucket',
+        'alice-data',
+        '--policy',
+        JSON.stringify({
+          Statement: [
+            {
+              Effect: 'Allow',
+              NotPrincipal: { AWS: 'bob' },
+              Action: 's3:*',
+              Resource: 'arn:aws:s3:::alice-data/*',
+            },
+          ],
+        }),
+      ],
+      'fails',
+    );
+    assert.match(bad.stderr, /MalformedPolicy.*NotPrincipal/);
+    await aws(alice, ['s3api', 'delete-bucket-policy', '--bucket', 'alice-data']);
+    assert.deepEqual(await boto(bob, [['get_object', { Bucket: 'alice-data', Key: 'hello.txt' }]]), [
+      '403 AccessDenied',
+    ]);
+  });
+
+  test('read-only by grants: bucket READ lists, object READ reads, nothing writes', async () => {
+    await aws(alice, ['s3', 'mb', 's3://alice-shared']);
+    await aws(alice, ['s3api', 'put-bucket-acl', '--bucket', 'alice-shared', '--grant-read', 'id=bob']);
+    await aws(alice, [
+      's3api',
+      'put-object',
+      '--bucket',
+      'alice-shared',
+      '--key',
+      'shared.txt',
+      '--body',
+      join(work, 'hello.txt'),
+      '--grant-read',
+      'id=bob',
+    ]);
+    await aws(alice, [
+      's3api',
+      'put-object',
+      '--bucket',
+      'alice-shared',
+      '--key',
+      'private.txt',
+      '--body',
+      join(work, 'hello.txt'),
+    ]);
+    const acl = (await awsJson(alice, [
+      's3api',
+      'get-object-acl',
+      '--bucket',
+      'alice-shared',
+      '--key',
+      'shared.txt',
+    ])) as {
+      Grants: { Grantee: { ID?: string }; Permission: string }[];
+    };
+    assert.deepEqual(
+      acl.Grants.map((g) => `${g.Grantee.ID}:${g.Permission}`),
+      ['alice:FULL_CONTROL', 'bob:READ'],
+    );
+    assert.deepEqual(
+      await boto(bob, [
+        ['list_objects_v2', { Bucket: 'alice-shared' }],
+        ['get_object', { Bucket: 'alice-shared', Key: 'shared.txt' }],
+        ['get_object', { Bucket: 'alice-shared', Key: 'private.txt' }],
+        ['put_object', { Bucket: 'alice-shared', Key: 'intruder.txt', Body: 'x' }],
+        ['delete_object', { Bucket: 'alice-shared', Key: 'shared.txt' }],
+        ['put_bucket_acl', { Bucket: 'alice-shared', ACL: 'public-read-write' }],
+        ['put_object_acl', { Bucket: 'alice-shared', Key: 'shared.txt', ACL: 'public-read' }],
+      ]),
+      [
+        ['private.txt', 'shared.txt'],
+        'hello from alice\n',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+        '403 AccessDenied',
+      ],
+    );
+    // ListBuckets shows bob what he may list: now alice-shared, still not alice-data.
+    assert.deepEqual(await boto(bob, [['list_buckets', {}]]), [['alice-shared', 'bob-data']]);
+    // A grant to a user that does not exist is refused.
+    const r = await aws(
+      alice,
+      ['s3api', 'put-bucket-acl', '--bucket', 'alice-shared', '--grant-read', 'id=nobody'],
+      'fails',
+    );
+    assert.match(r.stderr, /InvalidArgument/);
+  });
+
+  test('anonymous GET follows the bucket policy, ACLs and the public access block', async () => {
+    await aws(alice, ['s3', 'mb', 's3://alice-www']);
+    await aws(alice, ['s3', 'cp', join(work, 'hello.txt'), 's3://alice-www/index.html']);
+    assert.equal(await anonymousGet('/alice-www/index.html'), 403);
+    const publicRead = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::alice-www/*' },
+      ],
+    });
+    await aws(alice, ['s3api', 'put-bucket-policy', '--bucket', 'alice-www', '--policy', publicRead]);
+    const res = await fetch(`${s3}/alice-www/index.html`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'hello from alice\n');
+    assert.equal(await anonymousGet('/alice-www'), 403, 'the policy grants GetObject, not ListBucket');
+    const block = (flags: string) => [
+      's3api',
+      'put-public-access-block',
+      '--bucket',
+      'alice-www',
+      '--public-access-block-configuration',
+      flags,
+    ];
+    await aws(alice, block('RestrictPublicBuckets=true'));
+    assert.equal(await anonymousGet('/alice-www/index.html'), 403);
+    // bob is a named user, but the statement is public ("*"): restricted for him too.
+    assert.deepEqual(await boto(bob, [['get_object', { Bucket: 'alice-www', Key: 'index.html' }]]), [
+      '403 AccessDenied',
+    ]);
+    await aws(alice, ['s3api', 'delete-public-access-block', '--bucket', 'alice-www']);
+    assert.equal(await anonymousGet('/alice-www/index.html'), 200);
+    // BlockPublicPolicy refuses a public policy being put (the stored one keeps working).
+    await aws(alice, block('BlockPublicPolicy=true'));
+    const refused = await aws(
+      alice,
+      ['s3api', 'put-bucket-policy', '--bucket', 'alice-www', '--policy', publicRead],
+      'fails',
+    );
+    assert.match(refused.stderr, /AccessDenied/);
+    assert.equal(await anonymousGet('/alice-www/index.html'), 200);
+    await aws(alice, ['s3api', 'delete-bucket-policy', '--bucket', 'alice-www']);
+    assert.equal(await anonymousGet('/alice-www/index.html'), 403);
+    // A public-read object ACL; IgnorePublicAcls turns it off, BlockPublicAcls refuses a new one.
+    await aws(alice, [
+      's3api',
+      'put-object-acl',
+      '--bucket',
+      'alice-www',
+      '--key',
+      'index.html',
+      '--acl',
+      'public-read',
+    ]);
+    assert.equal(await anonymousGet('/alice-www/index.html'), 200);
+    await aws(alice, block('IgnorePublicAcls=true'));
+    assert.equal(await anonymousGet('/alice-www/index.html'), 403);
+    await aws(alice, block('BlockPublicAcls=true'));
+    const acl = await aws(
+      alice,
+      ['s3api', 'put-object-acl', '--bucket', 'alice-www', '--key', 'index.html', '--acl', 'public-read'],
+      'fails',
+    );
+    assert.match(acl.stderr, /AccessDenied/);
+  });
+
+  test('key add gives a working second key; key rm stops it within the documented bound; user rm ends the user', async () => {
+    const second = JSON.parse(await cli('s3', 'user', 'key', 'add', '--json', 'alice')) as Key;
+    assert.equal(second.name, 'alice');
+    const listed = (await cli('s3', 'user', 'ls', '--json'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; accessKeyIds: string[] });
+    assert.deepEqual(
+      listed.find((u) => u.name === 'alice')?.accessKeyIds.sort(),
+      [alice.accessKeyId, second.accessKeyId].sort(),
+    );
+    assert.doesNotMatch(JSON.stringify(listed), new RegExp(second.secretAccessKey));
+    // The registry's watch delivers the new key (embedded: at once; at worst the refresh).
+    await waitFor(
+      'the new key to work',
+      async () =>
+        (await run('aws', ['--endpoint-url', s3, 's3', 'ls', 's3://alice-data'], awsEnv(second))).code === 0,
+      USERS_REFRESH_MS + 5000,
+    );
+    await cli('s3', 'user', 'key', 'rm', 'alice', second.accessKeyId);
+    const refused = await waitFor(
+      'the removed key to be refused',
+      async () => {
+        const [answer] = await boto(second, [['list_objects_v2', { Bucket: 'alice-data' }]]);
+        return answer === '403 InvalidAccessKeyId' ? answer : undefined;
+      },
+      USERS_REFRESH_MS + 5000,
+    );
+    assert.equal(refused, '403 InvalidAccessKeyId');
+    // Her first key is untouched.
+    assert.deepEqual(await boto(alice, [['list_objects_v2', { Bucket: 'alice-data' }]]), [['hello.txt']]);
+    const gone = await runCli(['s3', 'user', 'key', 'rm', 'alice', second.accessKeyId], {
+      registry: local.registry,
+    });
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /no access key/);
+    await cli('s3', 'user', 'rm', 'bob');
+    await waitFor(
+      'bob to be gone',
+      async () => (await boto(bob, [['list_buckets', {}]]))[0] === '403 InvalidAccessKeyId',
+      USERS_REFRESH_MS + 5000,
+    );
+  });
+});
