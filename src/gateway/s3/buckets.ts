@@ -5,6 +5,7 @@ import { compareUtf8 } from '../../core/utf8-order.js';
 import { bucketAccess, ownerFields, ownerOf } from './access.js';
 import { checkAclHeaders, objectAclFromRequest } from './acl.js';
 import { decide } from './authorize.js';
+import { isRootBucket, makeBucketDirectory, removeRootBucket } from './bucket-root.js';
 import { type Ctx, header, OWNER, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml, urlEncodeKey } from './http.js';
@@ -133,18 +134,22 @@ export async function createBucket(ctx: Ctx): Promise<void> {
       );
     locationConstraint(doc);
   }
-  let exists = false;
-  try {
-    exists = (await ctx.fs.status(bucketPath(ctx.bucket), { syncIntervalMs: 0 })).type === 'directory';
-  } catch (err) {
-    if (!isStrataError(err, 'NOT_FOUND')) throw toS3Error(err);
-  }
+  const exists = async () => {
+    try {
+      return (await ctx.fs.status(bucketPath(ctx.bucket), { syncIntervalMs: 0 })).type === 'directory';
+    } catch (err) {
+      if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_MOUNTED')) return false;
+      throw toS3Error(err);
+    }
+  };
   const caller = ctx.principal?.name;
-  if (exists) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
+  if (await exists()) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
   try {
-    await ctx.fs.mkdir(bucketPath(ctx.bucket));
+    await makeBucketDirectory(ctx.fs, ctx.bucket, ctx.bucketRoot);
   } catch (err) {
-    if (isStrataError(err, 'ALREADY_EXISTS')) throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
+    // Made by someone else meanwhile (a mkdir or a mount that lost the race).
+    if ((isStrataError(err, 'ALREADY_EXISTS') || isStrataError(err, 'MOUNT_CONFLICT')) && (await exists()))
+      throw bucketTaken(ctx.bucket, (await ownerOf(ctx)) === caller);
     throw toS3Error(err);
   }
   // The root user's buckets need no owner record (a bucket without one is root's).
@@ -165,7 +170,8 @@ export async function createBucket(ctx: Ctx): Promise<void> {
 
 export async function deleteBucket(ctx: Ctx): Promise<void> {
   await requireBucket(ctx);
-  if (await isMountPoint(ctx)) {
+  const rootBucket = await isRootBucket(ctx.fs, ctx.bucket);
+  if (!rootBucket && (await isMountPoint(ctx))) {
     throw new S3Error(
       'InvalidBucketState',
       `Bucket ${ctx.bucket} is a mount point; unmount it with "strata fs unmount /${ctx.bucket}" instead`,
@@ -176,7 +182,8 @@ export async function deleteBucket(ctx: Ctx): Promise<void> {
     throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty');
   }
   try {
-    await ctx.fs.delete(bucketPath(ctx.bucket), { recursive: true });
+    if (rootBucket) await removeRootBucket(ctx.fs, ctx.bucket);
+    else await ctx.fs.delete(bucketPath(ctx.bucket), { recursive: true });
   } catch (err) {
     throw toS3Error(err, { missing: 'NoSuchBucket' });
   }

@@ -34,6 +34,8 @@ export interface Ctx {
   /** Whether an S3 user of that name exists (ACL grantees must). */
   readonly userExists: (name: string) => boolean;
   readonly requestId: string;
+  /** Store URI under which a new bucket gets a mount of its own (bucket-root.ts), if configured. */
+  readonly bucketRoot?: string | undefined;
 }
 
 /** The root user as an Owner element (its name, S3_ROOT_USER). */

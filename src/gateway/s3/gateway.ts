@@ -25,6 +25,8 @@ export interface S3GatewayOptions {
   readonly region?: string;
   /** Buckets readable without a signature (in addition to each bucket's persisted setting). */
   readonly anonymousBuckets?: ReadonlySet<string> | readonly string[];
+  /** Store URI new buckets are mounted from when no writable mount covers them (bucket-root.ts). */
+  readonly bucketRoot?: string;
   /** Largest single PUT (default 5 GiB). */
   readonly maxBodyBytes?: number;
   /** Smallest non-last multipart part (default 5 MiB). */
@@ -185,6 +187,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
         bucketAccess,
         userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
         requestId,
+        bucketRoot: options.bucketRoot,
       };
       if (WRITES_WITH_ACL.has(op.name)) await checkWriteAcl(ctx);
       await op.run(ctx);

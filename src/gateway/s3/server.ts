@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
-import { readYamlFile } from '../../core/config.js';
+import { bucketRootUri, readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
 import {
@@ -132,6 +132,9 @@ Options:
   --port PORT      listen port, 0 = any free port (default 9000)
   --domain D       also accept virtual-host style requests (<bucket>.D)
   --region R       region reported to clients (default us-east-1)
+  --bucket-root URI  store under which CreateBucket mounts <URI>/<bucket> at /<bucket> when no
+                   writable mount covers it (also STRATA_S3_BUCKET_ROOT, s3.bucketRoot in
+                   --config; default none: CreateBucket there is 400 InvalidRequest)
   --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], anonymousReadBuckets: [..],
                    domain, region }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
@@ -156,6 +159,8 @@ export interface GatewayFileConfig {
   readonly anonymousReadBuckets: string[];
   readonly domain?: string;
   readonly region?: string;
+  /** s3.bucketRoot: the store new buckets are mounted from (bucket-root.ts). */
+  readonly bucketRoot?: string;
   /** The file's top-level `logLevel`, if any. */
   readonly logLevel?: string;
 }
@@ -187,6 +192,7 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
     anonymousReadBuckets: anon,
     ...(typeof s3.domain === 'string' ? { domain: s3.domain } : {}),
     ...(typeof s3.region === 'string' ? { region: s3.region } : {}),
+    ...(typeof s3.bucketRoot === 'string' ? { bucketRoot: bucketRootUri(s3.bucketRoot) } : {}),
     ...logLevel,
   };
 }
@@ -338,6 +344,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       port: { type: 'string' },
       domain: { type: 'string' },
       region: { type: 'string' },
+      'bucket-root': { type: 'string' },
       config: { type: 'string' },
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
@@ -369,6 +376,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const fs = await connect(registry);
   const domain = values.domain ?? file.domain;
   const region = values.region ?? file.region;
+  const rootFlag = values['bucket-root'] ?? process.env.STRATA_S3_BUCKET_ROOT;
+  const bucketRoot = rootFlag === undefined || rootFlag === '' ? file.bucketRoot : bucketRootUri(rootFlag);
   const metrics = new MetricsRegistry();
   let endpoint: MetricsEndpoint | undefined;
   if (metricsPort !== undefined) {
@@ -384,6 +393,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     anonymousBuckets: file.anonymousReadBuckets,
     ...(domain !== undefined ? { domain } : {}),
     ...(region !== undefined ? { region } : {}),
+    ...(bucketRoot !== undefined ? { bucketRoot } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
     limits: {
