@@ -26,6 +26,7 @@ import {
 } from '../../core/metrics-endpoint.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
+import { openGatewayUsers } from './gateway-users.js';
 import { newRequestId, S3Response, sendError } from './http.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
@@ -122,8 +123,9 @@ function slowDown(
 export const GATEWAY_S3_USAGE = `Usage: strata gateway s3 [options]
 
 Serves the Strata namespace over the S3 REST API: buckets are top-level directories, objects the
-files below them. Requests must be signed (AWS Signature V4) with a configured key, except
-GET/HEAD on buckets with anonymous read enabled.
+files below them. Requests must be signed (AWS Signature V4) with the root key, a config file
+user's key or, over an etcd:// registry, a key of the cluster's users (strata s3 user add, taken
+and dropped without a restart); unsigned requests get what bucket policies and ACLs allow.
 When ready it prints one JSON line: {"ready":true,"role":"gateway-s3","addresses":{"s3":"http://…"}}.
 
 Options:
@@ -135,8 +137,8 @@ Options:
   --bucket-root URI  store under which CreateBucket mounts <URI>/<bucket> at /<bucket> when no
                    writable mount covers it (also STRATA_S3_BUCKET_ROOT, s3.bucketRoot in
                    --config; default none: CreateBucket there is 400 InvalidRequest)
-  --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], anonymousReadBuckets: [..],
-                   domain, region }, and logLevel
+  --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], users: [{name, keys}],
+                   anonymousReadBuckets: [..], domain, region, bucketRoot }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
   --max-connections-per-address N  connections one client address may hold (default 4096;
@@ -365,15 +367,21 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const port = Number(values.port ?? 9000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new StrataError('INVALID_ARGUMENT', `bad --port ${values.port}`);
-  const file = await loadGatewayConfig(values.config ?? process.env.STRATA_CONFIG);
+  const configFile = values.config ?? process.env.STRATA_CONFIG;
+  const file = await loadGatewayConfig(configFile);
   setLogLevel(logLevelFrom(values['log-level'], process.env, file.logLevel));
   const credentials = credentialsFrom(process.env, file);
   if (credentials.size === 0) {
     process.stderr.write(
-      'strata gateway s3: no access keys configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only anonymous reads will work\n',
+      'strata gateway s3: no root access key configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only users (strata s3 user add) and anonymous reads will work\n',
     );
   }
   const fs = await connect(registry);
+  // Users of the cluster (etcd registry) and of the config file, beside the root keys.
+  const users = await openGatewayUsers(registry, configFile).catch(async (err: unknown) => {
+    await fs.close();
+    throw err;
+  });
   const domain = values.domain ?? file.domain;
   const region = values.region ?? file.region;
   const rootFlag = values['bucket-root'] ?? process.env.STRATA_S3_BUCKET_ROOT;
@@ -390,6 +398,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   }
   const gw = await startS3GatewayServer(fs, {
     credentials,
+    users: users.users,
     anonymousBuckets: file.anonymousReadBuckets,
     ...(domain !== undefined ? { domain } : {}),
     ...(region !== undefined ? { region } : {}),
@@ -420,6 +429,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     async () => {
       await gw.close();
       await endpoint?.close();
+      await users.close();
       await fs.close();
     },
   );

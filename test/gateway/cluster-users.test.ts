@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { USERS_REFRESH_MS } from '../../src/gateway/s3/users.js';
+import { type RunningWorker, startWorker } from '../helpers/cluster.js';
+import { type Daemon, spawnDaemon } from '../helpers/daemon.js';
+import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
+import { runCli, STRATA_BIN, tempDir, waitFor } from '../helpers/local-process.js';
+import { run } from './harness.js';
+
+/**
+ * Standalone `strata gateway s3` in front of a real cluster (etcd, a worker): users added with
+ * `strata s3 user add --registry etcd://…` — before or after the gateways started — sign
+ * requests on every gateway; a removed key is refused on every one; config-file users too.
+ */
+
+const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
+
+interface Key {
+  readonly name?: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+type GatewayReady = { ready: true; addresses: { s3: string } };
+
+describe('strata gateway s3 over an etcd registry follows the cluster’s S3 users', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let etcd: EtcdProcess;
+  let worker: RunningWorker;
+  const gateways: Daemon<GatewayReady>[] = [];
+  let alice: Key;
+
+  const cli = async (...args: string[]) => {
+    const r = await runCli(args, { registry: etcd.uri });
+    assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const boto = async (gw: number, k: Key, calls: [string, Record<string, unknown>][]) => {
+    const s3 = gateways[gw]!.ready.addresses.s3;
+    const r = await run(
+      '/usr/bin/python3',
+      [BOTO, s3, k.accessKeyId, k.secretAccessKey],
+      process.env,
+      JSON.stringify(calls),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as unknown[];
+  };
+
+  before(async () => {
+    tmp = await tempDir('gwusers');
+    const ufs = join(tmp.dir, 'ufs');
+    await mkdir(ufs, { recursive: true });
+    etcd = await startEtcd();
+    worker = await startWorker(etcd.uri, ['--data-dir', join(tmp.dir, 'w0')]);
+    await cli('fs', 'mount', '/', pathToFileURL(ufs).toString());
+    // A user that exists before the gateways start, and one only in a gateway's config file.
+    alice = JSON.parse(await cli('s3', 'user', 'add', '--json', 'alice')) as Key;
+    const config = join(tmp.dir, 'gateway.yaml');
+    await writeFile(
+      config,
+      's3:\n  users:\n    - name: reports\n      keys: [{ accessKeyId: REPORTSKEY1, secretAccessKey: reports-secret-1 }]\n',
+    );
+    for (const extra of [['--config', config], []])
+      gateways.push(
+        await spawnDaemon<GatewayReady>(
+          process.execPath,
+          [STRATA_BIN, 'gateway', 's3', '--registry', etcd.uri, '--port', '0', ...extra],
+          { what: 'strata gateway s3' },
+        ),
+      );
+  });
+  after(async () => {
+    for (const g of gateways) await g.stop().catch(() => undefined);
+    await worker?.stop().catch(() => undefined);
+    await etcd?.stop();
+    await tmp?.cleanup();
+  });
+
+  test('a user made before the gateways started works on both; another made after is taken without a restart', async () => {
+    assert.deepEqual(
+      await boto(0, alice, [
+        ['create_bucket', { Bucket: 'alice-b' }],
+        ['put_object', { Bucket: 'alice-b', Key: 'k.txt', Body: 'via gateway 0' }],
+      ]),
+      ['ok', 'ok'],
+    );
+    assert.deepEqual(
+      await boto(1, alice, [
+        ['get_object', { Bucket: 'alice-b', Key: 'k.txt' }],
+        ['list_buckets', {}],
+      ]),
+      ['via gateway 0', ['alice-b']],
+    );
+    const bob = JSON.parse(await cli('s3', 'user', 'add', '--json', 'bob')) as Key;
+    for (const gw of [0, 1])
+      await waitFor(
+        `bob's key on gateway ${gw}`,
+        async () => (await boto(gw, bob, [['list_buckets', {}]]))[0] !== '403 InvalidAccessKeyId',
+        USERS_REFRESH_MS + 5000,
+      );
+    assert.deepEqual(
+      await boto(1, bob, [
+        ['list_buckets', {}],
+        ['get_object', { Bucket: 'alice-b', Key: 'k.txt' }],
+        ['create_bucket', { Bucket: 'bob-b' }],
+      ]),
+      [[], '403 AccessDenied', 'ok'],
+    );
+  });
+
+  test('the config file’s users sign on the gateway that has the file only', async () => {
+    const reports = { accessKeyId: 'REPORTSKEY1', secretAccessKey: 'reports-secret-1' };
+    assert.deepEqual(
+      await boto(0, reports, [
+        ['list_buckets', {}],
+        ['get_object', { Bucket: 'alice-b', Key: 'k.txt' }],
+      ]),
+      [[], '403 AccessDenied'],
+    );
+    assert.deepEqual(await boto(1, reports, [['list_buckets', {}]]), ['403 InvalidAccessKeyId']);
+  });
+
+  test('key rm: the key is refused on every gateway within the refresh bound, the other key keeps working', async () => {
+    const second = JSON.parse(await cli('s3', 'user', 'key', 'add', '--json', 'alice')) as Key;
+    for (const gw of [0, 1])
+      await waitFor(
+        `the new key on gateway ${gw}`,
+        async () => (await boto(gw, second, [['list_buckets', {}]]))[0] !== '403 InvalidAccessKeyId',
+        USERS_REFRESH_MS + 5000,
+      );
+    await cli('s3', 'user', 'key', 'rm', 'alice', second.accessKeyId);
+    for (const gw of [0, 1])
+      await waitFor(
+        `the removed key refused on gateway ${gw}`,
+        async () => (await boto(gw, second, [['list_buckets', {}]]))[0] === '403 InvalidAccessKeyId',
+        USERS_REFRESH_MS + 5000,
+      );
+    assert.deepEqual(await boto(1, alice, [['get_object', { Bucket: 'alice-b', Key: 'k.txt' }]]), [
+      'via gateway 0',
+    ]);
+  });
+});
