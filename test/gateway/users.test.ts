@@ -415,4 +415,27 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       USERS_REFRESH_MS + 5000,
     );
   });
+
+  test('ten `strata s3 user key add` at once: all ten keys kept (compare-and-set), each one signs', async () => {
+    await cli('s3', 'user', 'add', '--json', 'carol');
+    const added = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async () => JSON.parse(await cli('s3', 'user', 'key', 'add', '--json', 'carol')) as Key,
+      ),
+    );
+    const carol = (await cli('s3', 'user', 'ls', '--json'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; accessKeyIds: string[] })
+      .find((u) => u.name === 'carol');
+    assert.equal(carol?.accessKeyIds.length, 11);
+    for (const k of added) assert.ok(carol.accessKeyIds.includes(k.accessKeyId), k.accessKeyId);
+    for (const k of [added[0]!, added[9]!])
+      await waitFor(
+        `carol's key ${k.accessKeyId}`,
+        async () => JSON.stringify(await boto(k, [['list_buckets', {}]])) === '[[]]',
+        USERS_REFRESH_MS + 5000,
+      );
+  });
 });
