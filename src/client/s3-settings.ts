@@ -35,6 +35,8 @@ export interface BucketSettings {
   };
   /** Object ownership controls: BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter. */
   readonly ownership?: string;
+  /** Bucket tags (PutBucketTagging), key → value. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface StoredGrant {

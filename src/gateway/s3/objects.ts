@@ -14,6 +14,7 @@ import {
   checksumResponse,
   checkUnsupportedWriteHeaders,
   commitMeta,
+  isChunkedTransfer,
   metadataFromRequest,
   placePath,
   placeWrite,
@@ -224,7 +225,9 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
-  if (path !== undefined && isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
+  // A folder key with an empty body (a chunked one of unknown length is an object).
+  const emptyBody = (declaredLength(ctx) ?? (isChunkedTransfer(ctx) ? -1 : 0)) === 0;
+  if (path !== undefined && isDirKey(ctx.key) && emptyBody) {
     await requireBucket(ctx);
     await writePreconditions(ctx);
     // An empty folder key is an empty directory, unless a file of that name stands there.

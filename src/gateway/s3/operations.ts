@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import * as acl from './acl.js';
 import { getObjectAttributes } from './attributes.js';
 import * as controls from './bucket-controls.js';
+import * as bucketTagging from './bucket-tagging.js';
 import * as buckets from './buckets.js';
 import type { Ctx } from './context.js';
 import { copyObject } from './copy.js';
@@ -73,10 +74,9 @@ const OPS = {
     sendXml(ctx.res, 200, toXml('VersioningConfiguration', {})),
   ),
   GetBucketAcl: op('GetBucketAcl', acl.getAcl),
-  GetBucketTagging: refused(
-    'GetBucketTagging',
-    () => new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway'),
-  ),
+  GetBucketTagging: op('GetBucketTagging', bucketTagging.getBucketTagging),
+  PutBucketTagging: op('PutBucketTagging', bucketTagging.putBucketTagging),
+  DeleteBucketTagging: op('DeleteBucketTagging', bucketTagging.deleteBucketTagging),
   ListObjectVersions: op('ListObjectVersions', buckets.listObjectVersions),
   ListObjects: op('ListObjects', (ctx) => buckets.listObjects(ctx, false)),
   ListObjectsV2: op('ListObjectsV2', (ctx) => buckets.listObjects(ctx, true)),
@@ -171,9 +171,11 @@ function bucketOperation(method: string, q: ReadonlyMap<string, string>): S3Oper
       return OPS.HeadBucket;
     case 'PUT':
       if (q.has('acl')) return OPS.PutBucketAcl;
-      if (q.has('versioning') || q.has('tagging')) return OPS.PutBucketSubresource;
+      if (q.has('tagging')) return OPS.PutBucketTagging;
+      if (q.has('versioning')) return OPS.PutBucketSubresource;
       return OPS.CreateBucket;
     case 'DELETE':
+      if (q.has('tagging')) return OPS.DeleteBucketTagging;
       return OPS.DeleteBucket;
     case 'POST':
       if (q.has('delete')) return OPS.DeleteObjects;
