@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect as tcp } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +8,8 @@ import { ACCESS_KEY, aws, type Harness, run, SECRET_KEY, startHarness } from './
 import { signedHeaders } from './sign.js';
 
 /**
- * Bucket tagging through the aws CLI, and PUTs in `Transfer-Encoding: chunked` framing without a
+ * The rest of the object API users meet (issue 18): bucket tagging through the aws CLI,
+ * GetObjectAttributes paging of a multipart object's parts, and PUTs in `Transfer-Encoding: chunked` framing without a
  * Content-Length (PutObject and UploadPart): raw signed requests (UNSIGNED-PAYLOAD, and a signed
  * payload hash) and curl's own SigV4 signing of a stdin upload.
  */
@@ -64,7 +66,7 @@ async function lengthlessPut(h: Harness, path: string): Promise<string> {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-describe('bucket tagging and chunked PUTs', () => {
+describe('bucket tagging, GetObjectAttributes parts, chunked PUTs', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness();
@@ -271,5 +273,130 @@ describe('bucket tagging and chunked PUTs', () => {
     };
     assert.equal(head.ContentLength, one.length + two.length);
     assert.match(head.ETag, /-2"$/);
+  });
+
+  test('aws CLI get-object-attributes: parts paged by --max-parts / --part-number-marker, with their SHA-256s', async () => {
+    const create = JSON.parse(
+      (
+        await aws(h, [
+          's3api',
+          'create-multipart-upload',
+          '--bucket',
+          'tagged',
+          '--key',
+          'attrs.bin',
+          '--checksum-algorithm',
+          'SHA256',
+        ])
+      ).stdout,
+    ) as { UploadId: string };
+    const bodies = [randomBytes(5 * 1024 * 1024), randomBytes(5 * 1024 * 1024), randomBytes(77)];
+    const parts: { PartNumber: number; ETag: string; ChecksumSHA256: string }[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const file = `${h.home}/part-${i + 1}`;
+      await writeFile(file, body);
+      const r = JSON.parse(
+        (
+          await aws(h, [
+            's3api',
+            'upload-part',
+            '--bucket',
+            'tagged',
+            '--key',
+            'attrs.bin',
+            '--upload-id',
+            create.UploadId,
+            '--part-number',
+            String(i + 1),
+            '--body',
+            file,
+            '--checksum-algorithm',
+            'SHA256',
+          ])
+        ).stdout,
+      ) as { ETag: string; ChecksumSHA256: string };
+      assert.equal(r.ChecksumSHA256, createHash('sha256').update(body).digest('base64'));
+      parts.push({ PartNumber: i + 1, ETag: r.ETag, ChecksumSHA256: r.ChecksumSHA256 });
+    }
+    await aws(h, [
+      's3api',
+      'complete-multipart-upload',
+      '--bucket',
+      'tagged',
+      '--key',
+      'attrs.bin',
+      '--upload-id',
+      create.UploadId,
+      '--multipart-upload',
+      JSON.stringify({ Parts: parts }),
+    ]);
+    type Attrs = {
+      ObjectSize: number;
+      Checksum: { ChecksumSHA256: string; ChecksumType: string };
+      ObjectParts: {
+        TotalPartsCount: number;
+        PartNumberMarker: number;
+        NextPartNumberMarker?: number;
+        MaxParts: number;
+        IsTruncated: boolean;
+        Parts: { PartNumber: number; Size: number; ChecksumSHA256: string }[];
+      };
+    };
+    const attrs = async (...extra: string[]) =>
+      JSON.parse(
+        (
+          await aws(h, [
+            's3api',
+            'get-object-attributes',
+            '--bucket',
+            'tagged',
+            '--key',
+            'attrs.bin',
+            '--object-attributes',
+            'ObjectParts',
+            'Checksum',
+            'ObjectSize',
+            ...extra,
+          ])
+        ).stdout,
+      ) as Attrs;
+    const first = await attrs('--max-parts', '2');
+    assert.equal(
+      first.ObjectSize,
+      bodies.reduce((n, b) => n + b.length, 0),
+    );
+    assert.equal(first.Checksum.ChecksumType, 'COMPOSITE');
+    assert.match(first.Checksum.ChecksumSHA256, /-3$/);
+    assert.equal(first.ObjectParts.TotalPartsCount, 3);
+    assert.equal(first.ObjectParts.IsTruncated, true);
+    assert.equal(first.ObjectParts.NextPartNumberMarker, 2);
+    assert.deepEqual(
+      first.ObjectParts.Parts.map((p) => [p.PartNumber, p.Size, p.ChecksumSHA256]),
+      parts.slice(0, 2).map((p, i) => [p.PartNumber, bodies[i]!.length, p.ChecksumSHA256]),
+    );
+    const rest = await attrs('--max-parts', '2', '--part-number-marker', '2');
+    assert.equal(rest.ObjectParts.IsTruncated, false);
+    assert.equal(rest.ObjectParts.PartNumberMarker, 2);
+    assert.deepEqual(
+      rest.ObjectParts.Parts.map((p) => [p.PartNumber, p.Size, p.ChecksumSHA256]),
+      [[3, 77, parts[2]!.ChecksumSHA256]],
+    );
+    const bad = await aws(
+      h,
+      [
+        's3api',
+        'get-object-attributes',
+        '--bucket',
+        'tagged',
+        '--key',
+        'attrs.bin',
+        '--object-attributes',
+        'ObjectParts',
+        '--max-parts',
+        '1001',
+      ],
+      true,
+    );
+    assert.match(bad.stderr, /InvalidArgument/);
   });
 });
