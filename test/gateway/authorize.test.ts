@@ -157,6 +157,12 @@ const wildcardActions = policy({
   Action: 'S3:Get*',
   Resource: `arn:aws:s3:::${B}/pub/?.txt`,
 });
+const bobAll = policy({
+  Effect: 'Allow',
+  Principal: { AWS: 'bob' },
+  Action: ['s3:*'],
+  Resource: [`arn:aws:s3:::${B}`, `arn:aws:s3:::${B}/*`],
+});
 const denySecretListing = policy({
   Effect: 'Deny',
   Principal: '*',
@@ -615,6 +621,18 @@ describe('decide(): who may do what', () => {
       expect: 'deny',
     },
     { who: bob, action: 's3:ListBucket', bucket: bucket({ policy: wildcardActions }), expect: 'deny' },
+    // A policy cannot hand its own administration out: s3:* stops short of it.
+    { who: bob, action: 's3:GetBucketPolicy', bucket: bucket({ policy: bobAll }), expect: 'deny' },
+    { who: bob, action: 's3:PutBucketPolicy', bucket: bucket({ policy: bobAll }), expect: 'deny' },
+    { who: bob, action: 's3:DeleteBucketPolicy', bucket: bucket({ policy: bobAll }), expect: 'deny' },
+    { who: bob, action: 's3:GetBucketAcl', bucket: bucket({ policy: bobAll }), expect: 'bucket policy' },
+    {
+      who: bob,
+      action: 's3:PutObject',
+      key: 'k',
+      bucket: bucket({ policy: bobAll }),
+      expect: 'bucket policy',
+    },
   ]);
 
   check(

@@ -18,7 +18,8 @@ import type { Principal } from './users.js';
  *    caller may see; CreateBucket of a taken name is the handler's 409);
  * 4. the bucket's owner may do everything in it (a bucket without a recorded owner is root's;
  *    objects belong to their bucket's owner);
- * 5. a policy statement that matches with Effect Allow;
+ * 5. a policy statement that matches with Effect Allow — except for Get/Put/DeleteBucketPolicy,
+ *    which stay the owner's whatever a policy grants (AWS refuses them to other accounts);
  * 6. ACL grants, bucket (READ: list; WRITE: put/delete objects; READ_ACP/WRITE_ACP: its ACL) and
  *    object (READ: get; READ_ACP/WRITE_ACP: its ACL), unless ownership controls say
  *    BucketOwnerEnforced (ACLs disabled);
@@ -209,6 +210,8 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
   if (p !== undefined && ANY_USER_ACTIONS.has(req.action)) return { allow: true, rule: 'any user' };
   if (req.bucket === '' || bucket === undefined) return { allow: false, explicit: false };
   if (p !== undefined && p.name === bucket.owner) return { allow: true, rule: 'owner' };
+  // As AWS answers an identity of another account: the policy itself is its owner's alone.
+  if (POLICY_ADMIN_ACTIONS.has(req.action)) return { allow: false, explicit: false };
   if (policyVerdict === 'allow') return { allow: true, rule: 'bucket policy' };
   const ignorePublic = pab?.IgnorePublicAcls === true;
   if (bucket.ownership !== 'BucketOwnerEnforced') {
