@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import * as acl from './acl.js';
 import { getObjectAttributes } from './attributes.js';
 import * as controls from './bucket-controls.js';
+import * as lifecycle from './bucket-lifecycle.js';
 import * as bucketTagging from './bucket-tagging.js';
 import * as buckets from './buckets.js';
 import type { Ctx } from './context.js';
@@ -95,8 +96,8 @@ const OPS = {
     'Unknown',
     () => new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway'),
   ),
-  CreateBucket: op('CreateBucket', buckets.createBucket),
-  DeleteBucket: op('DeleteBucket', buckets.deleteBucket),
+  CreateBucket: op('CreateBucket', lifecycle.createBucket),
+  DeleteBucket: op('DeleteBucket', lifecycle.deleteBucket),
   DeleteObjects: op('DeleteObjects', deleteObjects),
   GetObjectTagging: op('GetObjectTagging', tagging.getTagging),
   ListParts: op('ListParts', multipartListing.listPartsHandler),
