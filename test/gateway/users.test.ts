@@ -9,7 +9,7 @@ import { type Run, run } from './harness.js';
 
 /**
  * Two S3 users of one real `strata local`, created with `strata s3 user add --json`, driven by the
- * aws CLI (alice) and boto3 (bob): each owns what it creates and sees nothing of the other's
+ * aws CLI (alice) and boto3 (bob; s3cmd and rclone for the grants): each owns what it creates and sees nothing of the other's
  * until given read-only access (a bucket policy, then separately ACL grants); a removed key stops
  * working within the documented bound; anonymous GETs follow policy and public access block.
  */
@@ -298,6 +298,44 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
     );
     // ListBuckets shows bob what he may list: now alice-shared, still not alice-data.
     assert.deepEqual(await boto(bob, [['list_buckets', {}]]), [['alice-shared', 'bob-data']]);
+    // The same through s3cmd and rclone as bob.
+    const cfg = join(work, 'bob.s3cfg');
+    const port = new URL(s3).port;
+    await writeFile(
+      cfg,
+      `[default]\naccess_key = ${bob.accessKeyId}\nsecret_key = ${bob.secretAccessKey}\nhost_base = 127.0.0.1:${port}\nhost_bucket = 127.0.0.1:${port}\nuse_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n`,
+    );
+    const s3cmd = (...args: string[]) => run('s3cmd', ['-c', cfg, ...args], process.env);
+    const listed = await s3cmd('ls', 's3://alice-shared/');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /s3:\/\/alice-shared\/shared\.txt/);
+    const got = await s3cmd('get', '--force', 's3://alice-shared/shared.txt', join(work, 'via-s3cmd'));
+    assert.equal(got.code, 0, got.stderr);
+    const put = await s3cmd('put', join(work, 'hello.txt'), 's3://alice-shared/s3cmd.txt');
+    assert.notEqual(put.code, 0);
+    assert.match(put.stderr, /AccessDenied|403/);
+    const rcloneEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      RCLONE_CONFIG: join(work, 'rclone.conf'),
+      RCLONE_CONFIG_GW_TYPE: 's3',
+      RCLONE_CONFIG_GW_PROVIDER: 'Other',
+      RCLONE_CONFIG_GW_ACCESS_KEY_ID: bob.accessKeyId,
+      RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: bob.secretAccessKey,
+      RCLONE_CONFIG_GW_ENDPOINT: s3,
+      RCLONE_CONFIG_GW_REGION: 'us-east-1',
+      RCLONE_CONFIG_GW_FORCE_PATH_STYLE: 'true',
+    };
+    delete rcloneEnv.AWS_CA_BUNDLE;
+    const cat = await run('rclone', ['cat', 'gw:alice-shared/shared.txt'], rcloneEnv);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'hello from alice\n');
+    const copy = await run(
+      'rclone',
+      ['copyto', join(work, 'hello.txt'), 'gw:alice-shared/rclone.txt'],
+      rcloneEnv,
+    );
+    assert.notEqual(copy.code, 0);
+    assert.match(copy.stderr, /AccessDenied|403/);
     // A grant to a user that does not exist is refused.
     const r = await aws(
       alice,
