@@ -9,9 +9,10 @@ import { type Run, run } from './harness.js';
 
 /**
  * Two S3 users of one real `strata local`, created with `strata s3 user add --json`, driven by the
- * aws CLI (alice) and boto3 (bob; s3cmd and rclone for the grants): each owns what it creates and sees nothing of the other's
- * until given read-only access (a bucket policy, then separately ACL grants); a removed key stops
- * working within the documented bound; anonymous GETs follow policy and public access block.
+ * aws CLI (alice) and boto3 (bob; s3cmd and rclone for the grants): each owns what it creates
+ * and sees nothing of the other's until given read-only access (a bucket policy, then separately
+ * ACL grants); ownership controls switch ACLs off; a removed key stops working within the
+ * documented bound; anonymous GETs follow policy, ACLs and public access block.
  */
 
 const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
@@ -408,6 +409,116 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       'fails',
     );
     assert.match(acl.stderr, /AccessDenied/);
+  });
+
+  test('ownership controls: BucketOwnerEnforced needs the ACLs cleared first, then switches every grant off', async () => {
+    const ctl = (xs: string) => [
+      's3api',
+      'put-bucket-ownership-controls',
+      '--bucket',
+      'alice-shared',
+      '--ownership-controls',
+      xs,
+    ];
+    const enforced = 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]';
+    const none = await aws(
+      alice,
+      ['s3api', 'get-bucket-ownership-controls', '--bucket', 'alice-shared'],
+      'fails',
+    );
+    assert.match(none.stderr, /OwnershipControlsNotFoundError/);
+    // The bucket still grants bob READ: S3 refuses to switch ACLs off over it.
+    const refused = await aws(alice, ctl(enforced), 'fails');
+    assert.match(refused.stderr, /InvalidBucketAclWithObjectOwnership/);
+    await aws(alice, ['s3api', 'put-bucket-acl', '--bucket', 'alice-shared', '--acl', 'private']);
+    await aws(alice, ctl(enforced));
+    const got = (await awsJson(alice, [
+      's3api',
+      'get-bucket-ownership-controls',
+      '--bucket',
+      'alice-shared',
+    ])) as {
+      OwnershipControls: { Rules: { ObjectOwnership: string }[] };
+    };
+    assert.deepEqual(got.OwnershipControls.Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    // shared.txt's own grant to bob is ignored now, and no new ACL may be set.
+    assert.deepEqual(await boto(bob, [['get_object', { Bucket: 'alice-shared', Key: 'shared.txt' }]]), [
+      '403 AccessDenied',
+    ]);
+    const acl = await aws(
+      alice,
+      [
+        's3api',
+        'put-object-acl',
+        '--bucket',
+        'alice-shared',
+        '--key',
+        'shared.txt',
+        '--grant-read',
+        'id=bob',
+      ],
+      'fails',
+    );
+    assert.match(acl.stderr, /AccessControlListNotSupported/);
+    await aws(alice, [
+      's3api',
+      'put-object-acl',
+      '--bucket',
+      'alice-shared',
+      '--key',
+      'shared.txt',
+      '--acl',
+      'bucket-owner-full-control',
+    ]);
+    await aws(alice, ['s3api', 'delete-bucket-ownership-controls', '--bucket', 'alice-shared']);
+    await aws(alice, [
+      's3api',
+      'put-object-acl',
+      '--bucket',
+      'alice-shared',
+      '--key',
+      'shared.txt',
+      '--grant-read',
+      'id=bob',
+    ]);
+    assert.deepEqual(await boto(bob, [['get_object', { Bucket: 'alice-shared', Key: 'shared.txt' }]]), [
+      'hello from alice\n',
+    ]);
+    // Public access block: read back as put, 404 once deleted.
+    await aws(alice, [
+      's3api',
+      'put-public-access-block',
+      '--bucket',
+      'alice-shared',
+      '--public-access-block-configuration',
+      'BlockPublicAcls=true,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=false',
+    ]);
+    const pab = (await awsJson(alice, ['s3api', 'get-public-access-block', '--bucket', 'alice-shared'])) as {
+      PublicAccessBlockConfiguration: Record<string, boolean>;
+    };
+    assert.deepEqual(pab.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: false,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: false,
+    });
+    // Only the owner may see or change it.
+    assert.deepEqual(
+      await boto(bob, [
+        ['get_public_access_block', { Bucket: 'alice-shared' }],
+        ['delete_public_access_block', { Bucket: 'alice-shared' }],
+        [
+          'put_bucket_ownership_controls',
+          { Bucket: 'alice-shared', OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } },
+        ],
+      ]),
+      ['403 AccessDenied', '403 AccessDenied', '403 AccessDenied'],
+    );
+    await aws(alice, ['s3api', 'delete-public-access-block', '--bucket', 'alice-shared']);
+    assert.match(
+      (await aws(alice, ['s3api', 'get-public-access-block', '--bucket', 'alice-shared'], 'fails')).stderr,
+      /NoSuchPublicAccessBlockConfiguration/,
+    );
   });
 
   test('key add gives a working second key; key rm stops it within the documented bound; user rm ends the user', async () => {
