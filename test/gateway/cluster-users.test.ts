@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,7 +13,8 @@ import { run } from './harness.js';
 /**
  * Standalone `strata gateway s3` in front of a real cluster (etcd, a worker): users added with
  * `strata s3 user add --registry etcd://…` — before or after the gateways started — sign
- * requests on every gateway; a removed key is refused on every one; config-file users too.
+ * requests on every gateway; a removed key is refused on every one; config-file users too. No
+ * mount covers "/": the buckets users create go to the gateways' bucket root.
  */
 
 const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
@@ -31,6 +32,7 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
   let worker: RunningWorker;
   const gateways: Daemon<GatewayReady>[] = [];
   let alice: Key;
+  let bucketRoot: string;
 
   const cli = async (...args: string[]) => {
     const r = await runCli(args, { registry: etcd.uri });
@@ -52,18 +54,25 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
   before(async () => {
     tmp = await tempDir('gwusers');
     const ufs = join(tmp.dir, 'ufs');
+    const roots = join(tmp.dir, 'buckets');
     await mkdir(ufs, { recursive: true });
+    await mkdir(roots, { recursive: true });
     etcd = await startEtcd();
     worker = await startWorker(etcd.uri, ['--data-dir', join(tmp.dir, 'w0')]);
-    await cli('fs', 'mount', '/', pathToFileURL(ufs).toString());
+    // Nothing at "/": new buckets go to the bucket root (the config file's on gateway 0, the flag on 1).
+    await cli('fs', 'mount', '/lake', pathToFileURL(ufs).toString());
+    bucketRoot = roots;
     // A user that exists before the gateways start, and one only in a gateway's config file.
     alice = JSON.parse(await cli('s3', 'user', 'add', '--json', 'alice')) as Key;
     const config = join(tmp.dir, 'gateway.yaml');
     await writeFile(
       config,
-      's3:\n  users:\n    - name: reports\n      keys: [{ accessKeyId: REPORTSKEY1, secretAccessKey: reports-secret-1 }]\n',
+      `s3:\n  bucketRoot: ${pathToFileURL(roots)}\n  users:\n    - name: reports\n      keys: [{ accessKeyId: REPORTSKEY1, secretAccessKey: reports-secret-1 }]\n`,
     );
-    for (const extra of [['--config', config], []])
+    for (const extra of [
+      ['--config', config],
+      ['--bucket-root', pathToFileURL(roots).toString()],
+    ])
       gateways.push(
         await spawnDaemon<GatewayReady>(
           process.execPath,
@@ -94,6 +103,8 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
       ]),
       ['via gateway 0', ['alice-b']],
     );
+    // The bucket is a directory of the bucket root, mounted for every worker and gateway.
+    assert.equal(await readFile(join(bucketRoot, 'alice-b', 'k.txt'), 'utf8'), 'via gateway 0');
     const bob = JSON.parse(await cli('s3', 'user', 'add', '--json', 'bob')) as Key;
     for (const gw of [0, 1])
       await waitFor(
@@ -109,6 +120,10 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
       ]),
       [[], '403 AccessDenied', 'ok'],
     );
+    assert.deepEqual(await boto(0, bob, [['put_object', { Bucket: 'bob-b', Key: 'b', Body: 'bob' }]]), [
+      'ok',
+    ]);
+    assert.equal(await readFile(join(bucketRoot, 'bob-b', 'b'), 'utf8'), 'bob');
   });
 
   test('the config file’s users sign on the gateway that has the file only', async () => {
