@@ -9,6 +9,7 @@ import { type Daemon, spawnDaemon } from '../helpers/daemon.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { runCli, STRATA_BIN, tempDir, waitFor } from '../helpers/local-process.js';
 import { run } from './harness.js';
+import { keyRefused } from './key-probe.js';
 
 /**
  * Standalone `strata gateway s3` in front of a real cluster (etcd, a worker): users added with
@@ -147,6 +148,17 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
         USERS_REFRESH_MS + 5000,
       );
     await cli('s3', 'user', 'key', 'rm', 'alice', second.accessKeyId);
+    const t0 = performance.now();
+    for (const gw of [0, 1]) {
+      await waitFor(
+        `gateway ${gw} refusing the key (probe)`,
+        () => keyRefused(gateways[gw]!.ready.addresses.s3, second),
+        USERS_REFRESH_MS + 5000,
+      );
+      console.log(
+        `figure: removed key refused by gateway ${gw} ${Math.round(performance.now() - t0)} ms after key rm returned (etcd)`,
+      );
+    }
     for (const gw of [0, 1])
       await waitFor(
         `the removed key refused on gateway ${gw}`,

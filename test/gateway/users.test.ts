@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { USERS_REFRESH_MS } from '../../src/gateway/s3/users.js';
 import { type RunningStrata, runCli, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
 import { type Run, run } from './harness.js';
+import { keyRefused } from './key-probe.js';
 
 /**
  * Two S3 users of one real `strata local`, created with `strata s3 user add --json`, driven by the
@@ -541,6 +542,15 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       USERS_REFRESH_MS + 5000,
     );
     await cli('s3', 'user', 'key', 'rm', 'alice', second.accessKeyId);
+    const t0 = performance.now();
+    await waitFor(
+      'the removed key to be refused (probe)',
+      () => keyRefused(s3, second),
+      USERS_REFRESH_MS + 5000,
+    );
+    console.log(
+      `figure: removed key refused ${Math.round(performance.now() - t0)} ms after key rm returned (embedded registry)`,
+    );
     const refused = await waitFor(
       'the removed key to be refused',
       async () => {
