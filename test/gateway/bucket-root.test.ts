@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type RunningStrata, runCli, startLocal, tempDir } from '../helpers/local-process.js';
 import { run } from './harness.js';
+import { boto3Calls } from './users-harness.js';
 
 /**
  * "A new user may create buckets" where no mount covers "/" (`strata local --mount /m=…`): with
@@ -13,7 +13,6 @@ import { run } from './harness.js';
  * configure. Real `strata local`, users from `strata s3 user add`, boto3 and the aws CLI.
  */
 
-const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
 const ROOT = { accessKeyId: 'ROOTKEYBUCKETROOT', secretAccessKey: 'root-secret-bucket-root' };
 
 interface Key {
@@ -50,16 +49,7 @@ describe('CreateBucket without a mount at "/": the bucket root', () => {
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as Key;
     };
-    const boto = async (k: Key, calls: [string, Record<string, unknown>][]) => {
-      const r = await run(
-        '/usr/bin/python3',
-        [BOTO, s3, k.accessKeyId, k.secretAccessKey],
-        process.env,
-        JSON.stringify(calls),
-      );
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as unknown[];
-    };
+    const boto = (k: Key, calls: [string, Record<string, unknown>][]) => boto3Calls(s3, k, calls);
     const config = join(tmp.dir, 'aws-config');
     await writeFile(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
     const aws = (k: Key, args: string[]) =>

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { USERS_REFRESH_MS } from '../../src/gateway/s3/users.js';
 import { type RunningWorker, startWorker } from '../helpers/cluster.js';
 import { type Daemon, spawnDaemon } from '../helpers/daemon.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { runCli, STRATA_BIN, tempDir, waitFor } from '../helpers/local-process.js';
-import { run } from './harness.js';
 import { keyRefused } from './key-probe.js';
+import { boto3Calls } from './users-harness.js';
 
 /**
  * Standalone `strata gateway s3` in front of a real cluster (etcd, a worker): users added with
@@ -17,8 +17,6 @@ import { keyRefused } from './key-probe.js';
  * requests on every gateway; a removed key is refused on every one; config-file users too. No
  * mount covers "/": the buckets users create go to the gateways' bucket root.
  */
-
-const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
 
 interface Key {
   readonly name?: string;
@@ -40,17 +38,8 @@ describe('strata gateway s3 over an etcd registry follows the cluster’s S3 use
     assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const boto = async (gw: number, k: Key, calls: [string, Record<string, unknown>][]) => {
-    const s3 = gateways[gw]!.ready.addresses.s3;
-    const r = await run(
-      '/usr/bin/python3',
-      [BOTO, s3, k.accessKeyId, k.secretAccessKey],
-      process.env,
-      JSON.stringify(calls),
-    );
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as unknown[];
-  };
+  const boto = (gw: number, k: Key, calls: [string, Record<string, unknown>][]) =>
+    boto3Calls(gateways[gw]!.ready.addresses.s3, k, calls);
 
   before(async () => {
     tmp = await tempDir('gwusers');

@@ -1,103 +1,38 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { USERS_REFRESH_MS } from '../../src/gateway/s3/users.js';
-import { type RunningStrata, runCli, startLocal, tempDir, waitFor } from '../helpers/local-process.js';
-import { type Run, run } from './harness.js';
-import { keyRefused } from './key-probe.js';
+import { run } from './harness.js';
+import { type Key, ROOT, startUsersLocal, type UsersLocal } from './users-harness.js';
 
 /**
  * Two S3 users of one real `strata local`, created with `strata s3 user add --json`, driven by the
  * aws CLI (alice) and boto3 (bob; s3cmd and rclone for the grants): each owns what it creates
  * and sees nothing of the other's until given read-only access (a bucket policy, then separately
- * ACL grants); ownership controls switch ACLs off; a removed key stops working within the
- * documented bound; anonymous GETs follow policy, ACLs and public access block.
+ * ACL grants); ownership controls switch ACLs off; anonymous GETs follow policy, ACLs and public
+ * access block. Keys: users-keys.test.ts.
  */
 
-const BOTO = fileURLToPath(new URL('../../../test/gateway/users_boto3.py', import.meta.url));
-const ROOT_KEY = 'ROOTKEYUSERSTEST';
-const ROOT_SECRET = 'root-secret-users-test';
-
-interface Key {
-  readonly name: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
 describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata local', () => {
-  let local: RunningStrata;
-  let cleanup: () => Promise<void>;
-  let s3: string;
-  let work: string;
-  let awsConfig: string;
+  let u: UsersLocal;
   let alice: Key;
   let bob: Key;
-
-  const cli = async (...args: string[]) => {
-    const r = await runCli(args, { registry: local.registry });
-    assert.equal(r.code, 0, `strata ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const awsEnv = (k: Key): NodeJS.ProcessEnv => ({
-    ...process.env,
-    AWS_CONFIG_FILE: awsConfig,
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-    AWS_ACCESS_KEY_ID: k.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: k.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  });
-  /** The aws CLI as `k`; with `fails`, the error code it printed (the call must fail). */
-  const aws = async (k: Key, args: string[], fails?: 'fails'): Promise<Run> => {
-    const r = await run('aws', ['--endpoint-url', s3, ...args], awsEnv(k));
-    if (fails === undefined) assert.equal(r.code, 0, `aws ${args.join(' ')} as ${k.name}: ${r.stderr}`);
-    else assert.notEqual(r.code, 0, `aws ${args.join(' ')} as ${k.name} should fail: ${r.stdout}`);
-    return r;
-  };
-  const awsJson = async (k: Key, args: string[]) => JSON.parse((await aws(k, args)).stdout) as unknown;
-  /** boto3 calls as `k`: one answer per call ("ok", a value, or "STATUS Code"). */
-  const boto = async (k: Key, calls: [string, Record<string, unknown>][]): Promise<unknown[]> => {
-    const r = await run(
-      '/usr/bin/python3',
-      [BOTO, s3, k.accessKeyId, k.secretAccessKey],
-      process.env,
-      JSON.stringify(calls),
-    );
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as unknown[];
-  };
-  const anonymousGet = async (path: string) => (await fetch(`${s3}${path}`)).status;
+  let s3: string;
+  let work: string;
+  const aws = (k: Key, args: string[], fails?: 'fails') => u.aws(k, args, fails);
+  const awsJson = (k: Key, args: string[]) => u.awsJson(k, args);
+  const boto = (k: Key, calls: [string, Record<string, unknown>][]) => u.boto(k, calls);
+  const anonymousGet = (path: string) => u.anonymousGet(path);
 
   before(async () => {
-    const tmp = await tempDir('s3users');
-    cleanup = tmp.cleanup;
-    const store = join(tmp.dir, 'store');
-    work = join(tmp.dir, 'work');
-    await mkdir(store, { recursive: true });
-    await mkdir(work, { recursive: true });
-    awsConfig = join(work, 'aws-config');
-    await writeFile(
-      awsConfig,
-      '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n',
-    );
-    await writeFile(join(work, 'hello.txt'), 'hello from alice\n');
-    local = await startLocal(['--data-dir', join(tmp.dir, 'data'), '--mount', `/=file://${store}`], {
-      STRATA_S3_ACCESS_KEY_ID: ROOT_KEY,
-      STRATA_S3_SECRET_ACCESS_KEY: ROOT_SECRET,
-    });
-    s3 = local.ready.addresses.s3!;
-    alice = JSON.parse(await cli('s3', 'user', 'add', '--json', 'alice')) as Key;
-    bob = JSON.parse(await cli('s3', 'user', 'add', '--json', 'bob')) as Key;
+    u = await startUsersLocal();
+    ({ alice, bob, s3, work } = u);
     assert.equal(alice.name, 'alice');
     assert.match(alice.accessKeyId, /^SK[A-Z2-7]{18}$/);
     assert.equal(alice.secretAccessKey.length, 40);
   });
   after(async () => {
-    await local?.stop();
-    await cleanup?.();
+    await u?.stop();
   });
 
   test('each creates a bucket; neither lists, reads, writes or deletes in the other’s (403 AccessDenied)', async () => {
@@ -157,8 +92,7 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       (await aws(alice, ['s3', 'cp', 's3://alice-data/hello.txt', '-'])).stdout,
       'hello from alice\n',
     );
-    const rootKey = { name: 'root', accessKeyId: ROOT_KEY, secretAccessKey: ROOT_SECRET };
-    assert.deepEqual(await boto(rootKey, [['list_buckets', {}]]), [['alice-data', 'bob-data']]);
+    assert.deepEqual(await boto(ROOT, [['list_buckets', {}]]), [['alice-data', 'bob-data']]);
   });
 
   test('read-only by bucket policy: bob lists and reads alice-data, cannot write; removing the policy ends it', async () => {
@@ -520,81 +454,5 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       (await aws(alice, ['s3api', 'get-public-access-block', '--bucket', 'alice-shared'], 'fails')).stderr,
       /NoSuchPublicAccessBlockConfiguration/,
     );
-  });
-
-  test('key add gives a working second key; key rm stops it within the documented bound; user rm ends the user', async () => {
-    const second = JSON.parse(await cli('s3', 'user', 'key', 'add', '--json', 'alice')) as Key;
-    assert.equal(second.name, 'alice');
-    const listed = (await cli('s3', 'user', 'ls', '--json'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { name: string; accessKeyIds: string[] });
-    assert.deepEqual(
-      listed.find((u) => u.name === 'alice')?.accessKeyIds.sort(),
-      [alice.accessKeyId, second.accessKeyId].sort(),
-    );
-    assert.doesNotMatch(JSON.stringify(listed), new RegExp(second.secretAccessKey));
-    // The registry's watch delivers the new key (embedded: at once; at worst the refresh).
-    await waitFor(
-      'the new key to work',
-      async () =>
-        (await run('aws', ['--endpoint-url', s3, 's3', 'ls', 's3://alice-data'], awsEnv(second))).code === 0,
-      USERS_REFRESH_MS + 5000,
-    );
-    await cli('s3', 'user', 'key', 'rm', 'alice', second.accessKeyId);
-    const t0 = performance.now();
-    await waitFor(
-      'the removed key to be refused (probe)',
-      () => keyRefused(s3, second),
-      USERS_REFRESH_MS + 5000,
-    );
-    console.log(
-      `figure: removed key refused ${Math.round(performance.now() - t0)} ms after key rm returned (embedded registry)`,
-    );
-    const refused = await waitFor(
-      'the removed key to be refused',
-      async () => {
-        const [answer] = await boto(second, [['list_objects_v2', { Bucket: 'alice-data' }]]);
-        return answer === '403 InvalidAccessKeyId' ? answer : undefined;
-      },
-      USERS_REFRESH_MS + 5000,
-    );
-    assert.equal(refused, '403 InvalidAccessKeyId');
-    // Her first key is untouched.
-    assert.deepEqual(await boto(alice, [['list_objects_v2', { Bucket: 'alice-data' }]]), [['hello.txt']]);
-    const gone = await runCli(['s3', 'user', 'key', 'rm', 'alice', second.accessKeyId], {
-      registry: local.registry,
-    });
-    assert.notEqual(gone.code, 0);
-    assert.match(gone.stderr, /no access key/);
-    await cli('s3', 'user', 'rm', 'bob');
-    await waitFor(
-      'bob to be gone',
-      async () => (await boto(bob, [['list_buckets', {}]]))[0] === '403 InvalidAccessKeyId',
-      USERS_REFRESH_MS + 5000,
-    );
-  });
-
-  test('ten `strata s3 user key add` at once: all ten keys kept (compare-and-set), each one signs', async () => {
-    await cli('s3', 'user', 'add', '--json', 'carol');
-    const added = await Promise.all(
-      Array.from(
-        { length: 10 },
-        async () => JSON.parse(await cli('s3', 'user', 'key', 'add', '--json', 'carol')) as Key,
-      ),
-    );
-    const carol = (await cli('s3', 'user', 'ls', '--json'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { name: string; accessKeyIds: string[] })
-      .find((u) => u.name === 'carol');
-    assert.equal(carol?.accessKeyIds.length, 11);
-    for (const k of added) assert.ok(carol.accessKeyIds.includes(k.accessKeyId), k.accessKeyId);
-    for (const k of [added[0]!, added[9]!])
-      await waitFor(
-        `carol's key ${k.accessKeyId}`,
-        async () => JSON.stringify(await boto(k, [['list_buckets', {}]])) === '[[]]',
-        USERS_REFRESH_MS + 5000,
-      );
   });
 });
