@@ -43,6 +43,8 @@ export interface BucketSettings {
   };
   /** CORS rules (PutBucketCors), in their order: the gateway's cors.ts validates and applies them. */
   readonly cors?: readonly StoredCorsRule[];
+  /** Bucket tags (PutBucketTagging), key → value. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface StoredCorsRule {

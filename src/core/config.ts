@@ -65,6 +65,8 @@ export interface ServerConfig {
   s3Domain?: string;
   /** Region of `strata local`'s S3 gateway: signatures must be scoped to it. Default s3.region, else us-east-1. */
   s3Region?: string;
+  /** Store URI under which S3 CreateBucket mounts a directory per new bucket when no writable mount covers it. Default s3.bucketRoot, else none. */
+  s3BucketRoot?: string;
   /** Lowest level of the JSON logs on stderr: debug, info, warn, error. Default info. */
   logLevel: LogLevel;
 }
@@ -149,6 +151,7 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   s3Port: { env: 'STRATA_S3_PORT', parse: (v) => (v === 'off' ? -1 : int(v, 's3 port', -1, 65535)) },
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
   s3Region: { env: 'STRATA_S3_REGION', parse: String },
+  s3BucketRoot: { env: 'STRATA_S3_BUCKET_ROOT', parse: (v) => bucketRootUri(String(v)) },
   // Empty (STRATA_LOG_LEVEL=) is the default, as for the logger itself.
   logLevel: {
     env: 'STRATA_LOG_LEVEL',
@@ -156,6 +159,16 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
       v === '' ? 'info' : parseLogLevel(v, 'log level (--log-level, STRATA_LOG_LEVEL, logLevel)'),
   },
 };
+
+/** A bucket root must name a store (scheme://…); the mount checks the rest when first used. */
+export function bucketRootUri(v: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(v))
+    throw new StrataError(
+      'INVALID_ARGUMENT',
+      `bucket root must be a store URI such as file:///srv/buckets, got "${v}"`,
+    );
+  return v;
+}
 
 function int(v: unknown, what: string, min: number, max: number): number {
   const n = Number(v);

@@ -83,6 +83,8 @@ export const S3_STATUS = {
   MalformedPOSTRequest: 400,
   InvalidPolicyDocument: 400,
   IncorrectNumberOfFilesInPostRequest: 400,
+  // Bucket tagging (issue 18, the rest of the object API):
+  NoSuchTagSet: 404,
 } as const satisfies Record<string, number>;
 
 export type S3Code = keyof typeof S3_STATUS;

@@ -263,6 +263,13 @@ export class EmbeddedRegistry implements Registry, MountPersistence {
     return this.s3Users.save(user);
   }
 
+  updateS3User(
+    name: string,
+    change: (current: S3UserRecord) => S3UserRecord,
+  ): Promise<S3UserRecord | undefined> {
+    return this.s3Users.update(name, change);
+  }
+
   deleteS3User(name: string): Promise<boolean> {
     return this.s3Users.delete(name);
   }

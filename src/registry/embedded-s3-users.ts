@@ -6,7 +6,8 @@ import type { S3UserRecord } from './s3-users.js';
 /**
  * The S3 users of the embedded registry: one file, `s3-users.json`, replaced atomically on every
  * change (users change rarely and are few), with in-process watches. Compare-and-create happens
- * within one turn of the event loop, so two creates of one name cannot both succeed.
+ * within one turn of the event loop, so two creates of one name cannot both succeed, and an
+ * update (a key added or removed) never loses a concurrent one.
  */
 export class EmbeddedS3Users {
   private users = new Map<string, S3UserRecord>();
@@ -45,6 +46,19 @@ export class EmbeddedS3Users {
   async save(user: S3UserRecord): Promise<void> {
     this.users.set(user.name, user);
     await this.persist();
+  }
+
+  /** Read, change and replace in one turn of the event loop: no other change comes between. */
+  async update(
+    name: string,
+    change: (current: S3UserRecord) => S3UserRecord,
+  ): Promise<S3UserRecord | undefined> {
+    const current = this.users.get(name);
+    if (current === undefined) return undefined;
+    const next = change(current);
+    this.users.set(name, next);
+    await this.persist();
+    return next;
   }
 
   async delete(name: string): Promise<boolean> {

@@ -268,6 +268,13 @@ export class EtcdRegistry implements Registry {
     return s3Users.saveS3User(this, user);
   }
 
+  updateS3User(
+    name: string,
+    change: (current: S3UserRecord) => S3UserRecord,
+  ): Promise<S3UserRecord | undefined> {
+    return s3Users.updateS3User(this, name, change);
+  }
+
   deleteS3User(name: string): Promise<boolean> {
     return s3Users.deleteS3User(this, name);
   }

@@ -1,3 +1,4 @@
+import { StrataError } from '../core/errors.js';
 import type { EtcdRegistry } from './etcd-registry.js';
 import type { Unwatch } from './registry.js';
 import type { S3UserRecord } from './s3-users.js';
@@ -28,6 +29,36 @@ export async function createS3User(r: EtcdRegistry, user: S3UserRecord): Promise
 
 export async function saveS3User(r: EtcdRegistry, user: S3UserRecord): Promise<void> {
   await r.call('put s3 user', () => r.ns.put(keyOf(user.name)).value(JSON.stringify(user)).exec());
+}
+
+/** Conflicting updates of one user retried before giving up (each round one of them wins). */
+const MAX_UPDATE_ATTEMPTS = 64;
+
+/** Compare-and-set on the key's mod revision, re-read and retried when another change won. */
+export async function updateS3User(
+  r: EtcdRegistry,
+  name: string,
+  change: (current: S3UserRecord) => S3UserRecord,
+): Promise<S3UserRecord | undefined> {
+  const k = keyOf(name);
+  for (let attempt = 1; ; attempt++) {
+    const res = await r.call('read s3 user', () => r.ns.get(k).exec());
+    const kv = res.kvs[0];
+    if (kv === undefined) return undefined;
+    const next = change(JSON.parse(kv.value.toString()) as S3UserRecord);
+    const put = await r.call('update s3 user', () =>
+      r.ns
+        .if(k, 'Mod', '==', Number(kv.mod_revision))
+        .then(r.ns.put(k).value(JSON.stringify(next)))
+        .commit(),
+    );
+    if (put.succeeded) return next;
+    if (attempt >= MAX_UPDATE_ATTEMPTS)
+      throw new StrataError(
+        'UNAVAILABLE',
+        `S3 user "${name}" changed under ${attempt} attempts to update it; try again`,
+      );
+  }
 }
 
 export async function deleteS3User(r: EtcdRegistry, name: string): Promise<boolean> {

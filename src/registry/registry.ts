@@ -146,6 +146,15 @@ export interface Registry {
   createS3User(user: S3UserRecord): Promise<boolean>;
   /** Replaces the record of `user.name` (its keys changed). */
   saveS3User(user: S3UserRecord): Promise<void>;
+  /**
+   * Read-modify-write of one user, atomic against every other change of it (compare-and-set,
+   * retried on a conflict): `change` gets the current record and returns the next one (it may
+   * run more than once, and may throw to refuse). Undefined when there is no such user.
+   */
+  updateS3User(
+    name: string,
+    change: (current: S3UserRecord) => S3UserRecord,
+  ): Promise<S3UserRecord | undefined>;
   /** Removes a user; false when there was none. */
   deleteS3User(name: string): Promise<boolean>;
   /** Snapshots of the users after every change, the first one right away (as watchMounts). */

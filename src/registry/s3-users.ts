@@ -49,8 +49,11 @@ export const S3_ROOT_USER = 'strata';
 const RESERVED_NAMES = new Set([S3_ROOT_USER, 'root']);
 /** IAM's rule for user names: 1–64 of letters, digits and + = , . @ _ - */
 const USER_NAME = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
-/** At most this many keys a user (IAM allows 2; a few more ease a rotation). */
-export const MAX_KEYS_PER_USER = 5;
+/**
+ * At most this many keys a user (IAM allows 2): a user here is often a team whose jobs each get
+ * a key of their own, and a rotation needs one more for a while.
+ */
+export const MAX_KEYS_PER_USER = 16;
 const KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export function validateUserName(name: string): void {
@@ -75,12 +78,6 @@ export function userView(u: S3UserRecord): S3UserView {
   return { name: u.name, createdAtMs: u.createdAtMs, accessKeyIds: u.keys.map((k) => k.accessKeyId) };
 }
 
-async function findUser(registry: Registry, name: string): Promise<S3UserRecord> {
-  const user = (await registry.listS3Users()).find((u) => u.name === name);
-  if (user === undefined) throw new StrataError('NOT_FOUND', `no S3 user "${name}"`);
-  return user;
-}
-
 function newKeyView(name: string, key: S3KeyRecord & { secretAccessKey: string }): S3NewKey {
   return {
     name,
@@ -103,24 +100,29 @@ export async function removeS3User(registry: Registry, name: string): Promise<vo
   if (!(await registry.deleteS3User(name))) throw new StrataError('NOT_FOUND', `no S3 user "${name}"`);
 }
 
+/** Adds a key (compare-and-set: keys added at the same moment, anywhere, are all kept). */
 export async function addS3Key(registry: Registry, name: string): Promise<S3NewKey> {
-  const user = await findUser(registry, name);
-  if (user.keys.length >= MAX_KEYS_PER_USER)
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `S3 user "${name}" has ${user.keys.length} keys already (at most ${MAX_KEYS_PER_USER}); remove one first`,
-    );
   const key = newS3Key();
-  await registry.saveS3User({ ...user, keys: [...user.keys, key] });
+  const updated = await registry.updateS3User(name, (user) => {
+    if (user.keys.length >= MAX_KEYS_PER_USER)
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `S3 user "${name}" has ${user.keys.length} keys already (at most ${MAX_KEYS_PER_USER}); remove one first`,
+      );
+    return { ...user, keys: [...user.keys, key] };
+  });
+  if (updated === undefined) throw new StrataError('NOT_FOUND', `no S3 user "${name}"`);
   return newKeyView(name, key);
 }
 
 export async function removeS3Key(registry: Registry, name: string, accessKeyId: string): Promise<void> {
-  const user = await findUser(registry, name);
-  const keys = user.keys.filter((k) => k.accessKeyId !== accessKeyId);
-  if (keys.length === user.keys.length)
-    throw new StrataError('NOT_FOUND', `S3 user "${name}" has no access key "${accessKeyId}"`);
-  await registry.saveS3User({ ...user, keys });
+  const updated = await registry.updateS3User(name, (user) => {
+    const keys = user.keys.filter((k) => k.accessKeyId !== accessKeyId);
+    if (keys.length === user.keys.length)
+      throw new StrataError('NOT_FOUND', `S3 user "${name}" has no access key "${accessKeyId}"`);
+    return { ...user, keys };
+  });
+  if (updated === undefined) throw new StrataError('NOT_FOUND', `no S3 user "${name}"`);
 }
 
 export async function listS3UserViews(registry: Registry): Promise<S3UserView[]> {

@@ -168,6 +168,14 @@ export class SealedRegistry implements Registry {
     return this.inner.saveS3User(this.sealUser(user));
   }
 
+  async updateS3User(
+    name: string,
+    change: (current: S3UserRecord) => S3UserRecord,
+  ): Promise<S3UserRecord | undefined> {
+    const stored = await this.inner.updateS3User(name, (s) => this.sealUser(change(this.openUser(s))));
+    return stored === undefined ? undefined : this.openUser(stored);
+  }
+
   deleteS3User(name: string): Promise<boolean> {
     return this.inner.deleteS3User(name);
   }

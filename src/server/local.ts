@@ -77,6 +77,9 @@ Options:
   --s3-domain DOMAIN       accept virtual-host style requests for <bucket>.DOMAIN
   --s3-region REGION       the S3 gateway's region, which signatures must name (default the
                            config's s3.region, else us-east-1)
+  --s3-bucket-root URI     store under which CreateBucket mounts <URI>/<bucket> at /<bucket>
+                           when no writable mount covers it (also STRATA_S3_BUCKET_ROOT,
+                           s3.bucketRoot in --config; default none: CreateBucket there is 400)
   --token-file FILE        where the token is kept (default <data-dir>/token; created if absent);
                            STRATA_TOKEN sets the token itself instead
   --insecure               no token: anyone who reaches the port may read, write and mount
@@ -114,6 +117,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       's3-region': { type: 'string' },
       's3-sse-key-file': { type: 'string' },
       's3-kms-key-file': { type: 'string' },
+      's3-bucket-root': { type: 'string' },
       fuse: { type: 'string' },
       ...JOB_FLAGS,
     },
@@ -128,6 +132,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     s3Domain: values['s3-domain'],
     insecure: values.insecure,
     s3Region: values['s3-region'],
+    s3BucketRoot: values['s3-bucket-root'],
   });
   setLogLevel(config.logLevel);
   // --fuse without the addon fails before anything starts, saying how to build it.
@@ -288,6 +293,7 @@ export async function startLocal(
     await s3Users.start();
     const credentials = credentialsFrom(process.env, gatewayFile);
     const region = config.s3Region ?? gatewayFile.region;
+    const bucketRoot = config.s3BucketRoot ?? gatewayFile.bucketRoot;
     if (credentials.size === 0)
       logger('s3_no_credentials', { hint: 'set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY' });
     try {
@@ -310,6 +316,7 @@ export async function startLocal(
         port: s3Port,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
+        ...(bucketRoot === undefined ? {} : { bucketRoot }),
         anonymousBuckets: gatewayFile.anonymousReadBuckets,
         limits: {
           maxConnectionsPerAddress: config.maxConnectionsPerAddress,

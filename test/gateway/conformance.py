@@ -1603,6 +1603,22 @@ def _():
        [{"Key": "bar", "Value": ""}, {"Key": "foo", "Value": "bar"}], "tags")
 
 
+@check("tagging: bucket tags put/get/delete (204), NoSuchTagSet, 50-tag limit, aws: keys refused")
+def _():
+    b = new_bucket()
+    expect_error(404, "NoSuchTagSet", s3.get_bucket_tagging, Bucket=b)
+    eq(s3.put_bucket_tagging(Bucket=b, Tagging=tagset(2))["ResponseMetadata"]["HTTPStatusCode"], 204, "put")
+    eq(s3.get_bucket_tagging(Bucket=b)["TagSet"], tagset(2)["TagSet"], "get")
+    s3.put_bucket_tagging(Bucket=b, Tagging=tagset(50))
+    eq(len(s3.get_bucket_tagging(Bucket=b)["TagSet"]), 50, "fifty tags")
+    expect_error(400, "InvalidTag", s3.put_bucket_tagging, Bucket=b, Tagging=tagset(51))
+    expect_error(400, "InvalidTag", s3.put_bucket_tagging, Bucket=b,
+                 Tagging={"TagSet": [{"Key": "aws:x", "Value": "v"}]})
+    eq(s3.delete_bucket_tagging(Bucket=b)["ResponseMetadata"]["HTTPStatusCode"], 204, "delete")
+    expect_error(404, "NoSuchTagSet", s3.get_bucket_tagging, Bucket=b)
+    s3.head_bucket(Bucket=b)
+
+
 @check("tagging: on a missing key is 404 NoSuchKey")
 def _():
     b = new_bucket()

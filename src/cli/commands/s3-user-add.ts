@@ -7,7 +7,7 @@ export default defineCommand({
   summary: 'create an S3 user with one access key (its secret is printed once)',
   usage: 's3 user add [--json] NAME',
   description:
-    'Creates the user in the registry, so every S3 gateway of the cluster (and strata local) accepts its key at once. The new user owns nothing and may create buckets. NAME: 1 to 64 letters, digits or + = , . @ _ - ("strata" and "root" are reserved). The secret is printed this once and stored sealed.',
+    'Creates the user in the registry, so every S3 gateway of the cluster (and strata local) accepts its key at once. The new user owns nothing and may create buckets (where a writable mount covers them, or the gateway has a bucket root). NAME: 1 to 64 letters, digits or + = , . @ _ - ("strata" and "root" are reserved). The secret is printed this once and stored sealed.',
   examples: ['strata s3 user add alice', 'strata s3 user add --json alice | jq -r .secretAccessKey'],
   options: {
     json: { ...JSON_OPTION, help: 'print one JSON object: name, accessKeyId, secretAccessKey, createdAtMs' },

@@ -101,7 +101,7 @@ export interface RequestFacts {
 }
 
 /** The client's address, IPv4-mapped IPv6 as IPv4. */
-function sourceIpOf(req: IncomingMessage): string | undefined {
+export function sourceIpOf(req: IncomingMessage): string | undefined {
   const a = req.socket.remoteAddress;
   return a?.startsWith('::ffff:') ? a.slice(7) : a;
 }

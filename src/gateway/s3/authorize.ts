@@ -18,7 +18,8 @@ import type { Principal } from './users.js';
  *    caller may see; CreateBucket of a taken name is the handler's 409);
  * 4. the bucket's owner may do everything in it (a bucket without a recorded owner is root's;
  *    objects belong to their bucket's owner);
- * 5. a policy statement that matches with Effect Allow;
+ * 5. a policy statement that matches with Effect Allow — except for Get/Put/DeleteBucketPolicy,
+ *    which stay the owner's whatever a policy grants (AWS refuses them to other accounts);
  * 6. ACL grants, bucket (READ: list; WRITE: put/delete objects; READ_ACP/WRITE_ACP: its ACL) and
  *    object (READ: get; READ_ACP/WRITE_ACP: its ACL), unless ownership controls say
  *    BucketOwnerEnforced (ACLs disabled);
@@ -101,6 +102,8 @@ const ACTIONS: Readonly<Record<string, string>> = {
   GetBucketAcl: 's3:GetBucketAcl',
   PutBucketAcl: 's3:PutBucketAcl',
   GetBucketTagging: 's3:GetBucketTagging',
+  PutBucketTagging: 's3:PutBucketTagging',
+  DeleteBucketTagging: 's3:PutBucketTagging',
   GetObject: 's3:GetObject',
   HeadObject: 's3:GetObject',
   GetObjectAttributes: 's3:GetObjectAttributes',
@@ -161,6 +164,8 @@ const OBJECT_PERMISSION_ACTIONS: Readonly<Record<Permission, readonly string[]>>
 export const OBJECT_ACL_ACTIONS: ReadonlySet<string> = new Set(
   Object.values(OBJECT_PERMISSION_ACTIONS).flat(),
 );
+/** Actions the s3:prefix condition key applies to (a ?prefix= elsewhere is no listing's). */
+const PREFIX_ACTIONS: ReadonlySet<string> = new Set(['s3:ListBucket', 's3:ListBucketVersions']);
 const POLICY_ADMIN_ACTIONS = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
 function granted(
@@ -199,7 +204,7 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
         action: req.action,
         resource: resourceOf(req.bucket, req.key),
         sourceIp: req.sourceIp,
-        prefix: req.prefix,
+        prefix: PREFIX_ACTIONS.has(req.action) ? req.prefix : undefined,
       },
       pab?.RestrictPublicBuckets ? isPublicStatement : undefined,
     );
@@ -209,6 +214,8 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
   if (p !== undefined && ANY_USER_ACTIONS.has(req.action)) return { allow: true, rule: 'any user' };
   if (req.bucket === '' || bucket === undefined) return { allow: false, explicit: false };
   if (p !== undefined && p.name === bucket.owner) return { allow: true, rule: 'owner' };
+  // As AWS answers an identity of another account: the policy itself is its owner's alone.
+  if (POLICY_ADMIN_ACTIONS.has(req.action)) return { allow: false, explicit: false };
   if (policyVerdict === 'allow') return { allow: true, rule: 'bucket policy' };
   const ignorePublic = pab?.IgnorePublicAcls === true;
   if (bucket.ownership !== 'BucketOwnerEnforced') {

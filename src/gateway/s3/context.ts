@@ -37,6 +37,8 @@ export interface Ctx {
   readonly requestId: string;
   /** Server-side encryption keys (sse-keys.ts); none: SSE-S3/KMS requests are refused. */
   readonly sse?: SseKeyring;
+  /** Store URI under which a new bucket gets a mount of its own (bucket-root.ts), if configured. */
+  readonly bucketRoot?: string | undefined;
 }
 
 /** The root user as an Owner element (its name, S3_ROOT_USER). */

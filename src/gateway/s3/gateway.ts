@@ -29,6 +29,8 @@ export interface S3GatewayOptions {
   readonly region?: string;
   /** Buckets readable without a signature (in addition to each bucket's persisted setting). */
   readonly anonymousBuckets?: ReadonlySet<string> | readonly string[];
+  /** Store URI new buckets are mounted from when no writable mount covers them (bucket-root.ts). */
+  readonly bucketRoot?: string;
   /** Largest single PUT (default 5 GiB). */
   readonly maxBodyBytes?: number;
   /** Smallest non-last multipart part (default 5 MiB). */
@@ -101,6 +103,7 @@ export function createS3Gateway(fs: StrataFileSystem, options: S3GatewayOptions)
       userExists: (name) => name === ROOT_PRINCIPAL.name || users?.exists(name) === true,
       requestId,
       ...(options.sse !== undefined ? { sse: options.sse } : {}),
+      bucketRoot: options.bucketRoot,
     };
   }
 

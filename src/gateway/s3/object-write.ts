@@ -66,11 +66,13 @@ export function bodyStream(ctx: Ctx, maxBytes: number, compute?: ChecksumAlgorit
     length = Number(decoded);
   } else if (contentLength !== undefined) {
     length = Number(contentLength);
-  } else {
-    // S3 needs a length up front (no plain chunked transfer encoding, no length-less bodies).
+  } else if (!isChunkedTransfer(ctx)) {
+    // A body of no declared length and no chunked framing: the request cannot say where it ends.
     throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   }
-  if (length > maxBytes)
+  // Transfer-Encoding: chunked without a length (curl -T -, SDKs streaming a pipe): the framing
+  // ends the body; its size is what arrives, still bounded by maxBytes and checked digests.
+  if (length !== undefined && length > maxBytes)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const declared = requestChecksum(ctx.req.headers);
   if (declared?.trailer && !streaming)
@@ -81,7 +83,7 @@ export function bodyStream(ctx: Ctx, maxBytes: number, compute?: ChecksumAlgorit
   const trailerName = declared ? `x-amz-checksum-${declared.alg}` : '';
   const sha = /^[0-9a-f]{64}$/.test(payload) ? payload : undefined;
   const checked = new CheckedBody({
-    length,
+    ...(length !== undefined ? { length } : {}),
     maxBytes,
     ...(sha !== undefined ? { sha256: sha } : {}),
     ...(checkContentMd5(header(ctx, 'content-md5')) !== undefined
@@ -104,6 +106,11 @@ export function bodyStream(ctx: Ctx, maxBytes: number, compute?: ChecksumAlgorit
     if (err) failed = err;
   });
   return { source: checked, failure: () => failed, ...(declared ? { declared } : {}) };
+}
+
+/** Whether the request body comes in HTTP/1.1 chunked framing (Transfer-Encoding: chunked). */
+export function isChunkedTransfer(ctx: Ctx): boolean {
+  return /(^|,)\s*chunked\s*$/i.test(header(ctx, 'transfer-encoding') ?? '');
 }
 
 /** Writes a stream to `path`, preferring the body's own S3 error (digest, length) over the store's. */

@@ -14,6 +14,7 @@ import {
   checksumResponse,
   checkUnsupportedWriteHeaders,
   commitMeta,
+  isChunkedTransfer,
   metadataFromRequest,
   placePath,
   placeWrite,
@@ -252,7 +253,9 @@ export async function putObject(ctx: Ctx): Promise<void> {
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
   const sse = await sseForWrite(ctx);
-  if (sse === undefined && path !== undefined && isDirKey(ctx.key) && (declaredLength(ctx) ?? 0) === 0) {
+  // A folder key with an empty body (a chunked one of unknown length is an object).
+  const emptyBody = (declaredLength(ctx) ?? (isChunkedTransfer(ctx) ? -1 : 0)) === 0;
+  if (sse === undefined && path !== undefined && isDirKey(ctx.key) && emptyBody) {
     await requireBucket(ctx);
     await writePreconditions(ctx);
     // An empty folder key is an empty directory, unless a file of that name stands there.

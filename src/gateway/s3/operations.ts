@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import * as acl from './acl.js';
 import { getObjectAttributes } from './attributes.js';
 import * as controls from './bucket-controls.js';
+import * as lifecycle from './bucket-lifecycle.js';
+import * as bucketTagging from './bucket-tagging.js';
 import * as buckets from './buckets.js';
 import type { Ctx } from './context.js';
 import { copyObject } from './copy.js';
@@ -80,10 +82,9 @@ const OPS = {
     sendXml(ctx.res, 200, toXml('VersioningConfiguration', {})),
   ),
   GetBucketAcl: op('GetBucketAcl', acl.getAcl),
-  GetBucketTagging: refused(
-    'GetBucketTagging',
-    () => new S3Error('NotImplemented', 'Bucket tagging is not implemented by this gateway'),
-  ),
+  GetBucketTagging: op('GetBucketTagging', bucketTagging.getBucketTagging),
+  PutBucketTagging: op('PutBucketTagging', bucketTagging.putBucketTagging),
+  DeleteBucketTagging: op('DeleteBucketTagging', bucketTagging.deleteBucketTagging),
   ListObjectVersions: op('ListObjectVersions', buckets.listObjectVersions),
   ListObjects: op('ListObjects', (ctx) => buckets.listObjects(ctx, false)),
   ListObjectsV2: op('ListObjectsV2', (ctx) => buckets.listObjects(ctx, true)),
@@ -112,8 +113,8 @@ const OPS = {
     'Unknown',
     () => new S3Error('NotImplemented', 'This bucket subresource is not implemented by this gateway'),
   ),
-  CreateBucket: op('CreateBucket', buckets.createBucket),
-  DeleteBucket: op('DeleteBucket', buckets.deleteBucket),
+  CreateBucket: op('CreateBucket', lifecycle.createBucket),
+  DeleteBucket: op('DeleteBucket', lifecycle.deleteBucket),
   DeleteObjects: op('DeleteObjects', deleteObjects),
   GetObjectTagging: op('GetObjectTagging', tagging.getTagging),
   ListParts: op('ListParts', multipartListing.listPartsHandler),
@@ -198,9 +199,11 @@ function bucketOperation(
       return OPS.HeadBucket;
     case 'PUT':
       if (q.has('acl')) return OPS.PutBucketAcl;
-      if (q.has('versioning') || q.has('tagging')) return OPS.PutBucketSubresource;
+      if (q.has('tagging')) return OPS.PutBucketTagging;
+      if (q.has('versioning')) return OPS.PutBucketSubresource;
       return OPS.CreateBucket;
     case 'DELETE':
+      if (q.has('tagging')) return OPS.DeleteBucketTagging;
       return OPS.DeleteBucket;
     case 'POST':
       if (q.has('delete')) return OPS.DeleteObjects;

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
-import { readYamlFile } from '../../core/config.js';
+import { bucketRootUri, readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
 import {
@@ -26,6 +26,7 @@ import {
 } from '../../core/metrics-endpoint.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
+import { openGatewayUsers } from './gateway-users.js';
 import { newRequestId, S3Response, sendError } from './http.js';
 import { loadSseKeyring } from './sse-keys.js';
 
@@ -123,8 +124,9 @@ function slowDown(
 export const GATEWAY_S3_USAGE = `Usage: strata gateway s3 [options]
 
 Serves the Strata namespace over the S3 REST API: buckets are top-level directories, objects the
-files below them. Requests must be signed (AWS Signature V4) with a configured key, except
-GET/HEAD on buckets with anonymous read enabled.
+files below them. Requests must be signed (AWS Signature V4) with the root key, a config file
+user's key or, over an etcd:// registry, a key of the cluster's users (strata s3 user add, taken
+and dropped without a restart); unsigned requests get what bucket policies and ACLs allow.
 When ready it prints one JSON line: {"ready":true,"role":"gateway-s3","addresses":{"s3":"http://…"}}.
 
 Options:
@@ -133,8 +135,11 @@ Options:
   --port PORT      listen port, 0 = any free port (default 9000)
   --domain D       also accept virtual-host style requests (<bucket>.D)
   --region R       region reported to clients (default us-east-1)
-  --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], anonymousReadBuckets: [..],
-                   domain, region }, and logLevel
+  --bucket-root URI  store under which CreateBucket mounts <URI>/<bucket> at /<bucket> when no
+                   writable mount covers it (also STRATA_S3_BUCKET_ROOT, s3.bucketRoot in
+                   --config; default none: CreateBucket there is 400 InvalidRequest)
+  --config FILE    YAML: s3: { keys: [{accessKeyId, secretAccessKey}], users: [{name, keys}],
+                   anonymousReadBuckets: [..], domain, region, bucketRoot }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
   --max-connections-per-address N  connections one client address may hold (default 4096;
@@ -161,6 +166,8 @@ export interface GatewayFileConfig {
   readonly anonymousReadBuckets: string[];
   readonly domain?: string;
   readonly region?: string;
+  /** s3.bucketRoot: the store new buckets are mounted from (bucket-root.ts). */
+  readonly bucketRoot?: string;
   /** The file's top-level `logLevel`, if any. */
   readonly logLevel?: string;
   /** s3.sseKeyFile: the SSE-S3 master key file (sse-keys.ts). */
@@ -198,6 +205,7 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
     ...(typeof s3.region === 'string' ? { region: s3.region } : {}),
     ...(typeof s3.sseKeyFile === 'string' ? { sseKeyFile: s3.sseKeyFile } : {}),
     ...(typeof s3.kmsKeyFile === 'string' ? { kmsKeyFile: s3.kmsKeyFile } : {}),
+    ...(typeof s3.bucketRoot === 'string' ? { bucketRoot: bucketRootUri(s3.bucketRoot) } : {}),
     ...logLevel,
   };
 }
@@ -349,6 +357,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       port: { type: 'string' },
       domain: { type: 'string' },
       region: { type: 'string' },
+      'bucket-root': { type: 'string' },
       config: { type: 'string' },
       'metrics-port': { type: 'string' },
       'log-level': { type: 'string' },
@@ -371,7 +380,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const port = Number(values.port ?? 9000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new StrataError('INVALID_ARGUMENT', `bad --port ${values.port}`);
-  const file = await loadGatewayConfig(values.config ?? process.env.STRATA_CONFIG);
+  const configFile = values.config ?? process.env.STRATA_CONFIG;
+  const file = await loadGatewayConfig(configFile);
   setLogLevel(logLevelFrom(values['log-level'], process.env, file.logLevel));
   const credentials = credentialsFrom(process.env, file);
   const sse = await loadSseKeyring({
@@ -380,12 +390,19 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   });
   if (credentials.size === 0) {
     process.stderr.write(
-      'strata gateway s3: no access keys configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only anonymous reads will work\n',
+      'strata gateway s3: no root access key configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only users (strata s3 user add) and anonymous reads will work\n',
     );
   }
   const fs = await connect(registry);
+  // Users of the cluster (etcd registry) and of the config file, beside the root keys.
+  const users = await openGatewayUsers(registry, configFile).catch(async (err: unknown) => {
+    await fs.close();
+    throw err;
+  });
   const domain = values.domain ?? file.domain;
   const region = values.region ?? file.region;
+  const rootFlag = values['bucket-root'] ?? process.env.STRATA_S3_BUCKET_ROOT;
+  const bucketRoot = rootFlag === undefined || rootFlag === '' ? file.bucketRoot : bucketRootUri(rootFlag);
   const metrics = new MetricsRegistry();
   let endpoint: MetricsEndpoint | undefined;
   if (metricsPort !== undefined) {
@@ -399,9 +416,11 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
   const gw = await startS3GatewayServer(fs, {
     credentials,
     sse,
+    users: users.users,
     anonymousBuckets: file.anonymousReadBuckets,
     ...(domain !== undefined ? { domain } : {}),
     ...(region !== undefined ? { region } : {}),
+    ...(bucketRoot !== undefined ? { bucketRoot } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
     limits: {
@@ -428,6 +447,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     async () => {
       await gw.close();
       await endpoint?.close();
+      await users.close();
       await fs.close();
     },
   );

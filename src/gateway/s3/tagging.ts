@@ -17,9 +17,10 @@ export function parseTagHeader(value: string | undefined): Record<string, string
   return tags;
 }
 
-export function validateTags(tags: Record<string, string>): void {
+/** S3's limits: 10 tags an object, 50 a bucket; keys 1–128 characters, values up to 256. */
+export function validateTags(tags: Record<string, string>, max = 10, what = 'Object'): void {
   const keys = Object.keys(tags);
-  if (keys.length > 10) throw new S3Error('InvalidTag', 'Object tags cannot be greater than 10');
+  if (keys.length > max) throw new S3Error('InvalidTag', `${what} tags cannot be greater than ${max}`);
   for (const k of keys) {
     if (k.length === 0 || k.length > 128)
       throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid');
@@ -51,9 +52,9 @@ export async function getTagging(ctx: Ctx): Promise<void> {
   sendXml(ctx.res, 200, toXml('Tagging', { TagSet: { Tag: tags } }));
 }
 
-export async function putTagging(ctx: Ctx): Promise<void> {
-  const { meta: current, place } = await metaForUpdate(ctx);
-  const doc = parseXml((await readBody(ctx.req, 64 * 1024)).toString('utf8'));
+/** The tags of a Tagging document (duplicate keys refused; limits are the caller's). */
+export function parseTagging(body: Buffer): Record<string, string> {
+  const doc = parseXml(body.toString('utf8'));
   const set = doc.name === 'Tagging' ? child(doc, 'TagSet') : undefined;
   if (!set)
     throw new S3Error(
@@ -69,6 +70,12 @@ export async function putTagging(ctx: Ctx): Promise<void> {
       throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key');
     tags[k] = v;
   }
+  return tags;
+}
+
+export async function putTagging(ctx: Ctx): Promise<void> {
+  const { meta: current, place } = await metaForUpdate(ctx);
+  const tags = parseTagging(await readBody(ctx.req, 64 * 1024));
   validateTags(tags);
   await commitMeta(ctx, ctx.key, place, { ...current, tags });
   sendEmpty(ctx.res, 200);
