@@ -17,6 +17,7 @@
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
 import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
+import { FilePages } from './file-pages.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
 import type { PageSealer } from './page-seal.js';
@@ -66,7 +67,7 @@ export class TieredPageStore implements PageStore {
   private readonly disks: DiskTier[] = [];
   private readonly tiers: Tier[] = [];
   /** fileId → page index → bytes: every page held by at least one tier. */
-  private readonly fileIndex = new Map<string, Map<number, number>>();
+  private readonly fileIndex = new FilePages();
   private readonly pinned = new Set<string>();
   /** Bumped whenever any file's cached bytes or pin state may have changed. */
   private changes = 0;
@@ -267,11 +268,10 @@ export class TieredPageStore implements PageStore {
   async deleteFile(fileId: string): Promise<number> {
     this.checkOpen();
     checkFileId(fileId);
-    const pages = this.fileIndex.get(fileId);
-    if (pages === undefined) return 0;
+    if (!this.fileIndex.has(fileId)) return 0;
     let freed = 0;
     const unlinks: Promise<void>[] = [];
-    for (const [index, bytes] of [...pages]) {
+    for (const [index, bytes] of [...this.fileIndex.pages(fileId)]) {
       freed += bytes;
       const key = pageKey(fileId, index);
       this.memory?.index.remove(key);
@@ -279,7 +279,7 @@ export class TieredPageStore implements PageStore {
         if (disk.index.remove(key)) unlinks.push(this.unlinkLater(disk, fileId, index, bytes));
       }
     }
-    this.fileIndex.delete(fileId);
+    this.fileIndex.deleteFile(fileId);
     this.changes++;
     await this.track(Promise.all(unlinks));
     return freed;
@@ -307,18 +307,15 @@ export class TieredPageStore implements PageStore {
   }
 
   cachedBytes(fileId: string): number {
-    let total = 0;
-    for (const bytes of this.fileIndex.get(fileId)?.values() ?? []) total += bytes;
-    return total;
+    return this.fileIndex.totalBytes(fileId);
   }
 
   cachedPages(fileId: string): number[] {
-    const pages = this.fileIndex.get(fileId);
-    return pages === undefined ? [] : [...pages.keys()].sort((a, b) => a - b);
+    return [...this.fileIndex.pages(fileId)].map(([index]) => index).sort((a, b) => a - b);
   }
 
   files(): IterableIterator<string> {
-    return this.fileIndex.keys();
+    return this.fileIndex.files();
   }
 
   stats(): PageStoreStats {
@@ -587,7 +584,7 @@ export class TieredPageStore implements PageStore {
     this.changes++;
     if (pinned) this.pinned.add(fileId);
     else this.pinned.delete(fileId);
-    for (const index of this.fileIndex.get(fileId)?.keys() ?? []) {
+    for (const [index] of this.fileIndex.pages(fileId)) {
       const key = pageKey(fileId, index);
       this.memory?.index.setEvictable(key, !pinned);
       for (const disk of this.disks) {
@@ -608,16 +605,8 @@ export class TieredPageStore implements PageStore {
         break;
       }
     }
-    let pages = this.fileIndex.get(fileId);
-    if (bytes === undefined) {
-      if (pages?.delete(index) && pages.size === 0) this.fileIndex.delete(fileId);
-      return;
-    }
-    if (pages === undefined) {
-      pages = new Map();
-      this.fileIndex.set(fileId, pages);
-    }
-    pages.set(index, bytes);
+    if (bytes === undefined) this.fileIndex.delete(fileId, index);
+    else this.fileIndex.set(fileId, index, bytes);
   }
 
   private notifyEvict(tier: string, fileId: string, index: number, bytes: number): void {

@@ -17,7 +17,7 @@ import { normalizePath } from '../core/paths.js';
 import { cachedPercentOf } from './file-info.js';
 import type { MetadataSync } from './metadata-sync.js';
 import type { Persister } from './persister.js';
-import type { CountedReadOptions } from './read-path.js';
+import type { CountedReadOptions, LoadedWhole } from './read-path.js';
 
 /** Paths of one batch handled at once by default: small files are latency-bound (one I/O-thread trip each way), 64 lanes measured 1.4× faster than 16. */
 export const DEFAULT_JOB_BATCH_CONCURRENCY = 64;
@@ -35,7 +35,7 @@ export interface JobBatchParts {
   readonly loadWhole?: (
     path: string,
     options: CountedReadOptions & { maxBytes: number },
-  ) => Promise<number | undefined>;
+  ) => Promise<LoadedWhole | undefined>;
   readonly free: (path: string, options: CallOptions) => Promise<JobSummary>;
   readonly persister: Pick<Persister, 'persistNow' | 'stagedBelow'>;
   readonly sync: Pick<MetadataSync, 'locate' | 'cacheIdOf'>;
@@ -127,7 +127,16 @@ export class JobBatchRunner {
       // in flight by the batch's concurrency (else a fast store piles them up behind the disk).
       await stream.whenStored?.();
     }
-    const info = await this.cachedShare(p, signal);
+    // A whole load knows the file's identity: no second lookup of its record.
+    const info =
+      whole === undefined
+        ? await this.cachedShare(p, signal)
+        : {
+            path: p,
+            type: 'file' as const,
+            size: whole.size,
+            cachedPercent: cachedPercentOf('file', whole.size, this.o.pages.cachedBytes(whole.cacheId)),
+          };
     if (info.cachedPercent < 100) {
       throw new StrataError(
         'CACHE_FULL',

@@ -43,6 +43,12 @@ export type StoredReadable = Readable & {
   readonly whenStored: () => Promise<void>;
 };
 
+/** What loadWhole loaded: the file's size and cache identity (so the caller need not look it up again). */
+export interface LoadedWhole {
+  readonly size: number;
+  readonly cacheId: string;
+}
+
 interface PreparedRead {
   readonly located: Located;
   readonly offset: number;
@@ -88,13 +94,13 @@ export class ReadPath {
   async loadWhole(
     path: string,
     options: CountedReadOptions & { maxBytes: number },
-  ): Promise<number | undefined> {
+  ): Promise<LoadedWhole | undefined> {
     const r = await this.prepare(path, { ...options, offset: 0 });
     if (r.length > options.maxBytes || r.length !== r.located.record.size) return undefined;
     const req = this.rangeRequest(r, options.signal, options.onStoreBytes);
     if (r.length > 0) await this.o.reader.readBuffer(req);
     await this.o.reader.whenStored(req.cacheId, 0, r.length);
-    return r.length;
+    return { size: r.length, cacheId: req.cacheId };
   }
 
   /**
