@@ -8,16 +8,10 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from s3py import client
 
 endpoint, key_id, secret, workdir = sys.argv[1:5]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, key_id, secret)
 out = {}
 s3.create_bucket(Bucket="boto")
 r = s3.put_object(Bucket="boto", Key="hello/world.txt", Body=b"hello boto", ContentType="text/plain", Metadata={"who": "boto"})

@@ -37,6 +37,10 @@ test('CORS configuration needs the IAM CORS actions, a POST upload s3:PutObject'
   assert.equal(actionOf('GetBucketCors', 'b'), 's3:GetBucketCORS');
   assert.equal(actionOf('PutBucketCors', 'b'), 's3:PutBucketCORS');
   assert.equal(actionOf('DeleteBucketCors', 'b'), 's3:PutBucketCORS');
+  // Bucket default encryption has IAM actions of its own (was s3:*, i.e. owner only).
+  assert.equal(actionOf('GetBucketEncryption', 'b'), 's3:GetEncryptionConfiguration');
+  assert.equal(actionOf('PutBucketEncryption', 'b'), 's3:PutEncryptionConfiguration');
+  assert.equal(actionOf('DeleteBucketEncryption', 'b'), 's3:PutEncryptionConfiguration');
   assert.equal(actionOf('PostObject', 'b'), 's3:PutObject');
 });
 

@@ -6,19 +6,11 @@ Usage: browser_presign.py ENDPOINT KEY_ID SECRET BUCKET REDIRECT GET_KEY PUT_KEY
 """
 import json
 import sys
+from s3py import client
 
-import boto3
-from botocore.config import Config
 
 endpoint, key_id, secret, bucket, redirect, get_key, put_key = sys.argv[1:8]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, key_id, secret)
 post = s3.generate_presigned_post(
     bucket,
     "browser/${filename}",

@@ -3,29 +3,12 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from s3py import client, code
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 endpoint, key_id, secret = sys.argv[1:4]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, key_id, secret)
 out = {}
-
-
-def code(fn):
-    try:
-        fn()
-        return "ok"
-    except ClientError as e:
-        return "%s %s" % (e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"])
 
 
 def status(url):

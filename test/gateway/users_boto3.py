@@ -8,18 +8,11 @@ import json
 import sys
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from s3py import client
 
 endpoint, key_id, secret = sys.argv[1:4]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=key_id,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, key_id, secret)
 out = []
 for op, params in json.load(sys.stdin):
     try:

@@ -135,6 +135,9 @@ const ACTIONS: Readonly<Record<string, string>> = {
   PutBucketCors: 's3:PutBucketCORS',
   DeleteBucketCors: 's3:PutBucketCORS',
   PostObject: 's3:PutObject',
+  GetBucketEncryption: 's3:GetEncryptionConfiguration',
+  PutBucketEncryption: 's3:PutEncryptionConfiguration',
+  DeleteBucketEncryption: 's3:PutEncryptionConfiguration',
 };
 
 /**
