@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { abortError, throwIfAborted } from '../core/abort.js';
+import { abortError, throwIfAborted, untilAborted } from '../core/abort.js';
 import { type ErrorCode, StrataError, toStrataError } from '../core/errors.js';
 import { log, logEnabled, logSeconds } from '../core/log.js';
 import { redactUri } from '../core/mounts.js';
@@ -237,23 +237,4 @@ export function deadlineOf(options: Readonly<Record<string, string>>, deadlineMs
   const timeoutMs = Number(options.timeoutMs);
   if (deadlineMs <= 0 || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return deadlineMs;
   return Math.max(deadlineMs, timeoutMs);
-}
-
-/** `p`, or the signal's reason once it aborts first. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((ok, fail) => {
-    const onAbort = (): void => fail(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        ok(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        fail(err);
-      },
-    );
-  });
 }

@@ -1,4 +1,4 @@
-import { abortError, throwIfAborted } from '../core/abort.js';
+import { throwIfAborted, untilAborted } from '../core/abort.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { isWithin } from '../core/paths.js';
 import type { FileRecord, MetaStore } from '../meta/meta-store.js';
@@ -211,24 +211,4 @@ export class Persister {
       return err;
     }
   }
-}
-
-/** What `work` resolves to, unless `signal` fires first (then its abort error). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  throwIfAborted(signal);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -28,20 +28,24 @@ export interface SseKeyring {
 
 export const EMPTY_KEYRING: SseKeyring = { kms: new Map() };
 
-/** Reads one seal.ts key file (the SSE-S3 master key). */
-export async function readKeyFile(file: string): Promise<{ id: string; bytes: Buffer }> {
-  let text: string;
+/** A key file's text; a file that cannot be read is INVALID_ARGUMENT naming it. */
+async function readKeyText(file: string, what: 'SSE' | 'KMS'): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     throw new StrataError(
       'INVALID_ARGUMENT',
-      `cannot read the SSE key file ${file}: ${(err as Error).message}`,
+      `cannot read the ${what} key file ${file}: ${(err as Error).message}`,
       {
         cause: err,
       },
     );
   }
+}
+
+/** Reads one seal.ts key file (the SSE-S3 master key). */
+export async function readKeyFile(file: string): Promise<{ id: string; bytes: Buffer }> {
+  const text = await readKeyText(file, 'SSE');
   try {
     return parseSealKey(text);
   } catch (err) {
@@ -67,18 +71,7 @@ export async function ensureKeyFile(file: string): Promise<{ id: string; bytes: 
  * blank lines passed over. A key id is any text without white space (an ARN works).
  */
 export async function readKmsKeyFile(file: string): Promise<Map<string, Buffer>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new StrataError(
-      'INVALID_ARGUMENT',
-      `cannot read the KMS key file ${file}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const text = await readKeyText(file, 'KMS');
   const keys = new Map<string, Buffer>();
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim();
