@@ -242,7 +242,14 @@ async function mountCommand(argv: string[]): Promise<number> {
   logger('fuse.unmounted', { dir, code, openFiles: ops.openFiles });
   await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
   await fs.close().catch(() => undefined);
-  return code === 0 ? 0 : stopping ? 0 : 1;
+  const result = code === 0 ? 0 : stopping ? 0 : 1;
+  // Unmounted and cleaned up: nothing may keep the daemon alive now (a FUSE thread that never saw
+  // its session end held a stopped daemon forever under load, once). Fires only in that case.
+  setTimeout(() => {
+    logger('fuse.forced_exit', { dir, code: result });
+    process.exit(result);
+  }, 5_000).unref();
+  return result;
 }
 
 /**
