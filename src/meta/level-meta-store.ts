@@ -33,12 +33,19 @@ import { ClassicLevel } from 'classic-level';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
-import { compareUtf8 } from '../core/utf8-order.js';
 import { KeyFilter } from './key-filter.js';
+import {
+  completeListingIn,
+  type ListingWriteState,
+  MAX_CACHED_LISTING,
+  mergeListingEntriesIn,
+  putListingChunkIn,
+  putListingIn,
+  sweepListingIn,
+} from './listing-writes.js';
 import {
   attrsKey,
   checkPath,
-  childrenBetween,
   childrenFrom,
   childrenRange,
   idOfJournalKey,
@@ -70,11 +77,7 @@ const SYNC = { sync: true } as const;
 const CHUNK = 256;
 /** stats() counts exactly up to this many keys per kind, then extrapolates by on-disk size. */
 const STATS_EXACT_LIMIT = 100_000;
-/**
- * Largest listing kept in memory, and the bound on all of them together (entries). Larger
- * directories are read a page at a time (listingPage: a key range), never held whole.
- */
-const MAX_CACHED_LISTING = 10_000;
+/** The bound on all listings kept in memory together (entries); one: MAX_CACHED_LISTING. */
 const MAX_CACHED_LISTING_ENTRIES = 100_000;
 
 export class LevelMetaStore implements MetaStore {
@@ -101,9 +104,22 @@ export class LevelMetaStore implements MetaStore {
   #listingFloor = 0;
   readonly #listingChanges = new Map<string, number>();
 
+  /** What the listing writes (listing-writes.ts) use of this store. */
+  readonly #writes: ListingWriteState;
+
   constructor(dir: string) {
     this.dir = dir;
     this.#db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    this.#writes = {
+      db: this.#db,
+      locks: this.#locks,
+      cache: this.#cache,
+      listings: this.#listings,
+      run: (op, fn) => this.#run(op, fn),
+      changedSince: (d, token) => this.#changedSince(d, token),
+      chunks: (open) => this.#chunks(open),
+      remember: (d, listing, token) => this.#remember(d, listing, token),
+    };
   }
 
   async open(): Promise<void> {
@@ -261,66 +277,8 @@ export class LevelMetaStore implements MetaStore {
     else this.#listings.fill(dir, listing, token);
   }
 
-  async putListing(
-    dir: string,
-    entries: readonly FileRecord[],
-    syncedAtMs: number,
-    token?: number,
-  ): Promise<void> {
-    checkPath(dir);
-    const puts = new Map<string, string>();
-    for (const e of entries) {
-      checkPath(e.path);
-      if (e.path === '/' || parentOf(e.path) !== dir) {
-        throw new StrataError('INVALID_ARGUMENT', `${e.path} is not a direct child of ${dir}`, {
-          details: { dir, path: e.path },
-        });
-      }
-      puts.set(statusKey(e.path), encodeStatus(e));
-    }
-    const decoded = new Map<string, FileRecord>();
-    // Serialised per directory: two concurrent replacements would each delete only what they saw.
-    await this.#locks.run(listingKey(dir), () =>
-      this.#run('putListing', async () => {
-        // Read from the store before a change of the directory: it may lack that change.
-        if (this.#changedSince(dir, token)) return;
-        const batch = this.#db.batch();
-        try {
-          for await (const keys of this.#chunks(() => this.#db.keys(childrenRange(dir)))) {
-            for (const k of keys) {
-              if (puts.has(k)) continue;
-              batch.del(k);
-              this.#cache.write(k, undefined);
-            }
-          }
-          for (const [k, v] of puts) batch.put(k, v);
-          batch.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
-          for (const [k, v] of puts) {
-            const record = decodeStatus(pathOfStatusKey(k), v);
-            decoded.set(k, record);
-            this.#cache.write(k, record);
-          }
-          this.#listings.write(dir, undefined); // until the batch is written
-        } catch (err) {
-          await batch.close();
-          throw err;
-        }
-        await batch.write();
-        if (this.#changedSince(dir, token)) {
-          // Changed while the batch was written: the change's own delete may have landed first.
-          this.#listings.write(dir, undefined);
-          await this.#db.del(listingKey(dir));
-          return;
-        }
-        // What a getListing would now read back (children in key order), without reading it back:
-        // the first relist of a huge directory after a sync would otherwise decode it all again.
-        if (puts.size <= MAX_CACHED_LISTING) {
-          const keys = [...puts.keys()].sort(compareUtf8);
-          const entries = keys.map((k) => decoded.get(k)!);
-          this.#remember(dir, { syncedAtMs, entries }, undefined);
-        }
-      }),
-    );
+  putListing(dir: string, entries: readonly FileRecord[], syncedAtMs: number, token?: number): Promise<void> {
+    return putListingIn(this.#writes, dir, entries, syncedAtMs, token);
   }
 
   async listingPage(dir: string, options: ListingPageOptions): Promise<ListingPage> {
@@ -349,147 +307,29 @@ export class LevelMetaStore implements MetaStore {
     });
   }
 
-  async putListingChunk(
+  putListingChunk(
     dir: string,
     entries: readonly FileRecord[],
     range: ListingChunkRange,
     token?: number,
   ): Promise<FileRecord[] | undefined> {
-    checkPath(dir);
-    const prefix = childrenRange(dir).gte;
-    const puts = new Map<string, string>();
-    for (const e of entries) {
-      checkPath(e.path);
-      const key = statusKey(e.path);
-      const name = key.slice(prefix.length);
-      const inside =
-        e.path !== '/' &&
-        parentOf(e.path) === dir &&
-        (range.after === undefined || compareUtf8(name, range.after) > 0) &&
-        (range.through === undefined || compareUtf8(name, range.through) <= 0);
-      if (!inside)
-        throw new StrataError(
-          'INVALID_ARGUMENT',
-          `${e.path} is not a child of ${dir} inside the chunk's range`,
-          {
-            details: { dir, path: e.path },
-          },
-        );
-      puts.set(key, encodeStatus(e));
-    }
-    const dropped: FileRecord[] = [];
-    const written = await this.#locks.run(listingKey(dir), () =>
-      this.#run('putListingChunk', async () => {
-        // Read from the store before a change of the directory: it may lack that change.
-        if (this.#changedSince(dir, token)) return false;
-        const batch = this.#db.batch();
-        try {
-          batch.del(listingKey(dir));
-          this.#listings.write(dir, undefined);
-          const between = childrenBetween(dir, range.after, range.through);
-          for await (const rows of this.#chunks(() => this.#db.iterator(between))) {
-            for (const [k, v] of rows) {
-              const next = puts.get(k);
-              const old = decodeStatus(pathOfStatusKey(k), v);
-              if (next === undefined) {
-                batch.del(k);
-                this.#cache.write(k, undefined);
-                dropped.push(old);
-              } else if (decodeStatus(old.path, next).fingerprint !== old.fingerprint) dropped.push(old);
-            }
-          }
-          for (const [k, v] of puts) {
-            batch.put(k, v);
-            this.#cache.write(k, decodeStatus(pathOfStatusKey(k), v));
-          }
-        } catch (err) {
-          await batch.close();
-          throw err;
-        }
-        await batch.write();
-        return !this.#changedSince(dir, token);
-      }),
-    );
-    return written ? dropped : undefined;
+    return putListingChunkIn(this.#writes, dir, entries, range, token);
   }
 
-  async mergeListingEntries(
+  mergeListingEntries(
     dir: string,
     entries: readonly FileRecord[],
     token?: number,
   ): Promise<FileRecord[] | undefined> {
-    checkPath(dir);
-    const puts = new Map<string, string>();
-    for (const e of entries) {
-      checkPath(e.path);
-      if (e.path === '/' || parentOf(e.path) !== dir)
-        throw new StrataError('INVALID_ARGUMENT', `${e.path} is not a direct child of ${dir}`, {
-          details: { dir, path: e.path },
-        });
-      puts.set(statusKey(e.path), encodeStatus(e));
-    }
-    const changed: FileRecord[] = [];
-    const written = await this.#locks.run(listingKey(dir), () =>
-      this.#run('mergeListingEntries', async () => {
-        if (this.#changedSince(dir, token)) return false;
-        const keys = [...puts.keys()];
-        const olds = keys.length === 0 ? [] : await this.#db.getMany(keys);
-        const batch = this.#db.batch();
-        batch.del(listingKey(dir));
-        this.#listings.write(dir, undefined);
-        for (const [i, k] of keys.entries()) {
-          const v = puts.get(k)!;
-          const old = olds[i];
-          const record = decodeStatus(pathOfStatusKey(k), v);
-          if (old !== undefined) {
-            const before = decodeStatus(record.path, old);
-            if (before.fingerprint !== record.fingerprint) changed.push(before);
-          }
-          batch.put(k, v);
-          this.#cache.write(k, record);
-        }
-        await batch.write();
-        return !this.#changedSince(dir, token);
-      }),
-    );
-    return written ? changed : undefined;
+    return mergeListingEntriesIn(this.#writes, dir, entries, token);
   }
 
-  async sweepListing(dir: string, syncedAtMs: number, token?: number): Promise<FileRecord[] | undefined> {
-    checkPath(dir);
-    const dropped: FileRecord[] = [];
-    const done = await this.#locks.run(listingKey(dir), () =>
-      this.#run('sweepListing', async () => {
-        if (this.#changedSince(dir, token)) return false;
-        for await (const rows of this.#chunks(() => this.#db.iterator(childrenRange(dir)))) {
-          const dels: { type: 'del'; key: string }[] = [];
-          for (const [k, v] of rows) {
-            const old = decodeStatus(pathOfStatusKey(k), v);
-            if (old.syncedAtMs >= syncedAtMs) continue;
-            dels.push({ type: 'del', key: k });
-            this.#cache.write(k, undefined);
-            dropped.push(old);
-          }
-          if (dels.length > 0) await this.#db.batch(dels);
-        }
-        this.#listings.write(dir, undefined);
-        return !this.#changedSince(dir, token);
-      }),
-    );
-    return done ? dropped : undefined;
+  sweepListing(dir: string, syncedAtMs: number, token?: number): Promise<FileRecord[] | undefined> {
+    return sweepListingIn(this.#writes, dir, syncedAtMs, token);
   }
 
-  async completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean> {
-    checkPath(dir);
-    return this.#locks.run(listingKey(dir), () =>
-      this.#run('completeListing', async () => {
-        if (this.#changedSince(dir, token)) return false;
-        await this.#db.put(listingKey(dir), JSON.stringify({ syncedAtMs }));
-        if (!this.#changedSince(dir, token)) return true;
-        await this.#db.del(listingKey(dir)); // changed while the marker was written
-        return false;
-      }),
-    );
+  completeListing(dir: string, syncedAtMs: number, token?: number): Promise<boolean> {
+    return completeListingIn(this.#writes, dir, syncedAtMs, token);
   }
 
   async getAttrs(path: string): Promise<FileAttrs | undefined> {
