@@ -20,12 +20,15 @@ const MAX_INDEX = 2 ** 48;
 /** Lines are written and read this many bytes at a time (memory bounded by it, not by the index). */
 const BLOCK = 1 << 20;
 
-/** A page as the index file lists it; `order` is its place, coldest first. */
+/**
+ * A page as the index file lists it, in the shape a directory scan gives (disk-tier.ts
+ * ScannedPage): `mtimeMs` is its place in the file, coldest first — what open() orders by.
+ */
 export interface IndexedPage {
   readonly fileId: string;
   readonly index: number;
   readonly bytes: number;
-  readonly order: number;
+  readonly mtimeMs: number;
 }
 
 /** Writes the index (temp file, fsync, rename) so a crash while writing leaves no half file. */
@@ -121,7 +124,7 @@ function parseLine(line: string, order: number): IndexedPage | undefined {
   const i = count(index);
   const b = count(bytes);
   if (i === undefined || b === undefined || i >= MAX_INDEX) return undefined;
-  return { fileId, index: i, bytes: b, order };
+  return { fileId, index: i, bytes: b, mtimeMs: order };
 }
 
 function count(text: string | undefined): number | undefined {

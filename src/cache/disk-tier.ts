@@ -242,13 +242,7 @@ export class DiskTier {
       scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
       return scanned;
     }
-    const pages = indexed.map((p) => ({
-      fileId: p.fileId,
-      index: p.index,
-      bytes: p.bytes,
-      mtimeMs: p.order,
-    }));
-    return { pages, badPages: 0, tempFilesRemoved: 0, legacyPagesMoved: 0, source: 'index-file' };
+    return { pages: indexed, badPages: 0, tempFilesRemoved: 0, legacyPagesMoved: 0, source: 'index-file' };
   }
 
   /** Writes the index file for the next open(); call once every write and unlink has settled. */

@@ -40,13 +40,8 @@ export interface ListingWriteState {
   remember(dir: string, listing: Listing, token: number | undefined): void;
 }
 
-export async function putListingIn(
-  s: ListingWriteState,
-  dir: string,
-  entries: readonly FileRecord[],
-  syncedAtMs: number,
-  token?: number,
-): Promise<void> {
+/** The encoded statuses of `entries` by key; each must be a direct child of `dir`. */
+function childPuts(dir: string, entries: readonly FileRecord[]): Map<string, string> {
   checkPath(dir);
   const puts = new Map<string, string>();
   for (const e of entries) {
@@ -58,6 +53,17 @@ export async function putListingIn(
     }
     puts.set(statusKey(e.path), encodeStatus(e));
   }
+  return puts;
+}
+
+export async function putListingIn(
+  s: ListingWriteState,
+  dir: string,
+  entries: readonly FileRecord[],
+  syncedAtMs: number,
+  token?: number,
+): Promise<void> {
+  const puts = childPuts(dir, entries);
   const decoded = new Map<string, FileRecord>();
   // Serialised per directory: two concurrent replacements would each delete only what they saw.
   await s.locks.run(listingKey(dir), () =>
@@ -174,16 +180,7 @@ export async function mergeListingEntriesIn(
   entries: readonly FileRecord[],
   token?: number,
 ): Promise<FileRecord[] | undefined> {
-  checkPath(dir);
-  const puts = new Map<string, string>();
-  for (const e of entries) {
-    checkPath(e.path);
-    if (e.path === '/' || parentOf(e.path) !== dir)
-      throw new StrataError('INVALID_ARGUMENT', `${e.path} is not a direct child of ${dir}`, {
-        details: { dir, path: e.path },
-      });
-    puts.set(statusKey(e.path), encodeStatus(e));
-  }
+  const puts = childPuts(dir, entries);
   const changed: FileRecord[] = [];
   const written = await s.locks.run(listingKey(dir), () =>
     s.run('mergeListingEntries', async () => {
