@@ -1,0 +1,240 @@
+/**
+ * Speed of what users get (issue 15): `strata local` with its DEFAULT configuration (256 MiB
+ * memory tier, 4 GiB disk tier, 1 MiB pages), as `npm start` runs it, against Debian's nginx with
+ * proxy_cache + slice 1m + sendfile in front of the same origin. Whole objects are timed by curl
+ * (a C client) on both sides; 4 KiB GETs are driven by Debian's `wrk -t2 -c64` with the same URL
+ * list for both sides (64 presigned paths; nginx's cache key includes the query, so each URL is a
+ * cache hit there after the warm-up pass). Every row names its configuration.
+ *
+ *   warm GET of an object larger than the memory tier (served from the disk tier) ÷ nginx hit ≥ 1.0
+ *   warm GET of an object that fits the memory tier ÷ nginx hit                              ≥ 1.5
+ *   4 KiB GETs, wrk 64 connections ÷ nginx hit                                               ≥ 0.5
+ *   cold GET from a local origin ÷ a bare streaming proxy of the same bytes (the floor)      ≤ 1.2
+ *
+ * Usage: npm run bench -- speed [--disk-mib 512] [--memory-mib 128] [--wrk-seconds 10]
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
+import { metric, startLocal, tempDir } from '../test/helpers/local-process.js';
+import { startNginx } from '../test/helpers/nginx.js';
+import {
+  bestCurl,
+  curlSeconds,
+  presign,
+  sparseFile,
+  startCachingNginx,
+  startPassthrough,
+} from './http-tools.js';
+import { printTable, type Row, row } from './report.js';
+
+const MiB = 1024 * 1024;
+
+/** wrk's Lua: every thread walks the URL list (path + query) given after `--`. */
+const WRK_SCRIPT = `
+local paths = {}
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = math.random(#paths)
+end
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+`;
+
+export interface WrkResult {
+  readonly rps: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+}
+
+/** Runs `wrk --latency` against `base` with the paths in `listFile`; fails on non-2xx answers. */
+export function runWrk(
+  base: string,
+  scriptFile: string,
+  listFile: string,
+  seconds: number,
+  connections = 64,
+): Promise<WrkResult> {
+  return new Promise((ok, fail) => {
+    const args = [
+      '-t2',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      scriptFile,
+      base,
+      '--',
+      listFile,
+    ];
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.once('error', (err) => fail(new Error(`wrk: ${err.message} (apt-get install wrk)`)));
+    child.once('exit', (code) => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+      const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      if (code !== 0 || !Number.isFinite(rps)) return fail(new Error(`wrk exited ${code}: ${out}`));
+      if (errors > 0) return fail(new Error(`wrk against ${base}: ${errors} non-2xx answers\n${out}`));
+      const scale = p99?.[2] === 'us' ? 0.001 : p99?.[2] === 's' ? 1000 : 1;
+      ok({ rps, p99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors });
+    });
+  });
+}
+
+export async function runSpeedBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'disk-mib': { type: 'string' },
+      'memory-mib': { type: 'string' },
+      'wrk-seconds': { type: 'string' },
+    },
+    strict: false,
+  });
+  const diskMiB = Number(values['disk-mib'] ?? 512);
+  const memMiB = Number(values['memory-mib'] ?? 128);
+  const wrkSeconds = Number(values['wrk-seconds'] ?? 10);
+  const tmp = await tempDir('speed');
+  const stops: (() => Promise<unknown>)[] = [];
+  const rows: Row[] = [];
+  try {
+    const originRoot = join(tmp.dir, 'origin');
+    // Files under /bench on the origin too, so both sides are read with the same paths.
+    const originDir = join(originRoot, 'bench');
+    await mkdir(join(originDir, 'small'), { recursive: true });
+    await sparseFile(join(originDir, 'disk.bin'), diskMiB * MiB);
+    await sparseFile(join(originDir, 'mem.bin'), memMiB * MiB);
+    await sparseFile(join(originDir, 'cold.bin'), 256 * MiB);
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        writeFile(join(originDir, 'small', `f${i}`), Buffer.alloc(4096, i)),
+      ),
+    );
+    const origin = await startNginx(originRoot);
+    stops.push(() => origin.stop());
+    const nginx = await startCachingNginx(origin.url, join(tmp.dir, 'nginx-cache'));
+    stops.push(() => nginx.stop());
+    const bare = await startPassthrough(origin.url);
+    stops.push(() => bare.stop());
+    // The defaults: no --memory-capacity, --disk-capacity or --page-size.
+    const strata = await startLocal(
+      ['--data-dir', join(tmp.dir, 'strata'), '--mount', `/bench=${origin.url}/bench/`],
+      {
+        STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
+        STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
+        STRATA_LOG: 'off',
+      },
+    );
+    stops.push(() => strata.stop());
+    const s3 = strata.ready.addresses.s3!;
+    const config = 'strata local defaults (memory 256 MiB, disk 4 GiB, 1 MiB pages)';
+
+    // Cold: the first GET of an object through Strata vs the same bytes through a bare proxy.
+    const coldStrata = await curlSeconds(await presign(s3, '/bench/cold.bin'), 256 * MiB);
+    const coldBare = await bestCurl(3, `${bare.url}/bench/cold.bin`, 256 * MiB);
+    const coldDirect = await bestCurl(3, `${origin.url}/bench/cold.bin`, 256 * MiB);
+    rows.push(
+      row(
+        `cold GET 256 MiB, local origin, ${config} (time)`,
+        `${coldStrata.toFixed(3)} s`,
+        `${coldBare.toFixed(3)} s bare streaming proxy (direct ${coldDirect.toFixed(3)} s)`,
+        coldStrata / coldBare,
+        { max: 1.2 },
+      ),
+    );
+
+    const gbps = (bytes: number, s: number) => `${(bytes / s / 1e9).toFixed(2)} GB/s`;
+    // Warm from the disk tier: the object is larger than the memory tier, so a sequential read
+    // finds none of its pages in memory (LRU over a scan).
+    const diskUrl = await presign(s3, '/bench/disk.bin');
+    const diskBytes = diskMiB * MiB;
+    await curlSeconds(diskUrl, diskBytes);
+    await curlSeconds(diskUrl, diskBytes);
+    for (let i = 0; i < 2; i++) await curlSeconds(`${nginx.url}/bench/disk.bin`, diskBytes);
+    const warmDisk = await bestCurl(3, diskUrl, diskBytes);
+    const warmDiskNginx = await bestCurl(3, `${nginx.url}/bench/disk.bin`, diskBytes);
+    const memUsed = await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'memory' });
+    rows.push(
+      row(
+        `warm GET ${diskMiB} MiB > memory tier (disk tier), ${config}`,
+        gbps(diskBytes, warmDisk),
+        `${gbps(diskBytes, warmDiskNginx)} nginx proxy_cache hit (memory tier holds ${(memUsed / MiB).toFixed(0)} MiB)`,
+        warmDiskNginx / warmDisk,
+        { min: 1.0 },
+      ),
+    );
+
+    const memUrl = await presign(s3, '/bench/mem.bin');
+    const memBytes = memMiB * MiB;
+    for (let i = 0; i < 2; i++) await curlSeconds(memUrl, memBytes);
+    for (let i = 0; i < 2; i++) await curlSeconds(`${nginx.url}/bench/mem.bin`, memBytes);
+    const warmMem = await bestCurl(5, memUrl, memBytes);
+    const warmMemNginx = await bestCurl(5, `${nginx.url}/bench/mem.bin`, memBytes);
+    rows.push(
+      row(
+        `warm GET ${memMiB} MiB from the memory tier, ${config}`,
+        gbps(memBytes, warmMem),
+        `${gbps(memBytes, warmMemNginx)} nginx proxy_cache hit`,
+        warmMemNginx / warmMem,
+        { min: 1.5 },
+      ),
+    );
+
+    // 4 KiB GETs under wrk: the same presigned path list for both sides.
+    const paths: string[] = [];
+    for (let i = 0; i < 64; i++) {
+      const url = new URL(await presign(s3, `/bench/small/f${i}`));
+      paths.push(`${url.pathname}${url.search}`);
+    }
+    const listFile = join(tmp.dir, 'paths.txt');
+    const scriptFile = join(tmp.dir, 'paths.lua');
+    await writeFile(listFile, `${paths.join('\n')}\n`);
+    await writeFile(scriptFile, WRK_SCRIPT);
+    for (const p of paths) {
+      for (const base of [s3, nginx.url]) {
+        const res = await request(`${base}${p}`);
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`GET ${base}${p} → ${res.statusCode}`);
+      }
+    }
+    // Alternating rounds, best of each: other load on the two cores hits both sides alike.
+    let s: WrkResult | undefined;
+    let n: WrkResult | undefined;
+    for (let round = 0; round < 2; round++) {
+      const a = await runWrk(s3, scriptFile, listFile, wrkSeconds);
+      const b = await runWrk(nginx.url, scriptFile, listFile, wrkSeconds);
+      if (!s || a.rps > s.rps) s = a;
+      if (!n || b.rps > n.rps) n = b;
+    }
+    rows.push(
+      row(
+        `4 KiB GETs, presigned, wrk -t2 -c64 ${wrkSeconds}s, ${config} (req/s)`,
+        `${s!.rps.toFixed(0)}/s (p99 ${s!.p99Ms.toFixed(1)} ms)`,
+        `${n!.rps.toFixed(0)}/s nginx hit (p99 ${n!.p99Ms.toFixed(1)} ms)`,
+        s!.rps / n!.rps,
+        { min: 0.5 },
+      ),
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await rm(tmp.dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printTable(`Strata speed (issue 15) (${new Date().toISOString()})`, await runSpeedBench());
+}
