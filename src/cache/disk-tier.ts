@@ -12,15 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rmdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
-import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
+import { ioThread, MAX_IO_THREAD_PAGE_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
 import { saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
 import {
-  encodePageHeader,
   finishPageHeader,
   isSealedHeader,
   PAGE_FLAG_SEALED,
   PAGE_HEADER_BYTES,
+  type PageFileCrcs,
+  pageFileCrcRanges,
+  pageFileFills,
   splitPageFile,
   startPageHeader,
 } from './page-file.js';
@@ -135,34 +137,41 @@ export class DiskTier {
   }
 
   /**
-   * Writes header + payload with one writev (no copy of the payload). `replace`: a file of this
-   * page may be on disk and read right now — write a temporary file and rename it into place;
-   * otherwise the page is written under its name directly (see the module comment).
+   * Writes header + payload through the I/O thread: every page written in one event-loop turn
+   * goes in one message, and a plain page's checksums are computed there, off the event loop
+   * (io-thread.ts). `replace`: a file of this page may be on disk and read right now — write a
+   * temporary file and rename it into place; otherwise the page is written under its name
+   * directly (see the module comment).
    */
   async writePage(fileId: string, index: number, plain: Buffer, replace = false): Promise<void> {
     // Sealed here, before the bytes go to the I/O thread or the pool: nothing plain leaves.
     let header: Buffer;
     let data = plain;
+    let fill: ReturnType<typeof pageFileFills> | undefined;
     if (this.sealer) {
       header = startPageHeader(index, plain.length, PAGE_FLAG_SEALED, this.sealer.keyId);
       data = this.sealer.seal(fileId, index, header, plain);
       finishPageHeader(header, data);
-    } else header = encodePageHeader(index, plain);
+    } else {
+      header = startPageHeader(index, plain.length);
+      fill = pageFileFills(plain.length);
+    }
     const final = this.pagePath(fileId, index);
     const temp = replace ? `${final}.${this.tempTag}.${++this.tempSeq}${TEMP_SUFFIX}` : final;
-    if (header.length + data.length <= MAX_IO_THREAD_BYTES) {
-      // A small page: one coalesced round trip to the I/O thread instead of three to the pool.
+    if (header.length + data.length <= MAX_IO_THREAD_PAGE_BYTES) {
       try {
         await ioThread.write(temp, [header, data], {
           makeParent: true,
           fsync: this.fsync,
           ...(temp === final ? {} : { renameTo: final }),
+          ...(fill === undefined ? {} : { fill }),
         });
         return;
       } catch (err) {
         throw writeError(err);
       }
     }
+    if (fill !== undefined) finishPageHeader(header, data);
     for (let attempt = 0; ; attempt++) {
       let created = false;
       try {
@@ -203,16 +212,31 @@ export class DiskTier {
     }
   }
 
-  async readPage(fileId: string, index: number): Promise<ReadResult> {
+  /**
+   * The page's payload, checked. `bytes`: its payload length as indexed — then the file is read
+   * and its checksums computed on the I/O thread (one message for every page asked for in a
+   * turn); a file of another size is read the old way, whose checks say what is wrong with it.
+   */
+  async readPage(fileId: string, index: number, bytes?: number): Promise<ReadResult> {
+    const path = this.pagePath(fileId, index);
     let file: Buffer;
+    let crcs: PageFileCrcs | undefined;
     try {
-      file = await readFile(this.pagePath(fileId, index));
+      const length = bytes === undefined ? undefined : this.fileOverhead + bytes;
+      const checked =
+        length === undefined || length > MAX_IO_THREAD_PAGE_BYTES
+          ? undefined
+          : await ioThread.readChecked(path, length, pageFileCrcRanges(length));
+      if (checked !== undefined) {
+        file = checked.data;
+        crcs = { body: checked.crcs[0]!, header: checked.crcs[1]! };
+      } else file = await readFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         return { ok: false, missing: true, reason: 'missing' };
       throw toStrataError(err, 'INTERNAL');
     }
-    const parts = splitPageFile(file, index);
+    const parts = splitPageFile(file, index, crcs);
     if (typeof parts === 'string') return { ok: false, missing: false, reason: parts };
     const sealed = isSealedHeader(parts.header);
     if (!this.sealer) {

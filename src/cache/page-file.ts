@@ -15,6 +15,7 @@
  * A sealed page's body is IV (12) ‖ ciphertext ‖ tag (16): the file is 28 bytes longer than
  * header + plaintext.
  */
+import type { CrcFill, CrcRange } from '../core/io-thread.js';
 import { CHECKSUM_CRC32, pageChecksum } from './checksum.js';
 
 export const PAGE_HEADER_BYTES = 32;
@@ -62,11 +63,37 @@ export function finishPageHeader(h: Buffer, body: Buffer): void {
   h.writeUInt32LE(pageChecksum(h.subarray(0, 28)), 28);
 }
 
+/**
+ * The two checksums of a page file whose header came from startPageHeader, in the order the I/O
+ * thread fills them in (the payload's first: the header CRC covers it).
+ */
+export function pageFileFills(bodyLength: number): CrcFill[] {
+  return [
+    { from: PAGE_HEADER_BYTES, to: PAGE_HEADER_BYTES + bodyLength, at: 12 },
+    { from: 0, to: 28, at: 28 },
+  ];
+}
+
+/** The ranges whose CRC-32s splitPageFile checks, for a file of `fileLength` bytes: body, header. */
+export function pageFileCrcRanges(fileLength: number): CrcRange[] {
+  return [
+    { from: PAGE_HEADER_BYTES, to: fileLength },
+    { from: 0, to: 28 },
+  ];
+}
+
+/** CRC-32s of a page file computed elsewhere (the I/O thread), as pageFileCrcRanges lists them. */
+export interface PageFileCrcs {
+  readonly body: number;
+  readonly header: number;
+}
+
 /** Parses and checks a header; returns why it is bad instead of throwing (a bad page is a miss). */
-export function decodePageHeader(buf: Buffer): PageHeader | string {
+export function decodePageHeader(buf: Buffer, headerCrc?: number): PageHeader | string {
   if (buf.length < PAGE_HEADER_BYTES) return 'short header';
   if (buf.readUInt32LE(0) !== MAGIC) return 'bad magic';
-  if (buf.readUInt32LE(28) !== pageChecksum(buf.subarray(0, 28))) return 'header checksum mismatch';
+  if (buf.readUInt32LE(28) !== (headerCrc ?? pageChecksum(buf.subarray(0, 28))))
+    return 'header checksum mismatch';
   const version = buf.readUInt8(4);
   if (version !== PAGE_FORMAT_VERSION) return `unknown format version ${version}`;
   const algorithm = buf.readUInt8(5);
@@ -97,8 +124,12 @@ export interface PageFileParts {
  * Checks a whole page file (header + body: the payload, or a sealed page's sealed body) and
  * returns its parts, or the reason it is bad.
  */
-export function splitPageFile(file: Buffer, expectedIndex: number): PageFileParts | string {
-  const header = decodePageHeader(file);
+export function splitPageFile(
+  file: Buffer,
+  expectedIndex: number,
+  crcs?: PageFileCrcs,
+): PageFileParts | string {
+  const header = decodePageHeader(file, crcs?.header);
   if (typeof header === 'string') return header;
   if (header.index !== expectedIndex) return `page index ${header.index} where ${expectedIndex} was expected`;
   const bodyLength = header.length + (isSealedHeader(header) ? SEALED_OVERHEAD : 0);
@@ -106,7 +137,7 @@ export function splitPageFile(file: Buffer, expectedIndex: number): PageFilePart
     return `length ${file.length - PAGE_HEADER_BYTES} where the header says ${bodyLength}`;
   }
   const body = file.subarray(PAGE_HEADER_BYTES);
-  if (pageChecksum(body) !== header.checksum) return 'payload checksum mismatch';
+  if ((crcs?.body ?? pageChecksum(body)) !== header.checksum) return 'payload checksum mismatch';
   return { header, body };
 }
 

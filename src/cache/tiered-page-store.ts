@@ -220,7 +220,7 @@ export class TieredPageStore implements PageStore {
           let reason: string | undefined;
           let unseal: string | undefined;
           try {
-            const result = await disk.readPage(entry.fileId, entry.index);
+            const result = await disk.readPage(entry.fileId, entry.index, entry.bytes);
             if (!result.ok) {
               reason = result.reason;
               unseal = result.unseal;
@@ -467,7 +467,7 @@ export class TieredPageStore implements PageStore {
     let reason: string;
     let unseal: string | undefined;
     try {
-      const result = await disk.readPage(entry.fileId, entry.index);
+      const result = await disk.readPage(entry.fileId, entry.index, entry.bytes);
       if (!result.ok) unseal = result.unseal;
       if (result.ok && result.data.length === entry.bytes) {
         // Promote only if the page is still indexed (not evicted or deleted while we read).

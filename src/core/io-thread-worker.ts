@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import type { IoReply, IoRequest, IoResult, ReadOp, StatOp, WriteOp } from './io-thread.js';
 
 function stat(op: StatOp): IoResult {
@@ -43,7 +44,9 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
   // O_NONBLOCK: opening a FIFO must not hang; it is a no-op for regular files.
   const fd = openSync(local, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) return { result: { fallback: true } };
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { result: { fallback: true } };
+    if (op.exact === true && st.size !== op.offset + op.length) return { result: { fallback: true } };
     const ab = new ArrayBuffer(op.length);
     const buf = Buffer.from(ab);
     let got = 0;
@@ -53,7 +56,9 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
       got += n;
     }
     if (got < op.length) return { result: { fallback: true } }; // shorter than expected: changed
-    return { result: { data: ab }, transfer: ab };
+    if (op.crc32 === undefined) return { result: { data: ab }, transfer: ab };
+    const crcs = op.crc32.map((r) => crc32(buf.subarray(r.from, r.to)) >>> 0);
+    return { result: { data: ab, crcs }, transfer: ab };
   } finally {
     closeSync(fd);
   }
@@ -61,6 +66,7 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
 
 function write(op: WriteOp, payload: Buffer): IoResult {
   const data = payload.subarray(op.dataOffset, op.dataOffset + op.dataLength);
+  for (const f of op.fill ?? []) data.writeUInt32LE(crc32(data.subarray(f.from, f.to)) >>> 0, f.at);
   let fd: number;
   try {
     fd = openSync(op.path, 'w');
