@@ -17,6 +17,7 @@ import {
   statSync,
   unlinkSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -64,9 +65,19 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
   }
 }
 
+/** CRC-32 of [from, to) of the bytes head ‖ tail. */
+function crcOf(head: Buffer, tail: Buffer | undefined, from: number, to: number): number {
+  let crc = 0;
+  if (from < head.length) crc = crc32(head.subarray(from, Math.min(to, head.length)), crc);
+  if (tail !== undefined && to > head.length)
+    crc = crc32(tail.subarray(Math.max(0, from - head.length), to - head.length), crc);
+  return crc >>> 0;
+}
+
 function write(op: WriteOp, payload: Buffer): IoResult {
-  const data = payload.subarray(op.dataOffset, op.dataOffset + op.dataLength);
-  for (const f of op.fill ?? []) data.writeUInt32LE(crc32(data.subarray(f.from, f.to)) >>> 0, f.at);
+  const head = payload.subarray(op.dataOffset, op.dataOffset + op.dataLength);
+  const tail = op.shared && Buffer.from(op.shared.buffer, op.shared.offset, op.shared.length);
+  for (const f of op.fill ?? []) head.writeUInt32LE(crcOf(head, tail, f.from, f.to), f.at);
   let fd: number;
   try {
     fd = openSync(op.path, 'w');
@@ -77,8 +88,13 @@ function write(op: WriteOp, payload: Buffer): IoResult {
   }
   try {
     try {
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      const total = head.length + (tail?.length ?? 0);
+      let off = tail === undefined ? 0 : writevSync(fd, [head, tail]);
+      if (off < total) {
+        // All of it without a tail; the rest after a short writev (rare) from one joined copy.
+        const data = tail === undefined ? head : Buffer.concat([head, tail]);
+        while (off < total) off += writeSync(fd, data, off, total - off);
+      }
       if (op.fsync) fsyncSync(fd);
     } finally {
       closeSync(fd);

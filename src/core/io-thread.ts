@@ -49,16 +49,24 @@ export interface ReadOp {
   readonly crc32?: readonly CrcRange[];
 }
 
-/** Writes a whole file (creating it, or its parent with `makeParent`), then renames it if asked. */
+/**
+ * Writes a whole file (creating it, or its parent with `makeParent`), then renames it if asked.
+ * Its data is [dataOffset, dataOffset + dataLength) of the message's payload followed by
+ * `shared` (bytes of a SharedArrayBuffer, handed over without a copy), if any.
+ */
 export interface WriteOp {
   readonly kind: 'write';
   readonly path: string;
   readonly dataOffset: number;
   readonly dataLength: number;
+  readonly shared?: { readonly buffer: SharedArrayBuffer; readonly offset: number; readonly length: number };
   readonly makeParent: boolean;
   readonly fsync: boolean;
   readonly renameTo?: string;
-  /** Checksums computed into the data before it is written (offsets within this write's data). */
+  /**
+   * Checksums computed into the data before it is written (offsets within this write's data;
+   * each `at` within the payload part).
+   */
   readonly fill?: readonly CrcFill[];
 }
 
@@ -214,15 +222,23 @@ export class IoThread {
     const batch = this.queue;
     this.queue = [];
     let bytes = 0;
-    for (const p of batch) bytes += p.bytes;
+    for (const p of batch) bytes += p.bytes - (sharedTail(p.chunks)?.length ?? 0);
     const payload = new ArrayBuffer(bytes);
     const view = Buffer.from(payload);
     let off = 0;
     const ops = batch.map((p): IoOp => {
       if (p.op.kind !== 'write' || p.chunks === undefined) return p.op;
-      const op = { ...p.op, dataOffset: off };
-      for (const c of p.chunks) off += c.copy(view, off);
-      return op;
+      const tail = sharedTail(p.chunks);
+      const copied = tail === undefined ? p.chunks : p.chunks.slice(0, -1);
+      const start = off;
+      for (const c of copied) off += c.copy(view, off);
+      if (tail === undefined) return { ...p.op, dataOffset: start };
+      const shared = {
+        buffer: tail.buffer as SharedArrayBuffer,
+        offset: tail.byteOffset,
+        length: tail.length,
+      };
+      return { ...p.op, dataOffset: start, dataLength: off - start, shared };
     });
     const id = this.nextId++;
     this.inFlight.set(id, batch);
@@ -271,6 +287,25 @@ function errnoError(e: { code: string; message: string }, path: string): NodeJS.
   err.code = e.code;
   err.path = path;
   return err;
+}
+
+/** Smallest last chunk of a write handed to the thread by reference rather than copied. */
+const SHARE_MIN_BYTES = 16 * 1024;
+
+/**
+ * A buffer of `n` bytes that a write through the I/O thread takes without copying it (its
+ * memory is a SharedArrayBuffer, zero-filled): for page buffers filled once and never changed.
+ */
+export function shareableBuffer(n: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(n));
+}
+
+/** The last chunk of a write, when it can travel by reference (see shareableBuffer). */
+function sharedTail(chunks: readonly Buffer[] | undefined): Buffer | undefined {
+  const last = chunks?.[chunks.length - 1];
+  return last !== undefined && last.length >= SHARE_MIN_BYTES && last.buffer instanceof SharedArrayBuffer
+    ? last
+    : undefined;
 }
 
 /** The process's one I/O thread (started on first use). */

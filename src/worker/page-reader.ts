@@ -3,6 +3,7 @@ import type { PageStore } from '../cache/page-store.js';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { ReadType } from '../core/file-system.js';
+import { shareableBuffer } from '../core/io-thread.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /**
@@ -469,7 +470,7 @@ export class PageReader {
     (async () => {
       const source = await req.source(offset, length, req.signal);
       let index = first;
-      let page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+      let page = shareableBuffer(Math.min(ps, req.size - index * ps));
       let filled = 0;
       for await (const chunk of source) {
         let at = 0;
@@ -479,7 +480,7 @@ export class PageReader {
           settle(index, chunk);
           done++;
           index++;
-          if (index <= lastPage) page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+          if (index <= lastPage) page = shareableBuffer(Math.min(ps, req.size - index * ps));
           continue;
         }
         while (at < chunk.length) {
@@ -493,7 +494,7 @@ export class PageReader {
             settle(index, page);
             done++;
             index++;
-            if (index <= lastPage) page = Buffer.allocUnsafe(Math.min(ps, req.size - index * ps));
+            if (index <= lastPage) page = shareableBuffer(Math.min(ps, req.size - index * ps));
             filled = 0;
           }
         }
