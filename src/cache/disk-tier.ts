@@ -217,7 +217,7 @@ export class DiskTier {
    * and its checksums computed on the I/O thread (one message for every page asked for in a
    * turn); a file of another size is read the old way, whose checks say what is wrong with it.
    */
-  async readPage(fileId: string, index: number, bytes?: number): Promise<ReadResult> {
+  async readPage(fileId: string, index: number, bytes?: number, into?: Buffer): Promise<ReadResult> {
     const path = this.pagePath(fileId, index);
     let file: Buffer;
     let crcs: PageFileCrcs | undefined;
@@ -226,7 +226,12 @@ export class DiskTier {
       const checked =
         length === undefined || length > MAX_IO_THREAD_PAGE_BYTES
           ? undefined
-          : await ioThread.readChecked(path, length, pageFileCrcRanges(length));
+          : await ioThread.readChecked(
+              path,
+              length,
+              pageFileCrcRanges(length),
+              this.sealer === undefined ? into : undefined, // a sealed page is opened into a new buffer anyway
+            );
       if (checked !== undefined) {
         file = checked.data;
         crcs = { body: checked.crcs[0]!, header: checked.crcs[1]! };

@@ -56,6 +56,12 @@ export interface PageStoreStats {
 export interface GetOptions {
   /** Copy a page found only on disk into the memory tier (CACHE_PROMOTE). */
   readonly promote?: boolean;
+  /**
+   * A buffer (BufferPool's) to read a disk page into; the answer is then a view of it, and the
+   * caller owns it again (no tier keeps it). Ignored for memory hits, promotions, sealed pages
+   * and pages larger than it.
+   */
+  readonly into?: Buffer;
 }
 
 /**

@@ -191,7 +191,7 @@ export class TieredPageStore implements PageStore {
       const entry = disk.index.get(key);
       if (entry === undefined || !entry.ready) continue;
       disk.index.touch(key);
-      return this.track(this.readDisk(disk, key, entry, options.promote === true));
+      return this.track(this.readDisk(disk, key, entry, options.promote === true, options.into));
     }
     return undefined;
   }
@@ -463,11 +463,13 @@ export class TieredPageStore implements PageStore {
     key: string,
     entry: DiskEntry,
     promote: boolean,
+    into: Buffer | undefined,
   ): Promise<Buffer | undefined> {
     let reason: string;
     let unseal: string | undefined;
     try {
-      const result = await disk.readPage(entry.fileId, entry.index, entry.bytes);
+      // A promoted page stays in memory: it must not live in a buffer its caller will reuse.
+      const result = await disk.readPage(entry.fileId, entry.index, entry.bytes, promote ? undefined : into);
       if (!result.ok) unseal = result.unseal;
       if (result.ok && result.data.length === entry.bytes) {
         // Promote only if the page is still indexed (not evicted or deleted while we read).

@@ -48,8 +48,8 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
     const st = fstatSync(fd);
     if (!st.isFile()) return { result: { fallback: true } };
     if (op.exact === true && st.size !== op.offset + op.length) return { result: { fallback: true } };
-    const ab = new ArrayBuffer(op.length);
-    const buf = Buffer.from(ab);
+    const ab = op.into === undefined ? new ArrayBuffer(op.length) : undefined;
+    const buf = ab !== undefined ? Buffer.from(ab) : Buffer.from(op.into!.buffer, op.into!.offset, op.length);
     let got = 0;
     while (got < op.length) {
       const n = readSync(fd, buf, got, op.length - got, op.offset + got);
@@ -57,9 +57,9 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
       got += n;
     }
     if (got < op.length) return { result: { fallback: true } }; // shorter than expected: changed
-    if (op.crc32 === undefined) return { result: { data: ab }, transfer: ab };
-    const crcs = op.crc32.map((r) => crc32(buf.subarray(r.from, r.to)) >>> 0);
-    return { result: { data: ab, crcs }, transfer: ab };
+    const crcs = op.crc32?.map((r) => crc32(buf.subarray(r.from, r.to)) >>> 0);
+    if (ab === undefined) return { result: crcs === undefined ? { into: true } : { into: true, crcs } };
+    return { result: crcs === undefined ? { data: ab } : { data: ab, crcs }, transfer: ab };
   } finally {
     closeSync(fd);
   }

@@ -47,6 +47,8 @@ export interface ReadOp {
   readonly exact?: boolean;
   /** CRC-32s of these ranges of the bytes read, answered as `crcs`. */
   readonly crc32?: readonly CrcRange[];
+  /** Read into this memory (at least `length` bytes) instead of a new buffer; answered as `into: true`. */
+  readonly into?: { readonly buffer: SharedArrayBuffer; readonly offset: number };
 }
 
 /**
@@ -91,6 +93,7 @@ export type IoResult =
       readonly data?: ArrayBuffer;
       readonly stat?: ThreadStat;
       readonly crcs?: readonly number[];
+      readonly into?: true;
       readonly fallback?: true;
       readonly error?: undefined;
     }
@@ -152,10 +155,22 @@ export class IoThread {
    * The whole of a file that must be exactly `length` bytes, with the CRC-32s of `ranges`
    * computed on the thread; undefined when it has another size or is not a regular file.
    */
-  async readChecked(path: string, length: number, ranges: readonly CrcRange[]): Promise<ThreadCheckedRead> {
+  async readChecked(
+    path: string,
+    length: number,
+    ranges: readonly CrcRange[],
+    /** Read into this (a shareableBuffer of at least `length` bytes): the answer is a view of it. */
+    into?: Buffer,
+  ): Promise<ThreadCheckedRead> {
     checkSize(length, MAX_IO_THREAD_PAGE_BYTES);
-    const r = await this.submit({ kind: 'read', path, offset: 0, length, exact: true, crc32: ranges });
+    const target =
+      into !== undefined && into.buffer instanceof SharedArrayBuffer && into.length >= length
+        ? { buffer: into.buffer, offset: into.byteOffset }
+        : undefined;
+    const op: ReadOp = { kind: 'read', path, offset: 0, length, exact: true, crc32: ranges };
+    const r = await this.submit(target === undefined ? op : { ...op, into: target });
     if (r.error) throw errnoError(r.error, path);
+    if (r.into === true) return { data: into!.subarray(0, length), crcs: r.crcs ?? [] };
     if (r.data === undefined) return undefined;
     return { data: Buffer.from(r.data), crcs: r.crcs ?? [] };
   }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { RELEASE_CHUNK, type ReleasingReadable } from './buffer-pool.js';
 
 /**
  * Streams a body into a response whose headers are written, with backpressure (pipe), and
@@ -19,6 +20,26 @@ export function sendStream(stream: Readable, res: ServerResponse): Promise<void>
       if (!res.writableFinished) stream.destroy();
       done();
     });
-    stream.pipe(res);
+    const release = (stream as ReleasingReadable)[RELEASE_CHUNK];
+    if (release === undefined) stream.pipe(res);
+    else pumpReleasing(stream, res, release);
   });
+}
+
+/**
+ * What pipe() does, plus giving each chunk back (buffer-pool.ts) once the socket has taken it:
+ * a write's callback without an error means Node holds no reference to the chunk any more.
+ */
+function pumpReleasing(stream: Readable, res: ServerResponse, release: (chunk: Buffer) => void): void {
+  const resume = () => stream.resume();
+  stream.on('data', (chunk: Buffer) => {
+    const more = res.write(chunk, (err) => {
+      if (!err) release(chunk);
+    });
+    if (!more) {
+      stream.pause();
+      res.once('drain', resume);
+    }
+  });
+  stream.once('end', () => res.end());
 }

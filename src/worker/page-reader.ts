@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import { abortError, throwIfAborted } from '../core/abort.js';
+import { BufferPool, RELEASE_CHUNK, type ReleasingReadable } from '../core/buffer-pool.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { ReadType } from '../core/file-system.js';
 import { shareableBuffer } from '../core/io-thread.js';
@@ -154,6 +155,12 @@ export class PageReader {
   /** cacheId → end offset of the last read, to detect sequential access. */
   private readonly lastEnd = new Map<string, number>();
   readonly budget: ReadBudget;
+  /**
+   * Buffers that streamed reads of disk pages read into and get back from their consumer once
+   * the socket took the bytes (core/buffer-pool.ts says why that is safe). Page size plus room
+   * for a page file's header and seal.
+   */
+  readonly pool: BufferPool;
 
   constructor(
     private readonly pages: PageStore,
@@ -164,6 +171,7 @@ export class PageReader {
   ) {
     this.budget = new ReadBudget(budgetBytes, (used) => metrics.readBufferedBytes.set(used));
     metrics.readBufferCapacity.set(budgetBytes);
+    this.pool = new BufferPool(pages.pageSize + 64);
   }
 
   /** Pages of store runs in progress (tests wait for none). */
@@ -257,7 +265,7 @@ export class PageReader {
         held = this.takeHold(req.cacheId, i) || (budget.tryReserve(bytes) ? bytes : 0);
         if (held === 0) return false;
       }
-      const page = this.page(req, i, last);
+      const page = this.page(req, i, last, true);
       page.catch(() => undefined); // observed when awaited
       window.set(i, { page, held });
       return true;
@@ -296,6 +304,8 @@ export class PageReader {
         );
       },
     });
+    const pool = this.pool;
+    (stream as ReleasingReadable)[RELEASE_CHUNK] = (chunk: Buffer) => pool.give(chunk);
     const signal = req.signal;
     if (signal) {
       const onAbort = () => stream.destroy(abortError(signal));
@@ -388,13 +398,26 @@ export class PageReader {
     return held;
   }
 
-  /** One page, counted as a hit or a miss. `last` bounds a run started from here. */
-  private async page(req: RangeRequest, index: number, last: number): Promise<Buffer> {
+  /**
+   * One page, counted as a hit or a miss. `last` bounds a run started from here. `pooled`: for a
+   * stream whose consumer gives its chunks back — a disk page is read into a pool buffer.
+   */
+  private async page(req: RangeRequest, index: number, last: number, pooled = false): Promise<Buffer> {
     const ps = this.pages.pageSize;
     const served =
       Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
     if (req.readType !== 'NO_CACHE' && this.pages.has(req.cacheId, index)) {
-      const cached = await this.pages.get(req.cacheId, index, { promote: req.readType === 'CACHE_PROMOTE' });
+      const promote = req.readType === 'CACHE_PROMOTE';
+      const into =
+        pooled && !promote && this.pages.peekMemory?.call(this.pages, req.cacheId, index) === undefined
+          ? this.pool.take()
+          : undefined;
+      const cached = await this.pages.get(
+        req.cacheId,
+        index,
+        into === undefined ? { promote } : { promote, into },
+      );
+      if (into !== undefined && cached?.buffer !== into.buffer) this.pool.give(into);
       if (cached) {
         this.metrics.cacheHitBytes.inc({ mount: req.mount }, served);
         return cached;

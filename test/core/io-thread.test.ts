@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { IoThread, MAX_IO_THREAD_BYTES } from '../../src/core/io-thread.js';
+import { crc32 } from 'node:zlib';
+import { IoThread, MAX_IO_THREAD_BYTES, shareableBuffer } from '../../src/core/io-thread.js';
 
 let dir: string;
 const io = new IoThread();
@@ -79,4 +80,36 @@ test('the thread starts under flags a worker refuses (`--input-type=module -e â€
     ),
   );
   assert.equal(out, 'hello');
+});
+
+test('page-sized writes: a shareable last chunk travels by reference, CRC fills are computed over head â€– tail, checked reads answer CRCs and refuse other sizes', async () => {
+  const body = shareableBuffer(1024 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+  const plain = Buffer.from(body); // an ordinary copy: copied into the message
+  const head = Buffer.alloc(16, 0xee);
+  const fill = [
+    { from: 16, to: 16 + body.length, at: 0 },
+    { from: 0, to: 8, at: 8 }, // covers the first fill: order matters
+  ];
+  const shared = join(dir, 'page-shared');
+  const copied = join(dir, 'page-copied');
+  await Promise.all([io.write(shared, [head, body], { fill }), io.write(copied, [head, plain], { fill })]);
+  const a = await readFile(shared);
+  assert.deepEqual(a, await readFile(copied));
+  assert.equal(a.length, 16 + body.length);
+  assert.deepEqual(a.subarray(16), plain);
+  const bodyCrc = crc32(plain) >>> 0;
+  assert.equal(a.readUInt32LE(0), bodyCrc);
+  assert.equal(a.readUInt32LE(8), crc32(a.subarray(0, 8)) >>> 0);
+  assert.deepEqual(head, Buffer.alloc(16, 0xee), "the caller's header is not written into");
+  const checked = await io.readChecked(shared, a.length, [
+    { from: 16, to: a.length },
+    { from: 0, to: 8 },
+  ]);
+  assert.ok(checked);
+  assert.deepEqual(checked.data, a);
+  assert.deepEqual(checked.crcs, [bodyCrc, crc32(a.subarray(0, 8)) >>> 0]);
+  assert.equal(await io.readChecked(shared, a.length - 1, []), undefined, 'a longer file than asked for');
+  assert.equal(await io.readChecked(shared, a.length + 1, []), undefined, 'a shorter file');
+  await assert.rejects(io.readChecked(join(dir, 'absent'), 10, []), { code: 'ENOENT' });
 });
