@@ -54,11 +54,12 @@ export async function presign(
   path: string,
   query: Record<string, string> = {},
   sign: SignatureV4 = signer(),
+  options: { method?: string; expiresIn?: number } = {},
 ): Promise<string> {
   const u = new URL(base);
   const req = await sign.presign(
     {
-      method: 'GET',
+      method: options.method ?? 'GET',
       protocol: 'http:',
       hostname: u.hostname,
       port: Number(u.port),
@@ -66,7 +67,7 @@ export async function presign(
       query,
       headers: { host: u.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     },
-    { expiresIn: 3600 },
+    { expiresIn: options.expiresIn ?? 3600 },
   );
   const qs = new URLSearchParams(req.query as Record<string, string>).toString();
   return `${base}${path}?${qs}`;

@@ -20,6 +20,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   'worker-scale': async () => (await import('./worker-scale.js')).runWorkerScaleBench([]),
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
   speed: async () => (await import('./speed.js')).runSpeedBench([]),
+  soak: async () => (await import('./soak.js')).runSoakBench([]),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,158 @@
+/**
+ * The S3 soak (issue 16): `strata local` with its defaults under 1,000 concurrent S3 connections
+ * for 10 minutes of mixed requests — 70 % GET of 4 KiB objects, 20 % PUT of 4 KiB objects, 10 %
+ * ListObjectsV2 — driven by Debian's `wrk` (one 60 s segment a minute, so each minute has its own
+ * latency percentiles; connections are opened again each minute). Every request is a presigned
+ * URL (SigV4 in the query, UNSIGNED-PAYLOAD), so the load generator signs nothing.
+ *
+ *   RSS drift: RSS after the last minute ÷ after the first            < 1.10
+ *   open fds after the load, once idle connections closed ÷ baseline  = 1 (back to the baseline)
+ *   p99 latency of the last minute ÷ the first minute's               ≤ 1.5
+ *
+ * Usage: npm run bench -- soak   (node dist/bench/soak.js [--minutes 10] [--connections 1000])
+ */
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
+import { signer } from '../test/gateway/sign.js';
+import { startLocal, tempDir, waitFor } from '../test/helpers/local-process.js';
+import { presign } from './http-tools.js';
+import { printTable, type Row, row } from './report.js';
+import { runWrk } from './speed.js';
+
+/** wrk's Lua: "GET path", "PUT path" and "LIST path" lines; 70/20/10 per request. */
+const SOAK_SCRIPT = `
+local gets, puts, lists = {}, {}, {}
+local body = string.rep("s", 4096)
+init = function(args)
+  for line in io.lines(args[1]) do
+    local kind, path = line:match("^(%S+) (%S+)$")
+    if kind == "GET" then gets[#gets + 1] = path
+    elseif kind == "PUT" then puts[#puts + 1] = path
+    else lists[#lists + 1] = path end
+  end
+end
+request = function()
+  local r = math.random(100)
+  if r <= 70 then return wrk.format("GET", gets[math.random(#gets)]) end
+  if r <= 90 then return wrk.format("PUT", puts[math.random(#puts)], nil, body) end
+  return wrk.format("GET", lists[math.random(#lists)])
+end
+`;
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function openFds(pid: number): Promise<number> {
+  return (await readdir(`/proc/${pid}/fd`)).length;
+}
+
+export async function runSoakBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { minutes: { type: 'string' }, connections: { type: 'string' } },
+    strict: false,
+  });
+  const minutes = Number(values.minutes ?? 10);
+  const connections = Number(values.connections ?? 1000);
+  const tmp = await tempDir('soak');
+  const strata = await startLocal(['--data-dir', join(tmp.dir, 'data')], {
+    STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
+    STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
+    STRATA_LOG: 'off',
+  });
+  try {
+    const s3 = strata.ready.addresses.s3!;
+    const sign = signer();
+    const make = await request(await presign(s3, '/soak', {}, sign, { method: 'PUT' }), { method: 'PUT' });
+    await make.body.dump();
+    if (make.statusCode !== 200) throw new Error(`CreateBucket → ${make.statusCode}`);
+    const lines: string[] = [];
+    const path = (u: string) => {
+      const url = new URL(u);
+      return `${url.pathname}${url.search}`;
+    };
+    const expiresIn = (minutes + 10) * 60;
+    for (let i = 0; i < 256; i++) {
+      const key = `/soak/obj${i}`;
+      const put = await request(await presign(s3, key, {}, sign, { method: 'PUT' }), {
+        method: 'PUT',
+        body: Buffer.alloc(4096, i),
+      });
+      await put.body.dump();
+      if (put.statusCode !== 200) throw new Error(`PUT ${key} → ${put.statusCode}`);
+      lines.push(`GET ${path(await presign(s3, key, {}, sign, { expiresIn }))}`);
+      if (i < 64)
+        lines.push(`PUT ${path(await presign(s3, `/soak/new${i}`, {}, sign, { method: 'PUT', expiresIn }))}`);
+      if (i < 8)
+        lines.push(
+          `LIST ${path(await presign(s3, '/soak', { 'list-type': '2', 'max-keys': '100' }, sign, { expiresIn }))}`,
+        );
+    }
+    const listFile = join(tmp.dir, 'requests.txt');
+    const scriptFile = join(tmp.dir, 'soak.lua');
+    await writeFile(listFile, `${lines.join('\n')}\n`);
+    await writeFile(scriptFile, SOAK_SCRIPT);
+    const pid = strata.child.pid!;
+    const baseFds = await openFds(pid);
+    const perMinute: { rps: number; p99Ms: number; rss: number; errors: number }[] = [];
+    for (let m = 0; m < minutes; m++) {
+      const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
+      perMinute.push({ rps: r.rps, p99Ms: r.p99Ms, rss: await rssBytes(pid), errors: r.errors });
+      process.stderr.write(
+        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, RSS ${(perMinute.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB\n`,
+      );
+    }
+    // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.
+    const fdsAfter = await waitFor(
+      'open fds back to the baseline',
+      async () => {
+        const n = await openFds(pid);
+        return n <= baseFds ? n : undefined;
+      },
+      60_000,
+    ).catch(async () => openFds(pid));
+    const first = perMinute[0]!;
+    const last = perMinute.at(-1)!;
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const config = `strata local defaults, ${connections} connections, 70/20/10 GET/PUT/LIST of 4 KiB`;
+    return [
+      row(
+        `RSS after minute ${minutes} ÷ after minute 1, ${config}`,
+        mib(last.rss),
+        mib(first.rss),
+        last.rss / first.rss,
+        {
+          max: 1.1,
+        },
+      ),
+      row('open fds after the load ÷ before it', String(fdsAfter), String(baseFds), fdsAfter / baseFds, {
+        max: 1,
+      }),
+      row(
+        `p99 latency, minute ${minutes} ÷ minute 1`,
+        `${last.p99Ms.toFixed(1)} ms (${last.rps.toFixed(0)} req/s)`,
+        `${first.p99Ms.toFixed(1)} ms (${first.rps.toFixed(0)} req/s)`,
+        last.p99Ms / first.p99Ms,
+        { max: 1.5 },
+      ),
+      row(
+        'non-2xx answers over the run (503 SlowDown counts here)',
+        String(perMinute.reduce((n, p) => n + p.errors, 0)),
+        `${perMinute.reduce((n, p) => n + p.rps * 60, 0).toFixed(0)} requests`,
+        0,
+      ),
+    ];
+  } finally {
+    await strata.stop();
+    await rm(tmp.dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printTable(`Strata S3 soak (${new Date().toISOString()})`, await runSoakBench());
+}
