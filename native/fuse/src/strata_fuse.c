@@ -186,10 +186,9 @@ static void *sf_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   cfg->hard_remove = 1;
   cfg->use_ino = 0;
   cfg->nullpath_ok = 0;
-  /* Keep the kernel page cache across opens while size and mtime are unchanged. */
-  cfg->auto_cache = 1;
-  cfg->ac_attr_timeout_set = 1;
-  cfg->ac_attr_timeout = G.attr_timeout;
+  /* No auto_cache: JS decides keep_cache on every open from the file's version (fingerprint, size,
+     mtime), which also catches a same-size overwrite that auto_cache's size/mtime check misses. */
+  cfg->auto_cache = 0;
   return NULL;
 }
 
@@ -574,6 +573,8 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
           int fl = (int)((double *)a)[0];
           r->fi->keep_cache = (fl & 1) ? 1 : 0;
           r->fi->direct_io = (fl & 2) ? 1 : 0;
+          /* 4: nothing to flush (a read-only handle), so close() needs no FLUSH round trip. */
+          r->fi->noflush = (fl & 4) ? 1 : 0;
         }
         break;
       case OP_READ: {
