@@ -16,6 +16,8 @@ export interface NamespaceViewOptions {
   readonly readOnly: boolean;
   /** How long attributes and listings may be reused (the kernel attr timeout), ms. */
   readonly cacheMs: number;
+  /** Told of every `forget` (the addon's native grants follow the statuses). */
+  readonly onForget?: (path: string) => void;
 }
 
 const STAT_CACHE_MAX = 200_000;
@@ -97,11 +99,18 @@ export class NamespaceView {
 
   /** A change through the mount: drops cached attributes of a path and its tree, and the listings that show it. */
   forget(path: string): void {
+    this.#o.onForget?.(path);
     this.#listings.forget(path);
     this.#stats.delete(path);
     this.#opened.delete(path);
     for (const k of this.#stats.keys()) if (isWithin(k, path)) this.#stats.delete(k);
     for (const k of this.#opened.keys()) if (isWithin(k, path)) this.#opened.delete(k);
+  }
+
+  /** How much longer the cached status of `path` is fresh, ms (0: none). */
+  freshFor(path: string, now = Date.now()): number {
+    const hit = this.#stats.get(path);
+    return hit ? Math.max(0, hit.until - now) : 0;
   }
 
   async attrs(path: string): Promise<Float64Array> {

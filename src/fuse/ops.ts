@@ -3,12 +3,12 @@ import { Readable } from 'node:stream';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { MountInfo, StrataFileSystem } from '../client/types.js';
 import { isStrataError, StrataError } from '../core/errors.js';
-import { normalizePath } from '../core/paths.js';
+import { isWithin, normalizePath } from '../core/paths.js';
 import { newRequestId, withRequestId } from '../core/request-context.js';
 import { errnoNumber, errnoOf } from './errno.js';
 import { FuseRequestMetrics } from './metrics.js';
 import { encodeAttrs, NamespaceView } from './namespace-view.js';
-import { type FuseAddon, Op, type RequestHandler, type Token } from './native.js';
+import { type FuseAddon, NATIVE_FH, Op, type RequestHandler, type Token } from './native.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
 
@@ -76,7 +76,11 @@ export class FuseOps {
     this.#requests = new FuseRequestMetrics(options.metrics);
     this.#addon = this.#requests.instrument(addon);
     this.#o = options;
-    this.#view = new NamespaceView(fs, mounts, { readOnly: options.readOnly, cacheMs: options.statCacheMs });
+    this.#view = new NamespaceView(fs, mounts, {
+      readOnly: options.readOnly,
+      cacheMs: options.statCacheMs,
+      onForget: (path) => this.#forgetNative(path),
+    });
   }
 
   set mounts(m: MountInfo[]) {
@@ -130,7 +134,7 @@ export class FuseOps {
         return;
       }
       case Op.READ:
-        reply(token, 0, await this.#read(fh, offset, size));
+        reply(token, 0, await this.#read(fh, offset, size, path));
         return;
       case Op.WRITE:
         reply(token, await this.#write(fh, data ?? Buffer.alloc(0), offset));
@@ -192,6 +196,19 @@ export class FuseOps {
 
   // ---- paths and attributes ----
 
+  /** The mount-relative path of a namespace path (what the addon sees), or undefined outside the root. */
+  #fusePath(path: string): string | undefined {
+    const root = this.#o.root;
+    if (root === '/') return path;
+    if (path === root) return '/';
+    return isWithin(path, root) ? path.slice(root.length) : undefined;
+  }
+
+  #forgetNative(path: string): void {
+    const p = this.#fusePath(path);
+    if (p !== undefined) this.#addon.forget(p);
+  }
+
   #ns(fusePath: string | null): string {
     if (fusePath === null) throw new StrataError('NOT_FOUND', 'file was removed');
     const root = this.#o.root;
@@ -217,6 +234,8 @@ export class FuseOps {
     let staged = this.#staged.get(path);
     if (wantsWrite) {
       this.#view.writable(path);
+      // Reads of a file being written see the staged bytes: no more native opens of it.
+      this.#forgetNative(path);
       if (!staged) {
         if (create || truncate) {
           staged = await StagedFile.empty(this.#o.stagingDir, fh, path);
@@ -250,8 +269,31 @@ export class FuseOps {
       timeoutMs: this.#o.timeoutMs,
     });
     this.#handles.set(fh, { path, flags, reader });
+    const keep = this.#view.keepCache(info);
+    // Until this status goes stale, the addon answers plain read-only opens of the file itself.
+    const fresh = this.#view.freshFor(path);
+    const fusePath = this.#fusePath(path);
+    if (fresh > 0 && fusePath !== undefined && (flags & fsc.O_TRUNC) === 0)
+      this.#addon.grant(fusePath, fresh);
     // A read-only handle has nothing to flush: close() then needs no round trip to JS.
-    return [fh, OPEN_NO_FLUSH | (this.#view.keepCache(info) ? OPEN_KEEP_CACHE : 0)];
+    return [fh, OPEN_NO_FLUSH | (keep ? OPEN_KEEP_CACHE : 0)];
+  }
+
+  /** The read handle of an open the addon answered itself: made on the first read that reaches JS. */
+  async #nativeReader(fh: number, path: string | null): Promise<Handle> {
+    const ns = this.#ns(path);
+    const info = await this.#view.status(ns);
+    const existing = this.#handles.get(fh);
+    if (existing) return existing;
+    if (info.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${ns} is a directory`);
+    const reader = new ReadHandle(this.#fs, ns, info.size, {
+      minWindow: this.#o.readWindow.min,
+      maxWindow: this.#o.readWindow.max,
+      timeoutMs: this.#o.timeoutMs,
+    });
+    const h: Handle = { path: ns, flags: fsc.O_RDONLY, reader };
+    this.#handles.set(fh, h);
+    return h;
   }
 
   #handle(fh: number): Handle {
@@ -260,8 +302,9 @@ export class FuseOps {
     return h;
   }
 
-  async #read(fh: number, offset: number, size: number): Promise<Buffer> {
-    const h = this.#handle(fh);
+  async #read(fh: number, offset: number, size: number, path: string | null): Promise<Buffer> {
+    const h =
+      fh >= NATIVE_FH ? (this.#handles.get(fh) ?? (await this.#nativeReader(fh, path))) : this.#handle(fh);
     if (h.staged) return h.staged.read(offset, size);
     if (!h.reader) throw new StrataError('INTERNAL', 'handle without reader');
     return h.reader.read(offset, size);

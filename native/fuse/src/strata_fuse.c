@@ -13,9 +13,11 @@
  */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,159 @@ static int dispatch(req_t *r) {
   int result = r->result;
   pthread_mutex_unlock(&r->mu);
   return result;
+}
+
+/* Hands a request to JS without waiting (release of a handle: the kernel needs no answer from JS).
+ * Carries no path: libfuse frees its strings when the op returns. */
+static void dispatch_async(req_t *r) {
+  r->refs = 1; /* the JS side only */
+  r->path = NULL;
+  if (napi_call_threadsafe_function(G.tsfn, r, napi_tsfn_nonblocking) != napi_ok) req_unref(r);
+}
+
+static uint64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/*
+ * Native opens. After a read-only open JS grants the path for as long as its own status of the file
+ * stays fresh (grant(path, ms)); until then a plain read-only open of that path is answered here,
+ * with keep_cache (the kernel's pages are of the version JS saw) and noflush, and no round trip to
+ * JS. Such a handle carries NATIVE_FH; JS makes its read handle only if the kernel asks for data
+ * (reads name the path), and hears of the release only then. forget(path) ends grants of a path
+ * and its tree (a change through the mount, a file opened for writing).
+ */
+#define NATIVE_FH (1ULL << 40)
+#define GRANT_BUCKETS 4096
+#define GRANT_MAX 65536
+typedef struct grant {
+  struct grant *next;
+  uint64_t until;
+  char path[];
+} grant_t;
+static struct {
+  pthread_mutex_t mu;
+  grant_t *b[GRANT_BUCKETS];
+  size_t count;
+  atomic_uint_fast64_t next_fh;
+  uint64_t *read_fhs; /* native handles JS made a read handle for (small, unordered) */
+  size_t read_len, read_cap;
+} NV = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t grant_hash(const char *p) {
+  size_t h = 5381;
+  for (; *p; p++) h = h * 33 + (unsigned char)*p;
+  return h % GRANT_BUCKETS;
+}
+
+static void grants_clear_locked(void) {
+  for (size_t i = 0; i < GRANT_BUCKETS; i++) {
+    for (grant_t *g = NV.b[i], *n; g; g = n) {
+      n = g->next;
+      free(g);
+    }
+    NV.b[i] = NULL;
+  }
+  NV.count = 0;
+}
+
+static int grant_valid(const char *path) {
+  int ok = 0;
+  uint64_t now = now_ms();
+  pthread_mutex_lock(&NV.mu);
+  for (grant_t **pp = &NV.b[grant_hash(path)]; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->path, path) != 0) continue;
+    if ((*pp)->until > now) ok = 1;
+    else {
+      grant_t *g = *pp;
+      *pp = g->next;
+      free(g);
+      NV.count--;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&NV.mu);
+  return ok;
+}
+
+static void grant_set(const char *path, uint64_t until) {
+  size_t n = strlen(path);
+  pthread_mutex_lock(&NV.mu);
+  grant_t **head = &NV.b[grant_hash(path)];
+  for (grant_t *g = *head; g; g = g->next) {
+    if (strcmp(g->path, path) == 0) {
+      g->until = until;
+      pthread_mutex_unlock(&NV.mu);
+      return;
+    }
+  }
+  if (NV.count >= GRANT_MAX) grants_clear_locked();
+  head = &NV.b[grant_hash(path)];
+  grant_t *g = malloc(sizeof(grant_t) + n + 1);
+  if (g) {
+    memcpy(g->path, path, n + 1);
+    g->until = until;
+    g->next = *head;
+    *head = g;
+    NV.count++;
+  }
+  pthread_mutex_unlock(&NV.mu);
+}
+
+/* Ends the grants of `path` and everything below it. */
+static void grant_forget(const char *path) {
+  size_t n = strlen(path);
+  pthread_mutex_lock(&NV.mu);
+  for (size_t i = 0; i < GRANT_BUCKETS; i++) {
+    for (grant_t **pp = &NV.b[i]; *pp;) {
+      const char *q = (*pp)->path;
+      int hit = strncmp(q, path, n) == 0 && (q[n] == '\0' || q[n] == '/' || (n == 1 && path[0] == '/'));
+      if (hit) {
+        grant_t *g = *pp;
+        *pp = g->next;
+        free(g);
+        NV.count--;
+      } else {
+        pp = &(*pp)->next;
+      }
+    }
+  }
+  pthread_mutex_unlock(&NV.mu);
+}
+
+/* Remembers that JS was asked to read through a native fh (so it holds a read handle to release). */
+static void read_fh_add(uint64_t fh) {
+  pthread_mutex_lock(&NV.mu);
+  int seen = 0;
+  for (size_t i = 0; i < NV.read_len; i++) seen |= NV.read_fhs[i] == fh;
+  if (!seen) {
+    if (NV.read_len == NV.read_cap) {
+      size_t cap = NV.read_cap ? NV.read_cap * 2 : 64;
+      uint64_t *m = realloc(NV.read_fhs, cap * sizeof(uint64_t));
+      if (m) {
+        NV.read_fhs = m;
+        NV.read_cap = cap;
+      }
+    }
+    if (NV.read_len < NV.read_cap) NV.read_fhs[NV.read_len++] = fh;
+  }
+  pthread_mutex_unlock(&NV.mu);
+}
+
+static int read_fh_take(uint64_t fh) {
+  int found = 0;
+  pthread_mutex_lock(&NV.mu);
+  for (size_t i = 0; i < NV.read_len; i++) {
+    if (NV.read_fhs[i] == fh) {
+      NV.read_fhs[i] = NV.read_fhs[--NV.read_len];
+      found = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&NV.mu);
+  return found;
 }
 
 static void fill_stat(struct stat *st, const double *a) {
@@ -326,13 +481,22 @@ static int open_like(int op, const char *path, unsigned mode, struct fuse_file_i
   return res < 0 ? res : 0;
 }
 
-static int sf_open(const char *path, struct fuse_file_info *fi) { return open_like(OP_OPEN, path, 0, fi); }
+static int sf_open(const char *path, struct fuse_file_info *fi) {
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC) && grant_valid(path)) {
+    fi->fh = NATIVE_FH | (uint64_t)atomic_fetch_add(&NV.next_fh, 1);
+    fi->keep_cache = 1;
+    fi->noflush = 1;
+    return 0;
+  }
+  return open_like(OP_OPEN, path, 0, fi);
+}
 
 static int sf_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   return open_like(OP_CREATE, path, mode, fi);
 }
 
 static int sf_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+  if (fi->fh & NATIVE_FH) read_fh_add(fi->fh);
   req_t *r = req_new(OP_READ, path);
   if (!r) return -ENOMEM;
   r->fh = fi->fh;
@@ -359,6 +523,17 @@ static int sf_write(const char *path, const char *data, size_t size, off_t off, 
 
 static int sf_flush(const char *path, struct fuse_file_info *fi) { return simple(OP_FLUSH, path, NULL, fi, 0, 0, 0); }
 static int sf_release(const char *path, struct fuse_file_info *fi) {
+  if (fi->fh & NATIVE_FH) {
+    /* JS only knows a native handle it read through; nothing to commit, so it need not be awaited. */
+    if (read_fh_take(fi->fh)) {
+      req_t *r = req_new(OP_RELEASE, NULL);
+      if (r) {
+        r->fh = fi->fh;
+        dispatch_async(r);
+      }
+    }
+    return 0;
+  }
   return simple(OP_RELEASE, path, NULL, fi, 0, 0, 0);
 }
 static int sf_fsync(const char *path, int datasync, struct fuse_file_info *fi) {
@@ -749,11 +924,38 @@ static napi_value js_exit(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* grant(path, ms): read-only opens of `path` are answered natively for `ms` (see Native opens). */
+static napi_value js_grant(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double ms = 0;
+  if (argc < 2 || napi_get_value_double(env, argv[1], &ms) != napi_ok || ms <= 0) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (path) grant_set(path, now_ms() + (uint64_t)ms);
+  free(path);
+  return NULL;
+}
+
+/* forget(path): ends the grants of `path` and its tree. */
+static napi_value js_forget(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return NULL;
+  char *path = get_string(env, argv[0]);
+  if (path) grant_forget(path);
+  free(path);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
       {"reply", NULL, js_reply, NULL, NULL, NULL, napi_default, NULL},
       {"exit", NULL, js_exit, NULL, NULL, NULL, napi_default, NULL},
+      {"grant", NULL, js_grant, NULL, NULL, NULL, napi_default, NULL},
+      {"forget", NULL, js_forget, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
