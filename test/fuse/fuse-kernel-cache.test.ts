@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { type RunningStrata, runCli, startLocal, tempDir } from '../helpers/local-process.js';
 import { waitFor } from '../helpers/wait.js';
-import { forceUnmount, fuseSkipReason, type RunningFuse, startFuse } from './fuse-helpers.js';
+import { forceUnmount, fuseSkipReason, type RunningFuse, sh, startFuse } from './fuse-helpers.js';
 
 /**
  * The kernel's caches (entries, attributes, page cache kept across opens) and the daemon's own
@@ -51,7 +51,7 @@ describe('strata fuse mount: kernel and daemon caches follow the sync interval',
       registry: local.registry,
     });
     assert.equal(m.code, 0, m.stderr);
-    fuse = await startFuse(local.registry, mnt);
+    fuse = await startFuse(local.registry, mnt, ['--metrics-port', '0']);
     const config = join(tmp.dir, 'aws-config');
     await writeFile(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
     const endpoint = local.ready.addresses.s3!;
@@ -158,6 +158,39 @@ describe('strata fuse mount: kernel and daemon caches follow the sync interval',
         (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
       ),
     );
+  });
+
+  /** Requests JS answered, by operation, from the mount's /metrics. */
+  async function answered(operation: string): Promise<number> {
+    const text = await (await fetch(`${fuse.addresses.admin}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('strata_fuse_request_duration_seconds_count{') &&
+          l.includes(`operation="${operation}"`),
+      );
+    assert.ok(line, `the mount's /metrics counts ${operation} requests`);
+    return Number(line.split(' ').pop());
+  }
+
+  test('warm re-opens are answered by the addon; a read that misses the page cache still gets the right bytes', async (t) => {
+    await writeFile(join(origin, 'bkt', 'dir', 'warm.bin'), Buffer.alloc(65536, 7));
+    const path = join(mnt, 'bkt', 'dir', 'warm.bin');
+    assert.deepEqual(await readFile(path), Buffer.alloc(65536, 7));
+    const before = await answered('open');
+    const opens = 20;
+    for (let i = 0; i < opens; i++) assert.deepEqual(await readFile(path), Buffer.alloc(65536, 7));
+    const byJs = (await answered('open')) - before;
+    t.diagnostic(
+      `${opens} warm opens: ${byJs} answered by JS (a grant lasts the rest of the status's ${SYNC_MS} ms)`,
+    );
+    assert.ok(byJs < opens / 2, `most warm opens need no round trip to JS (${byJs} of ${opens} did)`);
+    // O_DIRECT bypasses the page cache: the read reaches JS through a handle the addon opened.
+    const dd = await sh(
+      `dd if=${path} iflag=direct bs=64k status=none | cmp - ${join(origin, 'bkt', 'dir', 'warm.bin')}`,
+    );
+    assert.equal(dd.code, 0, `O_DIRECT read through a native open: ${dd.stdout}${dd.stderr}`);
   });
 
   test('a change through the mount itself shows at once (no wait for the bound)', async () => {
