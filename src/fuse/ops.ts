@@ -273,8 +273,8 @@ export class FuseOps {
     // Until this status goes stale, the addon answers plain read-only opens of the file itself.
     const fresh = this.#view.freshFor(path);
     const fusePath = this.#fusePath(path);
-    if (fresh > 0 && fusePath !== undefined && (flags & fsc.O_TRUNC) === 0)
-      this.#addon.grant(fusePath, fresh);
+    // Not if a writer staged the file meanwhile (its reads must see the staged bytes).
+    if (fresh > 0 && fusePath !== undefined && !this.#staged.has(path)) this.#addon.grant(fusePath, fresh);
     // A read-only handle has nothing to flush: close() then needs no round trip to JS.
     return [fh, OPEN_NO_FLUSH | (keep ? OPEN_KEEP_CACHE : 0)];
   }
