@@ -135,7 +135,7 @@ async function runBigFileRows(argv: string[]): Promise<Row[]> {
     await seconds(`cat ${fileR} > /dev/null`);
     const mbps = (t: number) => `${(sizeMiB / t).toFixed(0)} MiB/s`;
     // What a reader does (cat, a data loader): buffered reads. Strata keeps the kernel page
-    // cache across opens while the file is unchanged (auto_cache); rclone re-reads its cache.
+    // cache across opens while the file is unchanged (keep_cache per open, docs/fuse.md); rclone re-reads its cache.
     const bs: number[] = [];
     const br: number[] = [];
     for (let r = 0; r < rounds; r++) {
