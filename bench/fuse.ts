@@ -4,8 +4,9 @@
  *    `rclone mount --vfs-cache-mode full`, both over one Swift S3 bucket (O_DIRECT reads, so the
  *    daemons are measured, plus a buffered second read as information);
  *  - fio random 256 KiB reads, 4 jobs, warm, through the mount ÷ the same file on local disk;
- *  - `find` over many files through the mount (warm) ÷ `find` over the origin directory.
- * Run: node dist/bench/fuse.js [--size-mib 1024] [--files 100000]
+ *  - the per-file rows of bench/fuse-files.ts (warm small files ÷ local folder, `find` over
+ *    100,000 files ÷ origin), run after these with the same --files/--small/--readers flags.
+ * Run: node dist/bench/fuse.js [--size-mib 1024] [--files 100000] [--small 2000] [--readers 4]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { connect } from '../src/client/connect.js';
 import { forceUnmount, mounted, sh, startFuse } from '../test/fuse/fuse-helpers.js';
 import { startLocal, tempDir } from '../test/helpers/local-process.js';
 import { createBucket, startSwiftS3, testS3Client } from '../test/helpers/swift.js';
+import { runFuseFilesBench } from './fuse-files.js';
 import { printTable, type Row, saveResults } from './report.js';
 
 const MiB = 1 << 20;
@@ -39,13 +41,18 @@ async function fioMiBps(file: string, size: number, extra = ''): Promise<number>
 }
 
 export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
+  const big = await runBigFileRows(argv);
+  // Their own strata local and mount, so the big file's cache does not sit beside the small files.
+  return [...big, ...(await runFuseFilesBench(argv))];
+}
+
+async function runBigFileRows(argv: string[]): Promise<Row[]> {
   const { values } = parseArgs({
     args: argv,
-    options: { 'size-mib': { type: 'string' }, files: { type: 'string' }, rounds: { type: 'string' } },
+    options: { 'size-mib': { type: 'string' }, rounds: { type: 'string' } },
     strict: false,
   });
   const sizeMiB = Number(values['size-mib'] ?? 1024);
-  const files = Number(values.files ?? 100_000);
   const rounds = Number(values.rounds ?? 3);
   const size = sizeMiB * MiB;
   const rows: Row[] = [];
@@ -59,7 +66,7 @@ export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
   try {
     await mkdir(mntS);
     await mkdir(mntR);
-    // Origin: one large object in Swift S3, and a local tree of many small files.
+    // Origin: one large object in Swift S3.
     const payload = Buffer.alloc(size);
     for (let i = 0; i < size; i += 4096) payload.writeUInt32LE((i ^ 0x9e3779b9) >>> 0, i);
     const localFile = join(tmp.dir, 'local.bin');
@@ -68,15 +75,6 @@ export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
     const s3 = testS3Client(swift);
     await s3.send(new PutObjectCommand({ Bucket: 'fusebench', Key: 'big.bin', Body: payload }));
     s3.destroy();
-    const many = join(tmp.dir, 'many');
-    const perDir = 1000;
-    for (let d = 0; d * perDir < files; d++) {
-      const dir = join(many, `d${d}`);
-      await mkdir(dir, { recursive: true });
-      const n = Math.min(perDir, files - d * perDir);
-      await Promise.all(Array.from({ length: n }, (_, i) => writeFile(join(dir, `f${i}`), '')));
-    }
-
     local = await startLocal([
       '--data-dir',
       join(tmp.dir, 'strata'),
@@ -94,7 +92,6 @@ export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
         secretAccessKey: swift.secretAccessKey,
       },
     });
-    await fs.mount('/many', `file://${many}`);
     await fs.close();
     fuse = await startFuse(local.registry, mntS);
 
@@ -138,7 +135,7 @@ export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
     await seconds(`cat ${fileR} > /dev/null`);
     const mbps = (t: number) => `${(sizeMiB / t).toFixed(0)} MiB/s`;
     // What a reader does (cat, a data loader): buffered reads. Strata keeps the kernel page
-    // cache across opens while the file is unchanged (auto_cache); rclone re-reads its cache.
+    // cache across opens while the file is unchanged (keep_cache per open, docs/fuse.md); rclone re-reads its cache.
     const bs: number[] = [];
     const br: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -195,23 +192,6 @@ export async function runFuseBench(argv: string[] = []): Promise<Row[]> {
       ok: true,
     });
 
-    // find over many files: warm (second) run through the mount vs find on the origin directory.
-    const count = async (dir: string) => (await sh(`find ${dir} -type f | wc -l`, 600_000)).stdout.trim();
-    if ((await count(`${mntS}/many`)) !== String(files)) throw new Error('find through the mount miscounted');
-    const fm: number[] = [];
-    const fo: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      fm.push(await seconds(`find ${mntS}/many > /dev/null`));
-      fo.push(await seconds(`find ${many} > /dev/null`));
-    }
-    rows.push({
-      metric: `find over ${files} files warm, time ÷ find on the origin dir`,
-      strata: `${median(fm).toFixed(2)} s`,
-      baseline: `${median(fo).toFixed(2)} s`,
-      ratio: median(fm) / median(fo),
-      target: '(info)',
-      ok: true,
-    });
     return rows;
   } finally {
     await fuse?.stop().catch(() => undefined);

@@ -57,6 +57,8 @@ export class FuseRequestMetrics {
     return {
       mount: addon.mount.bind(addon),
       exit: addon.exit.bind(addon),
+      grant: addon.grant.bind(addon),
+      forget: addon.forget.bind(addon),
       reply: (token, result, a, b) => {
         this.#settle(token, result);
         reply(token, result, a, b);

@@ -60,7 +60,14 @@ export interface FuseAddon {
   ): void;
   reply(token: Token, result: number, a?: Uint8Array | Float64Array, b?: Uint8Array | Float64Array): void;
   exit(): void;
+  /** Read-only opens of `fusePath` are answered natively (keep_cache, noflush) for `ms`. */
+  grant(fusePath: string, ms: number): void;
+  /** Ends the grants of `fusePath` and everything below it. */
+  forget(fusePath: string): void;
 }
+
+/** File handles of opens the addon answered itself (a grant) carry this bit. */
+export const NATIVE_FH = 2 ** 40;
 
 /** The addon's path: native/fuse/build/Release/strata_fuse.node, or $STRATA_FUSE_ADDON. */
 export const ADDON_PATH = fuseAddonPath();

@@ -1,13 +1,14 @@
 import { constants as fsc } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Registry as MetricsRegistry } from 'prom-client';
-import type { FileInfo, MountInfo, StrataFileSystem, WriteType } from '../client/types.js';
+import type { MountInfo, StrataFileSystem } from '../client/types.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import { newRequestId, withRequestId } from '../core/request-context.js';
 import { errnoNumber, errnoOf } from './errno.js';
 import { FuseRequestMetrics } from './metrics.js';
-import { type FuseAddon, Op, type RequestHandler, type Token } from './native.js';
+import { encodeAttrs, NamespaceView } from './namespace-view.js';
+import { type FuseAddon, NATIVE_FH, Op, type RequestHandler, type Token } from './native.js';
 import { ReadHandle } from './read-handle.js';
 import { StagedFile } from './staged-file.js';
 
@@ -50,19 +51,22 @@ const XATTRS = [
 const XATTR_LIST = Buffer.from(`${XATTRS.join('\0')}\0`);
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
-const STAT_CACHE_MAX = 200_000;
+
 /** Children per page the addon's open-directory handle asks for. */
-export const READDIR_PAGE = 1000;
+export { READDIR_PAGE } from './namespace-view.js';
+
 const O_ACCMODE = 3;
+/** Open flags for the addon (native/fuse/src/strata_fuse.c, OP_OPEN reply). */
+const OPEN_KEEP_CACHE = 1;
+const OPEN_NO_FLUSH = 4;
 
 export class FuseOps {
   readonly #fs: StrataFileSystem;
   readonly #addon: FuseAddon;
   readonly #o: FuseOpsOptions;
-  #mounts: MountInfo[];
   readonly #handles = new Map<number, Handle>();
   readonly #staged = new Map<string, StagedFile>();
-  readonly #stats = new Map<string, { info: FileInfo; until: number }>();
+  readonly #view: NamespaceView;
   #nextFh = 1;
   #report: { at: number; value: Promise<Float64Array> } | undefined;
   readonly #requests: FuseRequestMetrics;
@@ -71,12 +75,16 @@ export class FuseOps {
     this.#fs = fs;
     this.#requests = new FuseRequestMetrics(options.metrics);
     this.#addon = this.#requests.instrument(addon);
-    this.#mounts = mounts;
     this.#o = options;
+    this.#view = new NamespaceView(fs, mounts, {
+      readOnly: options.readOnly,
+      cacheMs: options.statCacheMs,
+      onForget: (path) => this.#forgetNative(path),
+    });
   }
 
   set mounts(m: MountInfo[]) {
-    this.#mounts = m;
+    this.#view.mounts = m;
   }
 
   get openFiles(): number {
@@ -115,18 +123,18 @@ export class FuseOps {
         reply(token, 0, await this.#getattr(this.#ns(path), flags === 1 ? fh : undefined));
         return;
       case Op.READDIR: {
-        const [names, attrs, more] = await this.#readdir(this.#ns(path), path2, offset);
+        const [names, attrs, more] = await this.#view.readdir(this.#ns(path), path2, offset);
         reply(token, more ? 1 : 0, names, attrs);
         return;
       }
       case Op.OPEN:
-        reply(token, await this.#open(this.#ns(path), flags, false));
+      case Op.CREATE: {
+        const [handle, openFlags] = await this.#open(this.#ns(path), flags, op === Op.CREATE);
+        reply(token, handle, Float64Array.of(openFlags));
         return;
-      case Op.CREATE:
-        reply(token, await this.#open(this.#ns(path), flags, true));
-        return;
+      }
       case Op.READ:
-        reply(token, 0, await this.#read(fh, offset, size));
+        reply(token, 0, await this.#read(fh, offset, size, path));
         return;
       case Op.WRITE:
         reply(token, await this.#write(fh, data ?? Buffer.alloc(0), offset));
@@ -146,9 +154,9 @@ export class FuseOps {
         return;
       case Op.MKDIR: {
         const p = this.#ns(path);
-        this.#writable(p);
+        this.#view.writable(p);
         await this.#fs.mkdir(p);
-        this.#forget(p);
+        this.#view.forget(p);
         reply(token, 0);
         return;
       }
@@ -188,131 +196,51 @@ export class FuseOps {
 
   // ---- paths and attributes ----
 
+  /** The mount-relative path of a namespace path (what the addon sees), or undefined outside the root. */
+  #fusePath(path: string): string | undefined {
+    const root = this.#o.root;
+    if (root === '/') return path;
+    if (path === root) return '/';
+    return isWithin(path, root) ? path.slice(root.length) : undefined;
+  }
+
+  #forgetNative(path: string): void {
+    const p = this.#fusePath(path);
+    if (p !== undefined) this.#addon.forget(p);
+  }
+
   #ns(fusePath: string | null): string {
     if (fusePath === null) throw new StrataError('NOT_FOUND', 'file was removed');
     const root = this.#o.root;
     return normalizePath(fusePath === '/' ? root : root === '/' ? fusePath : `${root}${fusePath}`);
   }
 
-  /** The mount covering a namespace path (longest prefix). */
-  #mountOf(path: string): MountInfo | undefined {
-    let best: MountInfo | undefined;
-    for (const m of this.#mounts) {
-      if (isWithin(path, m.path) && (!best || m.path.length > best.path.length)) best = m;
-    }
-    return best;
-  }
-
-  #writable(path: string): WriteType | undefined {
-    const m = this.#mountOf(path);
-    if (this.#o.readOnly || m?.readOnly)
-      throw new StrataError('READ_ONLY', `${path} is on a read-only ${this.#o.readOnly ? 'FUSE ' : ''}mount`);
-    return m?.writeType;
-  }
-
-  #readOnlyAt(path: string): boolean {
-    return this.#o.readOnly || this.#mountOf(path)?.readOnly === true;
-  }
-
-  async #status(path: string): Promise<FileInfo> {
-    const now = Date.now();
-    const hit = this.#stats.get(path);
-    if (hit && hit.until > now) return hit.info;
-    const info = await this.#fs.status(path);
-    this.#remember(info, now);
-    return info;
-  }
-
-  #remember(info: FileInfo, now = Date.now()): void {
-    if (this.#o.statCacheMs <= 0) return;
-    if (this.#stats.size >= STAT_CACHE_MAX) this.#stats.clear();
-    this.#stats.set(info.path, { info, until: now + this.#o.statCacheMs });
-  }
-
-  /** Drops cached attributes of a path, its tree and its parent's listing view. */
-  #forget(path: string): void {
-    this.#stats.delete(path);
-    for (const k of this.#stats.keys()) if (isWithin(k, path)) this.#stats.delete(k);
-  }
-
-  #attrs(
-    out: Float64Array,
-    at: number,
-    type: 'file' | 'directory',
-    size: number,
-    mtimeMs: number,
-    ro: boolean,
-  ) {
-    const dir = type === 'directory';
-    out[at] = dir ? fsc.S_IFDIR | (ro ? 0o555 : 0o755) : fsc.S_IFREG | (ro ? 0o444 : 0o644);
-    out[at + 1] = dir ? 0 : size;
-    out[at + 2] = mtimeMs;
-    out[at + 3] = dir ? 2 : 1;
-  }
-
   async #getattr(path: string, fh: number | undefined): Promise<Float64Array> {
-    const out = new Float64Array(4);
     const staged = (fh !== undefined ? this.#handles.get(fh)?.staged : undefined) ?? this.#staged.get(path);
-    if (staged) {
-      this.#attrs(out, 0, 'file', staged.size, Date.now(), false);
-      return out;
-    }
-    const info = await this.#status(path);
-    this.#attrs(
-      out,
-      0,
-      info.type === 'directory' ? 'directory' : 'file',
-      info.size,
-      info.mtimeMs,
-      this.#readOnlyAt(path),
-    );
+    if (!staged) return this.#view.attrs(path);
+    const out = new Float64Array(4);
+    encodeAttrs(out, 0, 'file', staged.size, Date.now(), false);
     return out;
-  }
-
-  /**
-   * One page of a directory for the addon's open-directory handle: after `after` (the name that
-   * ended the previous page), or — a seekdir elsewhere — the page at child index `skip`, found by
-   * paging from the first. Answers names, attributes and whether more follow.
-   */
-  async #readdir(path: string, after: string | null, skip: number): Promise<[Buffer, Float64Array, boolean]> {
-    let page = await this.#fs.listPage(path, { startAfter: after ?? '', limit: READDIR_PAGE });
-    let left = after === null ? skip : 0;
-    while (left >= page.entries.length && page.nextStartAfter !== undefined) {
-      left -= page.entries.length;
-      page = await this.#fs.listPage(path, { startAfter: page.nextStartAfter, limit: READDIR_PAGE });
-    }
-    if (left > 0) page = { ...page, entries: page.entries.slice(left) };
-    const ro = this.#readOnlyAt(path);
-    const now = Date.now();
-    const names: string[] = [];
-    const attrs = new Float64Array(page.entries.length * 4);
-    let i = 0;
-    for (const e of page.entries) {
-      if (e.name === '' || e.name.includes('/')) continue;
-      names.push(e.name);
-      this.#attrs(attrs, i * 4, e.type === 'directory' ? 'directory' : 'file', e.size, e.mtimeMs, ro);
-      this.#remember(e, now);
-      i++;
-    }
-    const more = page.nextStartAfter !== undefined;
-    return [Buffer.from(names.length ? `${names.join('\0')}\0` : ''), attrs.subarray(0, i * 4), more];
   }
 
   // ---- files ----
 
-  async #open(path: string, flags: number, create: boolean): Promise<number> {
+  /** Opens a handle; answers it with the addon's open flags (OPEN_KEEP_CACHE, OPEN_NO_FLUSH). */
+  async #open(path: string, flags: number, create: boolean): Promise<[number, number]> {
     const acc = flags & O_ACCMODE;
     const truncate = (flags & fsc.O_TRUNC) !== 0;
     const wantsWrite = create || acc !== fsc.O_RDONLY || truncate;
     const fh = this.#nextFh++;
     let staged = this.#staged.get(path);
     if (wantsWrite) {
-      this.#writable(path);
+      this.#view.writable(path);
+      // Reads of a file being written see the staged bytes: no more native opens of it.
+      this.#forgetNative(path);
       if (!staged) {
         if (create || truncate) {
           staged = await StagedFile.empty(this.#o.stagingDir, fh, path);
         } else {
-          const info = await this.#status(path);
+          const info = await this.#view.status(path);
           if (info.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${path} is a directory`);
           staged = await StagedFile.copyOf(
             this.#o.stagingDir,
@@ -330,9 +258,10 @@ export class FuseOps {
     if (staged) {
       staged.refs++;
       this.#handles.set(fh, { path, flags, staged });
-      return fh;
+      // A written file commits on flush (every close): the kernel must send it.
+      return [fh, 0];
     }
-    const info = await this.#status(path);
+    const info = await this.#view.status(path);
     if (info.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${path} is a directory`);
     const reader = new ReadHandle(this.#fs, path, info.size, {
       minWindow: this.#o.readWindow.min,
@@ -340,7 +269,31 @@ export class FuseOps {
       timeoutMs: this.#o.timeoutMs,
     });
     this.#handles.set(fh, { path, flags, reader });
-    return fh;
+    const keep = this.#view.keepCache(info);
+    // Until this status goes stale, the addon answers plain read-only opens of the file itself.
+    const fresh = this.#view.freshFor(path);
+    const fusePath = this.#fusePath(path);
+    // Not if a writer staged the file meanwhile (its reads must see the staged bytes).
+    if (fresh > 0 && fusePath !== undefined && !this.#staged.has(path)) this.#addon.grant(fusePath, fresh);
+    // A read-only handle has nothing to flush: close() then needs no round trip to JS.
+    return [fh, OPEN_NO_FLUSH | (keep ? OPEN_KEEP_CACHE : 0)];
+  }
+
+  /** The read handle of an open the addon answered itself: made on the first read that reaches JS. */
+  async #nativeReader(fh: number, path: string | null): Promise<Handle> {
+    const ns = this.#ns(path);
+    const info = await this.#view.status(ns);
+    const existing = this.#handles.get(fh);
+    if (existing) return existing;
+    if (info.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${ns} is a directory`);
+    const reader = new ReadHandle(this.#fs, ns, info.size, {
+      minWindow: this.#o.readWindow.min,
+      maxWindow: this.#o.readWindow.max,
+      timeoutMs: this.#o.timeoutMs,
+    });
+    const h: Handle = { path: ns, flags: fsc.O_RDONLY, reader };
+    this.#handles.set(fh, h);
+    return h;
   }
 
   #handle(fh: number): Handle {
@@ -349,8 +302,9 @@ export class FuseOps {
     return h;
   }
 
-  async #read(fh: number, offset: number, size: number): Promise<Buffer> {
-    const h = this.#handle(fh);
+  async #read(fh: number, offset: number, size: number, path: string | null): Promise<Buffer> {
+    const h =
+      fh >= NATIVE_FH ? (this.#handles.get(fh) ?? (await this.#nativeReader(fh, path))) : this.#handle(fh);
     if (h.staged) return h.staged.read(offset, size);
     if (!h.reader) throw new StrataError('INTERNAL', 'handle without reader');
     return h.reader.read(offset, size);
@@ -363,10 +317,10 @@ export class FuseOps {
   }
 
   async #commit(staged: StagedFile): Promise<void> {
-    const writeType = this.#writable(staged.path);
+    const writeType = this.#view.writable(staged.path);
     const info = await staged.commit(this.#fs, writeType, AbortSignal.timeout(this.#o.commitTimeoutMs));
-    this.#forget(staged.path);
-    this.#remember(info);
+    this.#view.forget(staged.path);
+    this.#view.remember(info);
   }
 
   async #flush(fh: number): Promise<void> {
@@ -394,12 +348,12 @@ export class FuseOps {
   async #truncate(path: string, size: number, fh: number | undefined): Promise<void> {
     const staged = (fh !== undefined ? this.#handles.get(fh)?.staged : undefined) ?? this.#staged.get(path);
     if (staged) {
-      this.#writable(staged.path);
+      this.#view.writable(staged.path);
       await staged.truncate(size);
       return;
     }
-    const writeType = this.#writable(path);
-    const info = await this.#status(path);
+    const writeType = this.#view.writable(path);
+    const info = await this.#view.status(path);
     if (info.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${path} is a directory`);
     if (info.size === size) return;
     if (size === 0) {
@@ -408,8 +362,8 @@ export class FuseOps {
         signal: AbortSignal.timeout(this.#o.commitTimeoutMs),
         ...(writeType === undefined ? {} : { writeType }),
       });
-      this.#forget(path);
-      this.#remember(written);
+      this.#view.forget(path);
+      this.#view.remember(written);
       return;
     }
     // Path truncate of a closed file: stage, cut, commit, discard.
@@ -426,17 +380,17 @@ export class FuseOps {
   // ---- namespace ----
 
   async #rmdir(path: string): Promise<void> {
-    this.#writable(path);
+    this.#view.writable(path);
     const info = await this.#fs.status(path);
     if (info.type !== 'directory') throw new StrataError('NOT_A_DIRECTORY', `${path} is not a directory`);
     if ((await this.#fs.list(path)).length > 0)
       throw new StrataError('DIRECTORY_NOT_EMPTY', `${path} is not empty`);
     await this.#fs.delete(path);
-    this.#forget(path);
+    this.#view.forget(path);
   }
 
   async #unlink(path: string): Promise<void> {
-    this.#writable(path);
+    this.#view.writable(path);
     const staged = this.#staged.get(path);
     const info = await this.#fs.status(path).catch((err: unknown) => {
       // A file created through the mount and still open is not in the store yet.
@@ -451,12 +405,12 @@ export class FuseOps {
       staged.path = `${path}\0unlinked`;
     }
     if (info) await this.#fs.delete(path);
-    this.#forget(path);
+    this.#view.forget(path);
   }
 
   async #rename(from: string, to: string, flags: number): Promise<void> {
-    this.#writable(from);
-    this.#writable(to);
+    this.#view.writable(from);
+    this.#view.writable(to);
     if (flags & RENAME_EXCHANGE)
       throw new StrataError('INVALID_ARGUMENT', 'RENAME_EXCHANGE is not supported');
     const staged = this.#staged.get(from);
@@ -479,8 +433,8 @@ export class FuseOps {
       await this.#fs.delete(to, { recursive: false });
     }
     await this.#fs.rename(from, to);
-    this.#forget(from);
-    this.#forget(to);
+    this.#view.forget(from);
+    this.#view.forget(to);
     // Open handles follow the file.
     for (const h of this.#handles.values()) {
       if (h.path === from) {

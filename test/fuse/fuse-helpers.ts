@@ -18,6 +18,8 @@ export interface RunningFuse {
   readonly child: ChildProcess;
   readonly dir: string;
   readonly stderr: () => string;
+  /** The ready line's addresses (admin: the metrics endpoint, with --metrics-port). */
+  readonly addresses: { readonly mount?: string; readonly admin?: string };
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
@@ -26,7 +28,7 @@ export interface RunningFuse {
 
 /** `strata fuse mount DIR --foreground` as a child process; resolves on its ready line. */
 export async function startFuse(registry: string, dir: string, args: string[] = []): Promise<RunningFuse> {
-  const d = await spawnDaemon<unknown>(
+  const d = await spawnDaemon<{ addresses?: { mount?: string; admin?: string } }>(
     process.execPath,
     [STRATA_BIN, 'fuse', 'mount', dir, '--registry', registry, '--foreground', ...args],
     {
@@ -34,7 +36,8 @@ export async function startFuse(registry: string, dir: string, args: string[] = 
       timeoutMs: 20_000,
     },
   );
-  return { child: d.child, dir, stderr: d.stderr, exited: d.exited, stop: d.stop, kill: d.kill };
+  const addresses = d.ready.addresses ?? {};
+  return { child: d.child, dir, stderr: d.stderr, addresses, exited: d.exited, stop: d.stop, kill: d.kill };
 }
 
 export interface ShResult {

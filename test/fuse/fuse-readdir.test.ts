@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compareUtf8 } from '../../src/core/utf8-order.js';
@@ -74,6 +74,18 @@ describe('strata fuse mount: readdir larger than one page', { skip: skip ?? fals
     );
     assert.equal(py.code, 0, py.stderr);
     assert.equal(Number(py.stdout.trim()), names.length);
+  });
+
+  test('a repeated walk (listing pages kept by the daemon) is the same; a removal through the mount shows at once', async () => {
+    const dir = join(mnt, 'big');
+    const first = await readdir(dir);
+    const again = await readdir(dir);
+    assert.deepEqual(again, first, 'the warm walk shows every child once, in order');
+    await unlink(join(dir, names[READDIR_PAGE + 1]!));
+    const after = await readdir(dir);
+    assert.equal(after.length, first.length - 1);
+    assert.equal(after.includes(names[READDIR_PAGE + 1]!), false, 'the kept pages were dropped');
+    names.splice(READDIR_PAGE + 1, 1);
   });
 
   test('a file created through the mount shows in the next listing', async () => {
