@@ -99,12 +99,13 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
     await writeFile(scriptFile, SOAK_SCRIPT);
     const pid = strata.child.pid!;
     const baseFds = await openFds(pid);
-    const perMinute: { rps: number; p99Ms: number; rss: number; errors: number }[] = [];
+    const perMinute: { rps: number; p99Ms: number; rss: number; errors: number; dropped: number }[] = [];
     for (let m = 0; m < minutes; m++) {
       const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
-      perMinute.push({ rps: r.rps, p99Ms: r.p99Ms, rss: await rssBytes(pid), errors: r.errors });
+      const dropped = r.socketErrors + r.timeouts;
+      perMinute.push({ rps: r.rps, p99Ms: r.p99Ms, rss: await rssBytes(pid), errors: r.errors, dropped });
       process.stderr.write(
-        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, RSS ${(perMinute.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB\n`,
+        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(perMinute.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB, fds ${await openFds(pid)}\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.
@@ -139,6 +140,12 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
         `${first.p99Ms.toFixed(1)} ms (${first.rps.toFixed(0)} req/s)`,
         last.p99Ms / first.p99Ms,
         { max: 1.5 },
+      ),
+      row(
+        'socket errors and requests past 30 s over the run',
+        String(perMinute.reduce((n, p) => n + p.dropped, 0)),
+        `${perMinute.reduce((n, p) => n + p.rps * 60, 0).toFixed(0)} requests`,
+        0,
       ),
       row(
         'non-2xx answers over the run (503 SlowDown counts here)',

@@ -50,7 +50,11 @@ end
 export interface WrkResult {
   readonly rps: number;
   readonly p99Ms: number;
+  /** Non-2xx/3xx answers. */
   readonly errors: number;
+  /** Socket errors (connect, read, write) and requests past wrk's --timeout (not in the latencies). */
+  readonly socketErrors: number;
+  readonly timeouts: number;
 }
 
 /** Runs `wrk --latency` against `base` with the paths in `listFile`; fails on non-2xx answers. */
@@ -60,13 +64,16 @@ export function runWrk(
   listFile: string,
   seconds: number,
   connections = 64,
-  options: { allowErrors?: boolean } = {},
+  options: { allowErrors?: boolean; timeoutSeconds?: number } = {},
 ): Promise<WrkResult> {
   return new Promise((ok, fail) => {
     const args = [
       '-t2',
       `-c${connections}`,
       `-d${seconds}s`,
+      // wrk drops a request slower than its timeout (2 s by default) from the latencies: a long
+      // one keeps slow answers in the percentiles, and the timeouts are counted apart.
+      `--timeout=${options.timeoutSeconds ?? 30}s`,
       '--latency',
       '-s',
       scriptFile,
@@ -87,11 +94,18 @@ export function runWrk(
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
       const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
       const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const socketErrors = sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) : 0;
+      const timeouts = sock ? Number(sock[4]) : 0;
       if (code !== 0 || !Number.isFinite(rps)) return fail(new Error(`wrk exited ${code}: ${out}`));
       if (errors > 0 && options.allowErrors !== true)
         return fail(new Error(`wrk against ${base}: ${errors} non-2xx answers\n${out}`));
       const scale = p99?.[2] === 'us' ? 0.001 : p99?.[2] === 's' ? 1000 : 1;
-      ok({ rps, p99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors });
+      if ((socketErrors > 0 || timeouts > 0) && options.allowErrors !== true)
+        return fail(
+          new Error(`wrk against ${base}: socket errors ${socketErrors}, timeouts ${timeouts}\n${out}`),
+        );
+      ok({ rps, p99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors, socketErrors, timeouts });
     });
   });
 }
