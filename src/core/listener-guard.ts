@@ -37,9 +37,13 @@ export class ListenerGuard {
   readonly #over = new WeakSet<Socket>();
   #inFlight = 0;
 
-  constructor(server: Server, limits: ListenerLimitOptions = {}) {
+  /**
+   * `tls`: the server is node:https/tls, whose requests come on the TLS socket of a connection
+   * ('secureConnection'), not on the TCP one ('connection'); a handshake is bounded by its timeout.
+   */
+  constructor(server: Server, limits: ListenerLimitOptions = {}, tls = false) {
     this.#limits = { ...DEFAULT_LISTENER_LIMITS, ...definedOnly(limits) };
-    server.on('connection', (socket: Socket) => {
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '';
       const n = (this.#perAddress.get(address) ?? 0) + 1;
       this.#perAddress.set(address, n);

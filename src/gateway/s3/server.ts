@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -24,6 +25,7 @@ import {
   processMetrics,
   serveMetrics,
 } from '../../core/metrics-endpoint.js';
+import { loadServerTls, type ServerTls, schemeOf, useCaFile } from '../../core/tls-options.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { openGatewayUsers } from './gateway-users.js';
@@ -152,6 +154,11 @@ Options:
                    s3.sseKeyFile); without it, x-amz-server-side-encryption: AES256 is 501
   --kms-key-file FILE  keys for aws:kms, one "KEY_ID KEY" per line (also STRATA_S3_KMS_KEY_FILE,
                    s3.kmsKeyFile); the first is the default. A local key file, NOT a KMS
+  --tls-cert FILE, --tls-key FILE  PEM certificate and key: the S3 port and --metrics-port speak
+                   TLS only and the ready line reads https:// (also STRATA_TLS_CERT,
+                   STRATA_TLS_KEY, tlsCert/tlsKey: in --config)
+  --ca-file FILE   PEM CAs trusted toward the workers and an etcds:// registry, besides Node's
+                   list and NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE, caFile:)
 
 Environment:
   STRATA_S3_ACCESS_KEY_ID, STRATA_S3_SECRET_ACCESS_KEY   the root credentials
@@ -174,6 +181,10 @@ export interface GatewayFileConfig {
   readonly sseKeyFile?: string;
   /** s3.kmsKeyFile: the "KMS" key file (not a KMS: sse-keys.ts). */
   readonly kmsKeyFile?: string;
+  /** Top-level tlsCert / tlsKey / caFile, as every server reads them (docs/reliability.md, "TLS"). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly caFile?: string;
 }
 
 /** Reads the `s3:` section of a YAML configuration file. */
@@ -181,7 +192,13 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
   if (!file) return { keys: [], anonymousReadBuckets: [] };
   const parsed = await readYamlFile(file);
   const level = (parsed as { logLevel?: unknown } | null)?.logLevel;
-  const logLevel = typeof level === 'string' ? { logLevel: level } : {};
+  const top = (parsed ?? {}) as Record<string, unknown>;
+  const logLevel = {
+    ...(typeof level === 'string' ? { logLevel: level } : {}),
+    ...(typeof top.tlsCert === 'string' ? { tlsCert: top.tlsCert } : {}),
+    ...(typeof top.tlsKey === 'string' ? { tlsKey: top.tlsKey } : {}),
+    ...(typeof top.caFile === 'string' ? { caFile: top.caFile } : {}),
+  };
   const s3 = (parsed as { s3?: unknown } | null)?.s3 as Record<string, unknown> | undefined;
   if (s3 === undefined) return { keys: [], anonymousReadBuckets: [], ...logLevel };
   const keys: { accessKeyId: string; secretAccessKey: string }[] = [];
@@ -235,11 +252,13 @@ export async function startS3GatewayServer(
     timeouts?: Partial<GatewayTimeouts>;
     /** Connections per client address and requests in flight (docs/s3-gateway.md, "Limits"). */
     limits?: ListenerLimitOptions;
+    /** Certificate and key: S3 over TLS only (https://). */
+    tls?: ServerTls | undefined;
   },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
   const t: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const server = createServer<typeof IncomingMessage, typeof S3Response>({
+  const httpOptions = {
     keepAlive: true,
     // No bound on a whole request (node's requestTimeout would cut a long upload); a stalled
     // client is found by idleMs below. headersTimeout is explicit: by default node takes it as
@@ -250,13 +269,23 @@ export async function startS3GatewayServer(
     connectionsCheckingInterval: t.checkIntervalMs,
     maxHeaderSize: MAX_HEADER_BYTES,
     ServerResponse: S3Response,
-  });
+  };
+  // node:https has http's events and methods (typed as http's here); its handshake is bounded too.
+  const server =
+    options.tls === undefined
+      ? createServer<typeof IncomingMessage, typeof S3Response>(httpOptions)
+      : (createHttpsServer<typeof IncomingMessage, typeof S3Response>({
+          ...httpOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          handshakeTimeout: t.headersMs,
+        }) as unknown as Server<typeof IncomingMessage, typeof S3Response>);
   // Socket inactivity while a request is in flight (node switches to keepAliveTimeout between
   // requests, and back); every expiry comes to onIdle, which decides.
   server.timeout = t.idleMs;
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
   server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
-  const guard = new ListenerGuard(server, options.limits);
+  const guard = new ListenerGuard(server, options.limits, options.tls !== undefined);
   const onRequest = (req: IncomingMessage, res: S3Response) => {
     const socket = req.socket;
     inFlight.set(socket, { req, res });
@@ -325,7 +354,7 @@ export async function startS3GatewayServer(
   const port = (server.address() as AddressInfo).port;
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${port}`,
+    url: `${schemeOf(options.tls)}://${shown}:${port}`,
     server,
     close: () =>
       new Promise<void>((ok) => {
@@ -365,6 +394,9 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'max-in-flight': { type: 'string' },
       'sse-key-file': { type: 'string' },
       'kms-key-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'ca-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -393,6 +425,14 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'strata gateway s3: no root access key configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only users (strata s3 user add) and anonymous reads will work\n',
     );
   }
+  // The CA trusted toward the workers and etcds:// (before connect); then this port's TLS.
+  const caFile = values['ca-file'] ?? process.env.STRATA_CA_FILE ?? file.caFile;
+  if (caFile !== undefined && caFile !== '') await useCaFile(caFile, '--ca-file (STRATA_CA_FILE, caFile)');
+  const tls = await loadServerTls(
+    values['tls-cert'] ?? process.env.STRATA_TLS_CERT ?? file.tlsCert,
+    values['tls-key'] ?? process.env.STRATA_TLS_KEY ?? file.tlsKey,
+    { cert: '--tls-cert (STRATA_TLS_CERT, tlsCert)', key: '--tls-key (STRATA_TLS_KEY, tlsKey)' },
+  );
   const fs = await connect(registry);
   // Users of the cluster (etcd registry) and of the config file, beside the root keys.
   const users = await openGatewayUsers(registry, configFile).catch(async (err: unknown) => {
@@ -411,6 +451,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       host: values.host ?? '127.0.0.1',
       port: metricsPort,
       role: 'gateway-s3',
+      tls,
     });
   }
   const gw = await startS3GatewayServer(fs, {
@@ -423,6 +464,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(bucketRoot !== undefined ? { bucketRoot } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
+    tls,
     limits: {
       maxConnectionsPerAddress: positiveInt(
         values['max-connections-per-address'] ?? process.env.STRATA_MAX_CONNECTIONS_PER_ADDRESS,
