@@ -18,7 +18,7 @@ export interface TlsEtcd {
   stop(): Promise<void>;
 }
 
-/** Starts etcd with --cert-file/--key-file/--trusted-ca-file and a TLS client URL. */
+/** Starts etcd with --cert-file/--key-file and a TLS (https) client URL. */
 export async function startTlsEtcd(ca: TestCa): Promise<TlsEtcd> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-etcds-'));
   const clientPort = await freePort();
@@ -53,8 +53,8 @@ export async function startTlsEtcd(ca: TestCa): Promise<TlsEtcd> {
         ca.certFile,
         '--key-file',
         ca.keyFile,
-        '--trusted-ca-file',
-        ca.caFile,
+        // No --trusted-ca-file: etcd 3.4 then demands client certificates (mutual TLS), which
+        // Strata does not send yet (docs/reliability.md, "TLS").
       ],
       { stdio: ['ignore', fd, fd] },
     );
