@@ -30,6 +30,7 @@ import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { openGatewayUsers } from './gateway-users.js';
 import { newRequestId, S3Response, sendError } from './http.js';
+import { gatewayTimeouts, positiveInt } from './listener-flags.js';
 import { loadSseKeyring } from './sse-keys.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
@@ -144,6 +145,11 @@ Options:
                    anonymousReadBuckets: [..], domain, region, bucketRoot }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
+  --headers-timeout DUR  a request's header section must arrive within this (default 60s): a
+                   connection that sent nothing is closed, a half-sent head gets 400 RequestTimeout
+  --keep-alive-timeout DUR  idle kept-alive connections are closed after this (default 60s)
+  --idle-timeout DUR  a request whose client sends or reads nothing for this long is cut with
+                   400 RequestTimeout (default 120s)
   --max-connections-per-address N  connections one client address may hold (default 4096;
                    also STRATA_MAX_CONNECTIONS_PER_ADDRESS); past it requests get 503 SlowDown
   --max-in-flight N  requests served at once (default 1024; also STRATA_MAX_IN_FLIGHT), then 503
@@ -365,15 +371,6 @@ export async function startS3GatewayServer(
   };
 }
 
-/** A flag's positive integer, or undefined (the default) when not given. */
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new StrataError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}"`);
-  return n;
-}
-
 /** Entry point of `strata gateway s3`; resolves with the exit code after SIGTERM/SIGINT. */
 export async function runS3Gateway(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -397,6 +394,9 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'ca-file': { type: 'string' },
+      'headers-timeout': { type: 'string' },
+      'keep-alive-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -465,6 +465,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
     tls,
+    timeouts: gatewayTimeouts(values),
     limits: {
       maxConnectionsPerAddress: positiveInt(
         values['max-connections-per-address'] ?? process.env.STRATA_MAX_CONNECTIONS_PER_ADDRESS,
