@@ -122,7 +122,22 @@ describe('a TLS cluster: etcds://, strata worker, gateway s3 and scheduler on ht
     assert.match(untrusted.stderr, /UNAVAILABLE/);
   });
 
-  test('the worker RPC over TLS still needs the cluster token; /healthz answers anyone', async () => {
+  test("the worker RPC and the scheduler's jobs API over TLS still need the cluster token; /healthz answers anyone", async () => {
+    const sched = scheduler.ready.addresses.admin;
+    const sh = await request(`${sched}/healthz`, { dispatcher: ca.agent });
+    assert.equal(sh.statusCode, 200);
+    await sh.body.dump();
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['POST', '{"kind":"load","path":"/lake"}'],
+    ] as const) {
+      const res = await request(`${sched}/api/v1/jobs`, {
+        method,
+        dispatcher: ca.agent,
+        ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      });
+      assert.equal(res.statusCode, 401, `${method} /api/v1/jobs on the scheduler: ${await res.body.text()}`);
+    }
     const w = worker.ready.addresses.worker;
     const health = await request(`${w}/healthz`, { dispatcher: ca.agent });
     assert.equal(health.statusCode, 200);
