@@ -75,6 +75,10 @@ export interface ServerConfig {
   tlsKey?: string;
   /** PEM CA certificates this process trusts as a client (workers, registry, etcd) besides Node's list. Default none. */
   caFile?: string;
+  /** `strata worker`: PEM client certificate shown to an etcds:// registry (etcd's --client-cert-auth). Default none. */
+  etcdCert?: string;
+  /** Its PEM private key. Default none. */
+  etcdKey?: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -161,6 +165,8 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   tlsCert: { env: 'STRATA_TLS_CERT', parse: String },
   tlsKey: { env: 'STRATA_TLS_KEY', parse: String },
   caFile: { env: 'STRATA_CA_FILE', parse: String },
+  etcdCert: { env: 'STRATA_ETCD_CERT', parse: String },
+  etcdKey: { env: 'STRATA_ETCD_KEY', parse: String },
   // Empty (STRATA_LOG_LEVEL=) is the default, as for the logger itself.
   logLevel: {
     env: 'STRATA_LOG_LEVEL',

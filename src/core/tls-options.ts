@@ -90,13 +90,54 @@ export async function useCaFile(file: string, flag = '--ca-file'): Promise<void>
   agent = undefined;
 }
 
-/** Loads STRATA_CA_FILE once (unless a --ca-file came first); every client entry point awaits it. */
+/**
+ * Loads STRATA_CA_FILE (unless a --ca-file came first) and STRATA_ETCD_CERT/STRATA_ETCD_KEY
+ * (unless --etcd-cert/--etcd-key came first), once; every client entry point awaits it.
+ */
 export function loadClientCa(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   envLoaded ??= (async () => {
     const file = env.STRATA_CA_FILE;
     if (extraCa === undefined && file !== undefined && file !== '') await useCaFile(file, 'STRATA_CA_FILE');
+    if (etcdClient === undefined && (env.STRATA_ETCD_CERT || env.STRATA_ETCD_KEY))
+      await useEtcdClientCert(env.STRATA_ETCD_CERT, env.STRATA_ETCD_KEY, {
+        cert: 'STRATA_ETCD_CERT',
+        key: 'STRATA_ETCD_KEY',
+      });
+    if (extraCa === undefined) await readNodeExtraCa();
   })();
   return envLoaded;
+}
+
+/** The client certificate shown to etcd over etcds:// (etcd's --client-cert-auth), if any. */
+let etcdClient: ServerTls | undefined;
+
+/**
+ * Presents the certificate and key in these files to etcd on every etcds:// connection of this
+ * process (mutual TLS). `names` name the flags in errors.
+ */
+export async function useEtcdClientCert(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  names: TlsFileNames = { cert: '--etcd-cert', key: '--etcd-key' },
+): Promise<void> {
+  const loaded = await loadServerTls(certFile, keyFile, names);
+  if (loaded !== undefined) etcdClient = loaded;
+}
+
+/**
+ * gRPC TLS credentials of an etcds:// connection: the CAs (Node's list, NODE_EXTRA_CA_CERTS and
+ * the CA file) and the client certificate when one is in use; undefined when neither a CA file
+ * nor a client certificate is (gRPC then takes Node's default list by itself).
+ */
+export function etcdCredentials():
+  | { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer }
+  | undefined {
+  if (extraCa === undefined && etcdClient === undefined) return undefined;
+  const ca = clientCaList() ?? [...rootCertificates, ...(nodeExtraText === '' ? [] : [nodeExtraText])];
+  return {
+    rootCertificate: Buffer.from(ca.join('\n')),
+    ...(etcdClient === undefined ? {} : { privateKey: etcdClient.key, certChain: etcdClient.cert }),
+  };
 }
 
 /** The CA file trusted besides Node's list, if any (for messages). */

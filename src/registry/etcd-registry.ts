@@ -1,7 +1,7 @@
 import type { Election, Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
-import { clientCaList, loadClientCa } from '../core/tls-options.js';
+import { etcdCredentials, loadClientCa } from '../core/tls-options.js';
 import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
 import * as s3Users from './etcd-s3-users.js';
 import type {
@@ -106,11 +106,12 @@ export class EtcdRegistry implements Registry {
     const timeout = this.callTimeoutMs;
     // etcds://: the CA file in use (--ca-file, STRATA_CA_FILE) beside Node's list; without one,
     // gRPC's TLS takes Node's default list, NODE_EXTRA_CA_CERTS included.
+    // With --etcd-cert/--etcd-key (STRATA_ETCD_CERT/KEY) it shows that certificate (mutual TLS).
     await loadClientCa();
-    const ca = this.tls ? clientCaList() : undefined;
+    const credentials = this.tls ? etcdCredentials() : undefined;
     this.client = new mod.Etcd3({
       hosts: this.hosts,
-      ...(ca === undefined ? {} : { credentials: { rootCertificate: Buffer.from(ca.join('\n')) } }),
+      ...(credentials === undefined ? {} : { credentials }),
       dialTimeout: timeout,
       // Unary calls get a gRPC deadline; streams (watch, keepalive) must not.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),

@@ -7,7 +7,7 @@ import { type ConnectedFileSystem, connect } from '../client/connect.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger, logLevelFrom, setLogLevel } from '../core/log.js';
-import { loadServerTls, type ServerTls, useCaFile } from '../core/tls-options.js';
+import { loadServerTls, type ServerTls, useCaFile, useEtcdClientCert } from '../core/tls-options.js';
 import { parseDuration } from '../core/units.js';
 import { isEtcdUri } from '../registry/factory.js';
 import type { MemberRegistration } from '../registry/registry.js';
@@ -54,6 +54,8 @@ ${JOB_FLAGS_USAGE}
                            address announced reads https:// (also STRATA_TLS_CERT, STRATA_TLS_KEY)
   --ca-file FILE           PEM CAs trusted as a client (etcds://, workers) besides Node's list and
                            NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE)
+  --etcd-cert FILE, --etcd-key FILE   PEM client certificate and key for an etcds:// registry
+                           with client-cert auth (also STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Every call but /healthz and /metrics needs the cluster token.
 
@@ -79,6 +81,8 @@ export async function runScheduler(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'ca-file': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -104,6 +108,11 @@ export async function runScheduler(argv: string[]): Promise<number> {
     throw new StrataError('INVALID_ARGUMENT', 'STRATA_TOKEN is empty');
   const caFile = values['ca-file'] ?? process.env.STRATA_CA_FILE;
   if (caFile !== undefined && caFile !== '') await useCaFile(caFile, '--ca-file (STRATA_CA_FILE)');
+  await useEtcdClientCert(
+    values['etcd-cert'] ?? process.env.STRATA_ETCD_CERT,
+    values['etcd-key'] ?? process.env.STRATA_ETCD_KEY,
+    { cert: '--etcd-cert (STRATA_ETCD_CERT)', key: '--etcd-key (STRATA_ETCD_KEY)' },
+  );
   const tls = await loadServerTls(
     values['tls-cert'] ?? process.env.STRATA_TLS_CERT,
     values['tls-key'] ?? process.env.STRATA_TLS_KEY,

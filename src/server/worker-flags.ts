@@ -1,5 +1,5 @@
 import { loadServerConfig, type ServerConfig } from '../core/config.js';
-import { loadServerTls, type ServerTls, useCaFile } from '../core/tls-options.js';
+import { loadServerTls, type ServerTls, useCaFile, useEtcdClientCert } from '../core/tls-options.js';
 
 /** Flags every process that runs a worker takes (`strata local`, `strata worker`). */
 export const WORKER_FLAGS = {
@@ -66,6 +66,11 @@ export function workerConfig(values: FlagValues, extra: Record<string, unknown> 
  */
 export async function serverTls(config: ServerConfig): Promise<ServerTls | undefined> {
   if (config.caFile !== undefined && config.caFile !== '') await useCaFile(config.caFile, '--ca-file');
+  if (config.etcdCert !== undefined || config.etcdKey !== undefined)
+    await useEtcdClientCert(config.etcdCert, config.etcdKey, {
+      cert: '--etcd-cert (STRATA_ETCD_CERT, etcdCert)',
+      key: '--etcd-key (STRATA_ETCD_KEY, etcdKey)',
+    });
   return loadServerTls(config.tlsCert, config.tlsKey, {
     cert: '--tls-cert (STRATA_TLS_CERT, tlsCert)',
     key: '--tls-key (STRATA_TLS_KEY, tlsKey)',

@@ -42,6 +42,9 @@ Options:
   --max-connections-per-address N, --max-in-flight N   as for "strata local"
   --tls-cert FILE, --tls-key FILE, --ca-file FILE   as for "strata local": the worker RPC and
                            admin port speak TLS, and the address registered reads https://
+  --etcd-cert FILE, --etcd-key FILE   PEM client certificate and key shown to an etcds://
+                           registry that wants one (etcd --client-cert-auth; also
+                           STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Every call but /healthz and /metrics needs the cluster token. Mount credentials are sealed in
 the registry with a key kept beside the token there (cluster.sealKey).
@@ -61,6 +64,8 @@ export async function runWorker(argv: string[]): Promise<number> {
       'advertise-host': { type: 'string' },
       'lease-ttl': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
     },
   });
   if (values.help) {
@@ -73,7 +78,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)',
     );
-  const config = await workerConfig(values);
+  const config = await workerConfig(values, { etcdCert: values['etcd-cert'], etcdKey: values['etcd-key'] });
   setLogLevel(config.logLevel);
   const { parseDuration } = await import('../core/units.js');
   const worker = await startWorker(config, registryUri, {

@@ -117,11 +117,10 @@ describe('limits of the admin/RPC port (strata local)', () => {
   test(`past ${MAX_IN_FLIGHT} requests in flight the next gets 503 OVERLOADED with Retry-After; /healthz still answers`, async () => {
     // Two uploads whose bodies never come: admitted, and in flight until the test lets go.
     const held = await hold(base, MAX_IN_FLIGHT);
-    held.forEach((c, i) =>
+    for (const [i, c] of held.entries())
       c.socket.write(
         `PUT /rpc/v1/write?path=/held-${i}.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 1000000\r\n\r\nabc`,
-      ),
-    );
+      );
     try {
       const over = await waitFor(
         async () => {

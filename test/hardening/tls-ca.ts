@@ -16,6 +16,10 @@ export interface TestCa {
   readonly keyFile: string;
   /** An undici Agent that trusts the CA only (for the test's own requests). */
   readonly agent: Agent;
+  /** The same, showing the server certificate as its client certificate (it has clientAuth). */
+  readonly clientAgent: Agent;
+  /** Closes both agents. */
+  close(): Promise<void>;
 }
 
 /**
@@ -86,5 +90,18 @@ export async function makeTestCa(dir: string, name = 'strata-test'): Promise<Tes
     ext,
   ]);
   const caPem = await readFile(caFile, 'utf8');
-  return { caFile, caPem, certFile, keyFile, agent: new Agent({ connect: { ca: caPem } }) };
+  const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
+  const agent = new Agent({ connect: { ca: caPem } });
+  const clientAgent = new Agent({ connect: { ca: caPem, cert, key } });
+  return {
+    caFile,
+    caPem,
+    certFile,
+    keyFile,
+    agent,
+    clientAgent,
+    close: async () => {
+      await Promise.all([agent.close(), clientAgent.close()]);
+    },
+  };
 }

@@ -76,7 +76,7 @@ describe('a TLS cluster: etcds://, strata worker, gateway s3 and scheduler on ht
     await gateway?.stop();
     await worker?.stop();
     await etcd?.stop();
-    await ca?.agent.close();
+    await ca?.close();
     await tmp?.cleanup();
   });
 
@@ -195,5 +195,73 @@ describe('a TLS cluster: etcds://, strata worker, gateway s3 and scheduler on ht
     assert.match(ls.stdout, /LOAD\s+SUCCEEDED/i);
     const untrusted = await runCli(['job', 'ls'], { registry: etcd.uri, env });
     assert.notEqual(untrusted.code, 0);
+  });
+});
+
+describe('etcd with client-certificate auth: --etcd-cert/--etcd-key and STRATA_ETCD_CERT/KEY', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let ca: TestCa;
+  let etcd: TlsEtcd;
+  let worker: RunningWorker | undefined;
+  const env = { STRATA_CA_FILE: '', NODE_EXTRA_CA_CERTS: '', STRATA_ETCD_CERT: '', STRATA_ETCD_KEY: '' };
+
+  before(async () => {
+    tmp = await tempDir('tls-etcd-mtls');
+    ca = await makeTestCa(tmp.dir);
+    etcd = await startTlsEtcd(ca, { clientCertAuth: true });
+  });
+
+  after(async () => {
+    await worker?.stop();
+    await etcd?.stop();
+    await ca?.close();
+    await tmp?.cleanup();
+  });
+
+  test('a worker with --etcd-cert joins, the CLI with STRATA_ETCD_CERT reads; without a client certificate etcd refuses', async () => {
+    worker = await startWorker(
+      etcd.uri,
+      [
+        '--data-dir',
+        join(tmp.dir, 'w1'),
+        '--ca-file',
+        ca.caFile,
+        '--etcd-cert',
+        ca.certFile,
+        '--etcd-key',
+        ca.keyFile,
+      ],
+      env,
+    );
+    const store = join(tmp.dir, 'store');
+    await mkdir(store, { recursive: true });
+    await writeFile(join(store, 'a.txt'), 'behind mutual TLS\n');
+    const withCert = {
+      ...env,
+      STRATA_CA_FILE: ca.caFile,
+      STRATA_ETCD_CERT: ca.certFile,
+      STRATA_ETCD_KEY: ca.keyFile,
+    };
+    const mount = await runCli(['fs', 'mount', '/m', pathToFileURL(store).toString()], {
+      registry: etcd.uri,
+      env: withCert,
+    });
+    assert.equal(mount.code, 0, mount.stderr);
+    const cat = await runCli(['fs', 'cat', '/m/a.txt'], { registry: etcd.uri, env: withCert });
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'behind mutual TLS\n');
+    const noCert = await runCli(['fs', 'cat', '/m/a.txt'], {
+      registry: etcd.uri,
+      env: { ...env, STRATA_CA_FILE: ca.caFile },
+    });
+    assert.notEqual(noCert.code, 0);
+    assert.equal(noCert.stdout, '');
+    process.stdout.write(`etcds:// without a client certificate: ${noCert.stderr.trim()}\n`);
+    const halfCert = await runCli(['fs', 'ls', '/'], {
+      registry: etcd.uri,
+      env: { ...env, STRATA_CA_FILE: ca.caFile, STRATA_ETCD_CERT: ca.certFile },
+    });
+    assert.notEqual(halfCert.code, 0);
+    assert.match(halfCert.stderr, /TLS needs both STRATA_ETCD_CERT and STRATA_ETCD_KEY/);
   });
 });

@@ -18,8 +18,11 @@ export interface TlsEtcd {
   stop(): Promise<void>;
 }
 
-/** Starts etcd with --cert-file/--key-file and a TLS (https) client URL. */
-export async function startTlsEtcd(ca: TestCa): Promise<TlsEtcd> {
+/**
+ * Starts etcd with --cert-file/--key-file and a TLS (https) client URL; `clientCertAuth` adds
+ * --trusted-ca-file (etcd 3.4 then wants a client certificate signed by that CA).
+ */
+export async function startTlsEtcd(ca: TestCa, options: { clientCertAuth?: boolean } = {}): Promise<TlsEtcd> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-etcds-'));
   const clientPort = await freePort();
   let peerPort = await freePort();
@@ -53,8 +56,7 @@ export async function startTlsEtcd(ca: TestCa): Promise<TlsEtcd> {
         ca.certFile,
         '--key-file',
         ca.keyFile,
-        // No --trusted-ca-file: etcd 3.4 then demands client certificates (mutual TLS), which
-        // Strata does not send yet (docs/reliability.md, "TLS").
+        ...(options.clientCertAuth ? ['--trusted-ca-file', ca.caFile, '--client-cert-auth'] : []),
       ],
       { stdio: ['ignore', fd, fd] },
     );
@@ -73,7 +75,9 @@ export async function startTlsEtcd(ca: TestCa): Promise<TlsEtcd> {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`etcd exited: ${await readFile(logFile, 'utf8')}`);
-        const res = await request(`${clientUrl}/health`, { dispatcher: ca.agent });
+        const res = await request(`${clientUrl}/health`, {
+          dispatcher: options.clientCertAuth ? ca.clientAgent : ca.agent,
+        });
         return ((await res.body.json()) as { health?: string }).health === 'true';
       },
       { what: `etcd healthy on ${clientUrl}`, timeoutMs: 20_000, intervalMs: 100, retryErrors: true },

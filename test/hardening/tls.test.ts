@@ -43,7 +43,7 @@ describe('strata local with --tls-cert and --tls-key', () => {
 
   after(async () => {
     await strata?.stop();
-    await ca?.agent.close();
+    await ca?.close();
     await tmp?.cleanup();
   });
 

@@ -263,7 +263,7 @@ describe('strata local with TLS: the same gate, over https', () => {
 
   after(async () => {
     await strata?.stop();
-    await ca?.agent.close();
+    await ca?.close();
     await tmp?.cleanup();
   });
 

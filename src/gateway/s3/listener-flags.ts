@@ -1,4 +1,5 @@
 import { StrataError } from '../../core/errors.js';
+import { loadServerTls, type ServerTls, useCaFile, useEtcdClientCert } from '../../core/tls-options.js';
 import { parseDuration } from '../../core/units.js';
 import { DEFAULT_TIMEOUTS, type GatewayTimeouts } from './server.js';
 
@@ -39,4 +40,33 @@ export function gatewayTimeouts(values: {
     ...(keepAliveMs === undefined ? {} : { keepAliveMs }),
     ...(idleMs === undefined ? {} : { idleMs }),
   };
+}
+
+/**
+ * The TLS of `strata gateway s3` from its flags, the environment and the config file's top-level
+ * keys: the CA file and etcd client certificate its clients use (put in use here), and the
+ * certificate of its own ports (undefined: plain HTTP).
+ */
+export async function gatewayTls(
+  values: {
+    readonly 'tls-cert'?: string | undefined;
+    readonly 'tls-key'?: string | undefined;
+    readonly 'ca-file'?: string | undefined;
+    readonly 'etcd-cert'?: string | undefined;
+    readonly 'etcd-key'?: string | undefined;
+  },
+  file: { readonly tlsCert?: string; readonly tlsKey?: string; readonly caFile?: string },
+): Promise<ServerTls | undefined> {
+  const caFile = values['ca-file'] ?? process.env.STRATA_CA_FILE ?? file.caFile;
+  if (caFile !== undefined && caFile !== '') await useCaFile(caFile, '--ca-file (STRATA_CA_FILE, caFile)');
+  await useEtcdClientCert(
+    values['etcd-cert'] ?? process.env.STRATA_ETCD_CERT,
+    values['etcd-key'] ?? process.env.STRATA_ETCD_KEY,
+    { cert: '--etcd-cert (STRATA_ETCD_CERT)', key: '--etcd-key (STRATA_ETCD_KEY)' },
+  );
+  return loadServerTls(
+    values['tls-cert'] ?? process.env.STRATA_TLS_CERT ?? file.tlsCert,
+    values['tls-key'] ?? process.env.STRATA_TLS_KEY ?? file.tlsKey,
+    { cert: '--tls-cert (STRATA_TLS_CERT, tlsCert)', key: '--tls-key (STRATA_TLS_KEY, tlsKey)' },
+  );
 }

@@ -25,12 +25,12 @@ import {
   processMetrics,
   serveMetrics,
 } from '../../core/metrics-endpoint.js';
-import { loadServerTls, type ServerTls, schemeOf, useCaFile } from '../../core/tls-options.js';
+import { type ServerTls, schemeOf } from '../../core/tls-options.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { openGatewayUsers } from './gateway-users.js';
 import { newRequestId, S3Response, sendError } from './http.js';
-import { gatewayTimeouts, positiveInt } from './listener-flags.js';
+import { gatewayTimeouts, gatewayTls, positiveInt } from './listener-flags.js';
 import { loadSseKeyring } from './sse-keys.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
@@ -165,6 +165,8 @@ Options:
                    STRATA_TLS_KEY, tlsCert/tlsKey: in --config)
   --ca-file FILE   PEM CAs trusted toward the workers and an etcds:// registry, besides Node's
                    list and NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE, caFile:)
+  --etcd-cert FILE, --etcd-key FILE  client certificate and key for an etcds:// registry with
+                   client-cert auth (also STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Environment:
   STRATA_S3_ACCESS_KEY_ID, STRATA_S3_SECRET_ACCESS_KEY   the root credentials
@@ -394,6 +396,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'ca-file': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
       'headers-timeout': { type: 'string' },
       'keep-alive-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
@@ -425,14 +429,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'strata gateway s3: no root access key configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only users (strata s3 user add) and anonymous reads will work\n',
     );
   }
-  // The CA trusted toward the workers and etcds:// (before connect); then this port's TLS.
-  const caFile = values['ca-file'] ?? process.env.STRATA_CA_FILE ?? file.caFile;
-  if (caFile !== undefined && caFile !== '') await useCaFile(caFile, '--ca-file (STRATA_CA_FILE, caFile)');
-  const tls = await loadServerTls(
-    values['tls-cert'] ?? process.env.STRATA_TLS_CERT ?? file.tlsCert,
-    values['tls-key'] ?? process.env.STRATA_TLS_KEY ?? file.tlsKey,
-    { cert: '--tls-cert (STRATA_TLS_CERT, tlsCert)', key: '--tls-key (STRATA_TLS_KEY, tlsKey)' },
-  );
+  // The CAs and etcd client certificate (before connect), then this port's certificate.
+  const tls = await gatewayTls(values, file);
   const fs = await connect(registry);
   // Users of the cluster (etcd registry) and of the config file, beside the root keys.
   const users = await openGatewayUsers(registry, configFile).catch(async (err: unknown) => {
