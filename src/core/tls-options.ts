@@ -126,13 +126,14 @@ export async function useEtcdClientCert(
 
 /**
  * gRPC TLS credentials of an etcds:// connection: the CAs (Node's list, NODE_EXTRA_CA_CERTS and
- * the CA file) and the client certificate when one is in use; undefined when neither a CA file
- * nor a client certificate is (gRPC then takes Node's default list by itself).
+ * the CA file) and the client certificate when one is in use; undefined when none of the three
+ * is (gRPC then takes Node's bundled list by itself — which lacks NODE_EXTRA_CA_CERTS, hence
+ * the explicit list whenever that is set).
  */
 export function etcdCredentials():
   | { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer }
   | undefined {
-  if (extraCa === undefined && etcdClient === undefined) return undefined;
+  if (extraCa === undefined && etcdClient === undefined && nodeExtraText === '') return undefined;
   const ca = clientCaList() ?? [...rootCertificates, ...(nodeExtraText === '' ? [] : [nodeExtraText])];
   return {
     rootCertificate: Buffer.from(ca.join('\n')),

@@ -152,6 +152,9 @@ export async function runLocal(argv: string[]): Promise<number> {
   processMetrics(local.node.metrics.registry);
   let fuse: LocalFuse | undefined;
   if (values.fuse !== undefined) {
+    // The mount is its own process: it trusts the CA of --ca-file (caFile:) through its environment.
+    if (config.caFile !== undefined && config.caFile !== '' && !process.env.STRATA_CA_FILE)
+      process.env.STRATA_CA_FILE = resolve(config.caFile);
     try {
       fuse = await startLocalFuse({
         dir: values.fuse,

@@ -112,6 +112,13 @@ describe('a TLS cluster: etcds://, strata worker, gateway s3 and scheduler on ht
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.stdout, 'hello over etcds and https\n');
     assert.equal(await readFile(join(tmp.dir, 'store', 'hello.txt'), 'utf8'), 'hello over etcds and https\n');
+    // NODE_EXTRA_CA_CERTS alone: undici (workers) and gRPC (etcd) both take Node's list.
+    const extra = await runCli(['fs', 'cat', '/lake/hello.txt'], {
+      registry: etcd.uri,
+      env: { ...env, NODE_EXTRA_CA_CERTS: ca.caFile },
+    });
+    assert.equal(extra.code, 0, extra.stderr);
+    assert.equal(extra.stdout, 'hello over etcds and https\n');
     const t0 = Date.now();
     const untrusted = await runCli(['fs', 'cat', '/lake/hello.txt'], { registry: etcd.uri, env });
     process.stdout.write(

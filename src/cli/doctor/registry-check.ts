@@ -165,11 +165,11 @@ async function checkEtcd(
       address: w.address,
       state: w.state,
     }));
-    // etcd answers plain HTTP on its client port too: /version carries a Date header.
+    // etcd answers HTTP (https for etcds://) on its client port too: /version carries a Date header.
     const clock: ClockSample[] = [];
     const first = endpoints[0];
     if (first) {
-      const v = await probe(`http://${first}/version`, {
+      const v = await probe(`${uri.startsWith('etcds://') ? 'https' : 'http'}://${first}/version`, {
         timeoutMs: REGISTRY_TIMEOUT_MS,
         source: `etcd ${first}`,
       }).catch(() => undefined);
