@@ -101,7 +101,7 @@ export async function listenHttp(
     );
     server.listen(port, host, () => ok());
   });
-  const guard = new ListenerGuard(server, options.limits, options.tls !== undefined);
+  const guard = new ListenerGuard(server, options.limits);
   hardenParser(server);
   const actual = (server.address() as AddressInfo).port;
   const name = advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);

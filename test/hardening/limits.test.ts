@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Agent, request } from 'undici';
 import { ACCESS_KEY, SECRET_KEY } from '../gateway/harness.js';
 import { signedHeaders } from '../gateway/sign.js';
 import { type Daemon, spawnDaemon } from '../helpers/daemon.js';
 import { type RunningStrata, STRATA_BIN, startLocal, tempDir } from '../helpers/local-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { headerOf, openRaw, type RawConnection, rawRequest, slowloris } from './limits-raw.js';
+import { makeTestCa, type TestCa } from './tls-ca.js';
 
 /**
  * Issue 16 item 6 on real processes: connections per client address, header and body bounds,
@@ -286,5 +288,64 @@ describe('limits of the S3 port (strata gateway s3)', () => {
       timeoutMs: 10_000,
       intervalMs: 50,
     });
+  });
+});
+
+describe('limits of a TLS port: connections count from before the handshake, which has the head timeout', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let ca: TestCa;
+  let strata: RunningStrata;
+
+  before(async () => {
+    tmp = await tempDir('limits-tls');
+    ca = await makeTestCa(tmp.dir);
+    strata = await startLocal([
+      '--data-dir',
+      join(tmp.dir, 'data'),
+      '--s3-port',
+      'off',
+      '--tls-cert',
+      ca.certFile,
+      '--tls-key',
+      ca.keyFile,
+      '--headers-timeout',
+      '1s',
+      '--max-connections-per-address',
+      String(MAX_CONNECTIONS),
+    ]);
+  });
+
+  after(async () => {
+    await strata?.stop();
+    await ca?.close();
+    await tmp?.cleanup();
+  });
+
+  test(`${MAX_CONNECTIONS} TCP connections that never start TLS fill the address; the next TLS request gets 503`, async () => {
+    const held = await hold(strata.registry, MAX_CONNECTIONS);
+    const agent = new Agent({ connect: { ca: ca.caPem } });
+    try {
+      const res = await request(`${strata.registry}/registry/v1/workers`, { dispatcher: agent });
+      const text = await res.body.text();
+      assert.equal(res.statusCode, 503, text);
+      assert.equal(res.headers['retry-after'], '1');
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'OVERLOADED');
+    } finally {
+      await agent.close();
+    }
+    // A connection that never sends its ClientHello is closed at the head timeout.
+    const timer = setTimeout(() => {
+      for (const c of held) c.socket.destroy();
+    }, 10_000);
+    const ms = await Promise.all(held.map((c) => c.closed));
+    clearTimeout(timer);
+    assert.ok(
+      ms.every((t) => t < 9_000),
+      `silent connections to the TLS port were kept ${ms.join(', ')} ms`,
+    );
+    process.stdout.write(`TLS port: silent connections closed after ${ms.join(', ')} ms\n`);
+    const after = await request(`${strata.registry}/healthz`, { dispatcher: ca.agent });
+    assert.equal(after.statusCode, 200);
+    await after.body.dump();
   });
 });

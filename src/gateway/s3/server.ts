@@ -293,7 +293,7 @@ export async function startS3GatewayServer(
   server.timeout = t.idleMs;
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
   server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
-  const guard = new ListenerGuard(server, options.limits, options.tls !== undefined);
+  const guard = new ListenerGuard(server, options.limits);
   const onRequest = (req: IncomingMessage, res: S3Response) => {
     const socket = req.socket;
     inFlight.set(socket, { req, res });
