@@ -453,7 +453,12 @@ export function transportError(err: unknown, what: string): StrataError {
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
     return new StrataError('TIMEOUT', `${what}: ${message}`, { cause: err });
   }
-  const hint = tlsFailureHint(err);
+  // A plain request to a TLS port is closed unanswered: say what that usually means.
+  const hint =
+    tlsFailureHint(err) ??
+    (code === 'UND_ERR_SOCKET' && what.includes('http://')
+      ? 'if the server runs with --tls-cert, its address is https://'
+      : undefined);
   return new StrataError('UNAVAILABLE', `${what}: ${message}${hint === undefined ? '' : ` (${hint})`}`, {
     cause: err,
   });

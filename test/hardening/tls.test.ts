@@ -93,6 +93,13 @@ describe('strata local with --tls-cert and --tls-key', () => {
       assert.match(untrusted.stderr, /not signed by a trusted CA: pass --ca-file FILE/, untrusted.stderr);
       assert.ok(!untrusted.stdout.includes('over tls'));
     }
+    // The CLI pointed at the TLS port with http://: refused, and told why.
+    const plain = await runCli(['--ca-file', ca.caFile, 'fs', 'ls', '/'], {
+      registry: strata.registry.replace(/^https:/, 'http:'),
+      env,
+    });
+    assert.equal(plain.code, 69, plain.stderr);
+    assert.match(plain.stderr, /its address is https:\/\//);
     const notPem = join(tmp.dir, 'not-a-ca.txt');
     await writeFile(notPem, 'hello\n');
     const bad = await runCli(['--ca-file', notPem, 'fs', 'ls', '/'], { registry: strata.registry, env });
