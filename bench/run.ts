@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
- * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover, tls) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
 import { printTable, type Row, saveResults } from './report.js';
@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   listing: async () => (await import('./listing.js')).runListingBench([]),
   'worker-scale': async () => (await import('./worker-scale.js')).runWorkerScaleBench([]),
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
+  tls: async () => (await import('./tls.js')).runTlsBench([]),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
