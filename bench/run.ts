@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
- * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover, speed) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover, speed, soak, tls) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
 import { printTable, type Row, saveResults } from './report.js';
@@ -21,6 +21,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
   speed: async () => (await import('./speed.js')).runSpeedBench([]),
   soak: async () => (await import('./soak.js')).runSoakBench([]),
+  tls: async () => (await import('./tls.js')).runTlsBench([]),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

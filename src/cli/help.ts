@@ -25,9 +25,12 @@ export function mainHelp(commands: readonly CommandSpec[], group?: string): stri
     '  --registry URI     where the cluster is (http://host:port of "strata local"); default $STRATA_REGISTRY',
     '  --token-file FILE  the bearer token (e.g. <data dir>/token of "strata local" on another machine);',
     '                     on the machine of "strata local" it is found by itself',
+    '  --ca-file FILE     PEM CAs to trust for https:// and etcds:// (besides NODE_EXTRA_CA_CERTS);',
+    '                     default $STRATA_CA_FILE',
     '  --help, -h         help for a command     --version   print the version',
     '',
-    'Environment: STRATA_REGISTRY, STRATA_TOKEN (the bearer token), STRATA_TOKEN_FILE (a file holding it).',
+    'Environment: STRATA_REGISTRY, STRATA_TOKEN (the bearer token), STRATA_TOKEN_FILE (a file holding it),',
+    '  STRATA_CA_FILE (CAs to trust), NODE_EXTRA_CA_CERTS (read by Node itself).',
     'Exit codes: 0 ok, 64 usage, 2 not found, 3 conflict, 69 unavailable, 70 internal, 75 retry, 77 denied.',
     'Run "strata help <command>" for its options and examples.',
     '',
@@ -51,6 +54,10 @@ export function commandHelp(c: CommandSpec): string {
     opts.push([
       '      --token-file FILE',
       'bearer token file (default: STRATA_TOKEN, or found beside a local "strata local")',
+    ]);
+    opts.push([
+      '      --ca-file FILE',
+      'PEM CAs trusted for https:// and etcds:// (default $STRATA_CA_FILE)',
     ]);
   }
   const h = Object.values(c.options).some((o) => o.short === 'h');

@@ -4,6 +4,7 @@ import { connect } from '../client/connect.js';
 import { JobsClient } from '../client/jobs-client.js';
 import type { StrataFileSystem } from '../client/types.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { loadClientCa, useCaFile } from '../core/tls-options.js';
 import { type CommandContext, type CommandSpec, type Io, UsageError } from './command.js';
 import { COMMANDS, findCommand } from './commands/index.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -19,11 +20,12 @@ export const EXIT_USAGE = 64;
 const GLOBAL_OPTIONS = {
   registry: { type: 'string' },
   'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
   help: { type: 'boolean' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 /** Global flags that take a value (`--registry URI`, `--token-file FILE`). */
-const VALUE_FLAGS = ['--registry', '--token-file'];
+const VALUE_FLAGS = ['--registry', '--token-file', '--ca-file'];
 
 /**
  * A long-running role (`strata local`, `worker`, `gateway s3`, `fuse …`). The CLI only dispatches
@@ -96,6 +98,10 @@ export async function main(
           : { uri: undefined, source: 'unset' as const };
     const tokenFile =
       typeof parsed.values['token-file'] === 'string' ? parsed.values['token-file'] : undefined;
+    // --ca-file, else STRATA_CA_FILE: trusted by every transport of this command (https, etcds).
+    const caFile = typeof parsed.values['ca-file'] === 'string' ? parsed.values['ca-file'] : undefined;
+    if (caFile !== undefined) await useCaFile(caFile, '--ca-file');
+    else await loadClientCa(env);
     let fsPromise: Promise<StrataFileSystem> | undefined;
     let jobs: JobsClient | undefined;
     const noRegistry = () =>
@@ -180,6 +186,7 @@ function parseCommandArgs(command: CommandSpec, args: string[]) {
   if (command.remote) {
     options.registry = GLOBAL_OPTIONS.registry;
     options['token-file'] = GLOBAL_OPTIONS['token-file'];
+    options['ca-file'] = GLOBAL_OPTIONS['ca-file'];
   }
   try {
     // A leading "-" value (stdin) is a positional; "--" ends the flags.

@@ -3,6 +3,7 @@ import { resolveToken } from '../client/discovery.js';
 import { errorFrom, transportError } from '../client/remote-file-system.js';
 import { StrataError } from '../core/errors.js';
 import { newSealKeyText, parseSealKey } from '../core/seal.js';
+import { clientRequestOptions } from '../core/tls-options.js';
 import { SEAL_KEY_CONFIG_KEY } from '../registry/registry.js';
 import {
   addS3Key,
@@ -38,7 +39,7 @@ export async function openS3UserAdmin(
     throw new UsageError(
       'no registry given: pass --registry http://HOST:PORT (strata local) or etcd://HOST:PORT, or set STRATA_REGISTRY',
     );
-  if (registryUri.startsWith('etcd://')) return clusterAdmin(registryUri);
+  if (/^etcds?:\/\//.test(registryUri)) return clusterAdmin(registryUri);
   return httpAdmin(registryUri, tokenFile);
 }
 
@@ -89,6 +90,7 @@ function httpAdmin(uri: string, tokenFile: string | undefined): S3UserAdmin {
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(new URL(path, base.origin), {
+        ...(await clientRequestOptions()),
         method: method as 'GET',
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { StrataError } from '../core/errors.js';
 import { parseSealKey } from '../core/seal.js';
+import { clientRequestOptions, loadClientCa } from '../core/tls-options.js';
 import { CLUSTER_TOKEN_KEY, type Registry, SEAL_KEY_CONFIG_KEY } from '../registry/registry.js';
 import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
 import { resolveToken } from './discovery.js';
@@ -46,6 +47,7 @@ export async function listWorkers(registryUri: string, options: ConnectOptions =
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(new URL('registry/v1/workers', url), {
+      ...(await clientRequestOptions()),
       headers,
       headersTimeout: options.requestTimeoutMs ?? 30_000,
       bodyTimeout: options.bodyTimeoutMs ?? 60_000,
@@ -85,7 +87,9 @@ export async function connect(
   registryUri: string,
   options: ConnectOptions = {},
 ): Promise<ConnectedFileSystem> {
-  if (registryUri.startsWith('etcd://')) {
+  // STRATA_CA_FILE, read once, before the first pool is made (RemoteFileSystem takes it as is).
+  await loadClientCa();
+  if (/^etcds?:\/\//.test(registryUri)) {
     const given = await resolveToken(registryUri, {
       token: options.token,
       tokenFile: options.tokenFile,

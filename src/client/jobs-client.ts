@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { abortError } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { isFinal, JOB_STATES, type JobInfo, type JobState } from '../core/jobs.js';
+import { clientRequestOptions } from '../core/tls-options.js';
 import type { MemberInfo, Registry } from '../registry/registry.js';
 import { CLUSTER_TOKEN_KEY } from '../registry/registry.js';
 import { resolveToken, type TokenSources } from './discovery.js';
@@ -48,7 +49,7 @@ export class JobsClient {
 
   constructor(address: string, options: JobsClientOptions = {}) {
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
-    if (address.startsWith('etcd://')) {
+    if (/^etcds?:\/\//.test(address)) {
       this.address = address;
       this.#cluster = new ClusterSchedulers(address, options);
       this.#http = undefined;
@@ -206,6 +207,7 @@ export class JobsClient {
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(`${origin}${path}`, {
+        ...(await clientRequestOptions()),
         method,
         headers,
         body: json === undefined ? null : JSON.stringify(json),

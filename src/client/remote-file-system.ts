@@ -4,6 +4,7 @@ import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
 import { checkListPage } from '../core/list-pages.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
+import { clientConnectOptions, tlsFailureHint } from '../core/tls-options.js';
 import { discoverTokenFile, readTokenFile } from './discovery.js';
 import { StatusBatcher, type StatusBatchResult } from './status-batcher.js';
 import type {
@@ -108,6 +109,8 @@ export class RemoteFileSystem implements StrataFileSystem {
       headersTimeout: this.#requestTimeoutMs,
       bodyTimeout: this.#bodyTimeoutMs,
       keepAliveTimeout: 30_000,
+      // --ca-file / STRATA_CA_FILE (loaded by connect() and the CLI); else Node's CA list.
+      connect: clientConnectOptions(),
     });
   }
 
@@ -450,5 +453,13 @@ export function transportError(err: unknown, what: string): StrataError {
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
     return new StrataError('TIMEOUT', `${what}: ${message}`, { cause: err });
   }
-  return new StrataError('UNAVAILABLE', `${what}: ${message}`, { cause: err });
+  // A plain request to a TLS port is closed unanswered: say what that usually means.
+  const hint =
+    tlsFailureHint(err) ??
+    (code === 'UND_ERR_SOCKET' && what.includes('http://')
+      ? 'if the server runs with --tls-cert, its address is https://'
+      : undefined);
+  return new StrataError('UNAVAILABLE', `${what}: ${message}${hint === undefined ? '' : ` (${hint})`}`, {
+    cause: err,
+  });
 }

@@ -69,6 +69,16 @@ export interface ServerConfig {
   s3BucketRoot?: string;
   /** Lowest level of the JSON logs on stderr: debug, info, warn, error. Default info. */
   logLevel: LogLevel;
+  /** PEM certificate chain of every listener of the process (with tlsKey: all of them on TLS). Default none. */
+  tlsCert?: string;
+  /** PEM private key matching tlsCert. Secret (the file's contents are never printed). Default none. */
+  tlsKey?: string;
+  /** PEM CA certificates this process trusts as a client (workers, registry, etcd) besides Node's list. Default none. */
+  caFile?: string;
+  /** `strata worker`: PEM client certificate shown to an etcds:// registry (etcd's --client-cert-auth). Default none. */
+  etcdCert?: string;
+  /** Its PEM private key. Default none. */
+  etcdKey?: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -152,6 +162,11 @@ const KEYS: Record<keyof ServerConfig, { env: string; parse: (v: unknown) => unk
   s3Domain: { env: 'STRATA_S3_DOMAIN', parse: String },
   s3Region: { env: 'STRATA_S3_REGION', parse: String },
   s3BucketRoot: { env: 'STRATA_S3_BUCKET_ROOT', parse: (v) => bucketRootUri(String(v)) },
+  tlsCert: { env: 'STRATA_TLS_CERT', parse: String },
+  tlsKey: { env: 'STRATA_TLS_KEY', parse: String },
+  caFile: { env: 'STRATA_CA_FILE', parse: String },
+  etcdCert: { env: 'STRATA_ETCD_CERT', parse: String },
+  etcdKey: { env: 'STRATA_ETCD_KEY', parse: String },
   // Empty (STRATA_LOG_LEVEL=) is the default, as for the logger itself.
   logLevel: {
     env: 'STRATA_LOG_LEVEL',

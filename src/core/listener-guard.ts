@@ -34,17 +34,27 @@ export type Refusal = 'connections' | 'in-flight';
 export class ListenerGuard {
   readonly #limits: ListenerLimits;
   readonly #perAddress = new Map<string, number>();
-  readonly #over = new WeakSet<Socket>();
+  /**
+   * Connections over their address's cap, by remote address and port: a TLS server's requests
+   * come on the TLS socket, not on the TCP one 'connection' gave, and both name the same peer.
+   */
+  readonly #over = new Set<string>();
   #inFlight = 0;
 
+  /**
+   * Counts every TCP connection ('connection'), TLS ones included from before their handshake,
+   * so connections that never finish one count too (the handshake timeout ends them).
+   */
   constructor(server: Server, limits: ListenerLimitOptions = {}) {
     this.#limits = { ...DEFAULT_LISTENER_LIMITS, ...definedOnly(limits) };
     server.on('connection', (socket: Socket) => {
       const address = socket.remoteAddress ?? '';
+      const peer = peerOf(socket);
       const n = (this.#perAddress.get(address) ?? 0) + 1;
       this.#perAddress.set(address, n);
-      if (n > this.#limits.maxConnectionsPerAddress) this.#over.add(socket);
+      if (n > this.#limits.maxConnectionsPerAddress) this.#over.add(peer);
       socket.once('close', () => {
+        this.#over.delete(peer);
         const left = (this.#perAddress.get(address) ?? 1) - 1;
         if (left <= 0) this.#perAddress.delete(address);
         else this.#perAddress.set(address, left);
@@ -65,12 +75,16 @@ export class ListenerGuard {
    * address's cap is refused on every request it sends, so it is closed after the answer.
    */
   admit(socket: Socket, onDone: { once(event: 'close', fn: () => void): unknown }): Refusal | undefined {
-    if (this.#over.has(socket)) return 'connections';
+    if (this.#over.has(peerOf(socket))) return 'connections';
     if (this.#inFlight >= this.#limits.maxInFlight) return 'in-flight';
     this.#inFlight++;
     onDone.once('close', () => this.#inFlight--);
     return undefined;
   }
+}
+
+function peerOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
 
 function definedOnly(limits: ListenerLimitOptions): Partial<ListenerLimits> {

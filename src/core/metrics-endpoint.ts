@@ -1,7 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { StrataError } from './errors.js';
+import { type ServerTls, schemeOf } from './tls-options.js';
 
 /**
  * prom-client's process series (process_*, nodejs_*: CPU, memory, event loop lag, GC) on a
@@ -14,7 +16,7 @@ export function processMetrics(registry: Registry): void {
 }
 
 export interface MetricsEndpoint {
-  /** http://host:port */
+  /** http(s)://host:port */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -26,9 +28,15 @@ export interface MetricsEndpoint {
  */
 export async function serveMetrics(
   registry: Registry,
-  options: { readonly host: string; readonly port: number; readonly role: string },
+  options: {
+    readonly host: string;
+    readonly port: number;
+    readonly role: string;
+    /** The process's certificate and key: this port is TLS too. */
+    readonly tls?: ServerTls | undefined;
+  },
 ): Promise<MetricsEndpoint> {
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -54,7 +62,11 @@ export async function serveMetrics(
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('only /healthz and /metrics here\n');
-  });
+  };
+  const server: Server =
+    options.tls === undefined
+      ? createServer(handler)
+      : (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) as unknown as Server);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) =>
@@ -69,7 +81,7 @@ export async function serveMetrics(
   const port = (server.address() as AddressInfo).port;
   const h = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   return {
-    url: `http://${h.includes(':') ? `[${h}]` : h}:${port}`,
+    url: `${schemeOf(options.tls)}://${h.includes(':') ? `[${h}]` : h}:${port}`,
     close: () =>
       new Promise<void>((ok) => {
         server.close(() => ok());

@@ -1,6 +1,7 @@
 import type { Election, Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { StrataError } from '../core/errors.js';
 import type { MountRecord } from '../core/mounts.js';
+import { etcdCredentials, loadClientCa } from '../core/tls-options.js';
 import { hostBreaker, watchBackoff } from './etcd-fault-handling.js';
 import * as s3Users from './etcd-s3-users.js';
 import type {
@@ -29,20 +30,25 @@ export interface EtcdRegistryOptions {
   readonly callTimeoutMs?: number;
 }
 
-/** Parses etcd://host:port[,host2:port2...][/prefix/] into gRPC endpoints and an optional key prefix. */
-export function parseEtcdUri(uri: string): { hosts: string[]; prefix: string | undefined } {
-  const m = /^etcd:\/\/([^/?#]+)(\/[^?#]*)?$/.exec(uri);
-  if (m === null) throw new StrataError('INVALID_URI', `not an etcd URI: ${uri} (expected etcd://host:port)`);
+/**
+ * Parses etcd://host:port[,host2:port2...][/prefix/] into gRPC endpoints and an optional key
+ * prefix; etcds:// is the same over TLS (https endpoints).
+ */
+export function parseEtcdUri(uri: string): { hosts: string[]; prefix: string | undefined; tls: boolean } {
+  const m = /^etcd(s?):\/\/([^/?#]+)(\/[^?#]*)?$/.exec(uri);
+  if (m === null)
+    throw new StrataError('INVALID_URI', `not an etcd URI: ${uri} (expected etcd://host:port or etcds://)`);
+  const tls = m[1] === 's';
   const hosts: string[] = [];
-  for (const part of (m[1] ?? '').split(',')) {
+  for (const part of (m[2] ?? '').split(',')) {
     const hp = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(part);
     if (hp === null || Number(hp[2]) < 1 || Number(hp[2]) > 65535)
       throw new StrataError('INVALID_URI', `etcd endpoint must be host:port, got "${part}" in ${uri}`);
-    hosts.push(`http://${hp[1]}:${hp[2]}`);
+    hosts.push(`${tls ? 'https' : 'http'}://${hp[1]}:${hp[2]}`);
   }
-  const path = m[2];
+  const path = m[3];
   const prefix = path === undefined || path === '/' ? undefined : path.endsWith('/') ? path : `${path}/`;
-  return { hosts, prefix };
+  return { hosts, prefix, tls };
 }
 
 /** What etcd3 keeps private and the election clean-up needs: the election's own watch manager. */
@@ -67,6 +73,7 @@ export class EtcdRegistry implements Registry {
   readonly uri: string;
   readonly prefix: string;
   private readonly hosts: string[];
+  private readonly tls: boolean;
   private readonly leaseTtlMs: number;
   readonly callTimeoutMs: number;
   private client: Etcd3 | undefined;
@@ -82,6 +89,7 @@ export class EtcdRegistry implements Registry {
     const parsed = parseEtcdUri(uri);
     this.uri = uri;
     this.hosts = parsed.hosts;
+    this.tls = parsed.tls;
     this.prefix = parsed.prefix ?? options.prefix ?? DEFAULT_ETCD_PREFIX;
     this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
@@ -96,8 +104,14 @@ export class EtcdRegistry implements Registry {
       throw new StrataError('UNSUPPORTED', 'the etcd registry needs the npm package etcd3', { cause: err });
     }
     const timeout = this.callTimeoutMs;
+    // etcds://: the CA file in use (--ca-file, STRATA_CA_FILE) beside Node's list; without one,
+    // gRPC's TLS takes Node's default list, NODE_EXTRA_CA_CERTS included.
+    // With --etcd-cert/--etcd-key (STRATA_ETCD_CERT/KEY) it shows that certificate (mutual TLS).
+    await loadClientCa();
+    const credentials = this.tls ? etcdCredentials() : undefined;
     this.client = new mod.Etcd3({
       hosts: this.hosts,
+      ...(credentials === undefined ? {} : { credentials }),
       dialTimeout: timeout,
       // Unary calls get a gRPC deadline; streams (watch, keepalive) must not.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),

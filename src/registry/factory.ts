@@ -14,6 +14,11 @@ export interface CreateRegistryOptions {
   readonly prefix?: string;
 }
 
+/** Whether a registry URI names etcd: `etcd://` (plain gRPC) or `etcds://` (gRPC over TLS). */
+export function isEtcdUri(uri: string): boolean {
+  return uri.startsWith('etcd://') || uri.startsWith('etcds://');
+}
+
 /**
  * Opens the registry a URI names: `etcd://host:port[,host:port...][/prefix/]` (a cluster),
  * `embedded` (files in `<dataDir>/registry`) or `embedded:///abs/dir`. Backends load lazily, so
@@ -27,7 +32,7 @@ export async function createRegistry(uri: string, options: CreateRegistryOptions
 
 async function construct(uri: string, options: CreateRegistryOptions): Promise<Registry> {
   const ttl = options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs };
-  if (uri.startsWith('etcd://')) {
+  if (isEtcdUri(uri)) {
     const { EtcdRegistry } = await import('./etcd-registry.js');
     return new EtcdRegistry(uri, {
       ...ttl,

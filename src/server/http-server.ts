@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import {
@@ -11,14 +12,16 @@ import {
   refusalMessage,
 } from '../core/listener-guard.js';
 import { logger } from '../core/log.js';
+import { type ServerTls, schemeOf } from '../core/tls-options.js';
 import type { WorkerNode } from './worker-node.js';
 
 /** A handler that answers the request and returns true, or returns false to let the next one try. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export interface Listening {
+  /** node:http's, or node:https's when TLS is on (same events and methods; typed as http's). */
   readonly server: Server;
-  /** http://host:port as others should reach it. */
+  /** http(s)://host:port as others should reach it. */
   readonly base: string;
   /** Requests being served (drain waits for 0). */
   inFlight(): number;
@@ -47,6 +50,8 @@ export interface ListenOptions {
    * Retry-After (docs/reliability.md, "Limits"). /healthz and /metrics are not counted.
    */
   readonly limits?: ListenerLimitOptions | undefined;
+  /** Certificate and key: the port speaks TLS only (https://), plain HTTP to it is not served. */
+  readonly tls?: ServerTls | undefined;
 }
 
 /** Monitoring answers even when the listener is at its bound. */
@@ -68,7 +73,7 @@ export async function listenHttp(
       : (advertiseHostOrOptions ?? {});
   const advertiseHost = options.advertiseHost;
   const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const server = createServer({
+  const httpOptions = {
     keepAlive: true,
     // 0 = no deadline for a whole request, body included; it must be set explicitly, as Node's
     // default (300 s) would cut long uploads. headersTimeout is then independent of it.
@@ -77,7 +82,17 @@ export async function listenHttp(
     keepAliveTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     // How often Node checks headersTimeout (its default, 30 s, would make 20 s mean 20–50 s).
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
-  });
+  };
+  // An https server has http's events and methods; its TLS handshake is bounded like a head.
+  const server: Server =
+    options.tls === undefined
+      ? createServer(httpOptions)
+      : (createHttpsServer({
+          ...httpOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          handshakeTimeout: headersTimeout,
+        }) as unknown as Server);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) =>
       fail(
@@ -90,7 +105,7 @@ export async function listenHttp(
   hardenParser(server);
   const actual = (server.address() as AddressInfo).port;
   const name = advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  const base = `http://${name.includes(':') ? `[${name}]` : name}:${actual}`;
+  const base = `${schemeOf(options.tls)}://${name.includes(':') ? `[${name}]` : name}:${actual}`;
   let inFlight = 0;
   return {
     server,

@@ -31,7 +31,7 @@ import { jobsHandler } from './jobs-http.js';
 import { checkFuseAddon, type LocalFuse, startLocalFuse } from './local-fuse.js';
 import { createRpcHandler } from './rpc-server.js';
 import { storageHandler } from './storage-http.js';
-import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
+import { serverTls, WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
 /** Alluxio's S3 proxy port. */
@@ -96,6 +96,12 @@ ${JOB_FLAGS_USAGE}
                            fails UFS_UNAVAILABLE (default 10s; 0 = none; also STRATA_STORE_DEADLINE)
   --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL, logLevel:
                            in --config); STRATA_LOG=off silences the JSON logs on stderr
+  --tls-cert FILE          PEM certificate (chain) of every port of this process: admin/RPC,
+                           registry, dashboard and S3 then speak TLS only and the ready line's
+                           addresses read https:// (also STRATA_TLS_CERT, tlsCert: in --config)
+  --tls-key FILE           its PEM private key (also STRATA_TLS_KEY, tlsKey:)
+  --ca-file FILE           PEM CAs this process trusts as a client besides Node's list and
+                           NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE, caFile:)
 
 Examples:
   strata local --mount /data=file://$PWD/data --port 0
@@ -146,6 +152,9 @@ export async function runLocal(argv: string[]): Promise<number> {
   processMetrics(local.node.metrics.registry);
   let fuse: LocalFuse | undefined;
   if (values.fuse !== undefined) {
+    // The mount is its own process: it trusts the CA of --ca-file (caFile:) through its environment.
+    if (config.caFile !== undefined && config.caFile !== '' && !process.env.STRATA_CA_FILE)
+      process.env.STRATA_CA_FILE = resolve(config.caFile);
     try {
       fuse = await startLocalFuse({
         dir: values.fuse,
@@ -217,7 +226,10 @@ export async function startLocal(
   const resealed = await registry.sealStored();
   if (resealed > 0) logger('mounts_sealed', { records: resealed });
   const node = new WorkerNode(config, registry);
+  // --tls-cert/--tls-key: every port of this process (admin/RPC/registry/dashboard, S3) is https.
+  const tls = await serverTls(config);
   const http = await listenHttp(config.host, config.port, {
+    tls,
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     limits: { maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxInFlight: config.maxInFlight },
@@ -314,6 +326,7 @@ export async function startLocal(
         users: s3Users,
         host: config.host,
         port: s3Port,
+        tls,
         ...(config.s3Domain === undefined ? {} : { domain: config.s3Domain }),
         ...(region === undefined ? {} : { region }),
         ...(bucketRoot === undefined ? {} : { bucketRoot }),

@@ -7,7 +7,9 @@ import { type ConnectedFileSystem, connect } from '../client/connect.js';
 import { runUntilSignal } from '../core/daemon.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { logger, logLevelFrom, setLogLevel } from '../core/log.js';
+import { loadServerTls, type ServerTls, useCaFile, useEtcdClientCert } from '../core/tls-options.js';
 import { parseDuration } from '../core/units.js';
+import { isEtcdUri } from '../registry/factory.js';
 import type { MemberRegistration } from '../registry/registry.js';
 import { DEFAULT_RETENTION_MS, Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { requireToken } from './auth.js';
@@ -38,7 +40,7 @@ SIGTERM stops the engines between their calls (the jobs stay RUNNING, for the ne
 resigns, leaves the registry and exits.
 
 Options:
-  --registry URI           etcd://host:port[,host:port...] (also STRATA_REGISTRY)
+  --registry URI           etcd://host:port[,host:port...] (also STRATA_REGISTRY); etcds:// for TLS
   --host HOST              listen address (default 127.0.0.1)
   --advertise-host HOST    address other machines reach this scheduler at (default: --host)
   --port PORT              listen port, 0 = any free port (default ${DEFAULT_SCHEDULER_PORT})
@@ -48,6 +50,12 @@ ${JOB_FLAGS_USAGE}
                            replaced after it (etcd counts whole seconds)
   --token-file FILE        the cluster token (default: STRATA_TOKEN, else the one in the registry)
   --log-level LEVEL        debug, info (default), warn or error (also STRATA_LOG_LEVEL)
+  --tls-cert FILE, --tls-key FILE   PEM certificate and key: the port speaks TLS only and the
+                           address announced reads https:// (also STRATA_TLS_CERT, STRATA_TLS_KEY)
+  --ca-file FILE           PEM CAs trusted as a client (etcds://, workers) besides Node's list and
+                           NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE)
+  --etcd-cert FILE, --etcd-key FILE   PEM client certificate and key for an etcds:// registry
+                           with client-cert auth (also STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Every call but /healthz and /metrics needs the cluster token.
 
@@ -70,6 +78,11 @@ export async function runScheduler(argv: string[]): Promise<number> {
       'lease-ttl': { type: 'string' },
       'token-file': { type: 'string' },
       'log-level': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'ca-file': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,7 +97,7 @@ export async function runScheduler(argv: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       'strata scheduler needs --registry etcd://host:port (or STRATA_REGISTRY)',
     );
-  if (!registryUri.startsWith('etcd://'))
+  if (!isEtcdUri(registryUri))
     throw new StrataError(
       'INVALID_ARGUMENT',
       `strata scheduler runs against a cluster registry (etcd://host:port), got "${registryUri}"; "strata local" has its own scheduler`,
@@ -93,7 +106,20 @@ export async function runScheduler(argv: string[]): Promise<number> {
   const envToken = process.env.STRATA_TOKEN;
   if (envToken !== undefined && envToken.trim() === '')
     throw new StrataError('INVALID_ARGUMENT', 'STRATA_TOKEN is empty');
+  const caFile = values['ca-file'] ?? process.env.STRATA_CA_FILE;
+  if (caFile !== undefined && caFile !== '') await useCaFile(caFile, '--ca-file (STRATA_CA_FILE)');
+  await useEtcdClientCert(
+    values['etcd-cert'] ?? process.env.STRATA_ETCD_CERT,
+    values['etcd-key'] ?? process.env.STRATA_ETCD_KEY,
+    { cert: '--etcd-cert (STRATA_ETCD_CERT)', key: '--etcd-key (STRATA_ETCD_KEY)' },
+  );
+  const tls = await loadServerTls(
+    values['tls-cert'] ?? process.env.STRATA_TLS_CERT,
+    values['tls-key'] ?? process.env.STRATA_TLS_KEY,
+    { cert: '--tls-cert (STRATA_TLS_CERT)', key: '--tls-key (STRATA_TLS_KEY)' },
+  );
   const daemon = await startSchedulerDaemon({
+    tls,
     registryUri,
     host: values.host ?? '127.0.0.1',
     advertiseHost: values['advertise-host'],
@@ -121,6 +147,8 @@ export interface SchedulerDaemonOptions {
   readonly leaseTtlMs: number;
   readonly token?: string | undefined;
   readonly tokenFile?: string | undefined;
+  /** Certificate and key of the admin/jobs port (https://). */
+  readonly tls?: ServerTls | undefined;
   /** Passed to the Scheduler (tests: a short poll). */
   readonly scheduler?: Omit<SchedulerOptions, 'id' | 'maxRunning'>;
 }
@@ -165,7 +193,10 @@ export async function startSchedulerDaemon(options: SchedulerDaemonOptions): Pro
       // strata_jobs, strata_job_* and strata_scheduler_leader (src/scheduler/metrics.ts).
       metrics,
     });
-    const http = await listenHttp(options.host, options.port, { advertiseHost: options.advertiseHost });
+    const http = await listenHttp(options.host, options.port, {
+      advertiseHost: options.advertiseHost,
+      tls: options.tls,
+    });
     undo.push(() => http.close(0));
     const base = http.base;
     http.serve([

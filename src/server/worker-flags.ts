@@ -1,4 +1,5 @@
 import { loadServerConfig, type ServerConfig } from '../core/config.js';
+import { loadServerTls, type ServerTls, useCaFile, useEtcdClientCert } from '../core/tls-options.js';
 
 /** Flags every process that runs a worker takes (`strata local`, `strata worker`). */
 export const WORKER_FLAGS = {
@@ -20,6 +21,9 @@ export const WORKER_FLAGS = {
   'max-in-flight': { type: 'string' },
   'store-deadline': { type: 'string' },
   'log-level': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'ca-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -46,9 +50,29 @@ export function workerConfig(values: FlagValues, extra: Record<string, unknown> 
       maxInFlight: values['max-in-flight'],
       storeDeadlineMs: values['store-deadline'],
       logLevel: values['log-level'],
+      tlsCert: values['tls-cert'],
+      tlsKey: values['tls-key'],
+      caFile: values['ca-file'],
       ...extra,
     },
     process.env,
     typeof values.config === 'string' ? values.config : undefined,
   );
+}
+
+/**
+ * The listener TLS of a server process from its configuration (undefined: plain HTTP), and its
+ * client CA file put in use for every transport the process opens (workers, registry, etcd).
+ */
+export async function serverTls(config: ServerConfig): Promise<ServerTls | undefined> {
+  if (config.caFile !== undefined && config.caFile !== '') await useCaFile(config.caFile, '--ca-file');
+  if (config.etcdCert !== undefined || config.etcdKey !== undefined)
+    await useEtcdClientCert(config.etcdCert, config.etcdKey, {
+      cert: '--etcd-cert (STRATA_ETCD_CERT, etcdCert)',
+      key: '--etcd-key (STRATA_ETCD_KEY, etcdKey)',
+    });
+  return loadServerTls(config.tlsCert, config.tlsKey, {
+    cert: '--tls-cert (STRATA_TLS_CERT, tlsCert)',
+    key: '--tls-key (STRATA_TLS_KEY, tlsKey)',
+  });
 }

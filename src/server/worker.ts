@@ -11,7 +11,7 @@ import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
 import { storageHandler } from './storage-http.js';
-import { WORKER_FLAGS, workerConfig } from './worker-flags.js';
+import { serverTls, WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
 
 export const WORKER_USAGE = `Usage: strata worker --registry etcd://HOST:PORT [options]
@@ -24,7 +24,8 @@ SIGTERM drains: the worker is marked DRAINING (clients stop sending new paths), 
 in flight, then leaves the registry and exits.
 
 Options:
-  --registry URI           etcd://host:port[,host:port...] (also STRATA_REGISTRY)
+  --registry URI           etcd://host:port[,host:port...] (also STRATA_REGISTRY); etcds://…
+                           for TLS to etcd (its CA: --ca-file, STRATA_CA_FILE or NODE_EXTRA_CA_CERTS)
   --data-dir DIR           metadata, pages and staging (default ./.strata)
   --host HOST              listen address (default 127.0.0.1)
   --advertise-host HOST    address other machines reach this worker at (default: --host)
@@ -39,6 +40,11 @@ Options:
                            worker created in the registry)
   --headers-timeout DUR, --idle-timeout DUR, --store-deadline DUR, --log-level LEVEL,
   --max-connections-per-address N, --max-in-flight N   as for "strata local"
+  --tls-cert FILE, --tls-key FILE, --ca-file FILE   as for "strata local": the worker RPC and
+                           admin port speak TLS, and the address registered reads https://
+  --etcd-cert FILE, --etcd-key FILE   PEM client certificate and key shown to an etcds://
+                           registry that wants one (etcd --client-cert-auth; also
+                           STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Every call but /healthz and /metrics needs the cluster token. Mount credentials are sealed in
 the registry with a key kept beside the token there (cluster.sealKey).
@@ -58,6 +64,8 @@ export async function runWorker(argv: string[]): Promise<number> {
       'advertise-host': { type: 'string' },
       'lease-ttl': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
     },
   });
   if (values.help) {
@@ -70,7 +78,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       'INVALID_ARGUMENT',
       'strata worker needs --registry etcd://host:port (or STRATA_REGISTRY)',
     );
-  const config = await workerConfig(values);
+  const config = await workerConfig(values, { etcdCert: values['etcd-cert'], etcdKey: values['etcd-key'] });
   setLogLevel(config.logLevel);
   const { parseDuration } = await import('../core/units.js');
   const worker = await startWorker(config, registryUri, {
@@ -105,6 +113,8 @@ export async function startWorker(
 ): Promise<WorkerProcess> {
   if (config.insecure)
     logger('insecure_ignored', { reason: 'a cluster worker always requires the cluster token' });
+  // Before the registry: --ca-file is trusted by etcds:// and by calls to the other workers.
+  const tls = await serverTls(config);
   // Every RPC call carries the cluster token; mount secrets are sealed with the cluster's seal key.
   const { registry, token } = await openClusterRegistry(registryUri, {
     dataDir: config.dataDir,
@@ -116,6 +126,7 @@ export async function startWorker(
   const node = new WorkerNode(config, registry);
   const http = await listenHttp(config.host, config.port, {
     advertiseHost: options.advertiseHost,
+    tls,
     headersTimeoutMs: config.headersTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
     limits: { maxConnectionsPerAddress: config.maxConnectionsPerAddress, maxInFlight: config.maxInFlight },

@@ -135,6 +135,12 @@ describe('registry factory', () => {
       assert.deepEqual(parseEtcdUri('etcd://10.0.0.1:2379,h2:2380/team/'), {
         hosts: ['http://10.0.0.1:2379', 'http://h2:2380'],
         prefix: '/team/',
+        tls: false,
+      });
+      assert.deepEqual(parseEtcdUri('etcds://10.0.0.1:2379'), {
+        hosts: ['https://10.0.0.1:2379'],
+        prefix: undefined,
+        tls: true,
       });
       // Nothing listens on port 1: UNAVAILABLE, not a hang (which the test timeout would catch).
       const t0 = performance.now();

@@ -4,6 +4,8 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { request as undiciRequest } from 'undici';
+import { makeTestCa, type TestCa } from '../hardening/tls-ca.js';
 import { spawnDaemon } from '../helpers/daemon.js';
 import { type RunningStrata, runCli, STRATA_BIN, startLocal, tempDir } from '../helpers/local-process.js';
 
@@ -234,6 +236,73 @@ describe('strata local is secure by default', () => {
       10_000,
     );
     assert.match(sneaky.data, /^HTTP\/1\.1 401 /);
+  });
+});
+
+describe('strata local with TLS: the same gate, over https', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let strata: RunningStrata;
+  let ca: TestCa;
+  let token: string;
+
+  before(async () => {
+    tmp = await tempDir('secure-tls');
+    ca = await makeTestCa(tmp.dir);
+    strata = await startLocal([
+      '--data-dir',
+      join(tmp.dir, 'data'),
+      '--s3-port',
+      'off',
+      '--tls-cert',
+      ca.certFile,
+      '--tls-key',
+      ca.keyFile,
+    ]);
+    token = (await readFile((strata.ready as unknown as LocalReady).tokenFile!, 'utf8')).trim();
+  });
+
+  after(async () => {
+    await strata?.stop();
+    await ca?.close();
+    await tmp?.cleanup();
+  });
+
+  test('without the token only /healthz and /metrics answer; admin writes (mounts, jobs) are 401', async () => {
+    const tlsCall = async (path: string, method = 'GET', body?: string, bearer?: string) => {
+      const headers: Record<string, string> = {};
+      if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await undiciRequest(`${strata.registry}${path}`, {
+        method: method as 'GET',
+        headers,
+        dispatcher: ca.agent,
+        ...(body === undefined ? {} : { body }),
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    assert.match(strata.registry, /^https:/);
+    const writes = [
+      ...PROTECTED,
+      { method: 'POST', path: '/api/v1/jobs', body: '{"kind":"load","path":"/"}' },
+      { method: 'POST', path: '/rpc/v1/unmount', body: '{"path":"/"}' },
+    ];
+    for (const e of writes) {
+      const r = await tlsCall(e.path, e.method, e.body);
+      assert.equal(r.status, 401, `${e.method} ${e.path} over TLS without a token: ${r.text}`);
+      assert.equal((JSON.parse(r.text) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+    }
+    assert.equal((await tlsCall('/healthz')).status, 200);
+    assert.equal((await tlsCall('/metrics')).status, 200);
+    // Nothing was mounted, written or submitted.
+    const mounts = await tlsCall('/rpc/v1/mounts', 'GET', undefined, token);
+    assert.deepEqual(
+      (JSON.parse(mounts.text) as Array<{ path: string }>).map((m) => m.path),
+      ['/'],
+    );
+    assert.equal((await tlsCall('/rpc/v1/status?path=/planted.txt', 'GET', undefined, token)).status, 404);
+    const jobs = await tlsCall('/api/v1/jobs', 'GET', undefined, token);
+    assert.equal(jobs.status, 200, jobs.text);
+    assert.deepEqual((JSON.parse(jobs.text) as { jobs: unknown[] }).jobs, []);
   });
 });
 

@@ -3,6 +3,7 @@ import { resolveToken } from '../../client/discovery.js';
 import { transportError } from '../../client/remote-file-system.js';
 import { SERVER_CONFIG_KEYS } from '../../core/config.js';
 import { StrataError } from '../../core/errors.js';
+import { clientRequestOptions } from '../../core/tls-options.js';
 import { type CommandContext, defineCommand, flag, print, stringOption } from '../command.js';
 import { json } from '../format.js';
 import { JSON_OPTION } from '../options.js';
@@ -91,6 +92,7 @@ async function serverValue(ctx: CommandContext, key: string): Promise<Found> {
   let body: unknown;
   try {
     const res = await request(`${origin}/api/v1/config`, {
+      ...(await clientRequestOptions()),
       headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(10_000),
     });

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { clientRequestOptions } from '../../core/tls-options.js';
 import type { ClockSample } from './finding.js';
 
 /** One GET with a deadline, keeping what the clock check needs (the Date header and when). */
@@ -18,6 +19,7 @@ export async function probe(
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   const sentAtMs = Date.now();
   const res = await request(url, {
+    ...(await clientRequestOptions()),
     headers,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,

@@ -1,6 +1,7 @@
 import { listWorkers } from '../../client/connect.js';
 import { resolveToken, type TokenSource } from '../../client/discovery.js';
 import { toStrataError } from '../../core/errors.js';
+import { isEtcdUri } from '../../registry/factory.js';
 import { CLUSTER_TOKEN_KEY, type Registry } from '../../registry/registry.js';
 import { type ClockSample, type DaemonTarget, type Finding, finding } from './finding.js';
 import { probe, transportText } from './http-probe.js';
@@ -49,7 +50,7 @@ export async function checkRegistry(
       ],
     };
   }
-  if (uri.startsWith('etcd://')) return checkEtcd(uri, tokenFile, env);
+  if (isEtcdUri(uri)) return checkEtcd(uri, tokenFile, env);
   if (/^https?:\/\//.test(uri)) return checkEmbedded(uri, tokenFile, env);
   return {
     findings: [
@@ -149,7 +150,10 @@ async function checkEtcd(
 ): Promise<RegistryCheck> {
   const { createRegistry } = await import('../../registry/factory.js');
   let registry: Registry | undefined;
-  const endpoints = uri.slice('etcd://'.length).split('/')[0]!.split(',');
+  const endpoints = uri
+    .replace(/^etcds?:\/\//, '')
+    .split('/')[0]!
+    .split(',');
   try {
     registry = await createRegistry(uri, { callTimeoutMs: REGISTRY_TIMEOUT_MS });
     const listed = await registry.listWorkers();
@@ -161,11 +165,11 @@ async function checkEtcd(
       address: w.address,
       state: w.state,
     }));
-    // etcd answers plain HTTP on its client port too: /version carries a Date header.
+    // etcd answers HTTP (https for etcds://) on its client port too: /version carries a Date header.
     const clock: ClockSample[] = [];
     const first = endpoints[0];
     if (first) {
-      const v = await probe(`http://${first}/version`, {
+      const v = await probe(`${uri.startsWith('etcds://') ? 'https' : 'http'}://${first}/version`, {
         timeoutMs: REGISTRY_TIMEOUT_MS,
         source: `etcd ${first}`,
       }).catch(() => undefined);

@@ -23,7 +23,7 @@ export async function openGatewayUsers(
   configFile: string | undefined,
 ): Promise<GatewayUsers> {
   const configured = await loadConfiguredUsers(configFile);
-  if (!registryUri.startsWith('etcd://')) {
+  if (!/^etcds?:\/\//.test(registryUri)) {
     const users = new UserDirectory({ configured });
     logger('s3_registry_users_unavailable', {
       registry: registryUri,

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
@@ -24,10 +25,12 @@ import {
   processMetrics,
   serveMetrics,
 } from '../../core/metrics-endpoint.js';
+import { type ServerTls, schemeOf } from '../../core/tls-options.js';
 import { S3Error } from './errors.js';
 import { createS3Gateway, type S3GatewayOptions } from './gateway.js';
 import { openGatewayUsers } from './gateway-users.js';
 import { newRequestId, S3Response, sendError } from './http.js';
+import { gatewayTimeouts, gatewayTls, positiveInt } from './listener-flags.js';
 import { loadSseKeyring } from './sse-keys.js';
 
 /** Header section limit (S3 allows 8 KiB of user metadata; 64 KiB covers any real client). */
@@ -142,6 +145,11 @@ Options:
                    anonymousReadBuckets: [..], domain, region, bucketRoot }, and logLevel
   --metrics-port PORT  serve /metrics and /healthz on --host:PORT (0 = any free port; default
                    none), named addresses.admin in the ready line
+  --headers-timeout DUR  a request's header section must arrive within this (default 60s): a
+                   connection that sent nothing is closed, a half-sent head gets 400 RequestTimeout
+  --keep-alive-timeout DUR  idle kept-alive connections are closed after this (default 60s)
+  --idle-timeout DUR  a request whose client sends or reads nothing for this long is cut with
+                   400 RequestTimeout (default 120s)
   --max-connections-per-address N  connections one client address may hold (default 4096;
                    also STRATA_MAX_CONNECTIONS_PER_ADDRESS); past it requests get 503 SlowDown
   --max-in-flight N  requests served at once (default 1024; also STRATA_MAX_IN_FLIGHT), then 503
@@ -152,6 +160,13 @@ Options:
                    s3.sseKeyFile); without it, x-amz-server-side-encryption: AES256 is 501
   --kms-key-file FILE  keys for aws:kms, one "KEY_ID KEY" per line (also STRATA_S3_KMS_KEY_FILE,
                    s3.kmsKeyFile); the first is the default. A local key file, NOT a KMS
+  --tls-cert FILE, --tls-key FILE  PEM certificate and key: the S3 port and --metrics-port speak
+                   TLS only and the ready line reads https:// (also STRATA_TLS_CERT,
+                   STRATA_TLS_KEY, tlsCert/tlsKey: in --config)
+  --ca-file FILE   PEM CAs trusted toward the workers and an etcds:// registry, besides Node's
+                   list and NODE_EXTRA_CA_CERTS (also STRATA_CA_FILE, caFile:)
+  --etcd-cert FILE, --etcd-key FILE  client certificate and key for an etcds:// registry with
+                   client-cert auth (also STRATA_ETCD_CERT, STRATA_ETCD_KEY)
 
 Environment:
   STRATA_S3_ACCESS_KEY_ID, STRATA_S3_SECRET_ACCESS_KEY   the root credentials
@@ -174,6 +189,10 @@ export interface GatewayFileConfig {
   readonly sseKeyFile?: string;
   /** s3.kmsKeyFile: the "KMS" key file (not a KMS: sse-keys.ts). */
   readonly kmsKeyFile?: string;
+  /** Top-level tlsCert / tlsKey / caFile, as every server reads them (docs/reliability.md, "TLS"). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly caFile?: string;
 }
 
 /** Reads the `s3:` section of a YAML configuration file. */
@@ -181,7 +200,13 @@ export async function loadGatewayConfig(file: string | undefined): Promise<Gatew
   if (!file) return { keys: [], anonymousReadBuckets: [] };
   const parsed = await readYamlFile(file);
   const level = (parsed as { logLevel?: unknown } | null)?.logLevel;
-  const logLevel = typeof level === 'string' ? { logLevel: level } : {};
+  const top = (parsed ?? {}) as Record<string, unknown>;
+  const logLevel = {
+    ...(typeof level === 'string' ? { logLevel: level } : {}),
+    ...(typeof top.tlsCert === 'string' ? { tlsCert: top.tlsCert } : {}),
+    ...(typeof top.tlsKey === 'string' ? { tlsKey: top.tlsKey } : {}),
+    ...(typeof top.caFile === 'string' ? { caFile: top.caFile } : {}),
+  };
   const s3 = (parsed as { s3?: unknown } | null)?.s3 as Record<string, unknown> | undefined;
   if (s3 === undefined) return { keys: [], anonymousReadBuckets: [], ...logLevel };
   const keys: { accessKeyId: string; secretAccessKey: string }[] = [];
@@ -235,11 +260,13 @@ export async function startS3GatewayServer(
     timeouts?: Partial<GatewayTimeouts>;
     /** Connections per client address and requests in flight (docs/s3-gateway.md, "Limits"). */
     limits?: ListenerLimitOptions;
+    /** Certificate and key: S3 over TLS only (https://). */
+    tls?: ServerTls | undefined;
   },
 ): Promise<S3GatewayServer> {
   const gateway = createS3Gateway(fs, options);
   const t: GatewayTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const server = createServer<typeof IncomingMessage, typeof S3Response>({
+  const httpOptions = {
     keepAlive: true,
     // No bound on a whole request (node's requestTimeout would cut a long upload); a stalled
     // client is found by idleMs below. headersTimeout is explicit: by default node takes it as
@@ -250,7 +277,17 @@ export async function startS3GatewayServer(
     connectionsCheckingInterval: t.checkIntervalMs,
     maxHeaderSize: MAX_HEADER_BYTES,
     ServerResponse: S3Response,
-  });
+  };
+  // node:https has http's events and methods (typed as http's here); its handshake is bounded too.
+  const server =
+    options.tls === undefined
+      ? createServer<typeof IncomingMessage, typeof S3Response>(httpOptions)
+      : (createHttpsServer<typeof IncomingMessage, typeof S3Response>({
+          ...httpOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          handshakeTimeout: t.headersMs,
+        }) as unknown as Server<typeof IncomingMessage, typeof S3Response>);
   // Socket inactivity while a request is in flight (node switches to keepAliveTimeout between
   // requests, and back); every expiry comes to onIdle, which decides.
   server.timeout = t.idleMs;
@@ -325,7 +362,7 @@ export async function startS3GatewayServer(
   const port = (server.address() as AddressInfo).port;
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${port}`,
+    url: `${schemeOf(options.tls)}://${shown}:${port}`,
     server,
     close: () =>
       new Promise<void>((ok) => {
@@ -334,15 +371,6 @@ export async function startS3GatewayServer(
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       }),
   };
-}
-
-/** A flag's positive integer, or undefined (the default) when not given. */
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new StrataError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${value}"`);
-  return n;
 }
 
 /** Entry point of `strata gateway s3`; resolves with the exit code after SIGTERM/SIGINT. */
@@ -365,6 +393,14 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'max-in-flight': { type: 'string' },
       'sse-key-file': { type: 'string' },
       'kms-key-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'ca-file': { type: 'string' },
+      'etcd-cert': { type: 'string' },
+      'etcd-key': { type: 'string' },
+      'headers-timeout': { type: 'string' },
+      'keep-alive-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -393,6 +429,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       'strata gateway s3: no root access key configured (set STRATA_S3_ACCESS_KEY_ID and STRATA_S3_SECRET_ACCESS_KEY); only users (strata s3 user add) and anonymous reads will work\n',
     );
   }
+  // The CAs and etcd client certificate (before connect), then this port's certificate.
+  const tls = await gatewayTls(values, file);
   const fs = await connect(registry);
   // Users of the cluster (etcd registry) and of the config file, beside the root keys.
   const users = await openGatewayUsers(registry, configFile).catch(async (err: unknown) => {
@@ -411,6 +449,7 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
       host: values.host ?? '127.0.0.1',
       port: metricsPort,
       role: 'gateway-s3',
+      tls,
     });
   }
   const gw = await startS3GatewayServer(fs, {
@@ -423,6 +462,8 @@ export async function runS3Gateway(argv: string[]): Promise<number> {
     ...(bucketRoot !== undefined ? { bucketRoot } : {}),
     ...(values.host !== undefined ? { host: values.host } : {}),
     port,
+    tls,
+    timeouts: gatewayTimeouts(values),
     limits: {
       maxConnectionsPerAddress: positiveInt(
         values['max-connections-per-address'] ?? process.env.STRATA_MAX_CONNECTIONS_PER_ADDRESS,
