@@ -83,6 +83,11 @@ export class DiskTier {
   measuredAtMs = 0;
   /** Bytes of pages dropped from the index whose files are not deleted yet (still on the disk). */
   unlinkingBytes = 0;
+  /**
+   * Until when (Date.now()) new pages skip this tier: its last write failed for another reason
+   * than a full disk (read-only, I/O error). Its pages stay readable meanwhile.
+   */
+  writeBlockedUntilMs = 0;
   private tempSeq = 0;
   private readonly tempTag = randomBytes(4).toString('hex');
 
@@ -160,7 +165,7 @@ export class DiskTier {
         });
         return;
       } catch (err) {
-        throw writeError(err);
+        throw writeError(await this.explainMissingParent(err, fileId));
       }
     }
     for (let attempt = 0; ; attempt++) {
@@ -195,11 +200,25 @@ export class DiskTier {
     }
   }
 
+  /**
+   * A recursive mkdir on a read-only disk fails ENOENT, not EROFS: when the parent of a page could
+   * not be made, make it once more without `recursive` to learn the real cause.
+   */
+  private async explainMissingParent(err: unknown, fileId: string): Promise<unknown> {
+    if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return err;
+    try {
+      await mkdir(this.prefixDir(fileId));
+      return err;
+    } catch (real) {
+      return (real as NodeJS.ErrnoException).code === 'EEXIST' ? err : real;
+    }
+  }
+
   private async makePrefixDir(fileId: string): Promise<void> {
     try {
       await mkdir(this.prefixDir(fileId), { recursive: true });
     } catch (err) {
-      throw writeError(err);
+      throw writeError(await this.explainMissingParent(err, fileId));
     }
   }
 
