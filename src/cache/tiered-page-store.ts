@@ -55,6 +55,20 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
 
 type Tier = MemoryTier | DiskTier;
 
+/**
+ * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
+ * pages dropped because a crash cut them short (`badPages`: shorter than a header; `tornPages`:
+ * header and length disagree) and temporary files of interrupted replacements removed.
+ */
+export interface DiskOpenReport {
+  readonly tier: string;
+  readonly source: 'index-file' | 'scan';
+  readonly pages: number;
+  readonly badPages: number;
+  readonly tornPages: number;
+  readonly tempFilesRemoved: number;
+}
+
 const DEFAULT_PAGE_SIZE = 1024 * 1024;
 /** A shrunk disk tier checks this often whether its disk has room again. */
 export const REGROW_CHECK_MS = 10_000;
@@ -83,6 +97,8 @@ export class TieredPageStore implements PageStore {
   private corruptPages = 0;
   /** Per disk tier, where the last open() found its pages (an index file, or a scan). */
   diskIndexSources: readonly ('index-file' | 'scan')[] = [];
+  /** Per disk tier, what the last open() found and dropped (the start log says it). */
+  openReports: readonly DiskOpenReport[] = [];
   private readonly unsealFailures: Record<string, number> = {};
   private readonly regrowCheckMs: number;
   private state: 'new' | 'open' | 'closed' = 'new';
@@ -142,10 +158,18 @@ export class TieredPageStore implements PageStore {
     if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
     const scans = await Promise.all(this.disks.map((d) => d.load()));
     this.diskIndexSources = scans.map((s) => s.source);
+    this.openReports = scans.map((s, i) => ({
+      tier: this.disks[i]!.name,
+      source: s.source,
+      pages: s.pages.length,
+      badPages: s.badPages,
+      tornPages: s.tornPages,
+      tempFilesRemoved: s.tempFilesRemoved,
+    }));
     if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
     for (const [i, disk] of this.disks.entries()) {
       const scan = scans[i]!;
-      this.corruptPages += scan.badPages;
+      this.corruptPages += scan.badPages + scan.tornPages;
       for (const page of scan.pages) {
         const key = pageKey(page.fileId, page.index);
         if (this.disks.some((d) => d !== disk && d.index.has(key))) {
