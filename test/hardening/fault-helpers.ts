@@ -33,12 +33,25 @@ export interface Run {
 }
 
 /** Runs a command (no shell), never rejecting: the exit code says how it went. */
-export function run(file: string, args: string[], timeoutMs = 30_000): Promise<Run> {
+export function run(
+  file: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   return new Promise((ok) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      ok({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      file,
+      args,
+      {
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, ...(options.env ?? {}) },
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        ok({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
