@@ -58,6 +58,31 @@ export interface ScanResult {
   readonly source: 'index-file' | 'scan';
 }
 
+/**
+ * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
+ * pages dropped because a crash cut them short (`badPages`: shorter than a header; `tornPages`:
+ * header and length disagree) and temporary files of interrupted replacements removed.
+ */
+export interface DiskOpenReport {
+  readonly tier: string;
+  readonly source: 'index-file' | 'scan';
+  readonly pages: number;
+  readonly badPages: number;
+  readonly tornPages: number;
+  readonly tempFilesRemoved: number;
+}
+
+export function openReportOf(tier: string, scan: ScanResult): DiskOpenReport {
+  return {
+    tier,
+    source: scan.source,
+    pages: scan.pages.length,
+    badPages: scan.badPages,
+    tornPages: scan.tornPages,
+    tempFilesRemoved: scan.tempFilesRemoved,
+  };
+}
+
 const PAGE_NAME = /^([A-Za-z0-9_-]{1,128})\.(0|[1-9][0-9]{0,15})\.page$/;
 /** A page file name in the older layout, inside a directory per file. */
 const LEGACY_PAGE_NAME = /^(0|[1-9][0-9]{0,15})\.page$/;

@@ -16,7 +16,7 @@
  */
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
-import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
+import { type DiskEntry, type DiskOpenReport, DiskTier, isDiskFull, openReportOf } from './disk-tier.js';
 import { type DiskWriteFailureHook, diskWriteFailureReason } from './disk-write-failure.js';
 import { FilePages } from './file-pages.js';
 import { MemoryTier } from './memory-tier.js';
@@ -54,20 +54,6 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
 }
 
 type Tier = MemoryTier | DiskTier;
-
-/**
- * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
- * pages dropped because a crash cut them short (`badPages`: shorter than a header; `tornPages`:
- * header and length disagree) and temporary files of interrupted replacements removed.
- */
-export interface DiskOpenReport {
-  readonly tier: string;
-  readonly source: 'index-file' | 'scan';
-  readonly pages: number;
-  readonly badPages: number;
-  readonly tornPages: number;
-  readonly tempFilesRemoved: number;
-}
 
 const DEFAULT_PAGE_SIZE = 1024 * 1024;
 /** A shrunk disk tier checks this often whether its disk has room again. */
@@ -158,14 +144,7 @@ export class TieredPageStore implements PageStore {
     if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
     const scans = await Promise.all(this.disks.map((d) => d.load()));
     this.diskIndexSources = scans.map((s) => s.source);
-    this.openReports = scans.map((s, i) => ({
-      tier: this.disks[i]!.name,
-      source: s.source,
-      pages: s.pages.length,
-      badPages: s.badPages,
-      tornPages: s.tornPages,
-      tempFilesRemoved: s.tempFilesRemoved,
-    }));
+    this.openReports = scans.map((s, i) => openReportOf(this.disks[i]!.name, s));
     if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
     for (const [i, disk] of this.disks.entries()) {
       const scan = scans[i]!;
