@@ -75,24 +75,27 @@ describe('torn writes: cut-short page files and metadata records after kill -9 a
     for (const name of FILES)
       assert.ok((await readBytes(`/data/${name}`)).equals(contentOf(name, FILE_BYTES)));
     const total = FILES.length * FILE_BYTES;
-    await waitFor('every page written to the disk tier', async () => {
-      const used = await metric(strata!.registry, 'strata_page_store_used_bytes', { tier: 'disk0' });
-      return used >= total ? used : undefined;
+    // The pages on disk (written after the reads were answered): wait until every one is whole,
+    // so the only cut pages are the ones this test makes.
+    const pagesDir = join(dataDir, 'pages');
+    const listPages = async () => {
+      const found: Array<{ path: string; mtimeMs: number; size: number }> = [];
+      for (const prefix of await readdir(pagesDir, { withFileTypes: true })) {
+        if (!prefix.isDirectory()) continue;
+        for (const name of await readdir(join(pagesDir, prefix.name))) {
+          if (!name.endsWith('.page')) continue;
+          const path = join(pagesDir, prefix.name, name);
+          const st = await stat(path).catch(() => undefined);
+          if (st) found.push({ path, mtimeMs: st.mtimeMs, size: st.size });
+        }
+      }
+      return found;
+    };
+    const files = await waitFor('every page written whole to the disk tier', async () => {
+      const found = await listPages();
+      return found.length === total / PAGE && found.every((f) => f.size === 32 + PAGE) ? found : undefined;
     });
     await crash();
-
-    // The pages on disk, oldest first (the order they were written in).
-    const pagesDir = join(dataDir, 'pages');
-    const files: Array<{ path: string; mtimeMs: number; size: number }> = [];
-    for (const prefix of await readdir(pagesDir, { withFileTypes: true })) {
-      if (!prefix.isDirectory()) continue;
-      for (const name of await readdir(join(pagesDir, prefix.name))) {
-        if (!name.endsWith('.page')) continue;
-        const path = join(pagesDir, prefix.name, name);
-        const st = await stat(path);
-        files.push({ path, mtimeMs: st.mtimeMs, size: st.size });
-      }
-    }
     files.sort((a, b) => a.mtimeMs - b.mtimeMs);
     assert.equal(files.length, total / PAGE, 'one file per page');
     assert.ok(files.length > 256, 'more pages than the start checks (TORN_CHECK_PAGES)');
