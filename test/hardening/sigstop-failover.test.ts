@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { createRegistry } from '../../src/registry/factory.js';
 import type { Registry } from '../../src/registry/registry.js';
-import { type RunningWorker, startWorker } from '../helpers/cluster.js';
+import { clusterToken, type RunningWorker, startWorker, workerMounts } from '../helpers/cluster.js';
 import { type EtcdProcess, startEtcd } from '../helpers/etcd.js';
 import { tempDir, waitFor } from '../helpers/local-process.js';
 import { contentOf, logEvents, readAllBytes } from './fault-helpers.js';
@@ -24,8 +24,11 @@ import { contentOf, logEvents, readAllBytes } from './fault-helpers.js';
  */
 
 const LEASE_TTL_MS = 2000;
-const FILES = Array.from({ length: 12 }, (_, i) => `/lake/f${i}.bin`);
+const FILES = Array.from({ length: 24 }, (_, i) => `/lake/f${i}.bin`);
 const SIZE = 256 * 1024;
+/** Read while its worker is stopped mid-body: larger than the socket buffers hold. */
+const BIG = '/lake/big.bin';
+const BIG_SIZE = 24 * 1024 * 1024;
 
 describe('a worker stopped with SIGSTOP: reads fail over to a replica when its lease ends, and it comes back', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -49,6 +52,7 @@ describe('a worker stopped with SIGSTOP: reads fail over to a replica when its l
     const ufs = join(tmp.dir, 'ufs');
     await mkdir(ufs);
     for (const path of FILES) await writeFile(join(ufs, path.slice('/lake/'.length)), contentOf(path, SIZE));
+    await writeFile(join(ufs, 'big.bin'), contentOf(BIG, BIG_SIZE));
     etcd = await startEtcd();
     for (let i = 0; i < 3; i++) {
       workers.push(
@@ -69,7 +73,14 @@ describe('a worker stopped with SIGSTOP: reads fail over to a replica when its l
       async () => fs.location(FILES[0]!).length === 3 || undefined,
     );
     await fs.mount('/lake', pathToFileURL(ufs).toString());
+    const token = await clusterToken(etcd.uri);
+    await waitFor('every worker serves /lake', async () => {
+      for (const w of workers)
+        if (!(await workerMounts(w.ready.addresses.worker, token)).includes('/lake')) return;
+      return true;
+    });
     for (const path of FILES) await readChecked(path);
+    await readAllBytes(await fs.read(BIG)); // cached on its owner
   });
 
   after(async () => {
@@ -82,16 +93,34 @@ describe('a worker stopped with SIGSTOP: reads fail over to a replica when its l
     if (figures.length > 0) console.log(`# sigstop-failover figures: ${figures.join('; ')}`);
   });
 
-  test('reads of files whose primary owner is stopped are answered by another owner, with the right bytes', async () => {
-    const victim = workers[0]!;
+  test('reads of files whose primary owner is stopped are answered by another owner, with the right bytes; a read stopped mid-body resumes there', async () => {
     const primaryOf = (path: string) => fs.location(path)[0]!.id;
+    const victim = workers.find((w) => w.ready.id === primaryOf(BIG))!;
     const owned = FILES.filter((p) => primaryOf(p) === victim.ready.id);
     assert.ok(owned.length > 0, 'the stopped worker is the primary owner of some files');
+    // A read of the big file under way: its first bytes are in, the rest still to come.
+    const big = await fs.read(BIG, { signal: AbortSignal.timeout(60_000) });
+    const iterator = big[Symbol.asyncIterator]();
+    const head = await iterator.next();
+    assert.ok(!head.done);
     process.kill(victim.child.pid!, 'SIGSTOP');
     stopped = victim;
     const t0 = performance.now();
+    const rest = (async () => {
+      const chunks: Buffer[] = [head.value as Buffer];
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) chunks.push(r.value as Buffer);
+      return { bytes: Buffer.concat(chunks), ms: performance.now() - t0 };
+    })();
     const times = await Promise.all(owned.map((p) => readChecked(p)));
     const failoverMs = Math.round(performance.now() - t0);
+    const resumed = await rest;
+    assert.ok(
+      resumed.bytes.equals(contentOf(BIG, BIG_SIZE)),
+      `${BIG}: ${resumed.bytes.length} bytes, not the file`,
+    );
+    figures.push(
+      `a 24 MiB read stopped mid-body finished on another owner ${Math.round(resumed.ms)} ms after the stop`,
+    );
     // The stopped worker is out of the membership (its lease ended) — what ended the wait.
     assert.ok(!(await listedIds()).includes(victim.ready.id), 'the stopped worker left the membership');
     const after = await Promise.all(owned.map((p) => readChecked(p)));
