@@ -8,12 +8,6 @@ import { isStrataError } from '../core/errors.js';
 
 export type DiskWriteFailureReason = 'no_space' | 'read_only' | 'io_error';
 
-export const DISK_WRITE_FAILURE_REASONS: readonly DiskWriteFailureReason[] = [
-  'no_space',
-  'read_only',
-  'io_error',
-];
-
 /** The errno under a page write's error (the StrataError's cause, or the error itself). */
 function errnoOf(err: unknown): string {
   const cause = isStrataError(err) ? err.cause : err;

@@ -17,7 +17,11 @@
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
 import { type DiskEntry, type DiskOpenReport, DiskTier, isDiskFull, openReportOf } from './disk-tier.js';
-import { type DiskWriteFailureHook, diskWriteFailureReason } from './disk-write-failure.js';
+import {
+  type DiskWriteFailureHook,
+  type DiskWriteFailureReason,
+  diskWriteFailureReason,
+} from './disk-write-failure.js';
 import { FilePages } from './file-pages.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
@@ -634,11 +638,7 @@ export class TieredPageStore implements PageStore {
     else this.fileIndex.set(fileId, index, bytes);
   }
 
-  private notifyWriteFailure(
-    tier: string,
-    reason: ReturnType<typeof diskWriteFailureReason>,
-    err: unknown,
-  ): void {
+  private notifyWriteFailure(tier: string, reason: DiskWriteFailureReason, err: unknown): void {
     try {
       this.onWriteFailure?.(tier, reason, err instanceof Error ? err.message : String(err));
     } catch {
