@@ -16,6 +16,7 @@ import { ioThread, MAX_IO_THREAD_PAGE_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
 import { saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
 import {
+  decodePageHeader,
   finishPageHeader,
   isSealedHeader,
   PAGE_FLAG_SEALED,
@@ -47,6 +48,11 @@ export interface ScanResult {
   readonly pages: ScannedPage[];
   /** Files too short to hold a header: deleted during the scan. */
   readonly badPages: number;
+  /**
+   * Of the newest pages after a crash (TORN_CHECK_PAGES), those whose header is bad or whose
+   * length is not the header's — a write cut short: deleted before anything is served.
+   */
+  readonly tornPages: number;
   readonly tempFilesRemoved: number;
   /** Pages of the older layout (a directory per file) moved to the flat one. */
   readonly legacyPagesMoved: number;
@@ -54,11 +60,43 @@ export interface ScanResult {
   readonly source: 'index-file' | 'scan';
 }
 
+/**
+ * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
+ * pages dropped because a crash cut them short (`badPages`: shorter than a header; `tornPages`:
+ * header and length disagree) and temporary files of interrupted replacements removed.
+ */
+export interface DiskOpenReport {
+  readonly tier: string;
+  readonly source: 'index-file' | 'scan';
+  readonly pages: number;
+  readonly badPages: number;
+  readonly tornPages: number;
+  readonly tempFilesRemoved: number;
+}
+
+export function openReportOf(tier: string, scan: ScanResult): DiskOpenReport {
+  return {
+    tier,
+    source: scan.source,
+    pages: scan.pages.length,
+    badPages: scan.badPages,
+    tornPages: scan.tornPages,
+    tempFilesRemoved: scan.tempFilesRemoved,
+  };
+}
+
 const PAGE_NAME = /^([A-Za-z0-9_-]{1,128})\.(0|[1-9][0-9]{0,15})\.page$/;
 /** A page file name in the older layout, inside a directory per file. */
 const LEGACY_PAGE_NAME = /^(0|[1-9][0-9]{0,15})\.page$/;
 const FILE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const TEMP_SUFFIX = '.tmp';
+/**
+ * After a crash, the headers of this many of the newest pages are read at start: the pages being
+ * written when the process died are among the newest (at most the write concurrency of them), so
+ * a page cut short is dropped before it is indexed. Older pages are only stat'ed (a million-page
+ * tier must start fast); any page that still fails is caught by its checks on first read.
+ */
+export const TORN_CHECK_PAGES = 256;
 
 /** Errors of a disk (or a quota on it) with no room left. */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -85,6 +123,11 @@ export class DiskTier {
   measuredAtMs = 0;
   /** Bytes of pages dropped from the index whose files are not deleted yet (still on the disk). */
   unlinkingBytes = 0;
+  /**
+   * Until when (Date.now()) new pages skip this tier: its last write failed for another reason
+   * than a full disk (read-only, I/O error). Its pages stay readable meanwhile.
+   */
+  writeBlockedUntilMs = 0;
   private tempSeq = 0;
   private readonly tempTag = randomBytes(4).toString('hex');
 
@@ -168,7 +211,7 @@ export class DiskTier {
         });
         return;
       } catch (err) {
-        throw writeError(err);
+        throw writeError(await this.explainMissingParent(err, fileId));
       }
     }
     if (fill !== undefined) finishPageHeader(header, data);
@@ -204,11 +247,25 @@ export class DiskTier {
     }
   }
 
+  /**
+   * A recursive mkdir on a read-only disk fails ENOENT, not EROFS: when the parent of a page could
+   * not be made, make it once more without `recursive` to learn the real cause.
+   */
+  private async explainMissingParent(err: unknown, fileId: string): Promise<unknown> {
+    if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return err;
+    try {
+      await mkdir(this.prefixDir(fileId));
+      return err;
+    } catch (real) {
+      return (real as NodeJS.ErrnoException).code === 'EEXIST' ? err : real;
+    }
+  }
+
   private async makePrefixDir(fileId: string): Promise<void> {
     try {
       await mkdir(this.prefixDir(fileId), { recursive: true });
     } catch (err) {
-      throw writeError(err);
+      throw writeError(await this.explainMissingParent(err, fileId));
     }
   }
 
@@ -269,9 +326,59 @@ export class DiskTier {
     if (indexed === undefined) {
       const scanned = await this.scan();
       scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
-      return scanned;
+      const torn = await this.dropTorn(scanned.pages.slice(-TORN_CHECK_PAGES));
+      if (torn.size === 0) return scanned;
+      const pages = scanned.pages.filter((p) => !torn.has(p));
+      return { ...scanned, pages, tornPages: torn.size };
     }
-    return { pages: indexed, badPages: 0, tempFilesRemoved: 0, legacyPagesMoved: 0, source: 'index-file' };
+    return {
+      pages: indexed,
+      badPages: 0,
+      tornPages: 0,
+      tempFilesRemoved: 0,
+      legacyPagesMoved: 0,
+      source: 'index-file',
+    };
+  }
+
+  /** Reads each page's header; deletes the pages whose header is bad or whose length is not its file's. */
+  private async dropTorn(pages: readonly ScannedPage[]): Promise<Set<ScannedPage>> {
+    const torn = new Set<ScannedPage>();
+    const limiter = new Limiter(16);
+    await Promise.all(
+      pages.map((page) =>
+        limiter.run(async () => {
+          const path = this.pagePath(page.fileId, page.index);
+          const buf = Buffer.alloc(PAGE_HEADER_BYTES);
+          let read = 0;
+          try {
+            const fh = await open(path, 'r');
+            try {
+              read = (await fh.read(buf, 0, PAGE_HEADER_BYTES, 0)).bytesRead;
+            } finally {
+              await fh.close();
+            }
+          } catch {
+            return; // gone or unreadable: its first read decides
+          }
+          const decoded = decodePageHeader(buf.subarray(0, read));
+          const body =
+            typeof decoded === 'string'
+              ? -1
+              : decoded.length + (isSealedHeader(decoded) ? SEAL_OVERHEAD_BYTES : 0);
+          // Only the length: a page under another page's name is caught on read (its index).
+          if (typeof decoded !== 'string' && body === page.bytes + this.bodySlack) return;
+          torn.add(page);
+          await unlink(path).catch(ignoreMissing);
+        }),
+      ),
+    );
+    return torn;
+  }
+
+  /** Bytes of a page's body beyond the payload a scan reports (a sealed tier: IV and tag). */
+  private get bodySlack(): number {
+    return this.fileOverhead - PAGE_HEADER_BYTES;
   }
 
   /** Writes the index file for the next open(); call once every write and unlink has settled. */
@@ -357,7 +464,7 @@ export class DiskTier {
 
     const prefixes = (await readdirDirs(this.dir)).filter((name) => FILE_ID.test(name) && name.length <= 2);
     await Promise.all(prefixes.map((prefix) => dirLimiter.run(() => scanPrefix(prefix))));
-    return { pages, badPages, tempFilesRemoved, legacyPagesMoved, source: 'scan' };
+    return { pages, badPages, tornPages: 0, tempFilesRemoved, legacyPagesMoved, source: 'scan' };
   }
 }
 

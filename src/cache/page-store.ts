@@ -12,7 +12,10 @@
  * - A disk tier whose disk fills up before its quota (ENOSPC) takes the disk's word: it shrinks
  *   its capacity to what the disk holds less a headroom, evicts to fit, and grows back toward the
  *   quota when the disk has room again; the write that met ENOSPC is retried once.
+ * - A disk tier whose write fails otherwise (read-only, I/O error) takes no new pages for a while
+ *   (memory only); its pages stay readable. Every failed disk write reaches onWriteFailure.
  */
+import type { DiskWriteFailureHook } from './disk-write-failure.js';
 
 export type EvictionPolicyName = 'LRU' | 'LFU' | 'FIFO';
 
@@ -112,4 +115,6 @@ export interface PageStore {
    * (ENOSPC) shrinks to what the disk holds, and grows back as the disk frees up (log).
    */
   onCapacityChange?: (tier: string, capacityBytes: number, quotaBytes: number) => void;
+  /** A disk page write failed (tier, why: no_space | read_only | io_error, the error's message). */
+  onWriteFailure?: DiskWriteFailureHook;
 }

@@ -16,7 +16,12 @@
  */
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
-import { type DiskEntry, DiskTier, isDiskFull } from './disk-tier.js';
+import { type DiskEntry, type DiskOpenReport, DiskTier, isDiskFull, openReportOf } from './disk-tier.js';
+import {
+  type DiskWriteFailureHook,
+  type DiskWriteFailureReason,
+  diskWriteFailureReason,
+} from './disk-write-failure.js';
 import { FilePages } from './file-pages.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
@@ -62,6 +67,8 @@ export class TieredPageStore implements PageStore {
   readonly pageSize: number;
   onEvict?: (tier: string, fileId: string, index: number, bytes: number) => void;
   onCapacityChange?: (tier: string, capacityBytes: number, quotaBytes: number) => void;
+  /** Every failed disk page write (full, read-only, I/O error), for a metric and a log line. */
+  onWriteFailure?: DiskWriteFailureHook;
 
   private readonly memory: MemoryTier | undefined;
   private readonly disks: DiskTier[] = [];
@@ -80,6 +87,8 @@ export class TieredPageStore implements PageStore {
   private corruptPages = 0;
   /** Per disk tier, where the last open() found its pages (an index file, or a scan). */
   diskIndexSources: readonly ('index-file' | 'scan')[] = [];
+  /** Per disk tier, what the last open() found and dropped (the start log says it). */
+  openReports: readonly DiskOpenReport[] = [];
   private readonly unsealFailures: Record<string, number> = {};
   private readonly regrowCheckMs: number;
   private state: 'new' | 'open' | 'closed' = 'new';
@@ -139,10 +148,11 @@ export class TieredPageStore implements PageStore {
     if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
     const scans = await Promise.all(this.disks.map((d) => d.load()));
     this.diskIndexSources = scans.map((s) => s.source);
+    this.openReports = scans.map((s, i) => openReportOf(this.disks[i]!.name, s));
     if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
     for (const [i, disk] of this.disks.entries()) {
       const scan = scans[i]!;
-      this.corruptPages += scan.badPages;
+      this.corruptPages += scan.badPages + scan.tornPages;
       for (const page of scan.pages) {
         const key = pageKey(page.fileId, page.index);
         if (this.disks.some((d) => d !== disk && d.index.has(key))) {
@@ -352,8 +362,10 @@ export class TieredPageStore implements PageStore {
     let anyLargeEnough = false;
     for (;;) {
       anyLargeEnough = false;
+      const now = Date.now();
       for (const disk of this.disks) {
         if (bytes > disk.index.capacityBytes) continue; // too large for this tier: not stored there
+        if (disk.writeBlockedUntilMs > now) continue; // read-only or failing: memory only for now
         anyLargeEnough = true;
         if (disk.index.canFit(bytes, key)) {
           target = disk;
@@ -414,13 +426,30 @@ export class TieredPageStore implements PageStore {
     try {
       await this.writeLimiter.run(() => target.writePage(fileId, index, data, replace));
     } catch (err) {
+      const reason = diskWriteFailureReason(err);
+      this.notifyWriteFailure(target.name, reason, err);
+      const keptInMemory = reason !== 'no_space' && this.memory?.index.get(key)?.data === data;
       if (target.index.get(key) === entry) {
         target.index.remove(key);
-        if (this.memory?.index.get(key)?.data === data) this.memory.index.remove(key);
+        if (!keptInMemory && this.memory?.index.get(key)?.data === data) this.memory.index.remove(key);
         this.refresh(fileId, index);
       }
       // The previous file under this name is no longer indexed either.
       await target.unlinkPage(fileId, index).catch(() => {});
+      if (reason !== 'no_space') {
+        // A read-only or failing disk: set it aside for new pages (retried after the regrow
+        // check period); the page is still cached when memory took it.
+        target.writeBlockedUntilMs = Date.now() + this.regrowCheckMs;
+        if (keptInMemory) return;
+        throw new StrataError(
+          'CACHE_FULL',
+          `disk tier ${target.name} cannot store page ${key}: ${String(err)}`,
+          {
+            cause: err,
+            details: { tier: target.name, reason },
+          },
+        );
+      }
       if (!retryFull || !isDiskFull(err)) throw err;
       full = true;
     } finally {
@@ -609,6 +638,14 @@ export class TieredPageStore implements PageStore {
     }
     if (bytes === undefined) this.fileIndex.delete(fileId, index);
     else this.fileIndex.set(fileId, index, bytes);
+  }
+
+  private notifyWriteFailure(tier: string, reason: DiskWriteFailureReason, err: unknown): void {
+    try {
+      this.onWriteFailure?.(tier, reason, err instanceof Error ? err.message : String(err));
+    } catch {
+      // A metrics callback must not break a put.
+    }
   }
 
   private notifyEvict(tier: string, fileId: string, index: number, bytes: number): void {

@@ -81,11 +81,18 @@ export class OwnerRouter {
       this.options.algorithm === undefined ? {} : { algorithm: this.options.algorithm },
     );
     const live = new Set(active.map((w) => w.address));
+    const listed = new Set(list.map((w) => w.address));
     for (const [address, client] of this.clients) {
-      if (!live.has(address)) {
-        this.clients.delete(address);
-        client.close().catch(() => undefined);
+      if (live.has(address)) continue;
+      this.clients.delete(address);
+      if (listed.has(address)) {
+        client.close().catch(() => undefined); // draining: it finishes what it serves
+        continue;
       }
+      // Gone from the membership (its lease expired: stopped, hung, partitioned, dead): calls
+      // still waiting on it fail over to the next owner now, not at their request deadline.
+      const gone = new StrataError('UNAVAILABLE', `worker at ${address} left the cluster (its lease ended)`);
+      client.destroy(gone).catch(() => undefined);
     }
   }
 

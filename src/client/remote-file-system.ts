@@ -118,6 +118,14 @@ export class RemoteFileSystem implements StrataFileSystem {
     if (!this.#pool.closed) await this.#pool.close();
   }
 
+  /**
+   * Ends every call in flight with `reason` (a worker that left the cluster: its callers fail
+   * over now instead of waiting out their deadlines) and closes the connections.
+   */
+  async destroy(reason: Error): Promise<void> {
+    if (!this.#pool.destroyed) await this.#pool.destroy(reason);
+  }
+
   // ---- metadata ------------------------------------------------------------------------------
 
   /** Calls issued in the same event-loop turn share one status-batch request (status-batcher.ts). */

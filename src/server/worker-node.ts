@@ -92,6 +92,7 @@ export class WorkerNode {
       );
     }
     await this.pages.open();
+    for (const report of this.pages.openReports) logger('page_store_opened', { ...report });
     await this.staging.open();
     await this.mounts.open();
     this.fs = new WorkerFileSystem({

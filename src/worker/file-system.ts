@@ -143,6 +143,10 @@ export class WorkerFileSystem implements StrataFileSystem {
     });
     this.reporter = new WorkerReporter(o, pages, metrics, persister);
     pages.onEvict = (tier) => metrics.evictions.inc({ tier });
+    pages.onWriteFailure = (tier, reason, error) => {
+      metrics.pageWriteFailures.inc({ tier, reason });
+      log('page_write_failed', { tier, reason, error });
+    };
     pages.onCapacityChange = (tier, capacityBytes, quotaBytes) =>
       log('tier_capacity', { tier, capacityBytes, quotaBytes, reason: 'disk space' });
   }

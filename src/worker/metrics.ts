@@ -103,6 +103,12 @@ export class WorkerMetrics {
   });
   /** reason → the count already added to unsealFailures (the page store keeps the totals). */
   readonly unsealFailuresSeen = new Map<string, number>();
+  readonly pageWriteFailures = new Counter({
+    name: 'strata_page_store_write_failures_total',
+    help: 'Disk-tier page writes that failed, by tier and reason: no_space (the tier shrinks to what its disk holds), read_only, io_error (new pages skip the tier for 10 s, memory only)',
+    labelNames: ['tier', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly readBufferedBytes = new Gauge({
     name: 'strata_read_buffered_bytes',
     help: 'Bytes of pages fetched ahead of their readers (readahead windows, store runs, prefetches)',

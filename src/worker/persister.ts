@@ -44,15 +44,22 @@ export class Persister {
 
   async recover(): Promise<void> {
     const keep = new Set<string>();
+    // Counted here: the persists scheduled below may finish (and leave stagedFiles) before the log.
+    let journaled = 0;
+    let toPersist = 0;
     for await (const [, value] of this.o.meta.journalEntries()) {
       const entry = value as JournalEntry;
       if (!entry?.record?.staging) continue;
+      journaled++;
+      if (entry.persist) toPersist++;
       keep.add(entry.record.staging);
       this.stagedFiles.set(entry.record.path, entry.record);
       if (entry.persist) this.schedule(entry.record.path, 0, 0);
     }
     const swept = await this.o.staging.sweep(keep);
     this.o.log('persist_recovered', {
+      journaled,
+      toPersist,
       staged: this.stagedFiles.size,
       pending: this.pendingPaths.size,
       sweptUnacknowledged: swept,

@@ -51,6 +51,10 @@ export class StagingArea {
       if (isAbortError(err)) throw toStrataError(err);
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
         throw new StrataError('CACHE_FULL', 'no space left to stage the write', { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'EROFS')
+        throw new StrataError('READ_ONLY', 'the staging directory is read-only: cannot stage the write', {
+          cause: err,
+        });
       throw new StrataError('INTERNAL', 'failed to stage the write', { cause: err });
     }
     return { id, file, size };

@@ -567,3 +567,69 @@ describe('a disk tier on a disk smaller than its quota (a 1 MiB tmpfs)', () => {
     }
   });
 });
+
+describe('a disk tier turned read-only (a tmpfs remounted ro)', () => {
+  const run = promisify(execFile);
+  let dir: string;
+  let mounted = false;
+  before(async () => {
+    dir = join(root, 'tmpfs-ro');
+    await mkdir(dir);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+    mounted = true;
+  });
+  after(async () => {
+    if (mounted) await run('umount', ['-l', dir]);
+  });
+
+  test('its pages stay readable, new pages are cached in memory only (reported as read_only), and it takes pages again once writable', async () => {
+    const ps = 16 * 1024;
+    const failures: Array<[string, string, string]> = [];
+    const store = new TieredPageStore({
+      pageSize: ps,
+      tiers: [
+        { name: 'mem', kind: 'memory', capacityBytes: 1024 * 1024 },
+        { name: 'disk0', kind: 'disk', dir, capacityBytes: 64 * 1024 * 1024 },
+      ],
+      eviction: 'LRU',
+      regrowCheckMs: 2000, // the set-aside period: long enough for the second put to fall in it
+    });
+    store.onWriteFailure = (tier, reason, error) => failures.push([tier, reason, error]);
+    await store.open();
+    try {
+      const before = Buffer.alloc(ps, 7);
+      await store.put('old', 0, before);
+      await run('mount', ['-o', 'remount,ro', dir]);
+      const page = Buffer.alloc(ps, 9);
+      // A page whose prefix directory does not exist yet: the recursive mkdir says ENOENT on a
+      // read-only disk, and the store finds the real cause (EROFS). The tier is then set aside,
+      // so the second put does not touch the disk.
+      await store.put('new', 0, page);
+      await store.put('new', 1, page);
+      assert.equal(failures.length, 1, 'one failure: the tier was set aside after it');
+      assert.ok(
+        failures.every(
+          ([tier, reason, error]) => tier === 'disk0' && reason === 'read_only' && /EROFS/.test(error),
+        ),
+        JSON.stringify(failures),
+      );
+      assert.ok((await store.get('new', 0))?.equals(page), 'cached in memory');
+      assert.ok((await store.get('new', 1))?.equals(page), 'cached in memory');
+      assert.equal(store.stats().tiers[1]!.pages, 1, 'only the page written before is on the disk');
+      // The page written before is still read from the read-only disk, checks and all.
+      assert.equal(await store.verify('old', 0), 'ok');
+      // Writable again: after the set-aside period, pages go to the disk again.
+      await run('mount', ['-o', 'remount,rw', dir]);
+      let i = 2;
+      await waitFor(
+        async () => {
+          await store.put('new', i++, page);
+          return store.stats().tiers[1]!.pages > 1;
+        },
+        { what: 'the tier to take pages again' },
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
