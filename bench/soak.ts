@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
 import { signer } from '../test/gateway/sign.js';
-import { startLocal, tempDir, waitFor } from '../test/helpers/local-process.js';
+import { metric, startLocal, tempDir, waitFor } from '../test/helpers/local-process.js';
 import { presign } from './http-tools.js';
 import { printTable, type Row, row } from './report.js';
 import { runWrk } from './speed.js';
@@ -99,13 +99,35 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
     await writeFile(scriptFile, SOAK_SCRIPT);
     const pid = strata.child.pid!;
     const baseFds = await openFds(pid);
-    const perMinute: { rps: number; p99Ms: number; rss: number; errors: number; dropped: number }[] = [];
+    const perMinute: {
+      rps: number;
+      p99Ms: number;
+      rss: number;
+      errors: number;
+      dropped: number;
+      cache: number;
+      heap: number;
+    }[] = [];
+    /** What the process holds on purpose: the memory tier's pages and V8's live heap. */
+    const held = async () => ({
+      cache: await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'memory' }),
+      heap: await metric(strata.registry, 'nodejs_heap_size_used_bytes'),
+    });
     for (let m = 0; m < minutes; m++) {
       const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
       const dropped = r.socketErrors + r.timeouts;
-      perMinute.push({ rps: r.rps, p99Ms: r.p99Ms, rss: await rssBytes(pid), errors: r.errors, dropped });
+      const h = await held();
+      perMinute.push({
+        rps: r.rps,
+        p99Ms: r.p99Ms,
+        rss: await rssBytes(pid),
+        errors: r.errors,
+        dropped,
+        ...h,
+      });
+      const p = perMinute.at(-1)!;
       process.stderr.write(
-        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(perMinute.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB, fds ${await openFds(pid)}\n`,
+        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.
@@ -130,6 +152,13 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
         {
           max: 1.1,
         },
+      ),
+      row(
+        "RSS less the memory tier's pages, last ÷ first minute (what is not the cache filling up)",
+        mib(last.rss - last.cache),
+        mib(first.rss - first.cache),
+        (last.rss - last.cache) / (first.rss - first.cache),
+        { max: 1.1 },
       ),
       row('open fds after the load ÷ before it', String(fdsAfter), String(baseFds), fdsAfter / baseFds, {
         max: 1,
