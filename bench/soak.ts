@@ -107,11 +107,15 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       dropped: number;
       cache: number;
       heap: number;
+      heapTotal: number;
+      external: number;
     }[] = [];
     /** What the process holds on purpose: the memory tier's pages and V8's live heap. */
     const held = async () => ({
       cache: await metric(strata.registry, 'strata_page_store_used_bytes', { tier: 'memory' }),
       heap: await metric(strata.registry, 'nodejs_heap_size_used_bytes'),
+      heapTotal: await metric(strata.registry, 'nodejs_heap_size_total_bytes'),
+      external: await metric(strata.registry, 'nodejs_external_memory_bytes'),
     });
     for (let m = 0; m < minutes; m++) {
       const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
@@ -127,7 +131,7 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       });
       const p = perMinute.at(-1)!;
       process.stderr.write(
-        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
+        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.
