@@ -27,6 +27,13 @@ export function sendStream(stream: Readable, res: ServerResponse): Promise<void>
 }
 
 /**
+ * Bytes a response may have queued before its source waits for 'drain'. pipe() waits as soon as
+ * a write returns false — with 1 MiB pages, after every page — so the socket idled for a round
+ * trip through JavaScript between pages; a few pages queued keep the kernel's buffer full.
+ */
+export const SEND_QUEUE_BYTES = 4 * 1024 * 1024;
+
+/**
  * What pipe() does, plus giving each chunk back (buffer-pool.ts) once the socket has taken it:
  * a write's callback without an error means Node holds no reference to the chunk any more.
  */
@@ -36,7 +43,7 @@ function pumpReleasing(stream: Readable, res: ServerResponse, release: (chunk: B
     const more = res.write(chunk, (err) => {
       if (!err) release(chunk);
     });
-    if (!more) {
+    if (!more && res.writableLength >= SEND_QUEUE_BYTES) {
       stream.pause();
       res.once('drain', resume);
     }
