@@ -34,6 +34,11 @@ import { type TierEntry, TierIndex } from './tier-index.js';
 export interface DiskEntry extends TierEntry {
   /** False while the file is being written: not readable, not evictable. */
   ready: boolean;
+  /**
+   * The page file's ctime when its payload checksum last passed in this process: a later read
+   * of the same, unchanged file checks the header only (readPage says why that is safe).
+   */
+  verifiedCtimeMs?: number | undefined;
 }
 
 export interface ScannedPage {
@@ -108,8 +113,9 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 /** `unseal`: the page was dropped for its sealing (wrong or no key, forged, plain on an encrypted tier). */
+/** `ctimeMs`: the file's ctime as the checked read saw it (a read through the I/O thread). */
 export type ReadResult =
-  | { ok: true; data: Buffer }
+  | { ok: true; data: Buffer; ctimeMs?: number }
   | { ok: false; missing: boolean; reason: string; unseal?: UnsealFailure | 'no_key' };
 
 export class DiskTier {
@@ -273,25 +279,46 @@ export class DiskTier {
    * The page's payload, checked. `bytes`: its payload length as indexed — then the file is read
    * and its checksums computed on the I/O thread (one message for every page asked for in a
    * turn); a file of another size is read the old way, whose checks say what is wrong with it.
+   *
+   * `verifiedCtimeMs`: the payload passed its checksum in this process when the file had this
+   * ctime. If the file's ctime is still that, only the header is checked: page files are never
+   * written in place (a new page is a new file, a replaced one is renamed over), and any write
+   * to the file — a torn rewrite, another process, a test flipping a byte — changes its ctime, so
+   * the payload is checked again. What this does not catch is the media changing the bytes under
+   * an unchanged inode while this process runs; that is caught at the next start (every entry
+   * starts unverified) or by `load --verify`, which always checks (verify()).
    */
-  async readPage(fileId: string, index: number, bytes?: number, into?: Buffer): Promise<ReadResult> {
+  async readPage(
+    fileId: string,
+    index: number,
+    bytes?: number,
+    into?: Buffer,
+    verifiedCtimeMs?: number,
+  ): Promise<ReadResult> {
     const path = this.pagePath(fileId, index);
     let file: Buffer;
     let crcs: PageFileCrcs | undefined;
+    let ctimeMs: number | undefined;
     try {
       const length = bytes === undefined ? undefined : this.fileOverhead + bytes;
+      const [body, header] = length === undefined ? [] : pageFileCrcRanges(length);
       const checked =
         length === undefined || length > MAX_IO_THREAD_PAGE_BYTES
           ? undefined
           : await ioThread.readChecked(
               path,
               length,
-              pageFileCrcRanges(length),
+              verifiedCtimeMs === undefined ? [body!, header!] : [header!],
               this.sealer === undefined ? into : undefined, // a sealed page is opened into a new buffer anyway
+              verifiedCtimeMs === undefined ? undefined : { ctimeMs: verifiedCtimeMs, ranges: [body!] },
             );
       if (checked !== undefined) {
         file = checked.data;
-        crcs = { body: checked.crcs[0]!, header: checked.crcs[1]! };
+        ctimeMs = checked.ctimeMs;
+        crcs =
+          verifiedCtimeMs === undefined
+            ? { body: checked.crcs[0]!, header: checked.crcs[1]! }
+            : { body: checked.crcs[1] ?? 'trusted', header: checked.crcs[0]! };
       } else file = await readFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
@@ -302,7 +329,10 @@ export class DiskTier {
     if (typeof parts === 'string') return { ok: false, missing: false, reason: parts };
     const sealed = isSealedHeader(parts.header);
     if (!this.sealer) {
-      if (!sealed) return { ok: true, data: parts.body };
+      if (!sealed)
+        return ctimeMs === undefined
+          ? { ok: true, data: parts.body }
+          : { ok: true, data: parts.body, ctimeMs };
       return { ok: false, missing: false, reason: 'sealed page, no disk encryption key', unseal: 'no_key' };
     }
     if (!sealed)
@@ -310,7 +340,7 @@ export class DiskTier {
     const opened = this.sealer.open(fileId, index, file.subarray(0, PAGE_HEADER_BYTES), parts.body);
     if (typeof opened === 'string')
       return { ok: false, missing: false, reason: `sealed page did not open: ${opened}`, unseal: opened };
-    return { ok: true, data: opened };
+    return ctimeMs === undefined ? { ok: true, data: opened } : { ok: true, data: opened, ctimeMs };
   }
 
   async unlinkPage(fileId: string, index: number): Promise<void> {

@@ -82,9 +82,12 @@ export function pageFileCrcRanges(fileLength: number): CrcRange[] {
   ];
 }
 
-/** CRC-32s of a page file computed elsewhere (the I/O thread), as pageFileCrcRanges lists them. */
+/**
+ * CRC-32s of a page file computed elsewhere (the I/O thread), as pageFileCrcRanges lists them;
+ * `body: 'trusted'`: the payload was verified before and is not checked again.
+ */
 export interface PageFileCrcs {
-  readonly body: number;
+  readonly body: number | 'trusted';
   readonly header: number;
 }
 
@@ -137,7 +140,8 @@ export function splitPageFile(
     return `length ${file.length - PAGE_HEADER_BYTES} where the header says ${bodyLength}`;
   }
   const body = file.subarray(PAGE_HEADER_BYTES);
-  if ((crcs?.body ?? pageChecksum(body)) !== header.checksum) return 'payload checksum mismatch';
+  if (crcs?.body !== 'trusted' && (crcs?.body ?? pageChecksum(body)) !== header.checksum)
+    return 'payload checksum mismatch';
   return { header, body };
 }
 

@@ -498,9 +498,16 @@ export class TieredPageStore implements PageStore {
     let unseal: string | undefined;
     try {
       // A promoted page stays in memory: it must not live in a buffer its caller will reuse.
-      const result = await disk.readPage(entry.fileId, entry.index, entry.bytes, promote ? undefined : into);
+      const result = await disk.readPage(
+        entry.fileId,
+        entry.index,
+        entry.bytes,
+        promote ? undefined : into,
+        entry.verifiedCtimeMs,
+      );
       if (!result.ok) unseal = result.unseal;
       if (result.ok && result.data.length === entry.bytes) {
+        entry.verifiedCtimeMs = result.ctimeMs;
         // Promote only if the page is still indexed (not evicted or deleted while we read).
         if (promote && this.memory && disk.index.get(key) === entry && !this.memory.index.has(key)) {
           this.putMemory(key, entry.fileId, entry.index, result.data);

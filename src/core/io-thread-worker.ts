@@ -57,9 +57,13 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
       got += n;
     }
     if (got < op.length) return { result: { fallback: true } }; // shorter than expected: changed
-    const crcs = op.crc32?.map((r) => crc32(buf.subarray(r.from, r.to)) >>> 0);
-    if (ab === undefined) return { result: crcs === undefined ? { into: true } : { into: true, crcs } };
-    return { result: crcs === undefined ? { data: ab } : { data: ab, crcs }, transfer: ab };
+    const ranges = [...(op.crc32 ?? [])];
+    if (op.crc32Unless !== undefined && op.crc32Unless.ctimeMs !== st.ctimeMs)
+      ranges.push(...op.crc32Unless.ranges);
+    const crcs = ranges.map((r) => crc32(buf.subarray(r.from, r.to)) >>> 0);
+    const checked = { crcs, ctimeMs: st.ctimeMs };
+    if (ab === undefined) return { result: { into: true, ...checked } };
+    return { result: { data: ab, ...checked }, transfer: ab };
   } finally {
     closeSync(fd);
   }

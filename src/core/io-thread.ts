@@ -47,6 +47,8 @@ export interface ReadOp {
   readonly exact?: boolean;
   /** CRC-32s of these ranges of the bytes read, answered as `crcs`. */
   readonly crc32?: readonly CrcRange[];
+  /** More ranges, computed (after `crc32`'s) only when the file's ctime is not `ctimeMs`. */
+  readonly crc32Unless?: { readonly ctimeMs: number; readonly ranges: readonly CrcRange[] };
   /** Read into this memory (at least `length` bytes) instead of a new buffer; answered as `into: true`. */
   readonly into?: { readonly buffer: SharedArrayBuffer; readonly offset: number };
 }
@@ -93,6 +95,8 @@ export type IoResult =
       readonly data?: ArrayBuffer;
       readonly stat?: ThreadStat;
       readonly crcs?: readonly number[];
+      /** The file's ctime (st_ctime in ms) when it was read: changes with every write to it. */
+      readonly ctimeMs?: number;
       readonly into?: true;
       readonly fallback?: true;
       readonly error?: undefined;
@@ -114,8 +118,10 @@ export interface IoReply {
 /** What a read answers: the bytes, or undefined when the caller must take its slow path. */
 export type ThreadRead = Buffer | undefined;
 
-/** A checked read: the bytes and the CRC-32s asked for, or undefined (size differs, not a file). */
-export type ThreadCheckedRead = { readonly data: Buffer; readonly crcs: readonly number[] } | undefined;
+/** A checked read: the bytes, the CRC-32s asked for and the file's ctime; undefined: size differs, not a file. */
+export type ThreadCheckedRead =
+  | { readonly data: Buffer; readonly crcs: readonly number[]; readonly ctimeMs: number }
+  | undefined;
 
 interface Pending {
   readonly op: IoOp;
@@ -161,18 +167,29 @@ export class IoThread {
     ranges: readonly CrcRange[],
     /** Read into this (a shareableBuffer of at least `length` bytes): the answer is a view of it. */
     into?: Buffer,
+    /** Ranges checksummed too unless the file's ctime is still this one (answered after `ranges`'). */
+    unless?: { readonly ctimeMs: number; readonly ranges: readonly CrcRange[] },
   ): Promise<ThreadCheckedRead> {
     checkSize(length, MAX_IO_THREAD_PAGE_BYTES);
     const target =
       into !== undefined && into.buffer instanceof SharedArrayBuffer && into.length >= length
         ? { buffer: into.buffer, offset: into.byteOffset }
         : undefined;
-    const op: ReadOp = { kind: 'read', path, offset: 0, length, exact: true, crc32: ranges };
+    const op: ReadOp = {
+      kind: 'read',
+      path,
+      offset: 0,
+      length,
+      exact: true,
+      crc32: ranges,
+      ...(unless === undefined ? {} : { crc32Unless: unless }),
+    };
     const r = await this.submit(target === undefined ? op : { ...op, into: target });
     if (r.error) throw errnoError(r.error, path);
-    if (r.into === true) return { data: into!.subarray(0, length), crcs: r.crcs ?? [] };
+    const ctimeMs = r.ctimeMs ?? Number.NaN;
+    if (r.into === true) return { data: into!.subarray(0, length), crcs: r.crcs ?? [], ctimeMs };
     if (r.data === undefined) return undefined;
-    return { data: Buffer.from(r.data), crcs: r.crcs ?? [] };
+    return { data: Buffer.from(r.data), crcs: r.crcs ?? [], ctimeMs };
   }
 
   /** stat(2) of `path`, following symlinks; throws the errno as fs/promises would. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   mkdir,
   mkdtemp,
@@ -632,4 +633,33 @@ describe('a disk tier turned read-only (a tmpfs remounted ro)', () => {
       await store.close();
     }
   });
+});
+
+test('a disk page verified once is read with its header checked only, until its file changes: then its payload is checked again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-verified-'));
+  const store = new TieredPageStore({
+    pageSize: 64 * 1024,
+    tiers: [{ name: 'disk0', kind: 'disk', capacityBytes: 16 * 1024 * 1024, dir }],
+    eviction: 'LRU',
+  });
+  await store.open();
+  try {
+    const page = randomBytes(64 * 1024);
+    await store.put('verified0', 0, page);
+    assert.deepEqual(await store.get('verified0', 0), page, 'first read: the payload is checked');
+    assert.deepEqual(await store.get('verified0', 0), page, 'second read: trusted, same bytes');
+    // Flip a payload byte in place: the file's ctime changes, so the payload is checked again.
+    const file = join(dir, 've', 'verified0.0.page');
+    const fh = await open(file, 'r+');
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, 1000);
+    b[0] = b[0]! ^ 0xff;
+    await fh.write(b, 0, 1, 1000);
+    await fh.close();
+    assert.equal(await store.get('verified0', 0), undefined, 'the changed page is not served');
+    assert.equal(store.stats().corruptPages, 1);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
