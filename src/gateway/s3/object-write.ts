@@ -1,5 +1,5 @@
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
-import type { FileInfo } from '../../client/types.js';
+import type { FileInfo, ReadOptions, WriteOptions } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import { objectAclFromRequest } from './acl.js';
@@ -119,9 +119,10 @@ export async function writeChecked(
   path: string,
   body: { source: Readable; failure: () => unknown },
   size?: number,
+  options: Pick<WriteOptions, 'writeType' | 'encryption'> = {},
 ): Promise<FileInfo> {
   try {
-    return await ctx.fs.write(path, body.source, size === undefined ? {} : { size });
+    return await ctx.fs.write(path, body.source, size === undefined ? options : { ...options, size });
   } catch (err) {
     const cause = body.failure() ?? (body.source.errored as unknown);
     if (cause instanceof S3Error) throw cause;
@@ -141,18 +142,19 @@ export async function copyChecked(
   from: string,
   dest: string,
   o: { offset?: number; length: number; maxBytes?: number; alg?: ChecksumAlgorithm | undefined },
+  io: { read?: Pick<ReadOptions, 'readType'>; write?: Pick<WriteOptions, 'writeType' | 'encryption'> } = {},
 ): Promise<{ info: FileInfo; checked: CheckedBody }> {
   const checked = new CheckedBody({
     maxBytes: o.maxBytes ?? Number.MAX_SAFE_INTEGER,
     length: o.length,
     ...(o.alg ? { checksum: { alg: o.alg } } : {}),
   });
-  const stream = await ctx.fs.read(from, { offset: o.offset ?? 0, length: o.length });
+  const stream = await ctx.fs.read(from, { offset: o.offset ?? 0, length: o.length, ...io.read });
   let failed: unknown;
   pipelineCb(stream, checked, (err) => {
     if (err) failed = err;
   });
-  const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, o.length);
+  const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, o.length, io.write);
   return { info, checked };
 }
 

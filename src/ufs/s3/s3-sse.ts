@@ -1,4 +1,5 @@
 import type { HeadObjectCommandOutput, ServerSideEncryption } from '@aws-sdk/client-s3';
+import { StrataError } from '../../core/errors.js';
 import type { StoreEncryption } from '../under-store.js';
 
 /**
@@ -39,4 +40,17 @@ export function sseOfHead(
       ...(head.BucketKeyEnabled ? { bucketKeyEnabled: true } : {}),
     };
   return undefined;
+}
+
+/**
+ * A store that answers an encrypted write 501 NotImplemented (Swift's s3api, many S3 look-alikes)
+ * does not encrypt: UNSUPPORTED (not retryable), never a plaintext write in its place.
+ */
+export function sseRefusal(err: StrataError, enc: StoreEncryption | undefined): StrataError {
+  if (enc === undefined || err.details.s3Code !== 'NotImplemented') return err;
+  return new StrataError(
+    'UNSUPPORTED',
+    `${err.message}: the store does not do server-side encryption (${enc.mode})`,
+    { cause: err, details: err.details },
+  );
 }

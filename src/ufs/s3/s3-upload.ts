@@ -11,7 +11,7 @@ import {
 import { StrataError, toStrataError } from '../../core/errors.js';
 import type { StoreEncryption } from '../under-store.js';
 import { translateS3Error } from './s3-errors.js';
-import { sseRequestFields } from './s3-sse.js';
+import { sseRefusal, sseRequestFields } from './s3-sse.js';
 
 /**
  * Streams a Readable into one S3 object with bounded memory. Up to one part is buffered: if the
@@ -180,6 +180,6 @@ export async function uploadStream(target: UploadTarget, source: Readable): Prom
         .catch(() => undefined);
     }
     if (!source.destroyed) source.destroy();
-    throw translateS3Error(err, what, signal);
+    throw sseRefusal(translateS3Error(err, what, signal), target.encryption);
   }
 }
