@@ -327,6 +327,24 @@ describe('SSE passed on to an s3:// store (a second Strata as the origin S3 stor
     assert.deepEqual(await filesContaining(originStore, keyBytes), []);
   });
 
+  test('a key below an encrypted key ("a" and "a/b" side by side in the store): both keep their sidecars, nothing is cached', async () => {
+    const { body, marker } = markedBody('DISPLACED', 20_000);
+    const f = join(work, 'disp.bin');
+    await writeFile(f, body);
+    await viaFront(['s3', 'cp', f, 's3://lake/disp', '--sse', 'AES256']);
+    await viaFront(['s3', 'cp', f, 's3://lake/disp/child', '--sse', 'AES256']);
+    for (const key of ['disp', 'disp/child']) {
+      const h = await head(viaFront, key);
+      assert.equal(h.ServerSideEncryption, 'AES256', key);
+      assert.equal(h.ContentLength, body.length, key);
+      const back = join(work, 'disp.back');
+      await viaFront(['s3', 'cp', `s3://lake/${key}`, back]);
+      assert.ok((await readFile(back)).equals(body), key);
+    }
+    assert.deepEqual(await filesContaining(originStore, marker), [], 'both are ciphertext at the origin');
+    assert.deepEqual(await filesContaining(frontData, marker), []);
+  });
+
   test('ufs contract: an encrypted write to the s3 connector over the origin is done and reads back', async () => {
     const store = await createUnderStore('s3://lake/contract', {
       endpoint: origin.ready.addresses.s3!,

@@ -24,6 +24,7 @@ import {
 } from './meta.js';
 import { statObject } from './object-state.js';
 import { deleteOverflow, findOverflow, overflowPath, saveOverflowMeta } from './overflow.js';
+import { storeReadOptions, storeWriteOptions } from './sse-store.js';
 
 /**
  * The write path every object write shares (PutObject, CopyObject, UploadPart(Copy),
@@ -203,9 +204,15 @@ async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
     }
     if (st.type === 'directory') continue;
     const state = await statObject(ctx, k);
-    const { info } = await copyChecked(ctx, state.path, overflowPath(ctx.bucket, k), {
-      length: state.info.size,
-    });
+    // An object the store encrypts stays so in its new place (and is not cached on the way).
+    const sse = state.meta?.sse;
+    const { info } = await copyChecked(
+      ctx,
+      state.path,
+      overflowPath(ctx.bucket, k),
+      { length: state.info.size },
+      { read: storeReadOptions(sse), write: storeWriteOptions(sse) },
+    );
     await saveOverflowMeta(ctx, k, {
       headers: {},
       meta: {},
