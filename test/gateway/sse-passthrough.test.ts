@@ -332,11 +332,12 @@ describe('SSE passed on to an s3:// store (a second Strata as the origin S3 stor
     const f = join(work, 'disp.bin');
     await writeFile(f, body);
     await viaFront(['s3', 'cp', f, 's3://lake/disp', '--sse', 'AES256']);
-    await viaFront(['s3', 'cp', f, 's3://lake/disp/child', '--sse', 'AES256']);
+    await viaFront(['s3', 'cp', f, 's3://lake/disp/child', '--sse', 'AES256', '--metadata', 'k=v']);
     for (const key of ['disp', 'disp/child']) {
       const h = await head(viaFront, key);
       assert.equal(h.ServerSideEncryption, 'AES256', key);
       assert.equal(h.ContentLength, body.length, key);
+      if (key === 'disp/child') assert.deepEqual(h.Metadata, { k: 'v' }, 'the sidecar below a file is found');
       const back = join(work, 'disp.back');
       await viaFront(['s3', 'cp', `s3://lake/${key}`, back]);
       assert.ok((await readFile(back)).equals(body), key);
