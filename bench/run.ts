@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
- * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * s3, fuse, eviction, disk-encryption, s3-sse, s3-sse-passthrough, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
 import { printTable, type Row, saveResults } from './report.js';
@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   eviction: async () => (await import('./eviction.js')).runEvictionBench([]),
   'disk-encryption': async () => (await import('./disk-encryption.js')).runDiskEncryptionBench([]),
   's3-sse': async () => (await import('./s3-sse.js')).runS3SseBench([]),
+  's3-sse-passthrough': async () => (await import('./s3-sse-passthrough.js')).runS3SsePassthroughBench([]),
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
   listing: async () => (await import('./listing.js')).runListingBench([]),
