@@ -346,6 +346,39 @@ describe('SSE passed on to an s3:// store (a second Strata as the origin S3 stor
     assert.deepEqual(await filesContaining(frontData, marker), []);
   });
 
+  test('a MUST_CACHE s3:// mount (nothing reaches the store): the front seals SSE-S3 itself', async () => {
+    const mount = await runCli(
+      [
+        ...['fs', 'mount', '--write-type', 'MUST_CACHE', '/cached', 's3://lake/cached'],
+        ...['--option', `endpoint=${origin.ready.addresses.s3}`],
+        ...['--option', `accessKeyId=${ACCESS}`, '--option', `secretAccessKey=${SECRET}`],
+      ],
+      { registry: front.registry },
+    );
+    assert.equal(mount.code, 0, mount.stderr);
+    const { body, marker } = markedBody('MUST-CACHE', 30_000);
+    const f = join(work, 'mc.bin');
+    await writeFile(f, body);
+    await viaFront(['s3', 'cp', f, 's3://cached/obj.bin', '--sse', 'AES256']);
+    const h = JSON.parse(
+      (await viaFront(['s3api', 'head-object', '--bucket', 'cached', '--key', 'obj.bin'])).stdout,
+    ) as Record<string, unknown>;
+    assert.equal(h.ServerSideEncryption, 'AES256');
+    const back = join(work, 'mc.back');
+    await viaFront(['s3', 'cp', 's3://cached/obj.bin', back]);
+    assert.ok((await readFile(back)).equals(body));
+    const atOrigin = await viaOrigin([
+      's3api',
+      'head-object',
+      '--bucket',
+      'lake',
+      '--key',
+      'cached/obj.bin',
+    ]).catch((err: unknown) => err);
+    assert.ok(atOrigin instanceof Error && /\(404\)/.test(atOrigin.message), 'nothing at the origin');
+    assert.deepEqual(await filesContaining(frontData, marker), [], 'sealed in the front cache and staging');
+  });
+
   test('ufs contract: an encrypted write to the s3 connector over the origin is done and reads back', async () => {
     const store = await createUnderStore('s3://lake/contract', {
       endpoint: origin.ready.addresses.s3!,

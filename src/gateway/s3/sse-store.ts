@@ -28,12 +28,15 @@ function covers(mount: string, path: string): boolean {
   return mount === '/' || path === mount || path.startsWith(`${mount}/`);
 }
 
-/** Whether the store behind `path` encrypts on request (an `s3://` mount). */
+/**
+ * Whether the store behind `path` encrypts on request: an `s3://` mount, unless its writes stay
+ * in the cache (MUST_CACHE: nothing reaches the store, so the gateway seals as on any store).
+ */
 export async function storeEncrypts(fs: StrataFileSystem, path: string): Promise<boolean> {
   let best: MountInfo | undefined;
   for (const m of await mountsOf(fs))
     if (covers(m.path, path) && (best === undefined || m.path.length > best.path.length)) best = m;
-  return best?.uri.startsWith('s3://') === true;
+  return best?.uri.startsWith('s3://') === true && best.writeType !== 'MUST_CACHE';
 }
 
 /** Whether the object's bytes are sealed by the gateway (else plain, or encrypted by the store). */
