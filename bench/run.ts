@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
- * s3, fuse, eviction, disk-encryption, s3-sse, s3-sse-passthrough, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
+ * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
 import { printTable, type Row, saveResults } from './report.js';
