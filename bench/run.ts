@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   eviction: async () => (await import('./eviction.js')).runEvictionBench([]),
   'disk-encryption': async () => (await import('./disk-encryption.js')).runDiskEncryptionBench([]),
   's3-sse': async () => (await import('./s3-sse.js')).runS3SseBench([]),
+  's3-sse-passthrough': async () => (await import('./s3-sse-passthrough.js')).runS3SsePassthroughBench([]),
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
   listing: async () => (await import('./listing.js')).runListingBench([]),

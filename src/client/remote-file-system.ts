@@ -4,6 +4,7 @@ import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
 import { checkListPage } from '../core/list-pages.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
+import { encryptionQuery } from '../core/store-encryption.js';
 import { clientConnectOptions, tlsFailureHint } from '../core/tls-options.js';
 import { discoverTokenFile, readTokenFile } from './discovery.js';
 import { StatusBatcher, type StatusBatchResult } from './status-batcher.js';
@@ -322,7 +323,12 @@ export class RemoteFileSystem implements StrataFileSystem {
     return this.#json({
       method: 'PUT',
       route: 'write',
-      query: { path, writeType: options.writeType, size: options.size },
+      query: {
+        path,
+        writeType: options.writeType,
+        size: options.size,
+        ...encryptionQuery(options.encryption),
+      },
       body: source,
       headers,
       signal: options.signal,

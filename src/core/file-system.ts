@@ -108,9 +108,32 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Server-side encryption a write asks the under-store to apply (S3's SSE-S3 / SSE-KMS, passed on
+ * as the store's own request headers). No key material: the store holds and applies the keys.
+ */
+export type StoreEncryption =
+  | { readonly mode: 'AES256' }
+  | {
+      readonly mode: 'aws:kms' | 'aws:kms:dsse';
+      /** The store's KMS key id or ARN; absent: the store's default key. */
+      readonly kmsKeyId?: string;
+      /** x-amz-server-side-encryption-context as the client sent it (base64 JSON). */
+      readonly context?: string;
+      readonly bucketKeyEnabled?: boolean;
+    };
+
+export const STORE_ENCRYPTION_MODES = ['AES256', 'aws:kms', 'aws:kms:dsse'] as const;
+
 export interface WriteOptions {
   readonly writeType?: WriteType;
   readonly size?: number;
+  /**
+   * Encrypt in the store (THROUGH and CACHE_THROUGH writes only: a staged write would keep the
+   * plaintext on the worker's disk until it is persisted). A store that cannot encrypt refuses it
+   * (UNSUPPORTED) and nothing is written.
+   */
+  readonly encryption?: StoreEncryption;
   readonly signal?: AbortSignal;
 }
 

@@ -7,6 +7,7 @@ import {
   READ_TYPES,
   type ReadOptions,
   type ReadType,
+  type StoreEncryption,
   type StrataFileSystem,
   type SyncOption,
   WRITE_TYPES,
@@ -20,6 +21,7 @@ import { normalizePath } from '../core/paths.js';
 import { acceptRequestId, newRequestId, REQUEST_ID_HEADER, withRequestId } from '../core/request-context.js';
 import { RequestHistogram } from '../core/request-metrics.js';
 import { sendStream } from '../core/send-stream.js';
+import { encryptionFromQuery } from '../core/store-encryption.js';
 import { checkBearer, tokenDigest } from './auth.js';
 
 /**
@@ -30,7 +32,8 @@ import { checkBearer, tokenDigest } from './auth.js';
  *   GET  /rpc/v1/status?path=P[&syncIntervalMs=N]              → FileInfo
  *   GET  /rpc/v1/list?path=P[&syncIntervalMs=N]                → FileInfo[]
  *   GET  /rpc/v1/read?path=P[&offset=N][&length=N][&readType=T] → bytes (application/octet-stream)
- *   PUT  /rpc/v1/write?path=P[&writeType=T][&size=N]  body=bytes → FileInfo
+ *   PUT  /rpc/v1/write?path=P[&writeType=T][&size=N][&sse=M[&sseKmsKeyId=K][&sseContext=C][&sseBucketKey=true]]
+ *        body=bytes → FileInfo (sse*: encryption by the store, core/store-encryption.ts)
  *   POST /rpc/v1/delete   {"path","recursive"?}                → 204
  *   POST /rpc/v1/mkdir    {"path"}                             → 204
  *   POST /rpc/v1/rename   {"from","to"}                        → 204
@@ -375,11 +378,20 @@ const ROUTES = new Map<string, Route>([
     'PUT write',
     async ({ fs, req, res, query, signal }) => {
       const path = pathParam(query.get('path'), 'path');
-      const opts: { writeType?: WriteType; size?: number; signal: AbortSignal } = { signal };
+      const opts: {
+        writeType?: WriteType;
+        size?: number;
+        encryption?: StoreEncryption;
+        signal: AbortSignal;
+      } = {
+        signal,
+      };
       const writeType = oneOf(query.get('writeType'), WRITE_TYPES, 'writeType');
       const size = optionalInt(query.get('size'), 'size', 0);
+      const encryption = encryptionFromQuery((name) => query.get(name));
       if (writeType !== undefined) opts.writeType = writeType;
       if (size !== undefined) opts.size = size;
+      if (encryption !== undefined) opts.encryption = encryption;
       sendJson(res, await fs.write(path, req, opts satisfies WriteOptions));
     },
   ],

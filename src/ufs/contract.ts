@@ -299,6 +299,32 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
     },
   },
   {
+    name: 'write with server-side encryption: done by a store that can, refused (UNSUPPORTED, nothing written) by one that cannot',
+    writes: true,
+    async run({ store, dir }) {
+      const path = `${dir}/encrypted.bin`;
+      const body = patternBytes(64 * 1024 + 3);
+      const write = () =>
+        store.write(path, Readable.from([body]), { size: body.length, encryption: { mode: 'AES256' } });
+      const refused = async (what: string) => {
+        await expectCode('NOT_FOUND', `status after ${what}`, () => store.status(path));
+      };
+      if (store.capabilities.encryption !== true) {
+        await expectCode('UNSUPPORTED', 'write(encryption) on a store that cannot encrypt', write);
+        return refused('a refused encrypted write');
+      }
+      // A connector that can ask may meet a server that does not encrypt: it must say so.
+      const st = await write().catch((err: unknown) => {
+        if (isStrataError(err, 'UNSUPPORTED')) return undefined;
+        throw err;
+      });
+      if (st === undefined) return refused('an encrypted write the server refused');
+      check(st.size === body.length, `encrypted write: size ${st.size}, expected ${body.length}`);
+      check((await readAll(store, path)).equals(body), 'an encrypted write reads back as its plaintext');
+      await store.delete(path);
+    },
+  },
+  {
     name: 'rename moves a file and a directory',
     writes: true,
     needs: 'rename',

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StrataError } from '../core/errors.js';
-import type { EntryType } from '../core/file-system.js';
+import type { EntryType, StoreEncryption } from '../core/file-system.js';
 import { normalizePath } from '../core/paths.js';
 
 /**
@@ -13,7 +13,7 @@ import { normalizePath } from '../core/paths.js';
  * where the store allows it, and must translate vendor errors into StrataError (keeping `cause`).
  */
 
-export type { EntryType };
+export type { EntryType, StoreEncryption };
 
 export interface UfsStatus {
   /** Path relative to the store root, normalised ("/a/b"). */
@@ -53,6 +53,11 @@ export interface ReadOptions {
 export interface WriteOptions {
   /** Size in bytes when known in advance (lets S3 use a single PUT). */
   readonly size?: number;
+  /**
+   * Server-side encryption by the store itself (capabilities.encryption). A connector that
+   * cannot encrypt never receives it: write() refuses it with UNSUPPORTED before any byte moves.
+   */
+  readonly encryption?: StoreEncryption;
   readonly signal?: AbortSignal;
 }
 
@@ -71,6 +76,8 @@ export interface UfsCapabilities {
   readonly list: boolean;
   /** Whether read() honours offset/length without reading from 0. */
   readonly rangeRead: boolean;
+  /** Whether write() takes `encryption` (the store encrypts at rest: S3 SSE). Absent: false. */
+  readonly encryption?: boolean;
 }
 
 export abstract class UnderStore {
@@ -143,6 +150,12 @@ export abstract class UnderStore {
     this.require('writable', 'write');
     const p = normalizePath(path);
     if (p === '/') throw new StrataError('IS_A_DIRECTORY', 'cannot write to the store root');
+    if (options.encryption !== undefined && this.capabilities.encryption !== true)
+      // Refused, not ignored: a caller asking for encryption at rest must not get plaintext.
+      throw new StrataError(
+        'UNSUPPORTED',
+        `${this.uri} cannot encrypt what it stores (server-side encryption ${options.encryption.mode})`,
+      );
     return this._write(p, source, options);
   }
 

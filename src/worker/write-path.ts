@@ -44,6 +44,13 @@ export class WritePath {
     const writeType: WriteType = options.writeType ?? r.mount.record.writeType;
     if (!WRITE_TYPES.includes(writeType))
       throw new StrataError('INVALID_ARGUMENT', `write type must be one of ${WRITE_TYPES.join(', ')}`);
+    if (options.encryption !== undefined && writeType !== 'THROUGH' && writeType !== 'CACHE_THROUGH')
+      // A staged write keeps the plaintext on this worker's disk until (or instead of) reaching
+      // the store, which is not what "encrypted by the store" promises.
+      throw new StrataError(
+        'INVALID_ARGUMENT',
+        `encryption by the store needs a THROUGH or CACHE_THROUGH write, not ${writeType}`,
+      );
     const existing = await this.o.sync.tryLocate(p, -1, options.signal);
     if (existing?.record.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     let record: FileRecord;
@@ -76,6 +83,7 @@ export class WritePath {
   ): Promise<FileRecord> {
     const st = await r.mount.store.write(r.ufsPath, source, {
       ...(options.size === undefined ? {} : { size: options.size }),
+      ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);
@@ -93,6 +101,7 @@ export class WritePath {
     try {
       const st = await r.mount.store.write(r.ufsPath, staging.read(staged.file, 0, staged.size), {
         size: staged.size,
+        ...(options.encryption ? { encryption: options.encryption } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);

@@ -31,6 +31,7 @@ import {
   sseHeaders,
 } from './sse.js';
 import { copyPlain, objectSize, singleSegmentRecord } from './sse-io.js';
+import { isSealed, storeReadOptions, storeWriteOptions } from './sse-store.js';
 import { parseTagHeader } from './tagging.js';
 import { toXml } from './xml.js';
 
@@ -105,9 +106,11 @@ export async function copyObject(ctx: Ctx): Promise<void> {
   const place: Place = destPlace ?? (source.overflow ? 'overflow' : 'tree');
   copySourceConditions(ctx, source);
   const sourceKey = copySourceKey(ctx, source, src);
-  const destSse = await sseForWrite(ctx);
+  const destSse = await sseForWrite(ctx, true, placePath(ctx, ctx.key, place));
+  // A source the store encrypts reads as plaintext; its copy is encrypted only if asked (as S3).
+  const sourceByStore = source.meta?.sse?.byStore === true;
   // Bytes to rewrite: another object, or this one changing its encryption (S3 allows that).
-  const rewrite = !same || sourceKey !== undefined || destSse !== undefined;
+  const rewrite = !same || sourceKey !== undefined || destSse !== undefined || sourceByStore;
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   const tagDirective = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
   if (!['COPY', 'REPLACE'].includes(directive) || !['COPY', 'REPLACE'].includes(tagDirective)) {
@@ -151,7 +154,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
   let info = source.info;
   let etag = source.etag;
   let sse: SseWrite['record'] | undefined = source.meta?.sse;
-  if (sourceKey !== undefined || destSse !== undefined) {
+  if (sourceKey !== undefined || destSse !== undefined || sourceByStore) {
     const copied = await copyEncrypted(
       ctx,
       source,
@@ -164,7 +167,11 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     info = copied.info;
     etag = destSse ? sseEtag(destSse, copied.checked.md5Hex) : copied.checked.md5Hex;
     if (recompute) checksum = { alg, value: copied.checked.checksum!, type: 'FULL_OBJECT' };
-    sse = destSse && copied.nonce ? singleSegmentRecord(destSse, copied.nonce, size) : undefined;
+    sse = destSse?.record.byStore
+      ? { ...destSse.record, size }
+      : destSse && copied.nonce
+        ? singleSegmentRecord(destSse, copied.nonce, size)
+        : undefined;
   } else if (same && recompute) {
     const checked = new CheckedBody({
       maxBytes: Number.MAX_SAFE_INTEGER,
@@ -174,7 +181,7 @@ export async function copyObject(ctx: Ctx): Promise<void> {
     await pipeline(await ctx.fs.read(source.path), checked, new Writable({ write: (_c, _e, cb) => cb() }));
     checksum = { alg, value: checked.checksum!, type: 'FULL_OBJECT' };
   }
-  if (!same && sourceKey === undefined && destSse === undefined) {
+  if (!same && sourceKey === undefined && destSse === undefined && !sourceByStore) {
     const copied = await copyChecked(ctx, source.path, placePath(ctx, ctx.key, place), {
       length: source.info.size,
       alg: recompute ? alg : undefined,
@@ -222,7 +229,7 @@ export function copySourceKey(
   src: { bucket: string; key: string },
 ): Buffer | undefined {
   const rec = source.meta?.sse;
-  if (rec === undefined) {
+  if (!isSealed(rec)) {
     if (header(ctx, `${COPY_SOURCE_CUSTOMER}-algorithm`) !== undefined)
       throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
     return undefined;
@@ -248,7 +255,13 @@ async function copyEncrypted(
   const temp = `/${ctx.bucket}/${S3_RESERVED_DIR}/tmp/${randomBytes(16).toString('hex')}`;
   try {
     const copied = await copyPlain(ctx, source, sourceKey, temp, { length: size, alg }, destSse);
-    const { info } = await copyChecked(ctx, temp, dest, { length: copied.info.size });
+    const { info } = await copyChecked(
+      ctx,
+      temp,
+      dest,
+      { length: copied.info.size },
+      { read: storeReadOptions(destSse?.record), write: storeWriteOptions(destSse?.record) },
+    );
     return { ...copied, info };
   } finally {
     await ctx.fs.delete(temp).catch(() => undefined);

@@ -40,7 +40,14 @@ export class ListingCache {
 
   private readonly entries = new Map<
     string,
-    { at: number; list: DirEntry[] | undefined; infos?: readonly FileInfo[]; names?: Set<string> }
+    {
+      at: number;
+      list: DirEntry[] | undefined;
+      infos?: readonly FileInfo[];
+      names?: Set<string>;
+      /** A file stands at the path: on an object store, keys below it may exist all the same. */
+      fileAt?: boolean;
+    }
   >();
   private readonly ttlMs: number;
   private readonly maxDirs: number;
@@ -124,7 +131,8 @@ export class ListingCache {
       infos = page.entries;
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
-        if (epoch === this.epoch) this.remember(dir, undefined);
+        if (epoch === this.epoch)
+          this.remember(dir, undefined, undefined, undefined, isStrataError(err, 'NOT_A_DIRECTORY'));
         return undefined;
       }
       throw err;
@@ -144,9 +152,16 @@ export class ListingCache {
     list: DirEntry[] | undefined,
     infos?: readonly FileInfo[],
     names?: Set<string>,
+    fileAt = false,
   ): void {
     this.entries.delete(dir);
-    this.entries.set(dir, { at: this.now(), list, ...(infos ? { infos } : {}), ...(names ? { names } : {}) });
+    this.entries.set(dir, {
+      at: this.now(),
+      list,
+      ...(infos ? { infos } : {}),
+      ...(names ? { names } : {}),
+      ...(fileAt ? { fileAt } : {}),
+    });
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
   }
 
@@ -159,7 +174,8 @@ export class ListingCache {
     if (!e) return undefined;
     if (this.now() - e.at >= this.ttlMs && !this.inflight.has(dir)) this.fetch(dir).catch(() => undefined);
     deps?.set(dir, e.list);
-    if (!e.list) return false;
+    // A file at the path ("a" beside "a/b" on an s3:// store): its children need a lookup each.
+    if (!e.list) return e.fileAt ? undefined : false;
     if (e.list === LARGE) return undefined;
     e.names ??= new Set(e.list.map((x) => x.name));
     return e.names.has(name);
@@ -168,7 +184,7 @@ export class ListingCache {
   /** Whether `dir` (cached listing) has a child `name`; false when `dir` is missing. */
   async has(dir: string, name: string): Promise<boolean> {
     const list = await this.load(dir);
-    if (list === LARGE)
+    if (list === LARGE || (list === undefined && this.entries.get(dir)?.fileAt))
       return (await childStatus(this.fs, `${dir === '/' ? '' : dir}/${name}`)) !== undefined;
     // From the entry's name set; a listing not kept (invalidated meanwhile) is searched directly.
     return this.peekHas(dir, name) ?? list?.some((x) => x.name === name) ?? false;

@@ -19,7 +19,7 @@ import { type Ctx, header, requireBucket } from './context.js';
 import { copySourceConditions, copySourceKey, parseCopySource } from './copy.js';
 import { S3Error, toS3Error } from './errors.js';
 import { isoDate, readBody, sendEmpty, sendXml } from './http.js';
-import { validateKey } from './keys.js';
+import { treePath, validateKey } from './keys.js';
 import { contentIdentity, type StoredChecksum } from './meta.js';
 import { statObject } from './object-state.js';
 import {
@@ -36,6 +36,7 @@ import {
 import { dataKeyForRead, type SseWrite, sseEtag, sseForWrite, sseHeaders } from './sse.js';
 import { storedSegmentSize } from './sse-format.js';
 import { copyPlain, objectSize, sealSegment } from './sse-io.js';
+import { isSealed, storeReadOptions, storeWriteOptions } from './sse-store.js';
 import { parseTagHeader } from './tagging.js';
 import {
   COMPLETED,
@@ -59,7 +60,7 @@ export async function createUpload(ctx: Ctx): Promise<void> {
   checkUnsupportedWriteHeaders(ctx);
   const checksum = uploadChecksum(ctx);
   await requireBucket(ctx);
-  const sse = await sseForWrite(ctx);
+  const sse = await sseForWrite(ctx, true, treePath(ctx.bucket, ctx.key) ?? `/${ctx.bucket}`);
   const id = randomBytes(16).toString('hex');
   const rec: UploadRecord = {
     key: ctx.key,
@@ -135,9 +136,16 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
   const copySource = header(ctx, 'x-amz-copy-source');
   const uploadAlg = upload.checksum?.alg;
   // An encrypted upload: its data key (SSE-C: every part brings the upload's key).
-  const opened = upload.sse ? dataKeyForRead(ctx, upload.sse, ctx.bucket, upload.key) : undefined;
+  const opened = isSealed(upload.sse) ? dataKeyForRead(ctx, upload.sse, ctx.bucket, upload.key) : undefined;
+  // Sealed here (with the upload's data key), or passed on to the store (its parts as well).
   const sse: SseWrite | undefined =
-    upload.sse && opened ? { record: upload.sse, dataKey: opened.dataKey } : undefined;
+    upload.sse && opened
+      ? { record: upload.sse, dataKey: opened.dataKey }
+      : upload.sse?.byStore
+        ? { record: upload.sse, dataKey: Buffer.alloc(0) }
+        : undefined;
+  if (upload.sse?.byStore && header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
+    throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
   let etag: string;
   let info: FileInfo;
   let checksum: PartRecord['checksum'];
@@ -168,7 +176,7 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
     const copied =
       sourceKey !== undefined || sse !== undefined
         ? await copyPlain(ctx, state, sourceKey, part, o, sse)
-        : await copyChecked(ctx, state.path, part, o);
+        : await copyChecked(ctx, state.path, part, o, { read: storeReadOptions(state.meta?.sse) });
     const checked = copied.checked;
     info = copied.info;
     nonce = (copied as { nonce?: Buffer }).nonce;
@@ -184,9 +192,12 @@ export async function uploadPart(ctx: Ctx): Promise<void> {
       );
     }
     const body = bodyStream(ctx, ctx.limits.maxObjectBytes, uploadAlg);
-    const sealed = sse ? sealSegment(body.source, sse.dataKey) : undefined;
+    const sealed = sse && isSealed(sse.record) ? sealSegment(body.source, sse.dataKey) : undefined;
     info = await ctx.fs
-      .write(`${dir}/${partName(n)}`, sealed?.stream ?? body.source, { writeType: 'THROUGH' })
+      .write(`${dir}/${partName(n)}`, sealed?.stream ?? body.source, {
+        writeType: 'THROUGH',
+        ...storeWriteOptions(upload.sse),
+      })
       .catch((err) => {
         const cause = body.failure() ?? sealed?.failure() ?? body.source.errored;
         throw cause instanceof S3Error ? cause : toS3Error(err);
@@ -296,10 +307,10 @@ export async function completeUpload(ctx: Ctx): Promise<void> {
   validatePartList(list);
   await writePreconditions(ctx);
   const chosen = checkParts(ctx, list.parts, await listParts(ctx, id), upload.checksum);
-  if (upload.sse) completedSse(upload, chosen); // every part sealed, checked before any is read
+  if (isSealed(upload.sse)) completedSse(upload, chosen); // every part sealed, checked before any is read
   // Where the object goes, before any part is read (this can answer NoSuchBucket).
   const place = await placeWrite(ctx, ctx.key);
-  const { info, fullChecksum } = await streamPartsIntoObject(ctx, dir, chosen, place, upload.checksum);
+  const { info, fullChecksum } = await streamPartsIntoObject(ctx, dir, chosen, place, upload);
   const checksum = objectChecksum(upload.checksum, chosen, fullChecksum);
   const etag = multipartEtag(chosen);
   await commitObject(ctx, place, upload, chosen, info, etag, checksum);
@@ -408,8 +419,9 @@ async function streamPartsIntoObject(
   dir: string,
   parts: readonly ChosenPart[],
   place: Place,
-  mode: UploadRecord['checksum'],
+  upload: UploadRecord,
 ): Promise<{ info: FileInfo; fullChecksum: string | undefined }> {
+  const mode = upload.checksum;
   const full = mode?.type === 'FULL_OBJECT' ? mode.alg : undefined;
   const stated = full ? header(ctx, `x-amz-checksum-${full}`) : undefined;
   if (full && stated !== undefined && !validChecksumValue(full, stated))
@@ -441,7 +453,7 @@ async function streamPartsIntoObject(
     });
   let info: FileInfo;
   try {
-    info = await ctx.fs.write(path, checked ?? joined, { size: total });
+    info = await ctx.fs.write(path, checked ?? joined, { size: total, ...storeWriteOptions(upload.sse) });
   } catch (err) {
     joined.destroy();
     const cause = failed ?? checked?.errored;
@@ -496,7 +508,8 @@ async function commitObject(
     partSizes: parts.map((p) => p.size),
     ...(checksum ? { checksum } : {}),
     ...(checksum?.type === 'COMPOSITE' ? { partChecksums: parts.map((p) => p.checksum!.value) } : {}),
-    ...(upload.sse ? { sse: completedSse(upload, parts) } : {}),
+    ...(isSealed(upload.sse) ? { sse: completedSse(upload, parts) } : {}),
+    ...(upload.sse?.byStore ? { sse: { ...upload.sse, size: parts.reduce((s, p) => s + p.size, 0) } } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 import { pipeline as pipelineCb, type Readable } from 'node:stream';
-import type { FileInfo } from '../../client/types.js';
+import type { FileInfo, ReadOptions, WriteOptions } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
 import { objectAclFromRequest } from './acl.js';
@@ -24,6 +24,7 @@ import {
 } from './meta.js';
 import { statObject } from './object-state.js';
 import { deleteOverflow, findOverflow, overflowPath, saveOverflowMeta } from './overflow.js';
+import { storeReadOptions, storeWriteOptions } from './sse-store.js';
 
 /**
  * The write path every object write shares (PutObject, CopyObject, UploadPart(Copy),
@@ -119,9 +120,10 @@ export async function writeChecked(
   path: string,
   body: { source: Readable; failure: () => unknown },
   size?: number,
+  options: Pick<WriteOptions, 'writeType' | 'encryption'> = {},
 ): Promise<FileInfo> {
   try {
-    return await ctx.fs.write(path, body.source, size === undefined ? {} : { size });
+    return await ctx.fs.write(path, body.source, size === undefined ? options : { ...options, size });
   } catch (err) {
     const cause = body.failure() ?? (body.source.errored as unknown);
     if (cause instanceof S3Error) throw cause;
@@ -141,18 +143,19 @@ export async function copyChecked(
   from: string,
   dest: string,
   o: { offset?: number; length: number; maxBytes?: number; alg?: ChecksumAlgorithm | undefined },
+  io: { read?: Pick<ReadOptions, 'readType'>; write?: Pick<WriteOptions, 'writeType' | 'encryption'> } = {},
 ): Promise<{ info: FileInfo; checked: CheckedBody }> {
   const checked = new CheckedBody({
     maxBytes: o.maxBytes ?? Number.MAX_SAFE_INTEGER,
     length: o.length,
     ...(o.alg ? { checksum: { alg: o.alg } } : {}),
   });
-  const stream = await ctx.fs.read(from, { offset: o.offset ?? 0, length: o.length });
+  const stream = await ctx.fs.read(from, { offset: o.offset ?? 0, length: o.length, ...io.read });
   let failed: unknown;
   pipelineCb(stream, checked, (err) => {
     if (err) failed = err;
   });
-  const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, o.length);
+  const info = await writeChecked(ctx, dest, { source: checked, failure: () => failed }, o.length, io.write);
   return { info, checked };
 }
 
@@ -201,9 +204,15 @@ async function displaceAncestor(ctx: Ctx, key: string): Promise<void> {
     }
     if (st.type === 'directory') continue;
     const state = await statObject(ctx, k);
-    const { info } = await copyChecked(ctx, state.path, overflowPath(ctx.bucket, k), {
-      length: state.info.size,
-    });
+    // An object the store encrypts stays so in its new place (and is not cached on the way).
+    const sse = state.meta?.sse;
+    const { info } = await copyChecked(
+      ctx,
+      state.path,
+      overflowPath(ctx.bucket, k),
+      { length: state.info.size },
+      { read: storeReadOptions(sse), write: storeWriteOptions(sse) },
+    );
     await saveOverflowMeta(ctx, k, {
       headers: {},
       meta: {},

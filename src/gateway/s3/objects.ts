@@ -32,6 +32,7 @@ import {
   sealSegment,
   singleSegmentRecord,
 } from './sse-io.js';
+import { isSealed, storeReadOptions, storeWriteOptions } from './sse-store.js';
 import { parseTagHeader } from './tagging.js';
 
 /** GetObject, HeadObject and PutObject. */
@@ -139,9 +140,10 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
   if (header(ctx, 'x-amz-server-side-encryption') !== undefined)
     throw new S3Error('InvalidArgument', 'x-amz-server-side-encryption is not valid on a read');
   const enc = state.meta?.sse;
-  // An encrypted object needs its data key (SSE-C: the request's key); a plain one refuses SSE-C headers.
-  const opened = enc === undefined ? undefined : dataKeyForRead(ctx, enc, ctx.bucket, ctx.key);
-  if (enc === undefined && header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
+  // A sealed object needs its data key (SSE-C: the request's key); a plain one (or one the store
+  // encrypts) refuses SSE-C headers.
+  const opened = isSealed(enc) ? dataKeyForRead(ctx, enc, ctx.bucket, ctx.key) : undefined;
+  if (!isSealed(enc) && header(ctx, 'x-amz-server-side-encryption-customer-algorithm') !== undefined)
     throw new S3Error('InvalidRequest', 'The encryption parameters are not applicable to this object.');
   const headers = { ...objectHeaders(state), ...sseHeaders(enc, opened?.customerMd5) };
   const verdict = preconditions(
@@ -201,14 +203,15 @@ export async function getObject(ctx: Ctx, head: boolean): Promise<void> {
     return;
   }
   const small = ctx.fs.readBuffer;
+  const readType = storeReadOptions(enc);
   if (small && length <= SMALL_GET_BYTES) {
     // One buffer, one write: no stream machinery for the many-small-objects case.
-    const body = await small.call(ctx.fs, state.path, { offset, length });
+    const body = await small.call(ctx.fs, state.path, { offset, length, ...readType });
     ctx.res.writeHead(status, headers);
     ctx.res.end(body);
     return;
   }
-  const stream = await ctx.fs.read(state.path, { offset, length });
+  const stream = await ctx.fs.read(state.path, { offset, length, ...readType });
   ctx.res.writeHead(status, headers);
   await sendStream(stream, ctx.res);
 }
@@ -252,7 +255,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
   const md = metadataFromRequest(ctx);
   checkAclHeaders(ctx);
   checkUnsupportedWriteHeaders(ctx);
-  const sse = await sseForWrite(ctx);
+  const sse = await sseForWrite(ctx, true, path ?? `/${ctx.bucket}`);
   // A folder key with an empty body (a chunked one of unknown length is an object).
   const emptyBody = (declaredLength(ctx) ?? (isChunkedTransfer(ctx) ? -1 : 0)) === 0;
   if (sse === undefined && path !== undefined && isDirKey(ctx.key) && emptyBody) {
@@ -270,8 +273,9 @@ export async function putObject(ctx: Ctx): Promise<void> {
   await writePreconditions(ctx);
   const body = bodyStream(ctx, ctx.limits.maxObjectBytes);
   const dest = placePath(ctx, ctx.key, place);
-  // Encrypted: the plaintext is sealed on its way to the file system (sse-format.ts).
-  const sealed = sse === undefined ? undefined : sealSegment(body.source, sse.dataKey);
+  // Encrypted: the plaintext is sealed on its way to the file system (sse-format.ts), unless
+  // the store encrypts it (sse-store.ts).
+  const sealed = !isSealed(sse?.record) ? undefined : sealSegment(body.source, sse.dataKey);
   const info = sealed
     ? await writeChecked(
         ctx,
@@ -279,7 +283,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
         { source: sealed.stream, failure: () => body.failure() ?? sealed.failure() },
         sealedLength(declaredLength(ctx)),
       )
-    : await writeChecked(ctx, dest, body);
+    : await writeChecked(ctx, dest, body, undefined, storeWriteOptions(sse?.record));
   const etag = sse ? sseEtag(sse, body.source.md5Hex) : body.source.md5Hex;
   const checksum = storedChecksum(body);
   await commitMeta(ctx, ctx.key, place, {
@@ -288,6 +292,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
     tags,
     ...(checksum ? { checksum } : {}),
     ...(sse && sealed ? { sse: singleSegmentRecord(sse, sealed.nonce, body.source.bytes) } : {}),
+    ...(sse?.record.byStore ? { sse: sse.record } : {}),
   });
   // A folder key kept in the overflow folder: its empty directory must not list it a second time.
   if (path !== undefined && isDirKey(ctx.key)) await removeIfEmptyDir(ctx, path);

@@ -17,6 +17,7 @@ import {
   type SseSegment,
   storedSegmentSize,
 } from './sse-format.js';
+import { isSealed, storeReadOptions, storeWriteOptions } from './sse-store.js';
 
 /**
  * Object bytes through the encryption format (sse-format.ts): reading a plaintext range of an
@@ -117,7 +118,7 @@ export async function copyPlain(
   const plain =
     sourceKey !== undefined
       ? await readPlain(ctx, source, sourceKey, offset, o.length)
-      : await ctx.fs.read(source.path, { offset, length: o.length });
+      : await ctx.fs.read(source.path, { offset, length: o.length, ...storeReadOptions(source.meta?.sse) });
   const checked = new CheckedBody({
     maxBytes: o.maxBytes ?? Number.MAX_SAFE_INTEGER,
     length: o.length,
@@ -127,11 +128,16 @@ export async function copyPlain(
   pipelineCb(plain, checked, (err) => {
     if (err) failed = err;
   });
-  const sealed = destSse === undefined ? undefined : sealSegment(checked, destSse.dataKey);
+  // Sealed here, or (a store that encrypts, sse-store.ts) written plain with the store's request.
+  const sealed = isSealed(destSse?.record) ? sealSegment(checked, destSse.dataKey) : undefined;
   const out: Readable = sealed?.stream ?? checked;
   const size = sealed ? storedSegmentSize(o.length) : o.length;
   try {
-    const info = await ctx.fs.write(dest, out, { size, ...writeOptions });
+    const info = await ctx.fs.write(dest, out, {
+      size,
+      ...writeOptions,
+      ...storeWriteOptions(destSse?.record),
+    });
     return { info, checked, ...(sealed ? { nonce: sealed.nonce } : {}) };
   } catch (err) {
     const cause = failed ?? sealed?.failure() ?? checked.errored;

@@ -16,6 +16,7 @@ import {
   unwrapKey,
   wrapKey,
 } from './sse-keys.js';
+import { storeEncrypts } from './sse-store.js';
 
 /**
  * Server-side encryption of objects: what a request asks for (headers, or the bucket's default
@@ -48,6 +49,11 @@ export interface SseRecord {
   readonly segmentSizes?: readonly number[];
   /** Objects made by CompleteMultipartUpload: the segments are the parts (meta partSizes). */
   readonly segmentsAreParts?: boolean;
+  /**
+   * Encrypted by the store (an `s3://` mount, sse-store.ts), not sealed here: the stored bytes
+   * are the plaintext as Strata sees them, `wrapped` is empty, no nonces. SSE-S3/KMS only.
+   */
+  readonly byStore?: boolean;
 }
 
 /** A write's encryption, resolved: the record to keep and the data key to seal with. */
@@ -123,8 +129,10 @@ function kmsNotFound(id: string): S3Error {
 /**
  * The encryption a write asks for: its SSE headers, else the bucket's default encryption (with
  * `useDefault`), else none. Malformed or contradictory headers are 400 as S3 answers them.
+ * `dest`: the file-system path written; when its store encrypts on request (sse-store.ts),
+ * SSE-S3/KMS are passed on to it (a `byStore` record: no local key is needed or used).
  */
-export async function sseForWrite(ctx: Ctx, useDefault = true): Promise<SseWrite | undefined> {
+export async function sseForWrite(ctx: Ctx, useDefault = true, dest?: string): Promise<SseWrite | undefined> {
   const sse = header(ctx, SSE);
   const kmsKey = header(ctx, KMS_KEY);
   const customer = customerKeyFromHeaders(ctx);
@@ -167,6 +175,21 @@ export async function sseForWrite(ctx: Ctx, useDefault = true): Promise<SseWrite
     bucketKey = d.bucketKeyEnabled === true;
   }
   if (mode === undefined) return undefined;
+  if (dest !== undefined && (await storeEncrypts(ctx.fs, dest))) {
+    const context = mode === 'AES256' ? undefined : header(ctx, CONTEXT);
+    return {
+      record: {
+        mode,
+        wrapped: '',
+        byStore: true,
+        // The id names a key of the store's KMS, not of this gateway's key file.
+        ...(mode !== 'AES256' && keyId !== undefined ? { kmsKeyId: keyId } : {}),
+        ...(mode !== 'AES256' && bucketKey ? { bucketKeyEnabled: true } : {}),
+        ...(context !== undefined ? { context } : {}),
+      },
+      dataKey: Buffer.alloc(0),
+    };
+  }
   const ring = keyringOf(ctx);
   if (mode === 'AES256') {
     if (ring.s3Key === undefined)
@@ -264,7 +287,8 @@ export function sseHeaders(rec: SseRecord | undefined, customerMd5?: string): Re
  * not an MD5 of the data (here an HMAC-MD5 of it under the data key: stable, reveals nothing).
  */
 export function sseEtag(write: Pick<SseWrite, 'record' | 'dataKey'>, plainMd5Hex: string): string {
-  if (write.record.mode === 'AES256') return plainMd5Hex;
+  // Encrypted by the store: the gateway has no data key, and an MD5 is what clients check best.
+  if (write.record.mode === 'AES256' || write.record.byStore) return plainMd5Hex;
   return createHmac('md5', write.dataKey).update(plainMd5Hex).digest('hex');
 }
 

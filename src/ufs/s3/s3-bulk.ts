@@ -14,7 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
 import { StrataError } from '../../core/errors.js';
+import type { StoreEncryption } from '../under-store.js';
 import { translateS3Error } from './s3-errors.js';
+import { sseRequestFields } from './s3-sse.js';
 
 /** Server-side copies and batched deletes: the building blocks of rename and recursive delete. */
 
@@ -62,14 +64,17 @@ export async function copyObject(
   to: string,
   size: number,
   singleMax = COPY_SINGLE_MAX,
+  encryption?: StoreEncryption,
 ): Promise<void> {
   const { client, bucket, signal } = t;
+  // A copy is encrypted only if asked (S3 does not carry the source's encryption over).
+  const sse = sseRequestFields(encryption);
   const source = copySource(bucket, from);
   const opts = sendOptions(signal);
   const what = `copy ${bucket}/${from}`;
   if (size <= singleMax) {
     try {
-      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: source }), opts);
+      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: source, ...sse }), opts);
     } catch (err) {
       throw translateS3Error(err, `CopyObject ${bucket}/${from}`, signal);
     }
@@ -77,8 +82,9 @@ export async function copyObject(
   }
   let uploadId: string | undefined;
   try {
-    uploadId = (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to }), opts))
-      .UploadId;
+    uploadId = (
+      await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to, ...sse }), opts)
+    ).UploadId;
     if (!uploadId) throw new StrataError('UFS_UNAVAILABLE', `${what}: the store returned no upload id`);
     const id = uploadId;
     // Parts must be at least 5 MiB; the lower bound only matters for small test thresholds.

@@ -31,6 +31,7 @@ import {
   forEachLimited,
 } from './s3-bulk.js';
 import { isS3NotFound, translateS3Error } from './s3-errors.js';
+import { sseOfHead } from './s3-sse.js';
 import { uploadStream } from './s3-upload.js';
 
 /**
@@ -76,6 +77,7 @@ export class S3UnderStore extends UnderStore {
     directories: false,
     list: true,
     rangeRead: true,
+    encryption: true,
   };
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -363,6 +365,7 @@ export class S3UnderStore extends UnderStore {
         signal: options.signal,
         expectedSize: options.size,
         partSize: this.partSize,
+        encryption: options.encryption,
       },
       source,
     );
@@ -427,7 +430,15 @@ export class S3UnderStore extends UnderStore {
     const src = this.key(from);
     const head = await this.head(src, signal);
     if (head) {
-      await copyObject(this.bulk(signal), src, this.key(to), head.ContentLength ?? 0, this.copySingleMax);
+      // The renamed object stays encrypted as it was (a plain CopyObject would not keep it).
+      await copyObject(
+        this.bulk(signal),
+        src,
+        this.key(to),
+        head.ContentLength ?? 0,
+        this.copySingleMax,
+        sseOfHead(head),
+      );
       await deleteKeys(this.bulk(signal), [src]);
       return;
     }

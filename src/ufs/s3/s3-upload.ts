@@ -9,7 +9,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { StrataError, toStrataError } from '../../core/errors.js';
+import type { StoreEncryption } from '../under-store.js';
 import { translateS3Error } from './s3-errors.js';
+import { sseRefusal, sseRequestFields } from './s3-sse.js';
 
 /**
  * Streams a Readable into one S3 object with bounded memory. Up to one part is buffered: if the
@@ -30,6 +32,8 @@ export interface UploadTarget {
   /** Bytes the caller announced; checked against what the stream delivered. */
   readonly expectedSize?: number | undefined;
   readonly partSize?: number | undefined;
+  /** Server-side encryption the store applies (on PutObject, or once on CreateMultipartUpload). */
+  readonly encryption?: StoreEncryption | undefined;
 }
 
 /** Part size that keeps a known-size object within S3's 10,000-part limit. */
@@ -50,6 +54,7 @@ export async function uploadStream(target: UploadTarget, source: Readable): Prom
   const partSize = partSizeFor(target.expectedSize, target.partSize);
   const what = `upload ${bucket}/${key}`;
   const send: { abortSignal?: AbortSignal } = signal === undefined ? {} : { abortSignal: signal };
+  const sse = sseRequestFields(target.encryption);
 
   let chunks: Buffer[] = [];
   let buffered = 0;
@@ -62,7 +67,7 @@ export async function uploadStream(target: UploadTarget, source: Readable): Prom
     if (uploadId === undefined) {
       try {
         const created = await client.send(
-          new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+          new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...sse }),
           send,
         );
         uploadId = created.UploadId;
@@ -143,7 +148,7 @@ export async function uploadStream(target: UploadTarget, source: Readable): Prom
     if (uploadId === undefined) {
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentLength: last.length }),
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentLength: last.length, ...sse }),
           send,
         );
       } catch (err) {
@@ -175,6 +180,6 @@ export async function uploadStream(target: UploadTarget, source: Readable): Prom
         .catch(() => undefined);
     }
     if (!source.destroyed) source.destroy();
-    throw translateS3Error(err, what, signal);
+    throw sseRefusal(translateS3Error(err, what, signal), target.encryption);
   }
 }
