@@ -25,15 +25,18 @@ import type {
 } from '../core/file-system.js';
 import { checkListPage } from '../core/list-pages.js';
 import type { MountRecord } from '../core/mounts.js';
+import type { PageLocation } from '../core/page-location.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { CacheOps } from './cache-ops.js';
+import { ChangeFeed, observedMetaStore } from './change-feed.js';
 import { FileInfoBuilder } from './file-info.js';
 import { JobBatchRunner } from './job-batch.js';
 import { MetadataSync } from './metadata-sync.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { MountTable } from './mount-table.js';
 import { NamespaceOps } from './namespace-ops.js';
+import { PageLocator } from './page-locator.js';
 import { PageReader } from './page-reader.js';
 import { Persister } from './persister.js';
 import { ReadPath } from './read-path.js';
@@ -58,6 +61,8 @@ export interface WorkerFileSystemOptions extends WorkerIdentity {
   /** A data miss re-checks the store's fingerprint if the last check is older than this. Default 1 s. */
   readonly missRevalidateMs?: number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Where status changes are reported (clients caching statuses watch it). Default: a new feed. */
+  readonly changes?: ChangeFeed;
 }
 
 /**
@@ -85,13 +90,19 @@ export class WorkerFileSystem implements StrataFileSystem {
   private readonly cache: CacheOps;
   private readonly reporter: WorkerReporter;
   private readonly batches: JobBatchRunner;
+  private readonly locator: PageLocator;
+  /** Every status or attribute change of this worker, numbered (GET /rpc/v1/watch). */
+  readonly changes: ChangeFeed;
   private ttlTimer: NodeJS.Timeout | undefined;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
 
   constructor(private readonly o: WorkerFileSystemOptions) {
     const log = o.log ?? (() => undefined);
     this.log = log;
-    const { mounts, meta, pages, staging, metrics } = o;
+    const { mounts, pages, staging, metrics } = o;
+    this.changes = o.changes ?? new ChangeFeed();
+    // Every part writes metadata through this view, so no change escapes the feed.
+    const meta = observedMetaStore(o.meta, this.changes);
     this.reader = new PageReader(pages, metrics, o.readaheadPages ?? 4, (err) =>
       log('cache_error', { error: String(err) }),
     );
@@ -142,6 +153,7 @@ export class WorkerFileSystem implements StrataFileSystem {
       ...(o.jobBatchConcurrency === undefined ? {} : { concurrency: o.jobBatchConcurrency }),
     });
     this.reporter = new WorkerReporter(o, pages, metrics, persister);
+    this.locator = new PageLocator({ sync, meta, pages, infos, changes: this.changes });
     pages.onEvict = (tier) => metrics.evictions.inc({ tier });
     pages.onCapacityChange = (tier, capacityBytes, quotaBytes) =>
       log('tier_capacity', { tier, capacityBytes, quotaBytes, reason: 'disk space' });
@@ -197,6 +209,11 @@ export class WorkerFileSystem implements StrataFileSystem {
     const entries = records.map((r) => this.infos.info(r, points.has(r.path) ? r.path : mount, undefined));
     const last = entries[entries.length - 1];
     return more && last ? { entries, nextStartAfter: last.name } : { entries };
+  }
+
+  /** A path's status and the disk files of its pages (short-circuit reads; page-locator.ts). */
+  locatePages(path: string, options: CallOptions = {}): Promise<PageLocation> {
+    return this.locator.locate(path, options.signal);
   }
 
   // ---- data ----
