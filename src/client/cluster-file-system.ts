@@ -319,12 +319,15 @@ export class ClusterFileSystem implements StrataFileSystem {
     await Promise.allSettled(targets.map((w) => this.router.client(w).invalidate(p, { tree })));
   }
 
-  mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
-    return this.router.anyWorker((fs) => fs.mount(path, uri, options), options.signal);
+  async mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
+    const info = await this.router.anyWorker((fs) => fs.mount(path, uri, options), options.signal);
+    this.fast.forget(path, true);
+    return info;
   }
 
-  unmount(path: string, options: CallOptions = {}): Promise<void> {
-    return this.router.anyWorker((fs) => fs.unmount(path, options), options.signal);
+  async unmount(path: string, options: CallOptions = {}): Promise<void> {
+    await this.router.anyWorker((fs) => fs.unmount(path, options), options.signal);
+    this.fast.forget(path, true);
   }
 
   mounts(options: CallOptions = {}): Promise<MountInfo[]> {
@@ -363,6 +366,8 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   async load(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    // Cached bytes change: this client's cached statuses of the tree must not hide it.
+    this.fast.forget(path, true);
     let files = 0;
     let bytes = 0;
     await this.eachFile(path, options, async (f) => {
@@ -370,6 +375,7 @@ export class ClusterFileSystem implements StrataFileSystem {
       files += r.files;
       bytes += r.bytes;
     });
+    this.fast.forget(path, true);
     return { files, bytes };
   }
 
@@ -381,6 +387,7 @@ export class ClusterFileSystem implements StrataFileSystem {
       files += r.files;
       bytes += r.bytes;
     });
+    this.fast.forget(path, true);
     return { files, bytes };
   }
 
@@ -388,6 +395,7 @@ export class ClusterFileSystem implements StrataFileSystem {
     await this.eachFile(path, options, (f) =>
       this.router.routed(f.path, (fs) => fs.pin(f.path, pinned, options), options.signal),
     );
+    this.fast.forget(path, true);
   }
 
   async setTtl(
@@ -395,6 +403,19 @@ export class ClusterFileSystem implements StrataFileSystem {
     ttlMs: number | null,
     action: 'free' | 'delete' = 'free',
     options: CallOptions = {},
+  ): Promise<void> {
+    try {
+      await this.setTtlOnOwners(path, ttlMs, action, options);
+    } finally {
+      this.fast.forget(path, true);
+    }
+  }
+
+  private async setTtlOnOwners(
+    path: string,
+    ttlMs: number | null,
+    action: 'free' | 'delete',
+    options: CallOptions,
   ): Promise<void> {
     const root = await this.status(path, options);
     if (root.type === 'file' || action === 'delete' || ttlMs === null) {

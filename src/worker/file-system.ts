@@ -249,11 +249,11 @@ export class WorkerFileSystem implements StrataFileSystem {
   }
 
   mount(path: string, uri: string, options?: MountOptions & CallOptions): Promise<MountInfo> {
-    return this.tree.mount(path, uri, options);
+    return this.mountsChanging(() => this.tree.mount(path, uri, options));
   }
 
   unmount(path: string, options?: CallOptions): Promise<void> {
-    return this.tree.unmount(path, options);
+    return this.mountsChanging(() => this.tree.unmount(path, options));
   }
 
   mounts(options?: CallOptions): Promise<MountInfo[]> {
@@ -266,7 +266,19 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   /** Applies a mount-table snapshot from the registry; frees what removed mounts had cached. */
   applyMounts(records: readonly MountRecord[]): Promise<void> {
-    return this.tree.applyMounts(records);
+    return this.mountsChanging(() => this.tree.applyMounts(records));
+  }
+
+  /** Runs a mount-table change, then reports every mount point added, removed or replaced. */
+  private async mountsChanging<T>(change: () => Promise<T>): Promise<T> {
+    const before = new Map(this.o.mounts.list().map((m) => [m.record.path, m.id]));
+    try {
+      return await change();
+    } finally {
+      const after = new Map(this.o.mounts.list().map((m) => [m.record.path, m.id]));
+      for (const [path, id] of before) if (after.get(path) !== id) this.changes.changed(path, true);
+      for (const [path, id] of after) if (before.get(path) !== id) this.changes.changed(path, true);
+    }
   }
 
   // ---- cache management ----
