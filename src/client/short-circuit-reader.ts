@@ -1,7 +1,7 @@
-import { open } from 'node:fs/promises';
 import { isSealedHeader, PAGE_HEADER_BYTES, splitPageFile } from '../cache/page-file.js';
 import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
 import type { PageLocation } from '../core/page-location.js';
+import { pageReadThread } from './page-read-thread.js';
 
 /**
  * Short-circuit reads: a client on the same host as a file's owner reads the owner's page files
@@ -9,16 +9,19 @@ import type { PageLocation } from '../core/page-location.js';
  * RPC. Each page is checked exactly as the worker checks it — magic, header CRC, page index,
  * length, payload CRC-32 (page-file.ts) — and a page that is missing (evicted, moved to another
  * tier), unreadable (another user's files), sealed or bad makes the whole read undefined: the
- * caller then reads over the RPC. Async I/O only (a small page is one round trip to the I/O
- * thread, src/core/io-thread.ts).
+ * caller then reads over the RPC. No sync I/O on the event loop: a small page is one round trip
+ * to the I/O thread (src/core/io-thread.ts), a large one is read and checked on the page-read
+ * thread (page-read-thread.ts).
  */
 
 /** The payload of page `index` of the located file (a view of what was read), or undefined. */
 export async function readPageFile(file: string, index: number, length: number): Promise<Buffer | undefined> {
   const size = PAGE_HEADER_BYTES + length;
+  // A large page: read and checked on the page-read thread, off the event loop.
+  if (size > MAX_IO_THREAD_BYTES) return pageReadThread.read(file, index, length);
   let buf: Buffer | undefined;
   try {
-    buf = size <= MAX_IO_THREAD_BYTES ? await ioThread.read(file, 0, size) : await readWhole(file, size);
+    buf = await ioThread.read(file, 0, size);
   } catch {
     return undefined; // ENOENT (evicted, replaced), EACCES (not our files): the RPC serves it
   }
@@ -27,22 +30,6 @@ export async function readPageFile(file: string, index: number, length: number):
   if (typeof parts === 'string' || isSealedHeader(parts.header) || parts.body.length !== length)
     return undefined;
   return parts.body;
-}
-
-async function readWhole(file: string, size: number): Promise<Buffer | undefined> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
-      if (bytesRead === 0) return undefined;
-      off += bytesRead;
-    }
-    return buf;
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The pages [first, last] a range covers, when every one of them has a page file; else undefined. */
