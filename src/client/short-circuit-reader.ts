@@ -78,7 +78,7 @@ export async function readRangeLocally(
 }
 
 /** Pages read ahead of a streaming consumer (bounded memory: this many pages). */
-const STREAM_WINDOW = 4;
+const STREAM_WINDOW = 8;
 
 /**
  * The range as a stream of page views read from the page files, `STREAM_WINDOW` pages ahead.
