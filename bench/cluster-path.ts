@@ -280,7 +280,9 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
 /**
  * A short-circuit read against an in-process read of the same warm file, both consumers copying
  * every byte into their own buffer (as a socket or file write would): an in-process `strata
- * local` worker, and a ClusterFileSystem over its RPC on this host reading its page files.
+ * local` worker (the file in its memory tier), and a ClusterFileSystem over its RPC on this host
+ * reading its page files. Info rows: a worker without a memory tier read in process (it reads
+ * and checks the same kind of page files), and the same client read over the RPC.
  */
 async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): Promise<Row[]> {
   const size = sizeMiB * MiB;
@@ -290,6 +292,16 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
     port: 0,
     s3Port: -1,
     memoryCapacity: 2 * size,
+    diskCapacity: 4 * size,
+    mounts: [],
+  });
+  // The same worker without a memory tier: its in-process reads check disk page files too.
+  const diskOnly = await startLocal({
+    ...DEFAULT_CONFIG,
+    dataDir: join(dir, 'inproc-disk'),
+    port: 0,
+    s3Port: -1,
+    memoryCapacity: 0,
     diskCapacity: 4 * size,
     mounts: [],
   });
@@ -328,6 +340,8 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
     const payload = Buffer.alloc(size, 5);
     await worker.fs.write('/bench/sc.bin', Readable.from([payload]), { writeType: 'MUST_CACHE' });
     await waitLocated(sc, '/bench/sc.bin');
+    await diskOnly.node.fs.write('/bench/sc.bin', Readable.from([payload]), { writeType: 'MUST_CACHE' });
+    const inProcDisk: number[] = [];
     const inProc: number[] = [];
     const short: number[] = [];
     const overRpc: number[] = [];
@@ -335,6 +349,7 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
       inProc.push(await mibps(async () => copyOut(await worker.fs.read('/bench/sc.bin'))));
       short.push(await mibps(async () => copyOut(await sc.read('/bench/sc.bin'))));
       overRpc.push(await mibps(async () => copyOut(await rpc.read('/bench/sc.bin'))));
+      inProcDisk.push(await mibps(async () => copyOut(await diskOnly.node.fs.read('/bench/sc.bin'))));
     }
     const stats = sc.fastPathStats();
     if (stats.shortCircuitReads < rounds || stats.shortCircuitFallbacks > 0)
@@ -349,6 +364,12 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
         { min: 0.5 },
       ),
       row(
+        'co-located short-circuit warm read ÷ in-process read of a worker without memory tier (info)',
+        `${best(short).toFixed(0)} MiB/s`,
+        `${best(inProcDisk).toFixed(0)} MiB/s`,
+        best(short) / best(inProcDisk),
+      ),
+      row(
         'co-located short-circuit warm read ÷ the same read over the RPC (info)',
         `${best(short).toFixed(0)} MiB/s`,
         `${best(overRpc).toFixed(0)} MiB/s`,
@@ -359,6 +380,7 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
     await sc.close();
     await rpc.close();
     await local.stop();
+    await diskOnly.stop();
   }
 }
 
