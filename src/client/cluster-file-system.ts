@@ -82,8 +82,14 @@ export class ClusterFileSystem implements StrataFileSystem {
     return fs;
   }
 
+  /** Reports the short-circuit hit bytes not reported yet to their workers (close() does too). */
+  flushShortCircuitHits(): Promise<void> {
+    return this.fast.flushHits();
+  }
+
   async close(): Promise<void> {
     this.unwatch?.();
+    await this.fast.flushHits();
     this.fast.close();
     await this.router.close();
     await this.direct.close();

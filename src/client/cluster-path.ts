@@ -25,6 +25,9 @@ export interface ClusterPathOptions {
 
 export const DEFAULT_METADATA_LEASE_MS = 10_000;
 
+/** How long short-circuit hit bytes are summed before they are reported to their workers. */
+const HIT_REPORT_MS = 100;
+
 /** Locate calls in flight to one worker past which statuses go the batched way, uncached. */
 const MAX_LOCATES_IN_FLIGHT = 16;
 
@@ -68,6 +71,9 @@ export class ClusterPath {
   private readonly maxEntries: number;
   private readonly me = hostIdentity();
   private readonly counts = { shortCircuitReads: 0, shortCircuitBytes: 0, shortCircuitFallbacks: 0 };
+  /** Hit bytes not reported yet, by worker, then mount. */
+  private readonly hits = new Map<string, { worker: WorkerInfo; byMount: Map<string, number> }>();
+  private hitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly router: OwnerRouter,
@@ -104,6 +110,38 @@ export class ClusterPath {
       streamsTo: [...this.caches].filter(([, c]) => c.live).map(([key]) => key.slice(0, key.indexOf('@'))),
       invalidations: sum((c) => c.counters.invalidated),
     };
+  }
+
+  /**
+   * Bytes read from a worker's page files are that worker's cache hits: they are summed and
+   * reported (POST short-circuit-hits) within HIT_REPORT_MS, so the workers' hit ratio
+   * (strata_cache_hit_bytes_total) counts every read the cache served.
+   */
+  private hit(worker: WorkerInfo, mount: string, bytes: number): void {
+    const key = `${worker.id}@${worker.address}`;
+    let w = this.hits.get(key);
+    if (w === undefined) {
+      w = { worker, byMount: new Map() };
+      this.hits.set(key, w);
+    }
+    w.byMount.set(mount, (w.byMount.get(mount) ?? 0) + bytes);
+    if (this.hitTimer === undefined) {
+      this.hitTimer = setTimeout(() => void this.flushHits(), HIT_REPORT_MS);
+      this.hitTimer.unref();
+    }
+  }
+
+  /** Reports the hit bytes summed so far (best effort: a worker that does not answer loses them). */
+  async flushHits(): Promise<void> {
+    if (this.hitTimer) clearTimeout(this.hitTimer);
+    this.hitTimer = undefined;
+    const all = [...this.hits.values()];
+    this.hits.clear();
+    await Promise.allSettled(
+      all.map(({ worker, byMount }) =>
+        this.router.client(worker).shortCircuitHits([...byMount].map(([mount, bytes]) => ({ mount, bytes }))),
+      ),
+    );
   }
 
   close(): void {
@@ -164,6 +202,7 @@ export class ClusterPath {
     } else {
       this.counts.shortCircuitReads++;
       this.counts.shortCircuitBytes += buf.length;
+      this.hit(l.owner, l.loc.info.mount, buf.length);
     }
     throwIfAborted(signal);
     return buf;
@@ -198,12 +237,14 @@ export class ClusterPath {
     }
     const cache = l.cache;
     const counts = this.counts;
+    const hit = (bytes: number) => this.hit(l.owner, loc.info.mount, bytes);
     counts.shortCircuitReads++;
     const end = offset + length;
     async function* bytes(): AsyncGenerator<Buffer> {
       let step = first;
       while (step.done !== true) {
         counts.shortCircuitBytes += step.value.length;
+        hit(step.value.length);
         yield step.value;
         step = await local.next();
       }

@@ -282,6 +282,11 @@ export class RemoteFileSystem implements StrataFileSystem {
     return this.#json({ method: 'GET', route: 'locate', query: { path }, signal: options.signal });
   }
 
+  /** Reports bytes this client read from the worker's page files itself (counted as hits). */
+  async shortCircuitHits(hits: readonly { mount: string; bytes: number }[]): Promise<void> {
+    await this.#json({ method: 'POST', route: 'short-circuit-hits', json: { hits } });
+  }
+
   /**
    * The worker's change stream (GET watch): NDJSON lines (WatchLine) until `signal` aborts or
    * the connection breaks. A worker without the route answers INVALID_ARGUMENT "no RPC …".

@@ -48,6 +48,7 @@ import { checkBearer, tokenDigest } from './auth.js';
  *   POST /rpc/v1/job-batch {"op","paths":[…≤1,024],"options"?} → {"results":JobBatchResult[]} (one per path)
  *   GET  /rpc/v1/locate?path=P                               → PageLocation (rpc-short-circuit.ts)
  *   GET  /rpc/v1/watch                                        → NDJSON stream of changed paths (rpc-short-circuit.ts)
+ *   POST /rpc/v1/short-circuit-hits {"hits":[{mount,bytes}]}  → 204 (rpc-short-circuit.ts)
  *
  * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
  * A read that fails before its first byte is such an error; one that fails later destroys the
@@ -227,7 +228,7 @@ function syncOption(q: Query): SyncOption {
   return n === undefined ? {} : { syncIntervalMs: n };
 }
 
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

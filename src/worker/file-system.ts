@@ -211,6 +211,14 @@ export class WorkerFileSystem implements StrataFileSystem {
     return more && last ? { entries, nextStartAfter: last.name } : { entries };
   }
 
+  /**
+   * Bytes clients on this host read from this worker's page files themselves (short-circuit):
+   * counted as cache hits of the mount, so the hit ratio covers every read of the cache.
+   */
+  countShortCircuitHits(mount: string, bytes: number): void {
+    this.o.metrics.cacheHitBytes.inc({ mount }, bytes);
+  }
+
   /** A path's status and the disk files of its pages (short-circuit reads; page-locator.ts). */
   locatePages(path: string, options: CallOptions = {}): Promise<PageLocation> {
     return this.locator.locate(path, options.signal);

@@ -105,6 +105,9 @@ describe('short-circuit reads and the client metadata cache (etcd + 2 workers)',
     await seed(path, body);
     const before = await readRpcs();
     const stats0 = a.fastPathStats();
+    const ownerAdmin = workers.find((w) => w.ready.id === a.location(path)[0]!.id)!.ready.addresses.admin;
+    const hitBytes = () => metric(ownerAdmin, 'strata_cache_hit_bytes_total', { mount: '/sc' });
+    const hits0 = await hitBytes();
     const whole = await collect(await a.read(path));
     const middle = await collect(await a.read(path, { offset: MiB - 7, length: MiB + 100 }));
     const small = await a.readBuffer(path, { offset: 2 * MiB - 10, length: 4096 });
@@ -112,6 +115,9 @@ describe('short-circuit reads and the client metadata cache (etcd + 2 workers)',
     const stats1 = a.fastPathStats();
     assert.equal(stats1.shortCircuitReads - stats0.shortCircuitReads, 3);
     assert.equal(stats1.shortCircuitFallbacks, stats0.shortCircuitFallbacks);
+    // The bytes A read itself count as the owner's cache hits once reported.
+    await a.flushShortCircuitHits();
+    assert.equal((await hitBytes()) - hits0, body.length + (MiB + 100) + 4096);
     const reference = await collect(await r.read(path));
     assert.ok((await readRpcs()) > before, 'the reference read goes over the RPC');
     assert.equal(sha(whole), sha(body));
