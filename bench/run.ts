@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster,
+ * `npm run bench [-- SUITE...]`: runs the benchmark suites (all by default: core, ring, cluster, cluster-path,
  * s3, fuse, eviction, disk-encryption, s3-sse, jobs, scale, scheduler-failover, speed, soak, tls) and prints one table of ratios. Each ratio compares Strata with a baseline measured
  * in the same run. Results also go to bench/results/*.json.
  */
@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   core: async () => (await import('./core.js')).runCoreBench([]),
   ring: async () => (await import('./ring.js')).runRingBench(['--keys', '1000000']),
   cluster: async () => (await import('./cluster.js')).runClusterBench([]),
+  'cluster-path': async () => (await import('./cluster-path.js')).runClusterPathBench([]),
   s3: async () => (await import('./s3-gateway.js')).runS3GatewayBench([]),
   fuse: async () => (await import('./fuse.js')).runFuseBench([]),
   eviction: async () => (await import('./eviction.js')).runEvictionBench([]),

@@ -91,6 +91,13 @@ export interface PageStore {
    * from every tier so the next read fetches it again (a job's load --verify).
    */
   verify?(fileId: string, index: number): Promise<PageCheck>;
+  /**
+   * Where a page lies on disk as a plain page file (page-file.ts format), for a client on the
+   * same host that reads it itself (short-circuit reads); undefined when it is not on a disk tier
+   * (memory only, being written) or the tier is sealed (the client has no key). Counts as a use
+   * of the page for eviction. Offered by the tiered store.
+   */
+  diskFile?(fileId: string, index: number): string | undefined;
   /** Stores a page (memory tier and the first disk tier). Replaces an existing page. */
   put(fileId: string, index: number, data: Buffer): Promise<void>;
   has(fileId: string, index: number): boolean;

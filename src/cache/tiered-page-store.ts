@@ -91,6 +91,8 @@ export class TieredPageStore implements PageStore {
   openReports: readonly DiskOpenReport[] = [];
   private readonly unsealFailures: Record<string, number> = {};
   private readonly regrowCheckMs: number;
+  /** Disk pages are sealed: no client may read them itself (diskFile). */
+  private readonly sealedDisks: boolean;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(options: TieredPageStoreOptions) {
@@ -136,6 +138,7 @@ export class TieredPageStore implements PageStore {
     this.pinFile = this.disks[0] ? new PinFile(this.disks[0].dir) : undefined;
     this.writeLimiter = new Limiter(options.writeConcurrency ?? 8);
     this.regrowCheckMs = options.regrowCheckMs ?? REGROW_CHECK_MS;
+    this.sealedDisks = options.diskSealer !== undefined;
   }
 
   /**
@@ -267,6 +270,19 @@ export class TieredPageStore implements PageStore {
     }
     const key = pageKey(fileId, index);
     return this.track(this.locks.run(key, () => this.putLocked(key, fileId, index, data, true)));
+  }
+
+  diskFile(fileId: string, index: number): string | undefined {
+    if (this.state !== 'open' || this.sealedDisks) return undefined;
+    const key = pageKey(fileId, index);
+    for (const disk of this.disks) {
+      const entry = disk.index.get(key);
+      if (entry === undefined || !entry.ready) continue;
+      disk.index.touch(key);
+      this.memory?.index.touch(key);
+      return disk.pagePath(fileId, index);
+    }
+    return undefined;
   }
 
   has(fileId: string, index: number): boolean {

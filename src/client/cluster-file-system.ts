@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
 import { StrataError } from '../core/errors.js';
+import { MAX_READ_BUFFER } from '../core/file-system.js';
 import { parseJobBatchRequest } from '../core/job-batch.js';
 import type { MountRecord } from '../core/mounts.js';
 import { normalizePath, parentOf } from '../core/paths.js';
 import type { Unwatch, WorkerInfo } from '../registry/registry.js';
+import { ClusterPath, type ClusterPathOptions, type ClusterPathStats } from './cluster-path.js';
 import { OwnerRouter, type RoutingOptions, workerFailed } from './owner-router.js';
 import { DirectStoreReader, resumableRead } from './resumable-read.js';
 import type {
@@ -39,7 +41,7 @@ export interface WorkerDirectory {
   close?(): Promise<void>;
 }
 
-export interface ClusterOptions extends RoutingOptions {}
+export interface ClusterOptions extends RoutingOptions, ClusterPathOptions {}
 
 /** Listings larger than this keep the directory owner's cached figures (one probe per owner). */
 const MAX_PROBED_ENTRIES = 10_000;
@@ -55,6 +57,8 @@ const MAX_PROBED_ENTRIES = 10_000;
 export class ClusterFileSystem implements StrataFileSystem {
   private readonly router: OwnerRouter;
   private readonly direct: DirectStoreReader;
+  /** Client metadata cache and short-circuit reads (cluster-path.ts). */
+  private readonly fast: ClusterPath;
   private unwatch: Unwatch | undefined;
 
   private constructor(
@@ -63,20 +67,38 @@ export class ClusterFileSystem implements StrataFileSystem {
   ) {
     this.router = new OwnerRouter(options);
     this.direct = new DirectStoreReader(directory.loadMounts?.bind(directory));
+    this.fast = new ClusterPath(this.router, options);
+  }
+
+  private setWorkers(workers: WorkerInfo[]): void {
+    this.router.setWorkers(workers);
+    this.fast.setWorkers(this.router.liveWorkers());
   }
 
   static async open(directory: WorkerDirectory, options: ClusterOptions = {}): Promise<ClusterFileSystem> {
     const fs = new ClusterFileSystem(directory, options);
-    fs.router.setWorkers(await directory.listWorkers());
-    if (directory.watchWorkers) fs.unwatch = await directory.watchWorkers((w) => fs.router.setWorkers(w));
+    fs.setWorkers(await directory.listWorkers());
+    if (directory.watchWorkers) fs.unwatch = await directory.watchWorkers((w) => fs.setWorkers(w));
     return fs;
+  }
+
+  /** Reports the short-circuit hit bytes not reported yet to their workers (close() does too). */
+  flushShortCircuitHits(): Promise<void> {
+    return this.fast.flushHits();
   }
 
   async close(): Promise<void> {
     this.unwatch?.();
+    await this.fast.flushHits();
+    this.fast.close();
     await this.router.close();
     await this.direct.close();
     await this.directory.close?.();
+  }
+
+  /** What the client metadata cache and short-circuit reads did so far (cluster-path.ts). */
+  fastPathStats(): ClusterPathStats {
+    return this.fast.stats();
   }
 
   /** The workers that own a path, primary first (what `strata fs location` prints). */
@@ -88,7 +110,12 @@ export class ClusterFileSystem implements StrataFileSystem {
     return this.router.liveWorkers();
   }
 
-  status(path: string, options: SyncOption = {}): Promise<FileInfo> {
+  /** Without a sync interval of its own, from the client metadata cache when it holds the path. */
+  async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
+    if (options.syncIntervalMs === undefined) {
+      const cached = await this.fast.status(path, options.signal);
+      if (cached !== undefined) return cached;
+    }
     return this.router.routed(path, (fs) => fs.status(path, options), options.signal);
   }
 
@@ -217,8 +244,28 @@ export class ClusterFileSystem implements StrataFileSystem {
     }
   }
 
-  read(path: string, options: ReadOptions = {}): Promise<Readable> {
-    return resumableRead(this.router, this.direct, path, options);
+  /** From the owner's page files when it runs on this host (short-circuit), else over the RPC. */
+  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    throwIfAborted(options.signal);
+    const local = await this.fast.read(path, options, (offset, length) =>
+      resumableRead(this.router, this.direct, path, { ...options, offset, length }),
+    );
+    return local ?? resumableRead(this.router, this.direct, path, options);
+  }
+
+  /** A range in one buffer: from co-located page files when it can, else the RPC read collected. */
+  async readBuffer(path: string, options: ReadOptions & { length: number }): Promise<Buffer> {
+    throwIfAborted(options.signal);
+    if (!Number.isSafeInteger(options.length) || options.length < 0 || options.length > MAX_READ_BUFFER)
+      throw new StrataError('INVALID_ARGUMENT', `readBuffer reads 0..${MAX_READ_BUFFER} bytes`);
+    if (options.readType === undefined || options.readType === 'CACHE') {
+      const local = await this.fast.readBuffer(path, options.offset ?? 0, options.length, options.signal);
+      if (local !== undefined) return local;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of await resumableRead(this.router, this.direct, path, options))
+      chunks.push(c as Buffer);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
@@ -268,6 +315,8 @@ export class ClusterFileSystem implements StrataFileSystem {
    */
   private async changed(path: string, tree: boolean): Promise<void> {
     const p = normalizePath(path);
+    // This client sees its own change at once; others hear of it from the owner (GET watch).
+    this.fast.forget(p, tree);
     if (p === '/') return;
     const writer = this.router.tryOrder(p)[0]?.id;
     const targets = tree
@@ -276,12 +325,15 @@ export class ClusterFileSystem implements StrataFileSystem {
     await Promise.allSettled(targets.map((w) => this.router.client(w).invalidate(p, { tree })));
   }
 
-  mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
-    return this.router.anyWorker((fs) => fs.mount(path, uri, options), options.signal);
+  async mount(path: string, uri: string, options: MountOptions & CallOptions = {}): Promise<MountInfo> {
+    const info = await this.router.anyWorker((fs) => fs.mount(path, uri, options), options.signal);
+    this.fast.forget(path, true);
+    return info;
   }
 
-  unmount(path: string, options: CallOptions = {}): Promise<void> {
-    return this.router.anyWorker((fs) => fs.unmount(path, options), options.signal);
+  async unmount(path: string, options: CallOptions = {}): Promise<void> {
+    await this.router.anyWorker((fs) => fs.unmount(path, options), options.signal);
+    this.fast.forget(path, true);
   }
 
   mounts(options: CallOptions = {}): Promise<MountInfo[]> {
@@ -320,6 +372,8 @@ export class ClusterFileSystem implements StrataFileSystem {
   }
 
   async load(path: string, options: CallOptions = {}): Promise<JobSummary> {
+    // Cached bytes change: this client's cached statuses of the tree must not hide it.
+    this.fast.forget(path, true);
     let files = 0;
     let bytes = 0;
     await this.eachFile(path, options, async (f) => {
@@ -327,6 +381,7 @@ export class ClusterFileSystem implements StrataFileSystem {
       files += r.files;
       bytes += r.bytes;
     });
+    this.fast.forget(path, true);
     return { files, bytes };
   }
 
@@ -338,6 +393,7 @@ export class ClusterFileSystem implements StrataFileSystem {
       files += r.files;
       bytes += r.bytes;
     });
+    this.fast.forget(path, true);
     return { files, bytes };
   }
 
@@ -345,6 +401,7 @@ export class ClusterFileSystem implements StrataFileSystem {
     await this.eachFile(path, options, (f) =>
       this.router.routed(f.path, (fs) => fs.pin(f.path, pinned, options), options.signal),
     );
+    this.fast.forget(path, true);
   }
 
   async setTtl(
@@ -352,6 +409,19 @@ export class ClusterFileSystem implements StrataFileSystem {
     ttlMs: number | null,
     action: 'free' | 'delete' = 'free',
     options: CallOptions = {},
+  ): Promise<void> {
+    try {
+      await this.setTtlOnOwners(path, ttlMs, action, options);
+    } finally {
+      this.fast.forget(path, true);
+    }
+  }
+
+  private async setTtlOnOwners(
+    path: string,
+    ttlMs: number | null,
+    action: 'free' | 'delete',
+    options: CallOptions,
   ): Promise<void> {
     const root = await this.status(path, options);
     if (root.type === 'file' || action === 'delete' || ttlMs === null) {

@@ -4,6 +4,7 @@ import { parseSealKey } from '../core/seal.js';
 import { clientRequestOptions, loadClientCa } from '../core/tls-options.js';
 import { CLUSTER_TOKEN_KEY, type Registry, SEAL_KEY_CONFIG_KEY } from '../registry/registry.js';
 import { ClusterFileSystem, type ClusterOptions } from './cluster-file-system.js';
+import { clusterPathSettings } from './cluster-path.js';
 import { resolveToken } from './discovery.js';
 import { RemoteFileSystem, transportError } from './remote-file-system.js';
 import type { StrataFileSystem, WorkerLocation } from './types.js';
@@ -101,7 +102,8 @@ export async function connect(
     try {
       const token = given.token ?? (await registry.getConfig(CLUSTER_TOKEN_KEY));
       const directory = await unsealing(registry);
-      return await ClusterFileSystem.open(directory, token === undefined ? options : { ...options, token });
+      const settings = clusterPathSettings(options);
+      return await ClusterFileSystem.open(directory, token === undefined ? settings : { ...settings, token });
     } catch (err) {
       await registry.close();
       throw err;

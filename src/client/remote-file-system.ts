@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { abortError, throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isAbortError, isErrorCode, StrataError } from '../core/errors.js';
 import { checkListPage } from '../core/list-pages.js';
+import type { PageLocation } from '../core/page-location.js';
 import { currentRequestId, REQUEST_ID_HEADER } from '../core/request-context.js';
 import { encryptionQuery } from '../core/store-encryption.js';
 import { clientConnectOptions, tlsFailureHint } from '../core/tls-options.js';
@@ -286,6 +287,26 @@ export class RemoteFileSystem implements StrataFileSystem {
       );
     }
     return answer.results as JobBatchResult[];
+  }
+
+  /** The status and page files of a path (GET locate; client-path.ts caches and uses them). */
+  async locate(path: string, options: CallOptions = {}): Promise<PageLocation> {
+    return this.#json({ method: 'GET', route: 'locate', query: { path }, signal: options.signal });
+  }
+
+  /** Reports bytes this client read from the worker's page files itself (counted as hits). */
+  async shortCircuitHits(hits: readonly { mount: string; bytes: number }[]): Promise<void> {
+    await this.#json({ method: 'POST', route: 'short-circuit-hits', json: { hits } });
+  }
+
+  /**
+   * The worker's change stream (GET watch): NDJSON lines (WatchLine) until `signal` aborts or
+   * the connection breaks. A worker without the route answers INVALID_ARGUMENT "no RPC …".
+   */
+  async watch(signal: AbortSignal): Promise<Readable> {
+    const res = await this.#call({ method: 'GET', route: 'watch', signal });
+    if (res.statusCode !== 200) throw await errorFrom(res);
+    return res.body;
   }
 
   // ---- data ----------------------------------------------------------------------------------

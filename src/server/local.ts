@@ -30,6 +30,7 @@ import { JOB_FLAGS, JOB_FLAGS_USAGE, jobLimits } from './job-flags.js';
 import { jobsHandler } from './jobs-http.js';
 import { checkFuseAddon, type LocalFuse, startLocalFuse } from './local-fuse.js';
 import { createRpcHandler } from './rpc-server.js';
+import { shortCircuitRoutes } from './rpc-short-circuit.js';
 import { storageHandler } from './storage-http.js';
 import { serverTls, WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
@@ -286,6 +287,7 @@ export async function startLocal(
     createRpcHandler(node.fs, {
       ...(auth.token === undefined ? {} : { token: auth.token }),
       metrics: node.metrics.registry,
+      routes: shortCircuitRoutes(node.fs),
     }),
   ]);
   if (auth.token === undefined) {

@@ -49,6 +49,9 @@ import { checkBearer, tokenDigest } from './auth.js';
  *   POST /rpc/v1/cached   {"items":[{"path","fingerprint"}]}  → number[] (cached bytes each)
  *   POST /rpc/v1/invalidate {"path","tree"?:boolean}         → 204 (forget cached status/listing)
  *   POST /rpc/v1/job-batch {"op","paths":[…≤1,024],"options"?} → {"results":JobBatchResult[]} (one per path)
+ *   GET  /rpc/v1/locate?path=P                               → PageLocation (rpc-short-circuit.ts)
+ *   GET  /rpc/v1/watch                                        → NDJSON stream of changed paths (rpc-short-circuit.ts)
+ *   POST /rpc/v1/short-circuit-hits {"hits":[{mount,bytes}]}  → 204 (rpc-short-circuit.ts)
  *
  * Errors: status ERROR_TABLE[code].http, body {"error":{"code","message","details"}}.
  * A read that fails before its first byte is such an error; one that fails later destroys the
@@ -66,6 +69,8 @@ export interface RpcHandlerOptions {
   readonly token?: string;
   /** The process's registry: strata_rpc_request_duration_seconds{route,status} goes there. */
   readonly metrics?: MetricsRegistry;
+  /** More routes ("METHOD name" → handler), e.g. the short-circuit ones (rpc-short-circuit.ts). */
+  readonly routes?: ReadonlyMap<string, Route>;
 }
 
 /** Status label of a call whose response did not complete (the caller left, or a stream broke). */
@@ -80,9 +85,9 @@ export const FINGERPRINT_HEADER = 'x-strata-fingerprint';
 export type RpcHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 type Query = URLSearchParams;
-type Route = (ctx: CallContext) => Promise<void>;
+export type Route = (ctx: CallContext) => Promise<void>;
 
-interface CallContext {
+export interface CallContext {
   readonly fs: StrataFileSystem;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -111,7 +116,8 @@ export function createRpcHandler(fs: StrataFileSystem, opts: RpcHandlerOptions =
     if (!url.pathname.startsWith(RPC_PREFIX)) return false;
     const started = performance.now();
     const name = url.pathname.slice(RPC_PREFIX.length);
-    const route = ROUTES.get(`${req.method ?? ''} ${name}`);
+    const key = `${req.method ?? ''} ${name}`;
+    const route = ROUTES.get(key) ?? opts.routes?.get(key);
     // The caller's request id (an S3 or FUSE request upstream), else one for this call.
     const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? newRequestId();
     res.setHeader(REQUEST_ID_HEADER, requestId);
@@ -175,7 +181,7 @@ function safeDetails(details: Readonly<Record<string, unknown>>): Readonly<Recor
   }
 }
 
-function sendJson(res: ServerResponse, value: unknown): void {
+export function sendJson(res: ServerResponse, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -188,12 +194,12 @@ function sendEmpty(res: ServerResponse): void {
 
 // ---- argument parsing: anything malformed is INVALID_ARGUMENT, never a crash -------------------
 
-function bad(message: string): StrataError {
+export function bad(message: string): StrataError {
   return new StrataError('INVALID_ARGUMENT', message);
 }
 
 /** A path argument: present and a string; what it may contain is normalizePath's business (INVALID_PATH). */
-function pathParam(value: unknown, name: string): string {
+export function pathParam(value: unknown, name: string): string {
   if (typeof value !== 'string') throw bad(`"${name}" is required and must be a string`);
   return value;
 }
@@ -225,7 +231,7 @@ function syncOption(q: Query): SyncOption {
   return n === undefined ? {} : { syncIntervalMs: n };
 }
 
-async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -10,6 +10,7 @@ import { bearerCheck, requireToken } from './auth.js';
 import { openClusterRegistry } from './cluster-registry.js';
 import { adminHandler, listenHttp } from './http-server.js';
 import { createRpcHandler } from './rpc-server.js';
+import { shortCircuitRoutes } from './rpc-short-circuit.js';
 import { storageHandler } from './storage-http.js';
 import { serverTls, WORKER_FLAGS, workerConfig } from './worker-flags.js';
 import { VERSION, WorkerNode } from './worker-node.js';
@@ -163,7 +164,7 @@ export async function startWorker(
     dashboard.handle,
     requireToken(token),
     storageHandler(node),
-    createRpcHandler(node.fs, { token, metrics: node.metrics.registry }),
+    createRpcHandler(node.fs, { token, metrics: node.metrics.registry, routes: shortCircuitRoutes(node.fs) }),
   ]);
   const capacityBytes = config.memoryCapacity + config.diskCapacity;
   const registration: WorkerRegistration = await registry.registerWorker(

@@ -25,15 +25,18 @@ import type {
 } from '../core/file-system.js';
 import { checkListPage } from '../core/list-pages.js';
 import type { MountRecord } from '../core/mounts.js';
+import type { PageLocation } from '../core/page-location.js';
 import { isWithin, normalizePath } from '../core/paths.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { CacheOps } from './cache-ops.js';
+import { ChangeFeed, observedMetaStore } from './change-feed.js';
 import { FileInfoBuilder } from './file-info.js';
 import { JobBatchRunner } from './job-batch.js';
 import { MetadataSync } from './metadata-sync.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { MountTable } from './mount-table.js';
 import { NamespaceOps } from './namespace-ops.js';
+import { PageLocator } from './page-locator.js';
 import { PageReader } from './page-reader.js';
 import { Persister } from './persister.js';
 import { ReadPath } from './read-path.js';
@@ -58,6 +61,8 @@ export interface WorkerFileSystemOptions extends WorkerIdentity {
   /** A data miss re-checks the store's fingerprint if the last check is older than this. Default 1 s. */
   readonly missRevalidateMs?: number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Where status changes are reported (clients caching statuses watch it). Default: a new feed. */
+  readonly changes?: ChangeFeed;
 }
 
 /**
@@ -85,13 +90,19 @@ export class WorkerFileSystem implements StrataFileSystem {
   private readonly cache: CacheOps;
   private readonly reporter: WorkerReporter;
   private readonly batches: JobBatchRunner;
+  private readonly locator: PageLocator;
+  /** Every status or attribute change of this worker, numbered (GET /rpc/v1/watch). */
+  readonly changes: ChangeFeed;
   private ttlTimer: NodeJS.Timeout | undefined;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
 
   constructor(private readonly o: WorkerFileSystemOptions) {
     const log = o.log ?? (() => undefined);
     this.log = log;
-    const { mounts, meta, pages, staging, metrics } = o;
+    const { mounts, pages, staging, metrics } = o;
+    this.changes = o.changes ?? new ChangeFeed();
+    // Every part writes metadata through this view, so no change escapes the feed.
+    const meta = observedMetaStore(o.meta, this.changes);
     this.reader = new PageReader(pages, metrics, o.readaheadPages ?? 4, (err) =>
       log('cache_error', { error: String(err) }),
     );
@@ -142,6 +153,7 @@ export class WorkerFileSystem implements StrataFileSystem {
       ...(o.jobBatchConcurrency === undefined ? {} : { concurrency: o.jobBatchConcurrency }),
     });
     this.reporter = new WorkerReporter(o, pages, metrics, persister);
+    this.locator = new PageLocator({ sync, meta, pages, infos, changes: this.changes });
     pages.onEvict = (tier) => metrics.evictions.inc({ tier });
     pages.onWriteFailure = (tier, reason, error) => {
       metrics.pageWriteFailures.inc({ tier, reason });
@@ -203,6 +215,19 @@ export class WorkerFileSystem implements StrataFileSystem {
     return more && last ? { entries, nextStartAfter: last.name } : { entries };
   }
 
+  /**
+   * Bytes clients on this host read from this worker's page files themselves (short-circuit):
+   * counted as cache hits of the mount, so the hit ratio covers every read of the cache.
+   */
+  countShortCircuitHits(mount: string, bytes: number): void {
+    this.o.metrics.cacheHitBytes.inc({ mount }, bytes);
+  }
+
+  /** A path's status and the disk files of its pages (short-circuit reads; page-locator.ts). */
+  locatePages(path: string, options: CallOptions = {}): Promise<PageLocation> {
+    return this.locator.locate(path, options.signal);
+  }
+
   // ---- data ----
 
   read(path: string, options?: ReadOptions): Promise<Readable> {
@@ -236,11 +261,11 @@ export class WorkerFileSystem implements StrataFileSystem {
   }
 
   mount(path: string, uri: string, options?: MountOptions & CallOptions): Promise<MountInfo> {
-    return this.tree.mount(path, uri, options);
+    return this.mountsChanging(() => this.tree.mount(path, uri, options));
   }
 
   unmount(path: string, options?: CallOptions): Promise<void> {
-    return this.tree.unmount(path, options);
+    return this.mountsChanging(() => this.tree.unmount(path, options));
   }
 
   mounts(options?: CallOptions): Promise<MountInfo[]> {
@@ -253,7 +278,19 @@ export class WorkerFileSystem implements StrataFileSystem {
 
   /** Applies a mount-table snapshot from the registry; frees what removed mounts had cached. */
   applyMounts(records: readonly MountRecord[]): Promise<void> {
-    return this.tree.applyMounts(records);
+    return this.mountsChanging(() => this.tree.applyMounts(records));
+  }
+
+  /** Runs a mount-table change, then reports every mount point added, removed or replaced. */
+  private async mountsChanging<T>(change: () => Promise<T>): Promise<T> {
+    const before = new Map(this.o.mounts.list().map((m) => [m.record.path, m.id]));
+    try {
+      return await change();
+    } finally {
+      const after = new Map(this.o.mounts.list().map((m) => [m.record.path, m.id]));
+      for (const [path, id] of before) if (after.get(path) !== id) this.changes.changed(path, true);
+      for (const [path, id] of after) if (before.get(path) !== id) this.changes.changed(path, true);
+    }
   }
 
   // ---- cache management ----

@@ -7,6 +7,7 @@ import { EmbeddedRegistry } from '../../src/registry/embedded-registry.js';
 import type { Unwatch, WorkerRegistration } from '../../src/registry/registry.js';
 import { adminHandler, type Listening, listenHttp } from '../../src/server/http-server.js';
 import { createRpcHandler } from '../../src/server/rpc-server.js';
+import { shortCircuitRoutes } from '../../src/server/rpc-short-circuit.js';
 import { VERSION, WorkerNode } from '../../src/server/worker-node.js';
 
 /**
@@ -92,7 +93,10 @@ export async function startInProcessWorkers(dir: string, count: number): Promise
           node.fs.applyMounts(records).catch(() => undefined);
         });
       });
-      http.serve([adminHandler(node, 'worker', VERSION), createRpcHandler(node.fs, { token })]);
+      http.serve([
+        adminHandler(node, 'worker', VERSION),
+        createRpcHandler(node.fs, { token, routes: shortCircuitRoutes(node.fs) }),
+      ]);
       const registration = await registry.registerWorker({
         id: node.id,
         address: http.base,

@@ -1,0 +1,122 @@
+import { isSealedHeader, PAGE_HEADER_BYTES, splitPageFile } from '../cache/page-file.js';
+import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
+import type { PageLocation } from '../core/page-location.js';
+import { pageReadThread } from './page-read-thread.js';
+
+/**
+ * Short-circuit reads: a client on the same host as a file's owner reads the owner's page files
+ * itself (their paths come from GET /rpc/v1/locate) instead of receiving the bytes over the
+ * RPC. Each page is checked exactly as the worker checks it — magic, header CRC, page index,
+ * length, payload CRC-32 (page-file.ts) — and a page that is missing (evicted, moved to another
+ * tier), unreadable (another user's files), sealed or bad makes the whole read undefined: the
+ * caller then reads over the RPC. No sync I/O on the event loop: a small page is one round trip
+ * to the I/O thread (src/core/io-thread.ts), a large one is read and checked on the page-read
+ * thread (page-read-thread.ts).
+ */
+
+/** The payload of page `index` of the located file (a view of what was read), or undefined. */
+export async function readPageFile(file: string, index: number, length: number): Promise<Buffer | undefined> {
+  const size = PAGE_HEADER_BYTES + length;
+  // A large page: read and checked on the page-read thread, off the event loop.
+  if (size > MAX_IO_THREAD_BYTES) return pageReadThread.read(file, index, length);
+  let buf: Buffer | undefined;
+  try {
+    buf = await ioThread.read(file, 0, size);
+  } catch {
+    return undefined; // ENOENT (evicted, replaced), EACCES (not our files): the RPC serves it
+  }
+  if (buf === undefined || buf.length !== size) return undefined;
+  const parts = splitPageFile(buf, index);
+  if (typeof parts === 'string' || isSealedHeader(parts.header) || parts.body.length !== length)
+    return undefined;
+  return parts.body;
+}
+
+/** The pages [first, last] a range covers, when every one of them has a page file; else undefined. */
+export function localPages(
+  loc: PageLocation,
+  offset: number,
+  length: number,
+): { first: number; last: number; files: readonly (string | null)[] } | undefined {
+  const files = loc.files;
+  if (files === undefined || length <= 0) return undefined;
+  const first = Math.floor(offset / loc.pageSize);
+  const last = Math.floor((offset + length - 1) / loc.pageSize);
+  if (last >= files.length) return undefined;
+  for (let i = first; i <= last; i++) if (files[i] === null || files[i] === undefined) return undefined;
+  return { first, last, files };
+}
+
+/** Payload length of page `index` of a file of `size` bytes. */
+export function pageLength(loc: PageLocation, index: number): number {
+  return Math.min(loc.pageSize, loc.info.size - index * loc.pageSize);
+}
+
+/** The bytes of [offset, offset+length) in one buffer, from the page files; undefined: use the RPC. */
+export async function readRangeLocally(
+  loc: PageLocation,
+  offset: number,
+  length: number,
+): Promise<Buffer | undefined> {
+  const pages = localPages(loc, offset, length);
+  if (pages === undefined) return undefined;
+  const parts = await Promise.all(
+    Array.from({ length: pages.last - pages.first + 1 }, (_, k) => {
+      const i = pages.first + k;
+      return readPageFile(pages.files[i]!, i, pageLength(loc, i));
+    }),
+  );
+  const out: Buffer[] = [];
+  for (const [k, body] of parts.entries()) {
+    if (body === undefined) return undefined;
+    const start = (pages.first + k) * loc.pageSize;
+    const from = Math.max(offset, start) - start;
+    const to = Math.min(offset + length, start + body.length) - start;
+    out.push(from === 0 && to === body.length ? body : body.subarray(from, to));
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out, length);
+}
+
+/** Pages read ahead of a streaming consumer (bounded memory: this many pages). */
+const STREAM_WINDOW = 8;
+
+/**
+ * The range as a stream of page views read from the page files, `STREAM_WINDOW` pages ahead.
+ * Yields until a page cannot be read locally, then returns the offset where it stopped (the
+ * caller continues over the RPC from there), or `offset + length` when it served everything.
+ */
+export async function* streamRangeLocally(
+  loc: PageLocation,
+  offset: number,
+  length: number,
+): AsyncGenerator<Buffer, number> {
+  const pages = localPages(loc, offset, length);
+  const end = offset + length;
+  if (pages === undefined) return offset;
+  const window: Promise<Buffer | undefined>[] = [];
+  let next = pages.first;
+  const fill = () => {
+    while (window.length < STREAM_WINDOW && next <= pages.last) {
+      const i = next++;
+      const p = readPageFile(pages.files[i]!, i, pageLength(loc, i));
+      window.push(p);
+    }
+  };
+  let at = offset;
+  try {
+    for (let i = pages.first; i <= pages.last; i++) {
+      fill();
+      const body = await window.shift()!;
+      if (body === undefined) return at;
+      const start = i * loc.pageSize;
+      const from = Math.max(at, start) - start;
+      const to = Math.min(end, start + body.length) - start;
+      yield from === 0 && to === body.length ? body : body.subarray(from, to);
+      at = start + to;
+    }
+    return end;
+  } finally {
+    // Reads already started settle on their own (they only hold their own buffer).
+    for (const p of window) p.catch(() => undefined);
+  }
+}
