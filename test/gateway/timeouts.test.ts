@@ -88,18 +88,18 @@ describe('S3 gateway connection timeouts', () => {
     await gw?.close();
   });
 
-  test('a connection that sends nothing is closed after the header timeout, unanswered', async () => {
+  test('a connection that sends nothing is closed after the header timeout, unanswered', async (t) => {
     const socket = await open(port);
     const r = await closed(socket, 'idle connection');
-    assert.ok(r.ms >= TIMEOUTS.headersMs - 50, `closed after ${r.ms} ms`);
+    t.diagnostic(`closed after ${r.ms} ms (timeout ${TIMEOUTS.headersMs} ms)`); // reported, not asserted (no elapsed-time assertions)
     assert.equal(r.data, '', 'nothing sent to a client that asked nothing');
   });
 
-  test('a half-sent header section is closed with 400 RequestTimeout', async () => {
+  test('a half-sent header section is closed with 400 RequestTimeout', async (t) => {
     const socket = await open(port);
     socket.write(`GET /b/slow HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-amz-date: 2026`);
     const r = await closed(socket, 'half-sent header');
-    assert.ok(r.ms >= TIMEOUTS.headersMs - 50, `closed after ${r.ms} ms`);
+    t.diagnostic(`closed after ${r.ms} ms (timeout ${TIMEOUTS.headersMs} ms)`); // reported, not asserted (no elapsed-time assertions)
     assert.match(r.data, /^HTTP\/1\.1 400 /);
     assert.match(r.data, /<Code>RequestTimeout<\/Code>/);
   });
@@ -172,7 +172,7 @@ describe('S3 gateway connection timeouts', () => {
     assert.deepEqual(await answer, { status: 200, body: 'worth the wait' });
   });
 
-  test('a download nobody reads is cut; a slow reader is not', async () => {
+  test('a download nobody reads is cut; a slow reader is not', async (t) => {
     const url = `http://127.0.0.1:${port}/b/big`;
     // The gateway's side of the connection: the client's side cannot see the close while the
     // answer's bytes sit unread in front of it.
@@ -194,7 +194,7 @@ describe('S3 gateway connection timeouts', () => {
     const theirs = serverSide.get(stalled.localPort ?? -1);
     assert.ok(theirs, "the gateway's socket of the download");
     const r = await closed(theirs, 'unread download', false);
-    assert.ok(r.ms >= TIMEOUTS.idleMs - 50, `closed after ${r.ms} ms`);
+    t.diagnostic(`closed after ${r.ms} ms (timeout ${TIMEOUTS.idleMs} ms)`); // reported, not asserted (no elapsed-time assertions)
     stalled.destroy();
 
     // Reads 1 MiB, pauses 100 ms, and so on: far longer than the idle timeout, never idle that long.

