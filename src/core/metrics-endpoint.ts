@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { StrataError } from './errors.js';
+import { answerHalfClosedRequests } from './half-open.js';
 import { type ServerTls, schemeOf } from './tls-options.js';
 
 /**
@@ -68,6 +69,7 @@ export async function serveMetrics(
       ? createServer(handler)
       : (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) as unknown as Server);
   server.keepAliveTimeout = 5000;
+  answerHalfClosedRequests(server);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) =>
       fail(

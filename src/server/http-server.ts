@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
+import { answerHalfClosedRequests } from '../core/half-open.js';
 import {
   isLingering,
   ListenerGuard,
@@ -93,6 +94,7 @@ export async function listenHttp(
           key: options.tls.key,
           handshakeTimeout: headersTimeout,
         }) as unknown as Server);
+  answerHalfClosedRequests(server);
   await new Promise<void>((ok, fail) => {
     server.once('error', (err) =>
       fail(

@@ -8,6 +8,7 @@ import type { StrataFileSystem } from '../../client/types.js';
 import { bucketRootUri, readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
+import { answerHalfClosedRequests } from '../../core/half-open.js';
 import {
   isLingering,
   ListenerGuard,
@@ -291,6 +292,7 @@ export async function startS3GatewayServer(
   // Socket inactivity while a request is in flight (node switches to keepAliveTimeout between
   // requests, and back); every expiry comes to onIdle, which decides.
   server.timeout = t.idleMs;
+  answerHalfClosedRequests(server);
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: S3Response }>();
   server.on('timeout', (socket: Socket) => onIdle(socket, inFlight.get(socket), t.idleMs));
   const guard = new ListenerGuard(server, options.limits);
