@@ -357,10 +357,14 @@ export class PageReader {
       Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
     if (req.readType !== 'NO_CACHE' && this.pages.has(req.cacheId, index)) {
       const promote = req.readType === 'CACHE_PROMOTE';
-      const into =
-        pooled && !promote && this.pages.peekMemory?.call(this.pages, req.cacheId, index) === undefined
-          ? this.pool.take()
-          : undefined;
+      // A memory-resident page is served as it is (the peek is the get's own memory hit); only a
+      // page read from disk into a stream needs a pooled buffer.
+      const resident = promote ? undefined : this.pages.peekMemory?.call(this.pages, req.cacheId, index);
+      if (resident !== undefined) {
+        this.metrics.cacheHitBytes.inc({ mount: req.mount }, served);
+        return resident;
+      }
+      const into = pooled && !promote ? this.pool.take() : undefined;
       const cached = await this.pages.get(
         req.cacheId,
         index,
