@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { closeServer } from '../core/close-server.js';
 import { ERROR_TABLE, StrataError, toStrataError } from '../core/errors.js';
 import { answerHalfClosedRequests } from '../core/half-open.js';
 import {
@@ -149,11 +150,7 @@ export async function listenHttp(
       });
     },
     close(graceMs = 2000) {
-      return new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), graceMs).unref();
-      });
+      return closeServer(server, graceMs);
     },
   };
 }

@@ -96,6 +96,12 @@ async function watch(
     if (signal.aborted) done();
     else signal.addEventListener('abort', done, { once: true });
     res.once('close', done);
+    // The server answers half-closed requests (core/half-open.ts), so a client's FIN no longer
+    // closes the response; a watcher never half-closes on purpose: its FIN means it is gone
+    // (the stream ends; what was sent still goes out).
+    // The FIN may have been read while the hello was prepared.
+    if (res.socket?.readableEnded) done();
+    else res.socket?.once('end', done);
   });
   if (!res.destroyed) res.end();
 }

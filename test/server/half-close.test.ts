@@ -74,6 +74,18 @@ describe('a client that half-closes right after its request still gets the whole
     }
   });
 
+  test('a watch stream ends when its client half-closes (a watcher never half-closes on purpose)', async () => {
+    // Without the end, the stream lingers on the worker until the server stops: the exchange
+    // would run into its 20 s deadline and reject.
+    const raw = await halfClosedExchange(
+      String(strata.ready.addresses.worker),
+      `GET /rpc/v1/watch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
+    const { status, body } = splitAnswer(raw);
+    assert.match(status, /^HTTP\/1\.1 200 /);
+    assert.match(body.toString('latin1'), /"hello"/);
+  });
+
   test('the S3 port answers a half-closed request (an anonymous request is refused, not dropped)', async () => {
     const { status } = splitAnswer(
       await halfClosedExchange(

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { connect } from '../../client/connect.js';
 import type { StrataFileSystem } from '../../client/types.js';
+import { closeServer } from '../../core/close-server.js';
 import { bucketRootUri, readYamlFile } from '../../core/config.js';
 import { runUntilSignal } from '../../core/daemon.js';
 import { StrataError } from '../../core/errors.js';
@@ -366,12 +367,7 @@ export async function startS3GatewayServer(
   return {
     url: `${schemeOf(options.tls)}://${shown}:${port}`,
     server,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
+    close: () => closeServer(server, 2000),
   };
 }
 
