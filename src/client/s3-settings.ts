@@ -71,13 +71,7 @@ export async function readSmallFile(fs: StrataFileSystem, path: string): Promise
   try {
     stream = await fs.read(path);
   } catch (err) {
-    if (
-      isStrataError(err, 'NOT_FOUND') ||
-      isStrataError(err, 'NOT_A_DIRECTORY') ||
-      isStrataError(err, 'IS_A_DIRECTORY')
-    ) {
-      return undefined;
-    }
+    if (isAbsent(err)) return undefined;
     throw err;
   }
   const parts: Buffer[] = [];
@@ -132,14 +126,71 @@ async function clearConflicts(fs: StrataFileSystem, path: string): Promise<void>
 }
 
 /** A bucket's settings; {} when it has none (or they do not parse). */
-export async function loadBucketSettings(fs: StrataFileSystem, bucket: string): Promise<BucketSettings> {
-  const raw = await readSmallFile(fs, bucketSettingsPath(bucket));
-  if (!raw) return {};
-  try {
-    return JSON.parse(raw.toString('utf8')) as BucketSettings;
-  } catch {
-    return {};
+/**
+ * Parsed settings by file system and bucket, kept while the settings file's fingerprint is
+ * unchanged: every authorized request and every request carrying an Origin asks for them, and a
+ * status (answered from the metadata caches) is much cheaper than reading and parsing the file.
+ * An entry is also re-read after SETTINGS_MAX_AGE_MS, which bounds how long a rewrite that keeps
+ * the fingerprint (same size, same millisecond, a store without etags) could go unseen.
+ */
+const settingsCache = new WeakMap<StrataFileSystem, Map<string, CachedSettings>>();
+interface CachedSettings {
+  readonly fingerprint: string;
+  readonly at: number;
+  readonly settings: BucketSettings;
+}
+const SETTINGS_MAX_AGE_MS = 5_000;
+const MAX_CACHED_BUCKETS = 4096;
+
+function cacheOf(fs: StrataFileSystem): Map<string, CachedSettings> {
+  let c = settingsCache.get(fs);
+  if (c === undefined) {
+    c = new Map();
+    settingsCache.set(fs, c);
   }
+  return c;
+}
+
+/** Settings as parsed (frozen: they are shared between requests); {} for none or a bad file. */
+export async function loadBucketSettings(fs: StrataFileSystem, bucket: string): Promise<BucketSettings> {
+  const cache = cacheOf(fs);
+  let fingerprint: string;
+  try {
+    const info = await fs.status(bucketSettingsPath(bucket));
+    if (info.type !== 'file') return {};
+    fingerprint = info.fingerprint;
+  } catch (err) {
+    if (isAbsent(err)) {
+      cache.delete(bucket);
+      return {};
+    }
+    throw err;
+  }
+  const hit = cache.get(bucket);
+  if (hit !== undefined && hit.fingerprint === fingerprint && Date.now() - hit.at < SETTINGS_MAX_AGE_MS)
+    return hit.settings;
+  const raw = await readSmallFile(fs, bucketSettingsPath(bucket));
+  let settings: BucketSettings = {};
+  if (raw) {
+    try {
+      settings = Object.freeze(JSON.parse(raw.toString('utf8')) as BucketSettings);
+    } catch {
+      settings = {};
+    }
+  }
+  if (cache.size >= MAX_CACHED_BUCKETS) cache.clear();
+  // Keyed by the fingerprint seen before the read: if the file changed in between, the next
+  // status differs and the entry is read again.
+  cache.set(bucket, { fingerprint, at: Date.now(), settings });
+  return settings;
+}
+
+function isAbsent(err: unknown): boolean {
+  return (
+    isStrataError(err, 'NOT_FOUND') ||
+    isStrataError(err, 'NOT_A_DIRECTORY') ||
+    isStrataError(err, 'IS_A_DIRECTORY')
+  );
 }
 
 export async function saveBucketSettings(
@@ -147,7 +198,9 @@ export async function saveBucketSettings(
   bucket: string,
   settings: BucketSettings,
 ): Promise<void> {
+  cacheOf(fs).delete(bucket);
   await writeSmallFile(fs, bucketSettingsPath(bucket), JSON.stringify(settings));
+  cacheOf(fs).delete(bucket);
 }
 
 /**
