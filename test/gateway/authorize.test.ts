@@ -12,6 +12,7 @@ import {
   group,
   lanRead,
   pab,
+  policy,
   publicRead,
   readPolicy,
   root,
@@ -416,6 +417,169 @@ describe('decide(): who may do what', () => {
       key: 'k',
       bucket: bucket({ policy: readPolicy, ownership: 'BucketOwnerEnforced' }),
       expect: 'bucket policy',
+    },
+  ]);
+  const writerOwns = (ownership: 'ObjectWriter' | 'BucketOwnerPreferred' | 'BucketOwnerEnforced') =>
+    bucket({ ownership, grants: [user('bob', 'WRITE')] });
+  check('ownership controls: an object its writer owns (ObjectWriter, BucketOwnerPreferred)', [
+    // The writer owns what it wrote: it may read it and its ACL, and change the ACL.
+    {
+      who: bob,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'object owner',
+    },
+    {
+      who: bob,
+      action: 's3:GetObjectAcl',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'object owner',
+    },
+    {
+      who: bob,
+      action: 's3:PutObjectAcl',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('BucketOwnerPreferred'),
+      expect: 'object owner',
+    },
+    // The bucket's owner needs a grant of the object's ACL to read it …
+    {
+      who: alice,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'deny',
+    },
+    {
+      who: alice,
+      action: 's3:GetObjectAcl',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('BucketOwnerPreferred'),
+      expect: 'deny',
+    },
+    {
+      who: alice,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      objectGrants: [user('alice', 'FULL_CONTROL')],
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'object ACL',
+    },
+    // … but may still delete it and do everything else in the bucket.
+    {
+      who: alice,
+      action: 's3:DeleteObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'owner',
+    },
+    {
+      who: alice,
+      action: 's3:PutObjectTagging',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'owner',
+    },
+    {
+      who: alice,
+      action: 's3:ListBucket',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'owner',
+    },
+    // A bucket policy's Allow does not reach another user's object (not even for the bucket's
+    // owner); it still reaches the bucket owner's objects. A Deny reaches every object.
+    {
+      who: alice,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: bucket({
+        ownership: 'ObjectWriter',
+        policy: policy({
+          Effect: 'Allow',
+          Principal: { AWS: ['alice'] },
+          Action: 's3:GetObject',
+          Resource: `arn:aws:s3:::${B}/*`,
+        }),
+      }),
+      expect: 'deny',
+    },
+    {
+      who: bob,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'carol',
+      bucket: bucket({ ownership: 'ObjectWriter', policy: readPolicy }),
+      expect: 'deny',
+    },
+    {
+      who: bob,
+      action: 's3:GetObject',
+      key: 'k',
+      bucket: bucket({ ownership: 'ObjectWriter', policy: readPolicy }),
+      expect: 'bucket policy',
+    },
+    {
+      who: bob,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: bucket({
+        ownership: 'ObjectWriter',
+        policy: policy({
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: `arn:aws:s3:::${B}/*`,
+        }),
+      }),
+      expect: 'explicit deny',
+    },
+    // Another user gains nothing from the object's owner being someone else.
+    {
+      who: anon,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'deny',
+    },
+    // BucketOwnerEnforced: recorded writers count for nothing; the bucket's owner owns everything.
+    {
+      who: alice,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('BucketOwnerEnforced'),
+      expect: 'owner',
+    },
+    {
+      who: bob,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('BucketOwnerEnforced'),
+      expect: 'deny',
+    },
+    // The root user may do everything.
+    {
+      who: root,
+      action: 's3:GetObject',
+      key: 'k',
+      objectOwner: 'bob',
+      bucket: writerOwns('ObjectWriter'),
+      expect: 'root',
     },
   ]);
 });

@@ -51,6 +51,8 @@ export interface Row {
   readonly ip?: string;
   readonly prefix?: string;
   readonly objectGrants?: readonly Grant[];
+  /** The object's recorded owner (its writer), when it has one. */
+  readonly objectOwner?: string;
   /** The rule that allows, "deny" (nothing allowed) or "explicit deny" (a policy Deny matched). */
   readonly expect: string;
 }
@@ -65,6 +67,7 @@ export function verdict(r: Row): string {
       sourceIp: r.ip,
       prefix: r.prefix,
       objectGrants: r.objectGrants,
+      objectOwner: r.objectOwner,
     },
     'bucket' in r ? r.bucket : bucket(),
   );

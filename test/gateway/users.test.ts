@@ -455,4 +455,95 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
       /NoSuchPublicAccessBlockConfiguration/,
     );
   });
+  test("ownership controls: under ObjectWriter an upload is its writer's (the bucket owner needs its grant); BucketOwnerPreferred with bucket-owner-full-control, and BucketOwnerEnforced, make it the bucket owner's", async () => {
+    const ownership = (o: string) => [
+      's3api',
+      'put-bucket-ownership-controls',
+      '--bucket',
+      'alice-drop',
+      '--ownership-controls',
+      `Rules=[{ObjectOwnership=${o}}]`,
+    ];
+    const ownerOf = async (k: Key, key: string) =>
+      (
+        (await awsJson(k, ['s3api', 'get-object-acl', '--bucket', 'alice-drop', '--key', key])) as {
+          Owner: { ID: string };
+        }
+      ).Owner.ID;
+    const get = (k: Key, key: string, fails?: 'fails') =>
+      aws(k, ['s3', 'cp', `s3://alice-drop/${key}`, '-'], fails);
+    await aws(alice, ['s3', 'mb', 's3://alice-drop']);
+    await aws(alice, ownership('ObjectWriter'));
+    await aws(alice, ['s3api', 'put-bucket-acl', '--bucket', 'alice-drop', '--grant-write', 'id=bob']);
+    assert.deepEqual(
+      await boto(bob, [
+        ['put_object', { Bucket: 'alice-drop', Key: 'bob.txt', Body: 'from bob' }],
+        ['put_object', { Bucket: 'alice-drop', Key: 'bob2.txt', Body: 'also bob' }],
+        ['get_object', { Bucket: 'alice-drop', Key: 'bob.txt' }],
+      ]),
+      ['ok', 'ok', 'from bob'],
+    );
+    assert.equal(await ownerOf(bob, 'bob.txt'), 'bob');
+    // The bucket's owner may neither read the object nor its ACL without a grant …
+    assert.match((await get(alice, 'bob.txt', 'fails')).stderr, /403|Forbidden|AccessDenied/);
+    assert.match(
+      (await aws(alice, ['s3api', 'get-object-acl', '--bucket', 'alice-drop', '--key', 'bob.txt'], 'fails'))
+        .stderr,
+      /AccessDenied/,
+    );
+    // … until the writer grants it; and may always delete it.
+    await aws(bob, [
+      's3api',
+      'put-object-acl',
+      '--bucket',
+      'alice-drop',
+      '--key',
+      'bob.txt',
+      '--acl',
+      'bucket-owner-full-control',
+    ]);
+    assert.equal((await get(alice, 'bob.txt')).stdout, 'from bob');
+    assert.equal(
+      await ownerOf(alice, 'bob.txt'),
+      'bob',
+      'still the writer’s, with a grant to the bucket owner',
+    );
+    await aws(alice, ['s3api', 'delete-object', '--bucket', 'alice-drop', '--key', 'bob2.txt']);
+    const left = (await awsJson(alice, ['s3api', 'list-objects-v2', '--bucket', 'alice-drop'])) as {
+      Contents: { Key: string }[];
+    };
+    assert.deepEqual(
+      left.Contents.map((c) => c.Key),
+      ['bob.txt'],
+    );
+    // The bucket's own objects stay the bucket owner's.
+    await aws(alice, ['s3', 'cp', join(work, 'hello.txt'), 's3://alice-drop/alice.txt']);
+    assert.equal(await ownerOf(alice, 'alice.txt'), 'alice');
+
+    // BucketOwnerPreferred: bucket-owner-full-control hands the upload to the bucket's owner.
+    await aws(alice, ownership('BucketOwnerPreferred'));
+    assert.deepEqual(
+      await boto(bob, [
+        [
+          'put_object',
+          { Bucket: 'alice-drop', Key: 'handed.txt', Body: 'handed over', ACL: 'bucket-owner-full-control' },
+        ],
+        ['put_object', { Bucket: 'alice-drop', Key: 'kept.txt', Body: 'kept' }],
+      ]),
+      ['ok', 'ok'],
+    );
+    assert.equal((await get(alice, 'handed.txt')).stdout, 'handed over');
+    assert.equal(await ownerOf(alice, 'handed.txt'), 'alice');
+    assert.equal(await ownerOf(bob, 'kept.txt'), 'bob');
+    assert.match((await get(alice, 'kept.txt', 'fails')).stderr, /403|Forbidden|AccessDenied/);
+
+    // BucketOwnerEnforced: every object is the bucket owner's, whoever wrote it.
+    await aws(alice, ['s3api', 'put-bucket-acl', '--bucket', 'alice-drop', '--acl', 'private']);
+    await aws(alice, ownership('BucketOwnerEnforced'));
+    assert.equal((await get(alice, 'kept.txt')).stdout, 'kept');
+    assert.equal(await ownerOf(alice, 'kept.txt'), 'alice');
+    assert.deepEqual(await boto(bob, [['get_object', { Bucket: 'alice-drop', Key: 'kept.txt' }]]), [
+      '403 AccessDenied',
+    ]);
+  });
 });

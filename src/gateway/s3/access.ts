@@ -11,6 +11,7 @@ import {
   decide,
   OBJECT_ACL_ACTIONS,
   type ObjectOwnership,
+  ownsByWriter,
 } from './authorize.js';
 import { type Ctx, requireBucket } from './context.js';
 import { parseCopySource } from './copy.js';
@@ -129,9 +130,18 @@ export async function authorizeRequest(
   if (r.principal?.root !== true && !decide(facts, undefined).allow) {
     access = r.bucket === '' ? undefined : await bucketAccess(deps, r.bucket);
     let d = decide(facts, access);
-    if (!d.allow && !d.explicit && access !== undefined && r.key !== '' && OBJECT_ACL_ACTIONS.has(action)) {
+    // The object's ACL and owner matter only for the object-ACL actions: when nothing else
+    // allowed the request, or when the bucket's owner asks in a bucket whose objects may be
+    // their writers' (the object may not be the bucket owner's).
+    const objectFacts =
+      access !== undefined &&
+      r.key !== '' &&
+      OBJECT_ACL_ACTIONS.has(action) &&
+      (d.allow ? d.rule === 'owner' && ownsByWriter(access.ownership) : !d.explicit);
+    if (objectFacts) {
       const meta = await loadMeta(deps.fs, r.bucket, r.key).catch(() => undefined);
-      if (meta?.acl !== undefined) d = decide({ ...facts, objectGrants: meta.acl }, access);
+      if (meta?.acl !== undefined || meta?.owner !== undefined)
+        d = decide({ ...facts, objectGrants: meta.acl, objectOwner: meta.owner }, access);
     }
     if (!d.allow) {
       if (r.bucket !== '') await requireBucket({ fs: deps.fs, bucket: r.bucket });

@@ -16,8 +16,12 @@ import type { Principal } from './users.js';
  *    explicit Deny wins over every allow below;
  * 3. ListBuckets and CreateBucket: any signed user (ListBuckets then shows only the buckets the
  *    caller may see; CreateBucket of a taken name is the handler's 409);
- * 4. the bucket's owner may do everything in it (a bucket without a recorded owner is root's;
- *    objects belong to their bucket's owner);
+ * 4. the bucket's owner may do everything in it (a bucket without a recorded owner is root's),
+ *    except the object-ACL actions (read, read/write the ACL) on an object its writer owns — under
+ *    ObjectWriter or BucketOwnerPreferred ownership an object written by another user is that
+ *    user's, who may do those actions on it, and the bucket's owner needs a grant of the object's
+ *    ACL (as in S3; the bucket's owner may still delete it). A bucket policy's Allow does not
+ *    reach such an object either (S3's bucket policies apply to the bucket owner's objects);
  * 5. a policy statement that matches with Effect Allow — except for Get/Put/DeleteBucketPolicy,
  *    which stay the owner's whatever a policy grants (AWS refuses them to other accounts);
  * 6. ACL grants, bucket (READ: list; WRITE: put/delete objects; READ_ACP/WRITE_ACP: its ACL) and
@@ -48,6 +52,11 @@ export interface AccessRequest {
   readonly prefix?: string | undefined;
   /** The object's ACL grants, when the decision needs them (object actions). */
   readonly objectGrants?: readonly Grant[] | undefined;
+  /**
+   * The object's owner when it is not its bucket's: its writer, under ObjectWriter or
+   * BucketOwnerPreferred ownership (object actions; absent: the bucket's owner).
+   */
+  readonly objectOwner?: string | undefined;
 }
 
 export interface PublicAccessBlock {
@@ -216,10 +225,13 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
   }
   if (p !== undefined && ANY_USER_ACTIONS.has(req.action)) return { allow: true, rule: 'any user' };
   if (req.bucket === '' || bucket === undefined) return { allow: false, explicit: false };
-  if (p !== undefined && p.name === bucket.owner) return { allow: true, rule: 'owner' };
+  const foreignObject = writerOwned(req, bucket);
+  if (foreignObject && p !== undefined && p.name === req.objectOwner)
+    return { allow: true, rule: 'object owner' };
+  if (p !== undefined && p.name === bucket.owner && !foreignObject) return { allow: true, rule: 'owner' };
   // As AWS answers an identity of another account: the policy itself is its owner's alone.
   if (POLICY_ADMIN_ACTIONS.has(req.action)) return { allow: false, explicit: false };
-  if (policyVerdict === 'allow') return { allow: true, rule: 'bucket policy' };
+  if (policyVerdict === 'allow' && !foreignObject) return { allow: true, rule: 'bucket policy' };
   const ignorePublic = pab?.IgnorePublicAcls === true;
   if (bucket.ownership !== 'BucketOwnerEnforced') {
     if (granted(bucket.grants, BUCKET_PERMISSION_ACTIONS, p?.name, req.action, ignorePublic))
@@ -233,6 +245,22 @@ export function decide(req: AccessRequest, bucket: BucketAccess | undefined): De
   if (bucket.anonymousRead && !ignorePublic && READ_ACTIONS.has(req.action))
     return { allow: true, rule: 'anonymous read' };
   return { allow: false, explicit: false };
+}
+
+/** Whether the request is an object-ACL action on an object another user than the bucket's owner owns. */
+export function writerOwned(req: AccessRequest, bucket: BucketAccess): boolean {
+  return (
+    req.objectOwner !== undefined &&
+    req.objectOwner !== bucket.owner &&
+    req.key !== '' &&
+    OBJECT_ACL_ACTIONS.has(req.action) &&
+    ownsByWriter(bucket.ownership)
+  );
+}
+
+/** Ownership controls under which a written object may belong to its writer. */
+export function ownsByWriter(ownership: ObjectOwnership | undefined): boolean {
+  return ownership === 'ObjectWriter' || ownership === 'BucketOwnerPreferred';
 }
 
 /** The owner of a bucket whose settings record none: buckets made before users existed. */

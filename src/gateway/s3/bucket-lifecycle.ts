@@ -1,7 +1,7 @@
 import { saveBucketSettings } from '../../client/s3-settings.js';
 import { isStrataError } from '../../core/errors.js';
 import { ownerOf } from './access.js';
-import { checkAclHeaders, objectAclFromRequest } from './acl.js';
+import { aclFromRequest, checkAclHeaders } from './acl.js';
 import { isRootBucket, makeBucketDirectory, removeRootBucket } from './bucket-root.js';
 import { type Ctx, header, requireBucket } from './context.js';
 import { S3Error, toS3Error } from './errors.js';
@@ -83,7 +83,7 @@ export async function createBucket(ctx: Ctx): Promise<void> {
   }
   // The root user's buckets need no owner record (a bucket without one is root's).
   const owner = ctx.principal !== undefined && !ctx.principal.root ? { owner: ctx.principal.name } : {};
-  const grants = objectAclFromRequest(ctx).acl;
+  const grants = aclFromRequest(ctx).acl;
   if (owner.owner !== undefined || grants !== undefined) {
     try {
       await saveBucketSettings(ctx.fs, ctx.bucket, { ...owner, ...(grants ? { grants } : {}) });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3_RESERVED_DIR } from '../../client/s3-settings.js';
-import { checkAclHeaders, objectAclFromRequest } from './acl.js';
+import { checkAclHeaders, objectAccessFromRequest } from './acl.js';
 import { CheckedBody } from './body.js';
 import { ALGORITHM_NAMES, parseAlgorithm } from './checksums.js';
 import { parseHttpDate, preconditions } from './conditions.js';
@@ -136,8 +136,8 @@ export async function copyObject(ctx: Ctx): Promise<void> {
           ...(source.meta?.contentType !== undefined ? { contentType: source.meta.contentType } : {}),
           headers: source.meta?.headers ?? {},
           meta: source.meta?.meta ?? {},
-          // An ACL is never copied (as S3): the copy's is the request's, else private.
-          ...objectAclFromRequest(ctx),
+          // An ACL (or owner) is never copied (as S3): the copy's is the request's, else private.
+          ...objectAccessFromRequest(ctx),
         };
   const tags =
     tagDirective === 'REPLACE'

@@ -39,6 +39,11 @@ export interface ObjectMeta {
   readonly partChecksums?: readonly string[];
   /** The object's ACL grants beside its owner's FULL_CONTROL (acl-grants.ts). */
   readonly acl?: readonly Grant[];
+  /**
+   * The object's owner when it is not its bucket's: the user who wrote it into a bucket with
+   * ObjectWriter ownership, or BucketOwnerPreferred without `bucket-owner-full-control`.
+   */
+  readonly owner?: string;
   /** Server-side encryption (sse.ts): the stored bytes are sealed (sse-format.ts); `size` above is theirs. */
   readonly sse?: SseRecord;
 }

@@ -504,6 +504,7 @@ async function commitObject(
     meta: upload.meta,
     tags: upload.tags,
     ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
+    ...(upload.owner !== undefined ? { owner: upload.owner } : {}),
     parts: parts.length,
     partSizes: parts.map((p) => p.size),
     ...(checksum ? { checksum } : {}),

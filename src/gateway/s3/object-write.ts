@@ -2,7 +2,7 @@ import { pipeline as pipelineCb, type Readable } from 'node:stream';
 import type { FileInfo, ReadOptions, WriteOptions } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
-import { objectAclFromRequest } from './acl.js';
+import { objectAccessFromRequest } from './acl.js';
 import {
   STREAMING_SIGNED,
   STREAMING_SIGNED_TRAILER,
@@ -295,8 +295,10 @@ export function withoutAwsChunked(value: string): string {
     .trim();
 }
 
-/** x-amz-meta-*, Content-Type and the stored headers from a request. */
-export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta' | 'acl'> {
+/** x-amz-meta-*, Content-Type, the stored headers, and the new object's ACL and owner from a request. */
+export function metadataFromRequest(
+  ctx: Ctx,
+): Pick<ObjectMeta, 'contentType' | 'headers' | 'meta' | 'acl' | 'owner'> {
   const meta: Record<string, string> = {};
   const headers: Record<string, string> = {};
   let bytes = 0;
@@ -320,7 +322,7 @@ export function metadataFromRequest(ctx: Ctx): Pick<ObjectMeta, 'contentType' | 
     );
   }
   const ct = header(ctx, 'content-type');
-  return { ...(ct ? { contentType: ct } : {}), headers, meta, ...objectAclFromRequest(ctx) };
+  return { ...(ct ? { contentType: ct } : {}), headers, meta, ...objectAccessFromRequest(ctx) };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline as pipelineCb, type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { StrataFileSystem } from '../../client/types.js';
 import { authorizeRequest } from './access.js';
-import { checkGrants } from './acl.js';
+import { checkGrants, newObjectAccess } from './acl.js';
 import { grantsFromHeaders } from './acl-grants.js';
 import { type AuthResult, type CredentialSource, UNSIGNED_PAYLOAD } from './auth.js';
 import type { BucketAccess } from './authorize.js';
@@ -280,7 +280,7 @@ async function upload(
     ...contentIdentity(info, etag),
     ...md,
     tags: {},
-    ...(acl !== undefined && acl.grants.length > 0 ? { acl: acl.grants } : {}),
+    ...newObjectAccess(access, principal, acl),
     ...(checksum ? { checksum } : {}),
   });
   if (!(await form.finish())) res.setHeader('connection', 'close');

@@ -23,6 +23,8 @@ export interface UploadRecord {
   readonly tags: Record<string, string>;
   /** CreateMultipartUpload's x-amz-acl / x-amz-grant-* (given to the object on Complete). */
   readonly acl?: readonly Grant[];
+  /** The object's owner when it is its writer's (acl.ts newObjectAccess), given to it on Complete. */
+  readonly owner?: string;
   /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type. */
   readonly checksum?: { readonly alg: ChecksumAlgorithm; readonly type: ChecksumType };
   /** Server-side encryption of the upload (sse.ts): every part is sealed with its data key. */
