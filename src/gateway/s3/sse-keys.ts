@@ -20,8 +20,13 @@ import { newSealKeyText, parseSealKey } from '../../core/seal.js';
  */
 
 export interface SseKeyring {
-  /** The SSE-S3 (AES256) master key; none: SSE-S3 requests are 501 NotImplemented. */
+  /** The SSE-S3 (AES256) master key new objects get; none: SSE-S3 requests are 501 NotImplemented. */
   readonly s3Key?: { readonly id: string; readonly bytes: Buffer };
+  /**
+   * Every SSE-S3 master key of the key file by id, the current one and the retired ones listed
+   * below it (they still open the objects written under them).
+   */
+  readonly s3Keys?: ReadonlyMap<string, Buffer>;
   /** "KMS" keys by id, in file order; the first is the default of aws:kms without a key id. */
   readonly kms: ReadonlyMap<string, Buffer>;
 }
@@ -43,20 +48,40 @@ async function readKeyText(file: string, what: 'SSE' | 'KMS'): Promise<string> {
   }
 }
 
-/** Reads one seal.ts key file (the SSE-S3 master key). */
-export async function readKeyFile(file: string): Promise<{ id: string; bytes: Buffer }> {
+/**
+ * Reads the SSE-S3 master key file: one seal.ts key per line, `#` comments and blank lines
+ * passed over. The first key is the current one (new objects); the ones below it are retired:
+ * they only open what was written under them, so a master key is replaced by putting the new
+ * key on the first line and keeping the old one below.
+ */
+export async function readKeyFile(
+  file: string,
+): Promise<{ id: string; bytes: Buffer; all: Map<string, Buffer> }> {
   const text = await readKeyText(file, 'SSE');
-  try {
-    return parseSealKey(text);
-  } catch (err) {
-    throw new StrataError('INVALID_ARGUMENT', `SSE key file ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
+  const all = new Map<string, Buffer>();
+  let current: { id: string; bytes: Buffer } | undefined;
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    let key: { id: string; bytes: Buffer };
+    try {
+      key = parseSealKey(line);
+    } catch (err) {
+      throw new StrataError('INVALID_ARGUMENT', `SSE key file ${file}:${i + 1}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    current ??= key;
+    all.set(key.id, key.bytes);
   }
+  if (current === undefined) throw new StrataError('INVALID_ARGUMENT', `SSE key file ${file} holds no key`);
+  return { ...current, all };
 }
 
 /** The SSE-S3 master key file of `strata local`: read, or created (0600) on first start. */
-export async function ensureKeyFile(file: string): Promise<{ id: string; bytes: Buffer }> {
+export async function ensureKeyFile(
+  file: string,
+): Promise<{ id: string; bytes: Buffer; all: Map<string, Buffer> }> {
   try {
     await writeFile(file, `${newSealKeyText()}\n`, { flag: 'wx', mode: 0o600 });
     await chmod(file, 0o600);
@@ -173,12 +198,12 @@ export async function loadSseKeyring(o: {
   kmsKeyFile?: string | undefined;
   create?: boolean;
 }): Promise<SseKeyring> {
-  const s3Key =
+  const s3 =
     o.sseKeyFile === undefined
       ? undefined
       : o.create
         ? await ensureKeyFile(o.sseKeyFile)
         : await readKeyFile(o.sseKeyFile);
   const kms = o.kmsKeyFile === undefined ? new Map<string, Buffer>() : await readKmsKeyFile(o.kmsKeyFile);
-  return { ...(s3Key ? { s3Key } : {}), kms };
+  return { ...(s3 ? { s3Key: { id: s3.id, bytes: s3.bytes }, s3Keys: s3.all } : {}), kms };
 }

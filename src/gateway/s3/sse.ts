@@ -253,13 +253,18 @@ export function dataKeyForRead(
     rec.mode === 'AES256'
       ? ring.s3Key?.id === rec.masterId
         ? ring.s3Key?.bytes
-        : undefined
+        : rec.masterId === undefined
+          ? undefined
+          : ring.s3Keys?.get(rec.masterId)
       : rec.kmsKeyId === undefined
         ? undefined
         : ring.kms.get(rec.kmsKeyId);
   if (kek === undefined)
     throw rec.mode === 'AES256'
-      ? new S3Error('InternalError', "The object's SSE-S3 master key is not this gateway's (--sse-key-file)")
+      ? new S3Error(
+          'InvalidRequest',
+          `The object was encrypted under SSE-S3 master key ${rec.masterId}, which is not in this gateway's key file (--sse-key-file; a replaced key stays readable when kept on a line below the new one)`,
+        )
       : new S3Error('KMS.NotFoundException', `The object's KMS key ${rec.kmsKeyId ?? ''} is not configured`);
   const dataKey = unwrapKey(kek, rec.wrapped, bound);
   if (dataKey === undefined) throw new S3Error('InternalError', 'The object key record does not open');
