@@ -3,8 +3,10 @@ import type { PageStore } from '../cache/page-store.js';
 import { throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import { type FileInfo, WRITE_TYPES, type WriteOptions, type WriteType } from '../core/file-system.js';
+import { KeyLock } from '../core/key-lock.js';
 import { normalizePath } from '../core/paths.js';
 import type { FileRecord, MetaStore } from '../meta/meta-store.js';
+import { fingerprintOf } from '../ufs/under-store.js';
 import type { FileInfoBuilder } from './file-info.js';
 import type { MetadataSync } from './metadata-sync.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -34,6 +36,9 @@ export interface WritePathParts {
  *   acknowledged; the Persister uploads ASYNC_THROUGH files in the background.
  */
 export class WritePath {
+  /** One commit (pages replaced, status written) at a time per path. */
+  private readonly commits = new KeyLock();
+
   constructor(private readonly o: WritePathParts) {}
 
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<FileInfo> {
@@ -57,13 +62,18 @@ export class WritePath {
     if (writeType === 'THROUGH') record = await this.writeThrough(p, r, source, options);
     else if (writeType === 'CACHE_THROUGH') record = await this.writeCacheThrough(p, r, source, options);
     else record = await this.writeLocal(p, r, source, writeType, existing?.record, options.signal);
-    if (existing?.record.cacheId && existing.record.cacheId !== record.cacheId)
-      await this.o.pages.deleteFile(existing.record.cacheId);
-    if (!record.staging) {
-      await this.o.meta.invalidate(p);
-      await this.o.meta.putStatus(record);
-      await this.o.meta.setAttrs(p, { persistence: undefined });
-    }
+    await this.commits.run(p, async () => {
+      // Another write of the path may have committed since `existing` was read: its pages are
+      // replaced too (without this, the version that loses the race kept its pages until eviction).
+      const current = record.staging ? undefined : await this.o.meta.getStatus(p);
+      for (const old of new Set([existing?.record.cacheId, current?.cacheId]))
+        if (old && old !== record.cacheId) await this.o.pages.deleteFile(old);
+      if (!record.staging) {
+        await this.o.meta.invalidate(p);
+        await this.o.meta.putStatus(record);
+        await this.o.meta.setAttrs(p, { persistence: undefined });
+      }
+    });
     return this.o.infos.info(record, r.mount.record.path, await this.o.meta.getAttrs(p));
   }
 
@@ -105,7 +115,15 @@ export class WritePath {
         ...(options.signal ? { signal: options.signal } : {}),
       });
       this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);
-      const record = recordOf(p, st, r.mount);
+      // The pages get an identity of this write's own: two writes of one path that the store
+      // reports with one fingerprint (same size in the same millisecond, no etag) would otherwise
+      // import their pages under one cache id, and a read could mix their bytes.
+      const record = recordOf(
+        p,
+        st,
+        r.mount,
+        cacheIdOf(r.mount, p, `${fingerprintOf(st)}\0write-${staged.id}`),
+      );
       await this.importPages(staged.file, staged.size, record.cacheId!);
       return record;
     } finally {

@@ -250,6 +250,7 @@ export class FileUnderStore extends UnderStore {
 
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let handle: FileHandle | undefined;
+    let mine!: Stats;
     let sourceError: unknown;
     source.once('error', (err) => {
       sourceError = err;
@@ -265,6 +266,9 @@ export class FileUnderStore extends UnderStore {
         });
       }
       await handle.sync();
+      // The status of the file written here: a stat of the target after the rename could see
+      // another writer's file that replaced it in between (and report that version as ours).
+      mine = await handle.stat();
       await handle.close();
       handle = undefined;
       await rename(temp, target);
@@ -276,11 +280,7 @@ export class FileUnderStore extends UnderStore {
       throw mapFsError(err, path);
     }
     await syncDirectory(dir);
-    try {
-      return toStatus(path, await stat(target));
-    } catch (err) {
-      throw mapFsError(err, path);
-    }
+    return toStatus(path, mine);
   }
 
   protected async _delete(path: string, options: CallOptions & { recursive?: boolean }): Promise<void> {
