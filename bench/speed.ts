@@ -9,6 +9,7 @@
  *   warm GET of an object larger than the memory tier (served from the disk tier) ÷ nginx hit ≥ 1.0
  *   warm GET of an object that fits the memory tier ÷ nginx hit                              ≥ 1.5
  *   4 KiB GETs, wrk 64 connections ÷ nginx hit                                               ≥ 0.5
+ *     (beside it: ÷ a bare node:http process answering 4 KiB from memory, the floor of one Node process)
  *   cold GET from a local origin ÷ a bare streaming proxy of the same bytes (the floor)      ≤ 1.2
  *     (best of 3 on both sides: three never-read objects through Strata, one object 3 times through the proxy)
  *
@@ -237,14 +238,21 @@ export async function runSpeedBench(argv: string[] = process.argv.slice(2)): Pro
         if (res.statusCode !== 200) throw new Error(`GET ${base}${p} → ${res.statusCode}`);
       }
     }
+    // The floor for any Node server: one node:http process answering 4 KiB from memory (no
+    // signature check, no lookup), under the same wrk and path list.
+    const bareNode = await startBareNodeServer();
+    stops.push(bareNode.stop);
     // Alternating rounds, best of each: other load on the two cores hits both sides alike.
     let s: WrkResult | undefined;
     let n: WrkResult | undefined;
+    let f: WrkResult | undefined;
     for (let round = 0; round < 2; round++) {
       const a = await runWrk(s3, scriptFile, listFile, wrkSeconds);
       const b = await runWrk(nginx.url, scriptFile, listFile, wrkSeconds);
+      const c = await runWrk(bareNode.url, scriptFile, listFile, wrkSeconds);
       if (!s || a.rps > s.rps) s = a;
       if (!n || b.rps > n.rps) n = b;
+      if (!f || c.rps > f.rps) f = c;
     }
     rows.push(
       row(
@@ -254,12 +262,40 @@ export async function runSpeedBench(argv: string[] = process.argv.slice(2)): Pro
         s!.rps / n!.rps,
         { min: 0.5 },
       ),
+      row(
+        '4 KiB GETs, the same wrk: Strata ÷ a bare node:http process answering 4 KiB from memory (the floor of one Node process)',
+        `${s!.rps.toFixed(0)}/s`,
+        `${f!.rps.toFixed(0)}/s bare node:http (nginx ÷ bare ${(n!.rps / f!.rps).toFixed(2)})`,
+        s!.rps / f!.rps,
+      ),
     );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(tmp.dir, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** One node process serving 4 KiB of zeros at every path (keep-alive), stopped by its PID. */
+async function startBareNodeServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const code = `const b = Buffer.alloc(4096, 120);
+require('node:http').createServer((q, r) => { r.writeHead(200, { 'content-length': 4096 }); r.end(b); })
+  .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c) => reject(new Error(`bare node server exited ${c}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
