@@ -12,7 +12,7 @@ import {
   HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   type ChecksumAlgorithm as SdkAlgorithm,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -26,7 +26,7 @@ import {
   requestChecksum,
   validChecksumValue,
 } from '../../src/gateway/s3/checksums.js';
-import { ACCESS_KEY, type Harness, SECRET_KEY, s3Error, startHarness } from './harness.js';
+import { type Harness, SECRET_KEY, s3Error, sdkClient, startHarness } from './harness.js';
 import { signedHeaders } from './sign.js';
 
 const MIN_PART = 64 * 1024;
@@ -86,14 +86,7 @@ describe('checksum algorithms', () => {
 });
 
 function client(h: Harness, validation: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED' = 'WHEN_SUPPORTED'): S3Client {
-  return new S3Client({
-    endpoint: h.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    maxAttempts: 1,
-    responseChecksumValidation: validation,
-  });
+  return sdkClient(h, SECRET_KEY, { responseChecksumValidation: validation });
 }
 
 const SDK: Record<ChecksumAlgorithm, SdkAlgorithm> = {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { connect } from '../../src/client/connect.js';
 import { type S3GatewayServer, startS3GatewayServer } from '../../src/gateway/s3/index.js';
 import { type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
@@ -128,4 +129,20 @@ export async function s3Error(p: Promise<unknown>): Promise<{ name: string; stat
     return { name: e.name, status: e.$metadata?.httpStatusCode };
   }
   throw new Error('expected the call to fail');
+}
+
+/** A JS SDK client of the harness's gateway (path style, no retries), as the test user or with another secret. */
+export function sdkClient(
+  h: Harness,
+  secret = SECRET_KEY,
+  extra: Partial<ConstructorParameters<typeof S3Client>[0]> = {},
+): S3Client {
+  return new S3Client({
+    endpoint: h.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: secret },
+    maxAttempts: 1,
+    ...extra,
+  });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js';
+import { type Harness, sdkClient, startHarness } from './harness.js';
 
 /**
  * Browser POST uploads as a web application's server makes them with the JS SDK's
@@ -14,15 +14,7 @@ import { ACCESS_KEY, type Harness, SECRET_KEY, startHarness } from './harness.js
 /** S3's placeholder for the uploaded file's name in a form's key. */
 const FILENAME = '$' + '{filename}';
 
-function client(h: Harness, secret = SECRET_KEY): S3Client {
-  return new S3Client({
-    endpoint: h.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: secret },
-    maxAttempts: 1,
-  });
-}
+const client = sdkClient;
 
 async function postForm(
   post: { url: string; fields: Record<string, string> },

@@ -27,19 +27,11 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { ACCESS_KEY, type Harness, SECRET_KEY, s3Error, startHarness } from './harness.js';
+import { type Harness, s3Error, sdkClient, startHarness } from './harness.js';
 
 const MIN_PART = 64 * 1024;
 
-function client(h: Harness, secret = SECRET_KEY): S3Client {
-  return new S3Client({
-    endpoint: h.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: secret },
-    maxAttempts: 1,
-  });
-}
+const client = sdkClient;
 
 async function text(body: unknown): Promise<string> {
   return (body as { transformToString(): Promise<string> }).transformToString();
