@@ -5,9 +5,13 @@
  *       into the worker's metadata store as a listing of the store would (putListingChunk in
  *       chunks of 1,000, then completeListing), so every status below is a cached one;
  *   {"cmd":"stat","n":N,"lanes":L}      N status() calls of random paths, L at a time, in process;
+ *       with "profile":FILE, a V8 CPU profile of just those calls is written to FILE
+ *       (--cpu-prof would not do: the measured child is ended by kill -9);
  *   {"cmd":"stop"}                       a clean stop (the disk tier writes its index file).
  * Usage: node dist/bench/worker-scale-child.js DATA_DIR ORIGIN_DIR
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { loadServerConfig } from '../src/core/config.js';
@@ -90,9 +94,31 @@ async function stat(n: number, lanes: number, dirs: number, perDir: number): Pro
   return misses;
 }
 
+/** fn's result, with a CPU profile of the process while it ran written to `file`. */
+async function profiled<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 let shape = { dirs: 0, perDir: 0 };
 for await (const line of createInterface({ input: process.stdin })) {
-  const msg = JSON.parse(line) as { cmd: string; dirs?: number; perDir?: number; n?: number; lanes?: number };
+  const msg = JSON.parse(line) as {
+    cmd: string;
+    dirs?: number;
+    perDir?: number;
+    n?: number;
+    lanes?: number;
+    profile?: string;
+  };
   const t0 = performance.now();
   if (msg.cmd === 'fill') {
     shape = { dirs: msg.dirs!, perDir: msg.perDir! };
@@ -102,7 +128,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     shape = { dirs: msg.dirs!, perDir: msg.perDir! };
     say({ cmd: 'shape' });
   } else if (msg.cmd === 'stat') {
-    const wrong = await stat(msg.n!, msg.lanes ?? 64, shape.dirs, shape.perDir);
+    const run = () => stat(msg.n!, msg.lanes ?? 64, shape.dirs, shape.perDir);
+    const wrong = await (msg.profile === undefined ? run() : profiled(msg.profile, run));
     say({ cmd: 'stat', ms: performance.now() - t0, wrong });
   } else if (msg.cmd === 'stop') {
     await local.stop();

@@ -14,11 +14,12 @@
  * (the disk tier then walks its pages) and the time to write the N records.
  *
  * Usage: node dist/bench/worker-scale.js [--entries 10000000] [--pages 1000000] [--stats 300000]
+ *          [--profile FILE]   (a CPU profile of the in-process stat row; bench/profile-summary.ts)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { encodePageHeader } from '../src/cache/page-file.js';
@@ -136,7 +137,12 @@ async function statOverRpc(ready: Ready, n: number, dirs: number, perDir: number
 export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)): Promise<Row[]> {
   const { values } = parseArgs({
     args: argv,
-    options: { entries: { type: 'string' }, pages: { type: 'string' }, stats: { type: 'string' } },
+    options: {
+      entries: { type: 'string' },
+      pages: { type: 'string' },
+      stats: { type: 'string' },
+      profile: { type: 'string' },
+    },
     strict: false,
   });
   const entries = Number(values.entries ?? 10_000_000);
@@ -175,7 +181,8 @@ export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)
         `restart found ${again.ready.diskPages} pages by ${again.ready.diskIndexSources.join(',')}`,
       );
     await again.child.send({ cmd: 'shape', dirs, perDir });
-    const inProc = await again.child.send({ cmd: 'stat', n: stats, lanes: 64 });
+    const profile = typeof values.profile === 'string' ? { profile: resolve(values.profile) } : {};
+    const inProc = await again.child.send({ cmd: 'stat', n: stats, lanes: 64, ...profile });
     if (inProc.wrong !== 0) throw new Error(`${inProc.wrong} statuses in process were wrong`);
     const inProcRate = stats / (inProc.ms / 1000);
     const rpcRate = await statOverRpc(again.ready, stats, dirs, perDir);

@@ -39,7 +39,12 @@ export function decodeStatus(path: string, value: string): FileRecord {
     fingerprint,
     syncedAtMs,
   };
-  return rest === undefined ? base : { ...rest, ...base };
+  if (rest === undefined) return base;
+  // Assigned, not spread ({ ...rest, ...base }): this runs once per status read (the stat hot
+  // path); the fixed fields still win over any of the same name in rest.
+  const record: Record<string, unknown> = base as unknown as Record<string, unknown>;
+  for (const k in rest) if (!(k in record)) record[k] = rest[k];
+  return base;
 }
 
 export function encodeAttrs(a: FileAttrs): string {
