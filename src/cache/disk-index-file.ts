@@ -28,11 +28,13 @@ export interface IndexedPage {
 }
 
 /**
- * Takes each page the file lists, coldest first. `fileId` is a string of its own (not a slice of
- * a larger one). Pages come while the file is read: when it turns out bad later on, takeDiskIndex
- * answers false and the caller forgets what it was given.
+ * Takes each page the file lists, coldest first. Pages come while the file is read: when it
+ * turns out bad later on, takeDiskIndex answers false and the caller forgets what it was given.
  */
 export type IndexedPageSink = (fileId: string, index: number, bytes: number) => void;
+
+/** Told the number of pages and the size of the file before the first page comes. */
+export type IndexSizeHint = (pages: number, fileBytes: number) => void;
 
 /** Writes the index (temp file, fsync, rename) so a crash while writing leaves no half file. */
 export async function saveDiskIndex(dir: string, pages: Iterable<IndexedPage>, count: number): Promise<void> {
@@ -68,7 +70,11 @@ export async function saveDiskIndex(dir: string, pages: Iterable<IndexedPage>, c
  * would be trusted again after a crash). The file is parsed from its bytes as it is read: no line,
  * array or object per page, so a million-page index costs its pages and one block of the file.
  */
-export async function takeDiskIndex(dir: string, sink: IndexedPageSink): Promise<boolean> {
+export async function takeDiskIndex(
+  dir: string,
+  sink: IndexedPageSink,
+  hint?: IndexSizeHint,
+): Promise<boolean> {
   const file = join(dir, DISK_INDEX_FILE);
   let fh: Awaited<ReturnType<typeof open>>;
   try {
@@ -78,7 +84,7 @@ export async function takeDiskIndex(dir: string, sink: IndexedPageSink): Promise
   }
   let valid: boolean;
   try {
-    valid = await parse(fh, sink);
+    valid = await parse(fh, sink, hint, (await fh.stat()).size);
   } finally {
     await fh.close();
   }
@@ -93,7 +99,12 @@ export async function takeDiskIndex(dir: string, sink: IndexedPageSink): Promise
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 
-async function parse(fh: Awaited<ReturnType<typeof open>>, sink: IndexedPageSink): Promise<boolean> {
+async function parse(
+  fh: Awaited<ReturnType<typeof open>>,
+  sink: IndexedPageSink,
+  hint: IndexSizeHint | undefined,
+  fileBytes: number,
+): Promise<boolean> {
   const buf = Buffer.allocUnsafe(BLOCK);
   let filled = 0; // bytes in buf: an unfinished line carried over, then what was read
   let expected: number | undefined;
@@ -111,6 +122,7 @@ async function parse(fh: Awaited<ReturnType<typeof open>>, sink: IndexedPageSink
         if (!line.startsWith(`${MAGIC} `)) return false;
         expected = count(line.slice(MAGIC.length + 1));
         if (expected === undefined) return false;
+        hint?.(expected, fileBytes);
       } else if (startsWithEnd(buf, start, nl)) {
         if (count(buf.toString('latin1', start + 4, nl)) !== expected || pages !== expected) return false;
         ended = true;

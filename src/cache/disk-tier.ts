@@ -59,11 +59,8 @@ export interface ScanResult {
 /** What load() gave its sink: a ScanResult whose pages are counted, not listed. */
 export type LoadResult = Omit<ScanResult, 'pages'> & { readonly pages: number };
 
-/**
- * Takes each page load() finds, coldest first. `flatId`: the id is a string of its own (see
- * FileTable.acquire).
- */
-export type LoadedPageSink = (fileId: string, index: number, bytes: number, flatId: boolean) => void;
+/** Takes each page load() finds, coldest first. */
+export type LoadedPageSink = (fileId: string, index: number, bytes: number) => void;
 
 /**
  * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
@@ -356,10 +353,16 @@ export class DiskTier {
    */
   async load(sink: LoadedPageSink): Promise<LoadResult> {
     let pages = 0;
-    const fromFile = await takeDiskIndex(this.dir, (fileId, index, bytes) => {
-      pages++;
-      sink(fileId, index, bytes, true);
-    });
+    const fromFile = await takeDiskIndex(
+      this.dir,
+      (fileId, index, bytes) => {
+        pages++;
+        sink(fileId, index, bytes);
+      },
+      // An upper bound of the ids' bytes: a line is its id and at least ` 0 0\n`.
+      (count, fileBytes) => this.index.reserve(count, Math.max(0, fileBytes - count * 5)),
+    );
+    this.index.trim();
     if (fromFile)
       return {
         pages,
@@ -373,7 +376,7 @@ export class DiskTier {
     const scanned = await this.scan();
     scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
     const torn = await this.dropTorn(scanned.pages.slice(-TORN_CHECK_PAGES));
-    for (const p of scanned.pages) if (!torn.has(p)) sink(p.fileId, p.index, p.bytes, false);
+    for (const p of scanned.pages) if (!torn.has(p)) sink(p.fileId, p.index, p.bytes);
     return { ...scanned, pages: scanned.pages.length - torn.size, tornPages: torn.size };
   }
 

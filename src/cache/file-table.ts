@@ -2,24 +2,35 @@
  * The fileIds of a page store's cached pages, each held once however many pages and tiers refer
  * to it: a file is a small integer (its slot) that the tiers' page tables key their pages by, so a
  * page costs no string and no object of its own. A slot is reference counted — one reference per
- * page per tier — and freed with its last page. Lookup is one open-addressing hash table over an
- * Int32Array (linear probing, deletion by backward shift: no tombstones to sweep).
+ * page per tier — and freed with its last page.
+ *
+ * The ids themselves are bytes in one arena Buffer (a fileId is ASCII, [A-Za-z0-9_-]{1,128}:
+ * checked by page-key.ts before anything is indexed), ~17 B for a 12-character id where a JS
+ * string in an array was ~40 B; the arena is compacted when half of it is freed ids. Lookup is
+ * one open-addressing hash table over an Int32Array (linear probing, deletion by backward shift:
+ * no tombstones to sweep).
  */
 
 const EMPTY = 0; // buckets hold slot + 1
+const FREE = 0xff; // the length of a free slot (ids are at most 128 bytes)
 
-/** FNV-1a over the id's characters (a fileId is ASCII: [A-Za-z0-9_-]). */
-function hashOf(id: string): number {
+/** FNV-1a over the id's characters (the same over its bytes in the arena). */
+function hashOfString(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   return (h ^ (h >>> 15)) >>> 0;
 }
 
 export class FileTable {
-  private names: (string | undefined)[] = [];
+  private arena = Buffer.allocUnsafe(1024);
+  private arenaUsed = 0;
+  private arenaDead = 0;
+  private offset = new Uint32Array(16);
+  private length = new Uint8Array(16).fill(FREE);
   private refs = new Uint32Array(16);
   private buckets = new Int32Array(32);
   private readonly freeSlots: number[] = [];
+  private top = 0;
   private live = 0;
 
   /** Files with at least one page. */
@@ -27,28 +38,32 @@ export class FileTable {
     return this.live;
   }
 
-  /** One past the highest slot ever used: arrays indexed by file slot need this many entries. */
-  get slotLimit(): number {
-    return this.names.length;
+  /**
+   * Makes room for `more` files beyond those held (a tier about to load that many pages): sized
+   * once instead of doubled — and copied — as they come, so no outgrown arrays are left behind.
+   * `idBytes`: the bytes their ids take, if known.
+   */
+  reserve(more: number, idBytes = 0): void {
+    const slots = this.live + more;
+    if (slots > this.refs.length) this.growSlots(slots);
+    if (slots * 2 > this.buckets.length) this.rehash(2 ** Math.ceil(Math.log2(slots * 2)));
+    if (this.arenaUsed + idBytes > this.arena.length) this.growArena(this.arenaUsed + idBytes);
   }
 
   /** The slot of `fileId`, or -1 when no page of it is held. */
   find(fileId: string): number {
     const mask = this.buckets.length - 1;
-    for (let b = hashOf(fileId) & mask; ; b = (b + 1) & mask) {
+    for (let b = hashOfString(fileId) & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
       if (v === EMPTY) return -1;
-      if (this.names[v - 1] === fileId) return v - 1;
+      if (this.is(v - 1, fileId)) return v - 1;
     }
   }
 
-  /**
-   * The slot of `fileId` with one more reference (a page of it entered a tier). `flatId`: the
-   * caller made the string itself (not a slice of a larger one), so it is kept as it is.
-   */
-  acquire(fileId: string, flatId = false): number {
+  /** The slot of `fileId` with one more reference (a page of it entered a tier). */
+  acquire(fileId: string): number {
     let slot = this.find(fileId);
-    if (slot < 0) slot = this.insert(flatId ? fileId : flat(fileId));
+    if (slot < 0) slot = this.insert(fileId);
     this.refs[slot]!++;
     return slot;
   }
@@ -57,36 +72,101 @@ export class FileTable {
   release(slot: number): void {
     if (--this.refs[slot]! > 0) return;
     this.unhash(slot);
-    this.names[slot] = undefined;
+    this.arenaDead += this.length[slot]!;
+    this.length[slot] = FREE;
     this.freeSlots.push(slot);
     this.live--;
+    if (this.arenaDead > 4096 && this.arenaDead * 2 > this.arenaUsed)
+      this.compact(this.arenaUsed - this.arenaDead);
   }
 
   name(slot: number): string {
-    return this.names[slot]!;
+    const at = this.offset[slot]!;
+    return this.arena.toString('latin1', at, at + this.length[slot]!);
   }
 
   /** Every file held, by slot. */
   *slots(): IterableIterator<number> {
-    for (let s = 0; s < this.names.length; s++) if (this.names[s] !== undefined) yield s;
+    for (let s = 0; s < this.top; s++) if (this.length[s] !== FREE) yield s;
   }
 
-  private insert(name: string): number {
+  private is(slot: number, id: string): boolean {
+    const n = this.length[slot]!;
+    if (n !== id.length) return false;
+    const at = this.offset[slot]!;
+    const arena = this.arena;
+    for (let i = 0; i < n; i++) if (arena[at + i] !== id.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private hashOfSlot(slot: number): number {
+    const at = this.offset[slot]!;
+    const end = at + this.length[slot]!;
+    const arena = this.arena;
+    let h = 0x811c9dc5;
+    for (let i = at; i < end; i++) h = Math.imul(h ^ arena[i]!, 0x01000193);
+    return (h ^ (h >>> 15)) >>> 0;
+  }
+
+  private insert(id: string): number {
     if ((this.live + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
-      slot = this.names.length;
-      this.names.push(name);
-      if (slot >= this.refs.length) {
-        const refs = new Uint32Array(this.refs.length * 2);
-        refs.set(this.refs);
-        this.refs = refs;
-      }
-    } else this.names[slot] = name;
+      slot = this.top++;
+      if (slot >= this.refs.length) this.growSlots(this.refs.length * 2);
+    }
+    if (this.arenaUsed + id.length > this.arena.length)
+      this.growArena(Math.max(this.arena.length * 2, this.arenaUsed + id.length));
+    this.arena.write(id, this.arenaUsed, id.length, 'latin1');
+    this.offset[slot] = this.arenaUsed;
+    this.length[slot] = id.length;
+    this.arenaUsed += id.length;
     this.refs[slot] = 0;
-    this.place(slot, hashOf(name));
+    this.place(slot, hashOfString(id));
     this.live++;
     return slot;
+  }
+
+  private growArena(n: number): void {
+    const arena = Buffer.allocUnsafe(n);
+    this.arena.copy(arena, 0, 0, this.arenaUsed);
+    this.arena = arena;
+  }
+
+  private growSlots(n: number): void {
+    const offset = new Uint32Array(n);
+    offset.set(this.offset);
+    const length = new Uint8Array(n).fill(FREE);
+    length.set(this.length);
+    const refs = new Uint32Array(n);
+    refs.set(this.refs);
+    this.offset = offset;
+    this.length = length;
+    this.refs = refs;
+  }
+
+  /** Gives back the arena bytes a reserve() did not need (its size was an upper bound). */
+  trim(): void {
+    if (this.arena.length - this.arenaUsed > 1 << 20) this.compact(0);
+  }
+
+  /**
+   * Rewrites the arena with the live ids only and `spare` bytes to grow into (slots and the hash
+   * table do not change).
+   */
+  private compact(spare: number): void {
+    const arena = Buffer.allocUnsafe(Math.max(1024, this.arenaUsed - this.arenaDead + spare));
+    let used = 0;
+    for (let s = 0; s < this.top; s++) {
+      const n = this.length[s]!;
+      if (n === FREE) continue;
+      this.arena.copy(arena, used, this.offset[s]!, this.offset[s]! + n);
+      this.offset[s] = used;
+      used += n;
+    }
+    this.arena = arena;
+    this.arenaUsed = used;
+    this.arenaDead = 0;
   }
 
   private place(slot: number, hash: number): void {
@@ -99,11 +179,11 @@ export class FileTable {
   private unhash(slot: number): void {
     const buckets = this.buckets;
     const mask = buckets.length - 1;
-    let b = hashOf(this.names[slot]!) & mask;
+    let b = this.hashOfSlot(slot) & mask;
     while (buckets[b] !== slot + 1) b = (b + 1) & mask;
     // Backward shift: move later entries of the run into the hole when their home allows it.
     for (let next = (b + 1) & mask; buckets[next] !== EMPTY; next = (next + 1) & mask) {
-      const home = hashOf(this.names[buckets[next]! - 1]!) & mask;
+      const home = this.hashOfSlot(buckets[next]! - 1) & mask;
       if (((next - home) & mask) >= ((next - b) & mask)) {
         buckets[b] = buckets[next]!;
         b = next;
@@ -114,17 +194,6 @@ export class FileTable {
 
   private rehash(size: number): void {
     this.buckets = new Int32Array(size);
-    for (let s = 0; s < this.names.length; s++) {
-      const name = this.names[s];
-      if (name !== undefined) this.place(s, hashOf(name));
-    }
+    for (let s = 0; s < this.top; s++) if (this.length[s] !== FREE) this.place(s, this.hashOfSlot(s));
   }
-}
-
-/**
- * The same characters in a string of their own: an id sliced out of a larger string (a request
- * path, a line) would keep that string alive for as long as the page is cached.
- */
-function flat(id: string): string {
-  return Buffer.from(id, 'latin1').toString('latin1');
 }

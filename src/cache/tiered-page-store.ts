@@ -155,8 +155,8 @@ export class TieredPageStore implements PageStore {
     // Each tier streams its pages straight into its own index (no list of a million pages).
     const scans = await Promise.all(
       this.disks.map((disk) =>
-        disk.load((fileId, index, bytes, flatId) => {
-          disk.index.add(fileId, index, bytes, { evictable: !this.pinned.has(fileId), ready: true, flatId });
+        disk.load((fileId, index, bytes) => {
+          disk.index.add(fileId, index, bytes, { evictable: !this.pinned.has(fileId), ready: true });
         }),
       ),
     );
