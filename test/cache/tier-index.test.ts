@@ -34,6 +34,20 @@ describe('FileTable', () => {
     for (let i = 0; i < n; i++) assert.equal(files.find(`f${i}`), i % 3 === 0 ? -1 : slots.get(`f${i}`));
     assert.equal(files.size, n - Math.ceil(n / 3));
   });
+
+  test('the id arena is compacted when most ids are freed: the rest keep their names', () => {
+    const files = new FileTable();
+    const slots: number[] = [];
+    for (let i = 0; i < 5000; i++) slots.push(files.acquire(`file-${i}-${'x'.repeat(i % 40)}`));
+    for (let i = 0; i < 5000; i++) if (i % 10 !== 0) files.release(slots[i]!);
+    for (let i = 0; i < 5000; i += 10) {
+      const id = `file-${i}-${'x'.repeat(i % 40)}`;
+      assert.equal(files.find(id), slots[i]);
+      assert.equal(files.name(slots[i]!), id);
+    }
+    assert.equal(files.find('file-1-x'), -1);
+    assert.equal(files.size, 500);
+  });
 });
 
 describe('TierIndex', () => {
