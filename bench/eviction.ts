@@ -27,15 +27,17 @@ function floor(): number {
   });
 }
 
+/** Slots as a tier hands them out: the evicted page's slot goes to the new page. */
 function policy(name: EvictionPolicyName): number {
-  const p = createEvictionPolicy(name);
-  for (let i = 0; i < PAGES; i++) p.onInsert(`f${i}:0`);
-  let n = PAGES;
+  const p = createEvictionPolicy(name, PAGES);
+  for (let i = 0; i < PAGES; i++) p.onInsert(i);
+  const inserted = new Int32Array(STEPS);
   return perStepMicros((i) => {
     const victim = p.victim();
-    if (victim !== undefined) p.onRemove(victim);
-    p.onInsert(`f${n++}:0`);
-    if (i % 3 === 0) p.onAccess(`f${n - 50}:0`);
+    p.onRemove(victim);
+    p.onInsert(victim);
+    inserted[i] = victim;
+    if (i % 3 === 0 && i >= 50) p.onAccess(inserted[i - 50]!);
   });
 }
 

@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Row[]>> = {
   jobs: async () => (await import('./jobs.js')).runJobsBench([]),
   scale: async () => (await import('./scale.js')).runScaleBench([]),
   listing: async () => (await import('./listing.js')).runListingBench([]),
+  'page-index': async () => (await import('./page-index-heap.js')).runPageIndexHeapBench([]),
   'worker-scale': async () => (await import('./worker-scale.js')).runWorkerScaleBench([]),
   'scheduler-failover': async () => (await import('./scheduler-failover.js')).runSchedulerFailoverBench([]),
   speed: async () => (await import('./speed.js')).runSpeedBench([]),

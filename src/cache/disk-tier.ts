@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { isStrataError, StrataError, toStrataError } from '../core/errors.js';
 import { ioThread, MAX_IO_THREAD_PAGE_BYTES } from '../core/io-thread.js';
 import { Limiter } from '../core/key-lock.js';
-import { saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
+import { type IndexedPage, saveDiskIndex, takeDiskIndex } from './disk-index-file.js';
+import type { FileTable } from './file-table.js';
 import {
   decodePageHeader,
   finishPageHeader,
@@ -29,17 +30,7 @@ import {
 } from './page-file.js';
 import { type PageSealer, SEAL_OVERHEAD_BYTES, type UnsealFailure } from './page-seal.js';
 import type { EvictionPolicyName } from './page-store.js';
-import { type TierEntry, TierIndex } from './tier-index.js';
-
-export interface DiskEntry extends TierEntry {
-  /** False while the file is being written: not readable, not evictable. */
-  ready: boolean;
-  /**
-   * The page file's ctime when its payload checksum last passed in this process: a later read
-   * of the same, unchanged file checks the header only (readPage says why that is safe).
-   */
-  verifiedCtimeMs?: number | undefined;
-}
+import { TierIndex } from './tier-index.js';
 
 export interface ScannedPage {
   readonly fileId: string;
@@ -49,7 +40,7 @@ export interface ScannedPage {
 }
 
 export interface ScanResult {
-  /** In the order to enter them: oldest (coldest) first. */
+  /** In no particular order (load() sorts them: oldest, coldest, first). */
   readonly pages: ScannedPage[];
   /** Files too short to hold a header: deleted during the scan. */
   readonly badPages: number;
@@ -65,6 +56,12 @@ export interface ScanResult {
   readonly source: 'index-file' | 'scan';
 }
 
+/** What load() gave its sink: a ScanResult whose pages are counted, not listed. */
+export type LoadResult = Omit<ScanResult, 'pages'> & { readonly pages: number };
+
+/** Takes each page load() finds, coldest first. */
+export type LoadedPageSink = (fileId: string, index: number, bytes: number) => void;
+
 /**
  * What open() found on a disk tier: `source` index-file after a clean close, scan after a crash;
  * pages dropped because a crash cut them short (`badPages`: shorter than a header; `tornPages`:
@@ -79,11 +76,11 @@ export interface DiskOpenReport {
   readonly tempFilesRemoved: number;
 }
 
-export function openReportOf(tier: string, scan: ScanResult): DiskOpenReport {
+export function openReportOf(tier: string, scan: LoadResult): DiskOpenReport {
   return {
     tier,
     source: scan.source,
-    pages: scan.pages.length,
+    pages: scan.pages,
     badPages: scan.badPages,
     tornPages: scan.tornPages,
     tempFilesRemoved: scan.tempFilesRemoved,
@@ -120,7 +117,7 @@ export type ReadResult =
 
 export class DiskTier {
   readonly kind = 'disk';
-  readonly index: TierIndex<DiskEntry>;
+  readonly index: TierIndex;
   /** Bytes of pages being written: reserved, not yet evictable. */
   writingBytes = 0;
   /** The configured quota; `index.capacityBytes` is lower while the disk holds less (ENOSPC). */
@@ -143,10 +140,11 @@ export class DiskTier {
     capacityBytes: number,
     policy: EvictionPolicyName,
     private readonly fsync: boolean,
+    files: FileTable,
     /** Seals every page written and opens every page read (the encrypted tier); none: plain pages. */
     private readonly sealer?: PageSealer,
   ) {
-    this.index = new TierIndex(name, capacityBytes, policy);
+    this.index = new TierIndex(name, capacityBytes, policy, files);
     this.quotaBytes = capacityBytes;
   }
 
@@ -348,27 +346,38 @@ export class DiskTier {
   }
 
   /**
-   * The pages on disk: from the index file a clean close() left (disk-index-file.ts), else by
-   * scan(). Oldest first.
+   * Gives `sink` the pages on disk, oldest first: streamed from the index file a clean close()
+   * left (disk-index-file.ts), else listed by scan(). When the index file turns out bad part way,
+   * what it gave is dropped from this tier's index (the sink must index into it) and the tier
+   * is scanned.
    */
-  async load(): Promise<ScanResult> {
-    const indexed = await takeDiskIndex(this.dir);
-    if (indexed === undefined) {
-      const scanned = await this.scan();
-      scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
-      const torn = await this.dropTorn(scanned.pages.slice(-TORN_CHECK_PAGES));
-      if (torn.size === 0) return scanned;
-      const pages = scanned.pages.filter((p) => !torn.has(p));
-      return { ...scanned, pages, tornPages: torn.size };
-    }
-    return {
-      pages: indexed,
-      badPages: 0,
-      tornPages: 0,
-      tempFilesRemoved: 0,
-      legacyPagesMoved: 0,
-      source: 'index-file',
-    };
+  async load(sink: LoadedPageSink): Promise<LoadResult> {
+    let pages = 0;
+    const fromFile = await takeDiskIndex(
+      this.dir,
+      (fileId, index, bytes) => {
+        pages++;
+        sink(fileId, index, bytes);
+      },
+      // An upper bound of the ids' bytes: a line is its id and at least ` 0 0\n`.
+      (count, fileBytes) => this.index.reserve(count, Math.max(0, fileBytes - count * 5)),
+    );
+    this.index.trim();
+    if (fromFile)
+      return {
+        pages,
+        badPages: 0,
+        tornPages: 0,
+        tempFilesRemoved: 0,
+        legacyPagesMoved: 0,
+        source: 'index-file',
+      };
+    this.index.clear();
+    const scanned = await this.scan();
+    scanned.pages.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    const torn = await this.dropTorn(scanned.pages.slice(-TORN_CHECK_PAGES));
+    for (const p of scanned.pages) if (!torn.has(p)) sink(p.fileId, p.index, p.bytes);
+    return { ...scanned, pages: scanned.pages.length - torn.size, tornPages: torn.size };
   }
 
   /** Reads each page's header; deletes the pages whose header is bad or whose length is not its file's. */
@@ -413,8 +422,16 @@ export class DiskTier {
 
   /** Writes the index file for the next open(); call once every write and unlink has settled. */
   async saveIndex(): Promise<void> {
-    const ready = [...this.index.coldestFirst()].filter((e) => e.ready);
-    await saveDiskIndex(this.dir, ready, ready.length);
+    let ready = 0;
+    for (const slot of this.index.coldestFirst()) if (this.index.isReady(slot)) ready++;
+    await saveDiskIndex(this.dir, this.readyPages(), ready);
+  }
+
+  private *readyPages(): IterableIterator<IndexedPage> {
+    const index = this.index;
+    for (const slot of index.coldestFirst())
+      if (index.isReady(slot))
+        yield { fileId: index.fileIdOf(slot), index: index.indexOf(slot), bytes: index.bytesOf(slot) };
   }
 
   /**

@@ -1,230 +1,250 @@
 /**
- * Eviction policies behind one interface. A policy orders the keys it is told about; it holds only
- * evictable keys (the tier removes pinned and in-flight pages from it), so the first victim is
- * always usable and every operation is O(1).
+ * Eviction policies behind one interface. A policy orders page slots (small integers, see
+ * tier-index.ts) it is told about; it holds only evictable ones (the tier removes pinned and
+ * in-flight pages from it), so the first victim is always usable and every operation is O(1).
+ * The order lives in typed arrays indexed by slot (links, not objects per page): a million pages
+ * cost a few bytes each, and nothing for the garbage collector to walk.
  */
 import type { EvictionPolicyName } from './page-store.js';
+
+const NONE = -1;
 
 export interface EvictionPolicy {
   readonly name: EvictionPolicyName;
   readonly size: number;
-  has(key: string): boolean;
-  /** A key became evictable (new page, or a page of an unpinned file). */
-  onInsert(key: string): void;
+  has(slot: number): boolean;
+  /** A slot became evictable (new page, or a page of an unpinned file). */
+  onInsert(slot: number): void;
   /** The page was read or rewritten. */
-  onAccess(key: string): void;
-  onRemove(key: string): void;
-  /** The next key to evict, if any. */
-  victim(): string | undefined;
-  /** Keys in eviction order; do not mutate the policy while iterating. */
-  victims(): IterableIterator<string>;
+  onAccess(slot: number): void;
+  onRemove(slot: number): void;
+  /** The next slot to evict, or -1. */
+  victim(): number;
+  /** Slots in eviction order; do not mutate the policy while iterating. */
+  victims(): IterableIterator<number>;
+  /** Makes room for slots below `capacity` (the tier grew). */
+  grow(capacity: number): void;
 }
 
-interface Link {
-  readonly key: string;
-  prev: Link | undefined;
-  next: Link | undefined;
+function grown<T extends Int32Array | Uint8Array | Float64Array>(old: T, capacity: number, fill?: number): T {
+  if (old.length >= capacity) return old;
+  const next = new (old.constructor as new (n: number) => T)(capacity);
+  next.set(old);
+  if (fill !== undefined) next.fill(fill, old.length);
+  return next;
 }
 
 /**
- * Keys in an order, oldest first, with O(1) append, move-to-end, remove and first. A Map alone
- * keeps insertion order too, but V8 leaves deleted entries in place until it rehashes, so taking
- * the first key after many deletions from the front walks all of them (~10 µs per eviction at
- * 100,000 pages): a linked list through a Map of links does not.
+ * Doubly linked lists of slots through two Int32Arrays, several lists sharing them (a slot is on
+ * at most one). A list is its head and tail, kept by the caller in `ends` at `list * 2`.
  */
-class LinkedOrder {
-  private readonly links = new Map<string, Link>();
-  private head: Link | undefined;
-  private tail: Link | undefined;
+class SlotLinks {
+  prev = new Int32Array(0);
+  next = new Int32Array(0);
+  ends = new Int32Array(0);
 
+  grow(capacity: number): void {
+    this.prev = grown(this.prev, capacity);
+    this.next = grown(this.next, capacity);
+  }
+  growLists(lists: number): void {
+    this.ends = grown(this.ends, lists * 2, NONE);
+  }
+  head(list: number): number {
+    return this.ends[list * 2]!;
+  }
+  append(list: number, slot: number): void {
+    const tail = this.ends[list * 2 + 1]!;
+    this.prev[slot] = tail;
+    this.next[slot] = NONE;
+    if (tail === NONE) this.ends[list * 2] = slot;
+    else this.next[tail] = slot;
+    this.ends[list * 2 + 1] = slot;
+  }
+  unlink(list: number, slot: number): void {
+    const p = this.prev[slot]!;
+    const n = this.next[slot]!;
+    if (p === NONE) this.ends[list * 2] = n;
+    else this.next[p] = n;
+    if (n === NONE) this.ends[list * 2 + 1] = p;
+    else this.prev[n] = p;
+  }
+  isTail(list: number, slot: number): boolean {
+    return this.ends[list * 2 + 1] === slot;
+  }
+  *walk(list: number): IterableIterator<number> {
+    for (let s = this.ends[list * 2]!; s !== NONE; s = this.next[s]!) yield s;
+  }
+}
+
+/** One list, oldest first: LRU moves an accessed slot to the end, FIFO does not. */
+class ListPolicy implements EvictionPolicy {
+  private readonly links = new SlotLinks();
+  private member = new Uint8Array(0);
+  private count = 0;
+
+  constructor(
+    readonly name: 'LRU' | 'FIFO',
+    capacity: number,
+  ) {
+    this.links.growLists(1);
+    this.grow(capacity);
+  }
   get size(): number {
-    return this.links.size;
+    return this.count;
   }
-  has(key: string): boolean {
-    return this.links.has(key);
+  grow(capacity: number): void {
+    this.links.grow(capacity);
+    this.member = grown(this.member, capacity);
   }
-  /** Appends `key`, or moves it to the end when `move` and it is present. */
-  append(key: string, move: boolean): void {
-    const existing = this.links.get(key);
-    if (existing !== undefined) {
-      if (!move || existing === this.tail) return;
-      this.unlink(existing);
-      this.linkAtEnd(existing);
+  has(slot: number): boolean {
+    return this.member[slot] === 1;
+  }
+  onInsert(slot: number): void {
+    if (this.member[slot] === 1) {
+      this.onAccess(slot);
       return;
     }
-    const link: Link = { key, prev: undefined, next: undefined };
-    this.links.set(key, link);
-    this.linkAtEnd(link);
+    this.member[slot] = 1;
+    this.count++;
+    this.links.append(0, slot);
   }
-  /** Moves a present key to the end; false when absent. */
-  touch(key: string): boolean {
-    const link = this.links.get(key);
-    if (link === undefined) return false;
-    if (link !== this.tail) {
-      this.unlink(link);
-      this.linkAtEnd(link);
-    }
-    return true;
+  onAccess(slot: number): void {
+    if (this.name === 'FIFO' || this.member[slot] !== 1 || this.links.isTail(0, slot)) return;
+    this.links.unlink(0, slot);
+    this.links.append(0, slot);
   }
-  remove(key: string): void {
-    const link = this.links.get(key);
-    if (link === undefined) return;
-    this.links.delete(key);
-    this.unlink(link);
+  onRemove(slot: number): void {
+    if (this.member[slot] !== 1) return;
+    this.member[slot] = 0;
+    this.count--;
+    this.links.unlink(0, slot);
   }
-  first(): string | undefined {
-    return this.head?.key;
+  victim(): number {
+    return this.links.head(0);
   }
-  *keys(): IterableIterator<string> {
-    for (let l = this.head; l !== undefined; l = l.next) yield l.key;
+  victims(): IterableIterator<number> {
+    return this.links.walk(0);
   }
-  private linkAtEnd(link: Link): void {
-    link.prev = this.tail;
-    link.next = undefined;
-    if (this.tail) this.tail.next = link;
-    else this.head = link;
-    this.tail = link;
-  }
-  private unlink(link: Link): void {
-    if (link.prev) link.prev.next = link.next;
-    else this.head = link.next;
-    if (link.next) link.next.prev = link.prev;
-    else this.tail = link.prev;
-    link.prev = undefined;
-    link.next = undefined;
-  }
-}
-
-/** Least recently used: an access moves the key to the end; the first key goes first. */
-export class LruPolicy implements EvictionPolicy {
-  readonly name = 'LRU';
-  private readonly order = new LinkedOrder();
-  get size(): number {
-    return this.order.size;
-  }
-  has(key: string): boolean {
-    return this.order.has(key);
-  }
-  onInsert(key: string): void {
-    this.order.append(key, true);
-  }
-  onAccess(key: string): void {
-    this.order.touch(key);
-  }
-  onRemove(key: string): void {
-    this.order.remove(key);
-  }
-  victim(): string | undefined {
-    return this.order.first();
-  }
-  victims(): IterableIterator<string> {
-    return this.order.keys();
-  }
-}
-
-/** First in, first out: insertion order only; reads do not matter. */
-export class FifoPolicy implements EvictionPolicy {
-  readonly name = 'FIFO';
-  private readonly order = new LinkedOrder();
-  get size(): number {
-    return this.order.size;
-  }
-  has(key: string): boolean {
-    return this.order.has(key);
-  }
-  onInsert(key: string): void {
-    this.order.append(key, false);
-  }
-  onAccess(_key: string): void {}
-  onRemove(key: string): void {
-    this.order.remove(key);
-  }
-  victim(): string | undefined {
-    return this.order.first();
-  }
-  victims(): IterableIterator<string> {
-    return this.order.keys();
-  }
-}
-
-interface Bucket {
-  readonly freq: number;
-  /** Keys with this frequency, least recently touched first (the LFU tie-break). */
-  readonly keys: LinkedOrder;
-  prev: Bucket | undefined;
-  next: Bucket | undefined;
 }
 
 /**
- * Least frequently used, O(1): a doubly linked list of frequency buckets in ascending order; a key
- * moves to the bucket freq+1 (created next to its own) on access. Ties go to the older key.
+ * Least frequently used, O(1): buckets of equal frequency in a doubly linked list in ascending
+ * order, each a list of its slots least recently touched first (the tie-break); an access moves a
+ * slot to the bucket freq+1, made next to its own when missing. Buckets are numbers too: their
+ * frequency, neighbours and list ends live in typed arrays, freed buckets are reused.
  */
-export class LfuPolicy implements EvictionPolicy {
+class LfuPolicy implements EvictionPolicy {
   readonly name = 'LFU';
-  private readonly bucketOf = new Map<string, Bucket>();
-  private head: Bucket | undefined;
+  private readonly links = new SlotLinks();
+  /** The bucket of each slot; NONE when the slot is not in the policy. */
+  private bucketOf = new Int32Array(0);
+  private freq = new Float64Array(0);
+  private bPrev = new Int32Array(0);
+  private bNext = new Int32Array(0);
+  private bSize = new Int32Array(0);
+  private freeBuckets: number[] = [];
+  private buckets = 0;
+  private head = NONE;
+  private count = 0;
 
+  constructor(capacity: number) {
+    this.grow(capacity);
+  }
   get size(): number {
-    return this.bucketOf.size;
+    return this.count;
   }
-  has(key: string): boolean {
-    return this.bucketOf.has(key);
+  grow(capacity: number): void {
+    this.links.grow(capacity);
+    this.bucketOf = grown(this.bucketOf, capacity, NONE);
   }
-  onInsert(key: string): void {
-    if (this.bucketOf.has(key)) {
-      this.onAccess(key);
+  has(slot: number): boolean {
+    return (this.bucketOf[slot] ?? NONE) !== NONE;
+  }
+  onInsert(slot: number): void {
+    if (this.has(slot)) {
+      this.onAccess(slot);
       return;
     }
     let first = this.head;
-    if (first === undefined || first.freq !== 1) {
-      first = { freq: 1, keys: new LinkedOrder(), prev: undefined, next: this.head };
-      if (this.head) this.head.prev = first;
-      this.head = first;
+    if (first === NONE || this.freq[first] !== 1) first = this.newBucket(1, NONE, this.head);
+    this.enter(first, slot);
+    this.count++;
+  }
+  onAccess(slot: number): void {
+    const bucket = this.bucketOf[slot]!;
+    if (bucket === NONE) return;
+    let next = this.bNext[bucket]!;
+    if (next === NONE || this.freq[next] !== this.freq[bucket]! + 1)
+      next = this.newBucket(this.freq[bucket]! + 1, bucket, next);
+    this.leave(bucket, slot);
+    this.enter(next, slot);
+  }
+  onRemove(slot: number): void {
+    const bucket = this.bucketOf[slot]!;
+    if (bucket === NONE) return;
+    this.leave(bucket, slot);
+    this.bucketOf[slot] = NONE;
+    this.count--;
+  }
+  victim(): number {
+    return this.head === NONE ? NONE : this.links.head(this.head);
+  }
+  *victims(): IterableIterator<number> {
+    for (let b = this.head; b !== NONE; b = this.bNext[b]!) yield* this.links.walk(b);
+  }
+
+  private enter(bucket: number, slot: number): void {
+    this.links.append(bucket, slot);
+    this.bucketOf[slot] = bucket;
+    this.bSize[bucket]!++;
+  }
+
+  /** Takes the slot out of its bucket, and the bucket out of the list when it empties. */
+  private leave(bucket: number, slot: number): void {
+    this.links.unlink(bucket, slot);
+    if (--this.bSize[bucket]! > 0) return;
+    const p = this.bPrev[bucket]!;
+    const n = this.bNext[bucket]!;
+    if (p === NONE) this.head = n;
+    else this.bNext[p] = n;
+    if (n !== NONE) this.bPrev[n] = p;
+    this.freeBuckets.push(bucket);
+  }
+
+  private newBucket(freq: number, prev: number, next: number): number {
+    let b = this.freeBuckets.pop();
+    if (b === undefined) {
+      b = this.buckets++;
+      if (b >= this.bSize.length) {
+        const n = Math.max(16, this.bSize.length * 2);
+        this.freq = grown(this.freq, n);
+        this.bPrev = grown(this.bPrev, n);
+        this.bNext = grown(this.bNext, n);
+        this.bSize = grown(this.bSize, n);
+        this.links.growLists(n);
+      }
     }
-    first.keys.append(key, false);
-    this.bucketOf.set(key, first);
-  }
-  onAccess(key: string): void {
-    const bucket = this.bucketOf.get(key);
-    if (bucket === undefined) return;
-    let next = bucket.next;
-    if (next === undefined || next.freq !== bucket.freq + 1) {
-      next = { freq: bucket.freq + 1, keys: new LinkedOrder(), prev: bucket, next: bucket.next };
-      if (bucket.next) bucket.next.prev = next;
-      bucket.next = next;
-    }
-    next.keys.append(key, false);
-    this.bucketOf.set(key, next);
-    this.detach(bucket, key);
-  }
-  onRemove(key: string): void {
-    const bucket = this.bucketOf.get(key);
-    if (bucket === undefined) return;
-    this.bucketOf.delete(key);
-    this.detach(bucket, key);
-  }
-  victim(): string | undefined {
-    return this.head?.keys.first();
-  }
-  *victims(): IterableIterator<string> {
-    for (let b = this.head; b !== undefined; b = b.next) yield* b.keys.keys();
-  }
-  private detach(bucket: Bucket, key: string): void {
-    bucket.keys.remove(key);
-    if (bucket.keys.size > 0) return;
-    if (bucket.prev) bucket.prev.next = bucket.next;
-    else this.head = bucket.next;
-    if (bucket.next) bucket.next.prev = bucket.prev;
+    this.freq[b] = freq;
+    this.bSize[b] = 0;
+    this.links.ends[b * 2] = NONE;
+    this.links.ends[b * 2 + 1] = NONE;
+    this.bPrev[b] = prev;
+    this.bNext[b] = next;
+    if (prev === NONE) this.head = b;
+    else this.bNext[prev] = b;
+    if (next !== NONE) this.bPrev[next] = b;
+    return b;
   }
 }
 
-export function createEvictionPolicy(name: EvictionPolicyName): EvictionPolicy {
+/** `capacity`: the slots to make room for now (grow() adds more). */
+export function createEvictionPolicy(name: EvictionPolicyName, capacity = 16): EvictionPolicy {
   switch (name) {
     case 'LRU':
-      return new LruPolicy();
-    case 'LFU':
-      return new LfuPolicy();
     case 'FIFO':
-      return new FifoPolicy();
+      return new ListPolicy(name, capacity);
+    case 'LFU':
+      return new LfuPolicy(capacity);
   }
 }

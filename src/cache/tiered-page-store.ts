@@ -16,13 +16,13 @@
  */
 import { StrataError } from '../core/errors.js';
 import { KeyLock, Limiter } from '../core/key-lock.js';
-import { type DiskEntry, type DiskOpenReport, DiskTier, isDiskFull, openReportOf } from './disk-tier.js';
+import { type DiskOpenReport, DiskTier, isDiskFull, openReportOf } from './disk-tier.js';
 import {
   type DiskWriteFailureHook,
   type DiskWriteFailureReason,
   diskWriteFailureReason,
 } from './disk-write-failure.js';
-import { FilePages } from './file-pages.js';
+import { FileTable } from './file-table.js';
 import { MemoryTier } from './memory-tier.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
 import type { PageSealer } from './page-seal.js';
@@ -35,6 +35,7 @@ import type {
   TierStats,
 } from './page-store.js';
 import { PinFile } from './pin-file.js';
+import type { PageRef } from './tier-index.js';
 
 export interface TieredPageStoreOptions extends PageStoreOptions {
   /**
@@ -73,8 +74,8 @@ export class TieredPageStore implements PageStore {
   private readonly memory: MemoryTier | undefined;
   private readonly disks: DiskTier[] = [];
   private readonly tiers: Tier[] = [];
-  /** fileId → page index → bytes: every page held by at least one tier. */
-  private readonly fileIndex = new FilePages();
+  /** The fileIds of every page held by at least one tier, shared by the tiers' indexes. */
+  private readonly fileTable = new FileTable();
   private readonly pinned = new Set<string>();
   /** Bumped whenever any file's cached bytes or pin state may have changed. */
   private changes = 0;
@@ -118,7 +119,7 @@ export class TieredPageStore implements PageStore {
       if (tier.kind === 'memory') {
         if (i !== 0)
           throw new StrataError('INVALID_ARGUMENT', 'the memory tier must be the first and only one');
-        memory = new MemoryTier(tier.name, tier.capacityBytes, policy);
+        memory = new MemoryTier(tier.name, tier.capacityBytes, policy, this.fileTable);
         this.tiers.push(memory);
       } else {
         if (!tier.dir) throw new StrataError('INVALID_ARGUMENT', `disk tier ${tier.name} needs a dir`);
@@ -128,6 +129,7 @@ export class TieredPageStore implements PageStore {
           tier.capacityBytes,
           policy,
           options.fsync ?? false,
+          this.fileTable,
           options.diskSealer,
         );
         this.disks.push(disk);
@@ -149,28 +151,26 @@ export class TieredPageStore implements PageStore {
    */
   async open(): Promise<void> {
     if (this.state !== 'new') throw new StrataError('INTERNAL', `page store already ${this.state}`);
-    const scans = await Promise.all(this.disks.map((d) => d.load()));
+    if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
+    // Each tier streams its pages straight into its own index (no list of a million pages).
+    const scans = await Promise.all(
+      this.disks.map((disk) =>
+        disk.load((fileId, index, bytes) => {
+          disk.index.add(fileId, index, bytes, { evictable: !this.pinned.has(fileId), ready: true });
+        }),
+      ),
+    );
     this.diskIndexSources = scans.map((s) => s.source);
     this.openReports = scans.map((s, i) => openReportOf(this.disks[i]!.name, s));
-    if (this.pinFile) for (const id of await this.pinFile.load()) this.pinned.add(id);
+    this.changes++;
     for (const [i, disk] of this.disks.entries()) {
       const scan = scans[i]!;
       this.corruptPages += scan.badPages + scan.tornPages;
-      for (const page of scan.pages) {
-        const key = pageKey(page.fileId, page.index);
-        if (this.disks.some((d) => d !== disk && d.index.has(key))) {
-          // A copy left in a second tier (crash while moving): keep the first one found.
-          this.background(disk.unlinkPage(page.fileId, page.index));
-          continue;
-        }
-        const entry: DiskEntry = { fileId: page.fileId, index: page.index, bytes: page.bytes, ready: true };
-        disk.index.add(key, entry, !this.pinned.has(page.fileId));
-        this.refresh(page.fileId, page.index);
-      }
+      if (i > 0) this.dropCopies(disk, this.disks.slice(0, i));
       // The quota may have shrunk since the pages were written.
       while (!disk.index.fits(0)) {
         const victim = disk.index.victim();
-        if (victim === undefined) break;
+        if (victim < 0) break;
         this.evictDisk(disk, victim);
       }
     }
@@ -185,51 +185,68 @@ export class TieredPageStore implements PageStore {
     // The next open() takes the index from these files instead of walking every page.
     // A failed write (disk full, read-only) only costs that walk: the file is never half there.
     await Promise.all(this.disks.map((d) => d.saveIndex().catch(() => undefined)));
-    if (this.memory) for (const key of [...this.memory.index.keys()]) this.memory.index.remove(key);
+    this.memory?.index.clear();
+  }
+
+  /** A copy left in a second tier (crash while moving): the first tier's is kept. */
+  private dropCopies(disk: DiskTier, earlier: readonly DiskTier[]): void {
+    const copies: number[] = [];
+    for (const slot of disk.index.coldestFirst()) {
+      const fileId = disk.index.fileIdOf(slot);
+      const index = disk.index.indexOf(slot);
+      if (earlier.some((d) => d.index.has(fileId, index))) copies.push(slot);
+    }
+    for (const slot of copies) {
+      const fileId = disk.index.fileIdOf(slot);
+      const index = disk.index.indexOf(slot);
+      disk.index.removeSlot(slot);
+      this.background(disk.unlinkPage(fileId, index));
+    }
   }
 
   async get(fileId: string, index: number, options: GetOptions = {}): Promise<Buffer | undefined> {
     this.checkOpen();
     checkFileId(fileId);
     checkPageIndex(index);
-    const key = pageKey(fileId, index);
-    const hit = this.memory?.index.get(key);
-    if (hit) {
-      this.memory!.index.touch(key);
-      // Keep the disk copy warm too: evicting it would drop this hot memory copy.
-      for (const disk of this.disks) disk.index.touch(key);
-      return hit.data;
-    }
+    const hit = this.peekMemory(fileId, index);
+    if (hit) return hit;
     for (const disk of this.disks) {
-      const entry = disk.index.get(key);
-      if (entry === undefined || !entry.ready) continue;
-      disk.index.touch(key);
-      return this.track(this.readDisk(disk, key, entry, options.promote === true, options.into));
+      const slot = disk.index.find(fileId, index);
+      if (slot < 0 || !disk.index.isReady(slot)) continue;
+      disk.index.touch(slot);
+      return this.track(this.readDisk(disk, disk.index.refOf(slot), options.promote === true, options.into));
     }
     return undefined;
   }
 
   peekMemory(fileId: string, index: number): Buffer | undefined {
-    if (this.state !== 'open') return undefined;
-    const key = pageKey(fileId, index);
-    const hit = this.memory?.index.get(key);
-    if (!hit) return undefined;
-    this.memory!.index.touch(key);
-    for (const disk of this.disks) disk.index.touch(key);
-    return hit.data;
+    if (this.state !== 'open' || this.memory === undefined) return undefined;
+    const slot = this.memory.index.find(fileId, index);
+    if (slot < 0) return undefined;
+    this.memory.index.touch(slot);
+    // Keep the disk copy warm too: evicting it would drop this hot memory copy.
+    this.touchDisks(fileId, index);
+    return this.memory.index.valueOf(slot);
+  }
+
+  private touchDisks(fileId: string, index: number): void {
+    for (const disk of this.disks) {
+      const slot = disk.index.find(fileId, index);
+      if (slot >= 0) disk.index.touch(slot);
+    }
   }
 
   async verify(fileId: string, index: number): Promise<PageCheck> {
     this.checkOpen();
     checkFileId(fileId);
     checkPageIndex(index);
-    const key = pageKey(fileId, index);
     return this.track(
       (async (): Promise<PageCheck> => {
         for (const disk of this.disks) {
-          const entry = disk.index.get(key);
-          if (entry === undefined) continue;
-          if (!entry.ready) return 'ok'; // being written from fresh bytes
+          const slot = disk.index.find(fileId, index);
+          if (slot < 0) continue;
+          if (!disk.index.isReady(slot)) return 'ok'; // being written from fresh bytes
+          const entry = disk.index.refOf(slot);
           let reason: string | undefined;
           let unseal: string | undefined;
           try {
@@ -240,19 +257,18 @@ export class TieredPageStore implements PageStore {
             } else if (result.data.length !== entry.bytes)
               reason = `length ${result.data.length} where ${entry.bytes} was indexed`;
             else {
-              const copy = this.memory?.index.get(key);
+              const copy = this.memoryCopy(fileId, index);
               // The memory copy has no checksum of its own: the disk copy that passed its own is the reference.
-              if (copy !== undefined && !copy.data.equals(result.data))
-                reason = 'memory copy differs from disk';
+              if (copy !== undefined && !copy.equals(result.data)) reason = 'memory copy differs from disk';
             }
           } catch (err) {
             reason = err instanceof Error ? err.message : String(err);
           }
           if (reason === undefined) return 'ok';
           // Not dropped: a put replaced the page while it was read (fresh bytes).
-          return (await this.dropBadPage(disk, key, entry, reason, unseal)) ? 'bad' : 'ok';
+          return (await this.dropBadPage(disk, entry, reason, unseal)) ? 'bad' : 'ok';
         }
-        return this.memory?.index.has(key) ? 'ok' : 'absent';
+        return this.memory?.index.has(fileId, index) ? 'ok' : 'absent';
       })(),
     );
   }
@@ -274,38 +290,38 @@ export class TieredPageStore implements PageStore {
 
   diskFile(fileId: string, index: number): string | undefined {
     if (this.state !== 'open' || this.sealedDisks) return undefined;
-    const key = pageKey(fileId, index);
     for (const disk of this.disks) {
-      const entry = disk.index.get(key);
-      if (entry === undefined || !entry.ready) continue;
-      disk.index.touch(key);
-      this.memory?.index.touch(key);
+      const slot = disk.index.find(fileId, index);
+      if (slot < 0 || !disk.index.isReady(slot)) continue;
+      disk.index.touch(slot);
+      const inMemory = this.memory?.index.find(fileId, index) ?? -1;
+      if (inMemory >= 0) this.memory!.index.touch(inMemory);
       return disk.pagePath(fileId, index);
     }
     return undefined;
   }
 
   has(fileId: string, index: number): boolean {
-    const key = pageKey(fileId, index);
-    if (this.memory?.index.has(key)) return true;
-    return this.disks.some((d) => d.index.get(key)?.ready === true);
+    if (this.memory?.index.has(fileId, index)) return true;
+    return this.disks.some((d) => {
+      const slot = d.index.find(fileId, index);
+      return slot >= 0 && d.index.isReady(slot);
+    });
   }
 
   async deleteFile(fileId: string): Promise<number> {
     this.checkOpen();
     checkFileId(fileId);
-    if (!this.fileIndex.has(fileId)) return 0;
+    if (this.fileTable.find(fileId) < 0) return 0;
     let freed = 0;
     const unlinks: Promise<void>[] = [];
-    for (const [index, bytes] of [...this.fileIndex.pages(fileId)]) {
+    for (const [index, bytes] of [...this.pagesOf(fileId)]) {
       freed += bytes;
-      const key = pageKey(fileId, index);
-      this.memory?.index.remove(key);
+      this.memory?.index.remove(fileId, index);
       for (const disk of this.disks) {
-        if (disk.index.remove(key)) unlinks.push(this.unlinkLater(disk, fileId, index, bytes));
+        if (disk.index.remove(fileId, index)) unlinks.push(this.unlinkLater(disk, fileId, index, bytes));
       }
     }
-    this.fileIndex.deleteFile(fileId);
     this.changes++;
     await this.track(Promise.all(unlinks));
     return freed;
@@ -333,15 +349,17 @@ export class TieredPageStore implements PageStore {
   }
 
   cachedBytes(fileId: string): number {
-    return this.fileIndex.totalBytes(fileId);
+    let total = 0;
+    for (const [, bytes] of this.pagesOf(fileId)) total += bytes;
+    return total;
   }
 
   cachedPages(fileId: string): number[] {
-    return [...this.fileIndex.pages(fileId)].map(([index]) => index).sort((a, b) => a - b);
+    return [...this.pagesOf(fileId)].map(([index]) => index).sort((a, b) => a - b);
   }
 
-  files(): IterableIterator<string> {
-    return this.fileIndex.files();
+  *files(): IterableIterator<string> {
+    for (const slot of this.fileTable.slots()) yield this.fileTable.name(slot);
   }
 
   stats(): PageStoreStats {
@@ -383,7 +401,7 @@ export class TieredPageStore implements PageStore {
         if (bytes > disk.index.capacityBytes) continue; // too large for this tier: not stored there
         if (disk.writeBlockedUntilMs > now) continue; // read-only or failing: memory only for now
         anyLargeEnough = true;
-        if (disk.index.canFit(bytes, key)) {
+        if (disk.index.canFit(bytes, disk.index.find(fileId, index))) {
           target = disk;
           break;
         }
@@ -392,7 +410,7 @@ export class TieredPageStore implements PageStore {
       // Pages being written hold space but cannot be evicted yet: when they are what is in the
       // way (not pins), wait for a write to finish instead of failing a burst of puts.
       const inFlightMayFree = this.disks.some(
-        (d) => d.writingBytes > 0 && d.index.canFit(bytes, key, d.writingBytes),
+        (d) => d.writingBytes > 0 && d.index.canFit(bytes, d.index.find(fileId, index), d.writingBytes),
       );
       if (!inFlightMayFree) {
         throw new StrataError(
@@ -408,23 +426,22 @@ export class TieredPageStore implements PageStore {
     }
     // A page lives in at most one disk tier: drop copies elsewhere (stale once replaced).
     for (const disk of this.disks) {
-      if (disk !== target && disk.index.remove(key)) this.unlinkLater(disk, fileId, index);
+      if (disk !== target && disk.index.remove(fileId, index)) this.unlinkLater(disk, fileId, index);
     }
-    let entry: DiskEntry | undefined;
+    let entry: PageRef | undefined;
     let replace = false;
     if (target !== undefined) {
       // The old entry goes; its file stays until our rename replaces it (a reader may hold it).
-      replace = target.index.remove(key) !== undefined;
+      replace = target.index.remove(fileId, index);
       while (!target.index.fits(bytes)) {
         const victim = target.index.victim();
-        if (victim === undefined) throw new StrataError('INTERNAL', 'eviction found no victim after canFit');
+        if (victim < 0) throw new StrataError('INTERNAL', 'eviction found no victim after canFit');
         this.evictDisk(target, victim);
       }
-      entry = { fileId, index, bytes, ready: false };
-      target.index.add(key, entry, false);
+      entry = target.index.refOf(target.index.add(fileId, index, bytes, { evictable: false, ready: false }));
     }
-    const inMemory = this.putMemory(key, fileId, index, data);
-    this.refresh(fileId, index);
+    const inMemory = this.putMemory(fileId, index, data);
+    this.changes++;
     if (!inMemory && this.disks.length === 0) {
       // Memory is the only tier: a page it cannot take is not cached at all, so say so.
       throw new StrataError(
@@ -444,11 +461,12 @@ export class TieredPageStore implements PageStore {
     } catch (err) {
       const reason = diskWriteFailureReason(err);
       this.notifyWriteFailure(target.name, reason, err);
-      const keptInMemory = reason !== 'no_space' && this.memory?.index.get(key)?.data === data;
-      if (target.index.get(key) === entry) {
-        target.index.remove(key);
-        if (!keptInMemory && this.memory?.index.get(key)?.data === data) this.memory.index.remove(key);
-        this.refresh(fileId, index);
+      const keptInMemory = reason !== 'no_space' && this.memoryCopy(fileId, index) === data;
+      if (target.index.isCurrent(entry)) {
+        target.index.removeSlot(entry.slot);
+        if (!keptInMemory && this.memoryCopy(fileId, index) === data)
+          this.memory?.index.remove(fileId, index);
+        this.changes++;
       }
       // The previous file under this name is no longer indexed either.
       await target.unlinkPage(fileId, index).catch(() => {});
@@ -477,10 +495,10 @@ export class TieredPageStore implements PageStore {
       await this.remeasure(target, 'shrink');
       return this.putLocked(key, fileId, index, data, false);
     }
-    if (target.index.get(key) === entry) {
-      entry.ready = true;
-      target.index.setEvictable(key, !this.pinned.has(fileId));
-    } else if (!target.index.has(key)) {
+    if (target.index.isCurrent(entry)) {
+      target.index.setReady(entry.slot);
+      target.index.setEvictable(entry.slot, !this.pinned.has(fileId));
+    } else if (!target.index.has(fileId, index)) {
       await target.unlinkPage(fileId, index); // deleteFile ran while we wrote
     }
   }
@@ -489,24 +507,47 @@ export class TieredPageStore implements PageStore {
    * Caches a page in memory if it fits (evicting unpinned pages); otherwise skips memory (a disk
    * tier holds it). Returns whether memory now holds it.
    */
-  private putMemory(key: string, fileId: string, index: number, data: Buffer): boolean {
+  private putMemory(fileId: string, index: number, data: Buffer): boolean {
     const memory = this.memory;
     if (memory === undefined) return false;
-    memory.index.remove(key);
+    memory.index.remove(fileId, index);
     if (!memory.index.canFit(data.length)) return false;
     while (!memory.index.fits(data.length)) {
       const victim = memory.index.victim();
-      if (victim === undefined) return false;
+      if (victim < 0) return false;
       this.evictMemory(victim);
     }
-    memory.index.add(key, { fileId, index, bytes: data.length, data }, !this.pinned.has(fileId));
+    memory.index.add(fileId, index, data.length, {
+      evictable: !this.pinned.has(fileId),
+      ready: true,
+      value: data,
+    });
     return true;
+  }
+
+  /** The memory tier's copy of a page, if it holds one. */
+  private memoryCopy(fileId: string, index: number): Buffer | undefined {
+    const slot = this.memory?.index.find(fileId, index) ?? -1;
+    return slot < 0 ? undefined : this.memory!.index.valueOf(slot);
+  }
+
+  /** Each page of the file held by a tier, once: its index and bytes as the first tier holding it says. */
+  private *pagesOf(fileId: string): IterableIterator<[index: number, bytes: number]> {
+    const file = this.fileTable.find(fileId);
+    if (file < 0) return;
+    for (const [t, tier] of this.tiers.entries()) {
+      for (const slot of tier.index.slotsOfFile(file)) {
+        const index = tier.index.indexOf(slot);
+        let earlier = false;
+        for (let e = 0; e < t && !earlier; e++) earlier = this.tiers[e]!.index.has(fileId, index);
+        if (!earlier) yield [index, tier.index.bytesOf(slot)];
+      }
+    }
   }
 
   private async readDisk(
     disk: DiskTier,
-    key: string,
-    entry: DiskEntry,
+    entry: PageRef,
     promote: boolean,
     into: Buffer | undefined,
   ): Promise<Buffer | undefined> {
@@ -519,15 +560,16 @@ export class TieredPageStore implements PageStore {
         entry.index,
         entry.bytes,
         promote ? undefined : into,
-        entry.verifiedCtimeMs,
+        disk.index.verifiedCtimeOf(entry.slot),
       );
       if (!result.ok) unseal = result.unseal;
       if (result.ok && result.data.length === entry.bytes) {
-        entry.verifiedCtimeMs = result.ctimeMs;
-        // Promote only if the page is still indexed (not evicted or deleted while we read).
-        if (promote && this.memory && disk.index.get(key) === entry && !this.memory.index.has(key)) {
-          this.putMemory(key, entry.fileId, entry.index, result.data);
-          this.refresh(entry.fileId, entry.index);
+        // Only while the page is still indexed (not evicted, deleted or replaced while we read).
+        const current = disk.index.isCurrent(entry);
+        if (current) disk.index.setVerifiedCtime(entry.slot, result.ctimeMs);
+        if (promote && this.memory && current && !this.memory.index.has(entry.fileId, entry.index)) {
+          this.putMemory(entry.fileId, entry.index, result.data);
+          this.changes++;
         }
         return result.data;
       }
@@ -535,7 +577,7 @@ export class TieredPageStore implements PageStore {
     } catch (err) {
       reason = err instanceof Error ? err.message : String(err);
     }
-    await this.dropBadPage(disk, key, entry, reason, unseal);
+    await this.dropBadPage(disk, entry, reason, unseal);
     return undefined;
   }
 
@@ -543,40 +585,35 @@ export class TieredPageStore implements PageStore {
    * Deletes a page that failed its checks, unless a put or a delete replaced it meanwhile;
    * whether it did.
    */
-  private dropBadPage(
-    disk: DiskTier,
-    key: string,
-    entry: DiskEntry,
-    _reason: string,
-    unseal?: string,
-  ): Promise<boolean> {
-    return this.locks.run(key, async () => {
-      if (disk.index.get(key) !== entry) return false;
+  private dropBadPage(disk: DiskTier, entry: PageRef, _reason: string, unseal?: string): Promise<boolean> {
+    return this.locks.run(pageKey(entry.fileId, entry.index), async () => {
+      if (!disk.index.isCurrent(entry)) return false;
       if (unseal !== undefined) this.unsealFailures[unseal] = (this.unsealFailures[unseal] ?? 0) + 1;
-      disk.index.remove(key);
-      this.memory?.index.remove(key);
-      this.refresh(entry.fileId, entry.index);
+      disk.index.removeSlot(entry.slot);
+      this.memory?.index.remove(entry.fileId, entry.index);
+      this.changes++;
       this.corruptPages++;
       await disk.unlinkPage(entry.fileId, entry.index);
       return true;
     });
   }
 
-  private evictMemory(key: string): void {
-    const entry = this.memory!.index.remove(key);
-    if (entry === undefined) return;
-    this.memory!.index.evictions++;
-    this.refresh(entry.fileId, entry.index);
+  private evictMemory(slot: number): void {
+    const memory = this.memory!.index;
+    const entry = memory.refOf(slot);
+    memory.removeSlot(slot);
+    memory.evictions++;
+    this.changes++;
     this.notifyEvict(this.memory!.name, entry.fileId, entry.index, entry.bytes);
   }
 
   /** Drops a disk page and its memory copy (tiers are inclusive); the file goes in the background. */
-  private evictDisk(disk: DiskTier, key: string): Promise<void> {
-    const entry = disk.index.remove(key);
-    if (entry === undefined) return Promise.resolve();
+  private evictDisk(disk: DiskTier, slot: number): Promise<void> {
+    const entry = disk.index.refOf(slot);
+    disk.index.removeSlot(slot);
     disk.index.evictions++;
-    this.memory?.index.remove(key);
-    this.refresh(entry.fileId, entry.index);
+    this.memory?.index.remove(entry.fileId, entry.index);
+    this.changes++;
     this.notifyEvict(disk.name, entry.fileId, entry.index, entry.bytes);
     return this.unlinkLater(disk, entry.fileId, entry.index, entry.bytes);
   }
@@ -610,7 +647,7 @@ export class TieredPageStore implements PageStore {
     const unlinks: Promise<void>[] = [];
     while (!disk.index.fits(0)) {
       const victim = disk.index.victim();
-      if (victim === undefined) break;
+      if (victim < 0) break;
       unlinks.push(this.evictDisk(disk, victim));
     }
     await Promise.all(unlinks);
@@ -623,7 +660,7 @@ export class TieredPageStore implements PageStore {
     disk.unlinkingBytes += bytes;
     const done = this.locks
       .run(key, async () => {
-        if (!disk.index.has(key)) await disk.unlinkPage(fileId, index);
+        if (!disk.index.has(fileId, index)) await disk.unlinkPage(fileId, index);
       })
       .catch(() => {
         // The file may leak until the next open() rescans; the index is already right.
@@ -638,29 +675,12 @@ export class TieredPageStore implements PageStore {
     this.changes++;
     if (pinned) this.pinned.add(fileId);
     else this.pinned.delete(fileId);
-    for (const [index] of this.fileIndex.pages(fileId)) {
-      const key = pageKey(fileId, index);
-      this.memory?.index.setEvictable(key, !pinned);
-      for (const disk of this.disks) {
-        if (disk.index.get(key)?.ready) disk.index.setEvictable(key, !pinned);
-      }
-    }
-  }
-
-  /** Recomputes the per-file entry of one page from the tiers holding it. */
-  private refresh(fileId: string, index: number): void {
-    this.changes++;
-    const key = pageKey(fileId, index);
-    let bytes: number | undefined;
-    for (const tier of this.tiers) {
-      const entry = tier.index.get(key);
-      if (entry !== undefined) {
-        bytes = entry.bytes;
-        break;
-      }
-    }
-    if (bytes === undefined) this.fileIndex.delete(fileId, index);
-    else this.fileIndex.set(fileId, index, bytes);
+    const file = this.fileTable.find(fileId);
+    if (file < 0) return;
+    // A page still being written becomes evictable when its write ends (putLocked).
+    for (const tier of this.tiers)
+      for (const slot of tier.index.slotsOfFile(file))
+        if (tier.index.isReady(slot)) tier.index.setEvictable(slot, !pinned);
   }
 
   private notifyWriteFailure(tier: string, reason: DiskWriteFailureReason, err: unknown): void {

@@ -344,6 +344,47 @@ describe('restart from the index file of a clean close (no walk)', () => {
     await again.close();
   });
 
+  test('an index file bad half way is forgotten before the walk: no page is counted twice', async () => {
+    const { store, dir } = await makeStore({ disk: 8 * PAGE });
+    for (let i = 0; i < 3; i++) await store.put('h', i, page(i));
+    await store.close();
+    const file = join(dir, DISK_INDEX_FILE);
+    const lines = (await readFile(file, 'latin1')).split('\n');
+    lines.splice(3, 0, 'h not-a-number 1024'); // after two good pages, which open() has taken by then
+    await writeFile(file, lines.join('\n'));
+    const { store: again } = await makeStore({ disk: 8 * PAGE, dir });
+    assert.deepEqual(again.diskIndexSources, ['scan']);
+    assert.deepEqual(again.cachedPages('h'), [0, 1, 2]);
+    assert.equal(tier(again, 'disk0').pages, 3);
+    assert.equal(tier(again, 'disk0').usedBytes, 3 * PAGE);
+    assert.equal(again.cachedBytes('h'), 3 * PAGE);
+    await again.close();
+  });
+
+  test('a page on two disk tiers at open (a crash while moving) keeps the copy of the first tier', async () => {
+    const dirs = [await freshDir(), await freshDir()];
+    for (const [i, dir] of dirs.entries()) {
+      const { store } = await makeStore({ disk: 8 * PAGE, dir });
+      await store.put('twice', 0, page(10 + i));
+      await store.put(`only${i}`, 0, page(20 + i));
+      await store.close();
+    }
+    const store = new TieredPageStore({
+      pageSize: PAGE,
+      eviction: 'LRU',
+      tiers: dirs.map((dir, i) => ({ name: `disk${i}`, kind: 'disk', dir, capacityBytes: 8 * PAGE })),
+    });
+    await store.open();
+    assert.deepEqual(store.diskIndexSources, ['index-file', 'index-file']);
+    assert.ok((await store.get('twice', 0))?.equals(page(10)));
+    assert.equal(tier(store, 'disk0').pages, 2);
+    assert.equal(tier(store, 'disk1').pages, 1);
+    assert.equal(store.cachedBytes('twice'), PAGE);
+    assert.deepEqual([...store.files()].sort(), ['only0', 'only1', 'twice']);
+    await store.close(); // waits for the second copy's unlink
+    assert.deepEqual([...(await pagesOnDisk(dirs[1]!)).keys()], ['only1/0.page']);
+  });
+
   test('a page file removed by hand while closed reads as missing and is dropped', async () => {
     const { store, dir } = await makeStore({ disk: 8 * PAGE });
     await store.put('gone', 0, page(1));
@@ -401,10 +442,15 @@ describe('concurrency', () => {
       const id = ids[next(ids.length)]!;
       const index = next(8);
       const op = next(10);
-      if (op < 6) ops.push(store.put(id, index, page(round, 1 + next(PAGE))));
-      else if (op < 8) ops.push(store.deleteFile(id));
-      else if (op < 9) ops.push(store.get(id, index, { promote: true }));
-      else ops.push(store.setPinned(id, next(2) === 0));
+      let started: Promise<unknown>;
+      if (op < 6) started = store.put(id, index, page(round, 1 + next(PAGE)));
+      else if (op < 8) started = store.deleteFile(id);
+      else if (op < 9) started = store.get(id, index, { promote: true });
+      else started = store.setPinned(id, next(2) === 0);
+      // Handled now: a put may fail CACHE_FULL while the loop yields below, before allSettled
+      // sees it (an unhandled rejection failed this test now and then); its outcome is checked there.
+      started.catch(() => undefined);
+      ops.push(started);
       const disk = tier(store, 'disk0');
       assert.ok(disk.usedBytes <= disk.capacityBytes);
       assert.ok(tier(store, 'memory').usedBytes <= 3 * PAGE);
