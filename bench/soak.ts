@@ -40,6 +40,20 @@ request = function()
   if r <= 90 then return wrk.format("PUT", puts[math.random(#puts)], nil, body) end
   return wrk.format("GET", lists[math.random(#lists)])
 end
+-- Non-2xx answers by status, per thread, summed and printed at the end ("status CODE COUNT").
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+bad = {}
+response = function(status, headers, body)
+  if status >= 300 then bad[status] = (bad[status] or 0) + 1 end
+end
+done = function(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("bad")) do total[code] = (total[code] or 0) + n end
+  end
+  for code, n in pairs(total) do io.write(string.format("status %d %d\\n", code, n)) end
+end
 `;
 
 async function rssBytes(pid: number): Promise<number> {
@@ -131,7 +145,13 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       });
       const p = perMinute.at(-1)!;
       process.stderr.write(
-        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
+        `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}${
+          Object.keys(r.statuses).length > 0
+            ? ` (${Object.entries(r.statuses)
+                .map(([c, n]) => `${c}: ${n}`)
+                .join(', ')})`
+            : ''
+        }, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.

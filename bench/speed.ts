@@ -57,6 +57,8 @@ export interface WrkResult {
   /** Socket errors (connect, read, write) and requests past wrk's --timeout (not in the latencies). */
   readonly socketErrors: number;
   readonly timeouts: number;
+  /** Non-2xx answers by status, when the script reports them (lines `status CODE COUNT`). */
+  readonly statuses: Readonly<Record<string, number>>;
 }
 
 /** Runs `wrk --latency` against `base` with the paths in `listFile`; fails on non-2xx answers. */
@@ -107,7 +109,10 @@ export function runWrk(
         return fail(
           new Error(`wrk against ${base}: socket errors ${socketErrors}, timeouts ${timeouts}\n${out}`),
         );
-      ok({ rps, p99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors, socketErrors, timeouts });
+      const statuses: Record<string, number> = {};
+      for (const m of out.matchAll(/^status (\d+) (\d+)$/gm))
+        statuses[m[1]!] = (statuses[m[1]!] ?? 0) + Number(m[2]);
+      ok({ rps, p99Ms: p99 ? Number(p99[1]) * scale : Number.NaN, errors, socketErrors, timeouts, statuses });
     });
   });
 }
