@@ -149,15 +149,22 @@ export class CacheOps {
   /** Cached bytes of files identified by path and fingerprint; 0 for unknown ones. */
   async cachedBytesOf(items: readonly CacheProbeItem[], options: CallOptions = {}): Promise<number[]> {
     throwIfAborted(options.signal);
-    return items.map(({ path, fingerprint }) => {
-      const r = this.o.mounts.tryResolve(path);
-      if (!r) return 0;
-      const staged = this.o.persister.staged(path);
-      const id =
-        staged?.fingerprint === fingerprint && staged.cacheId
-          ? staged.cacheId
-          : cacheIdOf(r.mount, path, fingerprint);
-      return this.o.pages.cachedBytes(id);
-    });
+    return Promise.all(
+      items.map(async ({ path, fingerprint }) => {
+        const r = this.o.mounts.tryResolve(path);
+        if (!r) return 0;
+        const staged = this.o.persister.staged(path);
+        if (staged?.fingerprint === fingerprint && staged.cacheId)
+          return this.o.pages.cachedBytes(staged.cacheId);
+        // A written file's pages have the cache id of their write (write-path.ts), kept in its
+        // record; a file only read has the one its fingerprint gives.
+        const record = await this.o.meta.getStatus(normalizePath(path)).catch(() => undefined);
+        const id =
+          record?.fingerprint === fingerprint && record.cacheId
+            ? record.cacheId
+            : cacheIdOf(r.mount, path, fingerprint);
+        return this.o.pages.cachedBytes(id);
+      }),
+    );
   }
 }
