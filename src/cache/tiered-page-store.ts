@@ -43,7 +43,11 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
    * be empty or torn, which its checksum catches on read (the caller then re-reads the store).
    */
   readonly fsync?: boolean;
-  /** Disk writes in flight at once, default 8. */
+  /**
+   * Disk writes in flight at once, default DEFAULT_WRITE_CONCURRENCY (32): the I/O thread takes
+   * the writes queued between two of its trips as one message, so the cap is also its batch size;
+   * at 8, a load of small (one-page) files paid a thread round trip per 8 pages.
+   */
   readonly writeConcurrency?: number;
   /**
    * How often a disk tier shrunk by ENOSPC checks whether its disk has room again (on a put),
@@ -57,6 +61,9 @@ export interface TieredPageStoreOptions extends PageStoreOptions {
    */
   readonly diskSealer?: PageSealer;
 }
+
+/** Disk page writes in flight at once unless TieredPageStoreOptions.writeConcurrency says. */
+export const DEFAULT_WRITE_CONCURRENCY = 32;
 
 type Tier = MemoryTier | DiskTier;
 
@@ -138,7 +145,7 @@ export class TieredPageStore implements PageStore {
     }
     this.memory = memory;
     this.pinFile = this.disks[0] ? new PinFile(this.disks[0].dir) : undefined;
-    this.writeLimiter = new Limiter(options.writeConcurrency ?? 8);
+    this.writeLimiter = new Limiter(options.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
     this.regrowCheckMs = options.regrowCheckMs ?? REGROW_CHECK_MS;
     this.sealedDisks = options.diskSealer !== undefined;
   }
