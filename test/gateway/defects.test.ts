@@ -13,11 +13,20 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createScope, getSigningKey } from '@smithy/signature-v4';
-import { ACCESS_KEY, aws, type Harness, run, SECRET_KEY, s3Error, startHarness } from './harness.js';
+import {
+  ACCESS_KEY,
+  aws,
+  type Harness,
+  run,
+  SECRET_KEY,
+  s3Error,
+  sdkClient,
+  startHarness,
+} from './harness.js';
 import { presignPath, Sha256 } from './sign.js';
 
 /**
@@ -29,13 +38,7 @@ import { presignPath, Sha256 } from './sign.js';
 const BOTO_SCRIPT = fileURLToPath(new URL('../../../test/gateway/defects_boto3.py', import.meta.url));
 
 function client(h: Harness): S3Client {
-  return new S3Client({
-    endpoint: h.url,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-    maxAttempts: 1,
-  });
+  return sdkClient(h);
 }
 
 interface Raw {
