@@ -38,6 +38,8 @@ export interface WritePathParts {
 export class WritePath {
   /** One commit (pages replaced, status written) at a time per path. */
   private readonly commits = new KeyLock();
+  /** Writes of each path under way, to tell when two overlapped (see `storeWinner`). */
+  private readonly inFlight = new Map<string, { active: number; started: number }>();
 
   constructor(private readonly o: WritePathParts) {}
 
@@ -58,15 +60,38 @@ export class WritePath {
       );
     const existing = await this.o.sync.tryLocate(p, -1, options.signal);
     if (existing?.record.type === 'directory') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
-    let record: FileRecord;
-    if (writeType === 'THROUGH') record = await this.writeThrough(p, r, source, options);
-    else if (writeType === 'CACHE_THROUGH') record = await this.writeCacheThrough(p, r, source, options);
-    else record = await this.writeLocal(p, r, source, writeType, existing?.record, options.signal);
+    const flight = this.inFlight.get(p) ?? { active: 0, started: 0 };
+    this.inFlight.set(p, flight);
+    flight.active++;
+    const overlappedAtStart = flight.active > 1;
+    const startedAs = ++flight.started;
+    try {
+      let record: FileRecord;
+      if (writeType === 'THROUGH') record = await this.writeThrough(p, r, source, options);
+      else if (writeType === 'CACHE_THROUGH') record = await this.writeCacheThrough(p, r, source, options);
+      else record = await this.writeLocal(p, r, source, writeType, existing?.record, options.signal);
+      const overlapped = overlappedAtStart || flight.active > 1 || flight.started !== startedAs;
+      return await this.commit(p, r, record, existing?.record, overlapped);
+    } finally {
+      if (--flight.active === 0) this.inFlight.delete(p);
+    }
+  }
+
+  /** Replaces the path's pages and status with the written record's, one commit at a time per path. */
+  private async commit(
+    p: string,
+    r: Resolved,
+    written: FileRecord,
+    existing: FileRecord | undefined,
+    overlapped: boolean,
+  ): Promise<FileInfo> {
+    let record = written;
     await this.commits.run(p, async () => {
+      if (overlapped && !record.staging) record = await this.storeWinner(p, r, record);
       // Another write of the path may have committed since `existing` was read: its pages are
       // replaced too (without this, the version that loses the race kept its pages until eviction).
       const current = record.staging ? undefined : await this.o.meta.getStatus(p);
-      for (const old of new Set([existing?.record.cacheId, current?.cacheId]))
+      for (const old of new Set([existing?.cacheId, current?.cacheId, written.cacheId]))
         if (old && old !== record.cacheId) await this.o.pages.deleteFile(old);
       if (!record.staging) {
         await this.o.meta.invalidate(p);
@@ -74,7 +99,20 @@ export class WritePath {
         await this.o.meta.setAttrs(p, { persistence: undefined });
       }
     });
-    return this.o.infos.info(record, r.mount.record.path, await this.o.meta.getAttrs(p));
+    // The writer is told what it wrote (its etag, its size), even when another version won.
+    return this.o.infos.info(written, r.mount.record.path, await this.o.meta.getAttrs(p));
+  }
+
+  /**
+   * Writes of one path that overlapped reach the store in an order their commits need not share:
+   * the store keeps whichever landed last. So an overlapped write asks the store (under the commit
+   * lock, after its own write landed) and commits what it holds — its own record if the
+   * fingerprints agree, else the other version's status, with no pages (they are read on demand).
+   */
+  private async storeWinner(p: string, r: Resolved, record: FileRecord): Promise<FileRecord> {
+    const st = await r.mount.store.status(r.ufsPath);
+    if (st.type === 'file' && fingerprintOf(st) === record.fingerprint) return record;
+    return recordOf(p, st, r.mount);
   }
 
   /** Forgets a file that exists only locally: its journal record, staging file, pages and attributes. */

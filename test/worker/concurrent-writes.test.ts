@@ -11,7 +11,10 @@ import { tempDir } from '../helpers/local-process.js';
 /**
  * Concurrent writes of one path: one version wins whole, and the cache keeps only its pages —
  * each losing version's pages are dropped when the next commit replaces it (they used to stay
- * until eviction: every commit deleted the pages of the version it had seen at its start).
+ * until eviction: every commit deleted the pages of the version it had seen at its start). The
+ * store keeps whichever write landed last, which need not be the one that committed last, so
+ * overlapped writes commit what the store holds (a THROUGH read mixed two versions without that,
+ * on a loaded machine).
  */
 
 describe('concurrent writes of one path', () => {
