@@ -6,28 +6,37 @@
  */
 import { printTable, type Row, saveResults } from './report.js';
 
-const SUITES: Record<string, (flags: string[]) => Promise<Row[]>> = {
-  core: async (flags) => (await import('./core.js')).runCoreBench(flags),
-  ring: async (flags) => (await import('./ring.js')).runRingBench(['--keys', '1000000', ...flags]),
-  cluster: async (flags) => (await import('./cluster.js')).runClusterBench(flags),
-  'cluster-path': async (flags) => (await import('./cluster-path.js')).runClusterPathBench(flags),
-  s3: async (flags) => (await import('./s3-gateway.js')).runS3GatewayBench(flags),
-  fuse: async (flags) => (await import('./fuse.js')).runFuseBench(flags),
-  eviction: async (flags) => (await import('./eviction.js')).runEvictionBench(flags),
-  'disk-encryption': async (flags) => (await import('./disk-encryption.js')).runDiskEncryptionBench(flags),
-  's3-sse': async (flags) => (await import('./s3-sse.js')).runS3SseBench(flags),
-  's3-sse-passthrough': async (flags) =>
-    (await import('./s3-sse-passthrough.js')).runS3SsePassthroughBench(flags),
-  jobs: async (flags) => (await import('./jobs.js')).runJobsBench(flags),
-  scale: async (flags) => (await import('./scale.js')).runScaleBench(flags),
-  listing: async (flags) => (await import('./listing.js')).runListingBench(flags),
-  'page-index': async (flags) => (await import('./page-index-heap.js')).runPageIndexHeapBench(flags),
-  'worker-scale': async (flags) => (await import('./worker-scale.js')).runWorkerScaleBench(flags),
-  'scheduler-failover': async (flags) =>
-    (await import('./scheduler-failover.js')).runSchedulerFailoverBench(flags),
-  speed: async (flags) => (await import('./speed.js')).runSpeedBench(flags),
-  soak: async (flags) => (await import('./soak.js')).runSoakBench(flags),
-  tls: async (flags) => (await import('./tls.js')).runTlsBench(flags),
+type Suite = (flags: string[]) => Promise<Row[]>;
+
+/** A suite from its module's export, loaded only when it runs; `preset` flags go before the caller's. */
+function lazy<K extends string, M extends Record<K, (flags: string[]) => Row[] | Promise<Row[]>>>(
+  load: () => Promise<M>,
+  name: K,
+  preset: string[] = [],
+): Suite {
+  return async (flags) => (await load())[name]([...preset, ...flags]);
+}
+
+const SUITES: Record<string, Suite> = {
+  core: lazy(() => import('./core.js'), 'runCoreBench'),
+  ring: lazy(() => import('./ring.js'), 'runRingBench', ['--keys', '1000000']),
+  cluster: lazy(() => import('./cluster.js'), 'runClusterBench'),
+  'cluster-path': lazy(() => import('./cluster-path.js'), 'runClusterPathBench'),
+  s3: lazy(() => import('./s3-gateway.js'), 'runS3GatewayBench'),
+  fuse: lazy(() => import('./fuse.js'), 'runFuseBench'),
+  eviction: lazy(() => import('./eviction.js'), 'runEvictionBench'),
+  'disk-encryption': lazy(() => import('./disk-encryption.js'), 'runDiskEncryptionBench'),
+  's3-sse': lazy(() => import('./s3-sse.js'), 'runS3SseBench'),
+  's3-sse-passthrough': lazy(() => import('./s3-sse-passthrough.js'), 'runS3SsePassthroughBench'),
+  jobs: lazy(() => import('./jobs.js'), 'runJobsBench'),
+  scale: lazy(() => import('./scale.js'), 'runScaleBench'),
+  listing: lazy(() => import('./listing.js'), 'runListingBench'),
+  'page-index': lazy(() => import('./page-index-heap.js'), 'runPageIndexHeapBench'),
+  'worker-scale': lazy(() => import('./worker-scale.js'), 'runWorkerScaleBench'),
+  'scheduler-failover': lazy(() => import('./scheduler-failover.js'), 'runSchedulerFailoverBench'),
+  speed: lazy(() => import('./speed.js'), 'runSpeedBench'),
+  soak: lazy(() => import('./soak.js'), 'runSoakBench'),
+  tls: lazy(() => import('./tls.js'), 'runTlsBench'),
 };
 
 // Suite names first, then flags handed to each suite (`npm run bench -- jobs --only small`).

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocal, tempDir } from '../test/helpers/local-process.js';
+import { localS3Args, startLocal, tempDir } from '../test/helpers/local-process.js';
 import { printTable, type Row, row } from './report.js';
 import { median } from './util.js';
 
@@ -56,12 +56,7 @@ export async function runS3SseBench(argv: string[] = []): Promise<Row[]> {
   await mkdir(join(tmp.dir, 'store'));
   const local = await startLocal(
     [
-      '--data-dir',
-      join(tmp.dir, 'data'),
-      '--mount',
-      `/=file://${join(tmp.dir, 'store')}`,
-      '--s3-port',
-      '0',
+      ...localS3Args(tmp.dir),
       '--memory-capacity',
       `${2 * sizeMiB + 64}MiB`,
       '--disk-capacity',

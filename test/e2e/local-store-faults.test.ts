@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
 import { isStrataError } from '../../src/core/errors.js';
 import { collect } from '../../src/worker/file-system.js';
@@ -22,6 +22,7 @@ import {
   tempDir,
   waitFor,
 } from '../helpers/local-process.js';
+import { localS3Client } from '../helpers/s3-client.js';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
@@ -86,13 +87,7 @@ async function startOrigin(
 }
 
 function s3Client(strata: RunningStrata): S3Client {
-  return new S3Client({
-    endpoint: strata.ready.addresses.s3!,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
-    maxAttempts: 1,
-  });
+  return localS3Client(strata, S3_KEY, S3_SECRET);
 }
 
 /** The HTTP status an S3 call failed with. */

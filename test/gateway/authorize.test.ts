@@ -14,6 +14,7 @@ import {
   pab,
   policy,
   publicRead,
+  type Row,
   readPolicy,
   root,
   user,
@@ -419,77 +420,30 @@ describe('decide(): who may do what', () => {
       expect: 'bucket policy',
     },
   ]);
-  const writerOwns = (ownership: 'ObjectWriter' | 'BucketOwnerPreferred' | 'BucketOwnerEnforced') =>
-    bucket({ ownership, grants: [user('bob', 'WRITE')] });
+  type Ownership = 'ObjectWriter' | 'BucketOwnerPreferred' | 'BucketOwnerEnforced';
+  const writerOwns = (ownership: Ownership) => bucket({ ownership, grants: [user('bob', 'WRITE')] });
+  /** A row about key k, which bob (granted WRITE on the bucket) wrote and is recorded as owning. */
+  const bobsObject = (
+    who: Row['who'],
+    action: string,
+    ownership: Ownership,
+    expect: string,
+    extra: Partial<Row> = {},
+  ): Row => ({ who, action, key: 'k', objectOwner: 'bob', bucket: writerOwns(ownership), expect, ...extra });
   check('ownership controls: an object its writer owns (ObjectWriter, BucketOwnerPreferred)', [
     // The writer owns what it wrote: it may read it and its ACL, and change the ACL.
-    {
-      who: bob,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'object owner',
-    },
-    {
-      who: bob,
-      action: 's3:GetObjectAcl',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'object owner',
-    },
-    {
-      who: bob,
-      action: 's3:PutObjectAcl',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('BucketOwnerPreferred'),
-      expect: 'object owner',
-    },
+    bobsObject(bob, 's3:GetObject', 'ObjectWriter', 'object owner'),
+    bobsObject(bob, 's3:GetObjectAcl', 'ObjectWriter', 'object owner'),
+    bobsObject(bob, 's3:PutObjectAcl', 'BucketOwnerPreferred', 'object owner'),
     // The bucket's owner needs a grant of the object's ACL to read it …
-    {
-      who: alice,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'deny',
-    },
-    {
-      who: alice,
-      action: 's3:GetObjectAcl',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('BucketOwnerPreferred'),
-      expect: 'deny',
-    },
-    {
-      who: alice,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
+    bobsObject(alice, 's3:GetObject', 'ObjectWriter', 'deny'),
+    bobsObject(alice, 's3:GetObjectAcl', 'BucketOwnerPreferred', 'deny'),
+    bobsObject(alice, 's3:GetObject', 'ObjectWriter', 'object ACL', {
       objectGrants: [user('alice', 'FULL_CONTROL')],
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'object ACL',
-    },
+    }),
     // … but may still delete it and do everything else in the bucket.
-    {
-      who: alice,
-      action: 's3:DeleteObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'owner',
-    },
-    {
-      who: alice,
-      action: 's3:PutObjectTagging',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'owner',
-    },
+    bobsObject(alice, 's3:DeleteObject', 'ObjectWriter', 'owner'),
+    bobsObject(alice, 's3:PutObjectTagging', 'ObjectWriter', 'owner'),
     {
       who: alice,
       action: 's3:ListBucket',
@@ -547,40 +501,12 @@ describe('decide(): who may do what', () => {
       expect: 'explicit deny',
     },
     // Another user gains nothing from the object's owner being someone else.
-    {
-      who: anon,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'deny',
-    },
+    bobsObject(anon, 's3:GetObject', 'ObjectWriter', 'deny'),
     // BucketOwnerEnforced: recorded writers count for nothing; the bucket's owner owns everything.
-    {
-      who: alice,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('BucketOwnerEnforced'),
-      expect: 'owner',
-    },
-    {
-      who: bob,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('BucketOwnerEnforced'),
-      expect: 'deny',
-    },
+    bobsObject(alice, 's3:GetObject', 'BucketOwnerEnforced', 'owner'),
+    bobsObject(bob, 's3:GetObject', 'BucketOwnerEnforced', 'deny'),
     // The root user may do everything.
-    {
-      who: root,
-      action: 's3:GetObject',
-      key: 'k',
-      objectOwner: 'bob',
-      bucket: writerOwns('ObjectWriter'),
-      expect: 'root',
-    },
+    bobsObject(root, 's3:GetObject', 'ObjectWriter', 'root'),
   ]);
 });
 

@@ -5,7 +5,6 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -24,8 +23,8 @@ import {
   run,
   SECRET_KEY,
   s3Error,
-  sdkClient,
-  startHarness,
+  startHarnessWithBucket,
+  stopHarness,
 } from './harness.js';
 import { presignPath, Sha256 } from './sign.js';
 
@@ -36,10 +35,6 @@ import { presignPath, Sha256 } from './sign.js';
  */
 
 const BOTO_SCRIPT = fileURLToPath(new URL('../../../test/gateway/defects_boto3.py', import.meta.url));
-
-function client(h: Harness): S3Client {
-  return sdkClient(h);
-}
 
 interface Raw {
   readonly status: number;
@@ -126,13 +121,10 @@ describe('S3 defects from the conformance run (issue 18)', () => {
   let h: Harness;
   let s3: S3Client;
   before(async () => {
-    h = await startHarness();
-    s3 = client(h);
-    await s3.send(new CreateBucketCommand({ Bucket: 'def' }));
+    ({ h, s3 } = await startHarnessWithBucket('def'));
   });
   after(async () => {
-    s3?.destroy();
-    await h?.stop();
+    await stopHarness(h, s3);
     console.log(`timings (ms): ${JSON.stringify(elapsed)}`);
   });
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { connect } from '../../src/client/connect.js';
 import { type S3GatewayServer, startS3GatewayServer } from '../../src/gateway/s3/index.js';
 import { type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
@@ -145,4 +145,23 @@ export function sdkClient(
     maxAttempts: 1,
     ...extra,
   });
+}
+
+/** For a suite's before(): a harness, the test user's client of it, and one bucket made. */
+export async function startHarnessWithBucket(bucket: string): Promise<{ h: Harness; s3: S3Client }> {
+  const h = await startHarness();
+  const s3 = sdkClient(h);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    await stopHarness(h, s3);
+    throw err;
+  }
+  return { h, s3 };
+}
+
+/** For a suite's after(): the client and the harness, as far as before() got. */
+export async function stopHarness(h: Harness | undefined, s3: S3Client | undefined): Promise<void> {
+  s3?.destroy();
+  await h?.stop();
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { type Harness, sdkClient, startHarness } from './harness.js';
+import { type Harness, sdkClient, startHarnessWithBucket, stopHarness } from './harness.js';
 
 /**
  * Browser POST uploads as a web application's server makes them with the JS SDK's
@@ -32,14 +32,9 @@ describe('POST uploads signed by @aws-sdk/s3-presigned-post createPresignedPost'
   let h: Harness;
   let s3: S3Client;
   before(async () => {
-    h = await startHarness();
-    s3 = client(h);
-    await s3.send(new CreateBucketCommand({ Bucket: 'forms' }));
+    ({ h, s3 } = await startHarnessWithBucket('forms'));
   });
-  after(async () => {
-    s3?.destroy();
-    await h?.stop();
-  });
+  after(() => stopHarness(h, s3));
 
   const sign = (key: string, extra: { secret?: string } = {}) => {
     const signer = extra.secret ? client(h, extra.secret) : s3;

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { newSealKeyText } from '../../src/core/seal.js';
-import { type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
+import { localS3Args, type RunningStrata, startLocal, tempDir } from '../helpers/local-process.js';
+import { localS3Client } from '../helpers/s3-client.js';
 
 /**
  * Replacing the SSE-S3 master key (`--s3-sse-key-file`): with the old key gone from the file its
@@ -21,26 +22,11 @@ test('SSE-S3 master key replacement: the old key kept below the new one still op
   const keyFile = join(tmp.dir, 'sse.key');
   const start = async (keys: string) => {
     await writeFile(keyFile, keys, { mode: 0o600 });
-    local = await startLocal(
-      [
-        '--data-dir',
-        join(tmp.dir, 'data'),
-        '--mount',
-        `/=file://${join(tmp.dir, 'store')}`,
-        '--s3-port',
-        '0',
-        '--s3-sse-key-file',
-        keyFile,
-      ],
-      { STRATA_S3_ACCESS_KEY_ID: ACCESS, STRATA_S3_SECRET_ACCESS_KEY: SECRET },
-    );
-    return new S3Client({
-      endpoint: local.ready.addresses.s3!,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
-      maxAttempts: 1,
+    local = await startLocal([...localS3Args(tmp.dir), '--s3-sse-key-file', keyFile], {
+      STRATA_S3_ACCESS_KEY_ID: ACCESS,
+      STRATA_S3_SECRET_ACCESS_KEY: SECRET,
     });
+    return localS3Client(local, ACCESS, SECRET);
   };
   const stop = async (s3: S3Client) => {
     s3.destroy();

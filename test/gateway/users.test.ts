@@ -13,6 +13,16 @@ import { type Key, ROOT, startUsersLocal, type UsersLocal } from './users-harnes
  * access block. Keys: users-keys.test.ts.
  */
 
+/** `aws s3api put-bucket-ownership-controls` arguments: one ObjectOwnership rule for the bucket. */
+const ownershipControls = (bucket: string, ownership: string) => [
+  's3api',
+  'put-bucket-ownership-controls',
+  '--bucket',
+  bucket,
+  '--ownership-controls',
+  `Rules=[{ObjectOwnership=${ownership}}]`,
+];
+
 describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata local', () => {
   let u: UsersLocal;
   let alice: Key;
@@ -347,15 +357,6 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
   });
 
   test('ownership controls: BucketOwnerEnforced needs the ACLs cleared first, then switches every grant off', async () => {
-    const ctl = (xs: string) => [
-      's3api',
-      'put-bucket-ownership-controls',
-      '--bucket',
-      'alice-shared',
-      '--ownership-controls',
-      xs,
-    ];
-    const enforced = 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]';
     const none = await aws(
       alice,
       ['s3api', 'get-bucket-ownership-controls', '--bucket', 'alice-shared'],
@@ -363,10 +364,10 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
     );
     assert.match(none.stderr, /OwnershipControlsNotFoundError/);
     // The bucket still grants bob READ: S3 refuses to switch ACLs off over it.
-    const refused = await aws(alice, ctl(enforced), 'fails');
+    const refused = await aws(alice, ownershipControls('alice-shared', 'BucketOwnerEnforced'), 'fails');
     assert.match(refused.stderr, /InvalidBucketAclWithObjectOwnership/);
     await aws(alice, ['s3api', 'put-bucket-acl', '--bucket', 'alice-shared', '--acl', 'private']);
-    await aws(alice, ctl(enforced));
+    await aws(alice, ownershipControls('alice-shared', 'BucketOwnerEnforced'));
     const got = (await awsJson(alice, [
       's3api',
       'get-bucket-ownership-controls',
@@ -456,14 +457,7 @@ describe('S3 users end to end: alice (aws CLI) and bob (boto3) on one strata loc
     );
   });
   test("ownership controls: under ObjectWriter an upload is its writer's (the bucket owner needs its grant); BucketOwnerPreferred with bucket-owner-full-control, and BucketOwnerEnforced, make it the bucket owner's", async () => {
-    const ownership = (o: string) => [
-      's3api',
-      'put-bucket-ownership-controls',
-      '--bucket',
-      'alice-drop',
-      '--ownership-controls',
-      `Rules=[{ObjectOwnership=${o}}]`,
-    ];
+    const ownership = (o: string) => ownershipControls('alice-drop', o);
     const ownerOf = async (k: Key, key: string) =>
       (
         (await awsJson(k, ['s3api', 'get-object-acl', '--bucket', 'alice-drop', '--key', key])) as {

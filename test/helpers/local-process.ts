@@ -27,6 +27,11 @@ export interface RunningStrata {
   kill(): Promise<void>;
 }
 
+/** `strata local` flags: its data and a file:// store under `dir`, the S3 gateway on a free port. */
+export function localS3Args(dir: string): string[] {
+  return ['--data-dir', join(dir, 'data'), '--mount', `/=file://${join(dir, 'store')}`, '--s3-port', '0'];
+}
+
 /** Starts `strata local` (the real CLI, as a child process) and waits for its ready line. */
 export async function startLocal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningStrata> {
   const d = await spawnDaemon<ReadyLine>(process.execPath, [STRATA_BIN, 'local', '--port', '0', ...args], {
