@@ -56,6 +56,15 @@ export interface PageStoreStats {
   readonly unsealFailures?: Readonly<Record<string, number>>;
 }
 
+export interface PutOptions {
+  /**
+   * A deletionMark(): the page is not stored when deleteFile(fileId) was called after that mark
+   * (the bytes may be another version's: the file was replaced). Checked under the page's lock
+   * just before the page is indexed, so a deletion is either seen here or removes the page.
+   */
+  readonly unlessDeletedSince?: number;
+}
+
 export interface GetOptions {
   /** Copy a page found only on disk into the memory tier (CACHE_PROMOTE). */
   readonly promote?: boolean;
@@ -98,8 +107,13 @@ export interface PageStore {
    * of the page for eviction. Offered by the tiered store.
    */
   diskFile?(fileId: string, index: number): string | undefined;
-  /** Stores a page (memory tier and the first disk tier). Replaces an existing page. */
-  put(fileId: string, index: number, data: Buffer): Promise<void>;
+  /**
+   * Stores a page (memory tier and the first disk tier). Replaces an existing page.
+   * `options.unlessDeletedSince`: not when deleteFile(fileId) ran after that deletionMark().
+   */
+  put(fileId: string, index: number, data: Buffer, options?: PutOptions): Promise<void>;
+  /** A mark of the deleteFile calls so far, for PutOptions.unlessDeletedSince. Offered by the tiered store. */
+  deletionMark?(): number;
   has(fileId: string, index: number): boolean;
   /** Drops every page of a file from every tier; returns the bytes freed. */
   deleteFile(fileId: string): Promise<number>;

@@ -93,6 +93,8 @@ export async function remeasure(set: TierSet, disk: DiskTier, direction: 'shrink
 export async function deleteFile(set: TierSet, fileId: string): Promise<number> {
   set.checkOpen();
   checkFileId(fileId);
+  // Noted even with nothing cached: a put of bytes read before this must not store them later.
+  set.noteDeletion(fileId);
   if (set.fileTable.find(fileId) < 0) return 0;
   let freed = 0;
   const unlinks: Promise<void>[] = [];

@@ -45,6 +45,8 @@ export const DEFAULT_WRITE_CONCURRENCY = 32;
 export const REGROW_CHECK_MS = 10_000;
 
 const DEFAULT_PAGE_SIZE = 1024 * 1024;
+/** Deletions remembered by file for PutOptions.unlessDeletedSince (about 100 bytes each). */
+const MAX_REMEMBERED_DELETIONS = 10_000;
 
 export type Tier = MemoryTier | DiskTier;
 
@@ -78,6 +80,11 @@ export class TierSet {
   /** Disk pages are sealed: no client may read them itself (diskFile). */
   readonly sealedDisks: boolean;
   state: 'new' | 'open' | 'closed' = 'new';
+  /** deleteFile calls so far (deletionMark), and the latest one's number per file, oldest first. */
+  private deletions = 0;
+  private readonly deletedAt = new Map<string, number>();
+  /** The number of the latest deletion no longer in deletedAt: any file may have been deleted then. */
+  private forgottenUpTo = 0;
 
   constructor(
     options: TieredPageStoreOptions,
@@ -127,6 +134,26 @@ export class TierSet {
     this.writeLimiter = new Limiter(options.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
     this.regrowCheckMs = options.regrowCheckMs ?? REGROW_CHECK_MS;
     this.sealedDisks = options.diskSealer !== undefined;
+  }
+
+  deletionMark(): number {
+    return this.deletions;
+  }
+
+  noteDeletion(fileId: string): void {
+    const at = ++this.deletions;
+    this.deletedAt.delete(fileId); // re-inserted last: the map stays in deletion order
+    this.deletedAt.set(fileId, at);
+    if (this.deletedAt.size > MAX_REMEMBERED_DELETIONS) {
+      const [oldest, oldestAt] = this.deletedAt.entries().next().value!;
+      this.deletedAt.delete(oldest);
+      this.forgottenUpTo = oldestAt;
+    }
+  }
+
+  /** Whether deleteFile(fileId) ran after `mark` (true too when that is forgotten: a put skipped is only a miss). */
+  deletedSince(fileId: string, mark: number): boolean {
+    return (this.deletedAt.get(fileId) ?? this.forgottenUpTo) > mark;
   }
 
   checkOpen(): void {

@@ -8,11 +8,18 @@ import { StrataError } from '../core/errors.js';
 import { type DiskTier, isDiskFull } from './disk-tier.js';
 import { diskWriteFailureReason } from './disk-write-failure.js';
 import { checkFileId, checkPageIndex, pageKey } from './page-key.js';
+import type { PutOptions } from './page-store.js';
 import { evictDisk, evictMemory, remeasure, unlinkLater } from './tier-eviction.js';
 import type { PageRef } from './tier-index.js';
 import type { TierSet } from './tier-set.js';
 
-export async function putPage(set: TierSet, fileId: string, index: number, data: Buffer): Promise<void> {
+export async function putPage(
+  set: TierSet,
+  fileId: string,
+  index: number,
+  data: Buffer,
+  options: PutOptions = {},
+): Promise<void> {
   set.checkOpen();
   checkFileId(fileId);
   checkPageIndex(index);
@@ -24,7 +31,8 @@ export async function putPage(set: TierSet, fileId: string, index: number, data:
     );
   }
   const key = pageKey(fileId, index);
-  return set.track(set.locks.run(key, () => putLocked(set, key, fileId, index, data, true)));
+  const mark = options.unlessDeletedSince;
+  return set.track(set.locks.run(key, () => putLocked(set, key, fileId, index, data, mark, true)));
 }
 
 /**
@@ -59,6 +67,7 @@ async function putLocked(
   fileId: string,
   index: number,
   data: Buffer,
+  mark: number | undefined,
   retryFull: boolean,
 ): Promise<void> {
   const bytes = data.length;
@@ -74,6 +83,8 @@ async function putLocked(
     set.checkOpen();
     target = chooseDisk(set, key, fileId, index, bytes);
   }
+  // Checked after the last wait and before indexing: a deleteFile from here on sees the page.
+  if (mark !== undefined && set.deletedSince(fileId, mark)) return;
   // A page lives in at most one disk tier: drop copies elsewhere (stale once replaced).
   for (const disk of set.disks) {
     if (disk !== target && disk.index.remove(fileId, index)) unlinkLater(set, disk, fileId, index);
@@ -142,7 +153,7 @@ async function putLocked(
   if (full) {
     // The quota said there was room and the disk said no: believe the disk.
     await remeasure(set, target, 'shrink');
-    return putLocked(set, key, fileId, index, data, false);
+    return putLocked(set, key, fileId, index, data, mark, false);
   }
   if (target.index.isCurrent(entry)) {
     target.index.setReady(entry.slot);

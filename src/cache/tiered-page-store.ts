@@ -20,7 +20,14 @@
  */
 import type { DiskOpenReport } from './disk-tier.js';
 import type { DiskWriteFailureHook } from './disk-write-failure.js';
-import type { GetOptions, PageCheck, PageStore, PageStoreStats, TierStats } from './page-store.js';
+import type {
+  GetOptions,
+  PageCheck,
+  PageStore,
+  PageStoreStats,
+  PutOptions,
+  TierStats,
+} from './page-store.js';
 import { deleteFile, setPinned } from './tier-eviction.js';
 import { closeTiers, openTiers } from './tier-open.js';
 import { diskFile, getPage, hasPage, peekMemory, verifyPage } from './tier-read.js';
@@ -73,8 +80,12 @@ export class TieredPageStore implements PageStore {
     return verifyPage(this.set, fileId, index);
   }
 
-  put(fileId: string, index: number, data: Buffer): Promise<void> {
-    return putPage(this.set, fileId, index, data);
+  put(fileId: string, index: number, data: Buffer, options?: PutOptions): Promise<void> {
+    return putPage(this.set, fileId, index, data, options);
+  }
+
+  deletionMark(): number {
+    return this.set.deletionMark();
   }
 
   diskFile(fileId: string, index: number): string | undefined {

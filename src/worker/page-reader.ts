@@ -33,6 +33,12 @@ export interface RangeRequest {
    * store read shared with another reader that is still waiting is started again for that reader.
    */
   readonly signal?: AbortSignal;
+  /**
+   * The page store's deletionMark() from before the file was looked up: a page fetched is not
+   * stored when the file's pages were deleted since (the file was replaced, so the store's bytes
+   * may be the next version's). Default: the mark when the reader takes the request.
+   */
+  readonly deletionMark?: number;
 }
 
 /** Longest run of missing pages fetched with one store read (bounds memory per run). */
@@ -200,6 +206,7 @@ export class PageReader {
     const sequential = this.lastEnd.get(req.cacheId) === req.offset;
     this.rememberEnd(req.cacheId, end);
     const window = new Map<number, WindowPage>();
+    const mark = this.markOf(req);
     const readahead = this.readahead;
     const budget = this.budget;
     /**
@@ -214,7 +221,7 @@ export class PageReader {
         held = this.takeHold(req.cacheId, i) || (budget.tryReserve(bytes) ? bytes : 0);
         if (held === 0) return false;
       }
-      const page = this.page(req, i, last, true);
+      const page = this.page(req, i, last, mark, true);
       page.catch(() => undefined); // observed when awaited
       window.set(i, { page, held });
       return true;
@@ -281,9 +288,10 @@ export class PageReader {
     const first = Math.floor(req.offset / ps);
     const last = Math.floor((end - 1) / ps);
     this.rememberEnd(req.cacheId, end);
-    if (first === last) return rangeOf(await this.page(req, first, last), first * ps, req.offset, end);
+    const mark = this.markOf(req);
+    if (first === last) return rangeOf(await this.page(req, first, last, mark), first * ps, req.offset, end);
     const pages = await Promise.all(
-      Array.from({ length: last - first + 1 }, (_, k) => this.page(req, first + k, last)),
+      Array.from({ length: last - first + 1 }, (_, k) => this.page(req, first + k, last, mark)),
     );
     return Buffer.concat(pages.map((page, k) => rangeOf(page, (first + k) * ps, req.offset, end)));
   }
@@ -326,12 +334,13 @@ export class PageReader {
     const { signal: _readerSignal, ...req } = request;
     const ps = this.pages.pageSize;
     const lastPage = Math.min(to, Math.ceil(req.size / ps) - 1);
+    const mark = this.markOf(req);
     for (let i = from; i <= lastPage; i++) {
       const key = `${req.cacheId}:${i}`;
       if (this.pages.has(req.cacheId, i) || this.inflight.has(key)) continue;
       const bytes = Math.min(ps, req.size - i * ps);
       if (!this.budget.tryReserve(bytes)) return;
-      this.fetch(req, i, lastPage).catch((err) => this.onError(err));
+      this.fetch(req, i, lastPage, mark).catch((err) => this.onError(err));
       const entry = this.inflight.get(key);
       if (entry) entry.held += bytes;
       else this.budget.release(bytes);
@@ -351,7 +360,13 @@ export class PageReader {
    * One page, counted as a hit or a miss. `last` bounds a run started from here. `pooled`: for a
    * stream whose consumer gives its chunks back — a disk page is read into a pool buffer.
    */
-  private async page(req: RangeRequest, index: number, last: number, pooled = false): Promise<Buffer> {
+  private async page(
+    req: RangeRequest,
+    index: number,
+    last: number,
+    mark: number | undefined,
+    pooled = false,
+  ): Promise<Buffer> {
     const ps = this.pages.pageSize;
     const served =
       Math.min(req.offset + req.length, req.size, (index + 1) * ps) - Math.max(req.offset, index * ps);
@@ -378,11 +393,11 @@ export class PageReader {
     }
     this.metrics.cacheMissBytes.inc({ mount: req.mount }, served);
     try {
-      return await this.fetch(req, index, last);
+      return await this.fetch(req, index, last, mark);
     } catch (err) {
       // The store read was shared with a reader that went away: read the page for this one.
       if (isStrataError(err, 'CANCELLED') && req.signal?.aborted !== true)
-        return this.fetch(req, index, last);
+        return this.fetch(req, index, last, mark);
       throw err;
     }
   }
@@ -392,7 +407,7 @@ export class PageReader {
    * extends over the following missing pages as far as their bytes can be reserved in the read
    * budget (the first page is its caller's: being read, or reserved by the caller).
    */
-  private fetch(req: RangeRequest, index: number, last: number): Promise<Buffer> {
+  private fetch(req: RangeRequest, index: number, last: number, mark: number | undefined): Promise<Buffer> {
     const existing = this.inflight.get(`${req.cacheId}:${index}`);
     if (existing) return existing.promise;
     const ps = this.pages.pageSize;
@@ -406,11 +421,16 @@ export class PageReader {
     ) {
       runEnd++;
     }
-    return this.startRun(req, index, runEnd);
+    return this.startRun(req, index, runEnd, mark);
   }
 
   /** Reads pages [first, lastPage] with one source read, resolving each page as its bytes arrive. */
-  private startRun(req: RangeRequest, first: number, lastPage: number): Promise<Buffer> {
+  private startRun(
+    req: RangeRequest,
+    first: number,
+    lastPage: number,
+    mark: number | undefined,
+  ): Promise<Buffer> {
     const ps = this.pages.pageSize;
     const waiting: Deferred[] = [];
     const entries: InflightPage[] = [];
@@ -439,7 +459,12 @@ export class PageReader {
     const settle = (i: number, buf: Buffer) => {
       this.metrics.ufsReadBytes.inc({ mount: req.mount }, buf.length);
       waiting[i - first]!.resolve(buf);
-      const stored = req.readType === 'NO_CACHE' ? Promise.resolve() : this.pages.put(req.cacheId, i, buf);
+      const stored =
+        req.readType === 'NO_CACHE'
+          ? Promise.resolve()
+          : mark === undefined
+            ? this.pages.put(req.cacheId, i, buf)
+            : this.pages.put(req.cacheId, i, buf, { unlessDeletedSince: mark });
       // Keep the in-flight entry until the page is stored, so a reader never misses it in between.
       entries[i - first]!.stored = stored.catch((err) => this.onError(err)).finally(() => forget(i));
     };
@@ -489,6 +514,16 @@ export class PageReader {
       }
     });
     return waiting[0]!.promise;
+  }
+
+  /** The page store's deletion mark this request's puts are checked against (see RangeRequest). */
+  private markOf(req: RangeRequest): number | undefined {
+    return req.deletionMark ?? this.pages.deletionMark?.();
+  }
+
+  /** The page store's deletionMark() now, for RangeRequest.deletionMark (undefined: none offered). */
+  deletionMark(): number | undefined {
+    return this.pages.deletionMark?.();
   }
 
   private rememberEnd(cacheId: string, end: number): void {

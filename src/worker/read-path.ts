@@ -54,6 +54,8 @@ interface PreparedRead {
   readonly offset: number;
   readonly length: number;
   readonly readType: ReadType;
+  /** The page store's deletion mark from before the lookup (RangeRequest.deletionMark). */
+  readonly deletionMark: number | undefined;
 }
 
 /**
@@ -142,6 +144,8 @@ export class ReadPath {
     const readType = options.readType ?? 'CACHE';
     if (!READ_TYPES.includes(readType))
       throw new StrataError('INVALID_ARGUMENT', `read type must be one of ${READ_TYPES.join(', ')}`);
+    // Taken before the lookup: pages of this version deleted after it (an overwrite) stay deleted.
+    const deletionMark = this.o.reader.deletionMark();
     let located = await this.o.sync.locate(p, undefined, options.signal);
     if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     const offset = options.offset ?? 0;
@@ -159,7 +163,7 @@ export class ReadPath {
       located = await this.o.sync.revalidate(located, options.signal);
       if (located.record.type !== 'file') throw new StrataError('IS_A_DIRECTORY', `${p} is a directory`);
     }
-    return { located, offset, length, readType };
+    return { located, offset, length, readType, deletionMark };
   }
 
   /** Where a range of the file comes from: the page cache, else its staging file or the store. */
@@ -200,6 +204,7 @@ export class ReadPath {
       mount: resolved.mount.record.path,
       source,
       ...(signal ? { signal } : {}),
+      ...(r.deletionMark === undefined ? {} : { deletionMark: r.deletionMark }),
     };
   }
 }

@@ -709,3 +709,31 @@ test('a disk page verified once is read with its header checked only, until its 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+describe('puts ordered against deleteFile', () => {
+  test('a put with unlessDeletedSince stores nothing when the file was deleted after that mark, even with nothing cached', async () => {
+    const { store } = await makeStore({ memory: 8 * PAGE, disk: 8 * PAGE });
+    const mark = store.deletionMark();
+    await store.deleteFile('f'); // nothing cached yet: still counts
+    await store.put('f', 0, page(1), { unlessDeletedSince: mark });
+    assert.deepEqual(store.cachedPages('f'), []);
+    // Another file's deletion does not hold back this one's puts; a mark after the deletion stores.
+    await store.deleteFile('g');
+    await store.put('h', 0, page(2), { unlessDeletedSince: mark });
+    await store.put('f', 0, page(3), { unlessDeletedSince: store.deletionMark() });
+    assert.deepEqual(store.cachedPages('h'), [0]);
+    assert.ok((await store.get('f', 0))?.equals(page(3)));
+    await store.close();
+  });
+
+  test('a put with unlessDeletedSince still waiting for its page lock when deleteFile runs stores nothing', async () => {
+    const { store } = await makeStore({ memory: 8 * PAGE, disk: 8 * PAGE });
+    const mark = store.deletionMark();
+    const first = store.put('f', 0, page(1)); // holds the page's lock while it writes
+    const second = store.put('f', 0, page(2), { unlessDeletedSince: mark }); // queued behind it
+    await store.deleteFile('f');
+    await Promise.all([first, second]);
+    assert.deepEqual(store.cachedPages('f'), [], 'the deletion came after the mark');
+    await store.close();
+  });
+});
