@@ -4,8 +4,8 @@ import { abortError, throwIfAborted } from '../core/abort.js';
 import { BufferPool, RELEASE_CHUNK, type ReleasingReadable } from '../core/buffer-pool.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { ReadType } from '../core/file-system.js';
-import { shareableBuffer } from '../core/io-thread.js';
 import type { WorkerMetrics } from './metrics.js';
+import { cutIntoPages } from './page-cutter.js';
 import { defaultReadBudgetBytes, ReadBudget } from './read-budget.js';
 
 /**
@@ -75,11 +75,6 @@ function deferred(): Deferred {
   });
   promise.catch(() => undefined); // a page nobody waits for must not become an unhandled rejection
   return { promise, resolve, reject };
-}
-
-/** Whether a buffer is all of its ArrayBuffer (keeping it keeps nothing more alive). */
-function ownsMemory(buf: Buffer): boolean {
-  return buf.byteOffset === 0 && buf.buffer.byteLength === buf.length;
 }
 
 /** The part of a page (starting at file offset `pageStart`) inside [offset, end): a view, no copy. */
@@ -470,42 +465,10 @@ export class PageReader {
     };
     (async () => {
       const source = await req.source(offset, length, req.signal);
-      let index = first;
-      let page = shareableBuffer(Math.min(ps, req.size - index * ps));
-      let filled = 0;
-      for await (const chunk of source) {
-        let at = 0;
-        if (filled === 0 && index <= lastPage && chunk.length === page.length && ownsMemory(chunk)) {
-          // A chunk that is exactly this page and its own allocation (a small store read) is
-          // the page: no copy, and the cache retains no larger buffer through it.
-          settle(index, chunk);
-          done++;
-          index++;
-          if (index <= lastPage) page = shareableBuffer(Math.min(ps, req.size - index * ps));
-          continue;
-        }
-        while (at < chunk.length) {
-          if (index > lastPage)
-            throw new StrataError('FINGERPRINT_CHANGED', 'the store returned more bytes than the file had');
-          const n = Math.min(chunk.length - at, page.length - filled);
-          chunk.copy(page, filled, at, at + n);
-          filled += n;
-          at += n;
-          if (filled === page.length) {
-            settle(index, page);
-            done++;
-            index++;
-            if (index <= lastPage) page = shareableBuffer(Math.min(ps, req.size - index * ps));
-            filled = 0;
-          }
-        }
-      }
-      if (index <= lastPage) {
-        throw new StrataError(
-          'FINGERPRINT_CHANGED',
-          `the store returned ${offset + (index - first) * ps + filled - offset} of ${length} bytes`,
-        );
-      }
+      await cutIntoPages(source, first, lastPage, ps, req.size, (i, buf) => {
+        settle(i, buf);
+        done++;
+      });
     })().catch((err: unknown) => {
       const e = req.signal?.aborted ? abortError(req.signal) : err;
       for (let i = first + done; i <= lastPage; i++) {
