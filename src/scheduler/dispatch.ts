@@ -9,6 +9,7 @@ import {
   MAX_JOB_BATCH_PATHS,
   type StrataFileSystem,
 } from '../core/file-system.js';
+import type { Semaphore } from '../core/semaphore.js';
 import type { JobKind, JobTarget } from './job-kinds.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -57,40 +58,6 @@ export interface DispatchOptions {
   readonly note: (text: string) => void;
   /** A chunk was sent (the bandwidth test measures from the first one). */
   readonly onDispatch?: () => void;
-}
-
-/** A counting semaphore: bounds the calls a job has in flight across its batches. */
-export class Semaphore {
-  private free: number;
-  private readonly waiters: Array<() => void> = [];
-  constructor(n: number) {
-    this.free = Math.max(1, n);
-  }
-  async acquire(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) throw signal.reason;
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((ok, fail) => {
-      const grant = () => {
-        signal.removeEventListener('abort', onAbort);
-        ok();
-      };
-      const onAbort = () => {
-        const i = this.waiters.indexOf(grant);
-        if (i >= 0) this.waiters.splice(i, 1);
-        fail(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(grant);
-    });
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.free++;
-  }
 }
 
 interface Task {

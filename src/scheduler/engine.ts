@@ -3,9 +3,10 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrataError, toStrataError } from '../core/errors.js';
 import type { CallOptions, FileInfo, StrataFileSystem } from '../core/file-system.js';
+import { Semaphore } from '../core/semaphore.js';
 import type { Registry, VersionedJob } from '../registry/registry.js';
 import { removeEmptyDirectories } from './copy.js';
-import { type DispatchOptions, dispatchBatch, type FileResult, jobBatchOf, Semaphore } from './dispatch.js';
+import { type DispatchOptions, dispatchBatch, type FileResult, jobBatchOf } from './dispatch.js';
 import { type JobKind, resolveKind } from './job-kinds.js';
 import {
   boundRecord,
@@ -38,7 +39,11 @@ export { cancelJob, type JobSpec, submitJob, submitOrFind, updateJobOptions } fr
 export interface EngineOptions {
   /** Files per batch (default 128). */
   readonly batchSize?: number;
-  /** Batches in flight (default 2). */
+  /**
+   * Batches in flight (default 4): the next batches wait at the workers (whose job-batch lanes are
+   * bounded per worker) while the last files of one finish, so the lanes never run dry between
+   * batches; the resume cursor re-sends at most this many batches.
+   */
   readonly concurrency?: number;
   /** Batch calls in flight across the job's batches (default 8). */
   readonly callConcurrency?: number;
@@ -67,6 +72,8 @@ export interface EngineOptions {
 
 /** Default failure ratio: more than 10 % of the files failed → FAILED. */
 export const DEFAULT_FAILURE_RATIO = 0.1;
+/** See EngineOptions.concurrency. */
+export const DEFAULT_BATCHES_IN_FLIGHT = 4;
 
 interface Batch {
   readonly id: number;
@@ -132,7 +139,7 @@ class JobRun {
     private readonly options: EngineOptions,
   ) {
     this.batchSize = Math.max(1, options.batchSize ?? 128);
-    this.concurrency = Math.max(1, options.concurrency ?? 2);
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_BATCHES_IN_FLIGHT);
     this.calls = new Semaphore(options.callConcurrency ?? 8);
     this.failureRatio = options.failureRatio ?? DEFAULT_FAILURE_RATIO;
     // Every call in flight listens on it: calls × files per call, token and semaphore waits.

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { type ErrorCode, isStrataError } from '../core/errors.js';
 import { patternBytes } from '../core/pattern-bytes.js';
-import { fingerprintOf, type UfsStatus, type UnderStore } from './under-store.js';
+import { fingerprintOf, MAX_BUFFER_READ, type UfsStatus, type UnderStore } from './under-store.js';
 
 /**
  * The one under-store contract suite. Every connector's tests run it (test/ufs/*.test.ts) and
@@ -164,6 +164,44 @@ export const CONTRACT_CASES: readonly ContractCase[] = [
         );
       }
       await expectCode('INVALID_RANGE', 'read past the end', () => readAll(store, p, big.length + 1, 5));
+    },
+  },
+  {
+    name: 'readBuffer gives the bytes of read for whole files and ranges; NOT_FOUND and INVALID_RANGE as read',
+    async run({ store, fixtureDir }) {
+      for (const f of FIXTURE_FILES) {
+        if (f.content.length > 4 * 1024 * 1024) continue;
+        const got = await store.readBuffer(`${fixtureDir}/${f.path}`, { length: f.content.length });
+        check(got.equals(f.content), `${f.path}: readBuffer gave ${got.length} bytes, not the file's`);
+        const past = await store.readBuffer(`${fixtureDir}/${f.path}`, { length: f.content.length + 100 });
+        check(past.equals(f.content), `${f.path}: readBuffer past the end gave ${past.length} bytes`);
+      }
+      if (store.capabilities.rangeRead) {
+        const big = fixture('big.bin');
+        const p = `${fixtureDir}/big.bin`;
+        for (const [offset, length] of [
+          [0, 10],
+          [1024 * 1024 - 5, 10],
+          [big.length - 7, 1000],
+          [123, 0],
+        ] as const) {
+          const got = await store.readBuffer(p, { offset, length });
+          const end = Math.min(big.length, offset + length);
+          check(
+            got.equals(big.subarray(offset, end)),
+            `readBuffer ${offset}+${length}: ${got.length} bytes, wrong content`,
+          );
+        }
+        await expectCode('INVALID_RANGE', 'readBuffer past the end', () =>
+          store.readBuffer(p, { offset: big.length + 1, length: 5 }),
+        );
+      }
+      await expectCode('NOT_FOUND', 'readBuffer(missing)', () =>
+        store.readBuffer(`${fixtureDir}/missing.bin`, { length: 10 }),
+      );
+      await expectCode('INVALID_RANGE', 'readBuffer of more than MAX_BUFFER_READ', () =>
+        store.readBuffer(`${fixtureDir}/missing.bin`, { length: MAX_BUFFER_READ + 1 }),
+      );
     },
   },
   {

@@ -128,7 +128,24 @@ export class InstrumentedStore extends UnderStore {
   }
 
   protected _read(path: string, options: ReadOptions): Promise<Readable> {
-    return this.call('read', path, options, true, (signal) => this.inner.read(path, { ...options, signal }));
+    return this.call(
+      'read',
+      path,
+      options,
+      true,
+      (signal) => this.inner.read(path, { ...options, signal }),
+      true,
+    );
+  }
+
+  /** Bounded like a read's opening, and the whole body is in hand when it settles. */
+  protected override _readBuffer(
+    path: string,
+    options: ReadOptions & { readonly length: number },
+  ): Promise<Buffer> {
+    return this.call('read', path, options, true, (signal) =>
+      this.inner.readBuffer(path, { ...options, signal }),
+    );
   }
 
   protected _write(path: string, source: Readable, options: WriteOptions): Promise<UfsStatus> {
@@ -184,6 +201,8 @@ export class InstrumentedStore extends UnderStore {
     options: CallOptions,
     bounded: boolean,
     fn: (signal: AbortSignal) => Promise<T>,
+    /** The connector keeps using the signal after the call settles (a read's body). */
+    outlives = false,
   ): Promise<T> {
     const started = performance.now();
     const deadline = new AbortController();
@@ -210,8 +229,20 @@ export class InstrumentedStore extends UnderStore {
             );
           }, limitMs)
         : undefined;
-    // The caller's signal keeps governing a read's body after the deadline timer is cleared.
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+    // The caller's signal keeps governing a read's body after the deadline timer is cleared
+    // (AbortSignal.any). A call done with the signal when it settles forwards the caller's abort
+    // through a listener instead: any() was a tenth of the JavaScript a small-file load cost.
+    const caller = options.signal;
+    let forward: (() => void) | undefined;
+    let signal = deadline.signal;
+    if (caller !== undefined && outlives) signal = AbortSignal.any([caller, deadline.signal]);
+    else if (caller !== undefined) {
+      if (caller.aborted) deadline.abort(caller.reason);
+      else {
+        forward = () => deadline.abort(caller.reason);
+        caller.addEventListener('abort', forward, { once: true });
+      }
+    }
     try {
       throwIfAborted(signal);
       const result = await fn(signal);
@@ -228,6 +259,7 @@ export class InstrumentedStore extends UnderStore {
       throw e;
     } finally {
       if (timer) clearTimeout(timer);
+      if (forward !== undefined) caller?.removeEventListener('abort', forward);
     }
   }
 }

@@ -80,6 +80,9 @@ export interface UfsCapabilities {
   readonly encryption?: boolean;
 }
 
+/** The largest range readBuffer() returns (a page of the largest page size; 16 MiB). */
+export const MAX_BUFFER_READ = 16 * 1024 * 1024;
+
 export abstract class UnderStore {
   /** The store's root URI without credentials. */
   abstract readonly uri: string;
@@ -145,6 +148,21 @@ export abstract class UnderStore {
     return this._read(normalizePath(path), options);
   }
 
+  /**
+   * The requested range as one Buffer (shorter when the file ends first), for reads small enough
+   * to hold whole (at most MAX_BUFFER_READ bytes): the same bytes and errors as read(), without a
+   * stream — a job loading many small files paid more for each stream than for its bytes.
+   */
+  async readBuffer(path: string, options: ReadOptions & { readonly length: number }): Promise<Buffer> {
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new StrataError('INVALID_RANGE', `bad offset ${offset}`);
+    const length = options.length;
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_BUFFER_READ)
+      throw new StrataError('INVALID_RANGE', `readBuffer reads 0..${MAX_BUFFER_READ} bytes, not ${length}`);
+    return this._readBuffer(normalizePath(path), options);
+  }
+
   /** Writes a whole file from a stream, replacing any previous one; returns its new status. */
   async write(path: string, source: Readable, options: WriteOptions = {}): Promise<UfsStatus> {
     this.require('writable', 'write');
@@ -188,6 +206,16 @@ export abstract class UnderStore {
 
   /** Releases sockets and handles. */
   async close(): Promise<void> {}
+
+  /** By default the stream of _read() gathered; connectors with a cheaper whole read override it. */
+  protected async _readBuffer(
+    path: string,
+    options: ReadOptions & { readonly length: number },
+  ): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this._read(path, options)) chunks.push(chunk as Buffer);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
 
   protected abstract _status(path: string, options: CallOptions): Promise<UfsStatus>;
   protected abstract _list(path: string, options: ListOptions): Promise<ListPage>;

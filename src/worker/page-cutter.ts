@@ -12,7 +12,7 @@ function ownsMemory(buf: Buffer): boolean {
  * bytes than those pages hold (the file changed under the read).
  */
 export async function cutIntoPages(
-  source: AsyncIterable<Buffer>,
+  source: AsyncIterable<Buffer> | Iterable<Buffer>,
   first: number,
   lastPage: number,
   pageSize: number,

@@ -16,7 +16,7 @@ export type RangeSource = (
   offset: number,
   length: number,
   signal: AbortSignal | undefined,
-) => Promise<AsyncIterable<Buffer>>;
+) => Promise<AsyncIterable<Buffer> | Iterable<Buffer>>;
 
 export interface RangeRequest {
   readonly cacheId: string;

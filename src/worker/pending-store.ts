@@ -99,6 +99,14 @@ export class PendingStore extends UnderStore {
     return this.inner.read(path, options);
   }
 
+  protected override async _readBuffer(
+    path: string,
+    options: ReadOptions & { readonly length: number },
+  ): Promise<Buffer> {
+    this.gate();
+    return this.inner.readBuffer(path, options);
+  }
+
   protected async _write(path: string, source: Readable, options: WriteOptions): Promise<UfsStatus> {
     this.gate();
     return this.inner.write(path, source, options);

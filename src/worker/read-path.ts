@@ -59,6 +59,13 @@ interface PreparedRead {
 }
 
 /**
+ * A store read of at most this many bytes (a small file, the tail of a large one) is taken as one
+ * Buffer rather than a stream: for 4 KiB files the stream, its iterator and the abort plumbing
+ * cost more than the bytes. 256 KiB: what the file connector reads in one I/O-thread trip.
+ */
+const BUFFERED_STORE_READ = 256 * 1024;
+
+/**
  * The read path: a range of a file from the page cache, its staging file (a write not yet
  * persisted) or the store. Before any store read the file's fingerprint is revalidated, so the
  * bytes served always belong to one version.
@@ -176,7 +183,19 @@ export class ReadPath {
     const staging = record.staging;
     const store = resolved.mount.store;
     const ufsPath = resolved.ufsPath;
-    const fromStore = async (offset: number, length: number, runSignal: AbortSignal | undefined) => {
+    const fromStore = async (
+      offset: number,
+      length: number,
+      runSignal: AbortSignal | undefined,
+    ): Promise<AsyncIterable<Buffer> | Iterable<Buffer>> => {
+      if (length <= BUFFERED_STORE_READ) {
+        const whole = await store.readBuffer(
+          ufsPath,
+          runSignal ? { offset, length, signal: runSignal } : { offset, length },
+        );
+        onStoreBytes?.(whole.length);
+        return [whole];
+      }
       const body = (await store.read(
         ufsPath,
         runSignal ? { offset, length, signal: runSignal } : { offset, length },

@@ -178,6 +178,22 @@ export class FileUnderStore extends UnderStore {
       : { path: child, type: 'directory', size: 0, mtimeMs };
   }
 
+  /** A small range in one trip to the I/O thread (confinement, open, read, close), as _read's fast path. */
+  protected override async _readBuffer(
+    path: string,
+    options: ReadOptions & { readonly length: number },
+  ): Promise<Buffer> {
+    const length = options.length;
+    if (length > 0 && length <= MAX_IO_THREAD_BYTES) {
+      const small = await this.confinement.readSmall(path, options.offset ?? 0, length);
+      if (small !== undefined) {
+        throwIfAborted(options.signal);
+        return small;
+      }
+    }
+    return super._readBuffer(path, options);
+  }
+
   protected async _read(path: string, options: ReadOptions): Promise<Readable> {
     const length = options.length;
     if (length !== undefined && length > 0 && length <= MAX_IO_THREAD_BYTES) {
