@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { PageStore } from '../cache/page-store.js';
 import { throwIfAborted } from '../core/abort.js';
 import { isStrataError, StrataError } from '../core/errors.js';
@@ -13,7 +13,13 @@ import type { WorkerMetrics } from './metrics.js';
 import type { MountTable, Resolved } from './mount-table.js';
 import type { Persister } from './persister.js';
 import { cacheIdOf, recordOf } from './records.js';
-import type { StagingArea } from './staging.js';
+import type { HeldBody, StagedFile, StagingArea } from './staging.js';
+
+/**
+ * A CACHE_THROUGH write that declares at most this many bytes is held in memory on its way to
+ * the store, not in a staging file (1,024 requests in flight hold at most 64 MiB so).
+ */
+export const SMALL_WRITE_BYTES = 64 * 1024;
 
 export interface WritePathParts {
   readonly sync: MetadataSync;
@@ -145,10 +151,18 @@ export class WritePath {
     options: WriteOptions,
   ): Promise<FileRecord> {
     const { staging } = this.o;
-    const staged = await staging.receive(source, false, options.signal);
+    const staged: HeldBody | StagedFile =
+      options.size !== undefined && options.size <= SMALL_WRITE_BYTES
+        ? await staging.receiveSmall(source, SMALL_WRITE_BYTES, options.signal)
+        : await staging.receive(source, false, options.signal);
+    const held = 'data' in staged ? staged.data : undefined;
+    const size = held?.length ?? (staged as StagedFile).size;
     try {
-      const st = await r.mount.store.write(r.ufsPath, staging.read(staged.file, 0, staged.size), {
-        size: staged.size,
+      const body = held ? Readable.from([held]) : staging.read((staged as StagedFile).file, 0, size);
+      // The store write is what makes the write durable (the file store fsyncs the file and its
+      // directory before it resolves); the staging copy never was (it is not fsynced).
+      const st = await r.mount.store.write(r.ufsPath, body, {
+        size,
         ...(options.encryption ? { encryption: options.encryption } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -162,10 +176,11 @@ export class WritePath {
         r.mount,
         cacheIdOf(r.mount, p, `${fingerprintOf(st)}\0write-${staged.id}`),
       );
-      await this.importPages(staged.file, staged.size, record.cacheId!);
+      if (held) await this.importHeld(held, record.cacheId!);
+      else await this.importPages((staged as StagedFile).file, size, record.cacheId!);
       return record;
     } finally {
-      await staging.remove(staged.file);
+      if (!held) await staging.remove((staged as StagedFile).file);
     }
   }
 
@@ -201,6 +216,19 @@ export class WritePath {
     });
     await this.o.persister.add(record, writeType === 'ASYNC_THROUGH');
     return record;
+  }
+
+  /** Splits a body held in memory into pages in the page store (after a write). */
+  private async importHeld(data: Buffer, cacheId: string): Promise<void> {
+    const ps = this.o.pages.pageSize;
+    for (let off = 0, i = 0; off < data.length; off += ps, i++) {
+      try {
+        await this.o.pages.put(cacheId, i, data.subarray(off, Math.min(off + ps, data.length)));
+      } catch (err) {
+        if (isStrataError(err, 'CACHE_FULL')) return; // the store still has the data
+        throw err;
+      }
+    }
   }
 
   /** Splits a local file into pages in the page store (after a write). */

@@ -182,7 +182,8 @@ describe('a disk tier full or read-only: reads served, writes fail clearly, no c
 
     await remount(stagingDir, 'ro');
     const local = join(tmp.dir, 'ro.bin');
-    await writeFile(local, contentOf('ro.bin', 10_000));
+    // Past SMALL_WRITE_BYTES (64 KiB): a smaller CACHE_THROUGH write is held in memory, not staged.
+    await writeFile(local, contentOf('ro.bin', 100_000));
     const r = await cli(['fs', 'put', local, '/data/ro.bin']);
     assert.equal(r.code, 77, `exit 77 (EROFS): ${r.stderr}`);
     assert.match(r.stderr, /READ_ONLY/);

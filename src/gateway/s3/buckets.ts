@@ -224,6 +224,13 @@ async function contents(
       continue;
     }
     const sidecar = metaPath(ctx.bucket, k.key);
+    // A sidecar this gateway wrote or read for this very content: no read (sidecar-memo.ts).
+    const memo = ctx.cache.sidecars.get(sidecar, k.info.fingerprint, k.info.size);
+    if (memo !== undefined) {
+      etags[i] = memo.etag;
+      sizes[i] = memo.plainSize;
+      continue;
+    }
     const dir = sidecar.slice(0, sidecar.lastIndexOf('/'));
     if (ctx.cache.peekHas(dir, sidecar.slice(dir.length + 1), deps) === false)
       etags[i] = etagOf(k.info, undefined);

@@ -4,6 +4,7 @@ import { compareUtf8 } from '../../core/utf8-order.js';
 import { RESERVED_DIR } from './keys.js';
 import { LARGE, PageCache } from './listing-pages.js';
 import { childStatus, sortedPages } from './listing-stream.js';
+import { SidecarMemo } from './sidecar-memo.js';
 
 /**
  * S3 listing over a directory tree. Children are visited sorted by name (directories as
@@ -34,6 +35,8 @@ export type ListingDeps = Map<string, DirEntry[] | undefined>;
 export class ListingCache {
   /** Serialised listing pages, valid while their directories are unchanged. */
   readonly pages = new PageCache();
+  /** ETags of sidecars this gateway wrote or read, for listings (sidecar-memo.ts). */
+  readonly sidecars = new SidecarMemo();
   private readonly inflight = new Map<string, Promise<DirEntry[] | undefined>>();
   /** Bumped by every invalidate(). */
   private epoch = 0;

@@ -91,7 +91,9 @@ export async function loadMeta(
     const dir = parentOf(path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     // From memory when the sidecar directory's listing is cached (no await on the GET path).
-    let known = cache.peekHas(dir, name);
+    // A sidecar this gateway last saw there is read without waiting on a relisting of its
+    // directory (every write through the gateway invalidates it); if it went, the read says so.
+    let known = cache.peekHas(dir, name) ?? (cache.sidecars.knows(path) ? true : undefined);
     if (known === undefined) {
       try {
         known = await cache.has(dir, name);
@@ -100,16 +102,21 @@ export async function loadMeta(
         known = true; // unknown: ask for the sidecar itself
       }
     }
-    if (!known) return undefined;
+    if (!known) {
+      cache.sidecars.forget(path);
+      return undefined;
+    }
   }
   const raw = await readSmallFile(fs, path);
-  if (!raw) return undefined;
+  let m: ObjectMeta | undefined;
   try {
-    const m = JSON.parse(raw.toString('utf8')) as ObjectMeta;
-    return m.v === 1 ? m : undefined;
+    m = raw ? (JSON.parse(raw.toString('utf8')) as ObjectMeta) : undefined;
   } catch {
-    return undefined;
+    m = undefined;
   }
+  if (m?.v !== 1) m = undefined;
+  cache?.sidecars.read(path, m);
+  return m;
 }
 
 /** The sidecar if it still describes `info`. */
@@ -126,8 +133,9 @@ export async function saveMeta(
   cache?: ListingCache,
 ): Promise<void> {
   const path = metaPath(bucket, key);
+  const run = () => writeSmallFile(fs, path, JSON.stringify(meta));
   try {
-    await writeSmallFile(fs, path, JSON.stringify(meta));
+    await (cache ? cache.sidecars.write(path, meta, run) : run());
   } finally {
     cache?.invalidate(parentOf(path));
   }
@@ -140,6 +148,7 @@ export async function deleteMeta(
   cache?: ListingCache,
 ): Promise<void> {
   const path = metaPath(bucket, key);
+  cache?.sidecars.forget(path);
   try {
     await fs.delete(path);
   } catch (err) {

@@ -1,4 +1,4 @@
-import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { pipeline as pipelineCb, Readable } from 'node:stream';
 import type { FileInfo, ReadOptions, WriteOptions } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { parentOf } from '../../core/paths.js';
@@ -131,6 +131,41 @@ export async function writeChecked(
   } finally {
     ctx.cache.invalidate(parentOf(path));
   }
+}
+
+/** Bodies up to this declared length are read and verified whole before they are written. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+/**
+ * writeChecked for a request body: one that declares at most SMALL_BODY_BYTES is read and
+ * verified (length, digests, checksum) in memory first and written with its size, so the file
+ * system gets only verified bytes — a worker behind the RPC could otherwise take a body whose
+ * every byte arrived before its digest failed here — and a small CACHE_THROUGH write is held in
+ * memory on its way to the store instead of a staging file (worker/write-path.ts). Larger or
+ * unsized bodies stream as before. Bounded: 1,024 requests in flight hold at most 64 MiB so.
+ */
+export async function writeVerified(
+  ctx: Ctx,
+  path: string,
+  body: { source: Readable; failure: () => unknown },
+  declared: number | undefined,
+  options: Pick<WriteOptions, 'writeType' | 'encryption'> = {},
+): Promise<FileInfo> {
+  if (declared === undefined || declared > SMALL_BODY_BYTES)
+    return writeChecked(ctx, path, body, undefined, options);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body.source) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+  } catch (err) {
+    const cause = body.failure() ?? err;
+    throw cause instanceof S3Error ? cause : toS3Error(cause);
+  }
+  const data = Buffer.concat(chunks, size);
+  return writeChecked(ctx, path, { source: Readable.from([data]), failure: body.failure }, size, options);
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   removeIfEmptyDir,
   storedChecksum,
   writeChecked,
+  writeVerified,
 } from './object-write.js';
 import { deleteOverflow, findOverflow } from './overflow.js';
 import { dataKeyForRead, sseEtag, sseForWrite, sseHeaders } from './sse.js';
@@ -283,7 +284,7 @@ export async function putObject(ctx: Ctx): Promise<void> {
         { source: sealed.stream, failure: () => body.failure() ?? sealed.failure() },
         sealedLength(declaredLength(ctx)),
       )
-    : await writeChecked(ctx, dest, body, undefined, storeWriteOptions(sse?.record));
+    : await writeVerified(ctx, dest, body, declaredLength(ctx), storeWriteOptions(sse?.record));
   const etag = sse ? sseEtag(sse, body.source.md5Hex) : body.source.md5Hex;
   const checksum = storedChecksum(body);
   await commitMeta(ctx, ctx.key, place, {
