@@ -109,11 +109,11 @@ export class MetadataSync {
       resolved.mount,
       cached?.fingerprint === fingerprintOf(st) ? cached.cacheId : undefined,
     );
-    if (cached && cached.fingerprint !== record.fingerprint) {
-      await meta.invalidate(p); // the parent's listing shows the old size/mtime
-      if (cached.cacheId) await this.o.pages.deleteFile(cached.cacheId);
-    }
+    const replaced = cached && cached.fingerprint !== record.fingerprint;
+    if (replaced) await meta.invalidate(p); // the parent's listing shows the old size/mtime
     await meta.putStatus(record);
+    // After the new record (see WritePath.commit): a lookup in between finds the new version.
+    if (replaced && cached.cacheId) await this.o.pages.deleteFile(cached.cacheId);
     return { path: p, record, resolved };
   }
 

@@ -97,13 +97,16 @@ export class WritePath {
       // Another write of the path may have committed since `existing` was read: its pages are
       // replaced too (without this, the version that loses the race kept its pages until eviction).
       const current = record.staging ? undefined : await this.o.meta.getStatus(p);
-      for (const old of new Set([existing?.cacheId, current?.cacheId, written.cacheId]))
-        if (old && old !== record.cacheId) await this.o.pages.deleteFile(old);
       if (!record.staging) {
         await this.o.meta.invalidate(p);
         await this.o.meta.putStatus(record);
         await this.o.meta.setAttrs(p, { persistence: undefined });
       }
+      // The old pages go after the new status is in place: a read that looks the path up in
+      // between finds the new record, and one that found the old record before this deletion
+      // cannot store the store's new bytes under the old id (the page store's deletion mark).
+      for (const old of new Set([existing?.cacheId, current?.cacheId, written.cacheId]))
+        if (old && old !== record.cacheId) await this.o.pages.deleteFile(old);
     });
     // The writer is told what it wrote (its etag, its size), even when another version won.
     return this.o.infos.info(written, r.mount.record.path, await this.o.meta.getAttrs(p));
