@@ -21,7 +21,7 @@ export class BatchedReads {
 
   constructor(
     private readonly getMany: (keys: string[]) => Promise<(string | undefined)[]>,
-    private readonly max = 32,
+    private readonly max = 16,
   ) {}
 
   /** map(the value at key) once the batch holding it has been read. */
