@@ -2,10 +2,6 @@ import { throwIfAborted } from '../core/abort.js';
 import { type ErrorCode, isErrorCode, StrataError } from '../core/errors.js';
 import { type FileInfo, MAX_STATUS_BATCH_PATHS } from '../core/file-system.js';
 
-/** Requests a turn's stats are split into, at most; and the fewest paths one of them carries. */
-const SPLIT = 4;
-const MIN_SPLIT = 16;
-
 /** One path's answer in a status-batch response. */
 export type StatusBatchResult =
   | { readonly info: FileInfo }
@@ -63,12 +59,8 @@ export class StatusBatcher {
     const queues = [...this.queues];
     this.queues.clear();
     for (const [interval, queue] of queues) {
-      // A turn's stats go as up to SPLIT requests (of at least MIN_SPLIT paths): one request
-      // in flight would leave both processes idle in turn — the worker while the client decodes,
-      // the client while the worker reads — where several keep them busy together.
-      const parts = Math.max(1, Math.min(SPLIT, Math.floor(queue.length / MIN_SPLIT)));
-      const size = Math.min(MAX_STATUS_BATCH_PATHS, Math.ceil(queue.length / parts));
-      for (let i = 0; i < queue.length; i += size) void this.send(queue.slice(i, i + size), interval);
+      for (let i = 0; i < queue.length; i += MAX_STATUS_BATCH_PATHS)
+        void this.send(queue.slice(i, i + MAX_STATUS_BATCH_PATHS), interval);
     }
   }
 

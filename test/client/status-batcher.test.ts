@@ -75,24 +75,3 @@ test('an aborted stat rejects alone; the others of its batch are answered', asyn
   assert.equal(got[2]!.status, 'fulfilled');
   assert.deepEqual(p.log, ['many /a,/c undefined']);
 });
-
-test('a large turn goes as up to 4 calls of at least 16 paths each, in order', async () => {
-  const p = parts();
-  const b = new StatusBatcher(p);
-  const paths = Array.from({ length: 64 }, (_, i) => `/f${i}`);
-  const got = await Promise.all(paths.map((path) => b.status(path, undefined)));
-  assert.deepEqual(
-    got.map((g) => g.path),
-    paths,
-  );
-  assert.deepEqual(
-    p.log.map((l) => l.split(' ')[1]!.split(',').length),
-    [16, 16, 16, 16],
-  );
-  p.log.length = 0;
-  await Promise.all(paths.slice(0, 20).map((path) => b.status(path, undefined)));
-  assert.deepEqual(
-    p.log.map((l) => l.split(' ')[1]!.split(',').length),
-    [20],
-  );
-});
