@@ -188,6 +188,9 @@ export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)
         `restart found ${again.ready.diskPages} pages by ${again.ready.diskIndexSources.join(',')}`,
       );
     await again.child.send({ cmd: 'shape', dirs, perDir });
+    // Unmeasured: as many raw reads as the rows below make, so the first row (status in process)
+    // does not pay alone for warming LevelDB's and the OS's caches the floor rows then find warm.
+    await again.child.send({ cmd: 'floor', n: stats, lanes: manyLanes, batch: manyBatch });
     const profile = typeof values.profile === 'string' ? { profile: resolve(values.profile) } : {};
     const inProc = await again.child.send({ cmd: 'stat', n: stats, lanes: 64, ...profile });
     if (inProc.wrong !== 0) throw new Error(`${inProc.wrong} statuses in process were wrong`);
