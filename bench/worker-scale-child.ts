@@ -7,6 +7,9 @@
  *   {"cmd":"stat","n":N,"lanes":L}      N status() calls of random paths, L at a time, in process;
  *       with "profile":FILE, a V8 CPU profile of just those calls is written to FILE
  *       (--cpu-prof would not do: the measured child is ended by kill -9);
+ *   {"cmd":"floor","n":N,"lanes":L,"batch":B}  the floor of that row: N raw LevelDB reads of the
+ *       same random status keys, no decoding and no cache; B = 1: L gets in flight; B > 1: L
+ *       getMany calls of B keys each in flight;
  *   {"cmd":"stop"}                       a clean stop (the disk tier writes its index file).
  * Usage: node dist/bench/worker-scale-child.js DATA_DIR ORIGIN_DIR
  */
@@ -94,6 +97,28 @@ async function stat(n: number, lanes: number, dirs: number, perDir: number): Pro
   return misses;
 }
 
+/** Raw reads of random status keys (what no status() over this store can beat); returns misses. */
+async function floor(n: number, lanes: number, batch: number, dirs: number, perDir: number): Promise<number> {
+  const meta = node.meta;
+  const random = () => fileName(Math.floor(Math.random() * dirs), Math.floor(Math.random() * perDir));
+  let left = n;
+  let misses = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      if (batch <= 1) {
+        while (left-- > 0) if ((await meta.rawStatusValue(random())) === undefined) misses++;
+        return;
+      }
+      while (left > 0) {
+        const paths = Array.from({ length: Math.min(batch, left) }, random);
+        left -= paths.length;
+        for (const v of await meta.rawStatusValues(paths)) if (v === undefined) misses++;
+      }
+    }),
+  );
+  return misses;
+}
+
 /** fn's result, with a CPU profile of the process while it ran written to `file`. */
 async function profiled<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const session = new Session();
@@ -117,6 +142,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     perDir?: number;
     n?: number;
     lanes?: number;
+    batch?: number;
     profile?: string;
   };
   const t0 = performance.now();
@@ -131,6 +157,9 @@ for await (const line of createInterface({ input: process.stdin })) {
     const run = () => stat(msg.n!, msg.lanes ?? 64, shape.dirs, shape.perDir);
     const wrong = await (msg.profile === undefined ? run() : profiled(msg.profile, run));
     say({ cmd: 'stat', ms: performance.now() - t0, wrong });
+  } else if (msg.cmd === 'floor') {
+    const wrong = await floor(msg.n!, msg.lanes ?? 64, msg.batch ?? 1, shape.dirs, shape.perDir);
+    say({ cmd: 'floor', ms: performance.now() - t0, wrong });
   } else if (msg.cmd === 'stop') {
     await local.stop();
     say({ cmd: 'stop', ms: performance.now() - t0 });

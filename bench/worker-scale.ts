@@ -10,11 +10,14 @@
  *
  * Rows: RSS with N entries (≤ 1 GiB); random cached status() over all N, in process (≥ 100k/s)
  * and over the RPC from another process (≥ 20k/s), 64 in flight; restart after a clean stop,
- * time from spawn to the ready line (≤ 10 s); and, for information, the same after kill -9
+ * time from spawn to the ready line (≤ 10 s); the floor of the stat rows, in the same child right
+ * after the in-process row: raw LevelDB reads of the same random keys without decoding or cache
+ * (get, 64 in flight; getMany batches) — what no status() over this store can beat; and, for information, the same after kill -9
  * (the disk tier then walks its pages) and the time to write the N records.
  *
  * Usage: node dist/bench/worker-scale.js [--entries 10000000] [--pages 1000000] [--stats 300000]
  *          [--profile FILE]   (a CPU profile of the in-process stat row; bench/profile-summary.ts)
+ *          [--floor-many B,L] (the getMany floor row: B keys a call, L calls in flight; default 64,4)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
@@ -142,12 +145,16 @@ export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)
       pages: { type: 'string' },
       stats: { type: 'string' },
       profile: { type: 'string' },
+      'floor-many': { type: 'string' },
     },
     strict: false,
   });
   const entries = Number(values.entries ?? 10_000_000);
   const pages = Number(values.pages ?? 1_000_000);
   const stats = Number(values.stats ?? 300_000);
+  const [manyBatch, manyLanes] = String(values['floor-many'] ?? '64,4')
+    .split(',')
+    .map(Number) as [number, number];
   const perDir = 1000;
   const dirs = Math.ceil(entries / perDir);
   const n = dirs * perDir;
@@ -181,10 +188,19 @@ export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)
         `restart found ${again.ready.diskPages} pages by ${again.ready.diskIndexSources.join(',')}`,
       );
     await again.child.send({ cmd: 'shape', dirs, perDir });
+    // Unmeasured: as many raw reads as the rows below make, so the first row (status in process)
+    // does not pay alone for warming LevelDB's and the OS's caches the floor rows then find warm.
+    await again.child.send({ cmd: 'floor', n: stats, lanes: manyLanes, batch: manyBatch });
     const profile = typeof values.profile === 'string' ? { profile: resolve(values.profile) } : {};
     const inProc = await again.child.send({ cmd: 'stat', n: stats, lanes: 64, ...profile });
     if (inProc.wrong !== 0) throw new Error(`${inProc.wrong} statuses in process were wrong`);
     const inProcRate = stats / (inProc.ms / 1000);
+    // The floor, right after in the same child: the same random keys, raw engine reads only.
+    const floorGet = await again.child.send({ cmd: 'floor', n: stats, lanes: 64, batch: 1 });
+    const floorMany = await again.child.send({ cmd: 'floor', n: stats, lanes: manyLanes, batch: manyBatch });
+    if (floorGet.wrong !== 0 || floorMany.wrong !== 0) throw new Error('floor reads missed keys');
+    const floorGetRate = stats / (floorGet.ms / 1000);
+    const floorManyRate = stats / (floorMany.ms / 1000);
     const rpcRate = await statOverRpc(again.ready, stats, dirs, perDir);
     const rss = await again.child.procMiB('VmRSS');
     const peak = await again.child.procMiB('VmHWM');
@@ -208,6 +224,24 @@ export async function runWorkerScaleBench(argv: string[] = process.argv.slice(2)
         '100,000/s',
         inProcRate / 100_000,
         { min: 1 },
+      ),
+      row(
+        `${label}: floor — raw LevelDB get of the same random keys, 64 in flight, no decoding`,
+        `${Math.round(floorGetRate)}/s`,
+        '100,000/s (the status() target)',
+        floorGetRate / 100_000,
+      ),
+      row(
+        `${label}: floor — raw LevelDB getMany of ${manyBatch} keys, ${manyLanes} in flight, no decoding`,
+        `${Math.round(floorManyRate)}/s`,
+        '100,000/s (the status() target)',
+        floorManyRate / 100_000,
+      ),
+      row(
+        `${label}: in-process status() ÷ the better floor`,
+        `${Math.round(inProcRate)}/s`,
+        `${Math.round(Math.max(floorGetRate, floorManyRate))}/s`,
+        inProcRate / Math.max(floorGetRate, floorManyRate),
       ),
       row(
         `${label}: random cached status() over the RPC (another process, 64 in flight)`,

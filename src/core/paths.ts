@@ -11,6 +11,8 @@ export const MAX_PATH_BYTES = 4096;
  * tolerated because users type `ls /data/`.
  */
 export function normalizePath(input: string): string {
+  // Most inputs are already normal (clients send normalised paths): one scan, no allocation.
+  if (isNormalAscii(input)) return input;
   // Hot paths normalise the same few paths again and again (every layer of a request does): a
   // valid input is remembered with its result; anything invalid is checked (and refused) each time.
   const known = normalized.get(input);
@@ -27,6 +29,29 @@ const normalized = new Map<string, string>();
 /** Bounds the memo to a few MB whatever the paths: 4,096 entries of at most 512 characters. */
 const MAX_REMEMBERED_PATHS = 4096;
 const MAX_REMEMBERED_LENGTH = 512;
+
+/**
+ * Whether input is already what checkAndNormalize returns, judged in one pass over an ASCII path
+ * (so bytes = characters): absolute, no NUL, no empty, "." or ".." segment, no trailing slash,
+ * segments within MAX_SEGMENT_BYTES. Anything else (the root too) takes the full check.
+ */
+function isNormalAscii(input: string): boolean {
+  if (typeof input !== 'string') return false;
+  const n = input.length;
+  if (n < 2 || n > MAX_PATH_BYTES || input.charCodeAt(0) !== 47) return false;
+  let start = 1;
+  for (let i = 1; i <= n; i++) {
+    const c = i === n ? 47 : input.charCodeAt(i);
+    if (c === 47) {
+      const len = i - start;
+      if (len === 0 || len > MAX_SEGMENT_BYTES) return false;
+      if (input.charCodeAt(start) === 46 && (len === 1 || (len === 2 && input.charCodeAt(start + 1) === 46)))
+        return false;
+      start = i + 1;
+    } else if (c === 0 || c > 127) return false;
+  }
+  return true;
+}
 
 function checkAndNormalize(input: string): string {
   if (typeof input !== 'string' || input.length === 0) {

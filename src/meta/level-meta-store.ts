@@ -33,6 +33,7 @@ import { ClassicLevel } from 'classic-level';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
+import { BatchedReads } from './batched-reads.js';
 import { KeyFilter } from './key-filter.js';
 import {
   completeListingIn,
@@ -85,12 +86,18 @@ export class LevelMetaStore implements MetaStore {
   readonly #db: ClassicLevel<string, string>;
   readonly #locks = new KeyLock();
   /** Point reads of statuses and attributes (the stat hot path) are served from memory. */
-  readonly #cache = new ValueCache<FileRecord | FileAttrs>();
+  readonly #cache = new ValueCache<FileRecord | FileAttrs>(100_000, { admitOnSecondRead: true });
   /**
    * Whole listings, so paging through a huge directory (S3 ListObjects, ls) does not rescan it:
    * bounded by entry count; dropped whenever the directory or one of its children changes.
    */
   readonly #listings = new ValueCache<Listing>(256);
+  /** Point reads that miss the cache, coalesced into getMany calls (batched-reads.ts). */
+  readonly #reads = new BatchedReads((keys) =>
+    this.#db.getMany(keys).catch((err: unknown) => {
+      throw this.#translate('get', err);
+    }),
+  );
   /** Attribute keys that may exist (key-filter.ts): a status of a file without any skips a read. */
   readonly #attrsFilter = new KeyFilter();
   #attrsScan: Promise<void> = Promise.resolve();
@@ -136,11 +143,26 @@ export class LevelMetaStore implements MetaStore {
     await this.#run('close', () => this.#db.close());
   }
 
-  async getStatus(path: string): Promise<FileRecord | undefined> {
-    checkPath(path);
-    return (await this.#cachedGet('getStatus', statusKey(path), (v) => decodeStatus(path, v))) as
-      | FileRecord
-      | undefined;
+  getStatus(path: string): Promise<FileRecord | undefined> {
+    try {
+      checkPath(path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#cachedGet(statusKey(path), (v) => decodeStatus(path, v)) as Promise<FileRecord | undefined>;
+  }
+
+  /**
+   * Raw engine reads of status values, no decoding and no cache: the floor no status() over this
+   * store can beat (bench/worker-scale's floor rows). Not for serving: values are undecoded.
+   */
+  rawStatusValue(path: string): Promise<string | undefined> {
+    return this.#db.get(statusKey(path));
+  }
+
+  /** rawStatusValue for many paths in one native call (LevelDB getMany). */
+  rawStatusValues(paths: readonly string[]): Promise<(string | undefined)[]> {
+    return this.#db.getMany(paths.map(statusKey));
   }
 
   peekStatus(path: string): FileRecord | null | undefined {
@@ -335,9 +357,7 @@ export class LevelMetaStore implements MetaStore {
   async getAttrs(path: string): Promise<FileAttrs | undefined> {
     checkPath(path);
     if (this.#db.status === 'open' && !this.#attrsFilter.mightHave(attrsKey(path))) return undefined;
-    return (await this.#cachedGet('getAttrs', attrsKey(path), (v) => decodeAttrs(path, v))) as
-      | FileAttrs
-      | undefined;
+    return (await this.#cachedGet(attrsKey(path), (v) => decodeAttrs(path, v))) as FileAttrs | undefined;
   }
 
   async setAttrs(path: string, patch: AttrsPatch): Promise<FileAttrs> {
@@ -445,21 +465,25 @@ export class LevelMetaStore implements MetaStore {
     }
   }
 
-  /** Runs one engine call, translating LevelDB errors into StrataError (keeping the cause). */
-  async #cachedGet<T extends FileRecord | FileAttrs>(
-    op: string,
+  /**
+   * A point read through the value cache: a hit without a promise of the engine's, a miss in the
+   * next getMany batch (not async: one promise per read on the stat hot path, issue 17).
+   */
+  #cachedGet<T extends FileRecord | FileAttrs>(
     key: string,
     decode: (v: string) => T,
   ): Promise<T | undefined> {
     const hit = this.#db.status === 'open' ? this.#cache.get(key) : undefined; // closed: report it
-    if (hit !== undefined) return (hit ?? undefined) as T | undefined;
+    if (hit !== undefined) return Promise.resolve((hit ?? undefined) as T | undefined);
     const token = this.#cache.begin();
-    const raw = await this.#run(op, () => this.#db.get(key));
-    const value = raw === undefined ? undefined : decode(raw);
-    this.#cache.fill(key, value, token);
-    return value;
+    return this.#reads.get(key, (raw) => {
+      const value = raw === undefined ? undefined : decode(raw);
+      this.#cache.fill(key, value, token);
+      return value;
+    });
   }
 
+  /** Runs one engine call, translating LevelDB errors into StrataError (keeping the cause). */
   async #run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

@@ -188,11 +188,11 @@ export class WorkerFileSystem implements StrataFileSystem {
   async status(path: string, options: SyncOption = {}): Promise<FileInfo> {
     throwIfAborted(options.signal);
     const located = await this.sync.locate(normalizePath(path), options.syncIntervalMs, options.signal);
-    return this.infos.info(
-      located.record,
-      located.resolved?.mount.record.path ?? '/',
-      await this.o.meta.getAttrs(located.path),
-    );
+    // Attributes known without a read (most files have none: the store's filter says so) take
+    // no promise: the stat hot path.
+    const peeked = this.o.meta.peekAttrs?.(located.path);
+    const attrs = peeked === undefined ? await this.o.meta.getAttrs(located.path) : (peeked ?? undefined);
+    return this.infos.info(located.record, located.resolved?.mount.record.path ?? '/', attrs);
   }
 
   async list(path: string, options: SyncOption = {}): Promise<readonly FileInfo[]> {

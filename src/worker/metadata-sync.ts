@@ -82,7 +82,9 @@ export class MetadataSync {
     }
     const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
     const mountLabel = { mount: resolved.mount.record.path };
-    const cached = await meta.getStatus(p);
+    // A record already in memory is taken without a promise (the stat hot path).
+    const peeked = meta.peekStatus?.(p);
+    const cached = peeked === undefined ? await meta.getStatus(p) : (peeked ?? undefined);
     if (cached && isFresh(cached.syncedAtMs, interval)) {
       metrics.metadataHits.inc(mountLabel);
       return { path: p, record: cached, resolved };

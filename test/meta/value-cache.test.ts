@@ -52,3 +52,22 @@ test('a full cache keeps inserting: the oldest entries go, the size stays at its
   assert.equal(c.get('/data/part-299999.parquet'), 'v');
   assert.equal(c.get('/data/part-199999.parquet'), undefined);
 });
+
+test("admitOnSecondRead: a read is kept from its key's second read on; writes always", () => {
+  const c = new ValueCache(10, { admitOnSecondRead: true });
+  c.fill('a', '1', c.begin());
+  assert.equal(c.get('a'), undefined, 'first read of a: not kept');
+  c.fill('a', '1', c.begin());
+  assert.equal(c.get('a'), '1', 'second read of a: kept');
+  c.write('b', '2');
+  assert.equal(c.get('b'), '2');
+  // A long scan of distinct keys keeps nothing and evicts nothing.
+  for (let i = 0; i < 1000; i++) c.fill(`scan-${i}`, 'x', c.begin());
+  assert.equal(c.get('a'), '1');
+  assert.equal(c.size, 2);
+  // The doorkeeper is cleared after `capacity` first reads: an old first read is forgotten.
+  c.fill('c', '3', c.begin());
+  for (let i = 0; i < 20; i++) c.fill(`more-${i}`, 'x', c.begin());
+  c.fill('c', '3', c.begin());
+  assert.equal(c.get('c'), undefined);
+});
