@@ -113,7 +113,16 @@ export class StagingArea {
 
   read(file: string, offset: number, length: number): Readable {
     if (length === 0) return Readable.from([]);
-    return createReadStream(file, { start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 });
+    const stream = createReadStream(file, {
+      start: offset,
+      end: offset + length - 1,
+      highWaterMark: 1024 * 1024,
+    });
+    // A stream its consumer never read (a store that refused the write up front) opens the file
+    // after the staging file was removed: that late ENOENT must not be an uncaught 'error'. A
+    // consumer that reads it attaches its own listeners and still gets every error.
+    stream.on('error', () => undefined);
+    return stream;
   }
 
   /** Like read(), but opens the file first, so a missing file is a rejection, not a stream error. */

@@ -160,15 +160,22 @@ export class WritePath {
         : await staging.receive(source, false, options.signal);
     const held = 'data' in staged ? staged.data : undefined;
     const size = held?.length ?? (staged as StagedFile).size;
+    const body = held ? Readable.from([held]) : staging.read((staged as StagedFile).file, 0, size);
     try {
-      const body = held ? Readable.from([held]) : staging.read((staged as StagedFile).file, 0, size);
       // The store write is what makes the write durable (the file store fsyncs the file and its
       // directory before it resolves); the staging copy never was (it is not fsynced).
-      const st = await r.mount.store.write(r.ufsPath, body, {
-        size,
-        ...(options.encryption ? { encryption: options.encryption } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const st = await r.mount.store
+        .write(r.ufsPath, body, {
+          size,
+          ...(options.encryption ? { encryption: options.encryption } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+        .catch((err: unknown) => {
+          // A store that refused the write before reading its body (UNSUPPORTED encryption, a
+          // read-only store) left the stream unread: closed here, not leaked as an open fd.
+          body.destroy();
+          throw err;
+        });
       this.o.metrics.ufsWriteBytes.inc({ mount: r.mount.record.path }, st.size);
       // The pages get an identity of this write's own: two writes of one path that the store
       // reports with one fingerprint (same size in the same millisecond, no etag) would otherwise
