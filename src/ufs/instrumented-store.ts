@@ -50,6 +50,8 @@ export interface InstrumentOptions {
 }
 
 export const DEFAULT_SUSPECT_WINDOW_MS = 10_000;
+/** A call that failed unavailable after this share of its deadline counts as one that ran into it. */
+const SILENT_SHARE = 0.9;
 export const DEFAULT_SUSPECT_DEADLINE_MS = 1_000;
 
 /** The same as the http connector's default timeoutMs, so a silent store fails in 10 s. */
@@ -253,6 +255,17 @@ export class InstrumentedStore extends UnderStore {
       return result;
     } catch (err) {
       const e = signal.aborted ? abortError(signal) : toStrataError(err);
+      // The connector's own timeout may end a silent call just before the deadline does (the
+      // http connector's default is the same 10 s, on undici's coarse clock): the store went
+      // silent all the same, so it is suspect as if the deadline had fired.
+      if (
+        timer !== undefined &&
+        !suspect &&
+        !signal.aborted &&
+        e.code === 'UFS_UNAVAILABLE' &&
+        performance.now() - started >= limitMs * SILENT_SHARE
+      )
+        this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
       const seconds = (performance.now() - started) / 1000;
       this.o.observe?.(op, seconds, e.code);
       if (logEnabled('debug')) this.logCall(op, path, seconds, e.code);

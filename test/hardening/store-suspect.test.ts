@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { isStrataError } from '../../src/core/errors.js';
+import { isStrataError, StrataError } from '../../src/core/errors.js';
 import {
   DEFAULT_STORE_DEADLINE_MS,
   DEFAULT_SUSPECT_DEADLINE_MS,
@@ -110,4 +110,41 @@ test('suspectWindowMs 0 turns it off', async () => {
   assert.match(await failure(store.status('/a')), /within 50 ms \(the store deadline\)/);
   // A window of 0 ms has ended by the next call.
   assert.match(await failure(store.status('/b')), /within 50 ms \(the store deadline\)/);
+});
+
+/** A store that first fails with its own timeout at 95 % of `deadlineMs`, then hangs like SwitchableStore. */
+class EarlyTimeoutStore extends SwitchableStore {
+  timeoutFirst = true;
+  constructor(private readonly deadlineMs: number) {
+    super();
+  }
+  protected override _status(path: string, options: CallOptions): Promise<UfsStatus> {
+    if (!this.timeoutFirst) return super._status(path, options);
+    this.timeoutFirst = false;
+    const ms = Math.round(this.deadlineMs * 0.95);
+    return new Promise((_, fail) => {
+      const t = setTimeout(
+        () =>
+          fail(
+            new StrataError('UFS_UNAVAILABLE', `HEAD ${path}: the server sent no response within ${ms} ms`),
+          ),
+        ms,
+      );
+      options.signal?.addEventListener('abort', () => clearTimeout(t), { once: true });
+    });
+  }
+}
+
+test("a connector's own timeout just before the deadline makes the store suspect too", async () => {
+  // The http connector's 10 s timeout, on undici's coarse clock, can beat the 10 s store deadline.
+  const inner = new EarlyTimeoutStore(400);
+  const store = new InstrumentedStore(inner, {
+    deadlineMs: 400,
+    suspectDeadlineMs: 30,
+    suspectWindowMs: 60_000,
+  });
+  const first = await failure(store.status('/a'));
+  assert.match(first, /the server sent no response within 380 ms/, "the connector's own message is kept");
+  const second = await failure(store.status('/b'));
+  assert.match(second, /no answer within 30 ms \(the store deadline while the store is suspect/);
 });
