@@ -11,6 +11,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readlinkSync,
   readSync,
   realpathSync,
   renameSync,
@@ -30,21 +31,39 @@ function stat(op: StatOp): IoResult {
   return { stat: { type, size: st.size, mtimeMs: st.mtimeMs } };
 }
 
-function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
-  let local = op.path;
-  if (op.root !== undefined) {
-    let real: string;
-    try {
-      real = realpathSync.native(op.path);
-    } catch {
-      return { result: { fallback: true } }; // the caller's own path explains it (or walks up)
-    }
-    if (real !== op.root && !real.startsWith(op.root + sep)) return { result: { fallback: true } };
-    local = real;
-  }
-  // O_NONBLOCK: opening a FIFO must not hang; it is a no-op for regular files.
-  const fd = openSync(local, constants.O_RDONLY | constants.O_NONBLOCK);
+/**
+ * Where the open file `fd` lives: the kernel's own answer through /proc (one readlink, and it
+ * names the file actually opened, so a symlink swapped in after the check cannot slip past it);
+ * realpath(3) of `path` where /proc is not mounted (one readlink per path component).
+ */
+function openedPath(fd: number, path: string): string {
   try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return realpathSync.native(path);
+  }
+}
+
+function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
+  // O_NONBLOCK: opening a FIFO must not hang; it is a no-op for regular files. O_NOCTTY: a
+  // terminal reached through a symlink must not become ours before the root check refuses it.
+  let fd: number;
+  try {
+    fd = openSync(op.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    if (op.root !== undefined) return { result: { fallback: true } }; // the caller's own path explains it
+    throw err;
+  }
+  try {
+    if (op.root !== undefined) {
+      let real: string;
+      try {
+        real = openedPath(fd, op.path);
+      } catch {
+        return { result: { fallback: true } };
+      }
+      if (real !== op.root && !real.startsWith(op.root + sep)) return { result: { fallback: true } };
+    }
     const st = fstatSync(fd);
     if (!st.isFile()) return { result: { fallback: true } };
     if (op.exact === true && st.size !== op.offset + op.length) return { result: { fallback: true } };

@@ -36,7 +36,7 @@ export interface CrcFill extends CrcRange {
 /** Messages sent before the thread has answered the first: more ops wait for the next turn. */
 const MAX_IN_FLIGHT = 2;
 
-/** Reads `length` bytes at `offset` of a regular file; with `root`, only if its realpath lies under `root`. */
+/** Reads `length` bytes at `offset` of a regular file; with `root`, only if the file opened lies under `root`. */
 export interface ReadOp {
   readonly kind: 'read';
   readonly path: string;

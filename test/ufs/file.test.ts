@@ -55,6 +55,10 @@ describe('file under-store specifics', () => {
     await assert.rejects(store.status('/out-dir/secret.txt'), code('INVALID_PATH'));
     await assert.rejects(store.read('/out-dir/secret.txt'), code('INVALID_PATH'));
     await assert.rejects(store.read('/out-file'), code('INVALID_PATH'));
+    // The one-trip small read checks the file it opened, through a link to a file or a directory.
+    await assert.rejects(store.readBuffer('/out-file', { length: 6 }), code('INVALID_PATH'));
+    await assert.rejects(store.readBuffer('/out-dir/secret.txt', { length: 6 }), code('INVALID_PATH'));
+    assert.equal((await store.readBuffer('/in-link', { length: 6 })).toString(), 'inside');
     await assert.rejects(store.list('/out-dir'), code('INVALID_PATH'));
     await assert.rejects(
       store.write('/out-dir/planted.txt', Readable.from([Buffer.from('x')])),

@@ -52,9 +52,9 @@ export class Confinement {
 
   /**
    * `length` bytes at `offset` of the file at `path` when it is a regular file inside the root
-   * holding them all — the realpath check and the read in one trip to the I/O thread (it opens
-   * the resolved path, so the check and the open see the same file unless it is swapped between
-   * two syscalls, as with resolve()). Undefined otherwise: resolve() and the caller explain why.
+   * holding them all — open, check and read in one trip to the I/O thread. The check is on the
+   * file opened (its /proc/self/fd link), so unlike resolve() a symlink swapped in between two
+   * syscalls cannot lead it out. Undefined otherwise: resolve() and the caller explain why.
    */
   async readSmall(path: string, offset: number, length: number): Promise<Buffer | undefined> {
     const root = await this.rootPath();
