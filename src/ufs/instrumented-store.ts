@@ -197,6 +197,11 @@ export class InstrumentedStore extends UnderStore {
     });
   }
 
+  /** The store went silent: its bounded calls get the short deadline for the suspect window. */
+  private markSuspect(): void {
+    this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
+  }
+
   private async call<T>(
     op: UfsOperation,
     path: string,
@@ -218,8 +223,7 @@ export class InstrumentedStore extends UnderStore {
     const timer =
       bounded && this.deadlineMs > 0
         ? setTimeout(() => {
-            if (!suspect)
-              this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
+            if (!suspect) this.markSuspect();
             deadline.abort(
               new StrataError(
                 'UFS_UNAVAILABLE',
@@ -265,7 +269,7 @@ export class InstrumentedStore extends UnderStore {
         e.code === 'UFS_UNAVAILABLE' &&
         performance.now() - started >= limitMs * SILENT_SHARE
       )
-        this.suspectUntil = performance.now() + (this.o.suspectWindowMs ?? DEFAULT_SUSPECT_WINDOW_MS);
+        this.markSuspect();
       const seconds = (performance.now() - started) / 1000;
       this.o.observe?.(op, seconds, e.code);
       if (logEnabled('debug')) this.logCall(op, path, seconds, e.code);

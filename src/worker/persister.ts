@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { throwIfAborted, untilAborted } from '../core/abort.js';
 import { StrataError, toStrataError } from '../core/errors.js';
 import { isWithin } from '../core/paths.js';
@@ -187,13 +188,11 @@ export class Persister {
     const record = this.stagedFiles.get(path);
     if (!record?.staging || this.stopped) return undefined;
     const resolved = this.o.mounts.tryResolve(path);
+    let body: Readable | undefined;
     try {
       if (!resolved) throw new Error(`no mount covers ${path}`);
-      const st = await resolved.mount.store.write(
-        resolved.ufsPath,
-        this.o.staging.read(record.staging, 0, record.size),
-        { size: record.size },
-      );
+      body = this.o.staging.read(record.staging, 0, record.size);
+      const st = await resolved.mount.store.write(resolved.ufsPath, body, { size: record.size });
       this.o.metrics.ufsWriteBytes.inc({ mount: resolved.mount.record.path }, st.size);
       if (this.stagedFiles.get(path) !== record) return; // overwritten meanwhile; the newer write persists next
       const persisted = recordOf(path, st, resolved.mount, record.cacheId);
@@ -207,6 +206,8 @@ export class Persister {
       this.o.log('persisted', { path, bytes: st.size });
       return undefined;
     } catch (err) {
+      // A store that refused the write before reading its body leaves the staging stream open.
+      body?.destroy();
       const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
       this.o.log('persist_failed', {
         path,
