@@ -23,7 +23,10 @@ import {
 import { dirname, sep } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import type { IoReply, IoRequest, IoResult, ReadOp, StatOp, WriteOp } from './io-thread.js';
+import type { IoReply, IoRequest, IoResult, StatOp, WireOp } from './io-thread.js';
+
+type WireRead = Extract<WireOp, { kind: 'read' }>;
+type WireWrite = Extract<WireOp, { kind: 'write' }>;
 
 function stat(op: StatOp): IoResult {
   const st = statSync(op.path);
@@ -44,7 +47,7 @@ function openedPath(fd: number, path: string): string {
   }
 }
 
-function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
+function read(op: WireRead, shared: IoRequest['shared']): { result: IoResult; transfer?: ArrayBuffer } {
   // O_NONBLOCK: opening a FIFO must not hang; it is a no-op for regular files. O_NOCTTY: a
   // terminal reached through a symlink must not become ours before the root check refuses it.
   let fd: number;
@@ -68,7 +71,8 @@ function read(op: ReadOp): { result: IoResult; transfer?: ArrayBuffer } {
     if (!st.isFile()) return { result: { fallback: true } };
     if (op.exact === true && st.size !== op.offset + op.length) return { result: { fallback: true } };
     const ab = op.into === undefined ? new ArrayBuffer(op.length) : undefined;
-    const buf = ab !== undefined ? Buffer.from(ab) : Buffer.from(op.into!.buffer, op.into!.offset, op.length);
+    const buf =
+      ab !== undefined ? Buffer.from(ab) : Buffer.from(shared[op.into!.buffer]!, op.into!.offset, op.length);
     let got = 0;
     while (got < op.length) {
       const n = readSync(fd, buf, got, op.length - got, op.offset + got);
@@ -97,9 +101,9 @@ function crcOf(head: Buffer, tail: Buffer | undefined, from: number, to: number)
   return crc >>> 0;
 }
 
-function write(op: WriteOp, payload: Buffer): IoResult {
+function write(op: WireWrite, payload: Buffer, shared: IoRequest['shared']): IoResult {
   const head = payload.subarray(op.dataOffset, op.dataOffset + op.dataLength);
-  const tail = op.shared && Buffer.from(op.shared.buffer, op.shared.offset, op.shared.length);
+  const tail = op.shared && Buffer.from(shared[op.shared.buffer]!, op.shared.offset, op.shared.length);
   for (const f of op.fill ?? []) head.writeUInt32LE(crcOf(head, tail, f.from, f.to), f.at);
   let fd: number;
   try {
@@ -138,16 +142,16 @@ function run(req: IoRequest): void {
   const results: IoResult[] = [];
   const transfer: ArrayBuffer[] = [];
   const payload = Buffer.from(req.payload);
-  for (const op of req.ops) {
+  for (const op of JSON.parse(req.ops) as WireOp[]) {
     try {
       if (op.kind === 'read') {
-        const r = read(op);
+        const r = read(op, req.shared);
         results.push(r.result);
         if (r.transfer) transfer.push(r.transfer);
       } else if (op.kind === 'stat') {
         results.push(stat(op));
       } else {
-        results.push(write(op, payload));
+        results.push(write(op, payload, req.shared));
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
