@@ -85,8 +85,17 @@ describe('LevelMetaStore', () => {
       assert.equal(s.peekStatus('/q'), undefined, 'a first read is not kept (admission)');
       assert.equal(await s.getStatus('/q'), undefined);
       assert.equal(s.peekStatus('/q'), null, 'a second read that missed is remembered');
+      assert.equal(s.readStatus('/q'), undefined, 'readStatus answers a known absence without a promise');
       await s.putStatus(rec('/q'));
       assert.deepEqual(s.peekStatus('/q'), rec('/q'));
+      assert.deepEqual(s.readStatus('/q'), rec('/q'), 'and a record in memory as is');
+      const miss = s.readStatus('/never');
+      assert.ok(miss instanceof Promise, 'a path only a read can tell about is read');
+      assert.equal(await miss, undefined);
+      await assert.rejects(
+        Promise.resolve(s.readStatus('rel')),
+        (err: unknown) => (err as { code?: unknown }).code === 'INVALID_PATH',
+      );
       await s.setAttrs('/q', { pinned: true });
       assert.deepEqual(s.peekAttrs('/q'), { pinned: true });
       await s.deleteAttrs('/q');
