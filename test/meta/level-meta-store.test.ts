@@ -106,6 +106,26 @@ describe('LevelMetaStore', () => {
     assert.equal(s.peekStatus('/q'), undefined, 'a closed store knows nothing');
   });
 
+  test('a streamed listing merge replaces records already in memory and leaves the rest to be read (no cache churn)', async () => {
+    const s = await freshStore();
+    try {
+      await s.putStatus(rec('/m/hot', { size: 1 }));
+      assert.deepEqual(s.peekStatus('/m/hot'), rec('/m/hot', { size: 1 }));
+      const merged = [rec('/m/hot', { size: 2, syncedAtMs: 9 }), rec('/m/cold', { size: 3, syncedAtMs: 9 })];
+      const changed = await s.mergeListingEntries('/m', merged);
+      assert.deepEqual(
+        changed?.map((r) => r.size),
+        [1],
+        'the changed record is reported with its old content',
+      );
+      assert.deepEqual(s.peekStatus('/m/hot'), merged[0], 'a record in memory is replaced in place');
+      assert.equal(s.peekStatus('/m/cold'), undefined, 'a record not in memory is not put there');
+      assert.deepEqual(await s.getStatus('/m/cold'), merged[1], 'it is read from the store');
+    } finally {
+      await s.close();
+    }
+  });
+
   test('attributes written before a reopen are found whether or not the attribute-key filter is filled yet; a file without any reads none', async () => {
     const dir = join(base, `db-${n++}`);
     const first = new LevelMetaStore(dir);
