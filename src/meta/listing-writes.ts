@@ -19,7 +19,7 @@ import {
   statusKey,
 } from './meta-keys.js';
 import type { FileAttrs, FileRecord, Listing, ListingChunkRange } from './meta-store.js';
-import { decodeStatus, encodeStatus } from './record-codec.js';
+import { decodeStatus, encodeStatus, syncedAtOf } from './record-codec.js';
 import type { ValueCache } from './value-cache.js';
 
 /** Largest listing kept in memory (entries); larger directories are read a page at a time. */
@@ -235,8 +235,10 @@ export async function sweepListingIn(
       for await (const rows of s.chunks(() => s.db.iterator(childrenRange(dir)))) {
         const dels: { type: 'del'; key: string }[] = [];
         for (const [k, v] of rows) {
-          const old = decodeStatus(pathOfStatusKey(k), v);
-          if (old.syncedAtMs >= syncedAtMs) continue;
+          // Only the children the sweep drops are decoded whole (a cold listing: none of them).
+          const path = pathOfStatusKey(k);
+          if (syncedAtOf(path, v) >= syncedAtMs) continue;
+          const old = decodeStatus(path, v);
           dels.push({ type: 'del', key: k });
           s.cache.write(k, undefined);
           dropped.push(old);

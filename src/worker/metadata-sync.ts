@@ -328,7 +328,7 @@ export class MetadataSync {
       p === '/'
         ? st.path.replace(/^\/?/, '/')
         : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
-    return { ...recordOf(path, st, resolved.mount), syncedAtMs: now };
+    return recordOf(path, st, resolved.mount, undefined, now);
   }
 
   private async listFromStore(
