@@ -38,14 +38,15 @@ async function readAll(list: string, readers: number, script: string): Promise<n
 }
 
 /** One reader: open/read/close every R-th file of the list; prints start, end, bytes. */
-const READER_PY = `import sys, time
+const READER_PY = `import os, sys, time
 files = [f for f in open(sys.argv[1]).read().split("\\n")[int(sys.argv[2])::int(sys.argv[3])] if f]
 t = time.time()
 n = 0
 for f in files:
     with open(f, "rb") as h:
         n += len(h.read())
-print(t, time.time(), n)
+# One write(2) per reader: print() to a pipe shared by R readers could interleave their lines.
+os.write(1, ("%r %r %d\\n" % (t, time.time(), n)).encode())
 `;
 
 async function seconds(cmd: string): Promise<number> {

@@ -97,6 +97,13 @@ async function peeksAgree(store: MetaStore, path: string, what: string): Promise
     if (peeked === null) assert.equal(got, undefined, `${what}: peekStatus(${path}) said absent`);
     else if (peeked !== undefined) assert.deepEqual(peeked, got, `${what}: peekStatus(${path})`);
   }
+  if (store.readStatus) {
+    const read = store.readStatus(path);
+    const known = store.peekStatus?.(path);
+    if (known !== undefined && known !== null)
+      assert.ok(!(read instanceof Promise), `${what}: readStatus of a known record took a promise`);
+    assert.deepEqual(await read, await store.getStatus(path), `${what}: readStatus(${path})`);
+  }
   if (store.peekAttrs) {
     const peeked = store.peekAttrs(path);
     assert.ok(!(peeked instanceof Promise), 'peekAttrs must be synchronous');

@@ -165,6 +165,18 @@ export class LevelMetaStore implements MetaStore {
     return this.#db.getMany(paths.map(statusKey));
   }
 
+  readStatus(path: string): FileRecord | undefined | Promise<FileRecord | undefined> {
+    try {
+      checkPath(path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const key = statusKey(path);
+    const hit = this.#db.status === 'open' ? this.#cache.get(key) : undefined; // closed: report it
+    if (hit !== undefined) return (hit ?? undefined) as FileRecord | undefined;
+    return this.#readThrough(key, (v) => decodeStatus(path, v)) as Promise<FileRecord | undefined>;
+  }
+
   peekStatus(path: string): FileRecord | null | undefined {
     return this.#db.status === 'open'
       ? (this.#cache.get(statusKey(path)) as FileRecord | null | undefined)
@@ -475,6 +487,14 @@ export class LevelMetaStore implements MetaStore {
   ): Promise<T | undefined> {
     const hit = this.#db.status === 'open' ? this.#cache.get(key) : undefined; // closed: report it
     if (hit !== undefined) return Promise.resolve((hit ?? undefined) as T | undefined);
+    return this.#readThrough(key, decode);
+  }
+
+  /** The miss half of #cachedGet: a read in the next getMany batch, its result offered to the cache. */
+  #readThrough<T extends FileRecord | FileAttrs>(
+    key: string,
+    decode: (v: string) => T,
+  ): Promise<T | undefined> {
     const token = this.#cache.begin();
     return this.#reads.get(key, (raw) => {
       const value = raw === undefined ? undefined : decode(raw);

@@ -19,7 +19,7 @@ import {
   statusKey,
 } from './meta-keys.js';
 import type { FileAttrs, FileRecord, Listing, ListingChunkRange } from './meta-store.js';
-import { decodeStatus, encodeStatus } from './record-codec.js';
+import { decodeStatus, encodeStatus, syncedAtOf } from './record-codec.js';
 import type { ValueCache } from './value-cache.js';
 
 /** Largest listing kept in memory (entries); larger directories are read a page at a time. */
@@ -190,18 +190,31 @@ export async function mergeListingEntriesIn(
       const batch = s.db.batch();
       batch.del(listingKey(dir));
       s.listings.write(dir, undefined);
-      for (const [i, k] of keys.entries()) {
-        const v = puts.get(k)!;
-        const old = olds[i];
-        const record = decodeStatus(pathOfStatusKey(k), v);
-        if (old !== undefined) {
-          const before = decodeStatus(record.path, old);
-          if (before.fingerprint !== record.fingerprint) changed.push(before);
+      // Only records already in the value cache are replaced there: a cold listing of a huge
+      // directory put every one of its records through the 100,000-entry cache, each living long
+      // enough to be promoted, and V8 grew its heap by hundreds of MiB of that garbage (issue 17,
+      // the cold ListObjectsV2 walk). The rest are read from the store when first asked for.
+      s.cache.beginWrite();
+      try {
+        for (const [i, k] of keys.entries()) {
+          const v = puts.get(k)!;
+          const old = olds[i];
+          const cached = s.cache.has(k);
+          if (old !== undefined || cached) {
+            const path = pathOfStatusKey(k);
+            const record = decodeStatus(path, v);
+            if (old !== undefined) {
+              const before = decodeStatus(path, old);
+              if (before.fingerprint !== record.fingerprint) changed.push(before);
+            }
+            if (cached) s.cache.write(k, record);
+          }
+          batch.put(k, v);
         }
-        batch.put(k, v);
-        s.cache.write(k, record);
+        await batch.write();
+      } finally {
+        s.cache.endWrite();
       }
-      await batch.write();
       return !s.changedSince(dir, token);
     }),
   );
@@ -222,8 +235,10 @@ export async function sweepListingIn(
       for await (const rows of s.chunks(() => s.db.iterator(childrenRange(dir)))) {
         const dels: { type: 'del'; key: string }[] = [];
         for (const [k, v] of rows) {
-          const old = decodeStatus(pathOfStatusKey(k), v);
-          if (old.syncedAtMs >= syncedAtMs) continue;
+          // Only the children the sweep drops are decoded whole (a cold listing: none of them).
+          const path = pathOfStatusKey(k);
+          if (syncedAtOf(path, v) >= syncedAtMs) continue;
+          const old = decodeStatus(path, v);
           dels.push({ type: 'del', key: k });
           s.cache.write(k, undefined);
           dropped.push(old);

@@ -141,6 +141,12 @@ export interface MetaStore {
    * absent); undefined when only a read can tell. For synchronous fast paths.
    */
   peekStatus?(path: string): FileRecord | null | undefined;
+  /**
+   * getStatus with a record already in memory returned as is (synchronously, undefined for a
+   * known absence) and a promise only when the store must be read: one key and one cache lookup
+   * where peekStatus-then-getStatus would build and look up both twice (the stat hot path).
+   */
+  readStatus?(path: string): FileRecord | undefined | Promise<FileRecord | undefined>;
   peekAttrs?(path: string): FileAttrs | null | undefined;
   /** Merges `patch` into the attributes (undefined values remove keys); synced to disk. */
   setAttrs(path: string, patch: { [K in keyof FileAttrs]?: FileAttrs[K] | undefined }): Promise<FileAttrs>;

@@ -35,6 +35,8 @@ export class ValueCache<V extends {} = string> {
   readonly #door: Uint32Array | undefined;
   readonly #doorLimit: number;
   #doorFirsts = 0;
+  /** Writes under way that did not put their values in the cache (beginWrite / endWrite). */
+  #writing = 0;
 
   constructor(capacity = 100_000, options: ValueCacheOptions = {}) {
     this.#entries = new LRUCache({ max: capacity });
@@ -55,7 +57,7 @@ export class ValueCache<V extends {} = string> {
 
   /** Caches what a read returned, unless a write happened since begin(). */
   fill(key: string, value: V | undefined, token: number): void {
-    if (token !== this.#writes) return;
+    if (token !== this.#writes || this.#writing > 0) return;
     if (this.#door !== undefined && !this.#seenBefore(key)) return;
     this.#entries.set(key, value ?? ABSENT);
   }
@@ -81,6 +83,26 @@ export class ValueCache<V extends {} = string> {
   write(key: string, value: V | undefined): void {
     this.#writes++;
     this.#entries.set(key, value ?? ABSENT);
+  }
+
+  /**
+   * A write whose values are not all put in the cache (a bulk write that must not evict the
+   * working set): until endWrite no read fills the cache, and no read begun before endWrite fills
+   * it after — a read meanwhile may have seen the store before the write landed.
+   */
+  beginWrite(): void {
+    this.#writes++;
+    this.#writing++;
+  }
+
+  endWrite(): void {
+    this.#writing--;
+    this.#writes++;
+  }
+
+  /** Whether key has an entry (a value or a known absence), without touching its recency. */
+  has(key: string): boolean {
+    return this.#entries.has(key);
   }
 
   /** Forgets everything (range deletes). */

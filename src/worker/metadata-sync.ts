@@ -82,9 +82,10 @@ export class MetadataSync {
     }
     const interval = syncOverride ?? resolved.mount.record.syncIntervalMs;
     const mountLabel = { mount: resolved.mount.record.path };
-    // A record already in memory is taken without a promise (the stat hot path).
-    const peeked = meta.peekStatus?.(p);
-    const cached = peeked === undefined ? await meta.getStatus(p) : (peeked ?? undefined);
+    // A record already in memory is taken without a promise (the stat hot path), and a miss is
+    // read without looking the key up a second time.
+    const got = meta.readStatus !== undefined ? meta.readStatus(p) : meta.getStatus(p);
+    const cached = got instanceof Promise ? await got : got;
     if (cached && isFresh(cached.syncedAtMs, interval)) {
       metrics.metadataHits.inc(mountLabel);
       return { path: p, record: cached, resolved };
@@ -327,7 +328,7 @@ export class MetadataSync {
       p === '/'
         ? st.path.replace(/^\/?/, '/')
         : `${p}${st.path.slice(resolved.ufsPath === '/' ? 0 : resolved.ufsPath.length)}`;
-    return { ...recordOf(path, st, resolved.mount), syncedAtMs: now };
+    return recordOf(path, st, resolved.mount, undefined, now);
   }
 
   private async listFromStore(

@@ -85,8 +85,17 @@ describe('LevelMetaStore', () => {
       assert.equal(s.peekStatus('/q'), undefined, 'a first read is not kept (admission)');
       assert.equal(await s.getStatus('/q'), undefined);
       assert.equal(s.peekStatus('/q'), null, 'a second read that missed is remembered');
+      assert.equal(s.readStatus('/q'), undefined, 'readStatus answers a known absence without a promise');
       await s.putStatus(rec('/q'));
       assert.deepEqual(s.peekStatus('/q'), rec('/q'));
+      assert.deepEqual(s.readStatus('/q'), rec('/q'), 'and a record in memory as is');
+      const miss = s.readStatus('/never');
+      assert.ok(miss instanceof Promise, 'a path only a read can tell about is read');
+      assert.equal(await miss, undefined);
+      await assert.rejects(
+        Promise.resolve(s.readStatus('rel')),
+        (err: unknown) => (err as { code?: unknown }).code === 'INVALID_PATH',
+      );
       await s.setAttrs('/q', { pinned: true });
       assert.deepEqual(s.peekAttrs('/q'), { pinned: true });
       await s.deleteAttrs('/q');
@@ -95,6 +104,26 @@ describe('LevelMetaStore', () => {
       await s.close();
     }
     assert.equal(s.peekStatus('/q'), undefined, 'a closed store knows nothing');
+  });
+
+  test('a streamed listing merge replaces records already in memory and leaves the rest to be read (no cache churn)', async () => {
+    const s = await freshStore();
+    try {
+      await s.putStatus(rec('/m/hot', { size: 1 }));
+      assert.deepEqual(s.peekStatus('/m/hot'), rec('/m/hot', { size: 1 }));
+      const merged = [rec('/m/hot', { size: 2, syncedAtMs: 9 }), rec('/m/cold', { size: 3, syncedAtMs: 9 })];
+      const changed = await s.mergeListingEntries('/m', merged);
+      assert.deepEqual(
+        changed?.map((r) => r.size),
+        [1],
+        'the changed record is reported with its old content',
+      );
+      assert.deepEqual(s.peekStatus('/m/hot'), merged[0], 'a record in memory is replaced in place');
+      assert.equal(s.peekStatus('/m/cold'), undefined, 'a record not in memory is not put there');
+      assert.deepEqual(await s.getStatus('/m/cold'), merged[1], 'it is read from the store');
+    } finally {
+      await s.close();
+    }
   });
 
   test('attributes written before a reopen are found whether or not the attribute-key filter is filled yet; a file without any reads none', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../../src/core/errors.js';
 import type { FileRecord } from '../../src/meta/meta-store.js';
-import { decodeStatus, encodeStatus } from '../../src/meta/record-codec.js';
+import { decodeStatus, encodeStatus, syncedAtOf } from '../../src/meta/record-codec.js';
 
 const file: FileRecord = {
   path: '/m/a.txt',
@@ -78,4 +78,37 @@ test('a damaged value is INTERNAL, not a wrong record', () => {
       (e) => isStrataError(e, 'INTERNAL'),
       JSON.stringify(bad),
     );
+});
+
+test('syncedAtOf reads the syncedAtMs of either layout without a whole decode, and refuses a damaged value', () => {
+  const compact = encodeStatus(file);
+  assert.equal(compact.charCodeAt(0), 1);
+  assert.equal(syncedAtOf(file.path, compact), file.syncedAtMs);
+  const array = encodeStatus({ ...file, fingerprint: 'a\u0000b' });
+  assert.notEqual(array.charCodeAt(0), 1);
+  assert.equal(syncedAtOf(file.path, array), file.syncedAtMs);
+  const dir = encodeStatus({
+    path: '/m/d',
+    type: 'directory',
+    size: 0,
+    mtimeMs: 0,
+    fingerprint: 'dir',
+    syncedAtMs: 7,
+  });
+  assert.equal(syncedAtOf('/m/d', dir), 7);
+  for (const bad of [
+    '\u0001f\u00004096',
+    '\u0001f\u00001\u00002\u0000\u0000x',
+    '\u0001f\u00001\u00002\u0000zz\u0000x',
+  ])
+    assert.throws(
+      () => syncedAtOf(file.path, bad),
+      (e: unknown) => isStrataError(e, 'INTERNAL'),
+      JSON.stringify(bad),
+    );
+});
+
+test('encodeStatus keeps only own, defined fields beyond the fixed ones', () => {
+  const withUndefined = { ...file, etag: undefined } as unknown as FileRecord;
+  assert.deepEqual(decodeStatus(file.path, encodeStatus(withUndefined)), file);
 });

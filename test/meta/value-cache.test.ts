@@ -71,3 +71,20 @@ test("admitOnSecondRead: a read is kept from its key's second read on; writes al
   c.fill('c', '3', c.begin());
   assert.equal(c.get('c'), undefined);
 });
+
+test('beginWrite/endWrite: no read begun before endWrite fills the cache (it may have seen the store before the write)', () => {
+  const c = new ValueCache(10);
+  const before = c.begin(); // a read starts before the bulk write
+  c.beginWrite();
+  const during = c.begin(); // and one while it is under way
+  c.fill('k', 'old', during);
+  assert.equal(c.get('k'), undefined, 'a fill while the write is under way is refused');
+  c.endWrite();
+  c.fill('k', 'old', before);
+  c.fill('k', 'old', during);
+  assert.equal(c.get('k'), undefined, 'reads begun before endWrite are refused after it too');
+  c.fill('k', 'new', c.begin());
+  assert.equal(c.get('k'), 'new', 'a read begun after endWrite fills as usual');
+  assert.equal(c.has('k'), true);
+  assert.equal(c.has('other'), false);
+});
