@@ -202,16 +202,18 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
       await new Promise((ok) => setTimeout(ok, 50));
     }
     await admin.mount('/data', mountUri);
-    const gateway = (env: NodeJS.ProcessEnv) =>
+    const gateway = (env: NodeJS.ProcessEnv, nodeArgs: string[] = []) =>
       spawnDaemon<S3Ready>(
         process.execPath,
-        [STRATA_BIN, 'gateway', 's3', '--registry', etcd.uri, '--port', '0'],
+        [...nodeArgs, STRATA_BIN, 'gateway', 's3', '--registry', etcd.uri, '--port', '0'],
         {
           env: { ...S3_ENV, ...env },
           what: 'strata gateway s3',
         },
       );
-    const cluster = await gateway({});
+    // STRATA_BENCH_PROFILE_DIR: the fast-path gateway writes a CPU profile there when it stops.
+    const profileDir = process.env.STRATA_BENCH_PROFILE_DIR;
+    const cluster = await gateway({}, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     stops.push(() => cluster.stop());
     const plain = await gateway({ STRATA_SHORT_CIRCUIT: 'false', STRATA_CLIENT_METADATA_LEASE_MS: '0' });
     stops.push(() => plain.stop());
