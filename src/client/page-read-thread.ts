@@ -22,9 +22,18 @@ class PageReadThread {
   /**
    * The checked payload of page `index` (`length` bytes), or undefined for any problem. `into`:
    * SharedArrayBuffer-backed memory of at least header + length bytes the file is read into
-   * (the answer is then a view of it; the caller must not touch it until this settles).
+   * (the answer is then a view of its payload; the caller must not touch it until this settles).
+   * `range`: a file checked before in this process and unchanged is read as its header and those
+   * bytes only.
    */
-  read(file: string, index: number, length: number, into?: Buffer): Promise<Buffer | undefined> {
+  read(
+    file: string,
+    index: number,
+    length: number,
+    into?: Buffer,
+    /** Only payload bytes [from, to) are wanted (the answer is those); not with `into`. */
+    range?: { readonly from: number; readonly to: number },
+  ): Promise<Buffer | undefined> {
     const shared =
       into !== undefined &&
       into.buffer instanceof SharedArrayBuffer &&
@@ -38,7 +47,9 @@ class PageReadThread {
       w.ref();
       const req: PageReadRequest =
         shared === undefined
-          ? { id, file, index, length }
+          ? range === undefined
+            ? { id, file, index, length }
+            : { id, file, index, length, range: { from: range.from, to: range.to } }
           : {
               id,
               file,
@@ -68,7 +79,7 @@ class PageReadThread {
       }
       if (reply.verified) this.counts.payloadChecks++;
       else this.counts.trusted++;
-      if ('buffer' in reply) waiter.resolve(Buffer.from(reply.buffer, PAGE_HEADER_BYTES));
+      if ('buffer' in reply) waiter.resolve(Buffer.from(reply.buffer, reply.start, reply.length));
       else waiter.resolve(waiter.into!.subarray(PAGE_HEADER_BYTES, PAGE_HEADER_BYTES + waiter.length));
     });
     const fail = (): void => {

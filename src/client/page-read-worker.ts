@@ -17,7 +17,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { pageChecksum } from '../cache/checksum.js';
-import { isSealedHeader, PAGE_HEADER_BYTES, splitPageFile } from '../cache/page-file.js';
+import { decodePageHeader, isSealedHeader, PAGE_HEADER_BYTES, splitPageFile } from '../cache/page-file.js';
 
 export interface PageReadRequest {
   readonly id: number;
@@ -26,10 +26,22 @@ export interface PageReadRequest {
   readonly length: number;
   /** Read the file into this memory (at least header + length bytes from `offset`). */
   readonly into?: { readonly buffer: SharedArrayBuffer; readonly offset: number };
+  /**
+   * Only payload bytes [from, to) are wanted: a file trusted here (checked before, identity
+   * unchanged) is then read as its header and that range only. Not with `into`.
+   */
+  readonly range?: { readonly from: number; readonly to: number };
 }
 
+/** `buffer`: the payload (or the asked range of it) is bytes [start, start + length) of it. */
 export type PageReadReply =
-  | { readonly id: number; readonly buffer: ArrayBuffer; readonly verified: boolean }
+  | {
+      readonly id: number;
+      readonly buffer: ArrayBuffer;
+      readonly start: number;
+      readonly length: number;
+      readonly verified: boolean;
+    }
   | { readonly id: number; readonly into: true; readonly verified: boolean }
   | { readonly id: number; readonly reason: string };
 
@@ -56,6 +68,7 @@ function readPage(r: PageReadRequest): PageReadReply {
     const { size: fileSize, identity } = identityOf(fd);
     if (fileSize !== size) return { id: r.id, reason: 'length' };
     const trusted = verified.get(r.file) === identity;
+    if (trusted && r.range !== undefined && r.into === undefined) return readTrustedRange(r, fd);
     // Shared memory lent by the caller, or its own ArrayBuffer (transferable); not zero-filled:
     // every byte is read over.
     const view =
@@ -82,12 +95,53 @@ function readPage(r: PageReadRequest): PageReadReply {
       verified.set(r.file, identity);
     }
     if (r.into !== undefined) return { id: r.id, into: true, verified: !trusted };
-    return { id: r.id, buffer: view.buffer as ArrayBuffer, verified: !trusted };
+    const from = r.range?.from ?? 0;
+    const to = r.range?.to ?? r.length;
+    return {
+      id: r.id,
+      buffer: view.buffer as ArrayBuffer,
+      start: PAGE_HEADER_BYTES + from,
+      length: to - from,
+      verified: !trusted,
+    };
   } catch (err) {
     return { id: r.id, reason: (err as NodeJS.ErrnoException).code ?? String(err) };
   } finally {
     closeSync(fd);
   }
+}
+
+/** Fills `buf` from the file at `position`; false if the file ended first. */
+function readFully(fd: number, buf: Buffer, position: number): boolean {
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, position + off);
+    if (n === 0) return false;
+    off += n;
+  }
+  return true;
+}
+
+/**
+ * A payload range of a trusted file: the header (checked as always: magic, header CRC, index,
+ * length, not sealed) and the range's bytes, nothing else — a 4 KiB range of a 1 MiB page reads
+ * 4 KiB, not the page.
+ */
+function readTrustedRange(r: PageReadRequest, fd: number): PageReadReply {
+  const { from, to } = r.range!;
+  if (!(from >= 0 && from <= to && to <= r.length)) return { id: r.id, reason: 'range' };
+  const head = Buffer.allocUnsafe(PAGE_HEADER_BYTES);
+  const view = Buffer.allocUnsafeSlow(to - from);
+  if (!readFully(fd, head, 0) || !readFully(fd, view, PAGE_HEADER_BYTES + from))
+    return { id: r.id, reason: 'short file' };
+  const header = decodePageHeader(head);
+  if (typeof header === 'string') {
+    verified.delete(r.file);
+    return { id: r.id, reason: header };
+  }
+  if (header.index !== r.index || header.length !== r.length) return { id: r.id, reason: 'index or length' };
+  if (isSealedHeader(header)) return { id: r.id, reason: 'sealed' };
+  return { id: r.id, buffer: view.buffer as ArrayBuffer, start: 0, length: view.length, verified: false };
 }
 
 parentPort?.on('message', (r: PageReadRequest) => {

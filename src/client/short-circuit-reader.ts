@@ -38,17 +38,26 @@ export function releasePageChunk(chunk: Buffer): void {
   pools.get(chunk.buffer.byteLength)?.give(chunk);
 }
 
-/** The payload of page `index` of the located file (a view of what was read), or undefined. */
+/**
+ * The payload of page `index` of the located file (a view of what was read) — with `range`, only
+ * payload bytes [from, to) of it — or undefined.
+ */
 export async function readPageFile(
   file: string,
   index: number,
   length: number,
   /** A large page is read into this shared memory (header + length bytes) when given. */
   into?: Buffer,
+  range?: { readonly from: number; readonly to: number },
 ): Promise<Buffer | undefined> {
   const size = PAGE_HEADER_BYTES + length;
-  // A large page: read and checked on the page-read thread, off the event loop.
-  if (size > MAX_IO_THREAD_BYTES) return pageReadThread.read(file, index, length, into);
+  // A large page: read and checked on the page-read thread, off the event loop; a range of a
+  // page it has checked before is read alone (its header and those bytes).
+  if (size > MAX_IO_THREAD_BYTES) {
+    if (into === undefined) return pageReadThread.read(file, index, length, undefined, range);
+    const body = await pageReadThread.read(file, index, length, into);
+    return range === undefined ? body : body?.subarray(range.from, range.to);
+  }
   let buf: Buffer | undefined;
   try {
     buf = await ioThread.read(file, 0, size);
@@ -59,7 +68,7 @@ export async function readPageFile(
   const parts = splitPageFile(buf, index);
   if (typeof parts === 'string' || isSealedHeader(parts.header) || parts.body.length !== length)
     return undefined;
-  return parts.body;
+  return range === undefined ? parts.body : parts.body.subarray(range.from, range.to);
 }
 
 /** The pages [first, last] a range covers, when every one of them has a page file; else undefined. */
@@ -90,21 +99,25 @@ export async function readRangeLocally(
 ): Promise<Buffer | undefined> {
   const pages = localPages(loc, offset, length);
   if (pages === undefined) return undefined;
+  // Each page's part of the range: all that is read of a large page checked before.
   const parts = await Promise.all(
     Array.from({ length: pages.last - pages.first + 1 }, (_, k) => {
       const i = pages.first + k;
-      return readPageFile(pages.files[i]!, i, pageLength(loc, i));
+      const start = i * loc.pageSize;
+      const len = pageLength(loc, i);
+      const from = Math.max(offset, start) - start;
+      const to = Math.min(offset + length, start + len) - start;
+      return readPageFile(
+        pages.files[i]!,
+        i,
+        len,
+        undefined,
+        from === 0 && to === len ? undefined : { from, to },
+      );
     }),
   );
-  const out: Buffer[] = [];
-  for (const [k, body] of parts.entries()) {
-    if (body === undefined) return undefined;
-    const start = (pages.first + k) * loc.pageSize;
-    const from = Math.max(offset, start) - start;
-    const to = Math.min(offset + length, start + body.length) - start;
-    out.push(from === 0 && to === body.length ? body : body.subarray(from, to));
-  }
-  return out.length === 1 ? out[0]! : Buffer.concat(out, length);
+  if (parts.some((p) => p === undefined)) return undefined;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts as Buffer[], length);
 }
 
 /** Pages read ahead of a streaming consumer (bounded memory: this many pages). */

@@ -246,4 +246,45 @@ describe('short-circuit large pages: pooled buffers and the payload CRC once per
     assert.deepEqual(await readPageFile(file, 0, LARGE), content);
     assert.equal(pageReadThread.stats().payloadChecks - s2.payloadChecks, 1);
   });
+
+  test('a range of a large page checked before reads its header and the range; damage anywhere is still caught', async () => {
+    const { loc, content } = await pageFiles('ranged', 2);
+    const file = loc.files![1]!;
+    // Not checked yet: the whole page is read and its CRC computed, so damage outside the range counts.
+    const good = await readFile(file);
+    const damaged = Buffer.from(good);
+    damaged[32 + LARGE - 1] = damaged[32 + LARGE - 1]! ^ 0x10;
+    await writeFile(file, damaged);
+    assert.equal(await readRangeLocally(loc, LARGE + 10, 4096), undefined, 'the whole page is checked first');
+    await writeFile(file, good);
+    const s0 = pageReadThread.stats();
+    assert.deepEqual(
+      await readRangeLocally(loc, LARGE + 10, 4096),
+      content.subarray(LARGE + 10, LARGE + 4106),
+    );
+    assert.equal(pageReadThread.stats().payloadChecks - s0.payloadChecks, 1);
+    // Checked and unchanged: ranges are served from the header and their own bytes.
+    const s1 = pageReadThread.stats();
+    assert.deepEqual(
+      await readRangeLocally(loc, LARGE + 7777, 3),
+      content.subarray(LARGE + 7777, LARGE + 7780),
+    );
+    assert.deepEqual(await readRangeLocally(loc, LARGE - 5, 10), content.subarray(LARGE - 5, LARGE + 5));
+    assert.deepEqual(await readRangeLocally(loc, 2 * LARGE - 1, 1), content.subarray(-1));
+    const s2 = pageReadThread.stats();
+    assert.equal(s2.payloadChecks - s1.payloadChecks, 1, 'only page 0, new to this thread');
+    assert.equal(s2.trusted - s1.trusted, 3);
+    // A trusted file's header is still checked on a ranged read: another index is refused.
+    assert.equal(await readPageFile(file, 0, LARGE, undefined, { from: 0, to: 10 }), undefined);
+    // Damaged in place outside any range read later: the identity moved, the whole page is checked.
+    await writeFile(file, damaged);
+    assert.equal(await readRangeLocally(loc, LARGE + 10, 4096), undefined);
+    // The header damaged: refused on a ranged read of a trusted file too.
+    await writeFile(file, good);
+    assert.ok(await readRangeLocally(loc, LARGE, 4096), 'checked again and trusted');
+    const badHeader = await readFile(file);
+    badHeader[8] = badHeader[8]! ^ 0x01; // the length field: the header CRC no longer matches
+    await writeFile(file, badHeader);
+    assert.equal(await readRangeLocally(loc, LARGE, 4096), undefined);
+  });
 });
