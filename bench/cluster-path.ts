@@ -18,6 +18,7 @@
  * STRATA_CLIENT_METADATA_LEASE_MS=0: every GET costs a status and a read RPC).
  *
  * Usage: node dist/bench/cluster-path.js [--size-mib 1024] [--rounds 3] [--duration 8]
+ *        [--rows all|small|big|short-circuit]
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ClusterFileSystem } from '../src/client/cluster-file-system.js';
 import { connect } from '../src/client/connect.js';
+import { RELEASE_CHUNK, type ReleasingReadable } from '../src/core/buffer-pool.js';
 import { DEFAULT_CONFIG } from '../src/core/config.js';
 import { setQuiet } from '../src/core/log.js';
 import { startLocal } from '../src/server/local.js';
@@ -127,6 +129,7 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
       rounds: { type: 'string' },
       duration: { type: 'string' },
       'memory-capacity': { type: 'string' },
+      rows: { type: 'string' },
     },
     strict: false,
   });
@@ -134,12 +137,19 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
   const rounds = Number(values.rounds ?? 3);
   const duration = Number(values.duration ?? 8);
   const memory = String(values['memory-capacity'] ?? '1536MiB');
+  // all (default), or one group: small (4 KiB wrk), big (1 GiB curl), short-circuit.
+  const only = String(values.rows ?? 'all');
+  const want = (group: string) => only === 'all' || only === group;
   setQuiet(true);
   const tmp = await tempDir('bench-cluster-path');
   const ufs = join(tmp.dir, 'ufs');
   const stops: (() => Promise<unknown>)[] = [];
   const rows: Row[] = [];
   try {
+    if (only === 'short-circuit') {
+      rows.push(...(await shortCircuitRows(tmp.dir, Math.min(sizeMiB, 256), rounds)));
+      return rows;
+    }
     await mkdir(join(ufs, 'small'), { recursive: true });
     for (let i = 0; i < SMALL_KEYS; i++) await writeFile(join(ufs, 'small', `f${i}`), Buffer.alloc(4096, i));
     const big = Buffer.alloc(MiB);
@@ -192,16 +202,18 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
       await new Promise((ok) => setTimeout(ok, 50));
     }
     await admin.mount('/data', mountUri);
-    const gateway = (env: NodeJS.ProcessEnv) =>
+    const gateway = (env: NodeJS.ProcessEnv, nodeArgs: string[] = []) =>
       spawnDaemon<S3Ready>(
         process.execPath,
-        [STRATA_BIN, 'gateway', 's3', '--registry', etcd.uri, '--port', '0'],
+        [...nodeArgs, STRATA_BIN, 'gateway', 's3', '--registry', etcd.uri, '--port', '0'],
         {
           env: { ...S3_ENV, ...env },
           what: 'strata gateway s3',
         },
       );
-    const cluster = await gateway({});
+    // STRATA_BENCH_PROFILE_DIR: the fast-path gateway writes a CPU profile there when it stops.
+    const profileDir = process.env.STRATA_BENCH_PROFILE_DIR;
+    const cluster = await gateway({}, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
     stops.push(() => cluster.stop());
     const plain = await gateway({ STRATA_SHORT_CIRCUIT: 'false', STRATA_CLIENT_METADATA_LEASE_MS: '0' });
     stops.push(() => plain.stop());
@@ -220,56 +232,61 @@ export async function runClusterPathBench(argv: string[] = []): Promise<Row[]> {
       for (let k = 0; k < 2; k++) for (const u of smallUrls[name]!) await curlSeconds(u, 4096);
     }
     const rates: Record<string, number> = { local: 0, cluster: 0, plain: 0 };
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < (want('small') ? rounds : 0); r++) {
       for (const name of ['local', 'cluster', 'plain'])
         rates[name] = Math.max(rates[name]!, await wrkRate(tmp.dir, name, smallUrls[name]!, duration));
     }
-    rows.push(
-      row(
-        '4 KiB GETs/s (wrk -c64): gateway process + 3 workers ÷ gateway in strata local',
-        `${rates.cluster!.toFixed(0)}/s`,
-        `${rates.local!.toFixed(0)}/s`,
-        rates.cluster! / rates.local!,
-        { min: 0.7 },
-      ),
-    );
-    rows.push(
-      row(
-        '4 KiB GETs/s: same, without metadata cache and short-circuit (info)',
-        `${rates.plain!.toFixed(0)}/s`,
-        `${rates.local!.toFixed(0)}/s`,
-        rates.plain! / rates.local!,
-      ),
-    );
+    if (want('small'))
+      rows.push(
+        row(
+          '4 KiB GETs/s (wrk -c64): gateway process + 3 workers ÷ gateway in strata local',
+          `${rates.cluster!.toFixed(0)}/s`,
+          `${rates.local!.toFixed(0)}/s`,
+          rates.cluster! / rates.local!,
+          { min: 0.7 },
+        ),
+      );
+    if (want('small'))
+      rows.push(
+        row(
+          '4 KiB GETs/s: same, without metadata cache and short-circuit (info)',
+          `${rates.plain!.toFixed(0)}/s`,
+          `${rates.local!.toFixed(0)}/s`,
+          rates.plain! / rates.local!,
+        ),
+      );
 
     const bigUrls: Record<string, string> = {};
-    for (const [name, base] of Object.entries(sides)) {
+    for (const [name, base] of want('big') ? Object.entries(sides) : []) {
       bigUrls[name] = await presign(base, '/data/big.bin');
       await curlSeconds(bigUrls[name]!, bigBytes);
       await curlSeconds(bigUrls[name]!, bigBytes);
     }
     const secs: Record<string, number> = {};
-    for (const name of ['local', 'cluster', 'plain'])
+    for (const name of want('big') ? ['local', 'cluster', 'plain'] : [])
       secs[name] = await bestCurl(3, bigUrls[name]!, bigBytes);
     const gbps = (s: number) => `${(bigBytes / s / 1e9).toFixed(2)} GB/s`;
-    rows.push(
-      row(
-        `${sizeMiB} MiB warm GET (curl): gateway process + 3 workers ÷ gateway in strata local`,
-        gbps(secs.cluster!),
-        gbps(secs.local!),
-        secs.local! / secs.cluster!,
-        { min: 0.8 },
-      ),
-    );
-    rows.push(
-      row(
-        `${sizeMiB} MiB warm GET: same, without metadata cache and short-circuit (info)`,
-        gbps(secs.plain!),
-        gbps(secs.local!),
-        secs.local! / secs.plain!,
-      ),
-    );
-    rows.push(...(await shortCircuitRows(tmp.dir, Math.min(sizeMiB, 256), rounds)));
+    if (want('big'))
+      rows.push(
+        row(
+          `${sizeMiB} MiB warm GET (curl): gateway process + 3 workers ÷ gateway in strata local`,
+          gbps(secs.cluster!),
+          gbps(secs.local!),
+          secs.local! / secs.cluster!,
+          { min: 0.8 },
+        ),
+      );
+    if (want('big'))
+      rows.push(
+        row(
+          `${sizeMiB} MiB warm GET: same, without metadata cache and short-circuit (info)`,
+          gbps(secs.plain!),
+          gbps(secs.local!),
+          secs.local! / secs.plain!,
+        ),
+      );
+    if (want('short-circuit'))
+      rows.push(...(await shortCircuitRows(tmp.dir, Math.min(sizeMiB, 256), rounds)));
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await tmp.cleanup();
@@ -323,11 +340,15 @@ async function shortCircuitRows(dir: string, sizeMiB: number, rounds: number): P
   const sc = await ClusterFileSystem.open(directory, {});
   const rpc = await ClusterFileSystem.open(directory, { shortCircuit: false, metadataLeaseMs: 0 });
   const sink = Buffer.allocUnsafe(MiB);
-  const copyOut = async (stream: AsyncIterable<Buffer>) => {
+  // Copies every chunk out, then gives it back as sendStream does once the socket took it
+  // (RELEASE_CHUNK, when the stream offers it: both sides' streams may lend pool buffers).
+  const copyOut = async (stream: ReleasingReadable) => {
+    const release = stream[RELEASE_CHUNK];
     let n = 0;
-    for await (const c of stream) {
+    for await (const c of stream as AsyncIterable<Buffer>) {
       for (let i = 0; i < c.length; i += sink.length) c.copy(sink, 0, i, Math.min(c.length, i + sink.length));
       n += c.length;
+      release?.(c);
     }
     if (n !== size) throw new Error(`read ${n} of ${size} bytes`);
   };

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { throwIfAborted } from '../core/abort.js';
+import { RELEASE_CHUNK, type ReleasingReadable } from '../core/buffer-pool.js';
 import { isStrataError, StrataError } from '../core/errors.js';
 import type { FileInfo, ReadOptions } from '../core/file-system.js';
 import { hostIdentity } from '../core/host-identity.js';
@@ -8,7 +9,7 @@ import { normalizePath } from '../core/paths.js';
 import type { WorkerInfo } from '../registry/registry.js';
 import { WorkerMetadataCache } from './metadata-cache.js';
 import { type OwnerRouter, workerFailed } from './owner-router.js';
-import { readRangeLocally, streamRangeLocally } from './short-circuit-reader.js';
+import { readRangeLocally, releasePageChunk, streamRangeLocally } from './short-circuit-reader.js';
 
 export interface ClusterPathOptions {
   /**
@@ -261,7 +262,9 @@ export class ClusterPath {
       }
       for await (const chunk of more) yield chunk as Buffer;
     }
-    const out = Readable.from(bytes(), { objectMode: false });
+    const out: ReleasingReadable = Readable.from(bytes(), { objectMode: false });
+    // Large pages come in pool buffers: a consumer that is done with a chunk gives it back.
+    out[RELEASE_CHUNK] = releasePageChunk;
     options.signal?.addEventListener('abort', () => out.destroy(options.signal?.reason as Error), {
       once: true,
     });

@@ -1,4 +1,5 @@
 import { isSealedHeader, PAGE_HEADER_BYTES, splitPageFile } from '../cache/page-file.js';
+import { BufferPool } from '../core/buffer-pool.js';
 import { ioThread, MAX_IO_THREAD_BYTES } from '../core/io-thread.js';
 import type { PageLocation } from '../core/page-location.js';
 import { pageReadThread } from './page-read-thread.js';
@@ -12,13 +13,51 @@ import { pageReadThread } from './page-read-thread.js';
  * caller then reads over the RPC. No sync I/O on the event loop: a small page is one round trip
  * to the I/O thread (src/core/io-thread.ts), a large one is read and checked on the page-read
  * thread (page-read-thread.ts).
+ *
+ * A stream's large pages are read into pool buffers (core/buffer-pool.ts), given back only by
+ * the stream's consumer through RELEASE_CHUNK once it will never read the chunk again
+ * (sendStream: after the socket took it) — or here, for a page that was never handed out.
  */
 
-/** The payload of page `index` of the located file (a view of what was read), or undefined. */
-export async function readPageFile(file: string, index: number, length: number): Promise<Buffer | undefined> {
+/** Pools of page-file buffers, by buffer size (header + page size). */
+const pools = new Map<number, BufferPool>();
+
+/** The pool for pages of `pageSize` bytes. */
+export function pagePool(pageSize: number): BufferPool {
+  const size = PAGE_HEADER_BYTES + pageSize;
+  let p = pools.get(size);
+  if (p === undefined) {
+    p = new BufferPool(size);
+    pools.set(size, p);
+  }
+  return p;
+}
+
+/** Gives back the pool buffer `chunk` is a view of (a stream's RELEASE_CHUNK); others: nothing. */
+export function releasePageChunk(chunk: Buffer): void {
+  pools.get(chunk.buffer.byteLength)?.give(chunk);
+}
+
+/**
+ * The payload of page `index` of the located file (a view of what was read) — with `range`, only
+ * payload bytes [from, to) of it — or undefined.
+ */
+export async function readPageFile(
+  file: string,
+  index: number,
+  length: number,
+  /** A large page is read into this shared memory (header + length bytes) when given. */
+  into?: Buffer,
+  range?: { readonly from: number; readonly to: number },
+): Promise<Buffer | undefined> {
   const size = PAGE_HEADER_BYTES + length;
-  // A large page: read and checked on the page-read thread, off the event loop.
-  if (size > MAX_IO_THREAD_BYTES) return pageReadThread.read(file, index, length);
+  // A large page: read and checked on the page-read thread, off the event loop; a range of a
+  // page it has checked before is read alone (its header and those bytes).
+  if (size > MAX_IO_THREAD_BYTES) {
+    if (into === undefined) return pageReadThread.read(file, index, length, undefined, range);
+    const body = await pageReadThread.read(file, index, length, into);
+    return range === undefined ? body : body?.subarray(range.from, range.to);
+  }
   let buf: Buffer | undefined;
   try {
     buf = await ioThread.read(file, 0, size);
@@ -29,7 +68,7 @@ export async function readPageFile(file: string, index: number, length: number):
   const parts = splitPageFile(buf, index);
   if (typeof parts === 'string' || isSealedHeader(parts.header) || parts.body.length !== length)
     return undefined;
-  return parts.body;
+  return range === undefined ? parts.body : parts.body.subarray(range.from, range.to);
 }
 
 /** The pages [first, last] a range covers, when every one of them has a page file; else undefined. */
@@ -60,21 +99,25 @@ export async function readRangeLocally(
 ): Promise<Buffer | undefined> {
   const pages = localPages(loc, offset, length);
   if (pages === undefined) return undefined;
+  // Each page's part of the range: all that is read of a large page checked before.
   const parts = await Promise.all(
     Array.from({ length: pages.last - pages.first + 1 }, (_, k) => {
       const i = pages.first + k;
-      return readPageFile(pages.files[i]!, i, pageLength(loc, i));
+      const start = i * loc.pageSize;
+      const len = pageLength(loc, i);
+      const from = Math.max(offset, start) - start;
+      const to = Math.min(offset + length, start + len) - start;
+      return readPageFile(
+        pages.files[i]!,
+        i,
+        len,
+        undefined,
+        from === 0 && to === len ? undefined : { from, to },
+      );
     }),
   );
-  const out: Buffer[] = [];
-  for (const [k, body] of parts.entries()) {
-    if (body === undefined) return undefined;
-    const start = (pages.first + k) * loc.pageSize;
-    const from = Math.max(offset, start) - start;
-    const to = Math.min(offset + length, start + body.length) - start;
-    out.push(from === 0 && to === body.length ? body : body.subarray(from, to));
-  }
-  return out.length === 1 ? out[0]! : Buffer.concat(out, length);
+  if (parts.some((p) => p === undefined)) return undefined;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts as Buffer[], length);
 }
 
 /** Pages read ahead of a streaming consumer (bounded memory: this many pages). */
@@ -93,21 +136,26 @@ export async function* streamRangeLocally(
   const pages = localPages(loc, offset, length);
   const end = offset + length;
   if (pages === undefined) return offset;
-  const window: Promise<Buffer | undefined>[] = [];
+  const pool = PAGE_HEADER_BYTES + loc.pageSize > MAX_IO_THREAD_BYTES ? pagePool(loc.pageSize) : undefined;
+  const window: { read: Promise<Buffer | undefined>; buf: Buffer | undefined }[] = [];
   let next = pages.first;
   const fill = () => {
     while (window.length < STREAM_WINDOW && next <= pages.last) {
       const i = next++;
-      const p = readPageFile(pages.files[i]!, i, pageLength(loc, i));
-      window.push(p);
+      const buf = pool?.take();
+      window.push({ read: readPageFile(pages.files[i]!, i, pageLength(loc, i), buf), buf });
     }
   };
   let at = offset;
   try {
     for (let i = pages.first; i <= pages.last; i++) {
       fill();
-      const body = await window.shift()!;
-      if (body === undefined) return at;
+      const slot = window.shift()!;
+      const body = await slot.read;
+      if (body === undefined) {
+        if (slot.buf !== undefined) pool!.give(slot.buf); // the thread is done with it; never handed out
+        return at;
+      }
       const start = i * loc.pageSize;
       const from = Math.max(at, start) - start;
       const to = Math.min(end, start + body.length) - start;
@@ -116,7 +164,11 @@ export async function* streamRangeLocally(
     }
     return end;
   } finally {
-    // Reads already started settle on their own (they only hold their own buffer).
-    for (const p of window) p.catch(() => undefined);
+    // Reads already started: their buffers go back once the thread is done (never handed out).
+    for (const slot of window)
+      void slot.read.then(
+        () => slot.buf !== undefined && pool!.give(slot.buf),
+        () => undefined,
+      );
   }
 }

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { ClusterFileSystem } from '../../src/client/cluster-file-system.js';
 import { type ConnectedFileSystem, connect } from '../../src/client/connect.js';
+import { RELEASE_CHUNK, type ReleasingReadable } from '../../src/core/buffer-pool.js';
 import type { PageLocation } from '../../src/core/page-location.js';
 import { collect } from '../../src/worker/file-system.js';
 import { clusterToken, type RunningWorker, startWorker, workerMounts } from '../helpers/cluster.js';
@@ -214,5 +215,39 @@ describe('short-circuit reads and the client metadata cache (etcd + 2 workers)',
         (err: { code?: string }) => err.code === 'NOT_FOUND',
       ),
     );
+  });
+
+  test('streams whose consumer gives chunks back (as sendStream does) each get their own bytes', async () => {
+    const one = randomBytes(6 * MiB + 99);
+    const two = randomBytes(5 * MiB + 1);
+    await seed('/sc/pool-one.bin', one);
+    await seed('/sc/pool-two.bin', two);
+    const before = await readRpcs();
+    const stats0 = a.fastPathStats();
+    // Copies each chunk out, yields to the other readers, then releases it: its buffer may serve
+    // the next page of either stream at once.
+    const drain = async (path: string, offset = 0): Promise<Buffer> => {
+      const s: ReleasingReadable = await a.read(path, { offset });
+      assert.equal(typeof s[RELEASE_CHUNK], 'function', 'a short-circuit stream lends pool buffers');
+      const out: Buffer[] = [];
+      for await (const c of s as AsyncIterable<Buffer>) {
+        out.push(Buffer.from(c));
+        await new Promise((ok) => setImmediate(ok));
+        s[RELEASE_CHUNK]!(c);
+      }
+      return Buffer.concat(out);
+    };
+    const got = await Promise.all([
+      drain('/sc/pool-one.bin'),
+      drain('/sc/pool-two.bin'),
+      drain('/sc/pool-one.bin', 3 * MiB + 5),
+      drain('/sc/pool-two.bin', 17),
+    ]);
+    assert.equal(await readRpcs(), before, 'all four served from the page files');
+    assert.equal(a.fastPathStats().shortCircuitReads - stats0.shortCircuitReads, 4);
+    assert.equal(sha(got[0]!), sha(one));
+    assert.equal(sha(got[1]!), sha(two));
+    assert.equal(sha(got[2]!), sha(one.subarray(3 * MiB + 5)));
+    assert.equal(sha(got[3]!), sha(two.subarray(17)));
   });
 });
