@@ -255,6 +255,27 @@ export class TierIndex<V = never> {
   }
 
   /** The slots of a file's pages here (`file`: its FileTable slot); do not remove while iterating. */
+  /**
+   * Bytes of the pages of file slot `file` that none of the first `before` tiers holds — the
+   * cached-bytes probe, which runs for every entry of a listing and every stat: no generator, no
+   * allocation, one FileTable lookup for all tiers.
+   */
+  bytesOfFile(
+    file: number,
+    tiers: readonly { readonly index: TierIndex<unknown> }[],
+    before: number,
+  ): number {
+    if (file >= this.fileHead.length) return 0;
+    let total = 0;
+    for (let s = this.fileHead[file]!; s !== NONE; s = this.fileNext[s]!) {
+      const index = this.page[s]!;
+      let held = false;
+      for (let e = 0; e < before && !held; e++) held = tiers[e]!.index.lookup(file, index) !== NONE;
+      if (!held) total += this.bytesOf(s);
+    }
+    return total;
+  }
+
   *slotsOfFile(file: number): IterableIterator<number> {
     if (file >= this.fileHead.length) return;
     for (let s = this.fileHead[file]!; s !== NONE; s = this.fileNext[s]!) yield s;

@@ -179,6 +179,16 @@ export class TierSet {
     return slot < 0 ? undefined : this.memory!.index.valueOf(slot);
   }
 
+  /** The bytes of the file's pages, each counted once (as the first tier holding it says). */
+  cachedBytes(fileId: string): number {
+    const file = this.fileTable.find(fileId);
+    if (file < 0) return 0;
+    let total = 0;
+    const tiers = this.tiers;
+    for (let t = 0; t < tiers.length; t++) total += tiers[t]!.index.bytesOfFile(file, tiers, t);
+    return total;
+  }
+
   /** Each page of the file held by a tier, once: its index and bytes as the first tier holding it says. */
   *pagesOf(fileId: string): IterableIterator<[index: number, bytes: number]> {
     const file = this.fileTable.find(fileId);

@@ -113,9 +113,7 @@ export class TieredPageStore implements PageStore {
   }
 
   cachedBytes(fileId: string): number {
-    let total = 0;
-    for (const [, bytes] of this.set.pagesOf(fileId)) total += bytes;
-    return total;
+    return this.set.cachedBytes(fileId);
   }
 
   cachedPages(fileId: string): number[] {
