@@ -181,8 +181,14 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       new Map(
         await Promise.all(OPERATIONS.map(async (op) => [op, await opBuckets(strata.registry, op)] as const)),
       );
+    /** Store listings (each batch a call) and their time: what a LIST costs past the cache. */
+    const storeLists = async () => ({
+      calls: await metric(strata.registry, 'strata_ufs_operation_seconds_count', { op: 'list' }),
+      seconds: await metric(strata.registry, 'strata_ufs_operation_seconds_sum', { op: 'list' }),
+    });
     for (let m = 0; m < minutes; m++) {
       const before = await snapshot();
+      const listsBefore = await storeLists();
       const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
       const dropped = r.socketErrors + r.timeouts;
       const h = await held();
@@ -196,6 +202,7 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       });
       const p = perMinute.at(-1)!;
       const after = await snapshot();
+      const listsAfter = await storeLists();
       // Server-side duration per operation (from the request handler on; not the socket's wait).
       const byOp = OPERATIONS.map((op) => {
         const b = before.get(op) ?? new Map<number, number>();
@@ -211,7 +218,7 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
                 .map(([c, n]) => `${c}: ${n}`)
                 .join(', ')})`
             : ''
-        }, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n  server-side: ${byOp.join('; ')}\n`,
+        }, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n  server-side: ${byOp.join('; ')}; store list calls ${listsAfter.calls - listsBefore.calls} (${(listsAfter.seconds - listsBefore.seconds).toFixed(0)} s)\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.

@@ -166,3 +166,44 @@ test('while the store cannot be reached, the last known listing and a known abse
   await f.settled();
   assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z'], 'back: the next refresh replaces it');
 });
+
+test('an overwrite through the gateway updates the cached listing in place, also under a relist that read before it; a new name or a sidecar drops it', async () => {
+  const f = fakeFs();
+  f.dirs.set('/c', ['s']);
+  const clock = manualClock();
+  const cache = new ListingCache(f.fs, { ttlMs: 20, now: clock.now });
+  const fingerprints = async (dir: string) =>
+    (await cache.list(dir))?.map((e) => `${e.name}=${e.info.fingerprint}`);
+  assert.deepEqual(await fingerprints('/b'), ['x=x:1', 'y=y:1']);
+  const before = await cache.list('/b');
+  const written = (name: string, fp: string): FileInfo => ({
+    ...before![0]!.info,
+    path: `/b/${name}`,
+    name,
+    fingerprint: fp,
+  });
+  cache.replaced('/b/x', written('x', 'x:2'));
+  assert.deepEqual(await fingerprints('/b'), ['x=x:2', 'y=y:1'], 'the new info, without a relist');
+  assert.equal(f.calls(), 1);
+  assert.notEqual(await cache.list('/b'), before, 'a new array: pages built on the old one are stale');
+  // A relist that read the store before the next overwrite: the overwrite is applied on top.
+  clock.advance(30);
+  const release = f.hold();
+  await cache.list('/b'); // stale: starts a refresh, held at the gate with what the store had
+  cache.replaced('/b/y', written('y', 'y:2'));
+  release();
+  await f.settled();
+  assert.equal(f.calls(), 2);
+  assert.deepEqual(await fingerprints('/b'), ['x=x:1', 'y=y:2'], "the relist's x, the overwrite's y");
+  // A new name is not an overwrite: the listing is dropped and read again.
+  f.dirs.set('/b', ['x', 'y', 'z']);
+  cache.replaced('/b/z', written('z', 'z:1'));
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
+  assert.equal(f.calls(), 3);
+  // Without the info (a sidecar write): that directory alone is dropped; /b stays cached.
+  assert.deepEqual(await names(cache, '/c'), ['s']);
+  cache.replaced('/c/s');
+  assert.deepEqual(await names(cache, '/c'), ['s']);
+  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
+  assert.equal(f.calls(), 5, 'one relist of /c, none of /b');
+});

@@ -50,8 +50,14 @@ export class ListingCache {
       names?: Set<string>;
       /** A file stands at the path: on an object store, keys below it may exist all the same. */
       fileAt?: boolean;
+      /** Overwrites through this gateway since the relist that made the entry began (replaced()). */
+      patches?: Map<string, { info: FileInfo; seq: number }>;
     }
   >();
+  /** Bumped by every replaced(). */
+  private patchSeq = 0;
+  /** Directories dropped alone by replaced(), and how often (a relist that began before is not kept). */
+  private readonly dropped = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly maxDirs: number;
   private readonly now: () => number;
@@ -115,39 +121,91 @@ export class ListingCache {
     const running = this.inflight.get(dir);
     if (running) return running;
     const epoch = this.epoch;
-    const done = this.relist(dir, epoch).finally(() => {
+    const done = this.relist(dir, epoch, this.patchSeq, this.dropped.get(dir) ?? 0).finally(() => {
       if (this.inflight.get(dir) === done) this.inflight.delete(dir);
     });
     this.inflight.set(dir, done);
     return done;
   }
 
-  private async relist(dir: string, epoch: number): Promise<DirEntry[] | undefined> {
-    const hit = this.entries.get(dir);
+  private async relist(
+    dir: string,
+    startEpoch: number,
+    startSeq: number,
+    startDrops: number,
+  ): Promise<DirEntry[] | undefined> {
+    const valid = () => startEpoch === this.epoch && (this.dropped.get(dir) ?? 0) === startDrops;
     let infos: readonly FileInfo[];
     try {
       const page = await this.fs.listPage(dir, { limit: WHOLE_LISTING });
       if (page.nextStartAfter !== undefined) {
-        if (epoch === this.epoch) this.remember(dir, LARGE);
+        if (valid()) this.remember(dir, LARGE);
         return LARGE;
       }
       infos = page.entries;
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
-        if (epoch === this.epoch)
+        if (valid())
           this.remember(dir, undefined, undefined, undefined, isStrataError(err, 'NOT_A_DIRECTORY'));
         return undefined;
       }
       throw err;
     }
-    if (hit?.list && sameInfos(hit.infos, infos)) {
+    // Overwrites since this relist began may be missing from what it read: applied on top.
+    const hit = this.entries.get(dir);
+    const later = new Map([...(hit?.patches ?? [])].filter(([, x]) => x.seq > startSeq));
+    if (later.size > 0) {
+      const patched = patchInfos(infos, later);
+      if (patched === undefined) return sortEntries(infos); // a patched name went: not kept
+      infos = patched;
+    }
+    if (hit?.list && hit.list !== LARGE && sameInfos(hit.infos, infos)) {
       // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
-      if (epoch === this.epoch) this.remember(dir, hit.list, infos, hit.names);
+      if (valid()) this.remember(dir, hit.list, infos, hit.names, false, later);
       return hit.list;
     }
     const list = sortEntries(infos);
-    if (epoch === this.epoch) this.remember(dir, list, infos);
+    if (valid()) this.remember(dir, list, infos, undefined, false, later);
     return list;
+  }
+
+  /**
+   * After an overwrite through this gateway of the file at `path` with `info` (what the write
+   * returned), where its name was already listed as a file: nothing above its directory changed,
+   * so the directory's cached listing takes the new info in place (and relists that began before
+   * get it applied on top) instead of being dropped with its ancestors — under a steady load of
+   * PUTs every LIST used to wait on a relist of the whole directory (issue 16). Without `info`
+   * (a sidecar write) only the directory's entry is dropped. Otherwise: invalidate().
+   */
+  replaced(path: string, info?: FileInfo): void {
+    const slash = path.lastIndexOf('/');
+    const dir = slash <= 0 ? '/' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    const e = this.entries.get(dir);
+    const listed =
+      e?.list !== undefined && e.list !== LARGE && e.infos !== undefined
+        ? e.list.find((x) => x.name === name)
+        : undefined;
+    if (e === undefined || listed === undefined || listed.info.type !== 'file') {
+      this.invalidate(dir);
+      return;
+    }
+    if (info === undefined || info.type !== 'file' || info.name !== name) {
+      // The directory alone: relists of other directories running now stay valid.
+      if (this.dropped.size >= 10_000) {
+        this.dropped.clear();
+        this.epoch++;
+      }
+      this.dropped.set(dir, (this.dropped.get(dir) ?? 0) + 1);
+      this.entries.delete(dir);
+      this.inflight.delete(dir);
+      return;
+    }
+    const seq = ++this.patchSeq;
+    const patches = new Map(e.patches ?? []).set(name, { info, seq });
+    const infos = patchInfos(e.infos!, new Map([[name, { info, seq }]]))!;
+    const list = (e.list as DirEntry[]).map((x) => (x === listed ? { ...x, info } : x));
+    this.entries.set(dir, { ...e, list, infos, patches });
   }
 
   private remember(
@@ -156,6 +214,7 @@ export class ListingCache {
     infos?: readonly FileInfo[],
     names?: Set<string>,
     fileAt = false,
+    patches?: Map<string, { info: FileInfo; seq: number }>,
   ): void {
     this.entries.delete(dir);
     this.entries.set(dir, {
@@ -164,6 +223,7 @@ export class ListingCache {
       ...(infos ? { infos } : {}),
       ...(names ? { names } : {}),
       ...(fileAt ? { fileAt } : {}),
+      ...(patches && patches.size > 0 ? { patches } : {}),
     });
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
   }
@@ -209,6 +269,21 @@ export class ListingCache {
       p = i <= 0 ? '/' : p.slice(0, i);
     }
   }
+}
+
+/** `infos` with each patched name's info replaced; undefined when a patched name is not a file there. */
+function patchInfos(
+  infos: readonly FileInfo[],
+  patches: ReadonlyMap<string, { info: FileInfo }>,
+): FileInfo[] | undefined {
+  let found = 0;
+  const out = infos.map((x) => {
+    const p = patches.get(x.name);
+    if (p === undefined || x.type !== 'file') return x;
+    found++;
+    return p.info;
+  });
+  return found === patches.size ? out : undefined;
 }
 
 /** A listing's entries in S3 order (directories sort as "name/"). */

@@ -136,9 +136,12 @@ export async function saveMeta(
   const run = () => writeSmallFile(fs, path, JSON.stringify(meta));
   try {
     await (cache ? cache.sidecars.write(path, meta, run) : run());
-  } finally {
+  } catch (err) {
     cache?.invalidate(parentOf(path));
+    throw err;
   }
+  // A sidecar that was listed already: only its directory's listing is dropped, not the bucket's.
+  cache?.replaced(path);
 }
 
 export async function deleteMeta(
