@@ -274,6 +274,12 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
         0,
       ),
     ];
+  } catch (err) {
+    // What the server said before it went (STRATA_LOG is off: a crash's own message).
+    process.stderr.write(
+      `server exit ${strata.child.exitCode}; its stderr:\n${strata.stderr().slice(-4000)}\n`,
+    );
+    throw err;
   } finally {
     await strata.stop();
     await rm(tmp.dir, { recursive: true, force: true });

@@ -207,3 +207,34 @@ test('an overwrite through the gateway updates the cached listing in place, also
   assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
   assert.equal(f.calls(), 5, 'one relist of /c, none of /b');
 });
+
+test("a write into a directory its parent's cached listing shows keeps the ancestors' listings; into an unknown one it drops them", async () => {
+  let calls = 0;
+  const entry = (dir: string, name: string, type: 'file' | 'directory'): FileInfo =>
+    ({ path: `${dir}/${name}`, name, type, size: 1, mtimeMs: 1, fingerprint: `${name}:1` }) as FileInfo;
+  const fs = {
+    listPage: async (dir: string) => {
+      calls++;
+      if (dir === '/d') return { entries: [entry('/d', 'k', 'file'), entry('/d', 'm', 'directory')] };
+      if (dir === '/d/m') return { entries: [entry('/d/m', 'k', 'file')] };
+      throw new StrataError('NOT_FOUND', dir);
+    },
+  } as unknown as StrataFileSystem;
+  const cache = new ListingCache(fs, { ttlMs: 1000, now: manualClock().now });
+  assert.deepEqual(await names(cache, '/d'), ['k', 'm']);
+  // A sidecar-like write in /d/m (not cached itself; /d lists it as a directory): /d stays.
+  cache.replaced('/d/m/k');
+  assert.deepEqual(await names(cache, '/d'), ['k', 'm']);
+  assert.equal(calls, 1);
+  assert.deepEqual(await names(cache, '/d/m'), ['k']);
+  assert.equal(calls, 2);
+  // A new name in the cached /d/m: that listing alone is read again.
+  cache.replaced('/d/m/new');
+  await names(cache, '/d/m');
+  await names(cache, '/d');
+  assert.equal(calls, 3);
+  // A write below a directory /d does not list (/d/q): /d is dropped with it.
+  cache.replaced('/d/q/k');
+  await names(cache, '/d');
+  assert.equal(calls, 4);
+});

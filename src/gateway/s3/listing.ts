@@ -58,6 +58,8 @@ export class ListingCache {
   private patchSeq = 0;
   /** Directories dropped alone by replaced(), and how often (a relist that began before is not kept). */
   private readonly dropped = new Map<string, number>();
+  /** Directories seen listed since the last invalidate() (a dropped listing leaves its name here). */
+  private readonly knownDirs = new Set<string>();
   private readonly ttlMs: number;
   private readonly maxDirs: number;
   private readonly now: () => number;
@@ -170,27 +172,32 @@ export class ListingCache {
   }
 
   /**
-   * After an overwrite through this gateway of the file at `path` with `info` (what the write
-   * returned), where its name was already listed as a file: nothing above its directory changed,
-   * so the directory's cached listing takes the new info in place (and relists that began before
-   * get it applied on top) instead of being dropped with its ancestors — under a steady load of
-   * PUTs every LIST used to wait on a relist of the whole directory (issue 16). Without `info`
-   * (a sidecar write) only the directory's entry is dropped. Otherwise: invalidate().
+   * After a write through this gateway of the file at `path` (`info`: what the write returned).
+   * A write into a directory known to exist changes no listing above it, so its ancestors'
+   * listings stay (invalidate() drops them all): an overwrite of a listed file puts `info` in
+   * place in the directory's cached listing (and on top of relists that began before it), any
+   * other write (a new name, a sidecar: no `info`) drops that directory's listing alone. Under a
+   * steady load of PUTs every LIST used to wait on a relist of the whole bucket (issue 16).
+   * A directory not known to exist: invalidate().
    */
   replaced(path: string, info?: FileInfo): void {
     const slash = path.lastIndexOf('/');
     const dir = slash <= 0 ? '/' : path.slice(0, slash);
     const name = path.slice(slash + 1);
     const e = this.entries.get(dir);
-    const listed =
-      e?.list !== undefined && e.list !== LARGE && e.infos !== undefined
-        ? e.list.find((x) => x.name === name)
-        : undefined;
-    if (e === undefined || listed === undefined || listed.info.type !== 'file') {
+    if (!this.knownDirectory(dir, e?.list)) {
       this.invalidate(dir);
       return;
     }
-    if (info === undefined || info.type !== 'file' || info.name !== name) {
+    const list = e?.list !== undefined && e.list !== LARGE && e.infos !== undefined ? e.list : undefined;
+    const listed = list?.find((x) => x.name === name);
+    if (
+      e === undefined ||
+      list === undefined ||
+      listed?.info.type !== 'file' ||
+      info?.type !== 'file' ||
+      info.name !== name
+    ) {
       // The directory alone: relists of other directories running now stay valid.
       if (this.dropped.size >= 10_000) {
         this.dropped.clear();
@@ -204,8 +211,24 @@ export class ListingCache {
     const seq = ++this.patchSeq;
     const patches = new Map(e.patches ?? []).set(name, { info, seq });
     const infos = patchInfos(e.infos!, new Map([[name, { info, seq }]]))!;
-    const list = (e.list as DirEntry[]).map((x) => (x === listed ? { ...x, info } : x));
-    this.entries.set(dir, { ...e, list, infos, patches });
+    this.entries.set(dir, {
+      ...e,
+      list: list.map((x) => (x === listed ? { ...x, info } : x)),
+      infos,
+      patches,
+    });
+  }
+
+  /** Whether `dir` is a directory by what is cached: its own listing, or its parent's. */
+  private knownDirectory(dir: string, own: DirEntry[] | undefined): boolean {
+    if (own !== undefined) return true; // a listing (or LARGE): only a directory has one
+    if (dir === '/' || this.entries.has(dir)) return false; // cached as missing or a file
+    if (this.knownDirs.has(dir)) return true;
+    const slash = dir.lastIndexOf('/');
+    const parent = this.entries.get(slash <= 0 ? '/' : dir.slice(0, slash))?.list;
+    if (parent === undefined || parent === LARGE) return false;
+    const name = dir.slice(slash + 1);
+    return parent.some((x) => x.name === name && x.info.type === 'directory');
   }
 
   private remember(
@@ -225,6 +248,10 @@ export class ListingCache {
       ...(fileAt ? { fileAt } : {}),
       ...(patches && patches.size > 0 ? { patches } : {}),
     });
+    if (list !== undefined) {
+      if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
+      this.knownDirs.add(dir);
+    }
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
   }
 
@@ -261,6 +288,7 @@ export class ListingCache {
   /** Forgets `path` and its ancestors' listings (call after every change made through the gateway). */
   invalidate(path: string): void {
     this.epoch++; // relists already running must not put back what they read before the change
+    this.knownDirs.clear(); // a directory at or below `path` may have gone
     for (let p = path; ; ) {
       this.entries.delete(p);
       this.inflight.delete(p);
