@@ -167,7 +167,7 @@ test('while the store cannot be reached, the last known listing and a known abse
   assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z'], 'back: the next refresh replaces it');
 });
 
-test('an overwrite through the gateway updates the cached listing in place, also under a relist that read before it; a new name or a sidecar drops it', async () => {
+test('an overwrite through the gateway updates the cached listing in place, also under a relist that read before it; a new name is added; a sidecar without its info drops that directory alone', async () => {
   const f = fakeFs();
   f.dirs.set('/c', ['s']);
   const clock = manualClock();
@@ -195,17 +195,40 @@ test('an overwrite through the gateway updates the cached listing in place, also
   await f.settled();
   assert.equal(f.calls(), 2);
   assert.deepEqual(await fingerprints('/b'), ['x=x:1', 'y=y:2'], "the relist's x, the overwrite's y");
-  // A new name is not an overwrite: the listing is dropped and read again.
-  f.dirs.set('/b', ['x', 'y', 'z']);
-  cache.replaced('/b/z', written('z', 'z:1'));
-  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
-  assert.equal(f.calls(), 3);
+  // A new name is added in order, without a relist.
+  f.dirs.set('/b', ['x', 'y', 'w']);
+  cache.replaced('/b/w', written('w', 'w:1'));
+  assert.deepEqual(await names(cache, '/b'), ['w', 'x', 'y']);
+  assert.equal(f.calls(), 2);
+  // Not cached while written: a relist that read before the write gets it on top.
+  clock.advance(30);
+  f.dirs.set('/b', ['x', 'y', 'w', 'v']);
+  cache.invalidate('/b/other'); // drops /b (and clears what the cache knows)
+  const held = f.hold();
+  const relisting = names(cache, '/b');
+  cache.replaced('/b/u', written('u', 'u:1')); // /b is not known now: dropped again with its parents
+  f.dirs.set('/b', ['x', 'y', 'w', 'v', 'u']);
+  held();
+  await relisting;
+  await f.settled();
+  assert.deepEqual(await names(cache, '/b'), ['u', 'v', 'w', 'x', 'y']);
+  const n = f.calls();
+  const held2 = f.hold();
+  clock.advance(30);
+  await cache.list('/b'); // stale: a refresh starts, held with what the store had
+  cache.replaced('/b/t', written('t', 't:1'));
+  cache.replaced('/b/x', written('x', 'x:3'));
+  held2();
+  await f.settled();
+  assert.equal(f.calls(), n + 1);
+  assert.deepEqual(await fingerprints('/b'), ['t=t:1', 'u=u:1', 'v=v:1', 'w=w:1', 'x=x:3', 'y=y:1']);
   // Without the info (a sidecar write): that directory alone is dropped; /b stays cached.
   assert.deepEqual(await names(cache, '/c'), ['s']);
+  const m = f.calls();
   cache.replaced('/c/s');
   assert.deepEqual(await names(cache, '/c'), ['s']);
-  assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z']);
-  assert.equal(f.calls(), 5, 'one relist of /c, none of /b');
+  assert.deepEqual(await names(cache, '/b'), ['t', 'u', 'v', 'w', 'x', 'y']);
+  assert.equal(f.calls(), m + 1, 'one relist of /c, none of /b');
 });
 
 test("a write into a directory its parent's cached listing shows keeps the ancestors' listings; into an unknown one it drops them", async () => {
@@ -235,6 +258,10 @@ test("a write into a directory its parent's cached listing shows keeps the ances
   assert.equal(calls, 3);
   // A write below a directory /d does not list (/d/q): /d is dropped with it.
   cache.replaced('/d/q/k');
+  await names(cache, '/d');
+  assert.equal(calls, 4);
+  // The write made /d/q: the next one there drops nothing above it.
+  cache.replaced('/d/q/k2');
   await names(cache, '/d');
   assert.equal(calls, 4);
 });

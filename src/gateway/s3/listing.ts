@@ -50,12 +50,16 @@ export class ListingCache {
       names?: Set<string>;
       /** A file stands at the path: on an object store, keys below it may exist all the same. */
       fileAt?: boolean;
-      /** Overwrites through this gateway since the relist that made the entry began (replaced()). */
-      patches?: Map<string, { info: FileInfo; seq: number }>;
     }
   >();
-  /** Bumped by every replaced(). */
+  /** Bumped by every replaced() that records a write. */
   private patchSeq = 0;
+  /**
+   * Files written through this gateway (dir → name → its info and patchSeq), applied on top of
+   * every relist of the directory that began before the write; dropped once a relist that began
+   * after it was kept.
+   */
+  private readonly writes = new Map<string, Map<string, { info: FileInfo; seq: number }>>();
   /** Directories dropped alone by replaced(), and how often (a relist that began before is not kept). */
   private readonly dropped = new Map<string, number>();
   /** Directories seen listed since the last invalidate() (a dropped listing leaves its name here). */
@@ -153,21 +157,28 @@ export class ListingCache {
       }
       throw err;
     }
-    // Overwrites since this relist began may be missing from what it read: applied on top.
+    // Files written since this relist began may be missing from what it read: applied on top.
     const hit = this.entries.get(dir);
-    const later = new Map([...(hit?.patches ?? [])].filter(([, x]) => x.seq > startSeq));
-    if (later.size > 0) {
+    const later = [...(this.writes.get(dir) ?? [])].filter(([, x]) => x.seq > startSeq);
+    if (later.length > 0) {
       const patched = patchInfos(infos, later);
-      if (patched === undefined) return sortEntries(infos); // a patched name went: not kept
+      if (patched === undefined) return sortEntries(infos); // a directory of that name: not kept
       infos = patched;
     }
+    let list: DirEntry[];
     if (hit?.list && hit.list !== LARGE && sameInfos(hit.infos, infos)) {
       // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
-      if (valid()) this.remember(dir, hit.list, infos, hit.names, false, later);
-      return hit.list;
+      list = hit.list;
+      if (valid()) this.remember(dir, list, infos, hit.names);
+    } else {
+      list = sortEntries(infos);
+      if (valid()) this.remember(dir, list, infos);
     }
-    const list = sortEntries(infos);
-    if (valid()) this.remember(dir, list, infos, undefined, false, later);
+    if (valid()) {
+      // What this relist saw need not be applied again.
+      if (later.length === 0) this.writes.delete(dir);
+      else this.writes.set(dir, new Map(later));
+    }
     return list;
   }
 
@@ -178,7 +189,9 @@ export class ListingCache {
    * place in the directory's cached listing (and on top of relists that began before it), any
    * other write (a new name, a sidecar: no `info`) drops that directory's listing alone. Under a
    * steady load of PUTs every LIST used to wait on a relist of the whole bucket (issue 16).
-   * A directory not known to exist: invalidate().
+   * A directory not known to exist: invalidate(), and from then on it is known (the write made
+   * it; a later invalidate() forgets it). Sidecar writes need that: their directory's listing is
+   * seldom cached (the sidecar memo answers for it), and each dropped the whole bucket's.
    */
   replaced(path: string, info?: FileInfo): void {
     const slash = path.lastIndexOf('/');
@@ -187,36 +200,47 @@ export class ListingCache {
     const e = this.entries.get(dir);
     if (!this.knownDirectory(dir, e?.list)) {
       this.invalidate(dir);
+      // It exists now (the write made it): the next write there changes nothing above it.
+      this.knownDirs.add(dir);
       return;
     }
-    const list = e?.list !== undefined && e.list !== LARGE && e.infos !== undefined ? e.list : undefined;
-    const listed = list?.find((x) => x.name === name);
-    if (
-      e === undefined ||
-      list === undefined ||
-      listed?.info.type !== 'file' ||
-      info?.type !== 'file' ||
-      info.name !== name
-    ) {
-      // The directory alone: relists of other directories running now stay valid.
-      if (this.dropped.size >= 10_000) {
-        this.dropped.clear();
-        this.epoch++;
-      }
-      this.dropped.set(dir, (this.dropped.get(dir) ?? 0) + 1);
-      this.entries.delete(dir);
-      this.inflight.delete(dir);
+    if (info?.type !== 'file' || info.name !== name) {
+      this.dropAlone(dir);
       return;
+    }
+    if (this.writes.size >= 1_000 && !this.writes.has(dir)) {
+      // Bounded: relists running now would miss what is forgotten, so none of them is kept.
+      this.writes.clear();
+      this.epoch++;
     }
     const seq = ++this.patchSeq;
-    const patches = new Map(e.patches ?? []).set(name, { info, seq });
-    const infos = patchInfos(e.infos!, new Map([[name, { info, seq }]]))!;
+    const mine = this.writes.get(dir) ?? new Map<string, { info: FileInfo; seq: number }>();
+    mine.set(name, { info, seq });
+    this.writes.set(dir, mine);
+    if (e?.list === undefined) return; // not cached: a relist running now applies it when it ends
+    const infos = e.list === LARGE || !e.infos ? undefined : patchInfos(e.infos, [[name, { info }]]);
+    if (infos === undefined) {
+      this.dropAlone(dir); // LARGE, or a directory of that name
+      return;
+    }
+    const listed = e.list.find((x) => x.name === name);
     this.entries.set(dir, {
-      ...e,
-      list: list.map((x) => (x === listed ? { ...x, info } : x)),
+      at: e.at,
+      list: listed ? e.list.map((x) => (x === listed ? { ...x, info } : x)) : sortEntries(infos),
       infos,
-      patches,
+      ...(listed && e.names ? { names: e.names } : {}),
     });
+  }
+
+  /** Drops the listing of `dir` alone: relists of other directories running now stay valid. */
+  private dropAlone(dir: string): void {
+    if (this.dropped.size >= 10_000) {
+      this.dropped.clear();
+      this.epoch++;
+    }
+    this.dropped.set(dir, (this.dropped.get(dir) ?? 0) + 1);
+    this.entries.delete(dir);
+    this.inflight.delete(dir);
   }
 
   /** Whether `dir` is a directory by what is cached: its own listing, or its parent's. */
@@ -237,7 +261,6 @@ export class ListingCache {
     infos?: readonly FileInfo[],
     names?: Set<string>,
     fileAt = false,
-    patches?: Map<string, { info: FileInfo; seq: number }>,
   ): void {
     this.entries.delete(dir);
     this.entries.set(dir, {
@@ -246,7 +269,6 @@ export class ListingCache {
       ...(infos ? { infos } : {}),
       ...(names ? { names } : {}),
       ...(fileAt ? { fileAt } : {}),
-      ...(patches && patches.size > 0 ? { patches } : {}),
     });
     if (list !== undefined) {
       if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
@@ -299,19 +321,27 @@ export class ListingCache {
   }
 }
 
-/** `infos` with each patched name's info replaced; undefined when a patched name is not a file there. */
+/**
+ * `infos` with each written file's info in place of its name's (added when absent); undefined when
+ * a directory stands at one of the names.
+ */
 function patchInfos(
   infos: readonly FileInfo[],
-  patches: ReadonlyMap<string, { info: FileInfo }>,
+  written: readonly (readonly [string, { readonly info: FileInfo }])[],
 ): FileInfo[] | undefined {
-  let found = 0;
-  const out = infos.map((x) => {
-    const p = patches.get(x.name);
-    if (p === undefined || x.type !== 'file') return x;
-    found++;
-    return p.info;
-  });
-  return found === patches.size ? out : undefined;
+  const byName = new Map(written.map(([n, w]) => [n, w.info]));
+  const out: FileInfo[] = [];
+  for (const x of infos) {
+    const w = byName.get(x.name);
+    if (w === undefined) out.push(x);
+    else if (x.type !== 'file') return undefined;
+    else {
+      out.push(w);
+      byName.delete(x.name);
+    }
+  }
+  for (const w of byName.values()) out.push(w);
+  return out;
 }
 
 /** A listing's entries in S3 order (directories sort as "name/"). */
