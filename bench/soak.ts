@@ -56,6 +56,52 @@ done = function(summary, latency, requests)
 end
 `;
 
+/** Cumulative S3 request-duration buckets (le → count) of one operation, all statuses summed. */
+async function opBuckets(admin: string, operation: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('strata_s3_request_duration_seconds_bucket{')) continue;
+    if (!line.includes(`operation="${operation}"`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/**
+ * A quantile of the requests between two bucket snapshots, interpolated linearly inside its
+ * bucket (the server's buckets are coarse past 1 s: 2.5, 5, 10, 30 s — a rough figure).
+ */
+function bucketQuantile(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  q: number,
+): { n: number; seconds: number } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const n = counts.at(-1) ?? 0;
+  if (n === 0) return { n, seconds: 0 };
+  const rank = q * n;
+  let lower = 0;
+  let below = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const upper = bounds[i]!;
+    const c = counts[i]!;
+    if (c >= rank) {
+      if (!Number.isFinite(upper)) return { n, seconds: lower };
+      return { n, seconds: lower + ((upper - lower) * (rank - below)) / Math.max(1, c - below) };
+    }
+    lower = upper;
+    below = c;
+  }
+  return { n, seconds: lower };
+}
+
+const OPERATIONS = ['GetObject', 'PutObject', 'ListObjectsV2'] as const;
+
 async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -131,7 +177,18 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
       heapTotal: await metric(strata.registry, 'nodejs_heap_size_total_bytes'),
       external: await metric(strata.registry, 'nodejs_external_memory_bytes'),
     });
+    const snapshot = async () =>
+      new Map(
+        await Promise.all(OPERATIONS.map(async (op) => [op, await opBuckets(strata.registry, op)] as const)),
+      );
+    /** Store listings (each batch a call) and their time: what a LIST costs past the cache. */
+    const storeLists = async () => ({
+      calls: await metric(strata.registry, 'strata_ufs_operation_seconds_count', { op: 'list' }),
+      seconds: await metric(strata.registry, 'strata_ufs_operation_seconds_sum', { op: 'list' }),
+    });
     for (let m = 0; m < minutes; m++) {
+      const before = await snapshot();
+      const listsBefore = await storeLists();
       const r = await runWrk(s3, scriptFile, listFile, 60, connections, { allowErrors: true });
       const dropped = r.socketErrors + r.timeouts;
       const h = await held();
@@ -144,6 +201,16 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
         ...h,
       });
       const p = perMinute.at(-1)!;
+      const after = await snapshot();
+      const listsAfter = await storeLists();
+      // Server-side duration per operation (from the request handler on; not the socket's wait).
+      const byOp = OPERATIONS.map((op) => {
+        const b = before.get(op) ?? new Map<number, number>();
+        const a = after.get(op) ?? new Map<number, number>();
+        const p50 = bucketQuantile(b, a, 0.5);
+        const p99 = bucketQuantile(b, a, 0.99);
+        return `${op} ${p99.n} p50 ${p50.seconds.toFixed(2)} s p99 ${p99.seconds.toFixed(2)} s`;
+      });
       process.stderr.write(
         `minute ${m + 1}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(1)} ms, non-2xx ${r.errors}${
           Object.keys(r.statuses).length > 0
@@ -151,7 +218,7 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
                 .map(([c, n]) => `${c}: ${n}`)
                 .join(', ')})`
             : ''
-        }, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n`,
+        }, socket errors + timeouts (30 s) ${dropped}, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB (memory tier ${(p.cache / 2 ** 20).toFixed(0)} MiB, V8 heap ${(p.heap / 2 ** 20).toFixed(0)} of ${(p.heapTotal / 2 ** 20).toFixed(0)} MiB, external ${(p.external / 2 ** 20).toFixed(0)} MiB), fds ${await openFds(pid)}\n  server-side: ${byOp.join('; ')}; store list calls ${listsAfter.calls - listsBefore.calls} (${(listsAfter.seconds - listsBefore.seconds).toFixed(0)} s)\n`,
       );
     }
     // Idle connections close after the idle timeout (5 s): fds must come back to the baseline.
@@ -207,6 +274,12 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
         0,
       ),
     ];
+  } catch (err) {
+    // What the server said before it went (STRATA_LOG is off: a crash's own message).
+    process.stderr.write(
+      `server exit ${strata.child.exitCode}; its stderr:\n${strata.stderr().slice(-4000)}\n`,
+    );
+    throw err;
   } finally {
     await strata.stop();
     await rm(tmp.dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { isStrataError } from '../core/errors.js';
-import type { StrataFileSystem } from '../core/file-system.js';
+import type { FileInfo, StrataFileSystem } from '../core/file-system.js';
 import { parentOf } from '../core/paths.js';
 
 /**
@@ -91,10 +91,10 @@ export async function readSmallFile(fs: StrataFileSystem, path: string): Promise
  * Writes a small file; a stale record in the way inside the hidden folder (a file where a
  * directory is needed, or the reverse) is cleared and the write retried once.
  */
-export async function writeSmallFile(fs: StrataFileSystem, path: string, data: string): Promise<void> {
+export async function writeSmallFile(fs: StrataFileSystem, path: string, data: string): Promise<FileInfo> {
   const buf = Buffer.from(data);
   try {
-    await fs.write(path, Readable.from([buf]), { size: buf.length });
+    return await fs.write(path, Readable.from([buf]), { size: buf.length });
   } catch (err) {
     if (
       !isStrataError(err, 'NOT_A_DIRECTORY') &&
@@ -103,7 +103,7 @@ export async function writeSmallFile(fs: StrataFileSystem, path: string, data: s
     )
       throw err;
     await clearConflicts(fs, path);
-    await fs.write(path, Readable.from([buf]), { size: buf.length });
+    return await fs.write(path, Readable.from([buf]), { size: buf.length });
   }
 }
 

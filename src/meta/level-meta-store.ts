@@ -24,7 +24,8 @@
  *
  * Key layout: see meta-keys.ts (s + parent + '\0' + name, l + dir, a + path, j + id).
  * Durability: attrs and journal writes use LevelDB `sync: true` (fsync of the write-ahead log,
- * which also covers every earlier unsynced write); statuses and listings are a cache and are not
+ * which also covers every earlier unsynced write), those of one turn grouped into one synced batch
+ * (group-commit.ts); statuses and listings are a cache and are not
  * synced. Memory: LevelDB's own block cache (8 MB default) and memtable (4 MB); nothing cached in
  * JS beyond the keys of one directory during putListing.
  */
@@ -34,6 +35,7 @@ import { StrataError, toStrataError } from '../core/errors.js';
 import { KeyLock } from '../core/key-lock.js';
 import { parentOf } from '../core/paths.js';
 import { BatchedReads } from './batched-reads.js';
+import { GroupCommit } from './group-commit.js';
 import { KeyFilter } from './key-filter.js';
 import {
   completeListingIn,
@@ -98,6 +100,8 @@ export class LevelMetaStore implements MetaStore {
       throw this.#translate('get', err);
     }),
   );
+  /** Durable (synced) attrs and journal writes, one synced batch per turn (group-commit.ts). */
+  readonly #durable = new GroupCommit((ops) => this.#db.batch(ops, SYNC));
   /** Attribute keys that may exist (key-filter.ts): a status of a file without any skips a read. */
   readonly #attrsFilter = new KeyFilter();
   #attrsScan: Promise<void> = Promise.resolve();
@@ -140,6 +144,7 @@ export class LevelMetaStore implements MetaStore {
   async close(): Promise<void> {
     this.#closing = true;
     await this.#attrsScan;
+    await this.#durable.drain();
     await this.#run('close', () => this.#db.close());
   }
 
@@ -257,6 +262,8 @@ export class LevelMetaStore implements MetaStore {
     this.#listingChanged(undefined);
     this.#cache.clear();
     this.#listings.clear();
+    // Attribute writes queued before this call land before the clears below, not after them.
+    await this.#durable.drain();
     await this.#run('deleteTree', async () => {
       if (path === '/') {
         for (const tag of ['l', 's', 'a'] as const) await this.#db.clear(kindRange(tag));
@@ -377,7 +384,9 @@ export class LevelMetaStore implements MetaStore {
     const key = attrsKey(path);
     return this.#locks.run(key, () =>
       this.#run('setAttrs', async () => {
-        const current = await this.#db.get(key);
+        // A key the filter knows is absent is not read (setAttrs(p, { persistence: undefined }) on
+        // every commit of a file without attributes, issue 16).
+        const current = this.#attrsFilter.mightHave(key) ? await this.#db.get(key) : undefined;
         const merged: Record<string, unknown> =
           current === undefined ? {} : { ...decodeAttrs(path, current) };
         for (const [k, v] of Object.entries(patch)) {
@@ -387,9 +396,13 @@ export class LevelMetaStore implements MetaStore {
         const attrs = merged as FileAttrs;
         const empty = Object.keys(attrs).length === 0;
         if (!empty) this.#attrsFilter.add(key); // before the write: a read meanwhile must look
+        // Nothing stored and nothing to store: no write. Deleting an absent key durably changed
+        // nothing, yet cost a log fsync per PUT (the statuses and listings written unsynced
+        // before it are a cache, so no durability rested on that fsync).
+        if (empty && current === undefined) return attrs;
         this.#cache.write(key, empty ? undefined : attrs);
-        if (empty) await this.#db.del(key, SYNC);
-        else await this.#db.put(key, encodeAttrs(attrs), SYNC);
+        if (empty) await this.#durable.del(key);
+        else await this.#durable.put(key, encodeAttrs(attrs));
         return attrs;
       }),
     );
@@ -400,7 +413,7 @@ export class LevelMetaStore implements MetaStore {
     const key = attrsKey(path);
     await this.#locks.run(key, () => {
       this.#cache.write(key, undefined);
-      return this.#run('deleteAttrs', () => this.#db.del(key, SYNC));
+      return this.#run('deleteAttrs', () => this.#durable.del(key));
     });
   }
 
@@ -415,11 +428,11 @@ export class LevelMetaStore implements MetaStore {
 
   async journalPut(id: string, value: unknown): Promise<void> {
     const v = encodeJson(value);
-    await this.#run('journalPut', () => this.#db.put(journalKey(id), v, SYNC));
+    await this.#run('journalPut', () => this.#durable.put(journalKey(id), v));
   }
 
   async journalDelete(id: string): Promise<void> {
-    await this.#run('journalDelete', () => this.#db.del(journalKey(id), SYNC));
+    await this.#run('journalDelete', () => this.#durable.del(journalKey(id)));
   }
 
   async *journalEntries(): AsyncIterable<[string, unknown]> {

@@ -166,3 +166,102 @@ test('while the store cannot be reached, the last known listing and a known abse
   await f.settled();
   assert.deepEqual(await names(cache, '/b'), ['x', 'y', 'z'], 'back: the next refresh replaces it');
 });
+
+test('an overwrite through the gateway updates the cached listing in place, also under a relist that read before it; a new name is added; a sidecar without its info drops that directory alone', async () => {
+  const f = fakeFs();
+  f.dirs.set('/c', ['s']);
+  const clock = manualClock();
+  const cache = new ListingCache(f.fs, { ttlMs: 20, now: clock.now });
+  const fingerprints = async (dir: string) =>
+    (await cache.list(dir))?.map((e) => `${e.name}=${e.info.fingerprint}`);
+  assert.deepEqual(await fingerprints('/b'), ['x=x:1', 'y=y:1']);
+  const before = await cache.list('/b');
+  const written = (name: string, fp: string): FileInfo => ({
+    ...before![0]!.info,
+    path: `/b/${name}`,
+    name,
+    fingerprint: fp,
+  });
+  cache.replaced('/b/x', written('x', 'x:2'));
+  assert.deepEqual(await fingerprints('/b'), ['x=x:2', 'y=y:1'], 'the new info, without a relist');
+  assert.equal(f.calls(), 1);
+  assert.notEqual(await cache.list('/b'), before, 'a new array: pages built on the old one are stale');
+  // A relist that read the store before the next overwrite: the overwrite is applied on top.
+  clock.advance(30);
+  const release = f.hold();
+  await cache.list('/b'); // stale: starts a refresh, held at the gate with what the store had
+  cache.replaced('/b/y', written('y', 'y:2'));
+  release();
+  await f.settled();
+  assert.equal(f.calls(), 2);
+  assert.deepEqual(await fingerprints('/b'), ['x=x:1', 'y=y:2'], "the relist's x, the overwrite's y");
+  // A new name is added in order, without a relist.
+  f.dirs.set('/b', ['x', 'y', 'w']);
+  cache.replaced('/b/w', written('w', 'w:1'));
+  assert.deepEqual(await names(cache, '/b'), ['w', 'x', 'y']);
+  assert.equal(f.calls(), 2);
+  // Not cached while written: a relist that read before the write gets it on top.
+  clock.advance(30);
+  f.dirs.set('/b', ['x', 'y', 'w', 'v']);
+  cache.invalidate('/b/other'); // drops /b (and clears what the cache knows)
+  const held = f.hold();
+  const relisting = names(cache, '/b');
+  cache.replaced('/b/u', written('u', 'u:1')); // /b is not known now: dropped again with its parents
+  f.dirs.set('/b', ['x', 'y', 'w', 'v', 'u']);
+  held();
+  await relisting;
+  await f.settled();
+  assert.deepEqual(await names(cache, '/b'), ['u', 'v', 'w', 'x', 'y']);
+  const n = f.calls();
+  const held2 = f.hold();
+  clock.advance(30);
+  await cache.list('/b'); // stale: a refresh starts, held with what the store had
+  cache.replaced('/b/t', written('t', 't:1'));
+  cache.replaced('/b/x', written('x', 'x:3'));
+  held2();
+  await f.settled();
+  assert.equal(f.calls(), n + 1);
+  assert.deepEqual(await fingerprints('/b'), ['t=t:1', 'u=u:1', 'v=v:1', 'w=w:1', 'x=x:3', 'y=y:1']);
+  // Without the info (a sidecar write): that directory alone is dropped; /b stays cached.
+  assert.deepEqual(await names(cache, '/c'), ['s']);
+  const m = f.calls();
+  cache.replaced('/c/s');
+  assert.deepEqual(await names(cache, '/c'), ['s']);
+  assert.deepEqual(await names(cache, '/b'), ['t', 'u', 'v', 'w', 'x', 'y']);
+  assert.equal(f.calls(), m + 1, 'one relist of /c, none of /b');
+});
+
+test("a write into a directory its parent's cached listing shows keeps the ancestors' listings; into an unknown one it drops them", async () => {
+  let calls = 0;
+  const entry = (dir: string, name: string, type: 'file' | 'directory'): FileInfo =>
+    ({ path: `${dir}/${name}`, name, type, size: 1, mtimeMs: 1, fingerprint: `${name}:1` }) as FileInfo;
+  const fs = {
+    listPage: async (dir: string) => {
+      calls++;
+      if (dir === '/d') return { entries: [entry('/d', 'k', 'file'), entry('/d', 'm', 'directory')] };
+      if (dir === '/d/m') return { entries: [entry('/d/m', 'k', 'file')] };
+      throw new StrataError('NOT_FOUND', dir);
+    },
+  } as unknown as StrataFileSystem;
+  const cache = new ListingCache(fs, { ttlMs: 1000, now: manualClock().now });
+  assert.deepEqual(await names(cache, '/d'), ['k', 'm']);
+  // A sidecar-like write in /d/m (not cached itself; /d lists it as a directory): /d stays.
+  cache.replaced('/d/m/k');
+  assert.deepEqual(await names(cache, '/d'), ['k', 'm']);
+  assert.equal(calls, 1);
+  assert.deepEqual(await names(cache, '/d/m'), ['k']);
+  assert.equal(calls, 2);
+  // A new name in the cached /d/m: that listing alone is read again.
+  cache.replaced('/d/m/new');
+  await names(cache, '/d/m');
+  await names(cache, '/d');
+  assert.equal(calls, 3);
+  // A write below a directory /d does not list (/d/q): /d is dropped with it.
+  cache.replaced('/d/q/k');
+  await names(cache, '/d');
+  assert.equal(calls, 4);
+  // The write made /d/q: the next one there drops nothing above it.
+  cache.replaced('/d/q/k2');
+  await names(cache, '/d');
+  assert.equal(calls, 4);
+});

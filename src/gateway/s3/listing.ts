@@ -2,6 +2,7 @@ import type { FileInfo, StrataFileSystem } from '../../client/types.js';
 import { isStrataError } from '../../core/errors.js';
 import { compareUtf8 } from '../../core/utf8-order.js';
 import { RESERVED_DIR } from './keys.js';
+import { patchInfos, sameInfos, sortEntries } from './listing-entries.js';
 import { LARGE, PageCache } from './listing-pages.js';
 import { childStatus, sortedPages } from './listing-stream.js';
 import { SidecarMemo } from './sidecar-memo.js';
@@ -52,6 +53,18 @@ export class ListingCache {
       fileAt?: boolean;
     }
   >();
+  /** Bumped by every replaced() that records a write. */
+  private patchSeq = 0;
+  /**
+   * Files written through this gateway (dir → name → its info and patchSeq), applied on top of
+   * every relist of the directory that began before the write; dropped once a relist that began
+   * after it was kept.
+   */
+  private readonly writes = new Map<string, Map<string, { info: FileInfo; seq: number }>>();
+  /** Directories dropped alone by replaced(), and how often (a relist that began before is not kept). */
+  private readonly dropped = new Map<string, number>();
+  /** Directories seen listed since the last invalidate() (a dropped listing leaves its name here). */
+  private readonly knownDirs = new Set<string>();
   private readonly ttlMs: number;
   private readonly maxDirs: number;
   private readonly now: () => number;
@@ -115,39 +128,132 @@ export class ListingCache {
     const running = this.inflight.get(dir);
     if (running) return running;
     const epoch = this.epoch;
-    const done = this.relist(dir, epoch).finally(() => {
+    const done = this.relist(dir, epoch, this.patchSeq, this.dropped.get(dir) ?? 0).finally(() => {
       if (this.inflight.get(dir) === done) this.inflight.delete(dir);
     });
     this.inflight.set(dir, done);
     return done;
   }
 
-  private async relist(dir: string, epoch: number): Promise<DirEntry[] | undefined> {
-    const hit = this.entries.get(dir);
+  private async relist(
+    dir: string,
+    startEpoch: number,
+    startSeq: number,
+    startDrops: number,
+  ): Promise<DirEntry[] | undefined> {
+    const valid = () => startEpoch === this.epoch && (this.dropped.get(dir) ?? 0) === startDrops;
     let infos: readonly FileInfo[];
     try {
       const page = await this.fs.listPage(dir, { limit: WHOLE_LISTING });
       if (page.nextStartAfter !== undefined) {
-        if (epoch === this.epoch) this.remember(dir, LARGE);
+        if (valid()) this.remember(dir, LARGE);
         return LARGE;
       }
       infos = page.entries;
     } catch (err) {
       if (isStrataError(err, 'NOT_FOUND') || isStrataError(err, 'NOT_A_DIRECTORY')) {
-        if (epoch === this.epoch)
+        if (valid())
           this.remember(dir, undefined, undefined, undefined, isStrataError(err, 'NOT_A_DIRECTORY'));
         return undefined;
       }
       throw err;
     }
-    if (hit?.list && sameInfos(hit.infos, infos)) {
-      // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
-      if (epoch === this.epoch) this.remember(dir, hit.list, infos, hit.names);
-      return hit.list;
+    // Files written since this relist began may be missing from what it read: applied on top.
+    const hit = this.entries.get(dir);
+    const later = [...(this.writes.get(dir) ?? [])].filter(([, x]) => x.seq > startSeq);
+    if (later.length > 0) {
+      const patched = patchInfos(infos, later);
+      if (patched === undefined) return sortEntries(infos); // a directory of that name: not kept
+      infos = patched;
     }
-    const list = sortEntries(infos);
-    if (epoch === this.epoch) this.remember(dir, list, infos);
+    let list: DirEntry[];
+    if (hit?.list && hit.list !== LARGE && sameInfos(hit.infos, infos)) {
+      // Unchanged (the worker hands out the same FileInfo objects): keep the sorted entries.
+      list = hit.list;
+      if (valid()) this.remember(dir, list, infos, hit.names);
+    } else {
+      list = sortEntries(infos);
+      if (valid()) this.remember(dir, list, infos);
+    }
+    if (valid()) {
+      // What this relist saw need not be applied again.
+      if (later.length === 0) this.writes.delete(dir);
+      else this.writes.set(dir, new Map(later));
+    }
     return list;
+  }
+
+  /**
+   * After a write through this gateway of the file at `path` (`info`: what the write returned).
+   * A write into a directory known to exist changes no listing above it, so its ancestors'
+   * listings stay (invalidate() drops them all): an overwrite of a listed file puts `info` in
+   * place in the directory's cached listing (and on top of relists that began before it), any
+   * other write (a new name, a sidecar: no `info`) drops that directory's listing alone. Under a
+   * steady load of PUTs every LIST used to wait on a relist of the whole bucket (issue 16).
+   * A directory not known to exist: invalidate(), and from then on it is known (the write made
+   * it; a later invalidate() forgets it). Sidecar writes need that: their directory's listing is
+   * seldom cached (the sidecar memo answers for it), and each dropped the whole bucket's.
+   */
+  replaced(path: string, info?: FileInfo): void {
+    const slash = path.lastIndexOf('/');
+    const dir = slash <= 0 ? '/' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    const e = this.entries.get(dir);
+    if (!this.knownDirectory(dir, e?.list)) {
+      this.invalidate(dir);
+      // It exists now (the write made it): the next write there changes nothing above it.
+      this.knownDirs.add(dir);
+      return;
+    }
+    if (info?.type !== 'file' || info.name !== name) {
+      this.dropAlone(dir);
+      return;
+    }
+    if (this.writes.size >= 1_000 && !this.writes.has(dir)) {
+      // Bounded: relists running now would miss what is forgotten, so none of them is kept.
+      this.writes.clear();
+      this.epoch++;
+    }
+    const seq = ++this.patchSeq;
+    const mine = this.writes.get(dir) ?? new Map<string, { info: FileInfo; seq: number }>();
+    mine.set(name, { info, seq });
+    this.writes.set(dir, mine);
+    if (e?.list === undefined) return; // not cached: a relist running now applies it when it ends
+    const infos = e.list === LARGE || !e.infos ? undefined : patchInfos(e.infos, [[name, { info }]]);
+    if (infos === undefined) {
+      this.dropAlone(dir); // LARGE, or a directory of that name
+      return;
+    }
+    const listed = e.list.find((x) => x.name === name);
+    this.entries.set(dir, {
+      at: e.at,
+      list: listed ? e.list.map((x) => (x === listed ? { ...x, info } : x)) : sortEntries(infos),
+      infos,
+      ...(listed && e.names ? { names: e.names } : {}),
+    });
+  }
+
+  /** Drops the listing of `dir` alone: relists of other directories running now stay valid. */
+  private dropAlone(dir: string): void {
+    if (this.dropped.size >= 10_000) {
+      this.dropped.clear();
+      this.epoch++;
+    }
+    this.dropped.set(dir, (this.dropped.get(dir) ?? 0) + 1);
+    this.entries.delete(dir);
+    this.inflight.delete(dir);
+  }
+
+  /** Whether `dir` is a directory by what is cached: its own listing, or its parent's. */
+  private knownDirectory(dir: string, own: DirEntry[] | undefined): boolean {
+    if (own !== undefined) return true; // a listing (or LARGE): only a directory has one
+    if (dir === '/' || this.entries.has(dir)) return false; // cached as missing or a file
+    if (this.knownDirs.has(dir)) return true;
+    const slash = dir.lastIndexOf('/');
+    const parent = this.entries.get(slash <= 0 ? '/' : dir.slice(0, slash))?.list;
+    if (parent === undefined || parent === LARGE) return false;
+    const name = dir.slice(slash + 1);
+    return parent.some((x) => x.name === name && x.info.type === 'directory');
   }
 
   private remember(
@@ -165,6 +271,10 @@ export class ListingCache {
       ...(names ? { names } : {}),
       ...(fileAt ? { fileAt } : {}),
     });
+    if (list !== undefined) {
+      if (this.knownDirs.size >= 10_000) this.knownDirs.clear();
+      this.knownDirs.add(dir);
+    }
     if (this.entries.size > this.maxDirs) this.entries.delete(this.entries.keys().next().value as string);
   }
 
@@ -201,6 +311,7 @@ export class ListingCache {
   /** Forgets `path` and its ancestors' listings (call after every change made through the gateway). */
   invalidate(path: string): void {
     this.epoch++; // relists already running must not put back what they read before the change
+    this.knownDirs.clear(); // a directory at or below `path` may have gone
     for (let p = path; ; ) {
       this.entries.delete(p);
       this.inflight.delete(p);
@@ -209,41 +320,6 @@ export class ListingCache {
       p = i <= 0 ? '/' : p.slice(0, i);
     }
   }
-}
-
-/** A listing's entries in S3 order (directories sort as "name/"). */
-function sortEntries(infos: readonly FileInfo[]): DirEntry[] {
-  return infos
-    .map((info) => ({
-      name: info.name,
-      sortKey: info.type === 'directory' ? `${info.name}/` : info.name,
-      info,
-    }))
-    .sort((a, b) => compareUtf8(a.sortKey, b.sortKey));
-}
-
-/**
- * Whether two listings describe the same children. In process the worker hands out the same
- * objects (identity); over the RPC they are new objects, compared by what a listing shows.
- */
-function sameInfos(a: readonly FileInfo[] | undefined, b: readonly FileInfo[]): boolean {
-  if (a === b) return true;
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (
-      x !== y &&
-      (x.path !== y.path ||
-        x.type !== y.type ||
-        x.size !== y.size ||
-        x.mtimeMs !== y.mtimeMs ||
-        x.fingerprint !== y.fingerprint ||
-        x.etag !== y.etag)
-    )
-      return false;
-  }
-  return true;
 }
 
 export type ListItem =

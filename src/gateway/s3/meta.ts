@@ -133,12 +133,18 @@ export async function saveMeta(
   cache?: ListingCache,
 ): Promise<void> {
   const path = metaPath(bucket, key);
-  const run = () => writeSmallFile(fs, path, JSON.stringify(meta));
+  let info: FileInfo | undefined;
+  const run = async () => {
+    info = await writeSmallFile(fs, path, JSON.stringify(meta));
+  };
   try {
     await (cache ? cache.sidecars.write(path, meta, run) : run());
-  } finally {
+  } catch (err) {
     cache?.invalidate(parentOf(path));
+    throw err;
   }
+  // Into the sidecar directory's cached listing, if any; the bucket's listing is not dropped.
+  cache?.replaced(path, info);
 }
 
 export async function deleteMeta(

@@ -122,15 +122,18 @@ export async function writeChecked(
   size?: number,
   options: Pick<WriteOptions, 'writeType' | 'encryption'> = {},
 ): Promise<FileInfo> {
+  let info: FileInfo;
   try {
-    return await ctx.fs.write(path, body.source, size === undefined ? options : { ...options, size });
+    info = await ctx.fs.write(path, body.source, size === undefined ? options : { ...options, size });
   } catch (err) {
+    ctx.cache.invalidate(parentOf(path));
     const cause = body.failure() ?? (body.source.errored as unknown);
     if (cause instanceof S3Error) throw cause;
     throw toS3Error(err);
-  } finally {
-    ctx.cache.invalidate(parentOf(path));
   }
+  // An overwrite keeps its directory's cached listing (with the new info); anything else drops it.
+  ctx.cache.replaced(path, info);
+  return info;
 }
 
 /** Bodies up to this declared length are read and verified whole before they are written. */
