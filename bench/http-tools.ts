@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
+import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
 import { signer } from '../test/gateway/sign.js';
-import { REPO_ROOT } from '../test/helpers/local-process.js';
+import { REPO_ROOT, type RunningStrata, startLocal } from '../test/helpers/local-process.js';
 
 const MiB = 1024 * 1024;
 
@@ -244,4 +245,13 @@ export async function startPassthrough(origin: string): Promise<{ url: string; s
       await exited;
     },
   };
+}
+
+/** `strata local` with its defaults in `dataDir`, the benches' S3 keys and no log (the S3 load benches). */
+export function startS3Local(dataDir: string): Promise<RunningStrata> {
+  return startLocal(['--data-dir', dataDir], {
+    STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
+    STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
+    STRATA_LOG: 'off',
+  });
 }

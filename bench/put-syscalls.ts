@@ -10,10 +10,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
 import { signer } from '../test/gateway/sign.js';
-import { startLocal, tempDir, waitFor } from '../test/helpers/local-process.js';
-import { presign } from './http-tools.js';
+import { tempDir, waitFor } from '../test/helpers/local-process.js';
+import { presign, startS3Local } from './http-tools.js';
 
 const { values } = parseArgs({
   options: { puts: { type: 'string' }, trace: { type: 'string' } },
@@ -22,11 +21,7 @@ const { values } = parseArgs({
 const puts = Number(values.puts ?? 300);
 const trace = String(values.trace ?? 'fsync,fdatasync,openat,rename');
 const tmp = await tempDir('put-syscalls');
-const strata = await startLocal(['--data-dir', join(tmp.dir, 'data')], {
-  STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
-  STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
-  STRATA_LOG: 'off',
-});
+const strata = await startS3Local(join(tmp.dir, 'data'));
 try {
   const s3 = strata.ready.addresses.s3!;
   const sign = signer();

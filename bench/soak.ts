@@ -15,10 +15,9 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { ACCESS_KEY, SECRET_KEY } from '../test/gateway/harness.js';
 import { signer } from '../test/gateway/sign.js';
-import { metric, startLocal, tempDir, waitFor } from '../test/helpers/local-process.js';
-import { presign } from './http-tools.js';
+import { metric, tempDir, waitFor } from '../test/helpers/local-process.js';
+import { presign, startS3Local } from './http-tools.js';
 import { printTable, type Row, row } from './report.js';
 import { runWrk } from './speed.js';
 
@@ -120,11 +119,7 @@ export async function runSoakBench(argv: string[] = process.argv.slice(2)): Prom
   const minutes = Number(values.minutes ?? 10);
   const connections = Number(values.connections ?? 1000);
   const tmp = await tempDir('soak');
-  const strata = await startLocal(['--data-dir', join(tmp.dir, 'data')], {
-    STRATA_S3_ACCESS_KEY_ID: ACCESS_KEY,
-    STRATA_S3_SECRET_ACCESS_KEY: SECRET_KEY,
-    STRATA_LOG: 'off',
-  });
+  const strata = await startS3Local(join(tmp.dir, 'data'));
   try {
     const s3 = strata.ready.addresses.s3!;
     const sign = signer();
